@@ -1,0 +1,121 @@
+//! Order creation requests and responses (`POST /order/certificate/{product}`),
+//! order info and order lists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::organization::{ContactInput, OrganizationInput};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct IdRef {
+    pub id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ServerPlatformRef {
+    pub id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct CertificateInput {
+    pub common_name: Option<String>,
+    pub dns_names: Option<Vec<String>>,
+    pub csr: Option<String>,
+    pub signature_hash: Option<String>,
+    pub organization_units: Option<Vec<String>>,
+    pub server_platform: Option<ServerPlatformRef>,
+    pub profile_option: Option<String>,
+    pub ca_cert_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CustomFieldInput {
+    pub metadata_id: Option<i64>,
+    pub value: Option<Value>,
+}
+
+/// Organization on an order: either `{"id": N, "contacts": [...]}` or an
+/// inline new organization (the create-organization fields).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OrderOrganizationInput {
+    pub id: Option<i64>,
+    pub contacts: Option<Vec<ContactInput>>,
+    #[serde(flatten)]
+    pub new: OrganizationInput,
+}
+
+/// Body of `POST /order/certificate/{product_name_id}` for TLS products.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OrderRequest {
+    pub certificate: Option<CertificateInput>,
+    pub organization: Option<OrderOrganizationInput>,
+    pub validity_years: Option<i64>,
+    pub validity_days: Option<i64>,
+    pub custom_expiration_date: Option<String>,
+    pub comments: Option<String>,
+    pub auto_renew: Option<i64>,
+    pub custom_renewal_message: Option<String>,
+    pub disable_renewal_notifications: Option<bool>,
+    pub additional_emails: Option<Vec<String>>,
+    pub renewal_of_order_id: Option<i64>,
+    pub renewed_thumbprint: Option<String>,
+    pub payment_method: Option<String>,
+    pub dcv_method: Option<String>,
+    pub skip_approval: Option<bool>,
+    pub disable_ct: Option<bool>,
+    pub locale: Option<String>,
+    pub container: Option<IdRef>,
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RequestRef {
+    pub id: i64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChainEntry {
+    pub subject_common_name: String,
+    pub pem: String,
+}
+
+/// The 201 body of order creation (five documented shapes).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct OrderCreated {
+    pub id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<IdOnly>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<RequestRef>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_chain: Option<Vec<ChainEntry>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdOnly {
+    pub id: i64,
+}
+
+/// `PUT /order/certificate/{id}/status`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OrderStatusUpdate {
+    pub status: Option<String>,
+    pub note: Option<String>,
+    pub send_emails: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Page {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `GET /certificate/{id}/chain`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChainResponse {
+    pub intermediates: Vec<ChainEntry>,
+}

@@ -1,0 +1,49 @@
+//! certwell-ca: the X.509 engine of certwell.
+//!
+//! * [`Signer`] / [`SoftwareSigner`]: CA signing keys (aws-lc-rs).
+//! * [`build_ca_certificate`]: root and TLS issuing-CA certificates (BR §7.1.2.1 / §7.1.2.6).
+//! * [`parse_and_verify_csr`]: PKCS#10 intake with proof-of-possession and key-quality checks.
+//! * [`build_tls_leaf`]: OV/EV TLS subscriber certificates (BR §7.1.2.7).
+//! * [`build_crl`]: BR CRLs (AKI = issuer SKI; built by hand, see pki-profiles.md §4).
+//! * helpers: PEM, thumbprints, PKCS#7 certs-only bundles.
+//!
+//! All DER is produced by a small in-crate writer so that every byte
+//! (AlgorithmIdentifiers, string types, issuer DN) is exactly as profiled.
+
+#![forbid(unsafe_code)]
+
+mod cert;
+mod crl;
+mod csr;
+mod derw;
+mod signer;
+pub mod testing;
+mod util;
+
+pub use cert::{
+    build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest, CaProfile, CaSubject,
+    TlsLeafRequest, TlsSubject,
+};
+pub use crl::{build_crl, CrlEntry};
+pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};
+pub use signer::{KeyAlgorithm, Signer, SoftwareSigner};
+pub use util::{
+    certificate_common_name, der_to_pem, pkcs7_certs_only_der, sha1_thumbprint_hex_upper,
+};
+
+/// Errors from certificate / CRL construction and signing.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// A request field is invalid (bad name, empty SAN list, bad validity, ...).
+    #[error("invalid request: {0}")]
+    InvalidInput(String),
+    /// A DER input (issuer certificate, SPKI, key) could not be parsed.
+    #[error("parse error: {0}")]
+    Parse(String),
+    /// Key generation or key loading failed.
+    #[error("key error: {0}")]
+    Key(String),
+    /// The signing operation failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+}

@@ -1,0 +1,212 @@
+//! The product catalog: every product certwell sells, with the rules that
+//! differ between products.
+
+/// The organization validation a product needs before issuance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValidationLevel {
+    Ov,
+    Ev,
+}
+
+impl ValidationLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationLevel::Ov => "ov",
+            ValidationLevel::Ev => "ev",
+        }
+    }
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ValidationLevel::Ov => "OV",
+            ValidationLevel::Ev => "EV",
+        }
+    }
+    pub fn description(self) -> &'static str {
+        match self {
+            ValidationLevel::Ov => "Normal Organization Validation",
+            ValidationLevel::Ev => "Extended Organization Validation (EV)",
+        }
+    }
+    /// Does a validation of type `have` satisfy this level? EV covers OV.
+    pub fn satisfied_by(self, have: &str) -> bool {
+        match self {
+            ValidationLevel::Ov => have == "ov" || have == "ev",
+            ValidationLevel::Ev => have == "ev",
+        }
+    }
+}
+
+/// How a product treats wildcard names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WildcardRule {
+    /// No `*.` anywhere (single-name OV products and all EV products).
+    Forbidden,
+    /// Wildcards allowed in additional names, not in the common name.
+    AllowedInSans,
+    /// The common name must be a wildcard; additional names may be either.
+    RequiredInCommonName,
+}
+
+/// Which kind of issuing CA a product's certificates come from. The CA
+/// hierarchy tags every issuing CA with one purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaPurpose {
+    TlsOv,
+    TlsEv,
+}
+
+impl CaPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaPurpose::TlsOv => "tls_ov",
+            CaPurpose::TlsEv => "tls_ev",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tls_ov" => Some(CaPurpose::TlsOv),
+            "tls_ev" => Some(CaPurpose::TlsEv),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub name_id: &'static str,
+    pub name: &'static str,
+    pub group_name: &'static str,
+    pub product_type: &'static str,
+    pub validation: ValidationLevel,
+    pub wildcard: WildcardRule,
+    /// Maximum number of names on the certificate, common name included.
+    pub max_names: usize,
+    pub allowed_validity_years: &'static [i64],
+    pub signature_hashes: &'static [&'static str],
+    pub ca_purpose: CaPurpose,
+    pub csr_required: bool,
+}
+
+const TLS_HASHES: &[&str] = &["sha256"];
+const YEARS_1_2: &[i64] = &[1, 2];
+/// Every TLS product accepts additional names (the seeds: they may add cost).
+const MAX_TLS_NAMES: usize = 250;
+
+macro_rules! tls {
+    ($id:literal, $name:literal, $group:literal, $val:ident, $wild:ident) => {
+        Product {
+            name_id: $id,
+            name: $name,
+            group_name: $group,
+            product_type: "ssl_certificate",
+            validation: ValidationLevel::$val,
+            wildcard: WildcardRule::$wild,
+            max_names: MAX_TLS_NAMES,
+            allowed_validity_years: YEARS_1_2,
+            signature_hashes: TLS_HASHES,
+            ca_purpose: match ValidationLevel::$val {
+                ValidationLevel::Ov => CaPurpose::TlsOv,
+                ValidationLevel::Ev => CaPurpose::TlsEv,
+            },
+            csr_required: true,
+        }
+    };
+}
+
+/// Every product, in the order `GET /product` lists them.
+pub static PRODUCTS: &[Product] = &[
+    tls!("ssl_plus", "Standard SSL", "ssl_certificate", Ov, Forbidden),
+    tls!("ssl_multi_domain", "Multi-Domain SSL", "ssl_certificate", Ov, AllowedInSans),
+    tls!("ssl_wildcard", "WildCard Plus", "ssl_certificate", Ov, RequiredInCommonName),
+    tls!("ssl_ev_plus", "EV SSL Plus", "ssl_certificate", Ev, Forbidden),
+    tls!("ssl_ev_multi_domain", "EV Multi-Domain", "ssl_certificate", Ev, Forbidden),
+    tls!("ssl_cloud_wildcard", "Cloud", "ssl_certificate", Ov, RequiredInCommonName),
+    tls!("ssl_securesite", "Secure Site SSL", "securesite_ssl_certificate", Ov, Forbidden),
+    tls!("ssl_securesite_multi_domain", "Secure Site Multi-Domain SSL", "securesite_ssl_certificate", Ov, AllowedInSans),
+    tls!("ssl_securesite_wildcard", "Secure Site Wildcard SSL", "securesite_ssl_certificate", Ov, RequiredInCommonName),
+    tls!("ssl_ev_securesite", "Secure Site EV SSL", "securesite_ssl_certificate", Ev, Forbidden),
+    tls!("ssl_ev_securesite_multi_domain", "Secure Site EV Multi-Domain SSL", "securesite_ssl_certificate", Ev, Forbidden),
+];
+
+pub fn find_product(name_id: &str) -> Option<&'static Product> {
+    PRODUCTS.iter().find(|p| p.name_id == name_id)
+}
+
+/// Display name of a signature hash id.
+pub fn hash_display_name(id: &str) -> &'static str {
+    match id {
+        "sha256" => "SHA-256",
+        "sha384" => "SHA-384",
+        "sha512" => "SHA-512",
+        _ => "unknown",
+    }
+}
+
+/// Server platforms (api-surface.md §10.6; the vendor's full table was not available).
+pub static SERVER_PLATFORMS: &[(i64, &str)] = &[
+    (-1, "OTHER"),
+    (2, "Apache"),
+    (14, "Microsoft IIS 5 or 6"),
+    (21, "Adobe Acrobat"),
+    (31, "nginx (legacy id)"),
+    (40, "Microsoft IIS 7"),
+    (45, "nginx"),
+    (52, "Java (code signing)"),
+    (57, "Other"),
+    (67, "Microsoft IIS 8"),
+    (68, "Microsoft Exchange Server 2013"),
+];
+
+pub fn server_platform_name(id: i64) -> Option<&'static str> {
+    SERVER_PLATFORMS
+        .iter()
+        .find(|(pid, _)| *pid == id)
+        .map(|(_, n)| *n)
+}
+
+pub const PLATFORM_INSTALL_URL: &str = "http://www.digicert.com/SSL-certificate-installation.htm";
+pub const PLATFORM_CSR_URL: &str = "http://www.digicert.com/csr-creation.htm";
+
+/// DCV methods (api-surface.md §8.4).
+pub static DCV_METHODS: &[&str] = &["email", "dns-txt-token", "dns-cname-token", "http-token"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seed_product_is_in_the_catalog() {
+        for id in [
+            "ssl_plus",
+            "ssl_multi_domain",
+            "ssl_wildcard",
+            "ssl_ev_plus",
+            "ssl_ev_multi_domain",
+            "ssl_cloud_wildcard",
+            "ssl_securesite",
+            "ssl_securesite_multi_domain",
+            "ssl_securesite_wildcard",
+            "ssl_ev_securesite",
+            "ssl_ev_securesite_multi_domain",
+        ] {
+            let p = find_product(id).unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!(p.signature_hashes, &["sha256"]);
+            assert_eq!(p.allowed_validity_years, &[1, 2]);
+        }
+        assert!(find_product("nope").is_none());
+    }
+
+    #[test]
+    fn ev_products_forbid_wildcards_and_use_the_ev_ca() {
+        for p in PRODUCTS.iter().filter(|p| p.validation == ValidationLevel::Ev) {
+            assert_eq!(p.wildcard, WildcardRule::Forbidden, "{}", p.name_id);
+            assert_eq!(p.ca_purpose, CaPurpose::TlsEv);
+        }
+    }
+
+    #[test]
+    fn ev_covers_ov() {
+        assert!(ValidationLevel::Ov.satisfied_by("ev"));
+        assert!(!ValidationLevel::Ev.satisfied_by("ov"));
+    }
+}

@@ -1,0 +1,17 @@
+//! certwell's ordering rules as pure functions over the wire types.
+//!
+//! Nothing here touches the network, the database or a key: given a request
+//! and the facts the caller looked up, these functions say what is required,
+//! allowed and defaulted, and what the resulting certificate must contain.
+
+pub mod approval;
+pub mod catalog;
+pub mod country;
+pub mod dns;
+pub mod error;
+pub mod organization;
+pub mod tls;
+pub mod validity;
+
+pub use catalog::{CaPurpose, Product, ValidationLevel, WildcardRule};
+pub use error::PolicyError;

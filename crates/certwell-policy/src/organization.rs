@@ -1,0 +1,345 @@
+//! Organization and contact rules (api-surface.md §7.1, order seeds).
+
+use certwell_api::error::codes;
+use certwell_api::organization::{Contact, ContactInput, OrganizationInput};
+use serde::{Deserialize, Serialize};
+
+use crate::country::is_country_code;
+use crate::error::{check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result};
+
+/// A validated new organization, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrganization {
+    pub name: String,
+    pub assumed_name: Option<String>,
+    /// Lower case, as the vendor's examples echo it.
+    pub country: String,
+    pub address: String,
+    pub address2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub telephone: String,
+    pub organization_contact: Contact,
+    pub container_id: Option<i64>,
+    pub validations: Vec<String>,
+    pub skip_duplicate_org_check: bool,
+    pub ev: EvDetails,
+}
+
+/// Registration facts the EV subject needs (certwell extension fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvDetails {
+    pub business_category: Option<String>,
+    pub jurisdiction_country: Option<String>,
+    pub jurisdiction_state: Option<String>,
+    pub jurisdiction_locality: Option<String>,
+    pub registration_number: Option<String>,
+}
+
+pub const BUSINESS_CATEGORIES: &[&str] = &[
+    "Private Organization",
+    "Government Entity",
+    "Business Entity",
+    "Non-Commercial Entity",
+];
+
+/// Validation types an organization can be submitted for (§10.3).
+pub const ORG_VALIDATION_TYPES: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
+
+fn text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
+    let s = required_str(value, field)?;
+    check_len(s, field, max)?;
+    check_printable(s, field)?;
+    Ok(s.to_string())
+}
+
+fn opt_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
+    match optional_str(value) {
+        Some(s) => {
+            check_len(s, field, max)?;
+            check_printable(s, field)?;
+            Ok(Some(s.to_string()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A full new contact: first_name, last_name, email, job_title, telephone.
+pub fn validate_new_contact(c: &ContactInput, field: &str) -> Result<Contact> {
+    let f = |n: &str| format!("{field}.{n}");
+    let email = text(&c.email, &f("email"), 255)?;
+    check_email(&email, &f("email"))?;
+    Ok(Contact {
+        first_name: text(&c.first_name, &f("first_name"), 128)?,
+        last_name: text(&c.last_name, &f("last_name"), 128)?,
+        email,
+        job_title: text(&c.job_title, &f("job_title"), 64)?,
+        telephone: text(&c.telephone, &f("telephone"), 32)?,
+        telephone_extension: opt_text(&c.telephone_extension, &f("telephone_extension"), 16)?
+            .unwrap_or_default(),
+    })
+}
+
+/// Validates the create-organization fields. `prefix` is "" for
+/// `POST /organization` and "organization." on orders.
+pub fn validate_new_organization(o: &OrganizationInput, prefix: &str) -> Result<NewOrganization> {
+    let f = |n: &str| format!("{prefix}{n}");
+    let name = text(&o.name, &f("name"), 64)?;
+    let assumed_name = opt_text(&o.assumed_name, &f("assumed_name"), 64)?;
+    if let Some(a) = &assumed_name {
+        if name.chars().count() + a.chars().count() > 61 {
+            return Err(PolicyError::new(
+                codes::FIELD_TOO_LONG,
+                format!(
+                    "The fields '{}' and '{}' together must be at most 61 characters.",
+                    f("name"),
+                    f("assumed_name")
+                ),
+            ));
+        }
+    }
+    let country = required_str(&o.country, &f("country"))?;
+    if !is_country_code(country) {
+        return Err(PolicyError::invalid(
+            &f("country"),
+            format!("'{country}' is not an ISO 3166-1 alpha-2 country code"),
+        ));
+    }
+    let contact = o
+        .organization_contact
+        .as_ref()
+        .ok_or_else(|| PolicyError::missing(&f("organization_contact")))?;
+    let organization_contact = validate_new_contact(contact, &f("organization_contact"))?;
+    let mut validations = Vec::new();
+    for (i, v) in o.validations.iter().flatten().enumerate() {
+        let field = f(&format!("validations[{i}].type"));
+        let t = required_str(&v.kind, &field)?;
+        if !ORG_VALIDATION_TYPES.contains(&t) {
+            return Err(PolicyError::new(
+                codes::INVALID_VALIDATION_TYPE,
+                format!("The field '{field}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'."),
+            ));
+        }
+        validations.push(t.to_string());
+    }
+    let ev = validate_ev_details(o, prefix)?;
+    Ok(NewOrganization {
+        name,
+        assumed_name,
+        country: country.to_ascii_lowercase(),
+        address: text(&o.address, &f("address"), 64)?,
+        address2: opt_text(&o.address2, &f("address2"), 64)?,
+        city: text(&o.city, &f("city"), 64)?,
+        state: text(&o.state, &f("state"), 64)?,
+        zip: text(&o.zip, &f("zip"), 40)?,
+        telephone: text(&o.telephone, &f("telephone"), 32)?,
+        organization_contact,
+        container_id: o.container.as_ref().and_then(|c| c.id),
+        validations,
+        skip_duplicate_org_check: o.skip_duplicate_org_check.unwrap_or(false),
+        ev,
+    })
+}
+
+fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails> {
+    let f = |n: &str| format!("{prefix}{n}");
+    let business_category = opt_text(&o.business_category, &f("business_category"), 64)?;
+    if let Some(b) = &business_category {
+        if !BUSINESS_CATEGORIES.contains(&b.as_str()) {
+            return Err(PolicyError::invalid(
+                &f("business_category"),
+                format!("must be one of {BUSINESS_CATEGORIES:?}"),
+            ));
+        }
+    }
+    let jurisdiction_country = optional_str(&o.jurisdiction_country).map(str::to_string);
+    if let Some(c) = &jurisdiction_country {
+        if !is_country_code(c) {
+            return Err(PolicyError::invalid(
+                &f("jurisdiction_country"),
+                format!("'{c}' is not an ISO 3166-1 alpha-2 country code"),
+            ));
+        }
+    }
+    let registration_number = opt_text(&o.registration_number, &f("registration_number"), 64)?;
+    if let Some(r) = &registration_number {
+        if !r.chars().all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)) {
+            return Err(PolicyError::invalid(
+                &f("registration_number"),
+                "only PrintableString characters are allowed",
+            ));
+        }
+    }
+    Ok(EvDetails {
+        business_category,
+        jurisdiction_country: jurisdiction_country.map(|c| c.to_ascii_uppercase()),
+        jurisdiction_state: opt_text(&o.jurisdiction_state, &f("jurisdiction_state"), 128)?,
+        jurisdiction_locality: opt_text(&o.jurisdiction_locality, &f("jurisdiction_locality"), 128)?,
+        registration_number,
+    })
+}
+
+/// `display_name` is `name (assumed_name)` when an assumed name exists.
+pub fn display_name(name: &str, assumed_name: Option<&str>) -> String {
+    match assumed_name {
+        Some(a) if !a.is_empty() => format!("{name} ({a})"),
+        _ => name.to_string(),
+    }
+}
+
+/// A contact on an order: an existing user by id, or a new contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderContact {
+    pub contact_type: String,
+    pub user_id: Option<i64>,
+    pub contact: Option<Contact>,
+    /// Fields given alongside a user_id that update that user on this order.
+    pub overrides: ContactOverrides,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactOverrides {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub job_title: Option<String>,
+    pub telephone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub const CONTACT_TYPES: &[&str] = &["organization_contact", "technical_contact", "ev_approver"];
+
+pub fn validate_order_contacts(contacts: &[ContactInput], field: &str) -> Result<Vec<OrderContact>> {
+    let mut out = Vec::new();
+    for (i, c) in contacts.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        let ct = required_str(&c.contact_type, &format!("{f}.contact_type"))?;
+        if !CONTACT_TYPES.contains(&ct) {
+            return Err(PolicyError::new(
+                codes::INVALID_CONTACT,
+                format!("The field '{f}.contact_type' must be one of {CONTACT_TYPES:?}; got '{ct}'."),
+            ));
+        }
+        let entry = match c.user_id {
+            Some(id) => {
+                let mut o = ContactOverrides::default();
+                for (val, name, slot) in [
+                    (&c.first_name, "first_name", &mut o.first_name),
+                    (&c.last_name, "last_name", &mut o.last_name),
+                    (&c.job_title, "job_title", &mut o.job_title),
+                    (&c.telephone, "telephone", &mut o.telephone),
+                    (&c.email, "email", &mut o.email),
+                ] {
+                    *slot = opt_text(val, &format!("{f}.{name}"), 255)?;
+                }
+                if let Some(e) = &o.email {
+                    check_email(e, &format!("{f}.email"))?;
+                }
+                OrderContact {
+                    contact_type: ct.to_string(),
+                    user_id: Some(id),
+                    contact: None,
+                    overrides: o,
+                }
+            }
+            None => OrderContact {
+                contact_type: ct.to_string(),
+                user_id: None,
+                contact: Some(validate_new_contact(c, &f)?),
+                overrides: ContactOverrides::default(),
+            },
+        };
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact() -> ContactInput {
+        ContactInput {
+            first_name: Some("Gia".into()),
+            last_name: Some("Booth".into()),
+            email: Some("gia@example.com".into()),
+            job_title: Some("CTO".into()),
+            telephone: Some("555-555-5555".into()),
+            ..Default::default()
+        }
+    }
+
+    fn org() -> OrganizationInput {
+        OrganizationInput {
+            name: Some("Example Inc.".into()),
+            country: Some("us".into()),
+            address: Some("1 Main St".into()),
+            city: Some("Lindon".into()),
+            state: Some("Utah".into()),
+            zip: Some("84042".into()),
+            telephone: Some("801-555-0453".into()),
+            organization_contact: Some(contact()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid_org() {
+        let o = validate_new_organization(&org(), "").unwrap();
+        assert_eq!(o.country, "us");
+        assert_eq!(o.organization_contact.first_name, "Gia");
+    }
+
+    #[test]
+    fn org_rules() {
+        let mut o = org();
+        o.name = None;
+        let e = validate_new_organization(&o, "organization.").unwrap_err();
+        assert_eq!(e.code, "missing_required_field");
+        assert!(e.message.contains("organization.name"));
+
+        let mut o = org();
+        o.name = Some("A".repeat(40));
+        o.assumed_name = Some("B".repeat(22));
+        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "field_too_long");
+
+        let mut o = org();
+        o.country = Some("usa".into());
+        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "invalid_value");
+
+        let mut o = org();
+        o.organization_contact.as_mut().unwrap().email = Some("bad".into());
+        let e = validate_new_organization(&o, "").unwrap_err();
+        assert_eq!(e.code, "invalid_email");
+        assert!(e.message.contains("organization_contact.email"));
+
+        let mut o = org();
+        o.address = Some("x".repeat(65));
+        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "field_too_long");
+
+        let mut o = org();
+        o.business_category = Some("Pirates".into());
+        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "invalid_value");
+    }
+
+    #[test]
+    fn contacts() {
+        let mut c = contact();
+        c.contact_type = Some("ev_approver".into());
+        let v = validate_order_contacts(&[c], "organization.contacts").unwrap();
+        assert_eq!(v[0].contact_type, "ev_approver");
+        let bad = ContactInput {
+            contact_type: Some("boss".into()),
+            user_id: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(validate_order_contacts(&[bad], "c").unwrap_err().code, "invalid_contact");
+        let incomplete = ContactInput {
+            contact_type: Some("technical_contact".into()),
+            first_name: Some("A".into()),
+            ..Default::default()
+        };
+        let e = validate_order_contacts(&[incomplete], "organization.contacts").unwrap_err();
+        assert!(e.message.contains("organization.contacts[0]"), "{}", e.message);
+    }
+}

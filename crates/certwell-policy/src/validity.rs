@@ -1,0 +1,196 @@
+//! Order term and certificate validity.
+//!
+//! The order keeps the term the client asked for (`validity_years`,
+//! `validity_days` or `custom_expiration_date`, in that override order); the
+//! certificate's own lifetime is capped at the CA/B Forum maximum in force.
+
+use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
+
+use crate::error::{PolicyError, Result};
+use certwell_api::error::codes;
+
+/// What the order asked for; stored and echoed as `cert_validity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderTerm {
+    Years(i64),
+    Days(i64),
+    Date(Date),
+}
+
+/// Longest order term in days (custom dates must be less than this far ahead).
+pub const MAX_TERM_DAYS: i64 = 825;
+
+/// TLS BR §6.3.2 (SC-081) SHOULD-NOT-exceed maximum for a certificate
+/// issued at `at`.
+pub fn tls_br_max_days(at: OffsetDateTime) -> i64 {
+    let d = at.date();
+    let y = |y, m, day| Date::from_calendar_date(y, m, day).expect("valid date");
+    if d < y(2026, time::Month::March, 15) {
+        397
+    } else if d < y(2027, time::Month::March, 15) {
+        199
+    } else if d < y(2029, time::Month::March, 15) {
+        99
+    } else {
+        46
+    }
+}
+
+pub fn parse_ymd(s: &str) -> Option<Date> {
+    Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
+}
+
+pub fn format_ymd(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// Resolves the three validity fields of a TLS order.
+pub fn resolve_tls_term(
+    validity_years: Option<i64>,
+    validity_days: Option<i64>,
+    custom_expiration_date: Option<&str>,
+    allowed_years: &[i64],
+    today: Date,
+) -> Result<OrderTerm> {
+    if let Some(y) = validity_years {
+        if !allowed_years.contains(&y) {
+            return Err(PolicyError::new(
+                codes::INVALID_VALIDITY,
+                format!(
+                    "The field 'validity_years' must be one of {allowed_years:?}; got {y}."
+                ),
+            ));
+        }
+    }
+    if let Some(d) = validity_days {
+        if !(1..=MAX_TERM_DAYS).contains(&d) {
+            return Err(PolicyError::new(
+                codes::INVALID_VALIDITY,
+                format!("The field 'validity_days' must be between 1 and {MAX_TERM_DAYS}; got {d}."),
+            ));
+        }
+    }
+    if let Some(s) = custom_expiration_date {
+        let date = parse_ymd(s).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                format!("The field 'custom_expiration_date' must be a date in the format yyyy-MM-dd; got '{s}'."),
+            )
+        })?;
+        if date <= today {
+            return Err(PolicyError::new(
+                codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                "The field 'custom_expiration_date' must be in the future.",
+            ));
+        }
+        if date >= today + Duration::days(MAX_TERM_DAYS) {
+            return Err(PolicyError::new(
+                codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                format!("The field 'custom_expiration_date' must be less than {MAX_TERM_DAYS} days in the future."),
+            ));
+        }
+        return Ok(OrderTerm::Date(date));
+    }
+    if let Some(d) = validity_days {
+        return Ok(OrderTerm::Days(d));
+    }
+    match validity_years {
+        Some(y) => Ok(OrderTerm::Years(y)),
+        None => Err(PolicyError::missing("validity_years")),
+    }
+}
+
+/// The last instant the order term covers, starting at `start`.
+pub fn term_end(term: &OrderTerm, start: OffsetDateTime) -> OffsetDateTime {
+    match term {
+        OrderTerm::Years(y) => {
+            let d = start.date();
+            let target_year = d.year() + *y as i32;
+            let date = Date::from_calendar_date(target_year, d.month(), d.day())
+                .or_else(|_| Date::from_calendar_date(target_year, d.month(), 28))
+                .unwrap_or(d);
+            date.with_time(start.time()).assume_utc() - Duration::seconds(1)
+        }
+        OrderTerm::Days(n) => start + Duration::days(*n) - Duration::seconds(1),
+        OrderTerm::Date(date) => date.with_time(Time::from_hms(23, 59, 59).expect("valid")).assume_utc(),
+    }
+}
+
+/// Certificate validity window: notBefore = `now` (whole seconds), notAfter
+/// = min(order term end, notBefore + max_days·86400 − 1 s).
+pub fn certificate_window(
+    term_end: OffsetDateTime,
+    now: OffsetDateTime,
+    max_days: i64,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let not_before = now.replace_nanosecond(0).unwrap_or(now);
+    let cap = not_before + Duration::days(max_days) - Duration::seconds(1);
+    let not_after = if term_end < cap { term_end } else { cap };
+    (not_before, not_after.replace_nanosecond(0).unwrap_or(not_after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    const TODAY: Date = date!(2026 - 11 - 23);
+
+    #[test]
+    fn override_order() {
+        let y = [1, 2];
+        assert_eq!(resolve_tls_term(Some(2), None, None, &y, TODAY).unwrap(), OrderTerm::Years(2));
+        assert_eq!(resolve_tls_term(Some(2), Some(30), None, &y, TODAY).unwrap(), OrderTerm::Days(30));
+        assert_eq!(
+            resolve_tls_term(Some(2), Some(30), Some("2027-01-01"), &y, TODAY).unwrap(),
+            OrderTerm::Date(date!(2027 - 01 - 01))
+        );
+        assert_eq!(resolve_tls_term(None, Some(10), None, &y, TODAY).unwrap(), OrderTerm::Days(10));
+    }
+
+    #[test]
+    fn rejects() {
+        let y = [1, 2];
+        assert_eq!(resolve_tls_term(None, None, None, &y, TODAY).unwrap_err().code, "missing_required_field");
+        assert_eq!(resolve_tls_term(Some(3), None, None, &y, TODAY).unwrap_err().code, "invalid_validity");
+        assert_eq!(resolve_tls_term(Some(0), None, None, &y, TODAY).unwrap_err().code, "invalid_validity");
+        assert_eq!(resolve_tls_term(Some(1), Some(0), None, &y, TODAY).unwrap_err().code, "invalid_validity");
+        assert_eq!(resolve_tls_term(Some(1), Some(826), None, &y, TODAY).unwrap_err().code, "invalid_validity");
+        for bad in ["2027/01/01", "01-01-2027", "2026-11-23", "2020-01-01", "2029-03-01"] {
+            assert_eq!(
+                resolve_tls_term(Some(1), None, Some(bad), &y, TODAY).unwrap_err().code,
+                "invalid_custom_expiration_date",
+                "{bad}"
+            );
+        }
+        // 824 days ahead is fine, 825 is not
+        let ok = format_ymd(TODAY + Duration::days(824));
+        assert!(resolve_tls_term(None, None, Some(&ok), &y, TODAY).is_ok());
+        let no = format_ymd(TODAY + Duration::days(825));
+        assert!(resolve_tls_term(None, None, Some(&no), &y, TODAY).is_err());
+    }
+
+    #[test]
+    fn br_schedule() {
+        assert_eq!(tls_br_max_days(datetime!(2026-03-14 12:00 UTC)), 397);
+        assert_eq!(tls_br_max_days(datetime!(2026-11-23 12:00 UTC)), 199);
+        assert_eq!(tls_br_max_days(datetime!(2027-03-15 0:00 UTC)), 99);
+        assert_eq!(tls_br_max_days(datetime!(2029-03-15 0:00 UTC)), 46);
+    }
+
+    #[test]
+    fn windows_are_capped() {
+        let now = datetime!(2026-11-23 10:00:00.5 UTC);
+        let end = term_end(&OrderTerm::Years(2), now);
+        assert_eq!(end, datetime!(2028-11-23 09:59:59.5 UTC));
+        let (nb, na) = certificate_window(end, now, 199);
+        assert_eq!(nb, datetime!(2026-11-23 10:00:00 UTC));
+        assert_eq!(na - nb, Duration::days(199) - Duration::seconds(1));
+        let short = term_end(&OrderTerm::Days(10), now);
+        let (_, na) = certificate_window(short, now, 199);
+        assert_eq!(na, datetime!(2026-12-03 09:59:59 UTC));
+        let dated = term_end(&OrderTerm::Date(date!(2026 - 12 - 01)), now);
+        assert_eq!(dated, datetime!(2026-12-01 23:59:59 UTC));
+    }
+}

@@ -1,0 +1,104 @@
+//! certwell's persistence: a [`Store`] trait and its SQLite implementation
+//! (WAL, embedded default). All writes that belong together happen in one
+//! transaction; an order acknowledged to a client is committed first.
+
+mod records;
+mod sqlite;
+
+pub use records::*;
+pub use sqlite::{format_ts, is_order_sort_key, Durability, SqliteStore};
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(db.message().to_string());
+            }
+        }
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything certwell persists. Methods taking an `account_id` never
+/// return another account's rows.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Accounts, containers, users, keys
+    async fn create_account(&self, name: &str, settings: &AccountSettings, admin: &NewUser) -> Result<(Account, User)>;
+    async fn get_account(&self, id: i64) -> Result<Option<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn update_account_settings(&self, id: i64, settings: &AccountSettings) -> Result<()>;
+    async fn get_container(&self, account_id: i64, id: i64) -> Result<Option<Container>>;
+    async fn create_user(&self, account_id: i64, user: &NewUser) -> Result<User>;
+    async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>>;
+    async fn first_admin(&self, account_id: i64) -> Result<Option<User>>;
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<i64>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+
+    // CA hierarchy
+    async fn insert_ca(&self, ca: &CaRecord) -> Result<()>;
+    async fn list_cas(&self) -> Result<Vec<CaRecord>>;
+    async fn next_crl_number(&self, ca_id: &str) -> Result<i64>;
+
+    // Organizations
+    async fn create_organization(&self, account_id: i64, org: &NewOrganizationRow) -> Result<Organization>;
+    async fn find_duplicate_organization(&self, account_id: i64, key: &OrgDuplicateKey) -> Result<Option<i64>>;
+    async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>>;
+    async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>>;
+    async fn list_organizations(&self, account_id: i64, limit: i64, offset: i64) -> Result<(Vec<Organization>, i64)>;
+    async fn set_org_validation(&self, organization_id: i64, kind: &str, status: &str, validated_until: Option<&str>) -> Result<()>;
+
+    // Domains
+    async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain>;
+    async fn get_domain(&self, account_id: i64, id: i64) -> Result<Option<Domain>>;
+    async fn get_domain_any(&self, id: i64) -> Result<Option<Domain>>;
+    async fn list_domains(&self, account_id: i64, organization_id: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Domain>, i64)>;
+    async fn set_domain_validated(&self, id: i64, validated_at: &str, validated_until: &str) -> Result<()>;
+
+    // Orders and requests
+    async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
+    async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
+    async fn find_order_by_certificate(&self, account_id: i64, serial_or_thumbprint: &str) -> Result<Option<Order>>;
+    async fn list_orders(&self, account_id: i64, q: &OrderQuery) -> Result<(Vec<Order>, i64)>;
+    async fn set_order_status(&self, account_id: i64, order_id: i64, from: &[&str], to: &str) -> Result<bool>;
+    async fn get_request(&self, account_id: i64, id: i64) -> Result<Option<Request>>;
+    async fn list_requests(&self, account_id: i64, status: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Request>, i64)>;
+    async fn requests_for_order(&self, order_id: i64) -> Result<Vec<Request>>;
+    /// Moves a request from `from` to `to`; when `order_status` is given the
+    /// order moves too, in the same transaction. False if the request was
+    /// no longer in `from`.
+    async fn process_request(&self, p: &ProcessRequest) -> Result<bool>;
+
+    // Certificates and issuance
+    async fn get_certificate(&self, account_id: i64, id: i64) -> Result<Option<Certificate>>;
+    async fn certificates_for_order(&self, order_id: i64) -> Result<Vec<Certificate>>;
+    /// Records a serial for a CA durably. Fails with Conflict if the serial
+    /// was ever used by that CA.
+    async fn reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()>;
+    async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()>;
+    /// Orders that are approved and waiting for validation/issuance.
+    async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>>;
+    async fn close(&self);
+}

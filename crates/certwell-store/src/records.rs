@@ -1,0 +1,310 @@
+//! Row types. Free-form parts of a record (an order's full request, an
+//! organization's address and contacts) are JSON documents in `data`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// one_step | two_step | auto_approve
+    pub approval_workflow: String,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings {
+            approval_workflow: "one_step".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub root_container_id: i64,
+    pub settings: AccountSettings,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: i64,
+    pub account_id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub container_id: Option<i64>,
+    pub role: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub job_title: String,
+    pub telephone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub account_id: i64,
+    pub container_id: i64,
+    pub role: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub job_title: String,
+    pub telephone: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key_hash: String,
+    pub account_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub role: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: i64,
+    pub account_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub role: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaRecord {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub purpose: Option<String>,
+    pub key_algorithm: String,
+    pub key_file: String,
+    pub cert_der: Vec<u8>,
+    pub is_default: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganizationRow {
+    pub container_id: i64,
+    pub name: String,
+    pub assumed_name: Option<String>,
+    pub data: Value,
+    /// (type, status, validated_until)
+    pub validations: Vec<(String, String, Option<String>)>,
+}
+
+/// The fields an inline organization is matched on by the duplicate check.
+#[derive(Debug, Clone)]
+pub struct OrgDuplicateKey {
+    pub name: String,
+    pub assumed_name: Option<String>,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgValidation {
+    pub kind: String,
+    pub status: String,
+    pub date_created: String,
+    pub validated_until: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub id: i64,
+    pub account_id: i64,
+    pub container_id: i64,
+    pub name: String,
+    pub assumed_name: Option<String>,
+    pub is_active: bool,
+    pub data: Value,
+    pub validations: Vec<OrgValidation>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDomainRow {
+    pub container_id: i64,
+    pub organization_id: i64,
+    pub name: String,
+    pub dcv_method: String,
+    pub dcv_token: Option<String>,
+    pub dcv_token_expires: Option<String>,
+    pub validation_types: Vec<String>,
+    pub validated_at: Option<String>,
+    pub validated_until: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub id: i64,
+    pub account_id: i64,
+    pub container_id: i64,
+    pub organization_id: i64,
+    pub name: String,
+    pub is_active: bool,
+    pub dcv_method: String,
+    pub dcv_token: Option<String>,
+    pub dcv_token_expires: Option<String>,
+    pub validation_types: Vec<String>,
+    pub validated_at: Option<String>,
+    pub validated_until: Option<String>,
+    pub created_at: String,
+}
+
+/// An organization to use for a new order.
+#[derive(Debug, Clone)]
+pub enum OrgForOrder {
+    Existing(i64),
+    New(NewOrganizationRow),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub account_id: i64,
+    pub container_id: i64,
+    pub user_id: i64,
+    pub product_name_id: String,
+    pub status: String,
+    pub organization: OrgForOrder,
+    pub common_name: String,
+    pub names: Vec<String>,
+    pub data: Value,
+    /// Domains to add for names no existing domain covers (organization id
+    /// is filled in inside the transaction when the organization is new).
+    pub new_domains: Vec<NewDomainRow>,
+    /// (status, comments) of the new_request, if the order has one.
+    pub request: Option<(String, Option<String>)>,
+    pub certificate: NewCertificateRow,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCertificateRow {
+    pub csr: String,
+    pub spki_sha256: String,
+    pub key_size: i64,
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    pub signature_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedOrder {
+    pub order_id: i64,
+    pub organization_id: i64,
+    pub organization_created: bool,
+    pub request_id: Option<i64>,
+    pub certificate_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: i64,
+    pub account_id: i64,
+    pub container_id: i64,
+    pub user_id: i64,
+    pub product_name_id: String,
+    pub status: String,
+    pub organization_id: i64,
+    pub common_name: String,
+    pub certificate_id: Option<i64>,
+    pub data: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    pub id: Option<i64>,
+    pub status: Option<String>,
+    pub organization_id: Option<i64>,
+    pub product_name_id: Vec<String>,
+    pub user_id: Option<i64>,
+    pub common_name: Option<String>,
+    pub domain_name: Option<String>,
+    pub container_id: Option<i64>,
+    pub certificate_id: Option<i64>,
+    pub serial_number: Option<String>,
+    /// (value, contains?)
+    pub search: Option<(String, bool)>,
+    /// (column, descending)
+    pub sort: Vec<(String, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: i64,
+    pub account_id: i64,
+    pub order_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub requester_id: i64,
+    pub comments: Option<String>,
+    pub processor_id: Option<i64>,
+    pub processor_comment: Option<String>,
+    pub date: String,
+    pub date_processed: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessRequest {
+    pub account_id: i64,
+    pub request_id: i64,
+    pub from: String,
+    pub to: String,
+    pub processor_id: i64,
+    pub processor_comment: Option<String>,
+    pub date_processed: String,
+    /// New order status, if the order moves with the request.
+    pub order_status: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub id: i64,
+    pub account_id: i64,
+    pub order_id: i64,
+    pub ca_id: Option<String>,
+    pub serial: Option<String>,
+    pub status: String,
+    pub thumbprint: Option<String>,
+    pub der: Option<Vec<u8>>,
+    pub csr: String,
+    pub spki_sha256: Option<String>,
+    pub key_size: Option<i64>,
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    pub signature_hash: String,
+    pub valid_from: Option<String>,
+    pub valid_till: Option<String>,
+    pub date_issued: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedCertificate {
+    pub certificate_id: i64,
+    pub order_id: i64,
+    pub ca_id: String,
+    pub serial_hex: String,
+    pub der: Vec<u8>,
+    pub thumbprint: String,
+    pub valid_from: String,
+    pub valid_till: String,
+    pub date_issued: String,
+}

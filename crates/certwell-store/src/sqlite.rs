@@ -1,0 +1,1092 @@
+//! SQLite implementation of [`Store`]: one file, WAL journal, write
+//! transactions taken with `BEGIN IMMEDIATE` so concurrent writers queue on
+//! the busy timeout instead of failing.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::records::*;
+use crate::{Result, Store, StoreError};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync on every commit (`synchronous=FULL`): a 201 survives power loss.
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash, may lose the last
+    /// commits on power loss.
+    Normal,
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn now_ts() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format_ts(now)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS+00:00`
+pub fn format_ts(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(opts)
+            .await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// An in-memory database (tests).
+    pub async fn open_memory() -> Result<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| StoreError::Database(e.to_string()))?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(version)
+                .bind(now_ts())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn json_col(row: &SqliteRow, col: &str) -> Result<Value> {
+    let s: String = row.try_get(col)?;
+    Ok(serde_json::from_str(&s)?)
+}
+
+fn account_row(r: &SqliteRow) -> Result<Account> {
+    let settings: String = r.try_get("settings")?;
+    Ok(Account {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        root_container_id: r.try_get::<Option<i64>, _>("root_container_id")?.unwrap_or(0),
+        settings: serde_json::from_str(&settings)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn user_row(r: &SqliteRow) -> Result<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        container_id: r.try_get("container_id")?,
+        role: r.try_get("role")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        email: r.try_get("email")?,
+        job_title: r.try_get("job_title")?,
+        telephone: r.try_get("telephone")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn ca_row(r: &SqliteRow) -> Result<CaRecord> {
+    Ok(CaRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        parent_id: r.try_get("parent_id")?,
+        purpose: r.try_get("purpose")?,
+        key_algorithm: r.try_get("key_algorithm")?,
+        key_file: r.try_get("key_file")?,
+        cert_der: r.try_get("cert_der")?,
+        is_default: r.try_get::<i64, _>("is_default")? != 0,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn org_row(r: &SqliteRow) -> Result<Organization> {
+    Ok(Organization {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        container_id: r.try_get("container_id")?,
+        name: r.try_get("name")?,
+        assumed_name: r.try_get("assumed_name")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        data: json_col(r, "data")?,
+        validations: Vec::new(),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn domain_row(r: &SqliteRow) -> Result<Domain> {
+    let types: String = r.try_get("validation_types")?;
+    Ok(Domain {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        container_id: r.try_get("container_id")?,
+        organization_id: r.try_get("organization_id")?,
+        name: r.try_get("name")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        dcv_method: r.try_get("dcv_method")?,
+        dcv_token: r.try_get("dcv_token")?,
+        dcv_token_expires: r.try_get("dcv_token_expires")?,
+        validation_types: serde_json::from_str(&types)?,
+        validated_at: r.try_get("validated_at")?,
+        validated_until: r.try_get("validated_until")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn order_row(r: &SqliteRow) -> Result<Order> {
+    Ok(Order {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        container_id: r.try_get("container_id")?,
+        user_id: r.try_get("user_id")?,
+        product_name_id: r.try_get("product_name_id")?,
+        status: r.try_get("status")?,
+        organization_id: r.try_get("organization_id")?,
+        common_name: r.try_get("common_name")?,
+        certificate_id: r.try_get("certificate_id")?,
+        data: json_col(r, "data")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn request_row(r: &SqliteRow) -> Result<Request> {
+    Ok(Request {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        order_id: r.try_get("order_id")?,
+        kind: r.try_get("type")?,
+        status: r.try_get("status")?,
+        requester_id: r.try_get("requester_id")?,
+        comments: r.try_get("comments")?,
+        processor_id: r.try_get("processor_id")?,
+        processor_comment: r.try_get("processor_comment")?,
+        date: r.try_get("date")?,
+        date_processed: r.try_get("date_processed")?,
+    })
+}
+
+fn cert_row(r: &SqliteRow) -> Result<Certificate> {
+    let names: String = r.try_get("dns_names")?;
+    Ok(Certificate {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        order_id: r.try_get("order_id")?,
+        ca_id: r.try_get("ca_id")?,
+        serial: r.try_get("serial")?,
+        status: r.try_get("status")?,
+        thumbprint: r.try_get("thumbprint")?,
+        der: r.try_get("der")?,
+        csr: r.try_get("csr")?,
+        spki_sha256: r.try_get("spki_sha256")?,
+        key_size: r.try_get("key_size")?,
+        common_name: r.try_get("common_name")?,
+        dns_names: serde_json::from_str(&names)?,
+        signature_hash: r.try_get("signature_hash")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_till: r.try_get("valid_till")?,
+        date_issued: r.try_get("date_issued")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+async fn insert_org_tx(
+    conn: &mut sqlx::SqliteConnection,
+    account_id: i64,
+    org: &NewOrganizationRow,
+    now: &str,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO organizations (account_id, container_id, name, assumed_name, is_active, data, created_at) \
+         VALUES (?, ?, ?, ?, 1, ?, ?) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(org.container_id)
+    .bind(&org.name)
+    .bind(&org.assumed_name)
+    .bind(org.data.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (kind, status, until) in &org.validations {
+        sqlx::query(
+            "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(status)
+        .bind(now)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+async fn insert_domain_tx(
+    conn: &mut sqlx::SqliteConnection,
+    account_id: i64,
+    d: &NewDomainRow,
+    now: &str,
+) -> Result<Option<i64>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO domains (account_id, container_id, organization_id, name, is_active, dcv_method, dcv_token, \
+         dcv_token_expires, validation_types, validated_at, validated_until, created_at) \
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (account_id, organization_id, name) DO NOTHING RETURNING id",
+    )
+    .bind(account_id)
+    .bind(d.container_id)
+    .bind(d.organization_id)
+    .bind(&d.name)
+    .bind(&d.dcv_method)
+    .bind(&d.dcv_token)
+    .bind(&d.dcv_token_expires)
+    .bind(serde_json::to_string(&d.validation_types)?)
+    .bind(&d.validated_at)
+    .bind(&d.validated_until)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+impl SqliteStore {
+    async fn org_validations(&self, org_id: i64) -> Result<Vec<OrgValidation>> {
+        let rows = sqlx::query(
+            "SELECT type, status, date_created, validated_until FROM org_validations WHERE organization_id = ? ORDER BY type",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrgValidation {
+                    kind: r.try_get("type")?,
+                    status: r.try_get("status")?,
+                    date_created: r.try_get("date_created")?,
+                    validated_until: r.try_get("validated_until")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn with_validations(&self, org: Option<Organization>) -> Result<Option<Organization>> {
+        match org {
+            Some(mut o) => {
+                o.validations = self.org_validations(o.id).await?;
+                Ok(Some(o))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Columns `sort=` may name, mapped to SQL.
+fn order_sort_column(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "order_id" | "id" => "o.id",
+        "date_created" => "o.created_at",
+        "common_name" => "o.common_name",
+        "status" => "o.status",
+        "product_name" | "product_name_id" => "o.product_name_id",
+        "valid_till" => "(SELECT valid_till FROM certificates c WHERE c.id = o.certificate_id)",
+        _ => return None,
+    })
+}
+
+pub fn is_order_sort_key(key: &str) -> bool {
+    order_sort_column(key).is_some()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, name: &str, settings: &AccountSettings, admin: &NewUser) -> Result<(Account, User)> {
+        let now = now_ts();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let account_id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (name, settings, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(serde_json::to_string(settings)?)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let container_id: i64 = sqlx::query_scalar(
+            "INSERT INTO containers (account_id, parent_id, name, created_at) VALUES (?, NULL, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE accounts SET root_container_id = ? WHERE id = ?")
+            .bind(container_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        let user_id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, job_title, telephone, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(container_id)
+        .bind(&admin.role)
+        .bind(&admin.first_name)
+        .bind(&admin.last_name)
+        .bind(&admin.email)
+        .bind(&admin.job_title)
+        .bind(&admin.telephone)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let account = self.get_account(account_id).await?.ok_or(StoreError::NotFound)?;
+        let user = self.get_user(account_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        Ok((account, user))
+    }
+
+    async fn get_account(&self, id: i64) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_row).transpose()
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        let rows = sqlx::query("SELECT * FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(account_row).collect()
+    }
+
+    async fn update_account_settings(&self, id: i64, settings: &AccountSettings) -> Result<()> {
+        let n = sqlx::query("UPDATE accounts SET settings = ? WHERE id = ?")
+            .bind(serde_json::to_string(settings)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_container(&self, account_id: i64, id: i64) -> Result<Option<Container>> {
+        let row = sqlx::query("SELECT * FROM containers WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Container {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                parent_id: r.try_get("parent_id")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_user(&self, account_id: i64, u: &NewUser) -> Result<User> {
+        let account = self.get_account(account_id).await?.ok_or(StoreError::NotFound)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, job_title, telephone, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(u.container_id.unwrap_or(account.root_container_id))
+        .bind(&u.role)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.email)
+        .bind(&u.job_title)
+        .bind(&u.telephone)
+        .bind(now_ts())
+        .fetch_one(&self.pool)
+        .await?;
+        self.get_user(account_id, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn first_admin(&self, account_id: i64) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE account_id = ? AND role = 'admin' ORDER BY id LIMIT 1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_keys (key_hash, account_id, user_id, role, name, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&key.key_hash)
+        .bind(key.account_id)
+        .bind(key.user_id)
+        .bind(&key.role)
+        .bind(&key.name)
+        .bind(now_ts())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query("SELECT id, account_id, user_id, role, revoked FROM api_keys WHERE key_hash = ?")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(ApiKey {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                user_id: r.try_get("user_id")?,
+                role: r.try_get("role")?,
+                revoked: r.try_get::<i64, _>("revoked")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cas (id, name, parent_id, purpose, key_algorithm, key_file, cert_der, is_default, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&ca.id)
+        .bind(&ca.name)
+        .bind(&ca.parent_id)
+        .bind(&ca.purpose)
+        .bind(&ca.key_algorithm)
+        .bind(&ca.key_file)
+        .bind(&ca.cert_der)
+        .bind(ca.is_default as i64)
+        .bind(&ca.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_cas(&self) -> Result<Vec<CaRecord>> {
+        let rows = sqlx::query("SELECT * FROM cas ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO crl_numbers (ca_id, last_number) VALUES (?, 1) \
+             ON CONFLICT (ca_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+        )
+        .bind(ca_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    async fn create_organization(&self, account_id: i64, org: &NewOrganizationRow) -> Result<Organization> {
+        let now = now_ts();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = insert_org_tx(&mut tx, account_id, org, &now).await?;
+        tx.commit().await?;
+        self.get_organization(account_id, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn find_duplicate_organization(&self, account_id: i64, key: &OrgDuplicateKey) -> Result<Option<i64>> {
+        let rows = sqlx::query(
+            "SELECT id, assumed_name, data FROM organizations WHERE account_id = ? AND is_active = 1 \
+             AND lower(name) = lower(?) ORDER BY created_at, id",
+        )
+        .bind(account_id)
+        .bind(&key.name)
+        .fetch_all(&self.pool)
+        .await?;
+        let eq = |v: &Value, k: &str, want: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(|s| s.trim().eq_ignore_ascii_case(want.trim()))
+                .unwrap_or(false)
+        };
+        for r in rows {
+            let assumed: Option<String> = r.try_get("assumed_name")?;
+            if assumed.as_deref().map(str::to_lowercase) != key.assumed_name.as_deref().map(str::to_lowercase) {
+                continue;
+            }
+            let data = json_col(&r, "data")?;
+            if eq(&data, "address", &key.address)
+                && eq(&data, "city", &key.city)
+                && eq(&data, "state", &key.state)
+                && eq(&data, "zip", &key.zip)
+                && eq(&data, "country", &key.country)
+            {
+                return Ok(Some(r.try_get("id")?));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>> {
+        let row = sqlx::query("SELECT * FROM organizations WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let org = row.as_ref().map(org_row).transpose()?;
+        self.with_validations(org).await
+    }
+
+    async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>> {
+        let row = sqlx::query("SELECT * FROM organizations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let org = row.as_ref().map(org_row).transpose()?;
+        self.with_validations(org).await
+    }
+
+    async fn list_organizations(&self, account_id: i64, limit: i64, offset: i64) -> Result<(Vec<Organization>, i64)> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query("SELECT * FROM organizations WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?")
+            .bind(account_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let mut o = org_row(r)?;
+            o.validations = self.org_validations(o.id).await?;
+            out.push(o);
+        }
+        Ok((out, total))
+    }
+
+    async fn set_org_validation(&self, organization_id: i64, kind: &str, status: &str, validated_until: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (organization_id, type) DO UPDATE SET status = excluded.status, validated_until = excluded.validated_until",
+        )
+        .bind(organization_id)
+        .bind(kind)
+        .bind(status)
+        .bind(now_ts())
+        .bind(validated_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain> {
+        let now = now_ts();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = insert_domain_tx(&mut tx, account_id, d, &now)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("domain {} already exists", d.name)))?;
+        tx.commit().await?;
+        self.get_domain(account_id, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_domain(&self, account_id: i64, id: i64) -> Result<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(domain_row).transpose()
+    }
+
+    async fn get_domain_any(&self, id: i64) -> Result<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(domain_row).transpose()
+    }
+
+    async fn list_domains(&self, account_id: i64, organization_id: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Domain>, i64)> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM domains WHERE account_id = ? AND (? IS NULL OR organization_id = ?)",
+        )
+        .bind(account_id)
+        .bind(organization_id)
+        .bind(organization_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM domains WHERE account_id = ? AND (? IS NULL OR organization_id = ?) ORDER BY id LIMIT ? OFFSET ?",
+        )
+        .bind(account_id)
+        .bind(organization_id)
+        .bind(organization_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(domain_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn set_domain_validated(&self, id: i64, validated_at: &str, validated_until: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE domains SET validated_at = ?, validated_until = ? WHERE id = ?")
+            .bind(validated_at)
+            .bind(validated_until)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
+        let now = &o.created_at;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (organization_id, organization_created) = match &o.organization {
+            OrgForOrder::Existing(id) => (*id, false),
+            OrgForOrder::New(row) => (insert_org_tx(&mut tx, o.account_id, row, now).await?, true),
+        };
+        for d in &o.new_domains {
+            let mut d = d.clone();
+            d.organization_id = organization_id;
+            insert_domain_tx(&mut tx, o.account_id, &d, now).await?;
+        }
+        let order_id: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, common_name, \
+             data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(o.account_id)
+        .bind(o.container_id)
+        .bind(o.user_id)
+        .bind(&o.product_name_id)
+        .bind(&o.status)
+        .bind(organization_id)
+        .bind(&o.common_name)
+        .bind(o.data.to_string())
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for n in &o.names {
+            sqlx::query("INSERT INTO order_names (order_id, name) VALUES (?, ?)")
+                .bind(order_id)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let c = &o.certificate;
+        let certificate_id: i64 = sqlx::query_scalar(
+            "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, dns_names, \
+             signature_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(o.account_id)
+        .bind(order_id)
+        .bind(&c.csr)
+        .bind(&c.spki_sha256)
+        .bind(c.key_size)
+        .bind(&c.common_name)
+        .bind(serde_json::to_string(&c.dns_names)?)
+        .bind(&c.signature_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE orders SET certificate_id = ? WHERE id = ?")
+            .bind(certificate_id)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        let request_id = match &o.request {
+            Some((status, comments)) => {
+                let processed = if status == "approved" { Some(now.clone()) } else { None };
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
+                     VALUES (?, ?, 'new_request', ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(o.account_id)
+                .bind(order_id)
+                .bind(status)
+                .bind(o.user_id)
+                .bind(comments)
+                .bind(now)
+                .bind(processed)
+                .fetch_one(&mut *tx)
+                .await?;
+                Some(id)
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(CreatedOrder {
+            order_id,
+            organization_id,
+            organization_created,
+            request_id,
+            certificate_id,
+        })
+    }
+
+    async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>> {
+        let row = sqlx::query("SELECT * FROM orders WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(order_row).transpose()
+    }
+
+    async fn find_order_by_certificate(&self, account_id: i64, key: &str) -> Result<Option<Order>> {
+        let key = key.to_ascii_uppercase();
+        let row = sqlx::query(
+            "SELECT o.* FROM orders o JOIN certificates c ON c.id = o.certificate_id \
+             WHERE o.account_id = ? AND (c.serial = ? OR c.thumbprint = ?) LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(&key)
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(order_row).transpose()
+    }
+
+    async fn list_orders(&self, account_id: i64, q: &OrderQuery) -> Result<(Vec<Order>, i64)> {
+        enum B {
+            I(i64),
+            S(String),
+        }
+        let mut conds = vec!["o.account_id = ?".to_string()];
+        let mut binds = vec![B::I(account_id)];
+        if let Some(v) = q.id {
+            conds.push("o.id = ?".into());
+            binds.push(B::I(v));
+        }
+        if let Some(v) = &q.status {
+            conds.push("o.status = ?".into());
+            binds.push(B::S(v.clone()));
+        }
+        if let Some(v) = q.organization_id {
+            conds.push("o.organization_id = ?".into());
+            binds.push(B::I(v));
+        }
+        if !q.product_name_id.is_empty() {
+            conds.push(format!(
+                "o.product_name_id IN ({})",
+                vec!["?"; q.product_name_id.len()].join(",")
+            ));
+            for p in &q.product_name_id {
+                binds.push(B::S(p.clone()));
+            }
+        }
+        if let Some(v) = q.user_id {
+            conds.push("o.user_id = ?".into());
+            binds.push(B::I(v));
+        }
+        if let Some(v) = &q.common_name {
+            conds.push("o.common_name = ?".into());
+            binds.push(B::S(v.to_ascii_lowercase()));
+        }
+        if let Some(v) = &q.domain_name {
+            conds.push("EXISTS (SELECT 1 FROM order_names n WHERE n.order_id = o.id AND n.name = ?)".into());
+            binds.push(B::S(v.to_ascii_lowercase()));
+        }
+        if let Some(v) = q.container_id {
+            conds.push("o.container_id = ?".into());
+            binds.push(B::I(v));
+        }
+        if let Some(v) = q.certificate_id {
+            conds.push("o.certificate_id = ?".into());
+            binds.push(B::I(v));
+        }
+        if let Some(v) = &q.serial_number {
+            conds.push("EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = o.id AND c.serial = ?)".into());
+            binds.push(B::S(v.to_ascii_uppercase()));
+        }
+        if let Some((v, contains)) = &q.search {
+            if *contains {
+                conds.push("o.common_name LIKE ? ESCAPE '\\'".into());
+                let esc = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                binds.push(B::S(format!("%{}%", esc.to_ascii_lowercase())));
+            } else {
+                conds.push("o.common_name = ?".into());
+                binds.push(B::S(v.to_ascii_lowercase()));
+            }
+        }
+        let mut order_by: Vec<String> = q
+            .sort
+            .iter()
+            .filter_map(|(k, desc)| order_sort_column(k).map(|c| format!("{c} {}", if *desc { "DESC" } else { "ASC" })))
+            .collect();
+        order_by.push("o.id ASC".into());
+        let where_sql = conds.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM orders o WHERE {where_sql}");
+        let list_sql = format!(
+            "SELECT o.* FROM orders o WHERE {where_sql} ORDER BY {} LIMIT ? OFFSET ?",
+            order_by.join(", ")
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
+        let mut list = sqlx::query(AssertSqlSafe(list_sql));
+        for b in &binds {
+            match b {
+                B::I(i) => {
+                    count = count.bind(*i);
+                    list = list.bind(*i);
+                }
+                B::S(s) => {
+                    count = count.bind(s.clone());
+                    list = list.bind(s.clone());
+                }
+            }
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let rows = list.bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
+        Ok((rows.iter().map(order_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn set_order_status(&self, account_id: i64, order_id: i64, from: &[&str], to: &str) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let cur: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
+            .bind(order_id)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(cur) = cur else {
+            return Err(StoreError::NotFound);
+        };
+        if !from.contains(&cur.as_str()) {
+            return Ok(false);
+        }
+        let now = now_ts();
+        sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(to)
+            .bind(&now)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        if to == "canceled" {
+            sqlx::query(
+                "UPDATE requests SET status = 'rejected', date_processed = ? WHERE order_id = ? AND status IN ('pending','submitted')",
+            )
+            .bind(&now)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_request(&self, account_id: i64, id: i64) -> Result<Option<Request>> {
+        let row = sqlx::query("SELECT * FROM requests WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(request_row).transpose()
+    }
+
+    async fn list_requests(&self, account_id: i64, status: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Request>, i64)> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE account_id = ? AND (? IS NULL OR status = ?)",
+        )
+        .bind(account_id)
+        .bind(status)
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM requests WHERE account_id = ? AND (? IS NULL OR status = ?) ORDER BY id LIMIT ? OFFSET ?",
+        )
+        .bind(account_id)
+        .bind(status)
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(request_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn requests_for_order(&self, order_id: i64) -> Result<Vec<Request>> {
+        let rows = sqlx::query("SELECT * FROM requests WHERE order_id = ? ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(request_row).collect()
+    }
+
+    async fn process_request(&self, p: &ProcessRequest) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let order_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? \
+             WHERE id = ? AND account_id = ? AND status = ? RETURNING order_id",
+        )
+        .bind(&p.to)
+        .bind(p.processor_id)
+        .bind(&p.processor_comment)
+        .bind(&p.date_processed)
+        .bind(p.request_id)
+        .bind(p.account_id)
+        .bind(&p.from)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(order_id) = order_id else {
+            return Ok(false);
+        };
+        if let Some(status) = &p.order_status {
+            sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
+                .bind(status)
+                .bind(&p.date_processed)
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_certificate(&self, account_id: i64, id: i64) -> Result<Option<Certificate>> {
+        let row = sqlx::query("SELECT * FROM certificates WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(cert_row).transpose()
+    }
+
+    async fn certificates_for_order(&self, order_id: i64) -> Result<Vec<Certificate>> {
+        let rows = sqlx::query("SELECT * FROM certificates WHERE order_id = ? ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    async fn reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()> {
+        sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(ca_id)
+            .bind(serial_hex)
+            .bind(certificate_id)
+            .bind(now_ts())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?, \
+             valid_till = ?, date_issued = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(&c.ca_id)
+        .bind(&c.serial_hex)
+        .bind(&c.thumbprint)
+        .bind(&c.der)
+        .bind(&c.valid_from)
+        .bind(&c.valid_till)
+        .bind(&c.date_issued)
+        .bind(c.certificate_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(format!(
+                "certificate {} is not pending",
+                c.certificate_id
+            )));
+        }
+        sqlx::query("UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ?")
+            .bind(&c.date_issued)
+            .bind(c.order_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query("SELECT account_id, id FROM orders WHERE status = 'pending' ORDER BY id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
