@@ -1,1 +1,102 @@
+//! certwell's HTTP server: axum routes over the policy, CA and store crates.
 
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod hierarchy;
+pub mod init;
+pub mod issuance;
+pub mod keyfile;
+pub mod pem;
+pub mod ratelimit;
+pub mod routes;
+pub mod state;
+pub mod views;
+pub mod zip;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use certwell_store::{Durability, SqliteStore, Store};
+use tokio::sync::watch;
+
+pub use config::{Config, DataDir};
+pub use state::AppState;
+
+/// Opens (initializing on first use) the data directory and loads the CAs.
+/// Returns the state and, on first initialization, the admin API key.
+pub async fn open(dir: &DataDir, config: Config) -> Result<(Arc<AppState>, Option<String>), String> {
+    config.validate()?;
+    keyfile::create_private_dir(&dir.root)?;
+    let durability = if config.durability == "normal" { Durability::Normal } else { Durability::Full };
+    let store = SqliteStore::open(&dir.database(), durability)
+        .await
+        .map_err(|e| format!("{}: {e}", dir.database().display()))?;
+    let outcome = init::initialize(&store, dir, &config).await?;
+    let reset = store.reset_stale_claims().await.map_err(|e| e.to_string())?;
+    if reset > 0 {
+        tracing::warn!(count = reset, "certificates left mid-issuance by a crash were returned to pending");
+    }
+    let cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
+    let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
+    let state = Arc::new(AppState {
+        store: Arc::new(store),
+        cas: Arc::new(cas),
+        config: Arc::new(config),
+        crl_cache: Default::default(),
+        wake_issuer: Default::default(),
+        rate_limiter,
+    });
+    Ok((state, outcome.admin_api_key))
+}
+
+/// A running server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Graceful stop: no new connections, in-flight requests finish, the
+    /// background sweeper stops, then the database is closed.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.http.await;
+        let _ = self.sweeper.await;
+        self.state.store.close().await;
+    }
+
+    /// Waits until the server stops (it only stops via `shutdown`).
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds `state.config.listen` and serves until `shutdown` is called.
+pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
+    let listener = tokio::net::TcpListener::bind(&state.config.listen)
+        .await
+        .map_err(|e| format!("listen {}: {e}", state.config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (tx, rx) = watch::channel(false);
+    let app = routes::router(state.clone());
+    let mut rx_http = rx.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx_http.wait_for(|v| *v).await;
+            })
+            .await
+    });
+    let sweeper = tokio::spawn(issuance::run_sweeper(state.clone(), rx));
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: tx,
+        http,
+        sweeper,
+    })
+}

@@ -94,9 +94,15 @@ pub trait Store: Send + Sync {
     // Certificates and issuance
     async fn get_certificate(&self, account_id: i64, id: i64) -> Result<Option<Certificate>>;
     async fn certificates_for_order(&self, order_id: i64) -> Result<Vec<Certificate>>;
-    /// Records a serial for a CA durably. Fails with Conflict if the serial
-    /// was ever used by that CA.
-    async fn reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()>;
+    /// Claims a pending certificate for issuance and records its serial for
+    /// the CA, durably, in one transaction. Conflict if the certificate is
+    /// not pending (someone else is issuing it) or the serial was ever used.
+    async fn claim_and_reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()>;
+    /// Gives a claimed certificate back (signing failed). The serial stays
+    /// recorded and is never reused.
+    async fn release_claim(&self, certificate_id: i64) -> Result<()>;
+    /// At start-up: claims left by a crash go back to pending.
+    async fn reset_stale_claims(&self) -> Result<u64>;
     async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()>;
     /// Orders that are approved and waiting for validation/issuance.
     async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>>;

@@ -927,6 +927,13 @@ impl Store for SqliteStore {
         if !from.contains(&cur.as_str()) {
             return Ok(false);
         }
+        let issuing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE order_id = ? AND status = 'issuing'")
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if issuing > 0 {
+            return Ok(false);
+        }
         let now = now_ts();
         sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
             .bind(to)
@@ -1033,22 +1040,48 @@ impl Store for SqliteStore {
         rows.iter().map(cert_row).collect()
     }
 
-    async fn reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()> {
+    async fn claim_and_reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query("UPDATE certificates SET status = 'issuing' WHERE id = ? AND status = 'pending' \
+             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = certificates.order_id AND o.status = 'pending')")
+            .bind(certificate_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(format!("certificate {certificate_id} is not pending")));
+        }
         sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
             .bind(ca_id)
             .bind(serial_hex)
             .bind(certificate_id)
             .bind(now_ts())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_claim(&self, certificate_id: i64) -> Result<()> {
+        sqlx::query("UPDATE certificates SET status = 'pending' WHERE id = ? AND status = 'issuing'")
+            .bind(certificate_id)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn reset_stale_claims(&self) -> Result<u64> {
+        Ok(sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query(
             "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?, \
-             valid_till = ?, date_issued = ? WHERE id = ? AND status = 'pending'",
+             valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing'",
         )
         .bind(&c.ca_id)
         .bind(&c.serial_hex)
@@ -1063,7 +1096,7 @@ impl Store for SqliteStore {
         .rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict(format!(
-                "certificate {} is not pending",
+                "certificate {} is not being issued",
                 c.certificate_id
             )));
         }

@@ -1,1 +1,233 @@
-fn main() {}
+//! The `certwell` command: run the server, initialize a data directory,
+//! and administer accounts, keys and validations.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use certwell_policy::approval::{ApprovalWorkflow, Role};
+use certwell_server::{Config, DataDir};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "certwell", version, about = "A certificate authority that speaks the DigiCert CertCentral Services API v2")]
+struct Cli {
+    /// Data directory (database, CA keys, settings).
+    #[arg(long, global = true, env = "CERTWELL_DATA_DIR", default_value = "./certwell-data")]
+    data_dir: PathBuf,
+    /// Settings file (default: DATA_DIR/certwell.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (initializes the data directory on first start).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Validate organizations and domains at creation.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Initialize the data directory without serving.
+    Init,
+    /// API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Accounts (isolated tenants).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// The validation desk.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long, value_parser = ["admin", "manager", "user", "operator"])]
+        role: String,
+        /// Account of the key (default: the first account). Ignored for operator keys.
+        #[arg(long)]
+        account: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account with an admin user; prints its id and admin key.
+    Create { name: String },
+    /// List accounts.
+    List,
+    /// Change account settings.
+    Set {
+        id: i64,
+        #[arg(long, value_parser = ["one_step", "two_step", "auto_approve"])]
+        approval_workflow: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Mark an organization validated.
+    ValidateOrg {
+        id: i64,
+        #[arg(long = "type", default_value = "ov", value_parser = ["ov", "ev", "cs", "ev_cs", "ds", "smime"])]
+        kind: String,
+    },
+    /// Mark a domain validated.
+    ValidateDomain { id: i64 },
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let dir = DataDir::new(&cli.data_dir);
+    let mut config = Config::load(&dir.root, cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { listen, sandbox } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if sandbox {
+                config.sandbox = true;
+            }
+            init_logging(&config.log);
+            let (state, key) = certwell_server::open(&dir, config).await?;
+            if let Some(k) = key {
+                println!("Initialized {}.", dir.root.display());
+                println!("Admin API key (shown once; also in {}): {k}", dir.admin_key_file().display());
+            }
+            let server = certwell_server::start(state).await?;
+            tracing::info!(addr = %server.addr, sandbox = server.state.config.sandbox, "certwell listening");
+            println!("certwell listening on http://{}", server.addr);
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.shutdown().await;
+            Ok(())
+        }
+        Command::Init => {
+            let (state, key) = certwell_server::open(&dir, config).await?;
+            match key {
+                Some(k) => println!("Initialized {}.\nAdmin API key (shown once; also in {}): {k}", dir.root.display(), dir.admin_key_file().display()),
+                None => println!("{} is already initialized.", dir.root.display()),
+            }
+            state.store.close().await;
+            Ok(())
+        }
+        Command::Apikey { command: ApikeyCommand::Create { role, account } } => {
+            let (state, _) = certwell_server::open(&dir, config).await?;
+            let role = Role::parse(&role).ok_or("unknown role")?;
+            let key = if role == Role::Operator {
+                certwell_server::init::new_api_key(state.store.as_ref(), None, None, Role::Operator, "operator")
+                    .await
+                    .map_err(|e| e.message)?
+            } else {
+                let account_id = match account {
+                    Some(a) => a,
+                    None => state.store.list_accounts().await.map_err(|e| e.to_string())?.first().map(|a| a.id).ok_or("no account")?,
+                };
+                state.store.get_account(account_id).await.map_err(|e| e.to_string())?.ok_or(format!("account {account_id} does not exist"))?;
+                certwell_server::init::create_user_key(state.store.as_ref(), account_id, role).await.map_err(|e| e.message)?.0
+            };
+            println!("{key}");
+            state.store.close().await;
+            Ok(())
+        }
+        Command::Account { command } => {
+            let (state, _) = certwell_server::open(&dir, config).await?;
+            let r = match command {
+                AccountCommand::Create { name } => {
+                    let (id, key) = certwell_server::routes::operator::create_account(&state, &name).await.map_err(|e| e.message)?;
+                    println!("account {id}\nadmin API key: {key}");
+                    Ok(())
+                }
+                AccountCommand::List => {
+                    for a in state.store.list_accounts().await.map_err(|e| e.to_string())? {
+                        println!("{}\t{}\t{}", a.id, a.name, a.settings.approval_workflow);
+                    }
+                    Ok(())
+                }
+                AccountCommand::Set { id, approval_workflow } => {
+                    let mut a = state.store.get_account(id).await.map_err(|e| e.to_string())?.ok_or(format!("account {id} does not exist"))?;
+                    if let Some(w) = approval_workflow {
+                        a.settings.approval_workflow = ApprovalWorkflow::parse(&w).ok_or("bad workflow")?.as_str().to_string();
+                    }
+                    state.store.update_account_settings(id, &a.settings).await.map_err(|e| e.to_string())?;
+                    println!("account {id}: approval_workflow = {}", a.settings.approval_workflow);
+                    Ok(())
+                }
+            };
+            state.store.close().await;
+            r
+        }
+        Command::Operator { command } => {
+            let (state, _) = certwell_server::open(&dir, config).await?;
+            let r = match command {
+                OperatorCommand::ValidateOrg { id, kind } => certwell_server::routes::operator::validate_org(&state, id, &kind)
+                    .await
+                    .map(|_| println!("organization {id}: {kind} validated"))
+                    .map_err(|e| e.message),
+                OperatorCommand::ValidateDomain { id } => certwell_server::routes::operator::validate_domain(&state, id)
+                    .await
+                    .map(|_| println!("domain {id}: validated"))
+                    .map_err(|e| e.message),
+            };
+            state.store.close().await;
+            r
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("certwell: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("certwell: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

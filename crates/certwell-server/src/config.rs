@@ -1,0 +1,217 @@
+//! Settings: a TOML file in the data directory, overridden by `CERTWELL_*`
+//! environment variables, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Base URL certificates point to for CA certificates and CRLs
+    /// (`{public_url}/ca/...`). Fixed into certificates at issuance.
+    pub public_url: String,
+    /// Validate organizations and domains at creation.
+    pub sandbox: bool,
+    /// "full" (fsync every commit) or "normal".
+    pub durability: String,
+    /// Put the order's common name in the subject CN (always equal to a SAN).
+    pub include_common_name: bool,
+    /// Cap on TLS certificate lifetime in days; default: the CA/B Forum
+    /// maximum in force on the issuance date (199 days until 2027-03-15).
+    pub tls_max_validity_days: Option<i64>,
+    /// Days an organization or domain validation may be reused.
+    pub validation_reuse_days: i64,
+    /// Subject of generated CA certificates.
+    pub ca_organization: String,
+    pub ca_country: String,
+    /// Seconds between background sweeps for orders waiting on validation.
+    pub issuance_poll_seconds: u64,
+    /// Per-key rate limit (vendor: 100 requests / 5 s and 1000 / 3 min). 0 disables.
+    pub rate_limit_per_5s: u32,
+    pub rate_limit_per_3min: u32,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// tracing filter, e.g. "info" or "certwell_server=debug".
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            sandbox: false,
+            durability: "full".into(),
+            include_common_name: true,
+            tls_max_validity_days: None,
+            validation_reuse_days: 397,
+            ca_organization: "certwell".into(),
+            ca_country: "US".into(),
+            issuance_poll_seconds: 2,
+            rate_limit_per_5s: 0,
+            rate_limit_per_3min: 0,
+            max_body_bytes: 1024 * 1024,
+            log: "info".into(),
+        }
+    }
+}
+
+pub const CONFIG_FILE: &str = "certwell.toml";
+
+impl Config {
+    /// Loads `file` (or `DIR/certwell.toml`) if it exists, then applies
+    /// `CERTWELL_*` environment variables.
+    pub fn load(data_dir: &Path, file: Option<&Path>) -> Result<Config, String> {
+        let path = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| data_dir.join(CONFIG_FILE));
+        let mut cfg = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        } else if file.is_some() {
+            return Err(format!("{}: no such file", path.display()));
+        } else {
+            Config::default()
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        fn parse<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("{k}: cannot parse '{v}'"))
+        }
+        fn boolean(k: &str, v: &str) -> Result<bool, String> {
+            match v {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(format!("{k}: expected true or false, got '{v}'")),
+            }
+        }
+        if let Some(v) = get("CERTWELL_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("CERTWELL_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("CERTWELL_SANDBOX") {
+            self.sandbox = boolean("CERTWELL_SANDBOX", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_DURABILITY") {
+            self.durability = v;
+        }
+        if let Some(v) = get("CERTWELL_INCLUDE_COMMON_NAME") {
+            self.include_common_name = boolean("CERTWELL_INCLUDE_COMMON_NAME", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_TLS_MAX_VALIDITY_DAYS") {
+            self.tls_max_validity_days = Some(parse("CERTWELL_TLS_MAX_VALIDITY_DAYS", &v)?);
+        }
+        if let Some(v) = get("CERTWELL_VALIDATION_REUSE_DAYS") {
+            self.validation_reuse_days = parse("CERTWELL_VALIDATION_REUSE_DAYS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_ISSUANCE_POLL_SECONDS") {
+            self.issuance_poll_seconds = parse("CERTWELL_ISSUANCE_POLL_SECONDS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_RATE_LIMIT_PER_5S") {
+            self.rate_limit_per_5s = parse("CERTWELL_RATE_LIMIT_PER_5S", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_RATE_LIMIT_PER_3MIN") {
+            self.rate_limit_per_3min = parse("CERTWELL_RATE_LIMIT_PER_3MIN", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_LOG") {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|_| format!("listen: '{}' is not an address like 127.0.0.1:8080", self.listen))?;
+        if !matches!(self.durability.as_str(), "full" | "normal") {
+            return Err(format!("durability: expected full or normal, got '{}'", self.durability));
+        }
+        if let Some(d) = self.tls_max_validity_days {
+            if !(1..=825).contains(&d) {
+                return Err("tls_max_validity_days: must be between 1 and 825".into());
+            }
+        }
+        if !self.public_url.is_empty() && !self.public_url.starts_with("http://") {
+            return Err("public_url: must be an http:// URL (CRL and AIA URLs must be http)".into());
+        }
+        Ok(())
+    }
+
+    /// The base URL for CA files: `public_url`, or `http://{listen}`.
+    pub fn base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// Paths inside the data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+    pub fn database(&self) -> PathBuf {
+        self.root.join("certwell.db")
+    }
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+    pub fn admin_key_file(&self) -> PathBuf {
+        self.root.join("admin-api-key")
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file() {
+        let mut c: Config = toml::from_str("listen = \"127.0.0.1:9000\"\nsandbox = false\n").unwrap();
+        c.apply_env(|k| match k {
+            "CERTWELL_SANDBOX" => Some("true".into()),
+            "CERTWELL_TLS_MAX_VALIDITY_DAYS" => Some("30".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert!(c.sandbox);
+        assert_eq!(c.tls_max_validity_days, Some(30));
+        assert!(c.validate().is_ok());
+        assert!(c.apply_env(|k| (k == "CERTWELL_SANDBOX").then(|| "maybe".into())).is_err());
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+        let c = Config {
+            durability: "sometimes".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            listen: "nope".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

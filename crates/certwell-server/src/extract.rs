@@ -1,0 +1,153 @@
+//! Request extractors: the API key caller, JSON bodies with field-naming
+//! errors, numeric path ids, and list pagination.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use certwell_api::error::codes;
+use certwell_policy::approval::Role;
+use certwell_store::User;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated user behind an `X-DC-DEVKEY` account key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: i64,
+    pub account_id: i64,
+    pub user: User,
+    pub role: Role,
+}
+
+/// An operator key (validation desk, tenant administration).
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub key_id: i64,
+}
+
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes()).as_ref())
+}
+
+async fn lookup(parts: &Parts, state: &AppState) -> Result<certwell_store::ApiKey, ApiError> {
+    let key = parts
+        .headers
+        .get("x-dc-devkey")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 256)
+        .ok_or_else(ApiError::forbidden_invalid_key)?;
+    let rec = state
+        .store
+        .find_api_key(&hash_api_key(key))
+        .await?
+        .filter(|k| !k.revoked)
+        .ok_or_else(ApiError::forbidden_invalid_key)?;
+    if !state.rate_limiter.check(rec.id, std::time::Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::REQUEST_LIMIT_EXCEEDED,
+            "Service unavailable, please limit request volume",
+        ));
+    }
+    Ok(rec)
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let rec = lookup(parts, state).await?;
+        let (Some(account_id), Some(user_id)) = (rec.account_id, rec.user_id) else {
+            return Err(ApiError::forbidden_invalid_key());
+        };
+        let user = state
+            .store
+            .get_user(account_id, user_id)
+            .await?
+            .ok_or_else(ApiError::forbidden_invalid_key)?;
+        let role = Role::parse(&rec.role).ok_or_else(ApiError::forbidden_invalid_key)?;
+        Ok(Caller {
+            key_id: rec.id,
+            account_id,
+            user,
+            role,
+        })
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let rec = lookup(parts, state).await?;
+        if rec.role != "operator" {
+            return Err(ApiError::missing_permission("use the operator API"));
+        }
+        Ok(Operator { key_id: rec.id })
+    }
+}
+
+impl OptionalFromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Option<Self>, Self::Rejection> {
+        Ok(<Caller as FromRequestParts<Arc<AppState>>>::from_request_parts(parts, state).await.ok())
+    }
+}
+
+/// Parses a JSON body; syntax errors are `bad_request_format`, type errors
+/// name the field. An empty body is `{}`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}" as &[u8] } else { body };
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                Err(ApiError::bad_request(
+                    codes::BAD_REQUEST_FORMAT,
+                    format!("The request body is not valid JSON: {inner}"),
+                ))
+            } else {
+                let why = inner.to_string();
+                let why = why.split(" at line").next().unwrap_or(&why).to_string();
+                Err(ApiError::bad_request(
+                    codes::INVALID_FIELD_TYPE,
+                    format!("The field '{path}' has the wrong type: {why}."),
+                ))
+            }
+        }
+    }
+}
+
+/// A positive integer id from a path segment, or the given 404.
+pub fn path_id(raw: &str, not_found: fn() -> ApiError) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(not_found()),
+    }
+}
+
+/// limit/offset from the query string (default limit 1000, max 1000).
+pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
+    let num = |k: &str, default: i64| -> Result<i64, ApiError> {
+        match q.get(k) {
+            None => Ok(default),
+            Some(v) if v.is_empty() => Ok(default),
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_request(codes::INVALID_FILTER, format!("The query parameter '{k}' must be a non-negative integer."))
+            }),
+        }
+    };
+    let limit = num("limit", 1000)?;
+    let limit = if limit == 0 { 1000 } else { limit.min(1000) };
+    Ok((limit, num("offset", 0)?))
+}

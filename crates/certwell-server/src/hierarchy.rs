@@ -1,0 +1,258 @@
+//! The CA hierarchy: which CAs exist (data, not code paths), how they are
+//! created on init, and the loaded signers the server issues with.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use certwell_ca::{CaProfile, CaSubject, KeyAlgorithm, Signer, SoftwareSigner};
+use certwell_policy::CaPurpose;
+use certwell_store::{CaRecord, Store};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{Config, DataDir};
+use crate::keyfile;
+
+/// One CA to create on init.
+#[derive(Debug, Clone)]
+pub struct CaSpec {
+    /// Local handle, used only to name the parent.
+    pub handle: &'static str,
+    pub common_name: &'static str,
+    pub key_algorithm: KeyAlgorithm,
+    pub profile: SpecProfile,
+    pub parent: Option<&'static str>,
+    pub purpose: Option<CaPurpose>,
+    /// The CA products of `purpose` use unless the order picks another.
+    pub is_default: bool,
+    pub validity_days: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum SpecProfile {
+    Root,
+    TlsIssuing { ev: bool },
+}
+
+/// The hierarchy `certwell init` creates. Later product families add their
+/// own roots and issuing CAs here.
+pub fn default_hierarchy() -> Vec<CaSpec> {
+    vec![
+        CaSpec {
+            handle: "tls-root",
+            common_name: "certwell TLS Root CA E1",
+            key_algorithm: KeyAlgorithm::EcdsaP384,
+            profile: SpecProfile::Root,
+            parent: None,
+            purpose: None,
+            is_default: false,
+            validity_days: 25 * 365,
+        },
+        CaSpec {
+            handle: "tls-ov-rsa",
+            common_name: "certwell TLS OV RSA3072 CA1",
+            key_algorithm: KeyAlgorithm::Rsa3072,
+            profile: SpecProfile::TlsIssuing { ev: false },
+            parent: Some("tls-root"),
+            purpose: Some(CaPurpose::TlsOv),
+            is_default: true,
+            validity_days: 10 * 365,
+        },
+        CaSpec {
+            handle: "tls-ov-ecc",
+            common_name: "certwell TLS OV ECC P256 CA1",
+            key_algorithm: KeyAlgorithm::EcdsaP256,
+            profile: SpecProfile::TlsIssuing { ev: false },
+            parent: Some("tls-root"),
+            purpose: Some(CaPurpose::TlsOv),
+            is_default: false,
+            validity_days: 10 * 365,
+        },
+        CaSpec {
+            handle: "tls-ev-rsa",
+            common_name: "certwell TLS EV RSA3072 CA1",
+            key_algorithm: KeyAlgorithm::Rsa3072,
+            profile: SpecProfile::TlsIssuing { ev: true },
+            parent: Some("tls-root"),
+            purpose: Some(CaPurpose::TlsEv),
+            is_default: true,
+            validity_days: 10 * 365,
+        },
+    ]
+}
+
+/// A CA id as the vendor shows them: 16 upper-case hex digits (here the
+/// first 8 bytes of the SHA-256 of the CA's public key).
+pub fn ca_id_for(spki_der: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki_der);
+    hex::encode_upper(&d.as_ref()[..8])
+}
+
+pub fn ca_cert_url(base: &str, id: &str) -> String {
+    format!("{base}/ca/{id}.crt")
+}
+
+pub fn ca_crl_url(base: &str, id: &str) -> String {
+    format!("{base}/ca/{id}.crl")
+}
+
+/// Creates every CA of `specs` that does not exist yet.
+pub async fn create_hierarchy(
+    store: &dyn Store,
+    dir: &DataDir,
+    config: &Config,
+    specs: &[CaSpec],
+) -> Result<(), String> {
+    let existing = store.list_cas().await.map_err(|e| e.to_string())?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    let base = config.base_url();
+    let mut made: HashMap<&str, (String, Arc<dyn Signer>, Vec<u8>)> = HashMap::new();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|e| e.to_string())?;
+    for spec in specs {
+        let (signer, pkcs8) = SoftwareSigner::generate(spec.key_algorithm).map_err(|e| e.to_string())?;
+        let signer: Arc<dyn Signer> = Arc::new(signer);
+        let spki = signer.spki_der();
+        let id = ca_id_for(&spki);
+        let key_rel = format!("keys/{id}.key");
+        keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
+        let subject = CaSubject {
+            country: config.ca_country.clone(),
+            organization: config.ca_organization.clone(),
+            common_name: spec.common_name.to_string(),
+        };
+        let serial = certwell_ca::random_serial();
+        let profile = match spec.profile {
+            SpecProfile::Root => CaProfile::Root,
+            SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
+        };
+        let not_before = now - Duration::minutes(5);
+        let not_after = not_before + Duration::days(spec.validity_days);
+        let cert_der = match spec.parent {
+            None => {
+                let req = certwell_ca::CaCertRequest {
+                    profile,
+                    subject: &subject,
+                    subject_spki_der: &spki,
+                    serial: &serial,
+                    not_before,
+                    not_after,
+                    issuer_crl_url: None,
+                    issuer_cert_url: None,
+                };
+                certwell_ca::build_ca_certificate(&req, None, signer.as_ref()).map_err(|e| e.to_string())?
+            }
+            Some(parent) => {
+                let (pid, psigner, pcert) = made
+                    .get(parent)
+                    .ok_or_else(|| format!("CA {}: parent {parent} must come first", spec.handle))?;
+                let crl = ca_crl_url(&base, pid);
+                let crt = ca_cert_url(&base, pid);
+                let req = certwell_ca::CaCertRequest {
+                    profile,
+                    subject: &subject,
+                    subject_spki_der: &spki,
+                    serial: &serial,
+                    not_before,
+                    not_after,
+                    issuer_crl_url: Some(&crl),
+                    issuer_cert_url: Some(&crt),
+                };
+                certwell_ca::build_ca_certificate(&req, Some(pcert), psigner.as_ref()).map_err(|e| e.to_string())?
+            }
+        };
+        let parent_id = spec.parent.and_then(|p| made.get(p)).map(|(pid, _, _)| pid.clone());
+        store
+            .insert_ca(&CaRecord {
+                id: id.clone(),
+                name: spec.common_name.to_string(),
+                parent_id,
+                purpose: spec.purpose.map(|p| p.as_str().to_string()),
+                key_algorithm: spec.key_algorithm.as_str().to_string(),
+                key_file: key_rel,
+                cert_der: cert_der.clone(),
+                is_default: spec.is_default,
+                created_at: certwell_store::format_ts(now),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        made.insert(spec.handle, (id, signer, cert_der));
+    }
+    Ok(())
+}
+
+/// A CA loaded for use.
+pub struct LoadedCa {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub purpose: Option<CaPurpose>,
+    pub is_default: bool,
+    pub cert_der: Vec<u8>,
+    pub signer: Arc<dyn Signer>,
+}
+
+pub struct CaRegistry {
+    cas: Vec<Arc<LoadedCa>>,
+}
+
+impl CaRegistry {
+    pub async fn load(store: &dyn Store, dir: &Path) -> Result<CaRegistry, String> {
+        let mut cas = Vec::new();
+        for rec in store.list_cas().await.map_err(|e| e.to_string())? {
+            let alg = KeyAlgorithm::parse(&rec.key_algorithm)
+                .ok_or_else(|| format!("CA {}: unknown key algorithm {}", rec.id, rec.key_algorithm))?;
+            let pkcs8 = keyfile::read_private_key(&dir.join(&rec.key_file))?;
+            let signer = SoftwareSigner::from_pkcs8(alg, &pkcs8).map_err(|e| format!("CA {}: {e}", rec.id))?;
+            cas.push(Arc::new(LoadedCa {
+                id: rec.id,
+                name: rec.name,
+                parent_id: rec.parent_id,
+                purpose: rec.purpose.as_deref().and_then(CaPurpose::parse),
+                is_default: rec.is_default,
+                cert_der: rec.cert_der,
+                signer: Arc::new(signer),
+            }));
+        }
+        Ok(CaRegistry { cas })
+    }
+
+    pub fn all(&self) -> &[Arc<LoadedCa>] {
+        &self.cas
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<LoadedCa>> {
+        self.cas.iter().find(|c| c.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Issuing CAs that may sign for `purpose`, default first.
+    pub fn issuing_for(&self, purpose: CaPurpose) -> Vec<&Arc<LoadedCa>> {
+        let mut v: Vec<_> = self.cas.iter().filter(|c| c.purpose == Some(purpose)).collect();
+        v.sort_by_key(|c| !c.is_default);
+        v
+    }
+
+    /// The CA's certificate followed by its ancestors' (ICA … root).
+    pub fn chain(&self, id: &str) -> Vec<Arc<LoadedCa>> {
+        let mut out = Vec::new();
+        let mut cur = self.get(id).cloned();
+        while let Some(ca) = cur {
+            cur = ca.parent_id.as_deref().and_then(|p| self.get(p)).cloned();
+            out.push(ca);
+            if out.len() > 8 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// "ICA (SHA2-256) > Root (SHA2-256)"
+    pub fn chain_info(&self, id: &str) -> String {
+        self.chain(id)
+            .iter()
+            .map(|c| format!("{} (SHA2-256)", c.name))
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
+}

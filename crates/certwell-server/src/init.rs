@@ -1,0 +1,104 @@
+//! `certwell init`: the data directory, the database, the CA hierarchy,
+//! the first account and its admin key.
+
+use certwell_policy::approval::Role;
+use certwell_store::{AccountSettings, NewApiKey, NewUser, Store};
+
+use crate::config::{Config, DataDir};
+use crate::error::ApiError;
+use crate::extract::hash_api_key;
+use crate::hierarchy::{create_hierarchy, default_hierarchy};
+use crate::keyfile;
+
+/// A fresh API key: 40 upper-case hex digits (160 bits).
+pub fn generate_api_key() -> String {
+    let mut b = [0u8; 20];
+    aws_lc_rs::rand::fill(&mut b).expect("system RNG");
+    hex::encode_upper(b)
+}
+
+/// Stores the hash of a new key and returns the key (shown once).
+pub async fn new_api_key(
+    store: &dyn Store,
+    account_id: Option<i64>,
+    user_id: Option<i64>,
+    role: Role,
+    name: &str,
+) -> Result<String, ApiError> {
+    let key = generate_api_key();
+    store
+        .create_api_key(&NewApiKey {
+            key_hash: hash_api_key(&key),
+            account_id,
+            user_id,
+            role: role.as_str().to_string(),
+            name: name.to_string(),
+        })
+        .await?;
+    Ok(key)
+}
+
+/// Creates a user of `role` in the account and a key for it.
+pub async fn create_user_key(store: &dyn Store, account_id: i64, role: Role) -> Result<(String, i64), ApiError> {
+    let user = store
+        .create_user(
+            account_id,
+            &NewUser {
+                container_id: None,
+                role: role.as_str().to_string(),
+                first_name: "API".into(),
+                last_name: format!("{} user", role.as_str()),
+                email: format!("{}@certwell.invalid", role.as_str()),
+                job_title: String::new(),
+                telephone: String::new(),
+            },
+        )
+        .await?;
+    let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
+    Ok((key, user.id))
+}
+
+pub struct InitOutcome {
+    /// The admin key, when this call created it.
+    pub admin_api_key: Option<String>,
+}
+
+/// Initializes `dir` if needed. Idempotent: a second call changes nothing.
+pub async fn initialize(store: &dyn Store, dir: &DataDir, config: &Config) -> Result<InitOutcome, String> {
+    keyfile::create_private_dir(&dir.root)?;
+    if !dir.config_file().exists() {
+        let mut c = config.clone();
+        if c.public_url.is_empty() {
+            c.public_url = config.base_url();
+        }
+        let text = toml::to_string_pretty(&c).map_err(|e| e.to_string())?;
+        std::fs::write(dir.config_file(), format!("# certwell settings (CERTWELL_* variables and flags override them)\n{text}"))
+            .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
+    }
+    create_hierarchy(store, dir, config, &default_hierarchy()).await?;
+    if !store.list_accounts().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(InitOutcome { admin_api_key: None });
+    }
+    let admin = NewUser {
+        container_id: None,
+        role: "admin".into(),
+        first_name: "certwell".into(),
+        last_name: "Administrator".into(),
+        email: "admin@certwell.invalid".into(),
+        job_title: "Administrator".into(),
+        telephone: String::new(),
+    };
+    let (account, user) = store
+        .create_account("Default", &AccountSettings::default(), &admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = new_api_key(store, Some(account.id), Some(user.id), Role::Admin, "admin")
+        .await
+        .map_err(|e| e.message)?;
+    let path = dir.admin_key_file();
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    keyfile::write_secret(&path, format!("{key}\n").as_bytes())?;
+    Ok(InitOutcome { admin_api_key: Some(key) })
+}

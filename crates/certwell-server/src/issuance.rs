@@ -1,0 +1,276 @@
+//! Turning an approved, validated order into a certificate.
+//!
+//! Invariants (Boulder's): the serial is recorded durably, together with a
+//! claim on the certificate row, before anything is signed; a certificate
+//! whose signing fails gives the claim back and its serial is never reused.
+
+use std::sync::Arc;
+
+use certwell_api::order::ChainEntry;
+use certwell_policy::organization::NewOrganization;
+use certwell_policy::tls::TlsOrderPlan;
+use certwell_policy::{catalog::find_product, ValidationLevel};
+use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{ApiError, ApiResult};
+use crate::hierarchy::{ca_cert_url, ca_crl_url};
+use crate::pem::cert_pem;
+use crate::state::AppState;
+
+/// The JSON document stored in `orders.data`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OrderData {
+    pub plan: TlsOrderPlan,
+    pub ca_cert_id: String,
+    pub key_type: String,
+    pub key_size: i64,
+    #[serde(default)]
+    pub organization_created: bool,
+}
+
+impl OrderData {
+    pub fn from_order(order: &Order) -> ApiResult<OrderData> {
+        serde_json::from_value(order.data.clone()).map_err(|e| {
+            tracing::error!(order = order.id, error = %e, "corrupt order record");
+            ApiError::internal("The order record could not be read.")
+        })
+    }
+}
+
+/// Why an order is not issued yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    NotApproved,
+    OrganizationNotValidated,
+    DomainNotValidated(String),
+}
+
+pub fn chain_entries(state: &AppState, leaf_cn: &str, leaf_der: &[u8], ca_id: &str) -> Vec<ChainEntry> {
+    let mut v = vec![ChainEntry {
+        subject_common_name: leaf_cn.to_string(),
+        pem: cert_pem(leaf_der),
+    }];
+    for ca in state.cas.chain(ca_id) {
+        v.push(ChainEntry {
+            subject_common_name: ca.name.clone(),
+            pem: cert_pem(&ca.cert_der),
+        });
+    }
+    v
+}
+
+fn validation_active(status: &str, until: Option<&str>, now: &str) -> bool {
+    status == "active" && until.is_none_or(|u| u > now)
+}
+
+/// What still blocks issuance of `order` (empty: issuable).
+pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> ApiResult<Vec<Blocker>> {
+    let mut out = Vec::new();
+    if order.status != "pending" {
+        out.push(Blocker::NotApproved);
+        return Ok(out);
+    }
+    let now = format_ts(OffsetDateTime::now_utc());
+    let product = find_product(&order.product_name_id)
+        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+    let org = state
+        .store
+        .get_organization(order.account_id, order.organization_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
+    let org_ok = org.validations.iter().any(|v| {
+        product.validation.satisfied_by(&v.kind) && validation_active(&v.status, v.validated_until.as_deref(), &now)
+    });
+    if !org_ok {
+        out.push(Blocker::OrganizationNotValidated);
+    }
+    let (domains, _) = state
+        .store
+        .list_domains(order.account_id, Some(order.organization_id), 100_000, 0)
+        .await?;
+    for name in &data.plan.sans {
+        let covered = domains.iter().any(|d| {
+            d.is_active
+                && certwell_policy::dns::domain_covers(&d.name, name)
+                && d.validated_until.as_deref().is_some_and(|u| u > now.as_str())
+        });
+        if !covered {
+            out.push(Blocker::DomainNotValidated(name.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Issues `order` if nothing blocks it. Returns the chain when this call
+/// issued it; None when it is blocked or someone else is issuing it.
+pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+    let Some(order) = state.store.get_order(account_id, order_id).await? else {
+        return Ok(None);
+    };
+    let data = OrderData::from_order(&order)?;
+    if !blockers(state, &order, &data).await?.is_empty() {
+        return Ok(None);
+    }
+    let Some(cert_id) = order.certificate_id else {
+        return Ok(None);
+    };
+    let org = state
+        .store
+        .get_organization(account_id, order.organization_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
+    let org_data: NewOrganization = serde_json::from_value(org.data.clone())
+        .map_err(|_| ApiError::internal("The organization record could not be read."))?;
+    let product = find_product(&order.product_name_id)
+        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+    let ev = product.validation == ValidationLevel::Ev;
+    let ca = state
+        .cas
+        .get(&data.ca_cert_id)
+        .cloned()
+        .ok_or_else(|| ApiError::internal("The order's issuing CA is not loaded."))?;
+    let cert_row = state
+        .store
+        .get_certificate(account_id, cert_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
+    if cert_row.status != "pending" {
+        return Ok(None);
+    }
+    let csr = certwell_ca::parse_and_verify_csr(&cert_row.csr)
+        .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
+
+    let now = OffsetDateTime::now_utc();
+    let term_end = OffsetDateTime::parse(&data.plan.term_end, &time::format_description::well_known::Rfc3339)
+        .unwrap_or(now + Duration::days(1));
+    let max_days = state
+        .config
+        .tls_max_validity_days
+        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
+    let (not_before, not_after) = certwell_policy::validity::certificate_window(term_end, now, max_days);
+    if not_after <= not_before {
+        return Err(ApiError::bad_request(
+            certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
+            "The order's validity has ended; no certificate can be issued for it.",
+        ));
+    }
+
+    let mut subject = certwell_ca::TlsSubject {
+        country: org_data.country.to_ascii_uppercase(),
+        state: Some(org_data.state.clone()),
+        locality: Some(org_data.city.clone()),
+        postal_code: None,
+        street: None,
+        organization: org_data.name.clone(),
+        common_name: state.config.include_common_name.then(|| data.plan.common_name.clone()),
+        business_category: None,
+        jurisdiction_country: None,
+        jurisdiction_state: None,
+        jurisdiction_locality: None,
+        serial_number: None,
+    };
+    if ev {
+        let e = &org_data.ev;
+        subject.business_category = Some(e.business_category.clone().unwrap_or_else(|| "Private Organization".into()));
+        subject.jurisdiction_country = Some(
+            e.jurisdiction_country
+                .clone()
+                .unwrap_or_else(|| org_data.country.to_ascii_uppercase()),
+        );
+        subject.jurisdiction_state = e.jurisdiction_state.clone();
+        subject.jurisdiction_locality = e.jurisdiction_locality.clone();
+        subject.serial_number = Some(
+            e.registration_number
+                .clone()
+                .unwrap_or_else(|| org.created_at.chars().take(10).collect()),
+        );
+    }
+
+    let base = state.config.base_url();
+    let crl_url = ca_crl_url(&base, &ca.id);
+    let crt_url = ca_cert_url(&base, &ca.id);
+    let serial = certwell_ca::random_serial();
+    let serial_hex = hex::encode_upper(&serial);
+
+    // Record the serial and claim the certificate before signing.
+    match state.store.claim_and_reserve_serial(&ca.id, &serial_hex, cert_id).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let ca2 = Arc::clone(&ca);
+    let sans = data.plan.sans.clone();
+    let spki = csr.spki_der.clone();
+    let signed = tokio::task::spawn_blocking(move || {
+        let req = certwell_ca::TlsLeafRequest {
+            ev,
+            subject: &subject,
+            dns_names: &sans,
+            subject_spki_der: &spki,
+            serial: &serial,
+            not_before,
+            not_after,
+            crl_url: &crl_url,
+            ca_issuers_url: &crt_url,
+            ocsp_url: None,
+        };
+        certwell_ca::build_tls_leaf(&req, &ca2.cert_der, ca2.signer.as_ref())
+    })
+    .await;
+    let der = match signed {
+        Ok(Ok(der)) => der,
+        Ok(Err(e)) => {
+            let _ = state.store.release_claim(cert_id).await;
+            tracing::error!(order = order_id, error = %e, "signing failed");
+            return Err(ApiError::internal("The certificate could not be signed."));
+        }
+        Err(e) => {
+            let _ = state.store.release_claim(cert_id).await;
+            tracing::error!(order = order_id, error = %e, "signing task failed");
+            return Err(ApiError::internal("The certificate could not be signed."));
+        }
+    };
+    let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);
+    state
+        .store
+        .record_issued(&IssuedCertificate {
+            certificate_id: cert_id,
+            order_id,
+            ca_id: ca.id.clone(),
+            serial_hex,
+            der: der.clone(),
+            thumbprint,
+            valid_from: format_ts(not_before),
+            valid_till: format_ts(not_after),
+            date_issued: format_ts(now),
+        })
+        .await?;
+    tracing::info!(order = order_id, certificate = cert_id, ca = %ca.id, "certificate issued");
+    Ok(Some((cert_id, chain_entries(state, &data.plan.common_name, &der, &ca.id))))
+}
+
+/// Background sweeper: issues every approved order whose blockers cleared.
+pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(state.config.issuance_poll_seconds.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = state.wake_issuer.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+        match state.store.orders_awaiting_issuance(500).await {
+            Ok(list) => {
+                for (account_id, order_id) in list {
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                    if let Err(e) = try_issue(&state, account_id, order_id).await {
+                        tracing::warn!(order = order_id, error = %e.message, "sweeper could not issue");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweeper could not list orders"),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Certificate downloads and chains (api-surface.md §5).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::order::{ChainEntry, ChainResponse};
+use certwell_store::Certificate;
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{path_id, Caller};
+use crate::issuance::OrderData;
+use crate::pem::{cert_pem, pem_crlf};
+use crate::state::AppState;
+
+fn cert_not_found() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND_CERTIFICATE, "The specified certificate was not found.")
+}
+
+pub const FORMATS: &[&str] = &[
+    "pem_all",
+    "pem_noroot",
+    "pem_nointermediate",
+    "p7b",
+    "cer",
+    "default",
+    "default_pem",
+    "default_cer",
+    "apache",
+];
+
+/// (leaf DER, leaf file stem, [(CA name, DER)] ICA … root)
+struct Bundle {
+    leaf: Vec<u8>,
+    stem: String,
+    cas: Vec<(String, Vec<u8>)>,
+}
+
+async fn issued(state: &AppState, account_id: i64, id: i64) -> ApiResult<(Certificate, Bundle)> {
+    let c = state.store.get_certificate(account_id, id).await?.ok_or_else(cert_not_found)?;
+    let (Some(der), Some(ca_id)) = (c.der.clone(), c.ca_id.clone()) else {
+        return Err(ApiError::bad_request(
+            codes::CERTIFICATE_NOT_ISSUED,
+            format!("Certificate {id} has not been issued yet."),
+        ));
+    };
+    let cas = state
+        .cas
+        .chain(&ca_id)
+        .iter()
+        .map(|ca| (ca.name.clone(), ca.cert_der.clone()))
+        .collect();
+    let stem = c
+        .common_name
+        .replace("*.", "star_")
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+        .collect();
+    Ok((c, Bundle { leaf: der, stem, cas }))
+}
+
+fn file_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
+    let intermediates: Vec<&(String, Vec<u8>)> = b.cas.iter().take(b.cas.len().saturating_sub(1)).collect();
+    let root = b.cas.last();
+    let pem_file = |parts: Vec<&[u8]>| {
+        let body: String = parts.iter().map(|d| cert_pem(d)).collect();
+        ([(header::CONTENT_TYPE, "application/x-pem-file")], body).into_response()
+    };
+    let zip = |ext: &str, with_root: bool| {
+        let mut files = vec![(format!("{}.{ext}", b.stem), cert_pem(&b.leaf).into_bytes())];
+        for (name, der) in &intermediates {
+            files.push((format!("{}.{ext}", file_name(name)), cert_pem(der).into_bytes()));
+        }
+        if with_root {
+            if let Some((_, der)) = root {
+                files.push((format!("TrustedRoot.{ext}"), cert_pem(der).into_bytes()));
+            }
+        }
+        let z = crate::zip::zip_stored(&files, OffsetDateTime::now_utc());
+        (
+            [
+                (header::CONTENT_TYPE, "application/zip".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.zip\"", b.stem)),
+            ],
+            z,
+        )
+            .into_response()
+    };
+    let mut all: Vec<&[u8]> = vec![&b.leaf];
+    all.extend(b.cas.iter().map(|(_, d)| d.as_slice()));
+    Ok(match format {
+        "pem_all" => pem_file(all),
+        "pem_noroot" => {
+            let mut v: Vec<&[u8]> = vec![&b.leaf];
+            v.extend(intermediates.iter().map(|(_, d)| d.as_slice()));
+            pem_file(v)
+        }
+        "pem_nointermediate" => pem_file(vec![&b.leaf]),
+        "p7b" | "cer" => {
+            let certs: Vec<Vec<u8>> = all.iter().map(|d| d.to_vec()).collect();
+            let p7 = certwell_ca::pkcs7_certs_only_der(&certs)
+                .map_err(|e| ApiError::internal(format!("PKCS#7 bundle failed: {e}")))?;
+            (
+                [(header::CONTENT_TYPE, "application/x-pkcs7-certificates")],
+                pem_crlf("PKCS7", &p7),
+            )
+                .into_response()
+        }
+        "default" | "default_pem" => zip("crt", true),
+        "default_cer" => zip("cer", true),
+        "apache" => zip("crt", false),
+        other => {
+            return Err(ApiError::bad_request(
+                codes::INVALID_FORMAT_TYPE,
+                format!("The format '{other}' is not one of {FORMATS:?}."),
+            ))
+        }
+    })
+}
+
+/// `GET /certificate/{id}/download/format/{format}`
+pub async fn download_format(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, format)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, cert_not_found)?;
+    let (_, b) = issued(&state, caller.account_id, id).await?;
+    render(&b, &format)
+}
+
+/// Format chosen from a server platform.
+fn platform_format(platform: i64) -> &'static str {
+    match platform {
+        2 => "apache",
+        45 | 31 => "pem_all",
+        14 | 40 | 67 | 68 => "p7b",
+        _ => "default",
+    }
+}
+
+/// `GET /certificate/{id}/download/platform[/{platform_id}]`
+pub async fn download_platform(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let id = params.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone()).unwrap_or_default();
+    let id = path_id(&id, cert_not_found)?;
+    let (c, b) = issued(&state, caller.account_id, id).await?;
+    let platform = match params.iter().find(|(k, _)| k == "platform") {
+        Some((_, p)) => p.parse::<i64>().map_err(|_| ApiError::route_not_found())?,
+        None => {
+            let order = state.store.get_order(caller.account_id, c.order_id).await?.ok_or_else(cert_not_found)?;
+            OrderData::from_order(&order)?.plan.server_platform_id
+        }
+    };
+    render(&b, platform_format(platform))
+}
+
+async fn order_primary(state: &AppState, account_id: i64, order_id: &str) -> ApiResult<Bundle> {
+    let order_id = path_id(order_id, ApiError::order_not_found)?;
+    let order = state.store.get_order(account_id, order_id).await?.ok_or_else(ApiError::order_not_found)?;
+    let cid = order.certificate_id.ok_or_else(|| {
+        ApiError::bad_request(codes::CERTIFICATE_NOT_ISSUED, "The order has no certificate yet.")
+    })?;
+    Ok(issued(state, account_id, cid).await?.1)
+}
+
+/// `GET /certificate/download/order/{order_id}`
+pub async fn download_order(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+) -> ApiResult<Response> {
+    let b = order_primary(&state, caller.account_id, &order_id).await?;
+    render(&b, "default")
+}
+
+/// `GET /certificate/download/order/{order_id}/format/{format}`
+pub async fn download_order_format(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((order_id, format)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let b = order_primary(&state, caller.account_id, &order_id).await?;
+    render(&b, &format)
+}
+
+/// `GET /certificate/{id}/chain`: leaf first, then the intermediates.
+pub async fn chain(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChainResponse>> {
+    let id = path_id(&id, cert_not_found)?;
+    let (c, b) = issued(&state, caller.account_id, id).await?;
+    let mut intermediates = vec![ChainEntry {
+        subject_common_name: c.common_name.clone(),
+        pem: cert_pem(&b.leaf),
+    }];
+    for (name, der) in b.cas.iter().take(b.cas.len().saturating_sub(1)) {
+        intermediates.push(ChainEntry {
+            subject_common_name: name.clone(),
+            pem: cert_pem(der),
+        });
+    }
+    Ok(Json(ChainResponse { intermediates }))
+}
+

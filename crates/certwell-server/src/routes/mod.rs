@@ -1,0 +1,112 @@
+//! The HTTP surface: `/services/v2` (the vendor API), `/operator/v1`
+//! (certwell administration) and `/ca` (public CA files).
+
+pub mod account;
+pub mod ca;
+pub mod certificates;
+pub mod operator;
+pub mod orders;
+pub mod organizations;
+pub mod products;
+pub mod requests;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Parses a query string into a map (later keys win).
+pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+/// Body-limit and other framework rejections arrive as plain text; rewrite
+/// them into the vendor's JSON envelope.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let err = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                status,
+                certwell_api::error::codes::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            ),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ApiError::route_not_found(),
+            s if s.is_server_error() => ApiError::internal("The server failed to handle the request."),
+            s => ApiError::new(s, certwell_api::error::codes::BAD_REQUEST_FORMAT, "The request could not be read."),
+        };
+        return err.into_response();
+    }
+    resp
+}
+
+async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private,no-cache"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+    resp
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/order/certificate", get(orders::list_orders))
+        .route("/order/certificate/{id}", get(orders::order_info).post(orders::create_order))
+        .route("/order/certificate/{id}/status", put(orders::update_order_status))
+        .route("/request", get(requests::list_requests))
+        .route("/request/{id}", get(requests::request_info))
+        .route("/request/{id}/status", put(requests::update_request_status))
+        .route("/certificate/{id}/download/format/{format}", get(certificates::download_format))
+        .route("/certificate/{id}/download/platform", get(certificates::download_platform))
+        .route("/certificate/{id}/download/platform/{platform}", get(certificates::download_platform))
+        .route("/certificate/download/order/{id}", get(certificates::download_order))
+        .route("/certificate/download/order/{id}/format/{format}", get(certificates::download_order_format))
+        .route("/certificate/{id}/chain", get(certificates::chain))
+        .route("/product", get(products::list_products))
+        .route("/product/{name_id}", get(products::product_info))
+        .route("/organization", get(organizations::list_organizations).post(organizations::create_organization))
+        .route("/organization/{id}", get(organizations::organization_info))
+        .route("/domain", get(organizations::list_domains).post(organizations::create_domain))
+        .route("/domain/{id}", get(organizations::domain_info))
+        .route("/user/me", get(account::user_me))
+        .route("/account", get(account::account));
+    let operator = Router::new()
+        .route("/organization/{id}/validate", put(operator::put_validate_org))
+        .route("/domain/{id}/validate", put(operator::put_validate_domain))
+        .route("/accounts", post(operator::post_account))
+        .route("/accounts/{id}/api-keys", post(operator::post_api_key))
+        .route("/accounts/{id}/settings", put(operator::put_settings));
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .nest("/services/v2", api)
+        .nest("/operator/v1", operator)
+        .route("/ca/{file}", get(ca::ca_file))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(route_not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn(common_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("The server failed to handle the request.").into_response()
+        }))
+        .with_state(state)
+}

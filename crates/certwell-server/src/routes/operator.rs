@@ -1,0 +1,174 @@
+//! `/operator/v1`: certwell's own administration and validation desk.
+//! Operator keys are not bound to an account.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_policy::approval::{ApprovalWorkflow, Role};
+use certwell_policy::organization::ORG_VALIDATION_TYPES;
+use certwell_store::{format_ts, AccountSettings};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, path_id, Operator};
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ValidateOrgBody {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// Marks an organization validated for `kind` (ov, ev, …) for the reuse period.
+pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> ApiResult<()> {
+    if !ORG_VALIDATION_TYPES.contains(&kind) {
+        return Err(ApiError::bad_request(
+            codes::INVALID_VALIDATION_TYPE,
+            format!("The field 'type' must be one of {ORG_VALIDATION_TYPES:?}; got '{kind}'."),
+        ));
+    }
+    state
+        .store
+        .get_organization_any(org_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found."))?;
+    let until = format_ts(OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days));
+    state.store.set_org_validation(org_id, kind, "active", Some(&until)).await?;
+    state.wake_issuer.notify_one();
+    Ok(())
+}
+
+pub async fn validate_domain(state: &AppState, domain_id: i64) -> ApiResult<()> {
+    state
+        .store
+        .get_domain_any(domain_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found."))?;
+    let now = OffsetDateTime::now_utc();
+    state
+        .store
+        .set_domain_validated(domain_id, &format_ts(now), &format_ts(now + Duration::days(state.config.validation_reuse_days)))
+        .await?;
+    state.wake_issuer.notify_one();
+    Ok(())
+}
+
+/// `PUT /operator/v1/organization/{id}/validate` `{"type":"ov"}` → 204
+pub async fn put_validate_org(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, || ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found."))?;
+    let b: ValidateOrgBody = parse_json(&body)?;
+    let kind = b.kind.unwrap_or_else(|| "ov".into());
+    validate_org(&state, id, &kind).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /operator/v1/domain/{id}/validate` → 204
+pub async fn put_validate_domain(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, || ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found."))?;
+    validate_domain(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewAccountBody {
+    pub name: Option<String>,
+}
+
+/// Creates an account with an admin user and returns its first admin key.
+pub async fn create_account(state: &AppState, name: &str) -> ApiResult<(i64, String)> {
+    let admin = certwell_store::NewUser {
+        container_id: None,
+        role: "admin".into(),
+        first_name: "Account".into(),
+        last_name: "Administrator".into(),
+        email: "admin@certwell.invalid".into(),
+        job_title: "Administrator".into(),
+        telephone: String::new(),
+    };
+    let (account, user) = state.store.create_account(name, &AccountSettings::default(), &admin).await?;
+    let key = crate::init::new_api_key(state.store.as_ref(), Some(account.id), Some(user.id), Role::Admin, "admin").await?;
+    Ok((account.id, key))
+}
+
+/// `POST /operator/v1/accounts` `{"name"}` → 201 `{"id","admin_api_key"}`
+pub async fn post_account(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: NewAccountBody = parse_json(&body)?;
+    let name = b
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| certwell_policy::PolicyError::missing("name"))?;
+    certwell_policy::error::check_len(name, "name", 128)?;
+    let (id, key) = create_account(&state, name).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "admin_api_key": key}))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewKeyBody {
+    pub role: Option<String>,
+}
+
+/// `POST /operator/v1/accounts/{id}/api-keys` `{"role":"user"}` → 201 `{"api_key","user_id"}`
+pub async fn post_api_key(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let not_found = || ApiError::not_found(codes::NOT_FOUND_ACCOUNT, "The specified account was not found.");
+    let id = path_id(&id, not_found)?;
+    let b: NewKeyBody = parse_json(&body)?;
+    let role = b.role.as_deref().unwrap_or("user");
+    let role = Role::parse(role).filter(|r| *r != Role::Operator).ok_or_else(|| {
+        ApiError::bad_request(codes::INVALID_VALUE, "The field 'role' must be admin, manager or user.")
+    })?;
+    state.store.get_account(id).await?.ok_or_else(not_found)?;
+    let (key, user_id) = crate::init::create_user_key(state.store.as_ref(), id, role).await?;
+    Ok((StatusCode::CREATED, Json(json!({"api_key": key, "user_id": user_id}))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsBody {
+    pub approval_workflow: Option<String>,
+}
+
+/// `PUT /operator/v1/accounts/{id}/settings` `{"approval_workflow":"two_step"}` → 204
+pub async fn put_settings(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let not_found = || ApiError::not_found(codes::NOT_FOUND_ACCOUNT, "The specified account was not found.");
+    let id = path_id(&id, not_found)?;
+    let b: SettingsBody = parse_json(&body)?;
+    let mut account = state.store.get_account(id).await?.ok_or_else(not_found)?;
+    if let Some(w) = b.approval_workflow {
+        let w = ApprovalWorkflow::parse(&w).ok_or_else(|| {
+            ApiError::bad_request(codes::INVALID_VALUE, "The field 'approval_workflow' must be one_step, two_step or auto_approve.")
+        })?;
+        account.settings.approval_workflow = w.as_str().to_string();
+    }
+    state.store.update_account_settings(id, &account.settings).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,501 @@
+//! `/order/certificate…`: create, info, list, status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::order::{IdOnly, OrderCreated, OrderRequest, OrderStatusUpdate, RequestRef};
+use certwell_policy::approval::ApprovalWorkflow;
+use certwell_policy::catalog::find_product;
+use certwell_policy::dns::{domain_covers, registrable_domain};
+use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
+use certwell_store::{
+    format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, Order, OrderQuery, OrgDuplicateKey,
+    OrgForOrder,
+};
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, paging, path_id, Caller};
+use crate::issuance::{try_issue, OrderData};
+use crate::routes::query_map;
+use crate::state::AppState;
+use crate::views::{self, OrderContext};
+
+pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
+    use certwell_ca::CsrError::*;
+    let (code, msg) = match &e {
+        Parse(m) => (codes::CSR_INVALID_CANNOT_PARSE, format!("The field 'certificate.csr' could not be parsed: {m}")),
+        Signature(m) => (codes::CSR_INVALID_SIGNATURE, format!("The field 'certificate.csr' has an invalid signature: {m}")),
+        WeakKey(m) => (codes::CSR_WEAK_KEY, format!("The field 'certificate.csr' has a weak or blocked key: {m}")),
+        UnsupportedKey(m) => (codes::CSR_KEY_NOT_ALLOWED, format!("The field 'certificate.csr' has a key type or size that is not allowed: {m}")),
+    };
+    ApiError::bad_request(code, msg)
+}
+
+/// New validations for an organization or domain created now: all of
+/// them active in sandbox mode, else pending.
+pub fn initial_validations(state: &AppState, kinds: &[String]) -> Vec<(String, String, Option<String>)> {
+    let until = (OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days)).replace_nanosecond(0);
+    kinds
+        .iter()
+        .map(|k| {
+            if state.config.sandbox {
+                (k.clone(), "active".to_string(), until.ok().map(format_ts))
+            } else {
+                (k.clone(), "pending".to_string(), None)
+            }
+        })
+        .collect()
+}
+
+pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<String>) {
+    if state.config.sandbox {
+        let now = OffsetDateTime::now_utc();
+        (
+            Some(format_ts(now)),
+            Some(format_ts(now + Duration::days(state.config.validation_reuse_days))),
+        )
+    } else {
+        (None, None)
+    }
+}
+
+pub fn new_dcv_token() -> (String, String) {
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut b).expect("system RNG");
+    let tok: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let exp = format_ts(OffsetDateTime::now_utc() + Duration::days(30));
+    (tok, exp)
+}
+
+pub const ALL_ORG_VALIDATIONS: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
+
+/// `POST /order/certificate/{product_name_id}`
+pub async fn create_order(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let product = find_product(&product_id)
+        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_PRODUCT, format!("The product '{product_id}' was not found.")))?;
+    let req: OrderRequest = parse_json(&body)?;
+    let now = OffsetDateTime::now_utc();
+    let plan = validate_tls_order(product, &req, now)?;
+    if plan.skip_approval && !caller.role.can_approve() {
+        return Err(ApiError::missing_permission("skip approval (an administrator or manager key is required)"));
+    }
+    let csr = certwell_ca::parse_and_verify_csr(&plan.csr).map_err(csr_error)?;
+
+    // Issuing CA.
+    let allowed = state.cas.issuing_for(product.ca_purpose);
+    let ca = match &plan.ca_cert_id {
+        Some(id) => allowed.iter().find(|c| c.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_CA_CERT_ID,
+                format!("The field 'certificate.ca_cert_id' names no issuing CA allowed for product {}: '{id}'.", product.name_id),
+            )
+        })?,
+        None => allowed
+            .first()
+            .ok_or_else(|| ApiError::internal("No issuing CA is configured for this product."))?,
+    };
+
+    // Organization.
+    let mut sandbox_new_org = false;
+    let org_for_order = match &plan.organization {
+        OrgChoice::Existing(id) => {
+            let org = state.store.get_organization(caller.account_id, *id).await?.ok_or_else(|| {
+                ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {id}."))
+            })?;
+            if !org.is_active {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_ORGANIZATION,
+                    format!("The field 'organization.id' names an inactive organization: {id}."),
+                ));
+            }
+            OrgForOrder::Existing(org.id)
+        }
+        OrgChoice::New(new) => {
+            let dup = if new.skip_duplicate_org_check {
+                None
+            } else {
+                state
+                    .store
+                    .find_duplicate_organization(
+                        caller.account_id,
+                        &OrgDuplicateKey {
+                            name: new.name.clone(),
+                            assumed_name: new.assumed_name.clone(),
+                            address: new.address.clone(),
+                            city: new.city.clone(),
+                            state: new.state.clone(),
+                            zip: new.zip.clone(),
+                            country: new.country.clone(),
+                        },
+                    )
+                    .await?
+            };
+            match dup {
+                Some(id) => OrgForOrder::Existing(id),
+                None => {
+                    sandbox_new_org = true;
+                    let container_id = match new.container_id {
+                        Some(c) => check_container(&state, &caller, c, "organization.container.id").await?,
+                        None => caller.user.container_id,
+                    };
+                    let mut kinds: Vec<String> = new.validations.clone();
+                    if state.config.sandbox {
+                        kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
+                    }
+                    OrgForOrder::New(NewOrganizationRow {
+                        container_id,
+                        name: new.name.clone(),
+                        assumed_name: new.assumed_name.clone(),
+                        data: serde_json::to_value(new.as_ref()).unwrap_or(Value::Null),
+                        validations: initial_validations(&state, &kinds),
+                    })
+                }
+            }
+        }
+    };
+
+    // Contacts naming users must exist in this account.
+    for (i, c) in plan.contacts.iter().enumerate() {
+        if let Some(uid) = c.user_id {
+            if state.store.get_user(caller.account_id, uid).await?.is_none() {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_CONTACT,
+                    format!("The field 'organization.contacts[{i}].user_id' names no user in this account: {uid}."),
+                ));
+            }
+        }
+    }
+    let container_id = match plan.container_id {
+        Some(c) => check_container(&state, &caller, c, "container.id").await?,
+        None => caller.user.container_id,
+    };
+    if let Some(r) = plan.renewal_of_order_id {
+        if state.store.get_order(caller.account_id, r).await?.is_none() {
+            return Err(ApiError::bad_request(
+                codes::INVALID_RENEWAL_OF_ORDER_ID,
+                format!("The field 'renewal_of_order_id' names no order in this account: {r}."),
+            ));
+        }
+    }
+
+    // Domains for names no domain of the organization covers yet.
+    let existing_domains = match &org_for_order {
+        OrgForOrder::Existing(id) => state.store.list_domains(caller.account_id, Some(*id), 100_000, 0).await?.0,
+        OrgForOrder::New(_) => Vec::new(),
+    };
+    let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
+    let (validated_at, validated_until) = sandbox_validated_until(&state);
+    let mut new_domains: Vec<NewDomainRow> = Vec::new();
+    for name in &plan.sans {
+        if existing_domains.iter().any(|d| domain_covers(&d.name, name)) || new_domains.iter().any(|d| domain_covers(&d.name, name)) {
+            continue;
+        }
+        let Some(base) = registrable_domain(name) else { continue };
+        let token = (dcv_method != "email").then(new_dcv_token);
+        new_domains.push(NewDomainRow {
+            container_id,
+            organization_id: 0,
+            name: base,
+            dcv_method: dcv_method.clone(),
+            dcv_token: token.as_ref().map(|t| t.0.clone()),
+            dcv_token_expires: token.map(|t| t.1),
+            validation_types: vec![product.validation.as_str().to_string()],
+            validated_at: validated_at.clone(),
+            validated_until: validated_until.clone(),
+        });
+    }
+    let _ = sandbox_new_org;
+
+    // Approval workflow.
+    let account = state
+        .store
+        .get_account(caller.account_id)
+        .await?
+        .ok_or_else(ApiError::forbidden_invalid_key)?;
+    let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow).unwrap_or(ApprovalWorkflow::OneStep);
+    let (status, request) = if plan.skip_approval {
+        ("pending", None)
+    } else {
+        match workflow.initial_request_status() {
+            "approved" => ("pending", Some("approved")),
+            s => ("needs_approval", Some(s)),
+        }
+    };
+
+    let (key_type, key_size) = match csr.key_type {
+        certwell_ca::CsrKeyType::Rsa { bits } => ("rsa", bits as i64),
+        certwell_ca::CsrKeyType::EcP256 => ("ecc", 256),
+        certwell_ca::CsrKeyType::EcP384 => ("ecc", 384),
+    };
+    let data = OrderData {
+        plan: plan.clone(),
+        ca_cert_id: ca.id.clone(),
+        key_type: key_type.into(),
+        key_size,
+        organization_created: matches!(org_for_order, OrgForOrder::New(_)),
+    };
+    let created = state
+        .store
+        .create_order(&NewOrder {
+            account_id: caller.account_id,
+            container_id,
+            user_id: caller.user.id,
+            product_name_id: product.name_id.to_string(),
+            status: status.to_string(),
+            organization: org_for_order,
+            common_name: plan.common_name.clone(),
+            names: plan.sans.clone(),
+            data: serde_json::to_value(&data).map_err(|_| ApiError::internal("order could not be encoded"))?,
+            new_domains,
+            request: request.map(|s| (s.to_string(), plan.comments.clone())),
+            certificate: NewCertificateRow {
+                csr: plan.csr.clone(),
+                spki_sha256: csr.spki_sha256_hex.clone(),
+                key_size,
+                common_name: plan.common_name.clone(),
+                dns_names: plan.sans.clone(),
+                signature_hash: plan.signature_hash.clone(),
+            },
+            created_at: format_ts(now),
+        })
+        .await?;
+
+    let mut resp = OrderCreated {
+        id: created.order_id,
+        organization: created.organization_created.then_some(IdOnly { id: created.organization_id }),
+        requests: created
+            .request_id
+            .map(|id| vec![RequestRef { id, status: request.unwrap_or_default().to_string() }]),
+        certificate_id: None,
+        certificate_chain: None,
+    };
+    if status == "pending" {
+        resp.certificate_id = Some(created.certificate_id);
+        match try_issue(&state, caller.account_id, created.order_id).await {
+            Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
+            Ok(None) => state.wake_issuer.notify_one(),
+            Err(e) => tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred"),
+        }
+    }
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+async fn check_container(state: &AppState, caller: &Caller, id: i64, field: &str) -> ApiResult<i64> {
+    match state.store.get_container(caller.account_id, id).await? {
+        Some(c) => Ok(c.id),
+        None => Err(ApiError::bad_request(
+            codes::INVALID_CONTAINER,
+            format!("The field '{field}' names no container this key can use: {id}."),
+        )),
+    }
+}
+
+/// Loads an order by id, or by its certificate's serial number or thumbprint.
+pub async fn load_order(state: &AppState, account_id: i64, key: &str) -> ApiResult<Order> {
+    if let Ok(id) = key.parse::<i64>() {
+        if let Some(o) = state.store.get_order(account_id, id).await? {
+            return Ok(o);
+        }
+    }
+    if key.len() >= 8 && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if let Some(o) = state.store.find_order_by_certificate(account_id, key).await? {
+            return Ok(o);
+        }
+    }
+    Err(ApiError::order_not_found())
+}
+
+fn resolve_contacts(plan: &TlsOrderPlan, org: Option<&certwell_store::Organization>, users: &HashMap<i64, certwell_store::User>) -> (Option<Value>, Option<Value>) {
+    let org_contact = org.and_then(views::org_data).map(|d| views::contact_json(&d.organization_contact));
+    let find = |kind: &str| -> Option<Value> {
+        let c = plan.contacts.iter().find(|c| c.contact_type == kind)?;
+        if let Some(ct) = &c.contact {
+            return Some(views::contact_json(ct));
+        }
+        let u = users.get(&c.user_id?)?;
+        let o = &c.overrides;
+        Some(json!({
+            "first_name": o.first_name.clone().unwrap_or_else(|| u.first_name.clone()),
+            "last_name": o.last_name.clone().unwrap_or_else(|| u.last_name.clone()),
+            "email": o.email.clone().unwrap_or_else(|| u.email.clone()),
+            "job_title": o.job_title.clone().unwrap_or_else(|| u.job_title.clone()),
+            "telephone": o.telephone.clone().unwrap_or_else(|| u.telephone.clone()),
+        }))
+    };
+    let oc = find("organization_contact").or(org_contact);
+    let tc = find("technical_contact").or_else(|| oc.clone());
+    (oc, tc)
+}
+
+async fn order_context_values(state: &AppState, order: &Order, full: bool) -> ApiResult<Value> {
+    let data = OrderData::from_order(order)?;
+    let org = state.store.get_organization(order.account_id, order.organization_id).await?;
+    let cert = match order.certificate_id {
+        Some(id) => state.store.get_certificate(order.account_id, id).await?,
+        None => None,
+    };
+    let container = state.store.get_container(order.account_id, order.container_id).await?;
+    let container_name = container.map(|c| c.name).unwrap_or_default();
+    let requests = if full { state.store.requests_for_order(order.id).await? } else { Vec::new() };
+    let user = if full { state.store.get_user(order.account_id, order.user_id).await? } else { None };
+    let mut users = HashMap::new();
+    if full {
+        for c in &data.plan.contacts {
+            if let Some(uid) = c.user_id {
+                if let Some(u) = state.store.get_user(order.account_id, uid).await? {
+                    users.insert(uid, u);
+                }
+            }
+        }
+    }
+    let ca_name = state.cas.get(&data.ca_cert_id).map(|c| c.name.clone());
+    let ctx = OrderContext {
+        order,
+        data: &data,
+        org: org.as_ref(),
+        cert: cert.as_ref(),
+        container_name: &container_name,
+        requests: &requests,
+        user: user.as_ref(),
+        ca_name: ca_name.as_deref(),
+        contacts: if full { resolve_contacts(&data.plan, org.as_ref(), &users) } else { (None, None) },
+    };
+    Ok(if full { views::order_info_json(&ctx) } else { views::order_list_item(&ctx) })
+}
+
+pub async fn order_json(state: &AppState, order: &Order) -> ApiResult<Value> {
+    order_context_values(state, order, true).await
+}
+
+/// `GET /order/certificate/{id|serial|thumbprint}`
+pub async fn order_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let order = load_order(&state, caller.account_id, &key).await?;
+    Ok(Json(order_json(&state, &order).await?))
+}
+
+/// `GET /order/certificate`
+pub async fn list_orders(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let (limit, offset) = paging(&q)?;
+    let int = |k: &str| -> ApiResult<Option<i64>> {
+        match q.get(k) {
+            None => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::bad_request(codes::INVALID_FILTER, format!("The filter '{k}' must be an integer."))
+            }),
+        }
+    };
+    let s = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let mut products: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k.starts_with("filters[product_name_id]"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    products.sort();
+    let mut sort = Vec::new();
+    if let Some(spec) = s("sort") {
+        for part in spec.split(',') {
+            let (desc, key) = match part.strip_prefix('-') {
+                Some(k) => (true, k),
+                None => (false, part),
+            };
+            if !certwell_store::is_order_sort_key(key) {
+                return Err(ApiError::bad_request(codes::INVALID_FILTER, format!("The sort key '{key}' is not supported.")));
+            }
+            sort.push((key.to_string(), desc));
+        }
+    }
+    let search = s("filters[search]").map(|v| match v.strip_prefix('%') {
+        Some(rest) => (rest.to_string(), true),
+        None => (v, false),
+    });
+    let oq = OrderQuery {
+        id: int("filters[id]")?,
+        status: s("filters[status]"),
+        organization_id: int("filters[organization_id]")?,
+        product_name_id: products,
+        user_id: int("filters[user_id]")?,
+        common_name: s("filters[common_name]"),
+        domain_name: s("filters[domain_name]"),
+        container_id: int("filters[container_id]")?,
+        certificate_id: int("filters[certificate_id]")?,
+        serial_number: s("filters[serial_number]"),
+        search,
+        sort,
+        limit,
+        offset,
+    };
+    let (orders, total) = state.store.list_orders(caller.account_id, &oq).await?;
+    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
+    if !orders.is_empty() {
+        let mut items = Vec::new();
+        for o in &orders {
+            items.push(order_context_values(&state, o, false).await?);
+        }
+        out["orders"] = Value::Array(items);
+    }
+    Ok(Json(out))
+}
+
+/// `PUT /order/certificate/{id}/status`
+pub async fn update_order_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&key, ApiError::order_not_found)?;
+    let req: OrderStatusUpdate = parse_json(&body)?;
+    let status = req
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?
+        .to_ascii_lowercase();
+    let order = state.store.get_order(caller.account_id, id).await?.ok_or_else(ApiError::order_not_found)?;
+    match status.as_str() {
+        "canceled" => {
+            let ok = state
+                .store
+                .set_order_status(caller.account_id, id, &["needs_approval", "pending", "waiting_pickup"], "canceled")
+                .await?;
+            if !ok {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_STATUS_TRANSITION,
+                    format!("An order in status '{}' cannot be canceled.", order.status),
+                ));
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+        "renewed" | "not_renewed" => Err(ApiError::bad_request(
+            codes::INVALID_STATUS_TRANSITION,
+            format!("The status '{status}' can only be set on migrated orders."),
+        )),
+        other => Err(ApiError::bad_request(
+            codes::INVALID_STATUS,
+            format!("The field 'status' must be one of canceled, renewed, not_renewed; got '{other}'."),
+        )),
+    }
+}

@@ -1,0 +1,228 @@
+//! `/organization` and `/domain` (creation, lists, info).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::organization::{DomainInput, OrganizationInput};
+use certwell_policy::dns::parse_dns_name;
+use certwell_policy::error::required_str;
+use certwell_policy::organization::{validate_new_organization, ORG_VALIDATION_TYPES};
+use certwell_store::{NewDomainRow, NewOrganizationRow};
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, paging, path_id, Caller};
+use crate::routes::orders::{initial_validations, new_dcv_token, sandbox_validated_until, ALL_ORG_VALIDATIONS};
+use crate::routes::query_map;
+use crate::state::AppState;
+use crate::views::{domain_json, organization_json};
+
+fn org_not_found() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found.")
+}
+
+fn domain_not_found() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found.")
+}
+
+async fn container_name(state: &AppState, account_id: i64, id: i64) -> ApiResult<String> {
+    Ok(state.store.get_container(account_id, id).await?.map(|c| c.name).unwrap_or_default())
+}
+
+/// `POST /organization` → 201 `{"id"}`
+pub async fn create_organization(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input: OrganizationInput = parse_json(&body)?;
+    let org = validate_new_organization(&input, "")?;
+    let container_id = match org.container_id {
+        Some(c) => state
+            .store
+            .get_container(caller.account_id, c)
+            .await?
+            .map(|c| c.id)
+            .ok_or_else(|| ApiError::bad_request(codes::INVALID_CONTAINER, format!("The field 'container.id' names no container this key can use: {c}.")))?,
+        None => caller.user.container_id,
+    };
+    let kinds: Vec<String> = if state.config.sandbox {
+        ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect()
+    } else {
+        org.validations.clone()
+    };
+    let created = state
+        .store
+        .create_organization(
+            caller.account_id,
+            &NewOrganizationRow {
+                container_id,
+                name: org.name.clone(),
+                assumed_name: org.assumed_name.clone(),
+                data: serde_json::to_value(&org).unwrap_or(Value::Null),
+                validations: initial_validations(&state, &kinds),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": created.id}))))
+}
+
+/// `GET /organization`
+pub async fn list_organizations(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let (limit, offset) = paging(&q)?;
+    let (orgs, total) = state.store.list_organizations(caller.account_id, limit, offset).await?;
+    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
+    if !orgs.is_empty() {
+        let mut items = Vec::new();
+        for o in &orgs {
+            let cname = container_name(&state, caller.account_id, o.container_id).await?;
+            items.push(organization_json(o, &cname));
+        }
+        out["organizations"] = Value::Array(items);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /organization/{id}`
+pub async fn organization_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id, org_not_found)?;
+    let o = state.store.get_organization(caller.account_id, id).await?.ok_or_else(org_not_found)?;
+    let cname = container_name(&state, caller.account_id, o.container_id).await?;
+    Ok(Json(organization_json(&o, &cname)))
+}
+
+/// `POST /domain` → 201 `{"id"}` (+ `dcv_token` for token methods)
+pub async fn create_domain(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input: DomainInput = parse_json(&body)?;
+    let name = required_str(&input.name, "name")?;
+    let d = parse_dns_name(name, "name")?;
+    if d.wildcard {
+        return Err(ApiError::bad_request(codes::INVALID_DNS_NAME, "The field 'name' must be a domain, not a wildcard name."));
+    }
+    let org_id = input
+        .organization
+        .as_ref()
+        .and_then(|o| o.id)
+        .ok_or_else(|| certwell_policy::PolicyError::missing("organization.id"))?;
+    let org = state.store.get_organization(caller.account_id, org_id).await?.ok_or_else(|| {
+        ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {org_id}."))
+    })?;
+    let mut kinds = Vec::new();
+    for (i, v) in input.validations.iter().flatten().enumerate() {
+        let f = format!("validations[{i}].type");
+        let t = required_str(&v.kind, &f)?;
+        if !ORG_VALIDATION_TYPES.contains(&t) {
+            return Err(ApiError::bad_request(codes::INVALID_VALIDATION_TYPE, format!("The field '{f}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'.")));
+        }
+        kinds.push(t.to_string());
+    }
+    if kinds.is_empty() {
+        return Err(certwell_policy::PolicyError::missing("validations").into());
+    }
+    let method = input.dcv_method.clone().unwrap_or_else(|| "email".into());
+    if !certwell_policy::catalog::DCV_METHODS.contains(&method.as_str()) {
+        return Err(ApiError::bad_request(codes::INVALID_DCV_METHOD, format!("The field 'dcv_method' must be one of {:?}; got '{method}'.", certwell_policy::catalog::DCV_METHODS)));
+    }
+    let container_id = match input.container.as_ref().and_then(|c| c.id) {
+        Some(c) => state
+            .store
+            .get_container(caller.account_id, c)
+            .await?
+            .map(|c| c.id)
+            .ok_or_else(|| ApiError::bad_request(codes::INVALID_CONTAINER, format!("The field 'container.id' names no container this key can use: {c}.")))?,
+        None => org.container_id,
+    };
+    let token = (method != "email").then(new_dcv_token);
+    let (validated_at, validated_until) = sandbox_validated_until(&state);
+    let created = state
+        .store
+        .create_domain(
+            caller.account_id,
+            &NewDomainRow {
+                container_id,
+                organization_id: org.id,
+                name: d.name.clone(),
+                dcv_method: method.clone(),
+                dcv_token: token.as_ref().map(|t| t.0.clone()),
+                dcv_token_expires: token.as_ref().map(|t| t.1.clone()),
+                validation_types: kinds,
+                validated_at,
+                validated_until,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            certwell_store::StoreError::Conflict(_) => ApiError::bad_request(
+                codes::DUPLICATE_DOMAIN,
+                format!("The domain '{}' already exists for organization {}.", d.name, org.id),
+            ),
+            other => other.into(),
+        })?;
+    let mut out = json!({"id": created.id});
+    if let Some((tok, exp)) = token {
+        out["dcv_token"] = json!({"token": tok, "status": "pending", "expiration_date": exp});
+        if method == "dns-cname-token" {
+            out["dcv_token"]["verification_value"] = json!("dcv.certwell.invalid");
+        }
+        if method == "http-token" {
+            out["dcv_token"]["http_token_url"] = json!(format!("http://{}/.well-known/pki-validation/fileauth.txt", d.name));
+        }
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `GET /domain`
+pub async fn list_domains(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let (limit, offset) = paging(&q)?;
+    let org_filter = match q.get("filters[organization_id]") {
+        Some(v) => Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(codes::INVALID_FILTER, "The filter 'organization_id' must be an integer."))?),
+        None => None,
+    };
+    let (domains, total) = state.store.list_domains(caller.account_id, org_filter, limit, offset).await?;
+    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
+    if !domains.is_empty() {
+        let mut items = Vec::new();
+        for d in &domains {
+            let org = state.store.get_organization(caller.account_id, d.organization_id).await?;
+            let cname = container_name(&state, caller.account_id, d.container_id).await?;
+            items.push(domain_json(d, org.as_ref(), &cname));
+        }
+        out["domains"] = Value::Array(items);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /domain/{id}`
+pub async fn domain_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id, domain_not_found)?;
+    let d = state.store.get_domain(caller.account_id, id).await?.ok_or_else(domain_not_found)?;
+    let org = state.store.get_organization(caller.account_id, d.organization_id).await?;
+    let cname = container_name(&state, caller.account_id, d.container_id).await?;
+    Ok(Json(domain_json(&d, org.as_ref(), &cname)))
+}

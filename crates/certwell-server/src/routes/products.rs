@@ -1,0 +1,87 @@
+//! `/product`: the catalog.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::product::{AllowedCaCert, HashType, SignatureHashTypes};
+use certwell_policy::catalog::{find_product, hash_display_name, Product, WildcardRule, PRODUCTS, SERVER_PLATFORMS};
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Caller;
+use crate::state::AppState;
+
+fn hashes(p: &Product) -> SignatureHashTypes {
+    SignatureHashTypes {
+        allowed_hash_types: p
+            .signature_hashes
+            .iter()
+            .map(|h| HashType { id: h.to_string(), name: hash_display_name(h).to_string() })
+            .collect(),
+        default_hash_type_id: p.signature_hashes[0].to_string(),
+    }
+}
+
+fn allowed_cas(state: &AppState, p: &Product) -> Vec<AllowedCaCert> {
+    state
+        .cas
+        .issuing_for(p.ca_purpose)
+        .iter()
+        .map(|c| AllowedCaCert { id: c.id.clone(), name: c.name.clone(), chain_info: Some(state.cas.chain_info(&c.id)) })
+        .collect()
+}
+
+fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> Value {
+    let mut v = json!({
+        "group_name": p.group_name,
+        "name_id": p.name_id,
+        "name": p.name,
+        "type": p.product_type,
+        "validation_type": p.validation.as_str(),
+        "validation_name": p.validation.display_name(),
+        "validation_description": p.validation.description(),
+        "allowed_container_ids": [caller.user.container_id],
+        "allowed_validity_years": p.allowed_validity_years,
+        "allowed_order_validity_years": p.allowed_validity_years,
+        "signature_hash_types": hashes(p),
+        "allowed_ca_certs": allowed_cas(state, p),
+        "csr_required": p.csr_required,
+    });
+    if full {
+        v["duplicates_allowed"] = json!(true);
+        v["additional_dns_names_allowed"] = json!(p.max_names > 1);
+        v["max_dns_names"] = json!(p.max_names);
+        v["wildcard_common_name_required"] = json!(p.wildcard == WildcardRule::RequiredInCommonName);
+        v["wildcards_allowed"] = json!(p.wildcard != WildcardRule::Forbidden);
+        v["custom_expiration_date_allowed"] = json!(true);
+        v["allow_auto_renew"] = json!(true);
+        v["server_platforms"] = Value::Array(
+            SERVER_PLATFORMS
+                .iter()
+                .map(|(id, name)| crate::views::server_platform_json(*id).as_object().cloned().map(|mut o| {
+                    o.insert("name".into(), json!(name));
+                    Value::Object(o)
+                }).unwrap_or(Value::Null))
+                .collect(),
+        );
+    }
+    v
+}
+
+/// `GET /product`
+pub async fn list_products(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Value> {
+    Json(json!({"products": PRODUCTS.iter().map(|p| product_json(&state, &caller, p, false)).collect::<Vec<_>>()}))
+}
+
+/// `GET /product/{name_id}`
+pub async fn product_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = find_product(&name_id)
+        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_PRODUCT, format!("The product '{name_id}' was not found.")))?;
+    Ok(Json(product_json(&state, &caller, p, true)))
+}

@@ -1,0 +1,171 @@
+//! `/request…`: the approval workflow.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::request::RequestStatusUpdate;
+use certwell_policy::approval::request_transition;
+use certwell_store::{format_ts, ProcessRequest, Request};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, paging, path_id, Caller};
+use crate::issuance::{try_issue, OrderData};
+use crate::routes::orders::order_json;
+use crate::routes::query_map;
+use crate::state::AppState;
+use crate::views::{product_summary, user_summary};
+
+fn request_not_found() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND_REQUEST, "The specified request was not found.")
+}
+
+const STATUSES: &[&str] = &["submitted", "pending", "approved", "rejected"];
+
+async fn list_item(state: &AppState, r: &Request) -> ApiResult<Value> {
+    let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
+    if let Some(u) = state.store.get_user(r.account_id, r.requester_id).await? {
+        v["requester"] = user_summary(&u);
+    }
+    if let Some(o) = state.store.get_order(r.account_id, r.order_id).await? {
+        let data = OrderData::from_order(&o)?;
+        let mut order = json!({"id": o.id, "certificate": {"common_name": data.plan.common_name},
+            "product": product_summary(&o.product_name_id, false)});
+        if let Some(org) = state.store.get_organization(o.account_id, o.organization_id).await? {
+            order["organization"] = json!({"id": org.id, "name": org.name});
+        }
+        if let Some(c) = state.store.get_container(o.account_id, o.container_id).await? {
+            order["container"] = json!({"id": c.id, "name": c.name});
+        }
+        v["order"] = order;
+    }
+    if let Some(c) = &r.comments {
+        v["comments"] = json!(c);
+    }
+    Ok(v)
+}
+
+/// `GET /request`
+pub async fn list_requests(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let (limit, offset) = paging(&q)?;
+    let status = q.get("status").or_else(|| q.get("filters[status]")).cloned();
+    if let Some(s) = &status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::bad_request(codes::INVALID_FILTER, format!("The filter 'status' must be one of {STATUSES:?}.")));
+        }
+    }
+    let (reqs, total) = state.store.list_requests(caller.account_id, status.as_deref(), limit, offset).await?;
+    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
+    if !reqs.is_empty() {
+        let mut items = Vec::new();
+        for r in &reqs {
+            items.push(list_item(&state, r).await?);
+        }
+        out["requests"] = Value::Array(items);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /request/{id}`
+pub async fn request_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id, request_not_found)?;
+    let r = state.store.get_request(caller.account_id, id).await?.ok_or_else(request_not_found)?;
+    let mut v = list_item(&state, &r).await?;
+    if let Some(d) = &r.date_processed {
+        v["date_processed"] = json!(d);
+    }
+    if let Some(pid) = r.processor_id {
+        if let Some(u) = state.store.get_user(r.account_id, pid).await? {
+            v["processor"] = user_summary(&u);
+        }
+    }
+    if let Some(c) = &r.processor_comment {
+        v["processor_comment"] = json!(c);
+    }
+    if let Some(o) = state.store.get_order(r.account_id, r.order_id).await? {
+        v["order"] = order_json(&state, &o).await?;
+    }
+    Ok(Json(v))
+}
+
+/// `PUT /request/{id}/status`
+pub async fn update_request_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, request_not_found)?;
+    let body: RequestStatusUpdate = parse_json(&body)?;
+    let wanted = body
+        .status
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?;
+    if !STATUSES.contains(&wanted.as_str()) {
+        return Err(ApiError::bad_request(
+            codes::INVALID_STATUS,
+            format!("The field 'status' must be one of {STATUSES:?}; got '{wanted}'."),
+        ));
+    }
+    let r = state.store.get_request(caller.account_id, id).await?.ok_or_else(request_not_found)?;
+    if !caller.role.can_approve() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_APPROVER,
+            "Access denied: only administrators and managers may approve or reject requests.",
+        ));
+    }
+    let Some(next) = request_transition(&r.status, &wanted) else {
+        return Err(ApiError::bad_request(
+            codes::INVALID_STATUS_TRANSITION,
+            format!("A request in status '{}' cannot be set to '{wanted}'.", r.status),
+        ));
+    };
+    let order_status = match (r.kind.as_str(), next) {
+        ("new_request", "approved") => Some("pending".to_string()),
+        ("new_request", "rejected") => Some("rejected".to_string()),
+        _ => None,
+    };
+    let ok = state
+        .store
+        .process_request(&ProcessRequest {
+            account_id: caller.account_id,
+            request_id: id,
+            from: r.status.clone(),
+            to: next.to_string(),
+            processor_id: caller.user.id,
+            processor_comment: body.processor_comment.clone(),
+            date_processed: format_ts(OffsetDateTime::now_utc()),
+            order_status: order_status.clone(),
+        })
+        .await?;
+    if !ok {
+        return Err(ApiError::bad_request(
+            codes::INVALID_STATUS_TRANSITION,
+            "The request was changed by someone else; fetch it and try again.",
+        ));
+    }
+    if order_status.as_deref() == Some("pending") {
+        if let Err(e) = try_issue(&state, caller.account_id, r.order_id).await {
+            tracing::warn!(order = r.order_id, error = %e.message, "issuance deferred");
+        }
+        state.wake_issuer.notify_one();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

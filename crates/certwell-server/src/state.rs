@@ -1,0 +1,24 @@
+//! Shared server state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use certwell_store::Store;
+use tokio::sync::{Mutex, Notify};
+
+use crate::config::Config;
+use crate::hierarchy::CaRegistry;
+use crate::ratelimit::RateLimiter;
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub cas: Arc<CaRegistry>,
+    pub config: Arc<Config>,
+    /// DER CRL per CA id and when it was made.
+    pub crl_cache: Mutex<HashMap<String, (Arc<Vec<u8>>, time::OffsetDateTime)>>,
+    /// Wakes the issuance sweeper (an order may have become issuable).
+    pub wake_issuer: Notify,
+    pub rate_limiter: RateLimiter,
+}
+
+pub type SharedState = Arc<AppState>;

@@ -1,0 +1,372 @@
+//! JSON shapes of stored records, as the vendor's API returns them.
+
+use certwell_policy::catalog::{find_product, server_platform_name, PLATFORM_CSR_URL, PLATFORM_INSTALL_URL};
+use certwell_policy::organization::{display_name, NewOrganization};
+use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use crate::issuance::OrderData;
+
+pub fn user_summary(u: &User) -> Value {
+    json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
+}
+
+/// `yyyy-MM-dd` of a stored timestamp.
+pub fn ymd(ts: &str) -> String {
+    ts.chars().take(10).collect()
+}
+
+pub fn days_remaining(valid_till: &str) -> i64 {
+    let Ok(t) = OffsetDateTime::parse(valid_till, &time::format_description::well_known::Rfc3339) else {
+        return 0;
+    };
+    let secs = (t - OffsetDateTime::now_utc()).whole_seconds();
+    if secs <= 0 {
+        0
+    } else {
+        (secs + 86_399) / 86_400
+    }
+}
+
+pub fn org_data(o: &Organization) -> Option<NewOrganization> {
+    serde_json::from_value(o.data.clone()).ok()
+}
+
+pub fn validation_name(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "ov" => ("OV", "Normal Organization Validation"),
+        "ev" => ("EV", "Extended Organization Validation (EV)"),
+        "cs" => ("CS", "Code Signing Organization Validation"),
+        "ev_cs" => ("EV CS", "Code Signing Organization Extended Validation"),
+        "ds" => ("DS", "Document Signing Validation"),
+        "smime" => ("SMIME", "SMIME Organization Validation"),
+        _ => ("", ""),
+    }
+}
+
+pub fn org_validations(o: &Organization) -> Value {
+    Value::Array(
+        o.validations
+            .iter()
+            .map(|v| {
+                let (name, desc) = validation_name(&v.kind);
+                let mut m = json!({"type": v.kind, "name": name, "description": desc,
+                    "date_created": v.date_created, "status": v.status});
+                if let Some(u) = &v.validated_until {
+                    m["validated_until"] = json!(u);
+                }
+                m
+            })
+            .collect(),
+    )
+}
+
+pub fn contact_json(c: &certwell_api::organization::Contact) -> Value {
+    let mut v = json!({"first_name": c.first_name, "last_name": c.last_name, "email": c.email,
+        "job_title": c.job_title, "telephone": c.telephone});
+    if !c.telephone_extension.is_empty() {
+        v["telephone_extension"] = json!(c.telephone_extension);
+    }
+    v
+}
+
+/// `GET /organization/{id}` and list items.
+pub fn organization_json(o: &Organization, container_name: &str) -> Value {
+    let d = org_data(o);
+    let mut v = json!({
+        "id": o.id,
+        "status": if o.is_active { "active" } else { "inactive" },
+        "name": o.name,
+        "display_name": display_name(&o.name, o.assumed_name.as_deref()),
+        "is_active": o.is_active,
+        "container": {"id": o.container_id, "name": container_name, "is_active": true},
+        "validations": org_validations(o),
+    });
+    if let Some(a) = &o.assumed_name {
+        v["assumed_name"] = json!(a);
+    }
+    if let Some(d) = d {
+        v["address"] = json!(d.address);
+        if let Some(a2) = &d.address2 {
+            v["address2"] = json!(a2);
+        }
+        v["zip"] = json!(d.zip);
+        v["city"] = json!(d.city);
+        v["state"] = json!(d.state);
+        v["country"] = json!(d.country);
+        v["telephone"] = json!(d.telephone);
+        v["organization_contact"] = contact_json(&d.organization_contact);
+        let ev = &d.ev;
+        for (k, val) in [
+            ("business_category", &ev.business_category),
+            ("jurisdiction_country", &ev.jurisdiction_country),
+            ("jurisdiction_state", &ev.jurisdiction_state),
+            ("jurisdiction_locality", &ev.jurisdiction_locality),
+            ("registration_number", &ev.registration_number),
+        ] {
+            if let Some(x) = val {
+                v[k] = json!(x);
+            }
+        }
+    }
+    v
+}
+
+/// The organization summary embedded in domains (`is_active` is the string "1"/"0").
+pub fn org_summary_php(o: &Organization) -> Value {
+    let mut v = json!({
+        "id": o.id,
+        "status": if o.is_active { "active" } else { "inactive" },
+        "name": o.name,
+        "display_name": display_name(&o.name, o.assumed_name.as_deref()),
+        "is_active": if o.is_active { "1" } else { "0" },
+    });
+    if let Some(a) = &o.assumed_name {
+        v["assumed_name"] = json!(a);
+    }
+    v
+}
+
+pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str) -> Value {
+    let now = certwell_store::format_ts(OffsetDateTime::now_utc());
+    let validated = d.validated_until.as_deref().is_some_and(|u| u > now.as_str());
+    let mut v = json!({
+        "id": d.id,
+        "is_active": d.is_active,
+        "status": if d.is_active { "active" } else { "inactive" },
+        "is_pending_validation": !validated,
+        "name": d.name,
+        "date_created": d.created_at,
+        "dcv_method": d.dcv_method,
+        "container": {"id": d.container_id, "name": container_name},
+    });
+    if let Some(o) = org {
+        v["organization"] = org_summary_php(o);
+    }
+    let mut exp = Map::new();
+    let validations: Vec<Value> = d
+        .validation_types
+        .iter()
+        .map(|t| {
+            let (name, desc) = validation_name(t);
+            let mut m = json!({"type": t, "name": name, "description": desc,
+                "status": if validated { "active" } else { "pending" },
+                "dcv_status": if validated { "complete" } else { "pending" }});
+            if let Some(u) = &d.validated_until {
+                m["validated_until"] = json!(u);
+                exp.insert(t.clone(), json!(ymd(u)));
+            }
+            m
+        })
+        .collect();
+    v["validations"] = Value::Array(validations);
+    if !exp.is_empty() {
+        v["dcv_expiration"] = Value::Object(exp);
+    }
+    if let Some(a) = &d.validated_at {
+        v["dcv_approval_datetime"] = json!(a);
+    }
+    if let Some(u) = &d.validated_until {
+        v["dcv_expiration_datetime"] = json!(u);
+    }
+    if let Some(t) = &d.dcv_token {
+        let mut tok = json!({"token": t, "status": if validated { "active" } else { "pending" }});
+        if let Some(e) = &d.dcv_token_expires {
+            tok["expiration_date"] = json!(e);
+        }
+        v["dcv_token"] = tok;
+    }
+    v
+}
+
+pub fn product_summary(name_id: &str, full: bool) -> Value {
+    match find_product(name_id) {
+        Some(p) => {
+            let mut v = json!({"name_id": p.name_id, "name": p.name, "type": p.product_type});
+            if full {
+                v["validation_type"] = json!(p.validation.as_str());
+                v["validation_name"] = json!(p.validation.display_name());
+                v["validation_description"] = json!(p.validation.description());
+            }
+            v
+        }
+        None => json!({"name_id": name_id}),
+    }
+}
+
+pub fn server_platform_json(id: i64) -> Value {
+    json!({"id": id, "name": server_platform_name(id).unwrap_or("OTHER"),
+        "install_url": PLATFORM_INSTALL_URL, "csr_url": PLATFORM_CSR_URL})
+}
+
+pub fn request_brief(r: &Request) -> Value {
+    let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
+    if let Some(c) = &r.comments {
+        v["comments"] = json!(c);
+    }
+    v
+}
+
+/// Certificate fields shared by order info and lists.
+pub fn certificate_fields(c: &Certificate, v: &mut Value) {
+    if c.status == "issued" {
+        if let Some(t) = &c.thumbprint {
+            v["thumbprint"] = json!(t);
+        }
+        if let Some(s) = &c.serial {
+            v["serial_number"] = json!(s);
+        }
+        if let Some(d) = &c.date_issued {
+            v["date_issued"] = json!(d);
+        }
+        if let Some(f) = &c.valid_from {
+            v["valid_from"] = json!(ymd(f));
+        }
+        if let Some(t) = &c.valid_till {
+            v["valid_till"] = json!(ymd(t));
+            v["days_remaining"] = json!(days_remaining(t));
+        }
+    }
+}
+
+pub struct OrderContext<'a> {
+    pub order: &'a Order,
+    pub data: &'a OrderData,
+    pub org: Option<&'a Organization>,
+    pub cert: Option<&'a Certificate>,
+    pub container_name: &'a str,
+    pub requests: &'a [Request],
+    pub user: Option<&'a User>,
+    pub ca_name: Option<&'a str>,
+    /// Resolved contacts: (organization_contact, technical_contact).
+    pub contacts: (Option<Value>, Option<Value>),
+}
+
+/// `GET /order/certificate/{id}`
+pub fn order_info_json(c: &OrderContext) -> Value {
+    let plan = &c.data.plan;
+    let mut cert = json!({
+        "common_name": plan.common_name,
+        "dns_names": plan.sans,
+        "date_created": c.order.created_at,
+        "csr": plan.csr,
+        "organization": {"id": c.order.organization_id},
+        "organization_units": plan.organization_units,
+        "server_platform": server_platform_json(plan.server_platform_id),
+        "signature_hash": plan.signature_hash,
+        "key_size": c.data.key_size,
+        "ca_cert": {"id": c.data.ca_cert_id, "name": c.ca_name.unwrap_or("")},
+        "cert_validity": plan.term,
+    });
+    if let Some(id) = c.order.certificate_id {
+        cert["id"] = json!(id);
+    }
+    if let Some(ce) = c.cert {
+        certificate_fields(ce, &mut cert);
+    }
+    if let Some(p) = &plan.profile_option {
+        cert["profile_option"] = json!(p);
+    }
+    let mut v = json!({
+        "id": c.order.id,
+        "certificate": cert,
+        "status": c.order.status,
+        "is_renewal": plan.renewal_of_order_id.is_some(),
+        "is_renewed": false,
+        "renewed_order_id": 0,
+        "date_created": c.order.created_at,
+        "order_valid_till": ymd(&plan.term_end),
+        "disable_renewal_notifications": plan.disable_renewal_notifications,
+        "container": {"id": c.order.container_id, "name": c.container_name},
+        "product": product_summary(&c.order.product_name_id, true),
+        "requests": c.requests.iter().map(request_brief).collect::<Vec<_>>(),
+        "payment_method": plan.payment_method,
+        "product_name_id": c.order.product_name_id,
+        "auto_renew": if plan.auto_renew { 1 } else { 0 },
+        "disable_ct": plan.disable_ct,
+        "custom_fields": plan.custom_fields.iter().map(|f| json!({"metadata_id": f.metadata_id, "value": f.value})).collect::<Vec<_>>(),
+        "order_validity": plan.term,
+    });
+    if let Some(y) = plan.validity_years.or(plan.term.years) {
+        v["validity_years"] = json!(y);
+    }
+    if let Some(o) = c.org {
+        let mut org = json!({"id": o.id, "name": o.name,
+            "display_name": display_name(&o.name, o.assumed_name.as_deref()), "is_active": o.is_active});
+        if let Some(a) = &o.assumed_name {
+            org["assumed_name"] = json!(a);
+        }
+        if let Some(d) = org_data(o) {
+            org["city"] = json!(d.city);
+            org["state"] = json!(d.state);
+            org["country"] = json!(d.country);
+        }
+        v["organization"] = org;
+    }
+    if let Some(oc) = &c.contacts.0 {
+        v["organization_contact"] = oc.clone();
+    }
+    if let Some(tc) = &c.contacts.1 {
+        v["technical_contact"] = tc.clone();
+    }
+    if let Some(u) = c.user {
+        v["user"] = user_summary(u);
+    }
+    for (k, val) in [
+        ("dcv_method", &plan.dcv_method),
+        ("comments", &plan.comments),
+        ("custom_renewal_message", &plan.custom_renewal_message),
+        ("locale", &plan.locale),
+        ("renewed_thumbprint", &plan.renewed_thumbprint),
+    ] {
+        if let Some(x) = val {
+            v[k] = json!(x);
+        }
+    }
+    if let Some(r) = plan.renewal_of_order_id {
+        v["renewal_of_order_id"] = json!(r);
+    }
+    if !plan.additional_emails.is_empty() {
+        v["additional_emails"] = json!(plan.additional_emails);
+    }
+    v
+}
+
+/// An item of `GET /order/certificate`.
+pub fn order_list_item(c: &OrderContext) -> Value {
+    let plan = &c.data.plan;
+    let mut cert = json!({
+        "common_name": plan.common_name,
+        "dns_names": plan.sans,
+        "signature_hash": plan.signature_hash,
+    });
+    if let Some(id) = c.order.certificate_id {
+        cert["id"] = json!(id);
+    }
+    if let Some(ce) = c.cert {
+        certificate_fields(ce, &mut cert);
+    }
+    let mut v = json!({
+        "id": c.order.id,
+        "certificate": cert,
+        "status": c.order.status,
+        "is_renewed": false,
+        "date_created": c.order.created_at,
+        "disable_renewal_notifications": plan.disable_renewal_notifications,
+        "container": {"id": c.order.container_id, "name": c.container_name},
+        "product": product_summary(&c.order.product_name_id, false),
+        "has_duplicates": false,
+        "product_name_id": c.order.product_name_id,
+    });
+    if let Some(y) = plan.validity_years.or(plan.term.years) {
+        v["validity_years"] = json!(y);
+    }
+    if let Some(o) = c.org {
+        v["organization"] = json!({"id": o.id, "name": o.name});
+    }
+    if !plan.custom_fields.is_empty() {
+        v["custom_fields"] = json!(plan.custom_fields.iter().map(|f| json!({"metadata_id": f.metadata_id, "value": f.value})).collect::<Vec<_>>());
+    }
+    v
+}
