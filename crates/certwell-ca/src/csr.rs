@@ -685,26 +685,17 @@ mod tests {
     #[test]
     fn crafted_weak_rsa_keys() {
         let sig_alg = crate::signer::SIG_RSA_SHA256.to_vec();
-        // Close "primes": n = (a-1)(a+1) with a ≈ 2^1024 is found by Fermat at once.
-        let mut a = (BigUint::from(1u32) << 1024u32) + BigUint::from(1_000u32);
-        let n = loop {
+        // Close "primes": n = (a-1)(a+1) with a ≈ 2^1023.5 (so n has 2048 bits)
+        // is found by Fermat at once.
+        let mut a = (BigUint::from(1u32) << 2047u32).sqrt() + BigUint::from(1_001u32);
+        let n2048 = loop {
             let n = (&a - 1u32) * (&a + 1u32);
+            assert_eq!(n.bits(), 2048);
             if !has_small_factor(&n) {
                 break n;
             }
             a += 2u32;
         };
-        assert_eq!(n.bits(), 2049);
-        // make it 2048 bits: scale a down by one bit
-        let mut a = (BigUint::from(1u32) << 1023u32) + BigUint::from(1_001u32);
-        let n2048 = loop {
-            let n = (&a - 1u32) * (&a + 1u32);
-            if n.bits() == 2048 && !has_small_factor(&n) {
-                break n;
-            }
-            a += 1u32;
-        };
-        let _ = n;
         let r = parse_and_verify_csr(&fake_csr(&rsa_spki(&n2048, 65537), &sig_alg));
         assert!(matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("Fermat")), "{r:?}");
 

@@ -37,6 +37,7 @@ pub async fn open(dir: &DataDir, config: Config) -> Result<(Arc<AppState>, Optio
     if reset > 0 {
         tracing::warn!(count = reset, "certificates left mid-issuance by a crash were returned to pending");
     }
+    warn_if_internal_url(&config.base_url());
     let cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
     let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
     let state = Arc::new(AppState {
@@ -48,6 +49,23 @@ pub async fn open(dir: &DataDir, config: Config) -> Result<(Arc<AppState>, Optio
         rate_limiter,
     });
     Ok((state, outcome.admin_api_key))
+}
+
+/// CRL and AIA URLs with an IP address or an internal name make every
+/// certificate fail the BR lints (pkilint `cabf.internal_domain_name`).
+fn warn_if_internal_url(base: &str) {
+    let host = base
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    if certwell_policy::dns::parse_dns_name(host, "public_url").is_err() {
+        tracing::warn!(
+            public_url = base,
+            "public_url does not use a public DNS name; issued certificates will carry internal CRL/AIA URLs \
+             and fail CA/B Forum lints. Set public_url (CERTWELL_PUBLIC_URL) to a public name for lint-clean certificates."
+        );
+    }
 }
 
 /// A running server.
