@@ -150,7 +150,9 @@ pub fn random_serial() -> Vec<u8> {
 pub(crate) fn encode_serial(serial: &[u8]) -> Result<Vec<u8>, CaError> {
     let content = derw::uint_content(serial);
     if content.iter().all(|b| *b == 0) {
-        return Err(CaError::InvalidInput("serial number must be non-zero".into()));
+        return Err(CaError::InvalidInput(
+            "serial number must be non-zero".into(),
+        ));
     }
     if content.len() > 20 {
         return Err(CaError::InvalidInput(
@@ -219,7 +221,9 @@ impl<'a> ParsedCert<'a> {
         let sig = r.read_tag(derw::TAG_BIT_STRING).map_err(ctx)?;
         r.finish().map_err(ctx)?;
         if sig.value.first() != Some(&0) {
-            return Err(CaError::Parse("certificate: bad signature BIT STRING".into()));
+            return Err(CaError::Parse(
+                "certificate: bad signature BIT STRING".into(),
+            ));
         }
 
         let mut t = tbs.reader();
@@ -278,9 +282,7 @@ impl<'a> ParsedCert<'a> {
     /// keyIdentifier from the SubjectKeyIdentifier extension.
     pub fn subject_key_id(&self) -> Result<Vec<u8>, CaError> {
         let v = self.extension(OID_EXT_SKI).ok_or_else(|| {
-            CaError::InvalidInput(
-                "issuer certificate has no subjectKeyIdentifier extension".into(),
-            )
+            CaError::InvalidInput("issuer certificate has no subjectKeyIdentifier extension".into())
         })?;
         let t = Tlv::parse_single(v)
             .and_then(|t| t.expect(derw::TAG_OCTET_STRING))
@@ -307,9 +309,11 @@ impl<'a> ParsedCert<'a> {
 /// Method-1 key identifier: SHA-1 of the subjectPublicKey BIT STRING value.
 pub(crate) fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, CaError> {
     let (_, _, key_bits) = split_spki(spki_der)?;
-    Ok(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key_bits)
-        .as_ref()
-        .to_vec())
+    Ok(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key_bits)
+            .as_ref()
+            .to_vec(),
+    )
 }
 
 /// Split an SPKI into (algorithm OID, parameters TLV, subjectPublicKey bytes).
@@ -423,9 +427,8 @@ enum StrType {
 }
 
 fn is_printable(s: &str) -> bool {
-    s.chars().all(|c| {
-        c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)
-    })
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c))
 }
 
 /// Validate an attribute value and encode one single-valued RDN.
@@ -525,14 +528,27 @@ fn tls_subject_der(s: &TlsSubject, ev: bool) -> Result<Vec<u8>, CaError> {
         })?;
         rdns.push(country_rdn(OID_JUR_C, "jurisdiction_country", jc)?);
         if let Some(v) = &s.jurisdiction_state {
-            rdns.push(rdn(OID_JUR_ST, "jurisdiction_state", v, StrType::Utf8, 128)?);
+            rdns.push(rdn(
+                OID_JUR_ST,
+                "jurisdiction_state",
+                v,
+                StrType::Utf8,
+                128,
+            )?);
         }
         if let Some(v) = &s.jurisdiction_locality {
-            rdns.push(rdn(OID_JUR_L, "jurisdiction_locality", v, StrType::Utf8, 128)?);
+            rdns.push(rdn(
+                OID_JUR_L,
+                "jurisdiction_locality",
+                v,
+                StrType::Utf8,
+                128,
+            )?);
         }
-        let bc = s.business_category.as_deref().ok_or_else(|| {
-            CaError::InvalidInput("EV subject requires business_category".into())
-        })?;
+        let bc = s
+            .business_category
+            .as_deref()
+            .ok_or_else(|| CaError::InvalidInput("EV subject requires business_category".into()))?;
         const CATEGORIES: [&str; 4] = [
             "Private Organization",
             "Government Entity",
@@ -568,7 +584,13 @@ fn tls_subject_der(s: &TlsSubject, ev: bool) -> Result<Vec<u8>, CaError> {
                 .into(),
         ));
     }
-    rdns.push(rdn(OID_O, "organization", &s.organization, StrType::Utf8, 64)?);
+    rdns.push(rdn(
+        OID_O,
+        "organization",
+        &s.organization,
+        StrType::Utf8,
+        64,
+    )?);
     if let Some(cn) = &s.common_name {
         rdns.push(rdn(OID_CN, "common_name", cn, StrType::Utf8, 64)?);
     }
@@ -621,7 +643,9 @@ fn check_http_url(name: &str, url: &str) -> Result<(), CaError> {
     let ok = url.starts_with("http://")
         && url.len() > "http://".len()
         && url.is_ascii()
-        && !url.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control());
+        && !url
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control());
     if ok {
         Ok(())
     } else {
@@ -749,8 +773,11 @@ pub fn verify_issued_by(cert_der: &[u8], issuer_cert_der: &[u8]) -> Result<(), C
     verify_signature(issuer.spki_raw, alg, tbs, sig)
 }
 
-/// (tbs, signature alg, signature, issuer name) of a CRL.
-fn parse_crl_parts(der: &[u8]) -> Result<(&[u8], &[u8], &[u8], &[u8]), CaError> {
+/// (tbs, signature alg, signature, issuer name) of a signed object.
+type SignedParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
+/// [`SignedParts`] of a CRL.
+fn parse_crl_parts(der: &[u8]) -> Result<SignedParts<'_>, CaError> {
     let ctx = |e: derw::DerError| CaError::Parse(format!("CRL: {e}"));
     let crl = Tlv::parse_single(der)
         .and_then(|t| t.expect(derw::TAG_SEQUENCE))
@@ -765,7 +792,9 @@ fn parse_crl_parts(der: &[u8]) -> Result<(&[u8], &[u8], &[u8], &[u8]), CaError> 
     let inner_alg = t.read_tag(derw::TAG_SEQUENCE).map_err(ctx)?;
     let issuer = t.read_tag(derw::TAG_SEQUENCE).map_err(ctx)?;
     if inner_alg.raw != alg.raw {
-        return Err(CaError::Parse("CRL: inner and outer algorithms differ".into()));
+        return Err(CaError::Parse(
+            "CRL: inner and outer algorithms differ".into(),
+        ));
     }
     match sig.value.split_first() {
         Some((0, s)) => Ok((tbs.raw, alg.raw, s, issuer.raw)),

@@ -200,11 +200,12 @@ fn parse_pss_params(params: Option<Tlv<'_>>) -> Result<SigAlg, CsrError> {
         .ok_or_else(|| CsrError::Signature("RSASSA-PSS with default (SHA-1) MGF".into()))?;
     let (mgf_oid, mgf_params) = derw::parse_algorithm_identifier(Tlv::parse_single(mgf_t.value)?)?;
     if mgf_oid != OID_MGF1 {
-        return Err(CsrError::Signature(format!("unsupported mask generation function {mgf_oid}")));
+        return Err(CsrError::Signature(format!(
+            "unsupported mask generation function {mgf_oid}"
+        )));
     }
-    let mgf_hash = parse_hash_alg(
-        mgf_params.ok_or_else(|| CsrError::Signature("MGF1 without hash".into()))?,
-    )?;
+    let mgf_hash =
+        parse_hash_alg(mgf_params.ok_or_else(|| CsrError::Signature("MGF1 without hash".into()))?)?;
     if mgf_hash != hash {
         return Err(CsrError::Signature(
             "RSASSA-PSS MGF1 hash differs from the message hash".into(),
@@ -221,7 +222,9 @@ fn parse_pss_params(params: Option<Tlv<'_>>) -> Result<SigAlg, CsrError> {
     if let Some(t) = r.read_optional(derw::ctx_cons(3))? {
         let i = Tlv::parse_single(t.value)?.expect(derw::TAG_INTEGER)?;
         if parse_small_uint(i.value) != Some(1) {
-            return Err(CsrError::Signature("RSASSA-PSS trailerField must be 1".into()));
+            return Err(CsrError::Signature(
+                "RSASSA-PSS trailerField must be 1".into(),
+            ));
         }
     }
     r.finish()?;
@@ -244,7 +247,9 @@ fn parse_sig_alg(t: Tlv<'_>) -> Result<SigAlg, CsrError> {
         if is_null_or_absent(&params) {
             Ok(h)
         } else {
-            Err(CsrError::Signature("unexpected signature algorithm parameters".into()))
+            Err(CsrError::Signature(
+                "unexpected signature algorithm parameters".into(),
+            ))
         }
     };
     match oid.as_str() {
@@ -295,6 +300,18 @@ fn mod_small(n: &[u8], p: u32) -> u32 {
     n.iter().fold(0u64, |r, b| (r * 256 + *b as u64) % p) as u32
 }
 
+/// Cheap necessary condition for `v` being a perfect square (quadratic
+/// residues modulo 64, 63, 65 and 11), so the exact `sqrt` runs rarely.
+fn maybe_square(v: &BigUint) -> bool {
+    let low = v.iter_u32_digits().next().unwrap_or(0);
+    if (0x0202_0212_0203_0213u64 >> (low & 63)) & 1 == 0 {
+        return false;
+    }
+    let r = (v % 45045u32).iter_u32_digits().next().unwrap_or(0); // 63 * 65 * 11
+    let is_qr = |m: u32| (0..m).any(|x| (x * x) % m == r % m);
+    is_qr(63) && is_qr(65) && is_qr(11)
+}
+
 /// Fermat factorisation with `rounds` iterations: returns true if the modulus
 /// is a product of two primes close enough to be found (or a perfect square).
 fn fermat_factorable(n: &BigUint, rounds: u32) -> bool {
@@ -303,18 +320,26 @@ fn fermat_factorable(n: &BigUint, rounds: u32) -> bool {
         return true;
     }
     a += 1u32;
+    // b2 = a^2 - n, updated incrementally: (a+1)^2 - n = b2 + 2a + 1.
+    let mut b2 = &a * &a - n;
     for _ in 0..rounds {
-        let b2 = &a * &a - n;
-        let b = b2.sqrt();
-        if &b * &b == b2 {
-            return true;
+        if maybe_square(&b2) {
+            let b = b2.sqrt();
+            if &b * &b == b2 {
+                return true;
+            }
         }
+        b2 += &a << 1u32;
+        b2 += 1u32;
         a += 1u32;
     }
     false
 }
 
-fn check_rsa_key<'a>(params: &Option<Tlv<'a>>, key_bits: &'a [u8]) -> Result<PublicKey<'a>, CsrError> {
+fn check_rsa_key<'a>(
+    params: &Option<Tlv<'a>>,
+    key_bits: &'a [u8],
+) -> Result<PublicKey<'a>, CsrError> {
     if !matches!(params, Some(t) if t.tag == derw::TAG_NULL && t.value.is_empty()) {
         return Err(CsrError::UnsupportedKey(
             "rsaEncryption key must have NULL parameters".into(),
@@ -328,14 +353,18 @@ fn check_rsa_key<'a>(params: &Option<Tlv<'a>>, key_bits: &'a [u8]) -> Result<Pub
     let e = r.read_tag(derw::TAG_INTEGER)?;
     r.finish()?;
     let positive_minimal = |v: &[u8]| {
-        !v.is_empty()
-            && v[0] & 0x80 == 0
-            && !(v.len() > 1 && v[0] == 0 && v[1] & 0x80 == 0)
+        !v.is_empty() && v[0] & 0x80 == 0 && !(v.len() > 1 && v[0] == 0 && v[1] & 0x80 == 0)
     };
     if !positive_minimal(n.value) || !positive_minimal(e.value) {
-        return Err(CsrError::Parse("RSAPublicKey integers must be positive minimal DER".into()));
+        return Err(CsrError::Parse(
+            "RSAPublicKey integers must be positive minimal DER".into(),
+        ));
     }
-    let n_mag: &[u8] = if n.value[0] == 0 { &n.value[1..] } else { n.value };
+    let n_mag: &[u8] = if n.value[0] == 0 {
+        &n.value[1..]
+    } else {
+        n.value
+    };
     if n_mag.is_empty() {
         return Err(CsrError::WeakKey("RSA modulus is zero".into()));
     }
@@ -350,7 +379,7 @@ fn check_rsa_key<'a>(params: &Option<Tlv<'a>>, key_bits: &'a [u8]) -> Result<Pub
             "RSA modulus is {bits} bits; at most 4096 is accepted"
         )));
     }
-    if bits % 8 != 0 {
+    if bits & 7 != 0 {
         return Err(CsrError::WeakKey(format!(
             "RSA modulus size {bits} is not a multiple of 8"
         )));
@@ -470,7 +499,11 @@ fn verify_pss_any_salt(
     let (masked_db, rest) = em.split_at(db_len);
     let h = &rest[..h_len];
     let top_bits = 8 * em_len - em_bits;
-    let top_mask: u8 = if top_bits == 0 { 0xff } else { 0xff >> top_bits };
+    let top_mask: u8 = if top_bits == 0 {
+        0xff
+    } else {
+        0xff >> top_bits
+    };
     if masked_db[0] & !top_mask != 0 {
         return false;
     }
@@ -606,9 +639,19 @@ pub fn parse_and_verify_csr(input: &str) -> Result<VerifiedCsr, CsrError> {
                 "id-RSASSA-PSS public keys are not accepted; use rsaEncryption".into(),
             ))
         }
-        "1.3.101.112" => return Err(CsrError::UnsupportedKey("Ed25519 keys are not accepted".into())),
-        "1.3.101.113" => return Err(CsrError::UnsupportedKey("Ed448 keys are not accepted".into())),
-        "1.2.840.10040.4.1" => return Err(CsrError::UnsupportedKey("DSA keys are not accepted".into())),
+        "1.3.101.112" => {
+            return Err(CsrError::UnsupportedKey(
+                "Ed25519 keys are not accepted".into(),
+            ))
+        }
+        "1.3.101.113" => {
+            return Err(CsrError::UnsupportedKey(
+                "Ed448 keys are not accepted".into(),
+            ))
+        }
+        "1.2.840.10040.4.1" => {
+            return Err(CsrError::UnsupportedKey("DSA keys are not accepted".into()))
+        }
         other => {
             return Err(CsrError::UnsupportedKey(format!(
                 "public key algorithm {other} is not accepted"
@@ -655,18 +698,41 @@ mod tests {
     }
 
     #[test]
+    fn square_filter_is_sound() {
+        for v in 0u64..5000 {
+            let sq = BigUint::from(v * v);
+            assert!(maybe_square(&sq), "{v}");
+        }
+        let non: usize = (0u32..10_000)
+            .filter(|v| maybe_square(&BigUint::from(*v)))
+            .count();
+        assert!(non < 500, "filter too weak: {non}");
+    }
+
+    #[test]
     fn fermat_detects_close_primes() {
         // 1000003 * 1000033 (close primes) and a perfect square.
         let n = BigUint::from(1_000_003u64 * 1_000_033u64);
         assert!(fermat_factorable(&n, 100));
-        assert!(fermat_factorable(&BigUint::from(1_000_003u64 * 1_000_003u64), 100));
+        assert!(fermat_factorable(
+            &BigUint::from(1_000_003u64 * 1_000_003u64),
+            100
+        ));
         // 1000003 * 2000029: far apart.
-        assert!(!fermat_factorable(&BigUint::from(1_000_003u64 * 2_000_029u64), 100));
+        assert!(!fermat_factorable(
+            &BigUint::from(1_000_003u64 * 2_000_029u64),
+            100
+        ));
     }
 
     /// A syntactically valid CSR around `spki` with a junk signature.
     fn fake_csr(spki: &[u8], sig_alg: &[u8]) -> String {
-        let info = derw::seq(&[&derw::uint_u64(0), &derw::seq(&[]), spki, &derw::tlv(derw::ctx_cons(0), &[])]);
+        let info = derw::seq(&[
+            &derw::uint_u64(0),
+            &derw::seq(&[]),
+            spki,
+            &derw::tlv(derw::ctx_cons(0), &[]),
+        ]);
         let der = derw::seq(&[&info, sig_alg, &derw::bit_string(&[1u8; 256])]);
         base64::engine::general_purpose::STANDARD.encode(der)
     }
@@ -694,27 +760,39 @@ mod tests {
             if !has_small_factor(&n) {
                 break n;
             }
-            a += 2u32;
+            a += 1u32;
         };
         let r = parse_and_verify_csr(&fake_csr(&rsa_spki(&n2048, 65537), &sig_alg));
-        assert!(matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("Fermat")), "{r:?}");
+        assert!(
+            matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("Fermat")),
+            "{r:?}"
+        );
 
         // Divisible by 751.
         let big = (BigUint::from(1u32) << 2047u32) + BigUint::from(12345u32);
         let n751 = &big - (&big % 751u32);
         assert_eq!(n751.bits(), 2048);
         let r = parse_and_verify_csr(&fake_csr(&rsa_spki(&n751, 65537), &sig_alg));
-        assert!(matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("751")), "{r:?}");
+        assert!(
+            matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("751")),
+            "{r:?}"
+        );
 
         // Even modulus.
         let even = &big - (&big % 2u32);
         let r = parse_and_verify_csr(&fake_csr(&rsa_spki(&even, 65537), &sig_alg));
-        assert!(matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("prime 2")), "{r:?}");
+        assert!(
+            matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("prime 2")),
+            "{r:?}"
+        );
 
         // Exponent 3 / 65539.
         for e in [3u32, 65539] {
             let r = parse_and_verify_csr(&fake_csr(&rsa_spki(&n2048, e), &sig_alg));
-            assert!(matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("exponent")), "{r:?}");
+            assert!(
+                matches!(&r, Err(CsrError::WeakKey(m)) if m.contains("exponent")),
+                "{r:?}"
+            );
         }
 
         // rsaEncryption without NULL parameters.
@@ -755,8 +833,13 @@ mod tests {
         use aws_lc_rs::signature::KeyPair;
         let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let mut sig = vec![0u8; kp.public_modulus_len()];
-        kp.sign(&sig::RSA_PSS_SHA256, &aws_lc_rs::rand::SystemRandom::new(), b"msg", &mut sig)
-            .unwrap();
+        kp.sign(
+            &sig::RSA_PSS_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            b"msg",
+            &mut sig,
+        )
+        .unwrap();
         let spki = kp.public_key().as_der().unwrap();
         let (_, _, bits) = crate::cert::split_spki(spki.as_ref()).unwrap();
         let pk = Tlv::parse_single(bits).unwrap();
@@ -764,15 +847,57 @@ mod tests {
         let n = r.read().unwrap().value;
         let n = if n[0] == 0 { &n[1..] } else { n };
         assert!(verify_pss_any_salt(n, 2048, Hash::Sha256, 32, b"msg", &sig));
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha256, 31, b"msg", &sig));
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha256, 32, b"msh", &sig));
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha384, 32, b"msg", &sig));
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha256, 32, b"msg", &sig[1..]));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha256,
+            31,
+            b"msg",
+            &sig
+        ));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha256,
+            32,
+            b"msh",
+            &sig
+        ));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha384,
+            32,
+            b"msg",
+            &sig
+        ));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha256,
+            32,
+            b"msg",
+            &sig[1..]
+        ));
         let mut bad = sig.clone();
         bad[10] ^= 1;
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha256, 32, b"msg", &bad));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha256,
+            32,
+            b"msg",
+            &bad
+        ));
         // Absurd salt lengths must not panic.
-        assert!(!verify_pss_any_salt(n, 2048, Hash::Sha256, 100_000, b"msg", &sig));
+        assert!(!verify_pss_any_salt(
+            n,
+            2048,
+            Hash::Sha256,
+            100_000,
+            b"msg",
+            &sig
+        ));
     }
 
     #[test]
@@ -781,9 +906,14 @@ mod tests {
         assert!(matches!(decode_input("!!!"), Err(CsrError::Parse(_))));
         assert_eq!(decode_input("AAEC").unwrap(), vec![0, 1, 2]);
         assert_eq!(
-            decode_input("-----BEGIN CERTIFICATE REQUEST-----\\nAAEC\\n-----END CERTIFICATE REQUEST-----").unwrap(),
+            decode_input(
+                "-----BEGIN CERTIFICATE REQUEST-----\\nAAEC\\n-----END CERTIFICATE REQUEST-----"
+            )
+            .unwrap(),
             vec![0, 1, 2]
         );
-        assert!(decode_input("-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            decode_input("-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----").is_err()
+        );
     }
 }

@@ -246,9 +246,7 @@ impl<'a> Reader<'a> {
             if n > 4 {
                 return Err(err("length too large"));
             }
-            let bytes = rest
-                .get(2..2 + n)
-                .ok_or_else(|| err("truncated length"))?;
+            let bytes = rest.get(2..2 + n).ok_or_else(|| err("truncated length"))?;
             if bytes[0] == 0 {
                 return Err(err("non-minimal length"));
             }
@@ -261,9 +259,7 @@ impl<'a> Reader<'a> {
             }
             (len, 2 + n)
         };
-        let end = hdr
-            .checked_add(len)
-            .ok_or_else(|| err("length overflow"))?;
+        let end = hdr.checked_add(len).ok_or_else(|| err("length overflow"))?;
         if end > rest.len() {
             return Err(err("truncated element"));
         }
@@ -362,7 +358,7 @@ pub(crate) fn decode_string(t: &Tlv<'_>) -> Option<String> {
         }
         TAG_T61_STRING => Some(t.value.iter().map(|b| *b as char).collect()),
         TAG_BMP_STRING => {
-            if t.value.len() % 2 != 0 {
+            if t.value.len() & 1 != 0 {
                 return None;
             }
             let units: Vec<u16> = t
@@ -373,7 +369,7 @@ pub(crate) fn decode_string(t: &Tlv<'_>) -> Option<String> {
             String::from_utf16(&units).ok()
         }
         TAG_UNIVERSAL_STRING => {
-            if t.value.len() % 4 != 0 {
+            if t.value.len() & 3 != 0 {
                 return None;
             }
             t.value
@@ -391,12 +387,20 @@ mod tests {
 
     #[test]
     fn oid_roundtrip() {
-        for s in ["1.2.840.113549.1.1.11", "2.23.140.1.2.2", "2.5.29.14", "1.3.6.1.4.1.311.60.2.1.3"] {
+        for s in [
+            "1.2.840.113549.1.1.11",
+            "2.23.140.1.2.2",
+            "2.5.29.14",
+            "1.3.6.1.4.1.311.60.2.1.3",
+        ] {
             let enc = oid(s);
             let t = Tlv::parse_single(&enc).unwrap();
             assert_eq!(oid_to_string(t.value).unwrap(), s);
         }
-        assert_eq!(hex::encode(oid("1.2.840.113549.1.1.11")), "06092a864886f70d01010b");
+        assert_eq!(
+            hex::encode(oid("1.2.840.113549.1.1.11")),
+            "06092a864886f70d01010b"
+        );
     }
 
     #[test]

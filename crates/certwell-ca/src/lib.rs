@@ -21,8 +21,8 @@ pub mod testing;
 mod util;
 
 pub use cert::{
-    build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest, CaProfile, CaSubject,
-    TlsLeafRequest, TlsSubject,
+    build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest,
+    CaProfile, CaSubject, TlsLeafRequest, TlsSubject,
 };
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};

@@ -134,10 +134,9 @@ impl SoftwareSigner {
                     KeyAlgorithm::Rsa3072 => KeySize::Rsa3072,
                     _ => KeySize::Rsa4096,
                 };
-                let kp = RsaKeyPair::generate(size).map_err(key_err("RSA key generation failed"))?;
-                let der = kp
-                    .as_der()
-                    .map_err(key_err("RSA PKCS#8 encoding failed"))?;
+                let kp =
+                    RsaKeyPair::generate(size).map_err(key_err("RSA key generation failed"))?;
+                let der = kp.as_der().map_err(key_err("RSA PKCS#8 encoding failed"))?;
                 der.as_ref().to_vec()
             }
         };
@@ -163,8 +162,8 @@ impl SoftwareSigner {
                 })
             }
             _ => {
-                let kp = RsaKeyPair::from_pkcs8(pkcs8_der)
-                    .map_err(key_err("invalid RSA PKCS#8 key"))?;
+                let kp =
+                    RsaKeyPair::from_pkcs8(pkcs8_der).map_err(key_err("invalid RSA PKCS#8 key"))?;
                 let want_bits = match alg {
                     KeyAlgorithm::Rsa2048 => 2048,
                     KeyAlgorithm::Rsa3072 => 3072,

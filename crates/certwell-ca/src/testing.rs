@@ -34,8 +34,7 @@ pub fn csr_der_for_signer(signer: &dyn Signer, cn: &str) -> Vec<u8> {
 ///
 /// Panics only if the crypto library cannot generate a key.
 pub fn make_csr(alg: KeyAlgorithm, cn: &str) -> (String, Vec<u8>) {
-    let (signer, pkcs8) =
-        SoftwareSigner::generate(alg).expect("software key generation failed");
+    let (signer, pkcs8) = SoftwareSigner::generate(alg).expect("software key generation failed");
     let der = csr_der_for_signer(&signer, cn);
     (der_to_pem("CERTIFICATE REQUEST", &der), pkcs8)
 }

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn bad_inputs_do_not_panic() {
         assert_eq!(certificate_common_name(b"junk"), None);
-        assert_eq!(sha1_thumbprint_hex_upper(b"abc"), "A9993E364706816ABA3E25717850C26C9CD0D89D");
+        assert_eq!(
+            sha1_thumbprint_hex_upper(b"abc"),
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
         assert!(pkcs7_certs_only_der(&[]).is_err());
         assert!(pkcs7_certs_only_der(&[b"junk".to_vec()]).is_err());
     }

@@ -8,10 +8,17 @@ fn openssl_csr(newkey: &[&str], extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key.pem");
     let mut cmd = Command::new("openssl");
-    cmd.args(["req", "-new", "-nodes", "-subj", "/CN=csr.example.com", "-keyout"])
-        .arg(&key)
-        .args(newkey)
-        .args(extra);
+    cmd.args([
+        "req",
+        "-new",
+        "-nodes",
+        "-subj",
+        "/CN=csr.example.com",
+        "-keyout",
+    ])
+    .arg(&key)
+    .args(newkey)
+    .args(extra);
     let out = cmd.output().expect("openssl CLI is required for this test");
     assert!(
         out.status.success(),
@@ -60,7 +67,11 @@ fn make_csr_roundtrip_all_algorithms() {
             .args(["req", "-in", p.to_str().unwrap(), "-verify", "-noout"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{alg}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{alg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -96,20 +107,115 @@ fn openssl_signature_variants_accepted() {
         (rsa(2056), vec!["-sha256"], CsrKeyType::Rsa { bits: 2056 }),
         (rsa(3072), vec!["-sha256"], CsrKeyType::Rsa { bits: 3072 }),
         // PSS with salt = hash length (aws-lc-rs path)
-        (rsa(2048), vec!["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sigopt", "rsa_mgf1_md:sha256"], CsrKeyType::Rsa { bits: 2048 }),
-        (rsa(2048), vec!["-sha384", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:48", "-sigopt", "rsa_mgf1_md:sha384"], CsrKeyType::Rsa { bits: 2048 }),
+        (
+            rsa(2048),
+            vec![
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:32",
+                "-sigopt",
+                "rsa_mgf1_md:sha256",
+            ],
+            CsrKeyType::Rsa { bits: 2048 },
+        ),
+        (
+            rsa(2048),
+            vec![
+                "-sha384",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:48",
+                "-sigopt",
+                "rsa_mgf1_md:sha384",
+            ],
+            CsrKeyType::Rsa { bits: 2048 },
+        ),
         // PSS with OpenSSL's default (max) salt and salt 20 (bigint path)
-        (rsa(2048), vec!["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_mgf1_md:sha256"], CsrKeyType::Rsa { bits: 2048 }),
-        (rsa(3072), vec!["-sha512", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:20", "-sigopt", "rsa_mgf1_md:sha512"], CsrKeyType::Rsa { bits: 3072 }),
-        (rsa(2048), vec!["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:0", "-sigopt", "rsa_mgf1_md:sha256"], CsrKeyType::Rsa { bits: 2048 }),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-256".into()], vec!["-sha256"], CsrKeyType::EcP256),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-256".into()], vec!["-sha512"], CsrKeyType::EcP256),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-384".into()], vec!["-sha256"], CsrKeyType::EcP384),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-384".into()], vec!["-sha384"], CsrKeyType::EcP384),
+        (
+            rsa(2048),
+            vec![
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_mgf1_md:sha256",
+            ],
+            CsrKeyType::Rsa { bits: 2048 },
+        ),
+        (
+            rsa(3072),
+            vec![
+                "-sha512",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:20",
+                "-sigopt",
+                "rsa_mgf1_md:sha512",
+            ],
+            CsrKeyType::Rsa { bits: 3072 },
+        ),
+        (
+            rsa(2048),
+            vec![
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:0",
+                "-sigopt",
+                "rsa_mgf1_md:sha256",
+            ],
+            CsrKeyType::Rsa { bits: 2048 },
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-256".into(),
+            ],
+            vec!["-sha256"],
+            CsrKeyType::EcP256,
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-256".into(),
+            ],
+            vec!["-sha512"],
+            CsrKeyType::EcP256,
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-384".into(),
+            ],
+            vec!["-sha256"],
+            CsrKeyType::EcP384,
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-384".into(),
+            ],
+            vec!["-sha384"],
+            CsrKeyType::EcP384,
+        ),
     ];
     for (newkey, extra, key_type) in cases {
         let pem = openssl_csr(&args(&newkey), &extra);
-        let csr = parse_and_verify_csr(&pem).unwrap_or_else(|e| panic!("{newkey:?} {extra:?}: {e}"));
+        let csr =
+            parse_and_verify_csr(&pem).unwrap_or_else(|e| panic!("{newkey:?} {extra:?}: {e}"));
         assert_eq!(csr.key_type, key_type, "{newkey:?} {extra:?}");
         assert_eq!(csr.subject_common_name.as_deref(), Some("csr.example.com"));
         if key_type == (CsrKeyType::Rsa { bits: 2056 }) {
@@ -121,8 +227,17 @@ fn openssl_signature_variants_accepted() {
 #[test]
 fn rejections() {
     // Garbage.
-    for junk in ["", "hello", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----", "MIIB", "////"] {
-        assert!(matches!(parse_and_verify_csr(junk), Err(CsrError::Parse(_))), "{junk:?}");
+    for junk in [
+        "",
+        "hello",
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
+        "MIIB",
+        "////",
+    ] {
+        assert!(
+            matches!(parse_and_verify_csr(junk), Err(CsrError::Parse(_))),
+            "{junk:?}"
+        );
     }
     let (cert_like, _) = testing::make_csr(KeyAlgorithm::EcdsaP256, "x.example.com");
     assert!(matches!(
@@ -134,31 +249,126 @@ fn rejections() {
     for alg in [KeyAlgorithm::Rsa2048, KeyAlgorithm::EcdsaP256] {
         let (pem, _) = testing::make_csr(alg, "tamper.example.com");
         use base64::Engine;
-        let mut der = base64::engine::general_purpose::STANDARD.decode(pem_body(&pem)).unwrap();
+        let mut der = base64::engine::general_purpose::STANDARD
+            .decode(pem_body(&pem))
+            .unwrap();
         let n = der.len();
         der[n - 3] ^= 0x01;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
-        assert!(matches!(parse_and_verify_csr(&b64), Err(CsrError::Signature(_))), "{alg}");
+        assert!(
+            matches!(parse_and_verify_csr(&b64), Err(CsrError::Signature(_))),
+            "{alg}"
+        );
         // Tampered subject (signed bytes changed).
-        let mut der2 = base64::engine::general_purpose::STANDARD.decode(pem_body(&pem)).unwrap();
+        let mut der2 = base64::engine::general_purpose::STANDARD
+            .decode(pem_body(&pem))
+            .unwrap();
         let pos = der2.windows(6).position(|w| w == b"tamper").unwrap();
         der2[pos] = b'T';
         let b64 = base64::engine::general_purpose::STANDARD.encode(&der2);
-        assert!(matches!(parse_and_verify_csr(&b64), Err(CsrError::Signature(_))), "{alg}");
+        assert!(
+            matches!(parse_and_verify_csr(&b64), Err(CsrError::Signature(_))),
+            "{alg}"
+        );
+    }
+
+    // Tampered PSS CSR with OpenSSL's default (max) salt: exercises the bigint verifier.
+    {
+        use base64::Engine;
+        let pem = openssl_csr(
+            &["-newkey", "rsa:2048"],
+            &[
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_mgf1_md:sha256",
+            ],
+        );
+        assert!(parse_and_verify_csr(&pem).is_ok());
+        let mut der = base64::engine::general_purpose::STANDARD
+            .decode(pem_body(&pem))
+            .unwrap();
+        let n = der.len();
+        der[n - 100] ^= 0x80;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        assert!(matches!(
+            parse_and_verify_csr(&b64),
+            Err(CsrError::Signature(_))
+        ));
     }
 
     let weak: Vec<(Vec<String>, Vec<&str>, &str)> = vec![
         (rsa(1024), vec![], "weak"),
         (rsa(2050), vec![], "weak"),
-        (vec!["-newkey".into(), "rsa:2048".into(), "-pkeyopt".into(), "rsa_keygen_pubexp:3".into()], vec![], "weak"),
+        (
+            vec![
+                "-newkey".into(),
+                "rsa:2048".into(),
+                "-pkeyopt".into(),
+                "rsa_keygen_pubexp:3".into(),
+            ],
+            vec![],
+            "weak",
+        ),
         (rsa(4104), vec![], "unsupported"),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-521".into()], vec![], "unsupported"),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:secp256k1".into()], vec![], "unsupported"),
-        (vec!["-newkey".into(), "ed25519".into()], vec![], "unsupported"),
-        (vec!["-newkey".into(), "rsa-pss".into(), "-pkeyopt".into(), "rsa_keygen_bits:2048".into()], vec![], "unsupported"),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-521".into(),
+            ],
+            vec![],
+            "unsupported",
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:secp256k1".into(),
+            ],
+            vec![],
+            "unsupported",
+        ),
+        (
+            vec!["-newkey".into(), "ed25519".into()],
+            vec![],
+            "unsupported",
+        ),
+        (
+            vec![
+                "-newkey".into(),
+                "rsa-pss".into(),
+                "-pkeyopt".into(),
+                "rsa_keygen_bits:2048".into(),
+            ],
+            vec![],
+            "unsupported",
+        ),
         (rsa(2048), vec!["-sha1"], "signature"),
-        (vec!["-newkey".into(), "ec".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-256".into()], vec!["-sha1"], "signature"),
-        (rsa(2048), vec!["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_mgf1_md:sha384"], "signature"),
+        (
+            vec![
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-256".into(),
+            ],
+            vec!["-sha1"],
+            "signature",
+        ),
+        (
+            rsa(2048),
+            vec![
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_mgf1_md:sha384",
+            ],
+            "signature",
+        ),
     ];
     for (newkey, extra, kind) in weak {
         let pem = openssl_csr(&args(&newkey), &extra);

@@ -98,10 +98,22 @@ mod tests {
 
     #[test]
     fn workflows() {
-        assert_eq!(ApprovalWorkflow::OneStep.initial_request_status(), "pending");
-        assert_eq!(ApprovalWorkflow::TwoStep.initial_request_status(), "submitted");
-        assert_eq!(ApprovalWorkflow::AutoApprove.initial_request_status(), "approved");
-        assert_eq!(ApprovalWorkflow::parse("two_step"), Some(ApprovalWorkflow::TwoStep));
+        assert_eq!(
+            ApprovalWorkflow::OneStep.initial_request_status(),
+            "pending"
+        );
+        assert_eq!(
+            ApprovalWorkflow::TwoStep.initial_request_status(),
+            "submitted"
+        );
+        assert_eq!(
+            ApprovalWorkflow::AutoApprove.initial_request_status(),
+            "approved"
+        );
+        assert_eq!(
+            ApprovalWorkflow::parse("two_step"),
+            Some(ApprovalWorkflow::TwoStep)
+        );
         assert_eq!(ApprovalWorkflow::parse("x"), None);
     }
 

@@ -116,16 +116,76 @@ macro_rules! tls {
 /// Every product, in the order `GET /product` lists them.
 pub static PRODUCTS: &[Product] = &[
     tls!("ssl_plus", "Standard SSL", "ssl_certificate", Ov, Forbidden),
-    tls!("ssl_multi_domain", "Multi-Domain SSL", "ssl_certificate", Ov, AllowedInSans),
-    tls!("ssl_wildcard", "WildCard Plus", "ssl_certificate", Ov, RequiredInCommonName),
-    tls!("ssl_ev_plus", "EV SSL Plus", "ssl_certificate", Ev, Forbidden),
-    tls!("ssl_ev_multi_domain", "EV Multi-Domain", "ssl_certificate", Ev, Forbidden),
-    tls!("ssl_cloud_wildcard", "Cloud", "ssl_certificate", Ov, RequiredInCommonName),
-    tls!("ssl_securesite", "Secure Site SSL", "securesite_ssl_certificate", Ov, Forbidden),
-    tls!("ssl_securesite_multi_domain", "Secure Site Multi-Domain SSL", "securesite_ssl_certificate", Ov, AllowedInSans),
-    tls!("ssl_securesite_wildcard", "Secure Site Wildcard SSL", "securesite_ssl_certificate", Ov, RequiredInCommonName),
-    tls!("ssl_ev_securesite", "Secure Site EV SSL", "securesite_ssl_certificate", Ev, Forbidden),
-    tls!("ssl_ev_securesite_multi_domain", "Secure Site EV Multi-Domain SSL", "securesite_ssl_certificate", Ev, Forbidden),
+    tls!(
+        "ssl_multi_domain",
+        "Multi-Domain SSL",
+        "ssl_certificate",
+        Ov,
+        AllowedInSans
+    ),
+    tls!(
+        "ssl_wildcard",
+        "WildCard Plus",
+        "ssl_certificate",
+        Ov,
+        RequiredInCommonName
+    ),
+    tls!(
+        "ssl_ev_plus",
+        "EV SSL Plus",
+        "ssl_certificate",
+        Ev,
+        Forbidden
+    ),
+    tls!(
+        "ssl_ev_multi_domain",
+        "EV Multi-Domain",
+        "ssl_certificate",
+        Ev,
+        Forbidden
+    ),
+    tls!(
+        "ssl_cloud_wildcard",
+        "Cloud",
+        "ssl_certificate",
+        Ov,
+        RequiredInCommonName
+    ),
+    tls!(
+        "ssl_securesite",
+        "Secure Site SSL",
+        "securesite_ssl_certificate",
+        Ov,
+        Forbidden
+    ),
+    tls!(
+        "ssl_securesite_multi_domain",
+        "Secure Site Multi-Domain SSL",
+        "securesite_ssl_certificate",
+        Ov,
+        AllowedInSans
+    ),
+    tls!(
+        "ssl_securesite_wildcard",
+        "Secure Site Wildcard SSL",
+        "securesite_ssl_certificate",
+        Ov,
+        RequiredInCommonName
+    ),
+    tls!(
+        "ssl_ev_securesite",
+        "Secure Site EV SSL",
+        "securesite_ssl_certificate",
+        Ev,
+        Forbidden
+    ),
+    tls!(
+        "ssl_ev_securesite_multi_domain",
+        "Secure Site EV Multi-Domain SSL",
+        "securesite_ssl_certificate",
+        Ev,
+        Forbidden
+    ),
 ];
 
 pub fn find_product(name_id: &str) -> Option<&'static Product> {
@@ -198,7 +258,10 @@ mod tests {
 
     #[test]
     fn ev_products_forbid_wildcards_and_use_the_ev_ca() {
-        for p in PRODUCTS.iter().filter(|p| p.validation == ValidationLevel::Ev) {
+        for p in PRODUCTS
+            .iter()
+            .filter(|p| p.validation == ValidationLevel::Ev)
+        {
             assert_eq!(p.wildcard, WildcardRule::Forbidden, "{}", p.name_id);
             assert_eq!(p.ca_purpose, CaPurpose::TlsEv);
         }

@@ -69,7 +69,11 @@ pub fn parse_dns_name(raw: &str, field: &str) -> Result<DnsName> {
             return Err(bad(field, value, "every label must be 1 to 63 characters"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(bad(field, value, "a label may not start or end with a hyphen"));
+            return Err(bad(
+                field,
+                value,
+                "a label may not start or end with a hyphen",
+            ));
         }
         if !label
             .bytes()
@@ -180,6 +184,9 @@ mod tests {
         assert!(domain_covers("example.com", "a.b.example.com"));
         assert!(!domain_covers("example.com", "badexample.com"));
         assert!(!domain_covers("sub.example.com", "example.com"));
-        assert_eq!(registrable_domain("*.a.example.co.uk").unwrap(), "example.co.uk");
+        assert_eq!(
+            registrable_domain("*.a.example.co.uk").unwrap(),
+            "example.co.uk"
+        );
     }
 }

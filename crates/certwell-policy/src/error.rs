@@ -72,7 +72,10 @@ pub fn check_len(value: &str, field: &str, max: usize) -> Result<()> {
 /// Rejects control characters, which never belong in a certificate or a record.
 pub fn check_printable(value: &str, field: &str) -> Result<()> {
     if value.chars().any(char::is_control) {
-        return Err(PolicyError::invalid(field, "control characters are not allowed"));
+        return Err(PolicyError::invalid(
+            field,
+            "control characters are not allowed",
+        ));
     }
     Ok(())
 }
@@ -85,9 +88,10 @@ pub fn is_valid_email(s: &str) -> bool {
     if local.is_empty() || local.len() > 64 || domain.len() > 253 || s.len() > 254 {
         return false;
     }
-    let local_ok = local.chars().all(|c| {
-        c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-    }) && !local.starts_with('.')
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+        && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
     let domain_ok = domain.contains('.')

@@ -5,7 +5,9 @@ use certwell_api::organization::{Contact, ContactInput, OrganizationInput};
 use serde::{Deserialize, Serialize};
 
 use crate::country::is_country_code;
-use crate::error::{check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result};
+use crate::error::{
+    check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result,
+};
 
 /// A validated new organization, ready to be stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +166,10 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
     }
     let registration_number = opt_text(&o.registration_number, &f("registration_number"), 64)?;
     if let Some(r) = &registration_number {
-        if !r.chars().all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)) {
+        if !r
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c))
+        {
             return Err(PolicyError::invalid(
                 &f("registration_number"),
                 "only PrintableString characters are allowed",
@@ -175,7 +180,11 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
         business_category,
         jurisdiction_country: jurisdiction_country.map(|c| c.to_ascii_uppercase()),
         jurisdiction_state: opt_text(&o.jurisdiction_state, &f("jurisdiction_state"), 128)?,
-        jurisdiction_locality: opt_text(&o.jurisdiction_locality, &f("jurisdiction_locality"), 128)?,
+        jurisdiction_locality: opt_text(
+            &o.jurisdiction_locality,
+            &f("jurisdiction_locality"),
+            128,
+        )?,
         registration_number,
     })
 }
@@ -209,7 +218,10 @@ pub struct ContactOverrides {
 
 pub const CONTACT_TYPES: &[&str] = &["organization_contact", "technical_contact", "ev_approver"];
 
-pub fn validate_order_contacts(contacts: &[ContactInput], field: &str) -> Result<Vec<OrderContact>> {
+pub fn validate_order_contacts(
+    contacts: &[ContactInput],
+    field: &str,
+) -> Result<Vec<OrderContact>> {
     let mut out = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
         let f = format!("{field}[{i}]");
@@ -217,7 +229,9 @@ pub fn validate_order_contacts(contacts: &[ContactInput], field: &str) -> Result
         if !CONTACT_TYPES.contains(&ct) {
             return Err(PolicyError::new(
                 codes::INVALID_CONTACT,
-                format!("The field '{f}.contact_type' must be one of {CONTACT_TYPES:?}; got '{ct}'."),
+                format!(
+                    "The field '{f}.contact_type' must be one of {CONTACT_TYPES:?}; got '{ct}'."
+                ),
             ));
         }
         let entry = match c.user_id {
@@ -301,11 +315,17 @@ mod tests {
         let mut o = org();
         o.name = Some("A".repeat(40));
         o.assumed_name = Some("B".repeat(22));
-        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "field_too_long");
+        assert_eq!(
+            validate_new_organization(&o, "").unwrap_err().code,
+            "field_too_long"
+        );
 
         let mut o = org();
         o.country = Some("usa".into());
-        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "invalid_value");
+        assert_eq!(
+            validate_new_organization(&o, "").unwrap_err().code,
+            "invalid_value"
+        );
 
         let mut o = org();
         o.organization_contact.as_mut().unwrap().email = Some("bad".into());
@@ -315,11 +335,17 @@ mod tests {
 
         let mut o = org();
         o.address = Some("x".repeat(65));
-        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "field_too_long");
+        assert_eq!(
+            validate_new_organization(&o, "").unwrap_err().code,
+            "field_too_long"
+        );
 
         let mut o = org();
         o.business_category = Some("Pirates".into());
-        assert_eq!(validate_new_organization(&o, "").unwrap_err().code, "invalid_value");
+        assert_eq!(
+            validate_new_organization(&o, "").unwrap_err().code,
+            "invalid_value"
+        );
     }
 
     #[test]
@@ -333,13 +359,20 @@ mod tests {
             user_id: Some(1),
             ..Default::default()
         };
-        assert_eq!(validate_order_contacts(&[bad], "c").unwrap_err().code, "invalid_contact");
+        assert_eq!(
+            validate_order_contacts(&[bad], "c").unwrap_err().code,
+            "invalid_contact"
+        );
         let incomplete = ContactInput {
             contact_type: Some("technical_contact".into()),
             first_name: Some("A".into()),
             ..Default::default()
         };
         let e = validate_order_contacts(&[incomplete], "organization.contacts").unwrap_err();
-        assert!(e.message.contains("organization.contacts[0]"), "{}", e.message);
+        assert!(
+            e.message.contains("organization.contacts[0]"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -9,8 +9,12 @@ use certwell_api::order::OrderRequest;
 
 use crate::catalog::{server_platform_name, Product, WildcardRule, DCV_METHODS};
 use crate::dns::parse_dns_name;
-use crate::error::{check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result};
-use crate::organization::{validate_new_organization, validate_order_contacts, NewOrganization, OrderContact};
+use crate::error::{
+    check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result,
+};
+use crate::organization::{
+    validate_new_organization, validate_order_contacts, NewOrganization, OrderContact,
+};
 use crate::validity::{resolve_tls_term, term_end, OrderTerm};
 use crate::ValidationLevel;
 
@@ -71,8 +75,16 @@ pub struct StoredTerm {
 impl From<&OrderTerm> for StoredTerm {
     fn from(t: &OrderTerm) -> Self {
         match t {
-            OrderTerm::Years(y) => StoredTerm { years: Some(*y), days: None, custom_expiration_date: None },
-            OrderTerm::Days(d) => StoredTerm { years: None, days: Some(*d), custom_expiration_date: None },
+            OrderTerm::Years(y) => StoredTerm {
+                years: Some(*y),
+                days: None,
+                custom_expiration_date: None,
+            },
+            OrderTerm::Days(d) => StoredTerm {
+                years: None,
+                days: Some(*d),
+                custom_expiration_date: None,
+            },
             OrderTerm::Date(d) => StoredTerm {
                 years: None,
                 days: None,
@@ -106,7 +118,11 @@ pub fn is_locale(s: &str) -> bool {
 
 /// Validates a TLS order for `product`. `now` fixes "today" for the
 /// validity rules.
-pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDateTime) -> Result<TlsOrderPlan> {
+pub fn validate_tls_order(
+    product: &Product,
+    req: &OrderRequest,
+    now: OffsetDateTime,
+) -> Result<TlsOrderPlan> {
     let cert = req
         .certificate
         .as_ref()
@@ -188,10 +204,14 @@ pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDate
     // CSR presence (parsing and proof of possession happen in certwell-ca).
     let csr = required_str(&cert.csr, "certificate.csr")?.to_string();
     if csr.len() > 64 * 1024 {
-        return Err(PolicyError::new(codes::CSR_INVALID_CANNOT_PARSE, "The field 'certificate.csr' is too large."));
+        return Err(PolicyError::new(
+            codes::CSR_INVALID_CANNOT_PARSE,
+            "The field 'certificate.csr' is too large.",
+        ));
     }
 
-    let signature_hash = required_str(&cert.signature_hash, "certificate.signature_hash")?.to_ascii_lowercase();
+    let signature_hash =
+        required_str(&cert.signature_hash, "certificate.signature_hash")?.to_ascii_lowercase();
     if !product.signature_hashes.contains(&signature_hash.as_str()) {
         return Err(PolicyError::new(
             codes::INVALID_SIGNATURE_HASH,
@@ -217,7 +237,8 @@ pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDate
     let server_platform_id = match &cert.server_platform {
         None => -1,
         Some(p) => {
-            let id = p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
+            let id =
+                p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
             if server_platform_name(id).is_none() {
                 return Err(PolicyError::new(
                     codes::INVALID_SERVER_PLATFORM,
@@ -266,11 +287,19 @@ pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDate
             if org_in.new.name.is_none() {
                 return Err(PolicyError::missing("organization.id"));
             }
-            OrgChoice::New(Box::new(validate_new_organization(&org_in.new, "organization.")?))
+            OrgChoice::New(Box::new(validate_new_organization(
+                &org_in.new,
+                "organization.",
+            )?))
         }
     };
-    let contacts = validate_order_contacts(org_in.contacts.as_deref().unwrap_or(&[]), "organization.contacts")?;
-    if product.validation == ValidationLevel::Ev && !contacts.iter().any(|c| c.contact_type == "ev_approver") {
+    let contacts = validate_order_contacts(
+        org_in.contacts.as_deref().unwrap_or(&[]),
+        "organization.contacts",
+    )?;
+    if product.validation == ValidationLevel::Ev
+        && !contacts.iter().any(|c| c.contact_type == "ev_approver")
+    {
         return Err(PolicyError::new(
             codes::EV_APPROVER_REQUIRED,
             format!(
@@ -288,12 +317,16 @@ pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDate
     let mut custom_fields = Vec::new();
     for (i, cf) in req.custom_fields.iter().flatten().enumerate() {
         let f = format!("custom_fields[{i}]");
-        let metadata_id = cf.metadata_id.ok_or_else(|| PolicyError::missing(&format!("{f}.metadata_id")))?;
+        let metadata_id = cf
+            .metadata_id
+            .ok_or_else(|| PolicyError::missing(&format!("{f}.metadata_id")))?;
         let value = match &cf.value {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
             Some(serde_json::Value::Bool(b)) => b.to_string(),
-            None | Some(serde_json::Value::Null) => return Err(PolicyError::missing(&format!("{f}.value"))),
+            None | Some(serde_json::Value::Null) => {
+                return Err(PolicyError::missing(&format!("{f}.value")))
+            }
             Some(_) => {
                 return Err(PolicyError::new(
                     codes::INVALID_FIELD_TYPE,
@@ -346,7 +379,9 @@ pub fn validate_tls_order(product: &Product, req: &OrderRequest, now: OffsetDate
             ));
         }
     }
-    let payment_method = optional_str(&req.payment_method).unwrap_or("balance").to_ascii_lowercase();
+    let payment_method = optional_str(&req.payment_method)
+        .unwrap_or("balance")
+        .to_ascii_lowercase();
     if !PAYMENT_METHODS.contains(&payment_method.as_str()) {
         return Err(PolicyError::new(
             codes::INVALID_PAYMENT_METHOD,
@@ -460,8 +495,18 @@ mod tests {
     #[test]
     fn seed_example_is_valid() {
         let p = check("ssl_plus", seed_body()).unwrap();
-        assert_eq!(p.sans, vec!["example.com", "sub.example.com", "app.example.com"]);
-        assert_eq!(p.term, StoredTerm { years: Some(2), days: None, custom_expiration_date: None });
+        assert_eq!(
+            p.sans,
+            vec!["example.com", "sub.example.com", "app.example.com"]
+        );
+        assert_eq!(
+            p.term,
+            StoredTerm {
+                years: Some(2),
+                days: None,
+                custom_expiration_date: None
+            }
+        );
         assert_eq!(p.organization, OrgChoice::Existing(123456));
         assert_eq!(p.custom_fields[0].value, "Invoice #00001");
         assert!(p.skip_approval);
@@ -474,9 +519,15 @@ mod tests {
         use serde_json::Value::Null;
         for (path, field) in [
             (&["certificate"][..], "certificate"),
-            (&["certificate", "common_name"][..], "certificate.common_name"),
+            (
+                &["certificate", "common_name"][..],
+                "certificate.common_name",
+            ),
             (&["certificate", "csr"][..], "certificate.csr"),
-            (&["certificate", "signature_hash"][..], "certificate.signature_hash"),
+            (
+                &["certificate", "signature_hash"][..],
+                "certificate.signature_hash",
+            ),
             (&["validity_years"][..], "validity_years"),
             (&["organization"][..], "organization"),
         ] {
@@ -488,13 +539,37 @@ mod tests {
 
     #[test]
     fn signature_hash_is_sha256_only() {
-        assert_eq!(code("ssl_plus", with(seed_body(), &["certificate", "signature_hash"], "sha384".into())), "invalid_signature_hash");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["certificate", "signature_hash"], "sha1".into())), "invalid_signature_hash");
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["certificate", "signature_hash"],
+                    "sha384".into()
+                )
+            ),
+            "invalid_signature_hash"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["certificate", "signature_hash"],
+                    "sha1".into()
+                )
+            ),
+            "invalid_signature_hash"
+        );
     }
 
     #[test]
     fn wildcard_rules() {
-        let wc = with(seed_body(), &["certificate", "common_name"], "*.example.com".into());
+        let wc = with(
+            seed_body(),
+            &["certificate", "common_name"],
+            "*.example.com".into(),
+        );
         assert!(check("ssl_wildcard", wc.clone()).is_ok());
         assert!(check("ssl_cloud_wildcard", wc.clone()).is_ok());
         assert!(check("ssl_securesite_wildcard", wc.clone()).is_ok());
@@ -502,28 +577,75 @@ mod tests {
         assert_eq!(code("ssl_multi_domain", wc.clone()), "wildcard_not_allowed");
         assert_eq!(code("ssl_ev_plus", wc.clone()), "wildcard_not_allowed");
         assert_eq!(code("ssl_wildcard", seed_body()), "wildcard_required");
-        let wc_san = with(seed_body(), &["certificate", "dns_names"], serde_json::json!(["*.example.com"]));
+        let wc_san = with(
+            seed_body(),
+            &["certificate", "dns_names"],
+            serde_json::json!(["*.example.com"]),
+        );
         assert!(check("ssl_multi_domain", wc_san.clone()).is_ok());
         assert_eq!(code("ssl_plus", wc_san.clone()), "wildcard_not_allowed");
-        let e = check("ssl_ev_multi_domain", with(wc_san, &["organization", "contacts"], serde_json::json!([{"contact_type":"ev_approver","user_id":1}]))).unwrap_err();
+        let e = check(
+            "ssl_ev_multi_domain",
+            with(
+                wc_san,
+                &["organization", "contacts"],
+                serde_json::json!([{"contact_type":"ev_approver","user_id":1}]),
+            ),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "wildcard_not_allowed");
         assert!(e.message.contains("certificate.dns_names[0]"));
     }
 
     #[test]
     fn names_are_validated() {
-        for bad in ["10.0.0.1", "intranet.local", "example.com.", "*.co.uk", "server"] {
-            assert_eq!(code("ssl_plus", with(seed_body(), &["certificate", "common_name"], bad.into())), "invalid_dns_name", "{bad}");
+        for bad in [
+            "10.0.0.1",
+            "intranet.local",
+            "example.com.",
+            "*.co.uk",
+            "server",
+        ] {
+            assert_eq!(
+                code(
+                    "ssl_plus",
+                    with(seed_body(), &["certificate", "common_name"], bad.into())
+                ),
+                "invalid_dns_name",
+                "{bad}"
+            );
         }
-        let e = check("ssl_plus", with(seed_body(), &["certificate", "dns_names"], serde_json::json!(["ok.example.com", "bad_name.example.com"]))).unwrap_err();
+        let e = check(
+            "ssl_plus",
+            with(
+                seed_body(),
+                &["certificate", "dns_names"],
+                serde_json::json!(["ok.example.com", "bad_name.example.com"]),
+            ),
+        )
+        .unwrap_err();
         assert!(e.message.contains("certificate.dns_names[1]"));
         let many: Vec<String> = (0..250).map(|i| format!("h{i}.example.com")).collect();
-        assert_eq!(code("ssl_multi_domain", with(seed_body(), &["certificate", "dns_names"], serde_json::json!(many))), "too_many_dns_names");
+        assert_eq!(
+            code(
+                "ssl_multi_domain",
+                with(
+                    seed_body(),
+                    &["certificate", "dns_names"],
+                    serde_json::json!(many)
+                )
+            ),
+            "too_many_dns_names"
+        );
     }
 
     #[test]
     fn duplicate_names_are_merged() {
-        let b = with(seed_body(), &["certificate", "dns_names"], serde_json::json!(["EXAMPLE.com", "a.example.com", "a.example.com"]));
+        let b = with(
+            seed_body(),
+            &["certificate", "dns_names"],
+            serde_json::json!(["EXAMPLE.com", "a.example.com", "a.example.com"]),
+        );
         let p = check("ssl_plus", b).unwrap();
         assert_eq!(p.sans, vec!["example.com", "a.example.com"]);
     }
@@ -531,22 +653,96 @@ mod tests {
     #[test]
     fn ev_requires_approver() {
         assert_eq!(code("ssl_ev_plus", seed_body()), "ev_approver_required");
-        let b = with(seed_body(), &["organization", "contacts"], serde_json::json!([{"contact_type":"ev_approver","user_id":7}]));
+        let b = with(
+            seed_body(),
+            &["organization", "contacts"],
+            serde_json::json!([{"contact_type":"ev_approver","user_id":7}]),
+        );
         assert!(check("ssl_ev_plus", b).is_ok());
     }
 
     #[test]
     fn enumerations() {
-        assert_eq!(code("ssl_plus", with(seed_body(), &["payment_method"], "bitcoin".into())), "invalid_payment_method");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["dcv_method"], "carrier-pigeon".into())), "invalid_dcv_method");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["auto_renew"], 2.into())), "invalid_auto_renew");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["locale"], "english".into())), "invalid_locale");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["certificate", "server_platform", "id"], 9999.into())), "invalid_server_platform");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["certificate", "profile_option"], "custom".into())), "invalid_profile_option");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["additional_emails"], serde_json::json!(["nope"]))), "invalid_email");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["renewed_thumbprint"], "abc".into())), "invalid_renewed_thumbprint");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["renewal_of_order_id"], 0.into())), "invalid_renewal_of_order_id");
-        assert_eq!(code("ssl_plus", with(seed_body(), &["custom_fields"], serde_json::json!([{"metadata_id": 1}]))), "missing_required_field");
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(seed_body(), &["payment_method"], "bitcoin".into())
+            ),
+            "invalid_payment_method"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(seed_body(), &["dcv_method"], "carrier-pigeon".into())
+            ),
+            "invalid_dcv_method"
+        );
+        assert_eq!(
+            code("ssl_plus", with(seed_body(), &["auto_renew"], 2.into())),
+            "invalid_auto_renew"
+        );
+        assert_eq!(
+            code("ssl_plus", with(seed_body(), &["locale"], "english".into())),
+            "invalid_locale"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["certificate", "server_platform", "id"],
+                    9999.into()
+                )
+            ),
+            "invalid_server_platform"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["certificate", "profile_option"],
+                    "custom".into()
+                )
+            ),
+            "invalid_profile_option"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["additional_emails"],
+                    serde_json::json!(["nope"])
+                )
+            ),
+            "invalid_email"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(seed_body(), &["renewed_thumbprint"], "abc".into())
+            ),
+            "invalid_renewed_thumbprint"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(seed_body(), &["renewal_of_order_id"], 0.into())
+            ),
+            "invalid_renewal_of_order_id"
+        );
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(
+                    seed_body(),
+                    &["custom_fields"],
+                    serde_json::json!([{"metadata_id": 1}])
+                )
+            ),
+            "missing_required_field"
+        );
         for m in ["balance", "card", "profile"] {
             assert!(check("ssl_plus", with(seed_body(), &["payment_method"], m.into())).is_ok());
         }
@@ -557,7 +753,15 @@ mod tests {
 
     #[test]
     fn default_platform_and_payment() {
-        let b = with(with(seed_body(), &["certificate", "server_platform"], serde_json::Value::Null), &["payment_method"], serde_json::Value::Null);
+        let b = with(
+            with(
+                seed_body(),
+                &["certificate", "server_platform"],
+                serde_json::Value::Null,
+            ),
+            &["payment_method"],
+            serde_json::Value::Null,
+        );
         let p = check("ssl_plus", b).unwrap();
         assert_eq!(p.server_platform_id, -1);
         assert_eq!(p.payment_method, "balance");
@@ -570,13 +774,23 @@ mod tests {
             "state": "Utah", "zip": "84042", "telephone": "801-555-0453",
             "organization_contact": {"first_name":"A","last_name":"B","email":"a@example.com","job_title":"CTO","telephone":"1"}
         });
-        let p = check("ssl_plus", with(seed_body(), &["organization"], org.clone())).unwrap();
+        let p = check(
+            "ssl_plus",
+            with(seed_body(), &["organization"], org.clone()),
+        )
+        .unwrap();
         assert!(matches!(p.organization, OrgChoice::New(_)));
         let mut bad = org;
         bad.as_object_mut().unwrap().remove("city");
         let e = check("ssl_plus", with(seed_body(), &["organization"], bad)).unwrap_err();
         assert!(e.message.contains("organization.city"));
-        assert_eq!(code("ssl_plus", with(seed_body(), &["organization"], serde_json::json!({}))), "missing_required_field");
+        assert_eq!(
+            code(
+                "ssl_plus",
+                with(seed_body(), &["organization"], serde_json::json!({}))
+            ),
+            "missing_required_field"
+        );
     }
 
     #[test]

@@ -57,9 +57,7 @@ pub fn resolve_tls_term(
         if !allowed_years.contains(&y) {
             return Err(PolicyError::new(
                 codes::INVALID_VALIDITY,
-                format!(
-                    "The field 'validity_years' must be one of {allowed_years:?}; got {y}."
-                ),
+                format!("The field 'validity_years' must be one of {allowed_years:?}; got {y}."),
             ));
         }
     }
@@ -67,7 +65,9 @@ pub fn resolve_tls_term(
         if !(1..=MAX_TERM_DAYS).contains(&d) {
             return Err(PolicyError::new(
                 codes::INVALID_VALIDITY,
-                format!("The field 'validity_days' must be between 1 and {MAX_TERM_DAYS}; got {d}."),
+                format!(
+                    "The field 'validity_days' must be between 1 and {MAX_TERM_DAYS}; got {d}."
+                ),
             ));
         }
     }
@@ -113,7 +113,9 @@ pub fn term_end(term: &OrderTerm, start: OffsetDateTime) -> OffsetDateTime {
             date.with_time(start.time()).assume_utc() - Duration::seconds(1)
         }
         OrderTerm::Days(n) => start + Duration::days(*n) - Duration::seconds(1),
-        OrderTerm::Date(date) => date.with_time(Time::from_hms(23, 59, 59).expect("valid")).assume_utc(),
+        OrderTerm::Date(date) => date
+            .with_time(Time::from_hms(23, 59, 59).expect("valid"))
+            .assume_utc(),
     }
 }
 
@@ -127,7 +129,10 @@ pub fn certificate_window(
     let not_before = now.replace_nanosecond(0).unwrap_or(now);
     let cap = not_before + Duration::days(max_days) - Duration::seconds(1);
     let not_after = if term_end < cap { term_end } else { cap };
-    (not_before, not_after.replace_nanosecond(0).unwrap_or(not_after))
+    (
+        not_before,
+        not_after.replace_nanosecond(0).unwrap_or(not_after),
+    )
 }
 
 #[cfg(test)]
@@ -140,26 +145,68 @@ mod tests {
     #[test]
     fn override_order() {
         let y = [1, 2];
-        assert_eq!(resolve_tls_term(Some(2), None, None, &y, TODAY).unwrap(), OrderTerm::Years(2));
-        assert_eq!(resolve_tls_term(Some(2), Some(30), None, &y, TODAY).unwrap(), OrderTerm::Days(30));
+        assert_eq!(
+            resolve_tls_term(Some(2), None, None, &y, TODAY).unwrap(),
+            OrderTerm::Years(2)
+        );
+        assert_eq!(
+            resolve_tls_term(Some(2), Some(30), None, &y, TODAY).unwrap(),
+            OrderTerm::Days(30)
+        );
         assert_eq!(
             resolve_tls_term(Some(2), Some(30), Some("2027-01-01"), &y, TODAY).unwrap(),
             OrderTerm::Date(date!(2027 - 01 - 01))
         );
-        assert_eq!(resolve_tls_term(None, Some(10), None, &y, TODAY).unwrap(), OrderTerm::Days(10));
+        assert_eq!(
+            resolve_tls_term(None, Some(10), None, &y, TODAY).unwrap(),
+            OrderTerm::Days(10)
+        );
     }
 
     #[test]
     fn rejects() {
         let y = [1, 2];
-        assert_eq!(resolve_tls_term(None, None, None, &y, TODAY).unwrap_err().code, "missing_required_field");
-        assert_eq!(resolve_tls_term(Some(3), None, None, &y, TODAY).unwrap_err().code, "invalid_validity");
-        assert_eq!(resolve_tls_term(Some(0), None, None, &y, TODAY).unwrap_err().code, "invalid_validity");
-        assert_eq!(resolve_tls_term(Some(1), Some(0), None, &y, TODAY).unwrap_err().code, "invalid_validity");
-        assert_eq!(resolve_tls_term(Some(1), Some(826), None, &y, TODAY).unwrap_err().code, "invalid_validity");
-        for bad in ["2027/01/01", "01-01-2027", "2026-11-23", "2020-01-01", "2029-03-01"] {
+        assert_eq!(
+            resolve_tls_term(None, None, None, &y, TODAY)
+                .unwrap_err()
+                .code,
+            "missing_required_field"
+        );
+        assert_eq!(
+            resolve_tls_term(Some(3), None, None, &y, TODAY)
+                .unwrap_err()
+                .code,
+            "invalid_validity"
+        );
+        assert_eq!(
+            resolve_tls_term(Some(0), None, None, &y, TODAY)
+                .unwrap_err()
+                .code,
+            "invalid_validity"
+        );
+        assert_eq!(
+            resolve_tls_term(Some(1), Some(0), None, &y, TODAY)
+                .unwrap_err()
+                .code,
+            "invalid_validity"
+        );
+        assert_eq!(
+            resolve_tls_term(Some(1), Some(826), None, &y, TODAY)
+                .unwrap_err()
+                .code,
+            "invalid_validity"
+        );
+        for bad in [
+            "2027/01/01",
+            "01-01-2027",
+            "2026-11-23",
+            "2020-01-01",
+            "2029-03-01",
+        ] {
             assert_eq!(
-                resolve_tls_term(Some(1), None, Some(bad), &y, TODAY).unwrap_err().code,
+                resolve_tls_term(Some(1), None, Some(bad), &y, TODAY)
+                    .unwrap_err()
+                    .code,
                 "invalid_custom_expiration_date",
                 "{bad}"
             );

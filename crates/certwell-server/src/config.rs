@@ -70,7 +70,8 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| data_dir.join(CONFIG_FILE));
         let mut cfg = if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         } else if file.is_some() {
             return Err(format!("{}: no such file", path.display()));
@@ -129,11 +130,17 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        self.listen
-            .parse::<SocketAddr>()
-            .map_err(|_| format!("listen: '{}' is not an address like 127.0.0.1:8080", self.listen))?;
+        self.listen.parse::<SocketAddr>().map_err(|_| {
+            format!(
+                "listen: '{}' is not an address like 127.0.0.1:8080",
+                self.listen
+            )
+        })?;
         if !matches!(self.durability.as_str(), "full" | "normal") {
-            return Err(format!("durability: expected full or normal, got '{}'", self.durability));
+            return Err(format!(
+                "durability: expected full or normal, got '{}'",
+                self.durability
+            ));
         }
         if let Some(d) = self.tls_max_validity_days {
             if !(1..=825).contains(&d) {
@@ -141,7 +148,9 @@ impl Config {
             }
         }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http://") {
-            return Err("public_url: must be an http:// URL (CRL and AIA URLs must be http)".into());
+            return Err(
+                "public_url: must be an http:// URL (CRL and AIA URLs must be http)".into(),
+            );
         }
         Ok(())
     }
@@ -186,7 +195,8 @@ mod tests {
 
     #[test]
     fn env_overrides_file() {
-        let mut c: Config = toml::from_str("listen = \"127.0.0.1:9000\"\nsandbox = false\n").unwrap();
+        let mut c: Config =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nsandbox = false\n").unwrap();
         c.apply_env(|k| match k {
             "CERTWELL_SANDBOX" => Some("true".into()),
             "CERTWELL_TLS_MAX_VALIDITY_DAYS" => Some("30".into()),
@@ -197,7 +207,9 @@ mod tests {
         assert!(c.sandbox);
         assert_eq!(c.tls_max_validity_days, Some(30));
         assert!(c.validate().is_ok());
-        assert!(c.apply_env(|k| (k == "CERTWELL_SANDBOX").then(|| "maybe".into())).is_err());
+        assert!(c
+            .apply_env(|k| (k == "CERTWELL_SANDBOX").then(|| "maybe".into()))
+            .is_err());
     }
 
     #[test]

@@ -62,7 +62,9 @@ impl From<PolicyError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error");
-        ApiError::internal("The request could not be completed because of a storage error; nothing was changed.")
+        ApiError::internal(
+            "The request could not be completed because of a storage error; nothing was changed.",
+        )
     }
 }
 

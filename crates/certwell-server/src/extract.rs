@@ -61,7 +61,10 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<certwell_store::ApiKe
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         let rec = lookup(parts, state).await?;
         let (Some(account_id), Some(user_id)) = (rec.account_id, rec.user_id) else {
             return Err(ApiError::forbidden_invalid_key());
@@ -84,7 +87,10 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 impl FromRequestParts<Arc<AppState>> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         let rec = lookup(parts, state).await?;
         if rec.role != "operator" {
             return Err(ApiError::missing_permission("use the operator API"));
@@ -96,15 +102,26 @@ impl FromRequestParts<Arc<AppState>> for Operator {
 impl OptionalFromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Option<Self>, Self::Rejection> {
-        Ok(<Caller as FromRequestParts<Arc<AppState>>>::from_request_parts(parts, state).await.ok())
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <Caller as FromRequestParts<Arc<AppState>>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
     }
 }
 
 /// Parses a JSON body; syntax errors are `bad_request_format`, type errors
 /// name the field. An empty body is `{}`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}" as &[u8] } else { body };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}" as &[u8]
+    } else {
+        body
+    };
     let de = &mut serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
@@ -143,7 +160,10 @@ pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
             None => Ok(default),
             Some(v) if v.is_empty() => Ok(default),
             Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                ApiError::bad_request(codes::INVALID_FILTER, format!("The query parameter '{k}' must be a non-negative integer."))
+                ApiError::bad_request(
+                    codes::INVALID_FILTER,
+                    format!("The query parameter '{k}' must be a non-negative integer."),
+                )
             }),
         }
     };

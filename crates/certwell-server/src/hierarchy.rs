@@ -109,9 +109,12 @@ pub async fn create_hierarchy(
     }
     let base = config.base_url();
     let mut made: HashMap<&str, (String, Arc<dyn Signer>, Vec<u8>)> = HashMap::new();
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|e| e.to_string())?;
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .map_err(|e| e.to_string())?;
     for spec in specs {
-        let (signer, pkcs8) = SoftwareSigner::generate(spec.key_algorithm).map_err(|e| e.to_string())?;
+        let (signer, pkcs8) =
+            SoftwareSigner::generate(spec.key_algorithm).map_err(|e| e.to_string())?;
         let signer: Arc<dyn Signer> = Arc::new(signer);
         let spki = signer.spki_der();
         let id = ca_id_for(&spki);
@@ -141,12 +144,13 @@ pub async fn create_hierarchy(
                     issuer_crl_url: None,
                     issuer_cert_url: None,
                 };
-                certwell_ca::build_ca_certificate(&req, None, signer.as_ref()).map_err(|e| e.to_string())?
+                certwell_ca::build_ca_certificate(&req, None, signer.as_ref())
+                    .map_err(|e| e.to_string())?
             }
             Some(parent) => {
-                let (pid, psigner, pcert) = made
-                    .get(parent)
-                    .ok_or_else(|| format!("CA {}: parent {parent} must come first", spec.handle))?;
+                let (pid, psigner, pcert) = made.get(parent).ok_or_else(|| {
+                    format!("CA {}: parent {parent} must come first", spec.handle)
+                })?;
                 let crl = ca_crl_url(&base, pid);
                 let crt = ca_cert_url(&base, pid);
                 let req = certwell_ca::CaCertRequest {
@@ -159,10 +163,14 @@ pub async fn create_hierarchy(
                     issuer_crl_url: Some(&crl),
                     issuer_cert_url: Some(&crt),
                 };
-                certwell_ca::build_ca_certificate(&req, Some(pcert), psigner.as_ref()).map_err(|e| e.to_string())?
+                certwell_ca::build_ca_certificate(&req, Some(pcert), psigner.as_ref())
+                    .map_err(|e| e.to_string())?
             }
         };
-        let parent_id = spec.parent.and_then(|p| made.get(p)).map(|(pid, _, _)| pid.clone());
+        let parent_id = spec
+            .parent
+            .and_then(|p| made.get(p))
+            .map(|(pid, _, _)| pid.clone());
         store
             .insert_ca(&CaRecord {
                 id: id.clone(),
@@ -201,10 +209,12 @@ impl CaRegistry {
     pub async fn load(store: &dyn Store, dir: &Path) -> Result<CaRegistry, String> {
         let mut cas = Vec::new();
         for rec in store.list_cas().await.map_err(|e| e.to_string())? {
-            let alg = KeyAlgorithm::parse(&rec.key_algorithm)
-                .ok_or_else(|| format!("CA {}: unknown key algorithm {}", rec.id, rec.key_algorithm))?;
+            let alg = KeyAlgorithm::parse(&rec.key_algorithm).ok_or_else(|| {
+                format!("CA {}: unknown key algorithm {}", rec.id, rec.key_algorithm)
+            })?;
             let pkcs8 = keyfile::read_private_key(&dir.join(&rec.key_file))?;
-            let signer = SoftwareSigner::from_pkcs8(alg, &pkcs8).map_err(|e| format!("CA {}: {e}", rec.id))?;
+            let signer = SoftwareSigner::from_pkcs8(alg, &pkcs8)
+                .map_err(|e| format!("CA {}: {e}", rec.id))?;
             cas.push(Arc::new(LoadedCa {
                 id: rec.id,
                 name: rec.name,
@@ -228,7 +238,11 @@ impl CaRegistry {
 
     /// Issuing CAs that may sign for `purpose`, default first.
     pub fn issuing_for(&self, purpose: CaPurpose) -> Vec<&Arc<LoadedCa>> {
-        let mut v: Vec<_> = self.cas.iter().filter(|c| c.purpose == Some(purpose)).collect();
+        let mut v: Vec<_> = self
+            .cas
+            .iter()
+            .filter(|c| c.purpose == Some(purpose))
+            .collect();
         v.sort_by_key(|c| !c.is_default);
         v
     }

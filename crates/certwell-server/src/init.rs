@@ -39,7 +39,11 @@ pub async fn new_api_key(
 }
 
 /// Creates a user of `role` in the account and a key for it.
-pub async fn create_user_key(store: &dyn Store, account_id: i64, role: Role) -> Result<(String, i64), ApiError> {
+pub async fn create_user_key(
+    store: &dyn Store,
+    account_id: i64,
+    role: Role,
+) -> Result<(String, i64), ApiError> {
     let user = store
         .create_user(
             account_id,
@@ -64,7 +68,11 @@ pub struct InitOutcome {
 }
 
 /// Initializes `dir` if needed. Idempotent: a second call changes nothing.
-pub async fn initialize(store: &dyn Store, dir: &DataDir, config: &Config) -> Result<InitOutcome, String> {
+pub async fn initialize(
+    store: &dyn Store,
+    dir: &DataDir,
+    config: &Config,
+) -> Result<InitOutcome, String> {
     keyfile::create_private_dir(&dir.root)?;
     if !dir.config_file().exists() {
         let mut c = config.clone();
@@ -72,12 +80,22 @@ pub async fn initialize(store: &dyn Store, dir: &DataDir, config: &Config) -> Re
             c.public_url = config.base_url();
         }
         let text = toml::to_string_pretty(&c).map_err(|e| e.to_string())?;
-        std::fs::write(dir.config_file(), format!("# certwell settings (CERTWELL_* variables and flags override them)\n{text}"))
-            .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
+        std::fs::write(
+            dir.config_file(),
+            format!("# certwell settings (CERTWELL_* variables and flags override them)\n{text}"),
+        )
+        .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
     }
     create_hierarchy(store, dir, config, &default_hierarchy()).await?;
-    if !store.list_accounts().await.map_err(|e| e.to_string())?.is_empty() {
-        return Ok(InitOutcome { admin_api_key: None });
+    if !store
+        .list_accounts()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(InitOutcome {
+            admin_api_key: None,
+        });
     }
     let admin = NewUser {
         container_id: None,
@@ -100,5 +118,7 @@ pub async fn initialize(store: &dyn Store, dir: &DataDir, config: &Config) -> Re
         std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     keyfile::write_secret(&path, format!("{key}\n").as_bytes())?;
-    Ok(InitOutcome { admin_api_key: Some(key) })
+    Ok(InitOutcome {
+        admin_api_key: Some(key),
+    })
 }

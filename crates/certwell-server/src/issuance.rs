@@ -46,7 +46,12 @@ pub enum Blocker {
     DomainNotValidated(String),
 }
 
-pub fn chain_entries(state: &AppState, leaf_cn: &str, leaf_der: &[u8], ca_id: &str) -> Vec<ChainEntry> {
+pub fn chain_entries(
+    state: &AppState,
+    leaf_cn: &str,
+    leaf_der: &[u8],
+    ca_id: &str,
+) -> Vec<ChainEntry> {
     let mut v = vec![ChainEntry {
         subject_common_name: leaf_cn.to_string(),
         pem: cert_pem(leaf_der),
@@ -65,7 +70,11 @@ fn validation_active(status: &str, until: Option<&str>, now: &str) -> bool {
 }
 
 /// What still blocks issuance of `order` (empty: issuable).
-pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> ApiResult<Vec<Blocker>> {
+pub async fn blockers(
+    state: &AppState,
+    order: &Order,
+    data: &OrderData,
+) -> ApiResult<Vec<Blocker>> {
     let mut out = Vec::new();
     if order.status != "pending" {
         out.push(Blocker::NotApproved);
@@ -80,7 +89,8 @@ pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> ApiR
         .await?
         .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
     let org_ok = org.validations.iter().any(|v| {
-        product.validation.satisfied_by(&v.kind) && validation_active(&v.status, v.validated_until.as_deref(), &now)
+        product.validation.satisfied_by(&v.kind)
+            && validation_active(&v.status, v.validated_until.as_deref(), &now)
     });
     if !org_ok {
         out.push(Blocker::OrganizationNotValidated);
@@ -93,7 +103,9 @@ pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> ApiR
         let covered = domains.iter().any(|d| {
             d.is_active
                 && certwell_policy::dns::domain_covers(&d.name, name)
-                && d.validated_until.as_deref().is_some_and(|u| u > now.as_str())
+                && d.validated_until
+                    .as_deref()
+                    .is_some_and(|u| u > now.as_str())
         });
         if !covered {
             out.push(Blocker::DomainNotValidated(name.clone()));
@@ -104,7 +116,11 @@ pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> ApiR
 
 /// Issues `order` if nothing blocks it. Returns the chain when this call
 /// issued it; None when it is blocked or someone else is issuing it.
-pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+pub async fn try_issue(
+    state: &AppState,
+    account_id: i64,
+    order_id: i64,
+) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
     let Some(order) = state.store.get_order(account_id, order_id).await? else {
         return Ok(None);
     };
@@ -142,13 +158,17 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
         .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
 
     let now = OffsetDateTime::now_utc();
-    let term_end = OffsetDateTime::parse(&data.plan.term_end, &time::format_description::well_known::Rfc3339)
-        .unwrap_or(now + Duration::days(1));
+    let term_end = OffsetDateTime::parse(
+        &data.plan.term_end,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or(now + Duration::days(1));
     let max_days = state
         .config
         .tls_max_validity_days
         .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
-    let (not_before, not_after) = certwell_policy::validity::certificate_window(term_end, now, max_days);
+    let (not_before, not_after) =
+        certwell_policy::validity::certificate_window(term_end, now, max_days);
     if not_after <= not_before {
         return Err(ApiError::bad_request(
             certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
@@ -163,7 +183,10 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
         postal_code: None,
         street: None,
         organization: org_data.name.clone(),
-        common_name: state.config.include_common_name.then(|| data.plan.common_name.clone()),
+        common_name: state
+            .config
+            .include_common_name
+            .then(|| data.plan.common_name.clone()),
         business_category: None,
         jurisdiction_country: None,
         jurisdiction_state: None,
@@ -172,7 +195,11 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
     };
     if ev {
         let e = &org_data.ev;
-        subject.business_category = Some(e.business_category.clone().unwrap_or_else(|| "Private Organization".into()));
+        subject.business_category = Some(
+            e.business_category
+                .clone()
+                .unwrap_or_else(|| "Private Organization".into()),
+        );
         subject.jurisdiction_country = Some(
             e.jurisdiction_country
                 .clone()
@@ -194,7 +221,11 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
     let serial_hex = hex::encode_upper(&serial);
 
     // Record the serial and claim the certificate before signing.
-    match state.store.claim_and_reserve_serial(&ca.id, &serial_hex, cert_id).await {
+    match state
+        .store
+        .claim_and_reserve_serial(&ca.id, &serial_hex, cert_id)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
@@ -247,7 +278,10 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
         })
         .await?;
     tracing::info!(order = order_id, certificate = cert_id, ca = %ca.id, "certificate issued");
-    Ok(Some((cert_id, chain_entries(state, &data.plan.common_name, &der, &ca.id))))
+    Ok(Some((
+        cert_id,
+        chain_entries(state, &data.plan.common_name, &der, &ca.id),
+    )))
 }
 
 /// Background sweeper: issues every approved order whose blockers cleared.

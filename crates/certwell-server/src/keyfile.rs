@@ -4,7 +4,10 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn write_private_key(path: &Path, pkcs8_der: &[u8]) -> Result<(), String> {
-    write_secret(path, certwell_ca::der_to_pem("PRIVATE KEY", pkcs8_der).as_bytes())
+    write_secret(
+        path,
+        certwell_ca::der_to_pem("PRIVATE KEY", pkcs8_der).as_bytes(),
+    )
 }
 
 /// Creates `path` with mode 0600 (never overwriting) and writes `data`.
@@ -19,9 +22,13 @@ pub fn write_secret(path: &Path, data: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(data).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(data)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.sync_all()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
 }
 

@@ -25,21 +25,36 @@ pub use state::AppState;
 
 /// Opens (initializing on first use) the data directory and loads the CAs.
 /// Returns the state and, on first initialization, the admin API key.
-pub async fn open(dir: &DataDir, config: Config) -> Result<(Arc<AppState>, Option<String>), String> {
+pub async fn open(
+    dir: &DataDir,
+    config: Config,
+) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     keyfile::create_private_dir(&dir.root)?;
-    let durability = if config.durability == "normal" { Durability::Normal } else { Durability::Full };
+    let durability = if config.durability == "normal" {
+        Durability::Normal
+    } else {
+        Durability::Full
+    };
     let store = SqliteStore::open(&dir.database(), durability)
         .await
         .map_err(|e| format!("{}: {e}", dir.database().display()))?;
+    restrict_permissions(&dir.database());
     let outcome = init::initialize(&store, dir, &config).await?;
-    let reset = store.reset_stale_claims().await.map_err(|e| e.to_string())?;
+    let reset = store
+        .reset_stale_claims()
+        .await
+        .map_err(|e| e.to_string())?;
     if reset > 0 {
-        tracing::warn!(count = reset, "certificates left mid-issuance by a crash were returned to pending");
+        tracing::warn!(
+            count = reset,
+            "certificates left mid-issuance by a crash were returned to pending"
+        );
     }
     warn_if_internal_url(&config.base_url());
     let cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
-    let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
+    let rate_limiter =
+        ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
     let state = Arc::new(AppState {
         store: Arc::new(store),
         cas: Arc::new(cas),
@@ -49,6 +64,23 @@ pub async fn open(dir: &DataDir, config: Config) -> Result<(Arc<AppState>, Optio
         rate_limiter,
     });
     Ok((state, outcome.admin_api_key))
+}
+
+/// The database holds customer data and key hashes: owner-only access.
+fn restrict_permissions(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for p in [
+            path.to_path_buf(),
+            path.with_extension("db-wal"),
+            path.with_extension("db-shm"),
+        ] {
+            if p.exists() {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
 }
 
 /// CRL and AIA URLs with an IP address or an internal name make every

@@ -41,7 +41,10 @@ impl RateLimiter {
             q.pop_front();
         }
         for (window, max) in &self.windows {
-            let n = q.iter().filter(|t| now.duration_since(**t) <= *window).count();
+            let n = q
+                .iter()
+                .filter(|t| now.duration_since(**t) <= *window)
+                .count();
             if n >= *max as usize {
                 return false;
             }

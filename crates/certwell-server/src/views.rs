@@ -1,6 +1,8 @@
 //! JSON shapes of stored records, as the vendor's API returns them.
 
-use certwell_policy::catalog::{find_product, server_platform_name, PLATFORM_CSR_URL, PLATFORM_INSTALL_URL};
+use certwell_policy::catalog::{
+    find_product, server_platform_name, PLATFORM_CSR_URL, PLATFORM_INSTALL_URL,
+};
 use certwell_policy::organization::{display_name, NewOrganization};
 use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
 use serde_json::{json, Map, Value};
@@ -18,7 +20,8 @@ pub fn ymd(ts: &str) -> String {
 }
 
 pub fn days_remaining(valid_till: &str) -> i64 {
-    let Ok(t) = OffsetDateTime::parse(valid_till, &time::format_description::well_known::Rfc3339) else {
+    let Ok(t) = OffsetDateTime::parse(valid_till, &time::format_description::well_known::Rfc3339)
+    else {
         return 0;
     };
     let secs = (t - OffsetDateTime::now_utc()).whole_seconds();
@@ -130,7 +133,10 @@ pub fn org_summary_php(o: &Organization) -> Value {
 
 pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str) -> Value {
     let now = certwell_store::format_ts(OffsetDateTime::now_utc());
-    let validated = d.validated_until.as_deref().is_some_and(|u| u > now.as_str());
+    let validated = d
+        .validated_until
+        .as_deref()
+        .is_some_and(|u| u > now.as_str());
     let mut v = json!({
         "id": d.id,
         "is_active": d.is_active,
@@ -366,7 +372,11 @@ pub fn order_list_item(c: &OrderContext) -> Value {
         v["organization"] = json!({"id": o.id, "name": o.name});
     }
     if !plan.custom_fields.is_empty() {
-        v["custom_fields"] = json!(plan.custom_fields.iter().map(|f| json!({"metadata_id": f.metadata_id, "value": f.value})).collect::<Vec<_>>());
+        v["custom_fields"] = json!(plan
+            .custom_fields
+            .iter()
+            .map(|f| json!({"metadata_id": f.metadata_id, "value": f.value}))
+            .collect::<Vec<_>>());
     }
     v
 }

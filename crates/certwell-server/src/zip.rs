@@ -70,7 +70,10 @@ mod tests {
     fn unzip_reads_it() {
         let dir = tempfile::tempdir().unwrap();
         let z = super::zip_stored(
-            &[("a.crt".into(), b"hello".to_vec()), ("b.crt".into(), b"world!".to_vec())],
+            &[
+                ("a.crt".into(), b"hello".to_vec()),
+                ("b.crt".into(), b"world!".to_vec()),
+            ],
             time::OffsetDateTime::now_utc(),
         );
         let p = dir.path().join("t.zip");
@@ -81,6 +84,9 @@ mod tests {
             .arg(&p)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "a.crt=hello,b.crt=world!");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "a.crt=hello,b.crt=world!"
+        );
     }
 }

@@ -8,7 +8,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn issued_order(ts: &TestServer, org: i64) -> Value {
-    let (s, v) = ts.post("/services/v2/order/certificate/ssl_plus", seed_order("ssl_plus", org, &csr(KeyAlgorithm::Rsa2048, "x"))).await;
+    let (s, v) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            seed_order("ssl_plus", org, &csr(KeyAlgorithm::Rsa2048, "x")),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
 }
@@ -19,26 +24,39 @@ async fn order_info_by_id_serial_and_thumbprint() {
     let org = ts.create_org().await;
     let v = issued_order(&ts, org).await;
     let id = v["id"].as_i64().unwrap();
-    let (s, info) = ts.get(&format!("/services/v2/order/certificate/{id}")).await;
+    let (s, info) = ts
+        .get(&format!("/services/v2/order/certificate/{id}"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(info["id"], id);
     assert_eq!(info["status"], "issued");
     assert_eq!(info["product_name_id"], "ssl_plus");
-    assert_eq!(info["product"], json!({"name_id":"ssl_plus","name":"Standard SSL","type":"ssl_certificate","validation_type":"ov","validation_name":"OV","validation_description":"Normal Organization Validation"}));
+    assert_eq!(
+        info["product"],
+        json!({"name_id":"ssl_plus","name":"Standard SSL","type":"ssl_certificate","validation_type":"ov","validation_name":"OV","validation_description":"Normal Organization Validation"})
+    );
     let c = &info["certificate"];
     assert_eq!(c["id"], v["certificate_id"]);
     assert_eq!(c["common_name"], "example.com");
-    assert_eq!(c["dns_names"], json!(["example.com", "sub.example.com", "app.example.com"]));
+    assert_eq!(
+        c["dns_names"],
+        json!(["example.com", "sub.example.com", "app.example.com"])
+    );
     assert_eq!(c["signature_hash"], "sha256");
     assert_eq!(c["key_size"], 2048);
     assert_eq!(c["organization_units"], json!(["Accounting department"]));
     assert_eq!(c["server_platform"]["id"], 45);
     assert_eq!(c["server_platform"]["name"], "nginx");
     assert_eq!(c["organization"]["id"], org);
-    assert!(c["csr"].as_str().unwrap().contains("BEGIN CERTIFICATE REQUEST"));
+    assert!(c["csr"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE REQUEST"));
     let serial = c["serial_number"].as_str().unwrap().to_string();
     let thumb = c["thumbprint"].as_str().unwrap().to_string();
-    assert!(serial.chars().all(|ch| ch.is_ascii_hexdigit() && !ch.is_ascii_lowercase()));
+    assert!(serial
+        .chars()
+        .all(|ch| ch.is_ascii_hexdigit() && !ch.is_ascii_lowercase()));
     assert_eq!(thumb.len(), 40);
     assert_eq!(c["valid_from"].as_str().unwrap().len(), 10, "yyyy-MM-dd");
     assert!(c["days_remaining"].as_i64().unwrap() >= 198);
@@ -50,12 +68,17 @@ async fn order_info_by_id_serial_and_thumbprint() {
     assert_eq!(info["user"]["id"], 1);
     assert_eq!(info["payment_method"], "balance");
     assert_eq!(info["disable_renewal_notifications"], true);
-    assert_eq!(info["custom_fields"], json!([{"metadata_id": 11, "value": "Invoice #00001"}]));
+    assert_eq!(
+        info["custom_fields"],
+        json!([{"metadata_id": 11, "value": "Invoice #00001"}])
+    );
     assert_eq!(info["is_renewal"], false);
     assert_eq!(info["locale"], "en");
     // serial number and thumbprint reach the same order (any case)
     for key in [serial.clone(), thumb.clone(), thumb.to_lowercase()] {
-        let (s, o) = ts.get(&format!("/services/v2/order/certificate/{key}")).await;
+        let (s, o) = ts
+            .get(&format!("/services/v2/order/certificate/{key}"))
+            .await;
         assert_eq!(s, StatusCode::OK, "{key}");
         assert_eq!(o["id"], id);
     }
@@ -67,7 +90,10 @@ async fn order_info_by_id_serial_and_thumbprint() {
     use der::Decode;
     let cert = x509_cert::Certificate::from_der(&der).unwrap();
     let raw = cert.tbs_certificate().serial_number().as_bytes();
-    assert_eq!(hex_upper(raw).trim_start_matches("00"), serial.trim_start_matches("00"));
+    assert_eq!(
+        hex_upper(raw).trim_start_matches("00"),
+        serial.trim_start_matches("00")
+    );
     assert!(raw.len() >= 8, "at least 64 bits");
     ts.stop().await;
 }
@@ -82,22 +108,35 @@ async fn list_orders_with_filters_sort_and_pages() {
     let org = ts.create_org().await;
     let mut ids = Vec::new();
     for product in ["ssl_plus", "ssl_multi_domain", "ssl_wildcard"] {
-        let (_, v) = ts.post(&format!("/services/v2/order/certificate/{product}"), seed_order(product, org, &csr(KeyAlgorithm::EcdsaP256, "x"))).await;
+        let (_, v) = ts
+            .post(
+                &format!("/services/v2/order/certificate/{product}"),
+                seed_order(product, org, &csr(KeyAlgorithm::EcdsaP256, "x")),
+            )
+            .await;
         ids.push(v["id"].as_i64().unwrap());
     }
     let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
     body.as_object_mut().unwrap().remove("skip_approval");
     body["certificate"]["common_name"] = json!("other.example.com");
     body["certificate"]["dns_names"] = json!([]);
-    let (_, pending) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
+    let (_, pending) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
 
     let (s, l) = ts.get("/services/v2/order/certificate").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(l["page"], json!({"total": 4, "limit": 1000, "offset": 0}));
     let first = &l["orders"][0];
     assert_eq!(first["id"], ids[0]);
-    assert_eq!(first["product"], json!({"name_id": "ssl_plus", "name": "Standard SSL", "type": "ssl_certificate"}));
-    assert_eq!(first["organization"], json!({"id": org, "name": "Example Inc."}));
+    assert_eq!(
+        first["product"],
+        json!({"name_id": "ssl_plus", "name": "Standard SSL", "type": "ssl_certificate"})
+    );
+    assert_eq!(
+        first["organization"],
+        json!({"id": org, "name": "Example Inc."})
+    );
     assert!(first["certificate"]["valid_till"].is_string());
     assert_eq!(first["has_duplicates"], false);
 
@@ -131,23 +170,58 @@ async fn cancel_rules() {
     let issued = issued_order(&ts, org).await;
     let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
     body.as_object_mut().unwrap().remove("skip_approval");
-    let (_, waiting) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
+    let (_, waiting) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
     let wid = waiting["id"].as_i64().unwrap();
-    let (s, b) = ts.put(&format!("/services/v2/order/certificate/{wid}/status"), json!({"status": "CANCELED", "note": "not needed"})).await;
+    let (s, b) = ts
+        .put(
+            &format!("/services/v2/order/certificate/{wid}/status"),
+            json!({"status": "CANCELED", "note": "not needed"}),
+        )
+        .await;
     assert_eq!((s, b), (StatusCode::NO_CONTENT, Value::Null));
-    let (_, info) = ts.get(&format!("/services/v2/order/certificate/{wid}")).await;
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{wid}"))
+        .await;
     assert_eq!(info["status"], "canceled");
     assert_eq!(info["requests"][0]["status"], "rejected");
     // a canceled order's request can no longer be approved
-    let (s, _) = ts.put(&format!("/services/v2/request/{}/status", waiting["requests"][0]["id"]), json!({"status": "approved"})).await;
+    let (s, _) = ts
+        .put(
+            &format!(
+                "/services/v2/request/{}/status",
+                waiting["requests"][0]["id"]
+            ),
+            json!({"status": "approved"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // issued orders cannot be canceled; unknown statuses are refused
-    let (s, e) = ts.put(&format!("/services/v2/order/certificate/{}/status", issued["id"]), json!({"status": "canceled"})).await;
+    let (s, e) = ts
+        .put(
+            &format!("/services/v2/order/certificate/{}/status", issued["id"]),
+            json!({"status": "canceled"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["errors"][0]["code"], "invalid_status_transition");
-    let (s, e) = ts.put(&format!("/services/v2/order/certificate/{}/status", issued["id"]), json!({"status": "deleted"})).await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_status")));
-    let (s, _) = ts.put("/services/v2/order/certificate/424242/status", json!({"status": "canceled"})).await;
+    let (s, e) = ts
+        .put(
+            &format!("/services/v2/order/certificate/{}/status", issued["id"]),
+            json!({"status": "deleted"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_status"))
+    );
+    let (s, _) = ts
+        .put(
+            "/services/v2/order/certificate/424242/status",
+            json!({"status": "canceled"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     ts.stop().await;
 }
@@ -164,33 +238,85 @@ async fn downloads_in_every_format() {
         async move {
             let r = c.send().await.unwrap();
             let status = r.status();
-            let ct = r.headers().get("content-type").map(|h| h.to_str().unwrap().to_string()).unwrap_or_default();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|h| h.to_str().unwrap().to_string())
+                .unwrap_or_default();
             (status, ct, r.bytes().await.unwrap().to_vec())
         }
     };
-    let count = |b: &[u8]| String::from_utf8_lossy(b).matches("BEGIN CERTIFICATE").count();
-    for (fmt, ct, n) in [("pem_all", "application/x-pem-file", 3), ("pem_noroot", "application/x-pem-file", 2), ("pem_nointermediate", "application/x-pem-file", 1)] {
-        let (s, got_ct, body) = get(format!("/services/v2/certificate/{cid}/download/format/{fmt}")).await;
+    let count = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .matches("BEGIN CERTIFICATE")
+            .count()
+    };
+    for (fmt, ct, n) in [
+        ("pem_all", "application/x-pem-file", 3),
+        ("pem_noroot", "application/x-pem-file", 2),
+        ("pem_nointermediate", "application/x-pem-file", 1),
+    ] {
+        let (s, got_ct, body) = get(format!(
+            "/services/v2/certificate/{cid}/download/format/{fmt}"
+        ))
+        .await;
         assert_eq!(s, StatusCode::OK, "{fmt}");
         assert_eq!(got_ct, ct);
         assert_eq!(count(&body), n, "{fmt}");
     }
-    let (_, _, all) = get(format!("/services/v2/certificate/{cid}/download/format/pem_all")).await;
+    let (_, _, all) = get(format!(
+        "/services/v2/certificate/{cid}/download/format/pem_all"
+    ))
+    .await;
     let all = String::from_utf8(all).unwrap();
-    assert!(all.starts_with(v["certificate_chain"][0]["pem"].as_str().unwrap()), "leaf first");
+    assert!(
+        all.starts_with(v["certificate_chain"][0]["pem"].as_str().unwrap()),
+        "leaf first"
+    );
     for fmt in ["p7b", "cer"] {
-        let (s, ct, body) = get(format!("/services/v2/certificate/{cid}/download/format/{fmt}")).await;
-        assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/x-pkcs7-certificates"));
+        let (s, ct, body) = get(format!(
+            "/services/v2/certificate/{cid}/download/format/{fmt}"
+        ))
+        .await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/x-pkcs7-certificates")
+        );
         assert!(body.starts_with(b"-----BEGIN PKCS7-----"));
         let p = ts.dir.path().join(format!("b.{fmt}"));
         std::fs::write(&p, &body).unwrap();
-        let out = std::process::Command::new("openssl").args(["pkcs7", "-print_certs", "-noout", "-in"]).arg(&p).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout).matches("subject=").count(), 3);
+        let out = std::process::Command::new("openssl")
+            .args(["pkcs7", "-print_certs", "-noout", "-in"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .matches("subject=")
+                .count(),
+            3
+        );
     }
-    for (fmt, files) in [("default", 3), ("default_pem", 3), ("default_cer", 3), ("apache", 2)] {
-        let (s, ct, body) = get(format!("/services/v2/certificate/{cid}/download/format/{fmt}")).await;
-        assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/zip"), "{fmt}");
+    for (fmt, files) in [
+        ("default", 3),
+        ("default_pem", 3),
+        ("default_cer", 3),
+        ("apache", 2),
+    ] {
+        let (s, ct, body) = get(format!(
+            "/services/v2/certificate/{cid}/download/format/{fmt}"
+        ))
+        .await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/zip"),
+            "{fmt}"
+        );
         let p = ts.dir.path().join(format!("{fmt}.zip"));
         std::fs::write(&p, &body).unwrap();
         let out = std::process::Command::new("python3")
@@ -198,15 +324,32 @@ async fn downloads_in_every_format() {
             .arg(&p)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), files.to_string(), "{fmt}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            files.to_string(),
+            "{fmt}"
+        );
     }
-    let (s, ct, body) = get(format!("/services/v2/certificate/download/order/{oid}/format/pem_all")).await;
-    assert_eq!((s, ct.as_str(), count(&body)), (StatusCode::OK, "application/x-pem-file", 3));
+    let (s, ct, body) = get(format!(
+        "/services/v2/certificate/download/order/{oid}/format/pem_all"
+    ))
+    .await;
+    assert_eq!(
+        (s, ct.as_str(), count(&body)),
+        (StatusCode::OK, "application/x-pem-file", 3)
+    );
     let (s, ct, _) = get(format!("/services/v2/certificate/download/order/{oid}")).await;
     assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/zip"));
     let (s, ct, body) = get(format!("/services/v2/certificate/{cid}/download/platform")).await;
-    assert_eq!((s, ct.as_str(), count(&body)), (StatusCode::OK, "application/x-pem-file", 3), "nginx platform → pem_all");
-    let (s, _, body) = get(format!("/services/v2/certificate/{cid}/download/format/der")).await;
+    assert_eq!(
+        (s, ct.as_str(), count(&body)),
+        (StatusCode::OK, "application/x-pem-file", 3),
+        "nginx platform → pem_all"
+    );
+    let (s, _, body) = get(format!(
+        "/services/v2/certificate/{cid}/download/format/der"
+    ))
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("invalid_format_type"));
     let (s, _, _) = get("/services/v2/certificate/999999/download/format/pem_all".into()).await;
@@ -215,18 +358,29 @@ async fn downloads_in_every_format() {
     // not yet issued
     let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
     body.as_object_mut().unwrap().remove("skip_approval");
-    let (_, w) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
-    let (s, _, body) = get(format!("/services/v2/certificate/download/order/{}", w["id"])).await;
+    let (_, w) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
+    let (s, _, body) = get(format!(
+        "/services/v2/certificate/download/order/{}",
+        w["id"]
+    ))
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("certificate_not_issued"));
 
     // chain: leaf first, then the intermediate
-    let (s, ch) = ts.get(&format!("/services/v2/certificate/{cid}/chain")).await;
+    let (s, ch) = ts
+        .get(&format!("/services/v2/certificate/{cid}/chain"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let inter = ch["intermediates"].as_array().unwrap();
     assert_eq!(inter.len(), 2);
     assert_eq!(inter[0]["subject_common_name"], "example.com");
-    assert_eq!(inter[1]["subject_common_name"], "certwell TLS OV RSA3072 CA1");
+    assert_eq!(
+        inter[1]["subject_common_name"],
+        "certwell TLS OV RSA3072 CA1"
+    );
     ts.stop().await;
 }
 
@@ -235,13 +389,23 @@ async fn ca_files_and_crls_are_served() {
     let ts = TestServer::start(true).await;
     let (_, p) = ts.get("/services/v2/product/ssl_plus").await;
     let ica = p["allowed_ca_certs"][0]["id"].as_str().unwrap().to_string();
-    let r = ts.client.get(ts.url(&format!("/ca/{ica}.crt"))).send().await.unwrap();
+    let r = ts
+        .client
+        .get(ts.url(&format!("/ca/{ica}.crt")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/pkix-cert");
     let ica_der = r.bytes().await.unwrap();
     let ica_path = ts.dir.path().join("ica.pem");
     std::fs::write(&ica_path, certwell_ca::der_to_pem("CERTIFICATE", &ica_der)).unwrap();
-    let r = ts.client.get(ts.url(&format!("/ca/{ica}.crl"))).send().await.unwrap();
+    let r = ts
+        .client
+        .get(ts.url(&format!("/ca/{ica}.crl")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/pkix-crl");
     let crl = r.bytes().await.unwrap();
@@ -254,7 +418,8 @@ async fn ca_files_and_crls_are_served() {
         .arg(&ica_path)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("verify OK"), "{text}");
     assert!(text.contains("No Revoked Certificates"), "{text}");
@@ -264,7 +429,11 @@ async fn ca_files_and_crls_are_served() {
             .arg(&crl_path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "lint_crl: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "lint_crl: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let r = ts.client.get(ts.url("/ca/FFFF.crl")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -276,33 +445,52 @@ async fn catalog_account_user_organizations_domains() {
     let ts = TestServer::start(true).await;
     let (s, p) = ts.get("/services/v2/product").await;
     assert_eq!(s, StatusCode::OK);
-    let ids: Vec<&str> = p["products"].as_array().unwrap().iter().map(|x| x["name_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = p["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name_id"].as_str().unwrap())
+        .collect();
     for id in TLS_PRODUCTS {
         assert!(ids.contains(id), "{id}");
     }
     let (_, info) = ts.get("/services/v2/product/ssl_ev_multi_domain").await;
     assert_eq!(info["validation_type"], "ev");
-    assert_eq!(info["signature_hash_types"], json!({"allowed_hash_types": [{"id": "sha256", "name": "SHA-256"}], "default_hash_type_id": "sha256"}));
+    assert_eq!(
+        info["signature_hash_types"],
+        json!({"allowed_hash_types": [{"id": "sha256", "name": "SHA-256"}], "default_hash_type_id": "sha256"})
+    );
     assert_eq!(info["allowed_validity_years"], json!([1, 2]));
     let (s, e) = ts.get("/services/v2/product/nope").await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found|product")));
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found|product"))
+    );
 
     let (s, me) = ts.get("/services/v2/user/me").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(me["access_roles"], json!([{"id": 1, "name": "Administrator"}]));
+    assert_eq!(
+        me["access_roles"],
+        json!([{"id": 1, "name": "Administrator"}])
+    );
     assert_eq!(me["account_id"], 1);
     let (_, acct) = ts.get("/services/v2/account").await;
     assert_eq!(acct["id"], 1);
     assert!(acct["root_container_id"].as_i64().is_some());
 
     // organizations
-    let (s, e) = ts.post("/services/v2/organization", json!({"name": "X"})).await;
+    let (s, e) = ts
+        .post("/services/v2/organization", json!({"name": "X"}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["errors"][0]["code"], "missing_required_field");
     let mut b = org_body("Name That Is Quite Long Indeed Inc");
     b["assumed_name"] = json!("And An Assumed Name Too Long");
     let (s, e) = ts.post("/services/v2/organization", b).await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::BAD_REQUEST, json!("field_too_long")));
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("field_too_long"))
+    );
     let mut b = org_body("Acme Corp");
     b["assumed_name"] = json!("Acme");
     let (s, v) = ts.post("/services/v2/organization", b).await;
@@ -313,9 +501,21 @@ async fn catalog_account_user_organizations_domains() {
     assert_eq!(o["display_name"], "Acme Corp (Acme)");
     assert_eq!(o["status"], "active");
     assert_eq!(o["country"], "us");
-    let kinds: Vec<&str> = o["validations"].as_array().unwrap().iter().map(|x| x["type"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"ov") && kinds.contains(&"ev"), "sandbox validates every type: {kinds:?}");
-    assert!(o["validations"].as_array().unwrap().iter().all(|x| x["status"] == "active"));
+    let kinds: Vec<&str> = o["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"ov") && kinds.contains(&"ev"),
+        "sandbox validates every type: {kinds:?}"
+    );
+    assert!(o["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["status"] == "active"));
     let (_, l) = ts.get("/services/v2/organization").await;
     assert_eq!(l["organizations"][0]["id"], org);
     let (s, _) = ts.get("/services/v2/organization/9999").await;
@@ -332,11 +532,25 @@ async fn catalog_account_user_organizations_domains() {
     assert_eq!(info["organization"]["is_active"], "1");
     assert_eq!(info["validations"][0]["dcv_status"], "complete");
     let (s, e) = ts.post("/services/v2/domain", json!({"name": "example.org", "organization": {"id": org}, "validations": [{"type": "ov"}]})).await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::BAD_REQUEST, json!("duplicate_domain")));
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("duplicate_domain"))
+    );
     let (s, e) = ts.post("/services/v2/domain", json!({"name": "10.1.1.1", "organization": {"id": org}, "validations": [{"type": "ov"}]})).await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_dns_name")));
-    let (s, e) = ts.post("/services/v2/domain", json!({"name": "example.net", "organization": {"id": org}})).await;
-    assert_eq!((s, e["errors"][0]["code"].clone()), (StatusCode::BAD_REQUEST, json!("missing_required_field")));
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_dns_name"))
+    );
+    let (s, e) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "example.net", "organization": {"id": org}}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("missing_required_field"))
+    );
     let (_, l) = ts.get("/services/v2/domain").await;
     assert_eq!(l["page"]["total"], 1);
     ts.stop().await;

@@ -19,42 +19,98 @@ async fn every_tls_product_issues_immediately_with_the_seed_body() {
     let ts = TestServer::start(true).await;
     let org = ts.create_org().await;
     for product in TLS_PRODUCTS {
-        let body = seed_order(product, org, &csr(KeyAlgorithm::Rsa2048, "ignored.example.net"));
-        let (s, v) = ts.post(&format!("/services/v2/order/certificate/{product}"), body).await;
+        let body = seed_order(
+            product,
+            org,
+            &csr(KeyAlgorithm::Rsa2048, "ignored.example.net"),
+        );
+        let (s, v) = ts
+            .post(&format!("/services/v2/order/certificate/{product}"), body)
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
         // "201 (immediate)": exactly id, certificate_id, certificate_chain
-        assert_eq!(keys(&v), ["certificate_chain", "certificate_id", "id"], "{product}: {v}");
+        assert_eq!(
+            keys(&v),
+            ["certificate_chain", "certificate_id", "id"],
+            "{product}: {v}"
+        );
         let chain = v["certificate_chain"].as_array().unwrap();
         assert_eq!(chain.len(), 3, "{product}: leaf, ICA, root");
-        let cn = if product.contains("wildcard") { "*.example.com" } else { "example.com" };
+        let cn = if product.contains("wildcard") {
+            "*.example.com"
+        } else {
+            "example.com"
+        };
         assert_eq!(chain[0]["subject_common_name"], cn);
         let ev = product.contains("_ev_");
         let ica_name = chain[1]["subject_common_name"].as_str().unwrap();
-        assert_eq!(ica_name.contains(" EV "), ev, "{product} issued by {ica_name}");
+        assert_eq!(
+            ica_name.contains(" EV "),
+            ev,
+            "{product} issued by {ica_name}"
+        );
         assert_eq!(chain[2]["subject_common_name"], "certwell TLS Root CA E1");
         let leaf = chain[0]["pem"].as_str().unwrap();
         assert!(leaf.starts_with("-----BEGIN CERTIFICATE-----\r\n"));
-        openssl_verify(ts.dir.path(), leaf, chain[1]["pem"].as_str().unwrap(), chain[2]["pem"].as_str().unwrap());
+        openssl_verify(
+            ts.dir.path(),
+            leaf,
+            chain[1]["pem"].as_str().unwrap(),
+            chain[2]["pem"].as_str().unwrap(),
+        );
 
         let text = openssl_text(ts.dir.path(), leaf);
-        assert!(text.contains(&format!("DNS:{cn}, DNS:sub.example.com, DNS:app.example.com")), "{product}: {text}");
+        assert!(
+            text.contains(&format!(
+                "DNS:{cn}, DNS:sub.example.com, DNS:app.example.com"
+            )),
+            "{product}: {text}"
+        );
         assert!(text.contains("TLS Web Server Authentication"));
-        assert!(!text.contains("TLS Web Client Authentication"), "serverAuth only");
-        assert!(text.contains(if ev { "Policy: 2.23.140.1.1" } else { "Policy: 2.23.140.1.2.2" }), "{text}");
-        assert!(text.contains("Subject: C = US, ST = Utah, L = Lindon"), "{text}");
+        assert!(
+            !text.contains("TLS Web Client Authentication"),
+            "serverAuth only"
+        );
+        assert!(
+            text.contains(if ev {
+                "Policy: 2.23.140.1.1"
+            } else {
+                "Policy: 2.23.140.1.2.2"
+            }),
+            "{text}"
+        );
+        assert!(
+            text.contains("Subject: C = US, ST = Utah, L = Lindon"),
+            "{text}"
+        );
         assert!(!text.contains("OU ="), "OU is prohibited in TLS subjects");
         if ev {
-            assert!(text.contains("businessCategory = Private Organization"), "{text}");
+            assert!(
+                text.contains("businessCategory = Private Organization"),
+                "{text}"
+            );
             assert!(text.contains("jurisdictionC = US"), "{text}");
             assert!(text.contains("serialNumber = 1234567"), "{text}");
         }
         assert!(text.contains("X509v3 CRL Distribution Points"));
         assert!(text.contains("CA Issuers - URI:http://pki.certwell.example.com/ca/"));
 
-        let t = if ev { "EV-FINAL-CERTIFICATE" } else { "OV-FINAL-CERTIFICATE" };
-        if let Some(findings) = pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf) {
-            let allowed = ["cabf.serverauth.ov.common_name_attribute_present (WARNING)", "cabf.ev_guidelines.common_name_attribute_present (WARNING)"];
-            let bad: Vec<_> = findings.iter().filter(|f| !allowed.contains(&f.as_str())).collect();
+        let t = if ev {
+            "EV-FINAL-CERTIFICATE"
+        } else {
+            "OV-FINAL-CERTIFICATE"
+        };
+        if let Some(findings) =
+            pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf)
+        {
+            let allowed = [
+                "cabf.serverauth.ov.common_name_attribute_present (WARNING)",
+                "cabf.ev_guidelines.common_name_attribute_present (WARNING)",
+            ];
+            let bad: Vec<_> = findings
+                .iter()
+                .filter(|f| !allowed.contains(&f.as_str()))
+                .collect();
             assert!(bad.is_empty(), "{product}: pkilint findings {bad:?}");
         }
         // lint_pkix_cert is not used for TLS leaves: it warns when the SKI is
@@ -70,17 +126,36 @@ async fn without_common_name_the_lint_is_fully_clean() {
     cfg.include_common_name = false;
     let ts = TestServer::start_with(cfg).await;
     let org = ts.create_org().await;
-    for (product, alg) in [("ssl_plus", KeyAlgorithm::EcdsaP256), ("ssl_ev_plus", KeyAlgorithm::Rsa3072), ("ssl_wildcard", KeyAlgorithm::EcdsaP384)] {
+    for (product, alg) in [
+        ("ssl_plus", KeyAlgorithm::EcdsaP256),
+        ("ssl_ev_plus", KeyAlgorithm::Rsa3072),
+        ("ssl_wildcard", KeyAlgorithm::EcdsaP384),
+    ] {
         let (s, v) = ts
-            .post(&format!("/services/v2/order/certificate/{product}"), seed_order(product, org, &csr(alg, "x")))
+            .post(
+                &format!("/services/v2/order/certificate/{product}"),
+                seed_order(product, org, &csr(alg, "x")),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let leaf = v["certificate_chain"][0]["pem"].as_str().unwrap();
         let text = openssl_text(ts.dir.path(), leaf);
-        let subject = text.lines().find(|l| l.trim_start().starts_with("Subject:")).unwrap();
-        assert!(!subject.contains("CN = "), "no CN in the subject: {subject}");
-        let t = if product.contains("_ev_") { "EV-FINAL-CERTIFICATE" } else { "OV-FINAL-CERTIFICATE" };
-        if let Some(f) = pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf) {
+        let subject = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("Subject:"))
+            .unwrap();
+        assert!(
+            !subject.contains("CN = "),
+            "no CN in the subject: {subject}"
+        );
+        let t = if product.contains("_ev_") {
+            "EV-FINAL-CERTIFICATE"
+        } else {
+            "OV-FINAL-CERTIFICATE"
+        };
+        if let Some(f) =
+            pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf)
+        {
             assert!(f.is_empty(), "{product}: {f:?}");
         }
     }
@@ -91,7 +166,12 @@ async fn without_common_name_the_lint_is_fully_clean() {
 async fn validity_is_capped_and_the_order_keeps_its_term() {
     let ts = TestServer::start(true).await;
     let org = ts.create_org().await;
-    let (s, v) = ts.post("/services/v2/order/certificate/ssl_plus", seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"))).await;
+    let (s, v) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x")),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let der = pem_to_der(v["certificate_chain"][0]["pem"].as_str().unwrap());
     use der::Decode;
@@ -99,32 +179,60 @@ async fn validity_is_capped_and_the_order_keeps_its_term() {
     let val = cert.tbs_certificate().validity();
     let nb = val.not_before.to_unix_duration().as_secs();
     let na = val.not_after.to_unix_duration().as_secs();
-    assert_eq!(na - nb, 199 * 86400 - 1, "199 days minus one second (BR SHOULD-NOT maximum in force)");
-    let (_, info) = ts.get(&format!("/services/v2/order/certificate/{}", v["id"])).await;
+    assert_eq!(
+        na - nb,
+        199 * 86400 - 1,
+        "199 days minus one second (BR SHOULD-NOT maximum in force)"
+    );
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+        .await;
     assert_eq!(info["validity_years"], 2);
     assert_eq!(info["certificate"]["cert_validity"], json!({"years": 2}));
     let till = info["order_valid_till"].as_str().unwrap();
     let year_now: i32 = time::OffsetDateTime::now_utc().year();
-    assert!(till.starts_with(&(year_now + 2).to_string()), "order term is two years: {till}");
+    assert!(
+        till.starts_with(&(year_now + 2).to_string()),
+        "order term is two years: {till}"
+    );
 
     // validity_days overrides years; a short term caps the certificate
     let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
     body["validity_days"] = json!(10);
-    let (s, v) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let cert = x509_cert::Certificate::from_der(&pem_to_der(v["certificate_chain"][0]["pem"].as_str().unwrap())).unwrap();
+    let cert = x509_cert::Certificate::from_der(&pem_to_der(
+        v["certificate_chain"][0]["pem"].as_str().unwrap(),
+    ))
+    .unwrap();
     let val = cert.tbs_certificate().validity();
-    assert_eq!(val.not_after.to_unix_duration().as_secs() - val.not_before.to_unix_duration().as_secs(), 10 * 86400 - 1);
+    assert_eq!(
+        val.not_after.to_unix_duration().as_secs() - val.not_before.to_unix_duration().as_secs(),
+        10 * 86400 - 1
+    );
 
     // configured private-PKI cap
     let mut cfg = config(true);
     cfg.tls_max_validity_days = Some(30);
     let ts2 = TestServer::start_with(cfg).await;
     let org2 = ts2.create_org().await;
-    let (_, v) = ts2.post("/services/v2/order/certificate/ssl_plus", seed_order("ssl_plus", org2, &csr(KeyAlgorithm::EcdsaP256, "x"))).await;
-    let cert = x509_cert::Certificate::from_der(&pem_to_der(v["certificate_chain"][0]["pem"].as_str().unwrap())).unwrap();
+    let (_, v) = ts2
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            seed_order("ssl_plus", org2, &csr(KeyAlgorithm::EcdsaP256, "x")),
+        )
+        .await;
+    let cert = x509_cert::Certificate::from_der(&pem_to_der(
+        v["certificate_chain"][0]["pem"].as_str().unwrap(),
+    ))
+    .unwrap();
     let val = cert.tbs_certificate().validity();
-    assert_eq!(val.not_after.to_unix_duration().as_secs() - val.not_before.to_unix_duration().as_secs(), 30 * 86400 - 1);
+    assert_eq!(
+        val.not_after.to_unix_duration().as_secs() - val.not_before.to_unix_duration().as_secs(),
+        30 * 86400 - 1
+    );
     ts.stop().await;
     ts2.stop().await;
 }
@@ -136,15 +244,31 @@ async fn ca_cert_id_picks_the_issuing_ca() {
     let (_, p) = ts.get("/services/v2/product/ssl_plus").await;
     let cas = p["allowed_ca_certs"].as_array().unwrap().clone();
     assert_eq!(cas.len(), 2, "RSA and ECC OV ICAs: {p}");
-    let ecc = cas.iter().find(|c| c["name"].as_str().unwrap().contains("ECC")).unwrap();
+    let ecc = cas
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().contains("ECC"))
+        .unwrap();
     let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::Rsa2048, "x"));
     body["certificate"]["ca_cert_id"] = ecc["id"].clone();
-    let (s, v) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["certificate_chain"][1]["subject_common_name"], ecc["name"]);
-    let text = openssl_text(ts.dir.path(), v["certificate_chain"][0]["pem"].as_str().unwrap());
-    assert!(text.contains("Signature Algorithm: ecdsa-with-SHA256"), "{text}");
-    let (_, info) = ts.get(&format!("/services/v2/order/certificate/{}", v["id"])).await;
+    assert_eq!(
+        v["certificate_chain"][1]["subject_common_name"],
+        ecc["name"]
+    );
+    let text = openssl_text(
+        ts.dir.path(),
+        v["certificate_chain"][0]["pem"].as_str().unwrap(),
+    );
+    assert!(
+        text.contains("Signature Algorithm: ecdsa-with-SHA256"),
+        "{text}"
+    );
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+        .await;
     assert_eq!(info["certificate"]["ca_cert"]["id"], ecc["id"]);
 
     // the EV product does not allow an OV ICA; unknown ids are refused
@@ -153,7 +277,9 @@ async fn ca_cert_id_picks_the_issuing_ca() {
     for bad in [ecc["id"].clone(), json!("0123456789ABCDEF")] {
         let mut body = seed_order("ssl_ev_plus", org, &csr(KeyAlgorithm::Rsa2048, "x"));
         body["certificate"]["ca_cert_id"] = bad;
-        let (s, v) = ts.post("/services/v2/order/certificate/ssl_ev_plus", body).await;
+        let (s, v) = ts
+            .post("/services/v2/order/certificate/ssl_ev_plus", body)
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(v["errors"][0]["code"], "invalid_ca_cert_id");
     }
@@ -165,19 +291,32 @@ async fn inline_organization_is_created_once_and_reused() {
     let ts = TestServer::start(true).await;
     let mut body = seed_order("ssl_plus", 0, &csr(KeyAlgorithm::EcdsaP256, "x"));
     body["organization"] = org_body("Inline Org LLC");
-    let (s, v) = ts.post("/services/v2/order/certificate/ssl_plus", body.clone()).await;
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let org_id = v["organization"]["id"].as_i64().expect("new organization id in the response");
+    let org_id = v["organization"]["id"]
+        .as_i64()
+        .expect("new organization id in the response");
     // the same inline organization again: the duplicate check reuses it
     body["certificate"]["csr"] = json!(csr(KeyAlgorithm::EcdsaP256, "x"));
-    let (s, v2) = ts.post("/services/v2/order/certificate/ssl_plus", body.clone()).await;
+    let (s, v2) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    assert!(v2.get("organization").is_none(), "no new organization: {v2}");
-    let (_, info) = ts.get(&format!("/services/v2/order/certificate/{}", v2["id"])).await;
+    assert!(
+        v2.get("organization").is_none(),
+        "no new organization: {v2}"
+    );
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", v2["id"]))
+        .await;
     assert_eq!(info["organization"]["id"], org_id);
     // skip_duplicate_org_check forces a new one
     body["organization"]["skip_duplicate_org_check"] = json!(true);
-    let (_, v3) = ts.post("/services/v2/order/certificate/ssl_plus", body).await;
+    let (_, v3) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
     assert_ne!(v3["organization"]["id"].as_i64().unwrap(), org_id);
     let (_, orgs) = ts.get("/services/v2/organization").await;
     assert_eq!(orgs["page"]["total"], 2);

@@ -46,7 +46,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[async_trait]
 pub trait Store: Send + Sync {
     // Accounts, containers, users, keys
-    async fn create_account(&self, name: &str, settings: &AccountSettings, admin: &NewUser) -> Result<(Account, User)>;
+    async fn create_account(
+        &self,
+        name: &str,
+        settings: &AccountSettings,
+        admin: &NewUser,
+    ) -> Result<(Account, User)>;
     async fn get_account(&self, id: i64) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;
     async fn update_account_settings(&self, id: i64, settings: &AccountSettings) -> Result<()>;
@@ -63,28 +68,74 @@ pub trait Store: Send + Sync {
     async fn next_crl_number(&self, ca_id: &str) -> Result<i64>;
 
     // Organizations
-    async fn create_organization(&self, account_id: i64, org: &NewOrganizationRow) -> Result<Organization>;
-    async fn find_duplicate_organization(&self, account_id: i64, key: &OrgDuplicateKey) -> Result<Option<i64>>;
+    async fn create_organization(
+        &self,
+        account_id: i64,
+        org: &NewOrganizationRow,
+    ) -> Result<Organization>;
+    async fn find_duplicate_organization(
+        &self,
+        account_id: i64,
+        key: &OrgDuplicateKey,
+    ) -> Result<Option<i64>>;
     async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>>;
     async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>>;
-    async fn list_organizations(&self, account_id: i64, limit: i64, offset: i64) -> Result<(Vec<Organization>, i64)>;
-    async fn set_org_validation(&self, organization_id: i64, kind: &str, status: &str, validated_until: Option<&str>) -> Result<()>;
+    async fn list_organizations(
+        &self,
+        account_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Organization>, i64)>;
+    async fn set_org_validation(
+        &self,
+        organization_id: i64,
+        kind: &str,
+        status: &str,
+        validated_until: Option<&str>,
+    ) -> Result<()>;
 
     // Domains
     async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain>;
     async fn get_domain(&self, account_id: i64, id: i64) -> Result<Option<Domain>>;
     async fn get_domain_any(&self, id: i64) -> Result<Option<Domain>>;
-    async fn list_domains(&self, account_id: i64, organization_id: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Domain>, i64)>;
-    async fn set_domain_validated(&self, id: i64, validated_at: &str, validated_until: &str) -> Result<()>;
+    async fn list_domains(
+        &self,
+        account_id: i64,
+        organization_id: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Domain>, i64)>;
+    async fn set_domain_validated(
+        &self,
+        id: i64,
+        validated_at: &str,
+        validated_until: &str,
+    ) -> Result<()>;
 
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
-    async fn find_order_by_certificate(&self, account_id: i64, serial_or_thumbprint: &str) -> Result<Option<Order>>;
+    async fn find_order_by_certificate(
+        &self,
+        account_id: i64,
+        serial_or_thumbprint: &str,
+    ) -> Result<Option<Order>>;
     async fn list_orders(&self, account_id: i64, q: &OrderQuery) -> Result<(Vec<Order>, i64)>;
-    async fn set_order_status(&self, account_id: i64, order_id: i64, from: &[&str], to: &str) -> Result<bool>;
+    async fn set_order_status(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool>;
     async fn get_request(&self, account_id: i64, id: i64) -> Result<Option<Request>>;
-    async fn list_requests(&self, account_id: i64, status: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Request>, i64)>;
+    async fn list_requests(
+        &self,
+        account_id: i64,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Request>, i64)>;
     async fn requests_for_order(&self, order_id: i64) -> Result<Vec<Request>>;
     /// Moves a request from `from` to `to`; when `order_status` is given the
     /// order moves too, in the same transaction. False if the request was
@@ -97,7 +148,12 @@ pub trait Store: Send + Sync {
     /// Claims a pending certificate for issuance and records its serial for
     /// the CA, durably, in one transaction. Conflict if the certificate is
     /// not pending (someone else is issuing it) or the serial was ever used.
-    async fn claim_and_reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()>;
+    async fn claim_and_reserve_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+        certificate_id: i64,
+    ) -> Result<()>;
     /// Gives a claimed certificate back (signing failed). The serial stays
     /// recorded and is never reused.
     async fn release_claim(&self, certificate_id: i64) -> Result<()>;

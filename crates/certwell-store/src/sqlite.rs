@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Row};
 
@@ -122,7 +123,9 @@ fn account_row(r: &SqliteRow) -> Result<Account> {
     Ok(Account {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
-        root_container_id: r.try_get::<Option<i64>, _>("root_container_id")?.unwrap_or(0),
+        root_container_id: r
+            .try_get::<Option<i64>, _>("root_container_id")?
+            .unwrap_or(0),
         settings: serde_json::from_str(&settings)?,
         created_at: r.try_get("created_at")?,
     })
@@ -358,7 +361,12 @@ pub fn is_order_sort_key(key: &str) -> bool {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_account(&self, name: &str, settings: &AccountSettings, admin: &NewUser) -> Result<(Account, User)> {
+    async fn create_account(
+        &self,
+        name: &str,
+        settings: &AccountSettings,
+        admin: &NewUser,
+    ) -> Result<(Account, User)> {
         let now = now_ts();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let account_id: i64 = sqlx::query_scalar(
@@ -398,8 +406,14 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        let account = self.get_account(account_id).await?.ok_or(StoreError::NotFound)?;
-        let user = self.get_user(account_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let account = self
+            .get_account(account_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let user = self
+            .get_user(account_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok((account, user))
     }
 
@@ -449,7 +463,10 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, account_id: i64, u: &NewUser) -> Result<User> {
-        let account = self.get_account(account_id).await?.ok_or(StoreError::NotFound)?;
+        let account = self
+            .get_account(account_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, job_title, telephone, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -465,7 +482,9 @@ impl Store for SqliteStore {
         .bind(now_ts())
         .fetch_one(&self.pool)
         .await?;
-        self.get_user(account_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_user(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>> {
@@ -478,10 +497,12 @@ impl Store for SqliteStore {
     }
 
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE account_id = ? AND role = 'admin' ORDER BY id LIMIT 1")
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT * FROM users WHERE account_id = ? AND role = 'admin' ORDER BY id LIMIT 1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_row).transpose()
     }
 
@@ -501,10 +522,12 @@ impl Store for SqliteStore {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT id, account_id, user_id, role, revoked FROM api_keys WHERE key_hash = ?")
-            .bind(key_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, account_id, user_id, role, revoked FROM api_keys WHERE key_hash = ?",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(ApiKey {
                 id: r.try_get("id")?,
@@ -554,15 +577,25 @@ impl Store for SqliteStore {
         Ok(n)
     }
 
-    async fn create_organization(&self, account_id: i64, org: &NewOrganizationRow) -> Result<Organization> {
+    async fn create_organization(
+        &self,
+        account_id: i64,
+        org: &NewOrganizationRow,
+    ) -> Result<Organization> {
         let now = now_ts();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let id = insert_org_tx(&mut tx, account_id, org, &now).await?;
         tx.commit().await?;
-        self.get_organization(account_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_organization(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
-    async fn find_duplicate_organization(&self, account_id: i64, key: &OrgDuplicateKey) -> Result<Option<i64>> {
+    async fn find_duplicate_organization(
+        &self,
+        account_id: i64,
+        key: &OrgDuplicateKey,
+    ) -> Result<Option<i64>> {
         let rows = sqlx::query(
             "SELECT id, assumed_name, data FROM organizations WHERE account_id = ? AND is_active = 1 \
              AND lower(name) = lower(?) ORDER BY created_at, id",
@@ -579,7 +612,9 @@ impl Store for SqliteStore {
         };
         for r in rows {
             let assumed: Option<String> = r.try_get("assumed_name")?;
-            if assumed.as_deref().map(str::to_lowercase) != key.assumed_name.as_deref().map(str::to_lowercase) {
+            if assumed.as_deref().map(str::to_lowercase)
+                != key.assumed_name.as_deref().map(str::to_lowercase)
+            {
                 continue;
             }
             let data = json_col(&r, "data")?;
@@ -614,17 +649,25 @@ impl Store for SqliteStore {
         self.with_validations(org).await
     }
 
-    async fn list_organizations(&self, account_id: i64, limit: i64, offset: i64) -> Result<(Vec<Organization>, i64)> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query("SELECT * FROM organizations WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?")
-            .bind(account_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
+    async fn list_organizations(
+        &self,
+        account_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Organization>, i64)> {
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE account_id = ?")
+                .bind(account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM organizations WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::new();
         for r in &rows {
             let mut o = org_row(r)?;
@@ -634,7 +677,13 @@ impl Store for SqliteStore {
         Ok((out, total))
     }
 
-    async fn set_org_validation(&self, organization_id: i64, kind: &str, status: &str, validated_until: Option<&str>) -> Result<()> {
+    async fn set_org_validation(
+        &self,
+        organization_id: i64,
+        kind: &str,
+        status: &str,
+        validated_until: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (organization_id, type) DO UPDATE SET status = excluded.status, validated_until = excluded.validated_until",
@@ -656,7 +705,9 @@ impl Store for SqliteStore {
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("domain {} already exists", d.name)))?;
         tx.commit().await?;
-        self.get_domain(account_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_domain(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn get_domain(&self, account_id: i64, id: i64) -> Result<Option<Domain>> {
@@ -676,7 +727,13 @@ impl Store for SqliteStore {
         row.as_ref().map(domain_row).transpose()
     }
 
-    async fn list_domains(&self, account_id: i64, organization_id: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Domain>, i64)> {
+    async fn list_domains(
+        &self,
+        account_id: i64,
+        organization_id: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Domain>, i64)> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM domains WHERE account_id = ? AND (? IS NULL OR organization_id = ?)",
         )
@@ -698,14 +755,20 @@ impl Store for SqliteStore {
         Ok((rows.iter().map(domain_row).collect::<Result<_>>()?, total))
     }
 
-    async fn set_domain_validated(&self, id: i64, validated_at: &str, validated_until: &str) -> Result<()> {
-        let n = sqlx::query("UPDATE domains SET validated_at = ?, validated_until = ? WHERE id = ?")
-            .bind(validated_at)
-            .bind(validated_until)
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+    async fn set_domain_validated(
+        &self,
+        id: i64,
+        validated_at: &str,
+        validated_until: &str,
+    ) -> Result<()> {
+        let n =
+            sqlx::query("UPDATE domains SET validated_at = ?, validated_until = ? WHERE id = ?")
+                .bind(validated_at)
+                .bind(validated_until)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -770,7 +833,11 @@ impl Store for SqliteStore {
             .await?;
         let request_id = match &o.request {
             Some((status, comments)) => {
-                let processed = if status == "approved" { Some(now.clone()) } else { None };
+                let processed = if status == "approved" {
+                    Some(now.clone())
+                } else {
+                    None
+                };
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
                      VALUES (?, ?, 'new_request', ?, ?, ?, ?, ?) RETURNING id",
@@ -858,7 +925,10 @@ impl Store for SqliteStore {
             binds.push(B::S(v.to_ascii_lowercase()));
         }
         if let Some(v) = &q.domain_name {
-            conds.push("EXISTS (SELECT 1 FROM order_names n WHERE n.order_id = o.id AND n.name = ?)".into());
+            conds.push(
+                "EXISTS (SELECT 1 FROM order_names n WHERE n.order_id = o.id AND n.name = ?)"
+                    .into(),
+            );
             binds.push(B::S(v.to_ascii_lowercase()));
         }
         if let Some(v) = q.container_id {
@@ -870,13 +940,19 @@ impl Store for SqliteStore {
             binds.push(B::I(v));
         }
         if let Some(v) = &q.serial_number {
-            conds.push("EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = o.id AND c.serial = ?)".into());
+            conds.push(
+                "EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = o.id AND c.serial = ?)"
+                    .into(),
+            );
             binds.push(B::S(v.to_ascii_uppercase()));
         }
         if let Some((v, contains)) = &q.search {
             if *contains {
                 conds.push("o.common_name LIKE ? ESCAPE '\\'".into());
-                let esc = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let esc = v
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
                 binds.push(B::S(format!("%{}%", esc.to_ascii_lowercase())));
             } else {
                 conds.push("o.common_name = ?".into());
@@ -886,7 +962,9 @@ impl Store for SqliteStore {
         let mut order_by: Vec<String> = q
             .sort
             .iter()
-            .filter_map(|(k, desc)| order_sort_column(k).map(|c| format!("{c} {}", if *desc { "DESC" } else { "ASC" })))
+            .filter_map(|(k, desc)| {
+                order_sort_column(k).map(|c| format!("{c} {}", if *desc { "DESC" } else { "ASC" }))
+            })
             .collect();
         order_by.push("o.id ASC".into());
         let where_sql = conds.join(" AND ");
@@ -910,27 +988,40 @@ impl Store for SqliteStore {
             }
         }
         let total = count.fetch_one(&self.pool).await?;
-        let rows = list.bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
+        let rows = list
+            .bind(q.limit)
+            .bind(q.offset)
+            .fetch_all(&self.pool)
+            .await?;
         Ok((rows.iter().map(order_row).collect::<Result<_>>()?, total))
     }
 
-    async fn set_order_status(&self, account_id: i64, order_id: i64, from: &[&str], to: &str) -> Result<bool> {
+    async fn set_order_status(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let cur: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
-            .bind(order_id)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let cur: Option<String> =
+            sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
+                .bind(order_id)
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(cur) = cur else {
             return Err(StoreError::NotFound);
         };
         if !from.contains(&cur.as_str()) {
             return Ok(false);
         }
-        let issuing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE order_id = ? AND status = 'issuing'")
-            .bind(order_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let issuing: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM certificates WHERE order_id = ? AND status = 'issuing'",
+        )
+        .bind(order_id)
+        .fetch_one(&mut *tx)
+        .await?;
         if issuing > 0 {
             return Ok(false);
         }
@@ -963,7 +1054,13 @@ impl Store for SqliteStore {
         row.as_ref().map(request_row).transpose()
     }
 
-    async fn list_requests(&self, account_id: i64, status: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Request>, i64)> {
+    async fn list_requests(
+        &self,
+        account_id: i64,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Request>, i64)> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM requests WHERE account_id = ? AND (? IS NULL OR status = ?)",
         )
@@ -1040,7 +1137,12 @@ impl Store for SqliteStore {
         rows.iter().map(cert_row).collect()
     }
 
-    async fn claim_and_reserve_serial(&self, ca_id: &str, serial_hex: &str, certificate_id: i64) -> Result<()> {
+    async fn claim_and_reserve_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+        certificate_id: i64,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query("UPDATE certificates SET status = 'issuing' WHERE id = ? AND status = 'pending' \
              AND EXISTS (SELECT 1 FROM orders o WHERE o.id = certificates.order_id AND o.status = 'pending')")
@@ -1049,32 +1151,40 @@ impl Store for SqliteStore {
             .await?
             .rows_affected();
         if n != 1 {
-            return Err(StoreError::Conflict(format!("certificate {certificate_id} is not pending")));
+            return Err(StoreError::Conflict(format!(
+                "certificate {certificate_id} is not pending"
+            )));
         }
-        sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(ca_id)
-            .bind(serial_hex)
-            .bind(certificate_id)
-            .bind(now_ts())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(ca_id)
+        .bind(serial_hex)
+        .bind(certificate_id)
+        .bind(now_ts())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn release_claim(&self, certificate_id: i64) -> Result<()> {
-        sqlx::query("UPDATE certificates SET status = 'pending' WHERE id = ? AND status = 'issuing'")
-            .bind(certificate_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE certificates SET status = 'pending' WHERE id = ? AND status = 'issuing'",
+        )
+        .bind(certificate_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     async fn reset_stale_claims(&self) -> Result<u64> {
-        Ok(sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
@@ -1110,10 +1220,12 @@ impl Store for SqliteStore {
     }
 
     async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>> {
-        let rows = sqlx::query("SELECT account_id, id FROM orders WHERE status = 'pending' ORDER BY id LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT account_id, id FROM orders WHERE status = 'pending' ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()

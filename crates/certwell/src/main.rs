@@ -9,10 +9,19 @@ use certwell_server::{Config, DataDir};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "certwell", version, about = "A certificate authority that speaks the DigiCert CertCentral Services API v2")]
+#[command(
+    name = "certwell",
+    version,
+    about = "A certificate authority that speaks the DigiCert CertCentral Services API v2"
+)]
 struct Cli {
     /// Data directory (database, CA keys, settings).
-    #[arg(long, global = true, env = "CERTWELL_DATA_DIR", default_value = "./certwell-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "CERTWELL_DATA_DIR",
+        default_value = "./certwell-data"
+    )]
     data_dir: PathBuf,
     /// Settings file (default: DATA_DIR/certwell.toml).
     #[arg(long, global = true)]
@@ -90,21 +99,27 @@ enum OperatorCommand {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -131,7 +146,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, key) = certwell_server::open(&dir, config).await?;
             if let Some(k) = key {
                 println!("Initialized {}.", dir.root.display());
-                println!("Admin API key (shown once; also in {}): {k}", dir.admin_key_file().display());
+                println!(
+                    "Admin API key (shown once; also in {}): {k}",
+                    dir.admin_key_file().display()
+                );
             }
             let server = certwell_server::start(state).await?;
             tracing::info!(addr = %server.addr, sandbox = server.state.config.sandbox, "certwell listening");
@@ -144,26 +162,53 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Init => {
             let (state, key) = certwell_server::open(&dir, config).await?;
             match key {
-                Some(k) => println!("Initialized {}.\nAdmin API key (shown once; also in {}): {k}", dir.root.display(), dir.admin_key_file().display()),
+                Some(k) => println!(
+                    "Initialized {}.\nAdmin API key (shown once; also in {}): {k}",
+                    dir.root.display(),
+                    dir.admin_key_file().display()
+                ),
                 None => println!("{} is already initialized.", dir.root.display()),
             }
             state.store.close().await;
             Ok(())
         }
-        Command::Apikey { command: ApikeyCommand::Create { role, account } } => {
+        Command::Apikey {
+            command: ApikeyCommand::Create { role, account },
+        } => {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let role = Role::parse(&role).ok_or("unknown role")?;
             let key = if role == Role::Operator {
-                certwell_server::init::new_api_key(state.store.as_ref(), None, None, Role::Operator, "operator")
-                    .await
-                    .map_err(|e| e.message)?
+                certwell_server::init::new_api_key(
+                    state.store.as_ref(),
+                    None,
+                    None,
+                    Role::Operator,
+                    "operator",
+                )
+                .await
+                .map_err(|e| e.message)?
             } else {
                 let account_id = match account {
                     Some(a) => a,
-                    None => state.store.list_accounts().await.map_err(|e| e.to_string())?.first().map(|a| a.id).ok_or("no account")?,
+                    None => state
+                        .store
+                        .list_accounts()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .first()
+                        .map(|a| a.id)
+                        .ok_or("no account")?,
                 };
-                state.store.get_account(account_id).await.map_err(|e| e.to_string())?.ok_or(format!("account {account_id} does not exist"))?;
-                certwell_server::init::create_user_key(state.store.as_ref(), account_id, role).await.map_err(|e| e.message)?.0
+                state
+                    .store
+                    .get_account(account_id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or(format!("account {account_id} does not exist"))?;
+                certwell_server::init::create_user_key(state.store.as_ref(), account_id, role)
+                    .await
+                    .map_err(|e| e.message)?
+                    .0
             };
             println!("{key}");
             state.store.close().await;
@@ -173,23 +218,49 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let r = match command {
                 AccountCommand::Create { name } => {
-                    let (id, key) = certwell_server::routes::operator::create_account(&state, &name).await.map_err(|e| e.message)?;
+                    let (id, key) =
+                        certwell_server::routes::operator::create_account(&state, &name)
+                            .await
+                            .map_err(|e| e.message)?;
                     println!("account {id}\nadmin API key: {key}");
                     Ok(())
                 }
                 AccountCommand::List => {
-                    for a in state.store.list_accounts().await.map_err(|e| e.to_string())? {
+                    for a in state
+                        .store
+                        .list_accounts()
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
                         println!("{}\t{}\t{}", a.id, a.name, a.settings.approval_workflow);
                     }
                     Ok(())
                 }
-                AccountCommand::Set { id, approval_workflow } => {
-                    let mut a = state.store.get_account(id).await.map_err(|e| e.to_string())?.ok_or(format!("account {id} does not exist"))?;
+                AccountCommand::Set {
+                    id,
+                    approval_workflow,
+                } => {
+                    let mut a = state
+                        .store
+                        .get_account(id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or(format!("account {id} does not exist"))?;
                     if let Some(w) = approval_workflow {
-                        a.settings.approval_workflow = ApprovalWorkflow::parse(&w).ok_or("bad workflow")?.as_str().to_string();
+                        a.settings.approval_workflow = ApprovalWorkflow::parse(&w)
+                            .ok_or("bad workflow")?
+                            .as_str()
+                            .to_string();
                     }
-                    state.store.update_account_settings(id, &a.settings).await.map_err(|e| e.to_string())?;
-                    println!("account {id}: approval_workflow = {}", a.settings.approval_workflow);
+                    state
+                        .store
+                        .update_account_settings(id, &a.settings)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "account {id}: approval_workflow = {}",
+                        a.settings.approval_workflow
+                    );
                     Ok(())
                 }
             };
@@ -199,14 +270,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Operator { command } => {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let r = match command {
-                OperatorCommand::ValidateOrg { id, kind } => certwell_server::routes::operator::validate_org(&state, id, &kind)
-                    .await
-                    .map(|_| println!("organization {id}: {kind} validated"))
-                    .map_err(|e| e.message),
-                OperatorCommand::ValidateDomain { id } => certwell_server::routes::operator::validate_domain(&state, id)
-                    .await
-                    .map(|_| println!("domain {id}: validated"))
-                    .map_err(|e| e.message),
+                OperatorCommand::ValidateOrg { id, kind } => {
+                    certwell_server::routes::operator::validate_org(&state, id, &kind)
+                        .await
+                        .map(|_| println!("organization {id}: {kind} validated"))
+                        .map_err(|e| e.message)
+                }
+                OperatorCommand::ValidateDomain { id } => {
+                    certwell_server::routes::operator::validate_domain(&state, id)
+                        .await
+                        .map(|_| println!("domain {id}: validated"))
+                        .map_err(|e| e.message)
+                }
             };
             state.store.close().await;
             r
@@ -216,7 +291,10 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("certwell: {e}");

@@ -121,9 +121,24 @@ pub fn build() -> Hierarchy {
     // ICAs.
     let mut icas = Vec::new();
     for (name, alg, ev, cn) in [
-        ("ica-rsa-ov", KeyAlgorithm::Rsa3072, false, "Certwell Test RSA OV CA"),
-        ("ica-p256-ov", KeyAlgorithm::EcdsaP256, false, "Certwell Test ECC OV CA"),
-        ("ica-rsa-ev", KeyAlgorithm::Rsa3072, true, "Certwell Test RSA EV CA"),
+        (
+            "ica-rsa-ov",
+            KeyAlgorithm::Rsa3072,
+            false,
+            "Certwell Test RSA OV CA",
+        ),
+        (
+            "ica-p256-ov",
+            KeyAlgorithm::EcdsaP256,
+            false,
+            "Certwell Test ECC OV CA",
+        ),
+        (
+            "ica-rsa-ev",
+            KeyAlgorithm::Rsa3072,
+            true,
+            "Certwell Test RSA EV CA",
+        ),
     ] {
         let (signer, _) = SoftwareSigner::generate(alg).unwrap();
         let spki = signer.spki_der();
@@ -170,27 +185,80 @@ pub fn build() -> Hierarchy {
         ocsp: bool,
     }
     let specs = vec![
-        Spec { name: "leaf-ov-rsa2048", ica: 0, alg: KeyAlgorithm::Rsa2048, ev: false,
-               dns: vec!["www.example.com", "example.com"], cn: None, ocsp: true },
-        Spec { name: "leaf-ov-rsa2048-cn", ica: 0, alg: KeyAlgorithm::Rsa2048, ev: false,
-               dns: vec!["api.example.com"], cn: Some("api.example.com"), ocsp: false },
-        Spec { name: "leaf-ov-p256", ica: 1, alg: KeyAlgorithm::EcdsaP256, ev: false,
-               dns: vec!["shop.example.com"], cn: None, ocsp: false },
-        Spec { name: "leaf-ov-p256-cn", ica: 1, alg: KeyAlgorithm::EcdsaP256, ev: false,
-               dns: vec!["mail.example.com", "smtp.example.com"], cn: Some("mail.example.com"), ocsp: true },
-        Spec { name: "leaf-ov-wildcard", ica: 1, alg: KeyAlgorithm::Rsa2048, ev: false,
-               dns: vec!["*.example.org", "example.org"], cn: None, ocsp: false },
-        Spec { name: "leaf-ev-p256", ica: 2, alg: KeyAlgorithm::EcdsaP256, ev: true,
-               dns: vec!["secure.example.net", "example.net"], cn: None, ocsp: false },
-        Spec { name: "leaf-ev-rsa2048-cn", ica: 2, alg: KeyAlgorithm::Rsa2048, ev: true,
-               dns: vec!["bank.example.net"], cn: Some("bank.example.net"), ocsp: true },
+        Spec {
+            name: "leaf-ov-rsa2048",
+            ica: 0,
+            alg: KeyAlgorithm::Rsa2048,
+            ev: false,
+            dns: vec!["www.example.com", "example.com"],
+            cn: None,
+            ocsp: true,
+        },
+        Spec {
+            name: "leaf-ov-rsa2048-cn",
+            ica: 0,
+            alg: KeyAlgorithm::Rsa2048,
+            ev: false,
+            dns: vec!["api.example.com"],
+            cn: Some("api.example.com"),
+            ocsp: false,
+        },
+        Spec {
+            name: "leaf-ov-p256",
+            ica: 1,
+            alg: KeyAlgorithm::EcdsaP256,
+            ev: false,
+            dns: vec!["shop.example.com"],
+            cn: None,
+            ocsp: false,
+        },
+        Spec {
+            name: "leaf-ov-p256-cn",
+            ica: 1,
+            alg: KeyAlgorithm::EcdsaP256,
+            ev: false,
+            dns: vec!["mail.example.com", "smtp.example.com"],
+            cn: Some("mail.example.com"),
+            ocsp: true,
+        },
+        Spec {
+            name: "leaf-ov-wildcard",
+            ica: 1,
+            alg: KeyAlgorithm::Rsa2048,
+            ev: false,
+            dns: vec!["*.example.org", "example.org"],
+            cn: None,
+            ocsp: false,
+        },
+        Spec {
+            name: "leaf-ev-p256",
+            ica: 2,
+            alg: KeyAlgorithm::EcdsaP256,
+            ev: true,
+            dns: vec!["secure.example.net", "example.net"],
+            cn: None,
+            ocsp: false,
+        },
+        Spec {
+            name: "leaf-ev-rsa2048-cn",
+            ica: 2,
+            alg: KeyAlgorithm::Rsa2048,
+            ev: true,
+            dns: vec!["bank.example.net"],
+            cn: Some("bank.example.net"),
+            ocsp: true,
+        },
     ];
     let mut leaves = Vec::new();
     for s in specs {
         let (csr_pem, _) = testing::make_csr(s.alg, s.dns[0]);
         let csr = parse_and_verify_csr(&csr_pem).unwrap();
         assert_eq!(csr.key_algorithm, s.alg);
-        let subject = if s.ev { ev_subject(s.cn) } else { ov_subject(s.cn) };
+        let subject = if s.ev {
+            ev_subject(s.cn)
+        } else {
+            ov_subject(s.cn)
+        };
         let dns: Vec<String> = s.dns.iter().map(|d| d.to_string()).collect();
         let ica = &icas[s.ica];
         assert_eq!(ica.ev, s.ev);
@@ -206,7 +274,11 @@ pub fn build() -> Hierarchy {
                 not_after: leaf_na,
                 crl_url: "http://crl.certwell.example.com/ica.crl",
                 ca_issuers_url: "http://certs.certwell.example.com/ica.crt",
-                ocsp_url: if s.ocsp { Some("http://ocsp.certwell.example.com") } else { None },
+                ocsp_url: if s.ocsp {
+                    Some("http://ocsp.certwell.example.com")
+                } else {
+                    None
+                },
             },
             &ica.issued.der,
             &ica.signer,
@@ -227,36 +299,93 @@ pub fn build() -> Hierarchy {
 
     // CRLs: ica-rsa-ov with 0 and 2 entries (one is leaf-ov-rsa2048), root ARL with 1 entry.
     let mut crls = Vec::new();
-    let mut add_crl = |name: &'static str, kind: &'static str, issuer: &Issued, signer: &dyn Signer, entries: &[CrlEntry], days: i64| {
-        let der = build_crl(&issuer.der, signer, 42, nb, nb + Duration::days(days), entries).unwrap();
+    let mut add_crl = |name: &'static str,
+                       kind: &'static str,
+                       issuer: &Issued,
+                       signer: &dyn Signer,
+                       entries: &[CrlEntry],
+                       days: i64| {
+        let der = build_crl(
+            &issuer.der,
+            signer,
+            42,
+            nb,
+            nb + Duration::days(days),
+            entries,
+        )
+        .unwrap();
         let der_path = dir.path().join(format!("{name}.der"));
         std::fs::write(&der_path, &der).unwrap();
-        std::fs::write(dir.path().join(format!("{name}.pem")), der_to_pem("X509 CRL", &der)).unwrap();
-        crls.push(Crl { name, der_path, issuer_pem: issuer.pem_path.clone(), der, kind });
+        std::fs::write(
+            dir.path().join(format!("{name}.pem")),
+            der_to_pem("X509 CRL", &der),
+        )
+        .unwrap();
+        crls.push(Crl {
+            name,
+            der_path,
+            issuer_pem: issuer.pem_path.clone(),
+            der,
+            kind,
+        });
     };
-    add_crl("crl-ica-rsa-ov-empty", "CRL", &icas[0].issued, &icas[0].signer, &[], 7);
+    add_crl(
+        "crl-ica-rsa-ov-empty",
+        "CRL",
+        &icas[0].issued,
+        &icas[0].signer,
+        &[],
+        7,
+    );
     add_crl(
         "crl-ica-rsa-ov-2",
         "CRL",
         &icas[0].issued,
         &icas[0].signer,
         &[
-            CrlEntry { serial: leaves[0].serial.clone(), revocation_date: nb, reason: Some(1) },
-            CrlEntry { serial: random_serial(), revocation_date: nb, reason: None },
+            CrlEntry {
+                serial: leaves[0].serial.clone(),
+                revocation_date: nb,
+                reason: Some(1),
+            },
+            CrlEntry {
+                serial: random_serial(),
+                revocation_date: nb,
+                reason: None,
+            },
         ],
         7,
     );
-    add_crl("crl-ica-p256-ov-empty", "CRL", &icas[1].issued, &icas[1].signer, &[], 10);
+    add_crl(
+        "crl-ica-p256-ov-empty",
+        "CRL",
+        &icas[1].issued,
+        &icas[1].signer,
+        &[],
+        10,
+    );
     add_crl(
         "arl-root-1",
         "ARL",
         &root,
         &root_signer,
-        &[CrlEntry { serial: random_serial(), revocation_date: nb, reason: Some(5) }],
+        &[CrlEntry {
+            serial: random_serial(),
+            revocation_date: nb,
+            reason: Some(5),
+        }],
         365,
     );
 
-    Hierarchy { dir, root, root_signer, icas, leaves, crls, revoked_leaf: "leaf-ov-rsa2048" }
+    Hierarchy {
+        dir,
+        root,
+        root_signer,
+        icas,
+        leaves,
+        crls,
+        revoked_leaf: "leaf-ov-rsa2048",
+    }
 }
 
 pub fn ica_by_name<'a>(h: &'a Hierarchy, name: &str) -> &'a Ica {
@@ -265,7 +394,9 @@ pub fn ica_by_name<'a>(h: &'a Hierarchy, name: &str) -> &'a Ica {
 
 /// Run a command, returning (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -13,7 +13,10 @@ use crate::state::AppState;
 /// `GET /user/me`
 pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     let u = &caller.user;
-    let container = state.store.get_container(caller.account_id, u.container_id).await?;
+    let container = state
+        .store
+        .get_container(caller.account_id, u.container_id)
+        .await?;
     let (role_id, role_name) = caller.role.access_role();
     Ok(Json(json!({
         "id": u.id,
@@ -43,7 +46,10 @@ pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
         .get_account(caller.account_id)
         .await?
         .ok_or_else(ApiError::forbidden_invalid_key)?;
-    let (orgs, _) = state.store.list_organizations(caller.account_id, 1, 0).await?;
+    let (orgs, _) = state
+        .store
+        .list_organizations(caller.account_id, 1, 0)
+        .await?;
     let mut v = json!({
         "id": a.id,
         "name": a.name,

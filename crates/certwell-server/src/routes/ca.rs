@@ -16,12 +16,13 @@ const CRL_REFRESH: Duration = Duration::hours(1);
 const CRL_NEXT_UPDATE: Duration = Duration::days(7);
 
 pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
-    let ca = state
-        .cas
-        .get(ca_id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let ca =
+        state.cas.get(ca_id).cloned().ok_or_else(|| {
+            ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
+        })?;
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let mut cache = state.crl_cache.lock().await;
     if let Some((der, made)) = cache.get(&ca.id) {
         if now - *made < CRL_REFRESH {
@@ -31,7 +32,14 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
     let number = state.store.next_crl_number(&ca.id).await? as u64;
     let ca2 = Arc::clone(&ca);
     let der = tokio::task::spawn_blocking(move || {
-        certwell_ca::build_crl(&ca2.cert_der, ca2.signer.as_ref(), number, now, now + CRL_NEXT_UPDATE, &[])
+        certwell_ca::build_crl(
+            &ca2.cert_der,
+            ca2.signer.as_ref(),
+            number,
+            now,
+            now + CRL_NEXT_UPDATE,
+            &[],
+        )
     })
     .await
     .map_err(|_| ApiError::internal("CRL task failed"))?
@@ -41,14 +49,27 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
     Ok(der)
 }
 
-pub async fn ca_file(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> ApiResult<Response> {
+pub async fn ca_file(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+) -> ApiResult<Response> {
     if let Some(id) = file.strip_suffix(".crt") {
-        let ca = state.cas.get(id).ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
-        return Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], ca.cert_der.clone()).into_response());
+        let ca = state.cas.get(id).ok_or_else(|| {
+            ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
+        })?;
+        return Ok((
+            [(header::CONTENT_TYPE, "application/pkix-cert")],
+            ca.cert_der.clone(),
+        )
+            .into_response());
     }
     if let Some(id) = file.strip_suffix(".crl") {
         let der = crl_der(&state, id).await?;
-        return Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der.as_ref().clone()).into_response());
+        return Ok((
+            [(header::CONTENT_TYPE, "application/pkix-crl")],
+            der.as_ref().clone(),
+        )
+            .into_response());
     }
     Err(ApiError::route_not_found())
 }

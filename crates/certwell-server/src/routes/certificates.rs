@@ -18,7 +18,10 @@ use crate::pem::{cert_pem, pem_crlf};
 use crate::state::AppState;
 
 fn cert_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND_CERTIFICATE, "The specified certificate was not found.")
+    ApiError::not_found(
+        codes::NOT_FOUND_CERTIFICATE,
+        "The specified certificate was not found.",
+    )
 }
 
 pub const FORMATS: &[&str] = &[
@@ -41,7 +44,11 @@ struct Bundle {
 }
 
 async fn issued(state: &AppState, account_id: i64, id: i64) -> ApiResult<(Certificate, Bundle)> {
-    let c = state.store.get_certificate(account_id, id).await?.ok_or_else(cert_not_found)?;
+    let c = state
+        .store
+        .get_certificate(account_id, id)
+        .await?
+        .ok_or_else(cert_not_found)?;
     let (Some(der), Some(ca_id)) = (c.der.clone(), c.ca_id.clone()) else {
         return Err(ApiError::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
@@ -60,7 +67,14 @@ async fn issued(state: &AppState, account_id: i64, id: i64) -> ApiResult<(Certif
         .chars()
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
         .collect();
-    Ok((c, Bundle { leaf: der, stem, cas }))
+    Ok((
+        c,
+        Bundle {
+            leaf: der,
+            stem,
+            cas,
+        },
+    ))
 }
 
 fn file_name(name: &str) -> String {
@@ -68,7 +82,8 @@ fn file_name(name: &str) -> String {
 }
 
 fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
-    let intermediates: Vec<&(String, Vec<u8>)> = b.cas.iter().take(b.cas.len().saturating_sub(1)).collect();
+    let intermediates: Vec<&(String, Vec<u8>)> =
+        b.cas.iter().take(b.cas.len().saturating_sub(1)).collect();
     let root = b.cas.last();
     let pem_file = |parts: Vec<&[u8]>| {
         let body: String = parts.iter().map(|d| cert_pem(d)).collect();
@@ -77,7 +92,10 @@ fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
     let zip = |ext: &str, with_root: bool| {
         let mut files = vec![(format!("{}.{ext}", b.stem), cert_pem(&b.leaf).into_bytes())];
         for (name, der) in &intermediates {
-            files.push((format!("{}.{ext}", file_name(name)), cert_pem(der).into_bytes()));
+            files.push((
+                format!("{}.{ext}", file_name(name)),
+                cert_pem(der).into_bytes(),
+            ));
         }
         if with_root {
             if let Some((_, der)) = root {
@@ -88,7 +106,10 @@ fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
         (
             [
                 (header::CONTENT_TYPE, "application/zip".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.zip\"", b.stem)),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.zip\"", b.stem),
+                ),
             ],
             z,
         )
@@ -153,13 +174,21 @@ pub async fn download_platform(
     caller: Caller,
     Path(params): Path<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
-    let id = params.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone()).unwrap_or_default();
+    let id = params
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let id = path_id(&id, cert_not_found)?;
     let (c, b) = issued(&state, caller.account_id, id).await?;
     let platform = match params.iter().find(|(k, _)| k == "platform") {
         Some((_, p)) => p.parse::<i64>().map_err(|_| ApiError::route_not_found())?,
         None => {
-            let order = state.store.get_order(caller.account_id, c.order_id).await?.ok_or_else(cert_not_found)?;
+            let order = state
+                .store
+                .get_order(caller.account_id, c.order_id)
+                .await?
+                .ok_or_else(cert_not_found)?;
             OrderData::from_order(&order)?.plan.server_platform_id
         }
     };
@@ -168,9 +197,16 @@ pub async fn download_platform(
 
 async fn order_primary(state: &AppState, account_id: i64, order_id: &str) -> ApiResult<Bundle> {
     let order_id = path_id(order_id, ApiError::order_not_found)?;
-    let order = state.store.get_order(account_id, order_id).await?.ok_or_else(ApiError::order_not_found)?;
+    let order = state
+        .store
+        .get_order(account_id, order_id)
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
     let cid = order.certificate_id.ok_or_else(|| {
-        ApiError::bad_request(codes::CERTIFICATE_NOT_ISSUED, "The order has no certificate yet.")
+        ApiError::bad_request(
+            codes::CERTIFICATE_NOT_ISSUED,
+            "The order has no certificate yet.",
+        )
     })?;
     Ok(issued(state, account_id, cid).await?.1)
 }
@@ -215,4 +251,3 @@ pub async fn chain(
     }
     Ok(Json(ChainResponse { intermediates }))
 }
-

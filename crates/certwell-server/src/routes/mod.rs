@@ -50,8 +50,14 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
                 "The request body is too large.",
             ),
             StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ApiError::route_not_found(),
-            s if s.is_server_error() => ApiError::internal("The server failed to handle the request."),
-            s => ApiError::new(s, certwell_api::error::codes::BAD_REQUEST_FORMAT, "The request could not be read."),
+            s if s.is_server_error() => {
+                ApiError::internal("The server failed to handle the request.")
+            }
+            s => ApiError::new(
+                s,
+                certwell_api::error::codes::BAD_REQUEST_FORMAT,
+                "The request could not be read.",
+            ),
         };
         return err.into_response();
     }
@@ -61,8 +67,14 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
 async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private,no-cache"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private,no-cache"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
     resp
 }
@@ -70,27 +82,57 @@ async fn common_headers(req: axum::extract::Request, next: axum::middleware::Nex
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/order/certificate", get(orders::list_orders))
-        .route("/order/certificate/{id}", get(orders::order_info).post(orders::create_order))
-        .route("/order/certificate/{id}/status", put(orders::update_order_status))
+        .route(
+            "/order/certificate/{id}",
+            get(orders::order_info).post(orders::create_order),
+        )
+        .route(
+            "/order/certificate/{id}/status",
+            put(orders::update_order_status),
+        )
         .route("/request", get(requests::list_requests))
         .route("/request/{id}", get(requests::request_info))
         .route("/request/{id}/status", put(requests::update_request_status))
-        .route("/certificate/{id}/download/format/{format}", get(certificates::download_format))
-        .route("/certificate/{id}/download/platform", get(certificates::download_platform))
-        .route("/certificate/{id}/download/platform/{platform}", get(certificates::download_platform))
-        .route("/certificate/download/order/{id}", get(certificates::download_order))
-        .route("/certificate/download/order/{id}/format/{format}", get(certificates::download_order_format))
+        .route(
+            "/certificate/{id}/download/format/{format}",
+            get(certificates::download_format),
+        )
+        .route(
+            "/certificate/{id}/download/platform",
+            get(certificates::download_platform),
+        )
+        .route(
+            "/certificate/{id}/download/platform/{platform}",
+            get(certificates::download_platform),
+        )
+        .route(
+            "/certificate/download/order/{id}",
+            get(certificates::download_order),
+        )
+        .route(
+            "/certificate/download/order/{id}/format/{format}",
+            get(certificates::download_order_format),
+        )
         .route("/certificate/{id}/chain", get(certificates::chain))
         .route("/product", get(products::list_products))
         .route("/product/{name_id}", get(products::product_info))
-        .route("/organization", get(organizations::list_organizations).post(organizations::create_organization))
+        .route(
+            "/organization",
+            get(organizations::list_organizations).post(organizations::create_organization),
+        )
         .route("/organization/{id}", get(organizations::organization_info))
-        .route("/domain", get(organizations::list_domains).post(organizations::create_domain))
+        .route(
+            "/domain",
+            get(organizations::list_domains).post(organizations::create_domain),
+        )
         .route("/domain/{id}", get(organizations::domain_info))
         .route("/user/me", get(account::user_me))
         .route("/account", get(account::account));
     let operator = Router::new()
-        .route("/organization/{id}/validate", put(operator::put_validate_org))
+        .route(
+            "/organization/{id}/validate",
+            put(operator::put_validate_org),
+        )
         .route("/domain/{id}/validate", put(operator::put_validate_domain))
         .route("/accounts", post(operator::post_account))
         .route("/accounts/{id}/api-keys", post(operator::post_api_key))
@@ -105,8 +147,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(common_headers))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            ApiError::internal("The server failed to handle the request.").into_response()
-        }))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("The server failed to handle the request.").into_response()
+            },
+        ))
         .with_state(state)
 }

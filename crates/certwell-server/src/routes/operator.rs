@@ -37,9 +37,18 @@ pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> ApiResul
         .store
         .get_organization_any(org_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found."))?;
-    let until = format_ts(OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days));
-    state.store.set_org_validation(org_id, kind, "active", Some(&until)).await?;
+        .ok_or_else(|| {
+            ApiError::not_found(
+                codes::NOT_FOUND_ORGANIZATION,
+                "The specified organization was not found.",
+            )
+        })?;
+    let until =
+        format_ts(OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days));
+    state
+        .store
+        .set_org_validation(org_id, kind, "active", Some(&until))
+        .await?;
     state.wake_issuer.notify_one();
     Ok(())
 }
@@ -49,11 +58,20 @@ pub async fn validate_domain(state: &AppState, domain_id: i64) -> ApiResult<()> 
         .store
         .get_domain_any(domain_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found."))?;
+        .ok_or_else(|| {
+            ApiError::not_found(
+                codes::NOT_FOUND_DOMAIN,
+                "The specified domain was not found.",
+            )
+        })?;
     let now = OffsetDateTime::now_utc();
     state
         .store
-        .set_domain_validated(domain_id, &format_ts(now), &format_ts(now + Duration::days(state.config.validation_reuse_days)))
+        .set_domain_validated(
+            domain_id,
+            &format_ts(now),
+            &format_ts(now + Duration::days(state.config.validation_reuse_days)),
+        )
         .await?;
     state.wake_issuer.notify_one();
     Ok(())
@@ -66,7 +84,12 @@ pub async fn put_validate_org(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    let id = path_id(&id, || ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found."))?;
+    let id = path_id(&id, || {
+        ApiError::not_found(
+            codes::NOT_FOUND_ORGANIZATION,
+            "The specified organization was not found.",
+        )
+    })?;
     let b: ValidateOrgBody = parse_json(&body)?;
     let kind = b.kind.unwrap_or_else(|| "ov".into());
     validate_org(&state, id, &kind).await?;
@@ -79,7 +102,12 @@ pub async fn put_validate_domain(
     _op: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = path_id(&id, || ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found."))?;
+    let id = path_id(&id, || {
+        ApiError::not_found(
+            codes::NOT_FOUND_DOMAIN,
+            "The specified domain was not found.",
+        )
+    })?;
     validate_domain(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -100,8 +128,18 @@ pub async fn create_account(state: &AppState, name: &str) -> ApiResult<(i64, Str
         job_title: "Administrator".into(),
         telephone: String::new(),
     };
-    let (account, user) = state.store.create_account(name, &AccountSettings::default(), &admin).await?;
-    let key = crate::init::new_api_key(state.store.as_ref(), Some(account.id), Some(user.id), Role::Admin, "admin").await?;
+    let (account, user) = state
+        .store
+        .create_account(name, &AccountSettings::default(), &admin)
+        .await?;
+    let key = crate::init::new_api_key(
+        state.store.as_ref(),
+        Some(account.id),
+        Some(user.id),
+        Role::Admin,
+        "admin",
+    )
+    .await?;
     Ok((account.id, key))
 }
 
@@ -120,7 +158,10 @@ pub async fn post_account(
         .ok_or_else(|| certwell_policy::PolicyError::missing("name"))?;
     certwell_policy::error::check_len(name, "name", 128)?;
     let (id, key) = create_account(&state, name).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "admin_api_key": key}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "admin_api_key": key})),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,16 +176,29 @@ pub async fn post_api_key(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let not_found = || ApiError::not_found(codes::NOT_FOUND_ACCOUNT, "The specified account was not found.");
+    let not_found = || {
+        ApiError::not_found(
+            codes::NOT_FOUND_ACCOUNT,
+            "The specified account was not found.",
+        )
+    };
     let id = path_id(&id, not_found)?;
     let b: NewKeyBody = parse_json(&body)?;
     let role = b.role.as_deref().unwrap_or("user");
-    let role = Role::parse(role).filter(|r| *r != Role::Operator).ok_or_else(|| {
-        ApiError::bad_request(codes::INVALID_VALUE, "The field 'role' must be admin, manager or user.")
-    })?;
+    let role = Role::parse(role)
+        .filter(|r| *r != Role::Operator)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_VALUE,
+                "The field 'role' must be admin, manager or user.",
+            )
+        })?;
     state.store.get_account(id).await?.ok_or_else(not_found)?;
     let (key, user_id) = crate::init::create_user_key(state.store.as_ref(), id, role).await?;
-    Ok((StatusCode::CREATED, Json(json!({"api_key": key, "user_id": user_id}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"api_key": key, "user_id": user_id})),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,16 +213,27 @@ pub async fn put_settings(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    let not_found = || ApiError::not_found(codes::NOT_FOUND_ACCOUNT, "The specified account was not found.");
+    let not_found = || {
+        ApiError::not_found(
+            codes::NOT_FOUND_ACCOUNT,
+            "The specified account was not found.",
+        )
+    };
     let id = path_id(&id, not_found)?;
     let b: SettingsBody = parse_json(&body)?;
     let mut account = state.store.get_account(id).await?.ok_or_else(not_found)?;
     if let Some(w) = b.approval_workflow {
         let w = ApprovalWorkflow::parse(&w).ok_or_else(|| {
-            ApiError::bad_request(codes::INVALID_VALUE, "The field 'approval_workflow' must be one_step, two_step or auto_approve.")
+            ApiError::bad_request(
+                codes::INVALID_VALUE,
+                "The field 'approval_workflow' must be one_step, two_step or auto_approve.",
+            )
         })?;
         account.settings.approval_workflow = w.as_str().to_string();
     }
-    state.store.update_account_settings(id, &account.settings).await?;
+    state
+        .store
+        .update_account_settings(id, &account.settings)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,14 +15,14 @@ use certwell_policy::catalog::find_product;
 use certwell_policy::dns::{domain_covers, registrable_domain};
 use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
 use certwell_store::{
-    format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, Order, OrderQuery, OrgDuplicateKey,
-    OrgForOrder,
+    format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, Order, OrderQuery,
+    OrgDuplicateKey, OrgForOrder,
 };
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, paging, path_id, Caller};
+use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{try_issue, OrderData};
 use crate::routes::query_map;
 use crate::state::AppState;
@@ -31,18 +31,34 @@ use crate::views::{self, OrderContext};
 pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
     use certwell_ca::CsrError::*;
     let (code, msg) = match &e {
-        Parse(m) => (codes::CSR_INVALID_CANNOT_PARSE, format!("The field 'certificate.csr' could not be parsed: {m}")),
-        Signature(m) => (codes::CSR_INVALID_SIGNATURE, format!("The field 'certificate.csr' has an invalid signature: {m}")),
-        WeakKey(m) => (codes::CSR_WEAK_KEY, format!("The field 'certificate.csr' has a weak or blocked key: {m}")),
-        UnsupportedKey(m) => (codes::CSR_KEY_NOT_ALLOWED, format!("The field 'certificate.csr' has a key type or size that is not allowed: {m}")),
+        Parse(m) => (
+            codes::CSR_INVALID_CANNOT_PARSE,
+            format!("The field 'certificate.csr' could not be parsed: {m}"),
+        ),
+        Signature(m) => (
+            codes::CSR_INVALID_SIGNATURE,
+            format!("The field 'certificate.csr' has an invalid signature: {m}"),
+        ),
+        WeakKey(m) => (
+            codes::CSR_WEAK_KEY,
+            format!("The field 'certificate.csr' has a weak or blocked key: {m}"),
+        ),
+        UnsupportedKey(m) => (
+            codes::CSR_KEY_NOT_ALLOWED,
+            format!("The field 'certificate.csr' has a key type or size that is not allowed: {m}"),
+        ),
     };
     ApiError::bad_request(code, msg)
 }
 
 /// New validations for an organization or domain created now: all of
 /// them active in sandbox mode, else pending.
-pub fn initial_validations(state: &AppState, kinds: &[String]) -> Vec<(String, String, Option<String>)> {
-    let until = (OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days)).replace_nanosecond(0);
+pub fn initial_validations(
+    state: &AppState,
+    kinds: &[String],
+) -> Vec<(String, String, Option<String>)> {
+    let until = (OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days))
+        .replace_nanosecond(0);
     kinds
         .iter()
         .map(|k| {
@@ -60,7 +76,9 @@ pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<Stri
         let now = OffsetDateTime::now_utc();
         (
             Some(format_ts(now)),
-            Some(format_ts(now + Duration::days(state.config.validation_reuse_days))),
+            Some(format_ts(
+                now + Duration::days(state.config.validation_reuse_days),
+            )),
         )
     } else {
         (None, None)
@@ -84,15 +102,32 @@ pub async fn create_order(
     Path(product_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let product = find_product(&product_id)
-        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_PRODUCT, format!("The product '{product_id}' was not found.")))?;
+    let product = find_product(&product_id).ok_or_else(|| {
+        ApiError::not_found(
+            codes::NOT_FOUND_PRODUCT,
+            format!("The product '{product_id}' was not found."),
+        )
+    })?;
     let req: OrderRequest = parse_json(&body)?;
     let now = OffsetDateTime::now_utc();
     let plan = validate_tls_order(product, &req, now)?;
     if plan.skip_approval && !caller.role.can_approve() {
-        return Err(ApiError::missing_permission("skip approval (an administrator or manager key is required)"));
+        return Err(ApiError::missing_permission(
+            "skip approval (an administrator or manager key is required)",
+        ));
     }
     let csr = certwell_ca::parse_and_verify_csr(&plan.csr).map_err(csr_error)?;
+    if state
+        .cas
+        .all()
+        .iter()
+        .any(|ca| ca.signer.spki_der() == csr.spki_der)
+    {
+        return Err(ApiError::bad_request(
+            codes::CSR_WEAK_KEY,
+            "The field 'certificate.csr' carries the public key of a certwell CA; a subscriber may not use a CA key.",
+        ));
+    }
 
     // Issuing CA.
     let allowed = state.cas.issuing_for(product.ca_purpose);
@@ -148,7 +183,9 @@ pub async fn create_order(
                 None => {
                     sandbox_new_org = true;
                     let container_id = match new.container_id {
-                        Some(c) => check_container(&state, &caller, c, "organization.container.id").await?,
+                        Some(c) => {
+                            check_container(&state, &caller, c, "organization.container.id").await?
+                        }
                         None => caller.user.container_id,
                     };
                     let mut kinds: Vec<String> = new.validations.clone();
@@ -170,7 +207,12 @@ pub async fn create_order(
     // Contacts naming users must exist in this account.
     for (i, c) in plan.contacts.iter().enumerate() {
         if let Some(uid) = c.user_id {
-            if state.store.get_user(caller.account_id, uid).await?.is_none() {
+            if state
+                .store
+                .get_user(caller.account_id, uid)
+                .await?
+                .is_none()
+            {
                 return Err(ApiError::bad_request(
                     codes::INVALID_CONTACT,
                     format!("The field 'organization.contacts[{i}].user_id' names no user in this account: {uid}."),
@@ -193,17 +235,29 @@ pub async fn create_order(
 
     // Domains for names no domain of the organization covers yet.
     let existing_domains = match &org_for_order {
-        OrgForOrder::Existing(id) => state.store.list_domains(caller.account_id, Some(*id), 100_000, 0).await?.0,
+        OrgForOrder::Existing(id) => {
+            state
+                .store
+                .list_domains(caller.account_id, Some(*id), 100_000, 0)
+                .await?
+                .0
+        }
         OrgForOrder::New(_) => Vec::new(),
     };
     let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
     let (validated_at, validated_until) = sandbox_validated_until(&state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
     for name in &plan.sans {
-        if existing_domains.iter().any(|d| domain_covers(&d.name, name)) || new_domains.iter().any(|d| domain_covers(&d.name, name)) {
+        if existing_domains
+            .iter()
+            .any(|d| domain_covers(&d.name, name))
+            || new_domains.iter().any(|d| domain_covers(&d.name, name))
+        {
             continue;
         }
-        let Some(base) = registrable_domain(name) else { continue };
+        let Some(base) = registrable_domain(name) else {
+            continue;
+        };
         let token = (dcv_method != "email").then(new_dcv_token);
         new_domains.push(NewDomainRow {
             container_id,
@@ -225,7 +279,8 @@ pub async fn create_order(
         .get_account(caller.account_id)
         .await?
         .ok_or_else(ApiError::forbidden_invalid_key)?;
-    let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow).unwrap_or(ApprovalWorkflow::OneStep);
+    let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
+        .unwrap_or(ApprovalWorkflow::OneStep);
     let (status, request) = if plan.skip_approval {
         ("pending", None)
     } else {
@@ -258,7 +313,8 @@ pub async fn create_order(
             organization: org_for_order,
             common_name: plan.common_name.clone(),
             names: plan.sans.clone(),
-            data: serde_json::to_value(&data).map_err(|_| ApiError::internal("order could not be encoded"))?,
+            data: serde_json::to_value(&data)
+                .map_err(|_| ApiError::internal("order could not be encoded"))?,
             new_domains,
             request: request.map(|s| (s.to_string(), plan.comments.clone())),
             certificate: NewCertificateRow {
@@ -275,10 +331,15 @@ pub async fn create_order(
 
     let mut resp = OrderCreated {
         id: created.order_id,
-        organization: created.organization_created.then_some(IdOnly { id: created.organization_id }),
-        requests: created
-            .request_id
-            .map(|id| vec![RequestRef { id, status: request.unwrap_or_default().to_string() }]),
+        organization: created.organization_created.then_some(IdOnly {
+            id: created.organization_id,
+        }),
+        requests: created.request_id.map(|id| {
+            vec![RequestRef {
+                id,
+                status: request.unwrap_or_default().to_string(),
+            }]
+        }),
         certificate_id: None,
         certificate_chain: None,
     };
@@ -287,13 +348,20 @@ pub async fn create_order(
         match try_issue(&state, caller.account_id, created.order_id).await {
             Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
             Ok(None) => state.wake_issuer.notify_one(),
-            Err(e) => tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred"),
+            Err(e) => {
+                tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
+            }
         }
     }
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
-async fn check_container(state: &AppState, caller: &Caller, id: i64, field: &str) -> ApiResult<i64> {
+async fn check_container(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    field: &str,
+) -> ApiResult<i64> {
     match state.store.get_container(caller.account_id, id).await? {
         Some(c) => Ok(c.id),
         None => Err(ApiError::bad_request(
@@ -311,15 +379,25 @@ pub async fn load_order(state: &AppState, account_id: i64, key: &str) -> ApiResu
         }
     }
     if key.len() >= 8 && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        if let Some(o) = state.store.find_order_by_certificate(account_id, key).await? {
+        if let Some(o) = state
+            .store
+            .find_order_by_certificate(account_id, key)
+            .await?
+        {
             return Ok(o);
         }
     }
     Err(ApiError::order_not_found())
 }
 
-fn resolve_contacts(plan: &TlsOrderPlan, org: Option<&certwell_store::Organization>, users: &HashMap<i64, certwell_store::User>) -> (Option<Value>, Option<Value>) {
-    let org_contact = org.and_then(views::org_data).map(|d| views::contact_json(&d.organization_contact));
+fn resolve_contacts(
+    plan: &TlsOrderPlan,
+    org: Option<&certwell_store::Organization>,
+    users: &HashMap<i64, certwell_store::User>,
+) -> (Option<Value>, Option<Value>) {
+    let org_contact = org
+        .and_then(views::org_data)
+        .map(|d| views::contact_json(&d.organization_contact));
     let find = |kind: &str| -> Option<Value> {
         let c = plan.contacts.iter().find(|c| c.contact_type == kind)?;
         if let Some(ct) = &c.contact {
@@ -342,15 +420,32 @@ fn resolve_contacts(plan: &TlsOrderPlan, org: Option<&certwell_store::Organizati
 
 async fn order_context_values(state: &AppState, order: &Order, full: bool) -> ApiResult<Value> {
     let data = OrderData::from_order(order)?;
-    let org = state.store.get_organization(order.account_id, order.organization_id).await?;
+    let org = state
+        .store
+        .get_organization(order.account_id, order.organization_id)
+        .await?;
     let cert = match order.certificate_id {
         Some(id) => state.store.get_certificate(order.account_id, id).await?,
         None => None,
     };
-    let container = state.store.get_container(order.account_id, order.container_id).await?;
+    let container = state
+        .store
+        .get_container(order.account_id, order.container_id)
+        .await?;
     let container_name = container.map(|c| c.name).unwrap_or_default();
-    let requests = if full { state.store.requests_for_order(order.id).await? } else { Vec::new() };
-    let user = if full { state.store.get_user(order.account_id, order.user_id).await? } else { None };
+    let requests = if full {
+        state.store.requests_for_order(order.id).await?
+    } else {
+        Vec::new()
+    };
+    let user = if full {
+        state
+            .store
+            .get_user(order.account_id, order.user_id)
+            .await?
+    } else {
+        None
+    };
     let mut users = HashMap::new();
     if full {
         for c in &data.plan.contacts {
@@ -371,9 +466,17 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Ap
         requests: &requests,
         user: user.as_ref(),
         ca_name: ca_name.as_deref(),
-        contacts: if full { resolve_contacts(&data.plan, org.as_ref(), &users) } else { (None, None) },
+        contacts: if full {
+            resolve_contacts(&data.plan, org.as_ref(), &users)
+        } else {
+            (None, None)
+        },
     };
-    Ok(if full { views::order_info_json(&ctx) } else { views::order_list_item(&ctx) })
+    Ok(if full {
+        views::order_info_json(&ctx)
+    } else {
+        views::order_list_item(&ctx)
+    })
 }
 
 pub async fn order_json(state: &AppState, order: &Order) -> ApiResult<Value> {
@@ -402,7 +505,10 @@ pub async fn list_orders(
         match q.get(k) {
             None => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                ApiError::bad_request(codes::INVALID_FILTER, format!("The filter '{k}' must be an integer."))
+                ApiError::bad_request(
+                    codes::INVALID_FILTER,
+                    format!("The filter '{k}' must be an integer."),
+                )
             }),
         }
     };
@@ -421,7 +527,10 @@ pub async fn list_orders(
                 None => (false, part),
             };
             if !certwell_store::is_order_sort_key(key) {
-                return Err(ApiError::bad_request(codes::INVALID_FILTER, format!("The sort key '{key}' is not supported.")));
+                return Err(ApiError::bad_request(
+                    codes::INVALID_FILTER,
+                    format!("The sort key '{key}' is not supported."),
+                ));
             }
             sort.push((key.to_string(), desc));
         }
@@ -474,12 +583,21 @@ pub async fn update_order_status(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?
         .to_ascii_lowercase();
-    let order = state.store.get_order(caller.account_id, id).await?.ok_or_else(ApiError::order_not_found)?;
+    let order = state
+        .store
+        .get_order(caller.account_id, id)
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
     match status.as_str() {
         "canceled" => {
             let ok = state
                 .store
-                .set_order_status(caller.account_id, id, &["needs_approval", "pending", "waiting_pickup"], "canceled")
+                .set_order_status(
+                    caller.account_id,
+                    id,
+                    &["needs_approval", "pending", "waiting_pickup"],
+                    "canceled",
+                )
                 .await?;
             if !ok {
                 return Err(ApiError::bad_request(
@@ -495,7 +613,9 @@ pub async fn update_order_status(
         )),
         other => Err(ApiError::bad_request(
             codes::INVALID_STATUS,
-            format!("The field 'status' must be one of canceled, renewed, not_renewed; got '{other}'."),
+            format!(
+                "The field 'status' must be one of canceled, renewed, not_renewed; got '{other}'."
+            ),
         )),
     }
 }

@@ -15,22 +15,35 @@ use certwell_store::{NewDomainRow, NewOrganizationRow};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, paging, path_id, Caller};
-use crate::routes::orders::{initial_validations, new_dcv_token, sandbox_validated_until, ALL_ORG_VALIDATIONS};
+use crate::extract::{paging, parse_json, path_id, Caller};
+use crate::routes::orders::{
+    initial_validations, new_dcv_token, sandbox_validated_until, ALL_ORG_VALIDATIONS,
+};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::views::{domain_json, organization_json};
 
 fn org_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND_ORGANIZATION, "The specified organization was not found.")
+    ApiError::not_found(
+        codes::NOT_FOUND_ORGANIZATION,
+        "The specified organization was not found.",
+    )
 }
 
 fn domain_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The specified domain was not found.")
+    ApiError::not_found(
+        codes::NOT_FOUND_DOMAIN,
+        "The specified domain was not found.",
+    )
 }
 
 async fn container_name(state: &AppState, account_id: i64, id: i64) -> ApiResult<String> {
-    Ok(state.store.get_container(account_id, id).await?.map(|c| c.name).unwrap_or_default())
+    Ok(state
+        .store
+        .get_container(account_id, id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default())
 }
 
 /// `POST /organization` → 201 `{"id"}`
@@ -47,7 +60,12 @@ pub async fn create_organization(
             .get_container(caller.account_id, c)
             .await?
             .map(|c| c.id)
-            .ok_or_else(|| ApiError::bad_request(codes::INVALID_CONTAINER, format!("The field 'container.id' names no container this key can use: {c}.")))?,
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    codes::INVALID_CONTAINER,
+                    format!("The field 'container.id' names no container this key can use: {c}."),
+                )
+            })?,
         None => caller.user.container_id,
     };
     let kinds: Vec<String> = if state.config.sandbox {
@@ -79,7 +97,10 @@ pub async fn list_organizations(
 ) -> ApiResult<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let (orgs, total) = state.store.list_organizations(caller.account_id, limit, offset).await?;
+    let (orgs, total) = state
+        .store
+        .list_organizations(caller.account_id, limit, offset)
+        .await?;
     let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
     if !orgs.is_empty() {
         let mut items = Vec::new();
@@ -99,7 +120,11 @@ pub async fn organization_info(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id, org_not_found)?;
-    let o = state.store.get_organization(caller.account_id, id).await?.ok_or_else(org_not_found)?;
+    let o = state
+        .store
+        .get_organization(caller.account_id, id)
+        .await?
+        .ok_or_else(org_not_found)?;
     let cname = container_name(&state, caller.account_id, o.container_id).await?;
     Ok(Json(organization_json(&o, &cname)))
 }
@@ -114,22 +139,37 @@ pub async fn create_domain(
     let name = required_str(&input.name, "name")?;
     let d = parse_dns_name(name, "name")?;
     if d.wildcard {
-        return Err(ApiError::bad_request(codes::INVALID_DNS_NAME, "The field 'name' must be a domain, not a wildcard name."));
+        return Err(ApiError::bad_request(
+            codes::INVALID_DNS_NAME,
+            "The field 'name' must be a domain, not a wildcard name.",
+        ));
     }
     let org_id = input
         .organization
         .as_ref()
         .and_then(|o| o.id)
         .ok_or_else(|| certwell_policy::PolicyError::missing("organization.id"))?;
-    let org = state.store.get_organization(caller.account_id, org_id).await?.ok_or_else(|| {
-        ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {org_id}."))
-    })?;
+    let org = state
+        .store
+        .get_organization(caller.account_id, org_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_ORGANIZATION,
+                format!(
+                    "The field 'organization.id' names no organization in this account: {org_id}."
+                ),
+            )
+        })?;
     let mut kinds = Vec::new();
     for (i, v) in input.validations.iter().flatten().enumerate() {
         let f = format!("validations[{i}].type");
         let t = required_str(&v.kind, &f)?;
         if !ORG_VALIDATION_TYPES.contains(&t) {
-            return Err(ApiError::bad_request(codes::INVALID_VALIDATION_TYPE, format!("The field '{f}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'.")));
+            return Err(ApiError::bad_request(
+                codes::INVALID_VALIDATION_TYPE,
+                format!("The field '{f}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'."),
+            ));
         }
         kinds.push(t.to_string());
     }
@@ -138,7 +178,13 @@ pub async fn create_domain(
     }
     let method = input.dcv_method.clone().unwrap_or_else(|| "email".into());
     if !certwell_policy::catalog::DCV_METHODS.contains(&method.as_str()) {
-        return Err(ApiError::bad_request(codes::INVALID_DCV_METHOD, format!("The field 'dcv_method' must be one of {:?}; got '{method}'.", certwell_policy::catalog::DCV_METHODS)));
+        return Err(ApiError::bad_request(
+            codes::INVALID_DCV_METHOD,
+            format!(
+                "The field 'dcv_method' must be one of {:?}; got '{method}'.",
+                certwell_policy::catalog::DCV_METHODS
+            ),
+        ));
     }
     let container_id = match input.container.as_ref().and_then(|c| c.id) {
         Some(c) => state
@@ -146,7 +192,12 @@ pub async fn create_domain(
             .get_container(caller.account_id, c)
             .await?
             .map(|c| c.id)
-            .ok_or_else(|| ApiError::bad_request(codes::INVALID_CONTAINER, format!("The field 'container.id' names no container this key can use: {c}.")))?,
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    codes::INVALID_CONTAINER,
+                    format!("The field 'container.id' names no container this key can use: {c}."),
+                )
+            })?,
         None => org.container_id,
     };
     let token = (method != "email").then(new_dcv_token);
@@ -171,7 +222,10 @@ pub async fn create_domain(
         .map_err(|e| match e {
             certwell_store::StoreError::Conflict(_) => ApiError::bad_request(
                 codes::DUPLICATE_DOMAIN,
-                format!("The domain '{}' already exists for organization {}.", d.name, org.id),
+                format!(
+                    "The domain '{}' already exists for organization {}.",
+                    d.name, org.id
+                ),
             ),
             other => other.into(),
         })?;
@@ -182,7 +236,10 @@ pub async fn create_domain(
             out["dcv_token"]["verification_value"] = json!("dcv.certwell.invalid");
         }
         if method == "http-token" {
-            out["dcv_token"]["http_token_url"] = json!(format!("http://{}/.well-known/pki-validation/fileauth.txt", d.name));
+            out["dcv_token"]["http_token_url"] = json!(format!(
+                "http://{}/.well-known/pki-validation/fileauth.txt",
+                d.name
+            ));
         }
     }
     Ok((StatusCode::CREATED, Json(out)))
@@ -197,15 +254,26 @@ pub async fn list_domains(
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
     let org_filter = match q.get("filters[organization_id]") {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(codes::INVALID_FILTER, "The filter 'organization_id' must be an integer."))?),
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                codes::INVALID_FILTER,
+                "The filter 'organization_id' must be an integer.",
+            )
+        })?),
         None => None,
     };
-    let (domains, total) = state.store.list_domains(caller.account_id, org_filter, limit, offset).await?;
+    let (domains, total) = state
+        .store
+        .list_domains(caller.account_id, org_filter, limit, offset)
+        .await?;
     let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
     if !domains.is_empty() {
         let mut items = Vec::new();
         for d in &domains {
-            let org = state.store.get_organization(caller.account_id, d.organization_id).await?;
+            let org = state
+                .store
+                .get_organization(caller.account_id, d.organization_id)
+                .await?;
             let cname = container_name(&state, caller.account_id, d.container_id).await?;
             items.push(domain_json(d, org.as_ref(), &cname));
         }
@@ -221,8 +289,15 @@ pub async fn domain_info(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id, domain_not_found)?;
-    let d = state.store.get_domain(caller.account_id, id).await?.ok_or_else(domain_not_found)?;
-    let org = state.store.get_organization(caller.account_id, d.organization_id).await?;
+    let d = state
+        .store
+        .get_domain(caller.account_id, id)
+        .await?
+        .ok_or_else(domain_not_found)?;
+    let org = state
+        .store
+        .get_organization(caller.account_id, d.organization_id)
+        .await?;
     let cname = container_name(&state, caller.account_id, d.container_id).await?;
     Ok(Json(domain_json(&d, org.as_ref(), &cname)))
 }

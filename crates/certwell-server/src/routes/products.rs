@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::product::{AllowedCaCert, HashType, SignatureHashTypes};
-use certwell_policy::catalog::{find_product, hash_display_name, Product, WildcardRule, PRODUCTS, SERVER_PLATFORMS};
+use certwell_policy::catalog::{
+    find_product, hash_display_name, Product, WildcardRule, PRODUCTS, SERVER_PLATFORMS,
+};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +20,10 @@ fn hashes(p: &Product) -> SignatureHashTypes {
         allowed_hash_types: p
             .signature_hashes
             .iter()
-            .map(|h| HashType { id: h.to_string(), name: hash_display_name(h).to_string() })
+            .map(|h| HashType {
+                id: h.to_string(),
+                name: hash_display_name(h).to_string(),
+            })
             .collect(),
         default_hash_type_id: p.signature_hashes[0].to_string(),
     }
@@ -29,7 +34,11 @@ fn allowed_cas(state: &AppState, p: &Product) -> Vec<AllowedCaCert> {
         .cas
         .issuing_for(p.ca_purpose)
         .iter()
-        .map(|c| AllowedCaCert { id: c.id.clone(), name: c.name.clone(), chain_info: Some(state.cas.chain_info(&c.id)) })
+        .map(|c| AllowedCaCert {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            chain_info: Some(state.cas.chain_info(&c.id)),
+        })
         .collect()
 }
 
@@ -53,17 +62,24 @@ fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> V
         v["duplicates_allowed"] = json!(true);
         v["additional_dns_names_allowed"] = json!(p.max_names > 1);
         v["max_dns_names"] = json!(p.max_names);
-        v["wildcard_common_name_required"] = json!(p.wildcard == WildcardRule::RequiredInCommonName);
+        v["wildcard_common_name_required"] =
+            json!(p.wildcard == WildcardRule::RequiredInCommonName);
         v["wildcards_allowed"] = json!(p.wildcard != WildcardRule::Forbidden);
         v["custom_expiration_date_allowed"] = json!(true);
         v["allow_auto_renew"] = json!(true);
         v["server_platforms"] = Value::Array(
             SERVER_PLATFORMS
                 .iter()
-                .map(|(id, name)| crate::views::server_platform_json(*id).as_object().cloned().map(|mut o| {
-                    o.insert("name".into(), json!(name));
-                    Value::Object(o)
-                }).unwrap_or(Value::Null))
+                .map(|(id, name)| {
+                    crate::views::server_platform_json(*id)
+                        .as_object()
+                        .cloned()
+                        .map(|mut o| {
+                            o.insert("name".into(), json!(name));
+                            Value::Object(o)
+                        })
+                        .unwrap_or(Value::Null)
+                })
                 .collect(),
         );
     }
@@ -72,7 +88,9 @@ fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> V
 
 /// `GET /product`
 pub async fn list_products(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Value> {
-    Json(json!({"products": PRODUCTS.iter().map(|p| product_json(&state, &caller, p, false)).collect::<Vec<_>>()}))
+    Json(
+        json!({"products": PRODUCTS.iter().map(|p| product_json(&state, &caller, p, false)).collect::<Vec<_>>()}),
+    )
 }
 
 /// `GET /product/{name_id}`
@@ -81,7 +99,11 @@ pub async fn product_info(
     caller: Caller,
     Path(name_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let p = find_product(&name_id)
-        .ok_or_else(|| ApiError::not_found(codes::NOT_FOUND_PRODUCT, format!("The product '{name_id}' was not found.")))?;
+    let p = find_product(&name_id).ok_or_else(|| {
+        ApiError::not_found(
+            codes::NOT_FOUND_PRODUCT,
+            format!("The product '{name_id}' was not found."),
+        )
+    })?;
     Ok(Json(product_json(&state, &caller, p, true)))
 }

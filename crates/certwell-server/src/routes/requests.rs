@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, paging, path_id, Caller};
+use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{try_issue, OrderData};
 use crate::routes::orders::order_json;
 use crate::routes::query_map;
@@ -22,7 +22,10 @@ use crate::state::AppState;
 use crate::views::{product_summary, user_summary};
 
 fn request_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND_REQUEST, "The specified request was not found.")
+    ApiError::not_found(
+        codes::NOT_FOUND_REQUEST,
+        "The specified request was not found.",
+    )
 }
 
 const STATUSES: &[&str] = &["submitted", "pending", "approved", "rejected"];
@@ -36,10 +39,18 @@ async fn list_item(state: &AppState, r: &Request) -> ApiResult<Value> {
         let data = OrderData::from_order(&o)?;
         let mut order = json!({"id": o.id, "certificate": {"common_name": data.plan.common_name},
             "product": product_summary(&o.product_name_id, false)});
-        if let Some(org) = state.store.get_organization(o.account_id, o.organization_id).await? {
+        if let Some(org) = state
+            .store
+            .get_organization(o.account_id, o.organization_id)
+            .await?
+        {
             order["organization"] = json!({"id": org.id, "name": org.name});
         }
-        if let Some(c) = state.store.get_container(o.account_id, o.container_id).await? {
+        if let Some(c) = state
+            .store
+            .get_container(o.account_id, o.container_id)
+            .await?
+        {
             order["container"] = json!({"id": c.id, "name": c.name});
         }
         v["order"] = order;
@@ -58,13 +69,22 @@ pub async fn list_requests(
 ) -> ApiResult<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let status = q.get("status").or_else(|| q.get("filters[status]")).cloned();
+    let status = q
+        .get("status")
+        .or_else(|| q.get("filters[status]"))
+        .cloned();
     if let Some(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::bad_request(codes::INVALID_FILTER, format!("The filter 'status' must be one of {STATUSES:?}.")));
+            return Err(ApiError::bad_request(
+                codes::INVALID_FILTER,
+                format!("The filter 'status' must be one of {STATUSES:?}."),
+            ));
         }
     }
-    let (reqs, total) = state.store.list_requests(caller.account_id, status.as_deref(), limit, offset).await?;
+    let (reqs, total) = state
+        .store
+        .list_requests(caller.account_id, status.as_deref(), limit, offset)
+        .await?;
     let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
     if !reqs.is_empty() {
         let mut items = Vec::new();
@@ -83,7 +103,11 @@ pub async fn request_info(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id, request_not_found)?;
-    let r = state.store.get_request(caller.account_id, id).await?.ok_or_else(request_not_found)?;
+    let r = state
+        .store
+        .get_request(caller.account_id, id)
+        .await?
+        .ok_or_else(request_not_found)?;
     let mut v = list_item(&state, &r).await?;
     if let Some(d) = &r.date_processed {
         v["date_processed"] = json!(d);
@@ -123,7 +147,11 @@ pub async fn update_request_status(
             format!("The field 'status' must be one of {STATUSES:?}; got '{wanted}'."),
         ));
     }
-    let r = state.store.get_request(caller.account_id, id).await?.ok_or_else(request_not_found)?;
+    let r = state
+        .store
+        .get_request(caller.account_id, id)
+        .await?
+        .ok_or_else(request_not_found)?;
     if !caller.role.can_approve() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -134,7 +162,10 @@ pub async fn update_request_status(
     let Some(next) = request_transition(&r.status, &wanted) else {
         return Err(ApiError::bad_request(
             codes::INVALID_STATUS_TRANSITION,
-            format!("A request in status '{}' cannot be set to '{wanted}'.", r.status),
+            format!(
+                "A request in status '{}' cannot be set to '{wanted}'.",
+                r.status
+            ),
         ));
     };
     let order_status = match (r.kind.as_str(), next) {

@@ -38,11 +38,19 @@ impl TestServer {
 
     pub async fn start_with(cfg: Config) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg).await.expect("open");
-        let key = key.expect("first start creates the admin key");
-        let operator_key = certwell_server::init::new_api_key(state.store.as_ref(), None, None, Role::Operator, "op")
+        let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg)
             .await
-            .expect("operator key");
+            .expect("open");
+        let key = key.expect("first start creates the admin key");
+        let operator_key = certwell_server::init::new_api_key(
+            state.store.as_ref(),
+            None,
+            None,
+            Role::Operator,
+            "op",
+        )
+        .await
+        .expect("operator key");
         let server = certwell_server::start(state).await.expect("start");
         TestServer {
             base: format!("http://{}", server.addr),
@@ -59,7 +67,9 @@ impl TestServer {
         if let Some(s) = self.server.take() {
             s.shutdown().await;
         }
-        let (state, key) = certwell_server::open(&DataDir::new(self.dir.path()), cfg).await.expect("reopen");
+        let (state, key) = certwell_server::open(&DataDir::new(self.dir.path()), cfg)
+            .await
+            .expect("reopen");
         assert!(key.is_none(), "a restart must not re-initialize");
         let server = certwell_server::start(state).await.expect("start");
         self.base = format!("http://{}", server.addr);
@@ -76,44 +86,66 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut rb = self.client.request(method, self.url(path));
         if let Some(k) = key {
             rb = rb.header("X-DC-DEVKEY", k);
         }
         if let Some(b) = body {
-            rb = rb.header("Content-Type", "application/json").body(b.to_string());
+            rb = rb
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         let resp = rb.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")) };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
         (status, v)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, Some(&self.key), None).await
+        self.send(reqwest::Method::GET, path, Some(&self.key), None)
+            .await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(&self.key), Some(body)).await
+        self.send(reqwest::Method::POST, path, Some(&self.key), Some(body))
+            .await
     }
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PUT, path, Some(&self.key), Some(body)).await
+        self.send(reqwest::Method::PUT, path, Some(&self.key), Some(body))
+            .await
     }
     pub async fn post_as(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(key), Some(body)).await
+        self.send(reqwest::Method::POST, path, Some(key), Some(body))
+            .await
     }
     pub async fn get_as(&self, key: &str, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, Some(key), None).await
     }
     pub async fn put_as(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PUT, path, Some(key), Some(body)).await
+        self.send(reqwest::Method::PUT, path, Some(key), Some(body))
+            .await
     }
 
     /// A key of `role` in the default account.
     pub async fn key_with_role(&self, role: &str) -> String {
         let (s, v) = self
-            .send(reqwest::Method::POST, "/operator/v1/accounts/1/api-keys", Some(&self.operator_key), Some(json!({"role": role})))
+            .send(
+                reqwest::Method::POST,
+                "/operator/v1/accounts/1/api-keys",
+                Some(&self.operator_key),
+                Some(json!({"role": role})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["api_key"].as_str().unwrap().to_string()
@@ -132,7 +164,9 @@ impl TestServer {
     }
 
     pub async fn create_org(&self) -> i64 {
-        let (s, v) = self.post("/services/v2/organization", org_body("Example Inc.")).await;
+        let (s, v) = self
+            .post("/services/v2/organization", org_body("Example Inc."))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_i64().unwrap()
     }
@@ -156,7 +190,11 @@ pub fn csr(alg: KeyAlgorithm, cn: &str) -> String {
 pub fn seed_order(product: &str, org_id: i64, csr_pem: &str) -> Value {
     let wildcard = product.contains("wildcard");
     let ev = product.contains("_ev_");
-    let cn = if wildcard { "*.example.com" } else { "example.com" };
+    let cn = if wildcard {
+        "*.example.com"
+    } else {
+        "example.com"
+    };
     let mut v = json!({
         "certificate": {
             "common_name": cn,
@@ -198,16 +236,30 @@ pub const TLS_PRODUCTS: &[&str] = &[
 
 pub fn pem_to_der(pem: &str) -> Vec<u8> {
     use base64::Engine;
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).expect("base64")
+    let b64: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64")
 }
 
 /// `openssl x509 -text` of a PEM certificate.
 pub fn openssl_text(dir: &Path, pem: &str) -> String {
     let p = dir.join(format!("c{}.pem", rand_suffix()));
     std::fs::write(&p, pem).unwrap();
-    let out = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&p).output().expect("openssl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&p)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -220,7 +272,11 @@ fn rand_suffix() -> u64 {
 /// `openssl verify` of leaf against ICA and root.
 pub fn openssl_verify(dir: &Path, leaf: &str, ica: &str, root: &str) {
     let n = rand_suffix();
-    let (l, i, r) = (dir.join(format!("l{n}.pem")), dir.join(format!("i{n}.pem")), dir.join(format!("r{n}.pem")));
+    let (l, i, r) = (
+        dir.join(format!("l{n}.pem")),
+        dir.join(format!("i{n}.pem")),
+        dir.join(format!("r{n}.pem")),
+    );
     std::fs::write(&l, leaf).unwrap();
     std::fs::write(&i, ica).unwrap();
     std::fs::write(&r, root).unwrap();
@@ -232,7 +288,12 @@ pub fn openssl_verify(dir: &Path, leaf: &str, ica: &str, root: &str) {
         .arg(&l)
         .output()
         .expect("openssl");
-    assert!(out.status.success(), "verify failed: {} {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "verify failed: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Where pkilint's commands are: $CERTWELL_PKILINT_BIN_DIR or ./.venv/bin
@@ -266,12 +327,20 @@ pub fn pkilint_findings(dir: &Path, linter: &str, args: &[&str], pem: &str) -> O
         .output()
         .expect("pkilint");
     let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("pkilint output not JSON: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
+        panic!(
+            "pkilint output not JSON: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     let mut codes = Vec::new();
     for r in v["results"].as_array().into_iter().flatten() {
         for f in r["finding_descriptions"].as_array().into_iter().flatten() {
-            codes.push(format!("{} ({})", f["code"].as_str().unwrap_or("?"), f["severity"].as_str().unwrap_or("?")));
+            codes.push(format!(
+                "{} ({})",
+                f["code"].as_str().unwrap_or("?"),
+                f["severity"].as_str().unwrap_or("?")
+            ));
         }
     }
     Some(codes)
@@ -280,7 +349,9 @@ pub fn pkilint_findings(dir: &Path, linter: &str, args: &[&str], pem: &str) -> O
 /// Polls the order until its status is `want` (the sweeper runs every second).
 pub async fn wait_status(ts: &TestServer, order_id: i64, want: &str) -> Value {
     for _ in 0..100 {
-        let (s, v) = ts.get(&format!("/services/v2/order/certificate/{order_id}")).await;
+        let (s, v) = ts
+            .get(&format!("/services/v2/order/certificate/{order_id}"))
+            .await;
         assert_eq!(s, StatusCode::OK);
         if v["status"] == want {
             return v;

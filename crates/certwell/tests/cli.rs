@@ -1,0 +1,159 @@
+//! The `certwell` binary as a user runs it: init, keys, accounts, serve,
+//! graceful shutdown on SIGTERM, operator commands.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn certwell(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("CERTWELL_LOG", "warn")
+        .output()
+        .expect("run certwell");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nX-DC-DEVKEY: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Kills the server if the test fails before stopping it.
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn init_keys_accounts_serve_and_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+
+    let (ok, out, err) = certwell(&dir, &["init"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Admin API key"), "{out}");
+    let key = std::fs::read_to_string(dir.join("admin-api-key"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(key.len(), 40);
+    assert!(out.contains(&key), "printed once");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&dir.join("admin-api-key")), 0o600);
+        assert_eq!(mode(&dir.join("certwell.db")), 0o600);
+        let keys: Vec<_> = std::fs::read_dir(dir.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(keys.len(), 4, "root + three TLS issuing CAs");
+        for k in keys {
+            assert_eq!(mode(&k), 0o600, "{}", k.display());
+        }
+    }
+    // the database does not hold the key itself, only a hash
+    let db = std::fs::read(dir.join("certwell.db")).unwrap();
+    let wal = std::fs::read(dir.join("certwell.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "API key stored in clear"
+        );
+    }
+
+    let (ok, out, _) = certwell(&dir, &["init"]);
+    assert!(ok);
+    assert!(out.contains("already initialized"), "{out}");
+
+    let (ok, manager_key, err) = certwell(&dir, &["apikey", "create", "--role", "manager"]);
+    assert!(ok, "{err}");
+    assert_eq!(manager_key.trim().len(), 40);
+    let (ok, out, err) = certwell(&dir, &["account", "create", "Tenant B"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("account 2"), "{out}");
+    let (ok, out, _) = certwell(
+        &dir,
+        &["account", "set", "2", "--approval-workflow", "two_step"],
+    );
+    assert!(ok);
+    assert!(out.contains("two_step"));
+    let (ok, _, err) = certwell(
+        &dir,
+        &["apikey", "create", "--role", "user", "--account", "99"],
+    );
+    assert!(!ok);
+    assert!(err.contains("does not exist"), "{err}");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "serve",
+            "--sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("CERTWELL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{line}");
+
+    let me = http(port, "GET", "/services/v2/user/me", &key, "");
+    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
+    let me = http(port, "GET", "/services/v2/user/me", manager_key.trim(), "");
+    assert!(me.contains("\"Manager\""), "{me}");
+    let org = r#"{"name":"CLI Org","country":"de","address":"Hauptstr. 1","city":"Berlin","state":"Berlin","zip":"10115","telephone":"+49 30 1234","organization_contact":{"first_name":"A","last_name":"B","email":"a@example.de","job_title":"CEO","telephone":"1"}}"#;
+    let created = http(port, "POST", "/services/v2/organization", &key, org);
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.0.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+
+    let (ok, out, err) = certwell(&dir, &["operator", "validate-org", "1", "--type", "ev"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("validated"));
+    let (ok, _, err) = certwell(&dir, &["operator", "validate-domain", "12345"]);
+    assert!(!ok);
+    assert!(err.contains("not found"), "{err}");
+}
