@@ -293,7 +293,8 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
             _ = state.wake_issuer.notified() => {}
             _ = shutdown.changed() => return,
         }
-        match state.store.orders_awaiting_issuance(500).await {
+        let cutoff = format_ts(OffsetDateTime::now_utc() - Duration::seconds(1));
+        match state.store.orders_awaiting_issuance(&cutoff, 500).await {
             Ok(list) => {
                 for (account_id, order_id) in list {
                     if *shutdown.borrow() {

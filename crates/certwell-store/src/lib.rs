@@ -160,7 +160,13 @@ pub trait Store: Send + Sync {
     /// At start-up: claims left by a crash go back to pending.
     async fn reset_stale_claims(&self) -> Result<u64>;
     async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()>;
-    /// Orders that are approved and waiting for validation/issuance.
-    async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>>;
+    /// Orders that are approved and waiting for validation/issuance, last
+    /// changed before `updated_before` (so the request that created an order
+    /// gets the first chance to issue it).
+    async fn orders_awaiting_issuance(
+        &self,
+        updated_before: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>>;
     async fn close(&self);
 }

@@ -29,8 +29,12 @@ pub enum Durability {
     Normal,
 }
 
+/// Reads go to a pool of connections; all writes go through one writer
+/// connection, so concurrent writers queue in-process instead of sleeping in
+/// SQLite's busy handler.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 fn now_ts() -> String {
@@ -65,12 +69,18 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(opts.clone())
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, writer };
         store.migrate().await?;
         Ok(store)
     }
@@ -84,13 +94,16 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            writer: pool.clone(),
+            pool,
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
@@ -368,7 +381,7 @@ impl Store for SqliteStore {
         admin: &NewUser,
     ) -> Result<(Account, User)> {
         let now = now_ts();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let account_id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (name, settings, created_at) VALUES (?, ?, ?) RETURNING id",
         )
@@ -436,7 +449,7 @@ impl Store for SqliteStore {
         let n = sqlx::query("UPDATE accounts SET settings = ? WHERE id = ?")
             .bind(serde_json::to_string(settings)?)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
         if n == 0 {
@@ -480,7 +493,7 @@ impl Store for SqliteStore {
         .bind(&u.job_title)
         .bind(&u.telephone)
         .bind(now_ts())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         self.get_user(account_id, id)
             .await?
@@ -516,7 +529,7 @@ impl Store for SqliteStore {
         .bind(&key.role)
         .bind(&key.name)
         .bind(now_ts())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(id)
     }
@@ -554,7 +567,7 @@ impl Store for SqliteStore {
         .bind(&ca.cert_der)
         .bind(ca.is_default as i64)
         .bind(&ca.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -572,7 +585,7 @@ impl Store for SqliteStore {
              ON CONFLICT (ca_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
         )
         .bind(ca_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(n)
     }
@@ -583,7 +596,7 @@ impl Store for SqliteStore {
         org: &NewOrganizationRow,
     ) -> Result<Organization> {
         let now = now_ts();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let id = insert_org_tx(&mut tx, account_id, org, &now).await?;
         tx.commit().await?;
         self.get_organization(account_id, id)
@@ -693,14 +706,14 @@ impl Store for SqliteStore {
         .bind(status)
         .bind(now_ts())
         .bind(validated_until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
 
     async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain> {
         let now = now_ts();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let id = insert_domain_tx(&mut tx, account_id, d, &now)
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("domain {} already exists", d.name)))?;
@@ -766,7 +779,7 @@ impl Store for SqliteStore {
                 .bind(validated_at)
                 .bind(validated_until)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
         if n == 0 {
@@ -777,7 +790,7 @@ impl Store for SqliteStore {
 
     async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
         let now = &o.created_at;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (organization_id, organization_created) = match &o.organization {
             OrgForOrder::Existing(id) => (*id, false),
             OrgForOrder::New(row) => (insert_org_tx(&mut tx, o.account_id, row, now).await?, true),
@@ -1003,7 +1016,7 @@ impl Store for SqliteStore {
         from: &[&str],
         to: &str,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let cur: Option<String> =
             sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
                 .bind(order_id)
@@ -1091,7 +1104,7 @@ impl Store for SqliteStore {
     }
 
     async fn process_request(&self, p: &ProcessRequest) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let order_id: Option<i64> = sqlx::query_scalar(
             "UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? \
              WHERE id = ? AND account_id = ? AND status = ? RETURNING order_id",
@@ -1143,7 +1156,7 @@ impl Store for SqliteStore {
         serial_hex: &str,
         certificate_id: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query("UPDATE certificates SET status = 'issuing' WHERE id = ? AND status = 'pending' \
              AND EXISTS (SELECT 1 FROM orders o WHERE o.id = certificates.order_id AND o.status = 'pending')")
             .bind(certificate_id)
@@ -1173,7 +1186,7 @@ impl Store for SqliteStore {
             "UPDATE certificates SET status = 'pending' WHERE id = ? AND status = 'issuing'",
         )
         .bind(certificate_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -1181,14 +1194,14 @@ impl Store for SqliteStore {
     async fn reset_stale_claims(&self) -> Result<u64> {
         Ok(
             sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected(),
         )
     }
 
     async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query(
             "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?, \
              valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing'",
@@ -1219,10 +1232,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn orders_awaiting_issuance(&self, limit: i64) -> Result<Vec<(i64, i64)>> {
+    async fn orders_awaiting_issuance(
+        &self,
+        updated_before: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(
-            "SELECT account_id, id FROM orders WHERE status = 'pending' ORDER BY id LIMIT ?",
+            "SELECT account_id, id FROM orders WHERE status = 'pending' AND updated_at < ? ORDER BY id LIMIT ?",
         )
+        .bind(updated_before)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -1232,6 +1250,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
