@@ -13,7 +13,7 @@ use certwell_store::User;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, CachedKey, KEY_CACHE_TTL};
 
 /// The authenticated user behind an `X-DC-DEVKEY` account key.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes()).as_ref())
 }
 
-async fn lookup(parts: &Parts, state: &AppState) -> Result<certwell_store::ApiKey, ApiError> {
+async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> {
     let key = parts
         .headers
         .get("x-dc-devkey")
@@ -42,20 +42,41 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<certwell_store::ApiKe
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 256)
         .ok_or_else(ApiError::forbidden_invalid_key)?;
-    let rec = state
-        .store
-        .find_api_key(&hash_api_key(key))
-        .await?
-        .filter(|k| !k.revoked)
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
-    if !state.rate_limiter.check(rec.id, std::time::Instant::now()) {
+    let hash = hash_api_key(key);
+    let cached = {
+        let cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&hash).filter(|c| c.at.elapsed() < KEY_CACHE_TTL).cloned()
+    };
+    let entry = match cached {
+        Some(c) => c,
+        None => {
+            let rec = state
+                .store
+                .find_api_key(&hash)
+                .await?
+                .filter(|k| !k.revoked)
+                .ok_or_else(ApiError::forbidden_invalid_key)?;
+            let user = match (rec.account_id, rec.user_id) {
+                (Some(a), Some(u)) => state.store.get_user(a, u).await?,
+                _ => None,
+            };
+            let entry = CachedKey { key: rec, user, at: std::time::Instant::now() };
+            let mut cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash, entry.clone());
+            entry
+        }
+    };
+    if !state.rate_limiter.check(entry.key.id, std::time::Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             codes::REQUEST_LIMIT_EXCEEDED,
             "Service unavailable, please limit request volume",
         ));
     }
-    Ok(rec)
+    Ok(entry)
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -65,15 +86,11 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let rec = lookup(parts, state).await?;
-        let (Some(account_id), Some(user_id)) = (rec.account_id, rec.user_id) else {
+        let entry = lookup(parts, state).await?;
+        let rec = entry.key;
+        let (Some(account_id), Some(user)) = (rec.account_id, entry.user) else {
             return Err(ApiError::forbidden_invalid_key());
         };
-        let user = state
-            .store
-            .get_user(account_id, user_id)
-            .await?
-            .ok_or_else(ApiError::forbidden_invalid_key)?;
         let role = Role::parse(&rec.role).ok_or_else(ApiError::forbidden_invalid_key)?;
         Ok(Caller {
             key_id: rec.id,
@@ -91,11 +108,11 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let rec = lookup(parts, state).await?;
-        if rec.role != "operator" {
+        let entry = lookup(parts, state).await?;
+        if entry.key.role != "operator" {
             return Err(ApiError::missing_permission("use the operator API"));
         }
-        Ok(Operator { key_id: rec.id })
+        Ok(Operator { key_id: entry.key.id })
     }
 }
 

@@ -95,9 +95,9 @@ pub async fn blockers(
     if !org_ok {
         out.push(Blocker::OrganizationNotValidated);
     }
-    let (domains, _) = state
+    let domains = state
         .store
-        .list_domains(order.account_id, Some(order.organization_id), 100_000, 0)
+        .domains_of_organization(order.account_id, order.organization_id)
         .await?;
     for name in &data.plan.sans {
         let covered = domains.iter().any(|d| {
@@ -114,13 +114,150 @@ pub async fn blockers(
     Ok(out)
 }
 
+/// The TLS subject for an order of `org` (EV adds the registration fields).
+pub fn tls_subject(
+    state: &AppState,
+    ev: bool,
+    org_data: &NewOrganization,
+    org_created_at: &str,
+    common_name: &str,
+) -> certwell_ca::TlsSubject {
+    let mut subject = certwell_ca::TlsSubject {
+        country: org_data.country.to_ascii_uppercase(),
+        state: Some(org_data.state.clone()),
+        locality: Some(org_data.city.clone()),
+        postal_code: None,
+        street: None,
+        organization: org_data.name.clone(),
+        common_name: state.config.include_common_name.then(|| common_name.to_string()),
+        business_category: None,
+        jurisdiction_country: None,
+        jurisdiction_state: None,
+        jurisdiction_locality: None,
+        serial_number: None,
+    };
+    if ev {
+        let e = &org_data.ev;
+        subject.business_category = Some(e.business_category.clone().unwrap_or_else(|| "Private Organization".into()));
+        subject.jurisdiction_country = Some(
+            e.jurisdiction_country
+                .clone()
+                .unwrap_or_else(|| org_data.country.to_ascii_uppercase()),
+        );
+        subject.jurisdiction_state = e.jurisdiction_state.clone();
+        subject.jurisdiction_locality = e.jurisdiction_locality.clone();
+        subject.serial_number = Some(
+            e.registration_number
+                .clone()
+                .unwrap_or_else(|| org_created_at.chars().take(10).collect()),
+        );
+    }
+    subject
+}
+
+/// Certificate validity for an order term ending at `term_end` (RFC 3339).
+pub fn validity_window(state: &AppState, term_end: &str, now: OffsetDateTime) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+    let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
+        .unwrap_or(now + Duration::days(1));
+    let max_days = state
+        .config
+        .tls_max_validity_days
+        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
+    let (not_before, not_after) = certwell_policy::validity::certificate_window(term_end, now, max_days);
+    if not_after <= not_before {
+        return Err(ApiError::bad_request(
+            certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
+            "The order's validity has ended; no certificate can be issued for it.",
+        ));
+    }
+    Ok((not_before, not_after))
+}
+
+/// A certificate whose serial is recorded and whose row is claimed: all
+/// that is left is to sign it and store the result.
+pub struct SignJob {
+    pub account_id: i64,
+    pub order_id: i64,
+    pub certificate_id: i64,
+    pub ca: Arc<crate::hierarchy::LoadedCa>,
+    pub serial: Vec<u8>,
+    pub ev: bool,
+    pub subject: certwell_ca::TlsSubject,
+    pub sans: Vec<String>,
+    pub spki: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub leaf_cn: String,
+}
+
+/// Signs a claimed certificate and records it. On failure the claim is
+/// released (the serial stays used).
+pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, Vec<ChainEntry>)> {
+    let base = state.config.base_url();
+    let crl_url = ca_crl_url(&base, &job.ca.id);
+    let crt_url = ca_cert_url(&base, &job.ca.id);
+    let ca = Arc::clone(&job.ca);
+    let (serial, ev, subject, sans, spki, nb, na) = (
+        job.serial.clone(),
+        job.ev,
+        job.subject,
+        job.sans,
+        job.spki,
+        job.not_before,
+        job.not_after,
+    );
+    let signed = tokio::task::spawn_blocking(move || {
+        let req = certwell_ca::TlsLeafRequest {
+            ev,
+            subject: &subject,
+            dns_names: &sans,
+            subject_spki_der: &spki,
+            serial: &serial,
+            not_before: nb,
+            not_after: na,
+            crl_url: &crl_url,
+            ca_issuers_url: &crt_url,
+            ocsp_url: None,
+        };
+        certwell_ca::build_tls_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+    })
+    .await;
+    let der = match signed {
+        Ok(Ok(der)) => der,
+        other => {
+            let _ = state.store.release_claim(job.certificate_id).await;
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => String::new(),
+            };
+            tracing::error!(order = job.order_id, error = %why, "signing failed");
+            return Err(ApiError::internal("The certificate could not be signed."));
+        }
+    };
+    let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);
+    state
+        .store
+        .record_issued(&IssuedCertificate {
+            certificate_id: job.certificate_id,
+            order_id: job.order_id,
+            ca_id: job.ca.id.clone(),
+            serial_hex: hex::encode_upper(&job.serial),
+            der: der.clone(),
+            thumbprint,
+            valid_from: format_ts(job.not_before),
+            valid_till: format_ts(job.not_after),
+            date_issued: format_ts(OffsetDateTime::now_utc()),
+        })
+        .await?;
+    tracing::info!(order = job.order_id, certificate = job.certificate_id, ca = %job.ca.id, "certificate issued");
+    let _ = job.account_id;
+    Ok((job.certificate_id, chain_entries(state, &job.leaf_cn, &der, &job.ca.id)))
+}
+
 /// Issues `order` if nothing blocks it. Returns the chain when this call
 /// issued it; None when it is blocked or someone else is issuing it.
-pub async fn try_issue(
-    state: &AppState,
-    account_id: i64,
-    order_id: i64,
-) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
     let Some(order) = state.store.get_order(account_id, order_id).await? else {
         return Ok(None);
     };
@@ -156,132 +293,35 @@ pub async fn try_issue(
     }
     let csr = certwell_ca::parse_and_verify_csr(&cert_row.csr)
         .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
-
     let now = OffsetDateTime::now_utc();
-    let term_end = OffsetDateTime::parse(
-        &data.plan.term_end,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap_or(now + Duration::days(1));
-    let max_days = state
-        .config
-        .tls_max_validity_days
-        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
-    let (not_before, not_after) =
-        certwell_policy::validity::certificate_window(term_end, now, max_days);
-    if not_after <= not_before {
-        return Err(ApiError::bad_request(
-            certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
-            "The order's validity has ended; no certificate can be issued for it.",
-        ));
-    }
-
-    let mut subject = certwell_ca::TlsSubject {
-        country: org_data.country.to_ascii_uppercase(),
-        state: Some(org_data.state.clone()),
-        locality: Some(org_data.city.clone()),
-        postal_code: None,
-        street: None,
-        organization: org_data.name.clone(),
-        common_name: state
-            .config
-            .include_common_name
-            .then(|| data.plan.common_name.clone()),
-        business_category: None,
-        jurisdiction_country: None,
-        jurisdiction_state: None,
-        jurisdiction_locality: None,
-        serial_number: None,
-    };
-    if ev {
-        let e = &org_data.ev;
-        subject.business_category = Some(
-            e.business_category
-                .clone()
-                .unwrap_or_else(|| "Private Organization".into()),
-        );
-        subject.jurisdiction_country = Some(
-            e.jurisdiction_country
-                .clone()
-                .unwrap_or_else(|| org_data.country.to_ascii_uppercase()),
-        );
-        subject.jurisdiction_state = e.jurisdiction_state.clone();
-        subject.jurisdiction_locality = e.jurisdiction_locality.clone();
-        subject.serial_number = Some(
-            e.registration_number
-                .clone()
-                .unwrap_or_else(|| org.created_at.chars().take(10).collect()),
-        );
-    }
-
-    let base = state.config.base_url();
-    let crl_url = ca_crl_url(&base, &ca.id);
-    let crt_url = ca_cert_url(&base, &ca.id);
+    let (not_before, not_after) = validity_window(state, &data.plan.term_end, now)?;
+    let subject = tls_subject(state, ev, &org_data, &org.created_at, &data.plan.common_name);
     let serial = certwell_ca::random_serial();
-    let serial_hex = hex::encode_upper(&serial);
-
     // Record the serial and claim the certificate before signing.
     match state
         .store
-        .claim_and_reserve_serial(&ca.id, &serial_hex, cert_id)
+        .claim_and_reserve_serial(&ca.id, &hex::encode_upper(&serial), cert_id)
         .await
     {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     }
-    let ca2 = Arc::clone(&ca);
-    let sans = data.plan.sans.clone();
-    let spki = csr.spki_der.clone();
-    let signed = tokio::task::spawn_blocking(move || {
-        let req = certwell_ca::TlsLeafRequest {
-            ev,
-            subject: &subject,
-            dns_names: &sans,
-            subject_spki_der: &spki,
-            serial: &serial,
-            not_before,
-            not_after,
-            crl_url: &crl_url,
-            ca_issuers_url: &crt_url,
-            ocsp_url: None,
-        };
-        certwell_ca::build_tls_leaf(&req, &ca2.cert_der, ca2.signer.as_ref())
-    })
-    .await;
-    let der = match signed {
-        Ok(Ok(der)) => der,
-        Ok(Err(e)) => {
-            let _ = state.store.release_claim(cert_id).await;
-            tracing::error!(order = order_id, error = %e, "signing failed");
-            return Err(ApiError::internal("The certificate could not be signed."));
-        }
-        Err(e) => {
-            let _ = state.store.release_claim(cert_id).await;
-            tracing::error!(order = order_id, error = %e, "signing task failed");
-            return Err(ApiError::internal("The certificate could not be signed."));
-        }
+    let job = SignJob {
+        account_id,
+        order_id,
+        certificate_id: cert_id,
+        ca,
+        serial,
+        ev,
+        subject,
+        sans: data.plan.sans.clone(),
+        spki: csr.spki_der,
+        not_before,
+        not_after,
+        leaf_cn: data.plan.common_name.clone(),
     };
-    let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);
-    state
-        .store
-        .record_issued(&IssuedCertificate {
-            certificate_id: cert_id,
-            order_id,
-            ca_id: ca.id.clone(),
-            serial_hex,
-            der: der.clone(),
-            thumbprint,
-            valid_from: format_ts(not_before),
-            valid_till: format_ts(not_after),
-            date_issued: format_ts(now),
-        })
-        .await?;
-    tracing::info!(order = order_id, certificate = cert_id, ca = %ca.id, "certificate issued");
-    Ok(Some((
-        cert_id,
-        chain_entries(state, &data.plan.common_name, &der, &ca.id),
-    )))
+    sign_and_record(state, job).await.map(Some)
 }
 
 /// Background sweeper: issues every approved order whose blockers cleared.

@@ -62,6 +62,7 @@ pub async fn open(
         crl_cache: Default::default(),
         wake_issuer: Default::default(),
         rate_limiter,
+        key_cache: Default::default(),
     });
     Ok((state, outcome.admin_api_key))
 }

@@ -19,6 +19,19 @@ pub struct AppState {
     /// Wakes the issuance sweeper (an order may have become issuable).
     pub wake_issuer: Notify,
     pub rate_limiter: RateLimiter,
+    /// Valid API keys by hash, with their user, for a short time (saves two
+    /// queries per request). Only valid keys are cached.
+    pub key_cache: std::sync::Mutex<HashMap<String, CachedKey>>,
 }
+
+#[derive(Clone)]
+pub struct CachedKey {
+    pub key: certwell_store::ApiKey,
+    pub user: Option<certwell_store::User>,
+    pub at: std::time::Instant,
+}
+
+/// How long a cached key is trusted.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub type SharedState = Arc<AppState>;

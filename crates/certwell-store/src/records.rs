@@ -188,6 +188,9 @@ pub struct NewOrder {
     /// (status, comments) of the new_request, if the order has one.
     pub request: Option<(String, Option<String>)>,
     pub certificate: NewCertificateRow,
+    /// (CA id, serial hex): the order is issuable now; claim its certificate
+    /// and record the serial in the same transaction.
+    pub reserve_serial: Option<(String, String)>,
     pub created_at: String,
 }
 

@@ -355,6 +355,104 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The common order (existing organization, no new domains) as one
+    /// multi-statement transaction sent to SQLite in a single round trip.
+    /// Ids of rows inserted earlier in the batch are read from
+    /// `sqlite_sequence` (all tables use AUTOINCREMENT; one writer).
+    async fn create_order_one_trip(&self, o: &NewOrder, organization_id: i64) -> Result<CreatedOrder> {
+        const ORDER_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'orders')";
+        const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
+        let now = &o.created_at;
+        let c = &o.certificate;
+        let mut sql = String::from("BEGIN IMMEDIATE;\n");
+        sql.push_str(
+            "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
+             common_name, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
+        );
+        if !o.names.is_empty() {
+            sql.push_str(&format!(
+                "INSERT INTO order_names (order_id, name) VALUES {};\n",
+                vec![format!("({ORDER_ID}, ?)"); o.names.len()].join(", ")
+            ));
+        }
+        sql.push_str(&format!(
+            "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
+             dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
+        ));
+        sql.push_str(&format!("UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"));
+        if o.request.is_some() {
+            sql.push_str(&format!(
+                "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
+                 VALUES (?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ?);\n"
+            ));
+        }
+        if o.reserve_serial.is_some() {
+            sql.push_str(&format!(
+                "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, {CERT_ID}, ?);\n"
+            ));
+        }
+        let req_id = if o.request.is_some() {
+            "(SELECT seq FROM sqlite_sequence WHERE name = 'requests')"
+        } else {
+            "NULL"
+        };
+        sql.push_str(&format!("SELECT {ORDER_ID} AS order_id, {CERT_ID} AS certificate_id, {req_id} AS request_id;\n"));
+        sql.push_str("COMMIT;");
+
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(o.account_id)
+            .bind(o.container_id)
+            .bind(o.user_id)
+            .bind(&o.product_name_id)
+            .bind(&o.status)
+            .bind(organization_id)
+            .bind(&o.common_name)
+            .bind(o.data.to_string())
+            .bind(now)
+            .bind(now);
+        for n in &o.names {
+            q = q.bind(n);
+        }
+        q = q
+            .bind(o.account_id)
+            .bind(if o.reserve_serial.is_some() { "issuing" } else { "pending" })
+            .bind(&c.csr)
+            .bind(&c.spki_sha256)
+            .bind(c.key_size)
+            .bind(&c.common_name)
+            .bind(serde_json::to_string(&c.dns_names)?)
+            .bind(&c.signature_hash)
+            .bind(now);
+        if let Some((status, comments)) = &o.request {
+            let processed = if status == "approved" { Some(now.clone()) } else { None };
+            q = q.bind(o.account_id).bind(status).bind(o.user_id).bind(comments).bind(now).bind(processed);
+        }
+        if let Some((ca_id, serial)) = &o.reserve_serial {
+            q = q.bind(ca_id).bind(serial).bind(now);
+        }
+        let mut conn = self.writer.acquire().await?;
+        match q.fetch_all(&mut *conn).await {
+            Ok(rows) => {
+                let r = rows
+                    .first()
+                    .ok_or_else(|| StoreError::Database("order batch returned no ids".into()))?;
+                Ok(CreatedOrder {
+                    order_id: r.try_get("order_id")?,
+                    organization_id,
+                    organization_created: false,
+                    request_id: r.try_get("request_id")?,
+                    certificate_id: r.try_get("certificate_id")?,
+                })
+            }
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
 /// Columns `sort=` may name, mapped to SQL.
 fn order_sort_column(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -644,13 +742,32 @@ impl Store for SqliteStore {
     }
 
     async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>> {
-        let row = sqlx::query("SELECT * FROM organizations WHERE id = ? AND account_id = ?")
-            .bind(id)
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let org = row.as_ref().map(org_row).transpose()?;
-        self.with_validations(org).await
+        let row = sqlx::query(
+            "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
+             'date_created', v.date_created, 'validated_until', v.validated_until)) \
+             FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json \
+             FROM organizations o WHERE o.id = ? AND o.account_id = ?",
+        )
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut org = org_row(&row)?;
+        let vjson: Option<String> = row.try_get("validations_json")?;
+        if let Some(v) = vjson {
+            let list: Vec<Value> = serde_json::from_str(&v)?;
+            for x in list {
+                let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+                org.validations.push(OrgValidation {
+                    kind: get("kind").unwrap_or_default(),
+                    status: get("status").unwrap_or_default(),
+                    date_created: get("date_created").unwrap_or_default(),
+                    validated_until: get("validated_until"),
+                });
+            }
+        }
+        Ok(Some(org))
     }
 
     async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>> {
@@ -768,6 +885,15 @@ impl Store for SqliteStore {
         Ok((rows.iter().map(domain_row).collect::<Result<_>>()?, total))
     }
 
+    async fn domains_of_organization(&self, account_id: i64, organization_id: i64) -> Result<Vec<Domain>> {
+        let rows = sqlx::query("SELECT * FROM domains WHERE account_id = ? AND organization_id = ? ORDER BY id")
+            .bind(account_id)
+            .bind(organization_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(domain_row).collect()
+    }
+
     async fn set_domain_validated(
         &self,
         id: i64,
@@ -789,6 +915,9 @@ impl Store for SqliteStore {
     }
 
     async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
+        if let (OrgForOrder::Existing(org_id), true) = (&o.organization, o.new_domains.is_empty()) {
+            return self.create_order_one_trip(o, *org_id).await;
+        }
         let now = &o.created_at;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (organization_id, organization_created) = match &o.organization {
@@ -816,20 +945,25 @@ impl Store for SqliteStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        for n in &o.names {
-            sqlx::query("INSERT INTO order_names (order_id, name) VALUES (?, ?)")
-                .bind(order_id)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
+        if !o.names.is_empty() {
+            let sql = format!(
+                "INSERT INTO order_names (order_id, name) VALUES {}",
+                vec!["(?, ?)"; o.names.len()].join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for n in &o.names {
+                q = q.bind(order_id).bind(n);
+            }
+            q.execute(&mut *tx).await?;
         }
         let c = &o.certificate;
         let certificate_id: i64 = sqlx::query_scalar(
             "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, dns_names, \
-             signature_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             signature_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(o.account_id)
         .bind(order_id)
+        .bind(if o.reserve_serial.is_some() { "issuing" } else { "pending" })
         .bind(&c.csr)
         .bind(&c.spki_sha256)
         .bind(c.key_size)
@@ -844,6 +978,15 @@ impl Store for SqliteStore {
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
+        if let Some((ca_id, serial)) = &o.reserve_serial {
+            sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
+                .bind(ca_id)
+                .bind(serial)
+                .bind(certificate_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
         let request_id = match &o.request {
             Some((status, comments)) => {
                 let processed = if status == "approved" {
@@ -1201,35 +1344,36 @@ impl Store for SqliteStore {
     }
 
     async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let n = sqlx::query(
-            "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?, \
-             valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing'",
-        )
-        .bind(&c.ca_id)
-        .bind(&c.serial_hex)
-        .bind(&c.thumbprint)
-        .bind(&c.der)
-        .bind(&c.valid_from)
-        .bind(&c.valid_till)
-        .bind(&c.date_issued)
-        .bind(c.certificate_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            return Err(StoreError::Conflict(format!(
-                "certificate {} is not being issued",
-                c.certificate_id
-            )));
-        }
-        sqlx::query("UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ?")
+        let sql = "BEGIN IMMEDIATE;
+            UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?,
+                valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing' RETURNING id;
+            UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ?
+                AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL);
+            COMMIT;";
+        let q = sqlx::query(sql)
+            .bind(&c.ca_id)
+            .bind(&c.serial_hex)
+            .bind(&c.thumbprint)
+            .bind(&c.der)
+            .bind(&c.valid_from)
+            .bind(&c.valid_till)
+            .bind(&c.date_issued)
+            .bind(c.certificate_id)
             .bind(&c.date_issued)
             .bind(c.order_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(c.certificate_id);
+        let mut conn = self.writer.acquire().await?;
+        match q.fetch_all(&mut *conn).await {
+            Ok(rows) if rows.len() == 1 => Ok(()),
+            Ok(_) => Err(StoreError::Conflict(format!(
+                "certificate {} is not being issued",
+                c.certificate_id
+            ))),
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(e.into())
+            }
+        }
     }
 
     async fn orders_awaiting_issuance(

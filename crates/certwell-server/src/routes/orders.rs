@@ -13,6 +13,7 @@ use certwell_api::order::{IdOnly, OrderCreated, OrderRequest, OrderStatusUpdate,
 use certwell_policy::approval::ApprovalWorkflow;
 use certwell_policy::catalog::find_product;
 use certwell_policy::dns::{domain_covers, registrable_domain};
+use certwell_policy::organization::NewOrganization;
 use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
 use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, Order, OrderQuery,
@@ -23,7 +24,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::issuance::{try_issue, OrderData};
+use crate::issuance::{sign_and_record, tls_subject, try_issue, validity_window, OrderData, SignJob};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::views::{self, OrderContext};
@@ -144,7 +145,19 @@ pub async fn create_order(
     };
 
     // Organization.
-    let mut sandbox_new_org = false;
+    // (validations as (type, status, validated_until), data, created_at)
+    type OrgFacts = (Vec<(String, String, Option<String>)>, Option<NewOrganization>, String);
+    let facts_of = |o: &certwell_store::Organization| -> OrgFacts {
+        (
+            o.validations
+                .iter()
+                .map(|v| (v.kind.clone(), v.status.clone(), v.validated_until.clone()))
+                .collect(),
+            views::org_data(o),
+            o.created_at.clone(),
+        )
+    };
+    let mut org_facts: OrgFacts = (Vec::new(), None, format_ts(now));
     let org_for_order = match &plan.organization {
         OrgChoice::Existing(id) => {
             let org = state.store.get_organization(caller.account_id, *id).await?.ok_or_else(|| {
@@ -156,6 +169,7 @@ pub async fn create_order(
                     format!("The field 'organization.id' names an inactive organization: {id}."),
                 ));
             }
+            org_facts = facts_of(&org);
             OrgForOrder::Existing(org.id)
         }
         OrgChoice::New(new) => {
@@ -179,9 +193,13 @@ pub async fn create_order(
                     .await?
             };
             match dup {
-                Some(id) => OrgForOrder::Existing(id),
+                Some(id) => {
+                    if let Some(o) = state.store.get_organization(caller.account_id, id).await? {
+                        org_facts = facts_of(&o);
+                    }
+                    OrgForOrder::Existing(id)
+                }
                 None => {
-                    sandbox_new_org = true;
                     let container_id = match new.container_id {
                         Some(c) => {
                             check_container(&state, &caller, c, "organization.container.id").await?
@@ -192,12 +210,14 @@ pub async fn create_order(
                     if state.config.sandbox {
                         kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
                     }
+                    let validations = initial_validations(&state, &kinds);
+                    org_facts = (validations.clone(), Some(new.as_ref().clone()), format_ts(now));
                     OrgForOrder::New(NewOrganizationRow {
                         container_id,
                         name: new.name.clone(),
                         assumed_name: new.assumed_name.clone(),
                         data: serde_json::to_value(new.as_ref()).unwrap_or(Value::Null),
-                        validations: initial_validations(&state, &kinds),
+                        validations,
                     })
                 }
             }
@@ -238,9 +258,8 @@ pub async fn create_order(
         OrgForOrder::Existing(id) => {
             state
                 .store
-                .list_domains(caller.account_id, Some(*id), 100_000, 0)
+                .domains_of_organization(caller.account_id, *id)
                 .await?
-                .0
         }
         OrgForOrder::New(_) => Vec::new(),
     };
@@ -271,23 +290,47 @@ pub async fn create_order(
             validated_until: validated_until.clone(),
         });
     }
-    let _ = sandbox_new_org;
 
     // Approval workflow.
-    let account = state
-        .store
-        .get_account(caller.account_id)
-        .await?
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
-    let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
-        .unwrap_or(ApprovalWorkflow::OneStep);
     let (status, request) = if plan.skip_approval {
         ("pending", None)
     } else {
+        let account = state
+            .store
+            .get_account(caller.account_id)
+            .await?
+            .ok_or_else(ApiError::forbidden_invalid_key)?;
+        let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
+            .unwrap_or(ApprovalWorkflow::OneStep);
         match workflow.initial_request_status() {
             "approved" => ("pending", Some("approved")),
             s => ("needs_approval", Some(s)),
         }
+    };
+
+    // Issuable during this request? Then the serial is recorded in the same
+    // transaction as the order, and the certificate is signed right after.
+    let now_s = format_ts(now);
+    let org_ok = org_facts.0.iter().any(|(k, st, until)| {
+        product.validation.satisfied_by(k) && st == "active" && until.as_deref().is_none_or(|u| u > now_s.as_str())
+    });
+    let domains_ok = plan.sans.iter().all(|name| {
+        existing_domains.iter().any(|d| {
+            d.is_active
+                && domain_covers(&d.name, name)
+                && d.validated_until.as_deref().is_some_and(|u| u > now_s.as_str())
+        }) || new_domains.iter().any(|d| {
+            domain_covers(&d.name, name) && d.validated_until.as_deref().is_some_and(|u| u > now_s.as_str())
+        })
+    });
+    let immediate = match (&org_facts.1, status == "pending" && org_ok && domains_ok) {
+        (Some(org_data), true) => {
+            let (nb, na) = validity_window(&state, &plan.term_end, now)?;
+            let ev = product.validation == certwell_policy::ValidationLevel::Ev;
+            let subject = tls_subject(&state, ev, org_data, &org_facts.2, &plan.common_name);
+            Some((certwell_ca::random_serial(), nb, na, ev, subject))
+        }
+        _ => None,
     };
 
     let (key_type, key_size) = match csr.key_type {
@@ -325,6 +368,9 @@ pub async fn create_order(
                 dns_names: plan.sans.clone(),
                 signature_hash: plan.signature_hash.clone(),
             },
+            reserve_serial: immediate
+                .as_ref()
+                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
             created_at: format_ts(now),
         })
         .await?;
@@ -343,7 +389,27 @@ pub async fn create_order(
         certificate_id: None,
         certificate_chain: None,
     };
-    if status == "pending" {
+    if let Some((serial, not_before, not_after, ev, subject)) = immediate {
+        resp.certificate_id = Some(created.certificate_id);
+        let job = SignJob {
+            account_id: caller.account_id,
+            order_id: created.order_id,
+            certificate_id: created.certificate_id,
+            ca: Arc::clone(ca),
+            serial,
+            ev,
+            subject,
+            sans: plan.sans.clone(),
+            spki: csr.spki_der.clone(),
+            not_before,
+            not_after,
+            leaf_cn: plan.common_name.clone(),
+        };
+        match sign_and_record(&state, job).await {
+            Ok((_, chain)) => resp.certificate_chain = Some(chain),
+            Err(e) => tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred"),
+        }
+    } else if status == "pending" {
         resp.certificate_id = Some(created.certificate_id);
         match try_issue(&state, caller.account_id, created.order_id).await {
             Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
