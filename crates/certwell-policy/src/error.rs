@@ -58,7 +58,7 @@ pub fn required_str<'a>(value: &'a Option<String>, field: &str) -> Result<&'a st
 }
 
 /// Returns the trimmed string if present and non-blank.
-pub fn optional_str<'a>(value: &'a Option<String>) -> Option<&'a str> {
+pub fn optional_str(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 

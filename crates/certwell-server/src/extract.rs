@@ -45,7 +45,10 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
     let hash = hash_api_key(key);
     let cached = {
         let cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(&hash).filter(|c| c.at.elapsed() < KEY_CACHE_TTL).cloned()
+        cache
+            .get(&hash)
+            .filter(|c| c.at.elapsed() < KEY_CACHE_TTL)
+            .cloned()
     };
     let entry = match cached {
         Some(c) => c,
@@ -60,7 +63,11 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
                 (Some(a), Some(u)) => state.store.get_user(a, u).await?,
                 _ => None,
             };
-            let entry = CachedKey { key: rec, user, at: std::time::Instant::now() };
+            let entry = CachedKey {
+                key: rec,
+                user,
+                at: std::time::Instant::now(),
+            };
             let mut cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() > 10_000 {
                 cache.clear();
@@ -69,7 +76,10 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
             entry
         }
     };
-    if !state.rate_limiter.check(entry.key.id, std::time::Instant::now()) {
+    if !state
+        .rate_limiter
+        .check(entry.key.id, std::time::Instant::now())
+    {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             codes::REQUEST_LIMIT_EXCEEDED,
@@ -112,7 +122,9 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         if entry.key.role != "operator" {
             return Err(ApiError::missing_permission("use the operator API"));
         }
-        Ok(Operator { key_id: entry.key.id })
+        Ok(Operator {
+            key_id: entry.key.id,
+        })
     }
 }
 

@@ -108,7 +108,9 @@ pub async fn create_hierarchy(
         return Ok(());
     }
     let base = config.base_url();
-    let mut made: HashMap<&str, (String, Arc<dyn Signer>, Vec<u8>)> = HashMap::new();
+    // handle -> (CA id, signer, certificate DER)
+    type Made = (String, Arc<dyn Signer>, Vec<u8>);
+    let mut made: HashMap<&str, Made> = HashMap::new();
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .map_err(|e| e.to_string())?;

@@ -129,7 +129,10 @@ pub fn tls_subject(
         postal_code: None,
         street: None,
         organization: org_data.name.clone(),
-        common_name: state.config.include_common_name.then(|| common_name.to_string()),
+        common_name: state
+            .config
+            .include_common_name
+            .then(|| common_name.to_string()),
         business_category: None,
         jurisdiction_country: None,
         jurisdiction_state: None,
@@ -138,7 +141,11 @@ pub fn tls_subject(
     };
     if ev {
         let e = &org_data.ev;
-        subject.business_category = Some(e.business_category.clone().unwrap_or_else(|| "Private Organization".into()));
+        subject.business_category = Some(
+            e.business_category
+                .clone()
+                .unwrap_or_else(|| "Private Organization".into()),
+        );
         subject.jurisdiction_country = Some(
             e.jurisdiction_country
                 .clone()
@@ -156,14 +163,19 @@ pub fn tls_subject(
 }
 
 /// Certificate validity for an order term ending at `term_end` (RFC 3339).
-pub fn validity_window(state: &AppState, term_end: &str, now: OffsetDateTime) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+pub fn validity_window(
+    state: &AppState,
+    term_end: &str,
+    now: OffsetDateTime,
+) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
     let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
         .unwrap_or(now + Duration::days(1));
     let max_days = state
         .config
         .tls_max_validity_days
         .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
-    let (not_before, not_after) = certwell_policy::validity::certificate_window(term_end, now, max_days);
+    let (not_before, not_after) =
+        certwell_policy::validity::certificate_window(term_end, now, max_days);
     if not_after <= not_before {
         return Err(ApiError::bad_request(
             certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
@@ -252,12 +264,19 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
         .await?;
     tracing::info!(order = job.order_id, certificate = job.certificate_id, ca = %job.ca.id, "certificate issued");
     let _ = job.account_id;
-    Ok((job.certificate_id, chain_entries(state, &job.leaf_cn, &der, &job.ca.id)))
+    Ok((
+        job.certificate_id,
+        chain_entries(state, &job.leaf_cn, &der, &job.ca.id),
+    ))
 }
 
 /// Issues `order` if nothing blocks it. Returns the chain when this call
 /// issued it; None when it is blocked or someone else is issuing it.
-pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+pub async fn try_issue(
+    state: &AppState,
+    account_id: i64,
+    order_id: i64,
+) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
     let Some(order) = state.store.get_order(account_id, order_id).await? else {
         return Ok(None);
     };
@@ -295,7 +314,13 @@ pub async fn try_issue(state: &AppState, account_id: i64, order_id: i64) -> ApiR
         .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
     let now = OffsetDateTime::now_utc();
     let (not_before, not_after) = validity_window(state, &data.plan.term_end, now)?;
-    let subject = tls_subject(state, ev, &org_data, &org.created_at, &data.plan.common_name);
+    let subject = tls_subject(
+        state,
+        ev,
+        &org_data,
+        &org.created_at,
+        &data.plan.common_name,
+    );
     let serial = certwell_ca::random_serial();
     // Record the serial and claim the certificate before signing.
     match state

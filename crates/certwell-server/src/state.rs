@@ -15,7 +15,7 @@ pub struct AppState {
     pub cas: Arc<CaRegistry>,
     pub config: Arc<Config>,
     /// DER CRL per CA id and when it was made.
-    pub crl_cache: Mutex<HashMap<String, (Arc<Vec<u8>>, time::OffsetDateTime)>>,
+    pub crl_cache: Mutex<HashMap<String, CachedCrl>>,
     /// Wakes the issuance sweeper (an order may have become issuable).
     pub wake_issuer: Notify,
     pub rate_limiter: RateLimiter,
@@ -35,3 +35,6 @@ pub struct CachedKey {
 pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub type SharedState = Arc<AppState>;
+
+/// A signed CRL (DER) and when it was made.
+pub type CachedCrl = (Arc<Vec<u8>>, time::OffsetDateTime);

@@ -105,7 +105,11 @@ pub trait Store: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Domain>, i64)>;
-    async fn domains_of_organization(&self, account_id: i64, organization_id: i64) -> Result<Vec<Domain>>;
+    async fn domains_of_organization(
+        &self,
+        account_id: i64,
+        organization_id: i64,
+    ) -> Result<Vec<Domain>>;
     async fn set_domain_validated(
         &self,
         id: i64,

@@ -360,7 +360,11 @@ impl SqliteStore {
     /// multi-statement transaction sent to SQLite in a single round trip.
     /// Ids of rows inserted earlier in the batch are read from
     /// `sqlite_sequence` (all tables use AUTOINCREMENT; one writer).
-    async fn create_order_one_trip(&self, o: &NewOrder, organization_id: i64) -> Result<CreatedOrder> {
+    async fn create_order_one_trip(
+        &self,
+        o: &NewOrder,
+        organization_id: i64,
+    ) -> Result<CreatedOrder> {
         const ORDER_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'orders')";
         const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
         let now = &o.created_at;
@@ -380,7 +384,9 @@ impl SqliteStore {
             "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
              dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
         ));
-        sql.push_str(&format!("UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"));
+        sql.push_str(&format!(
+            "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
+        ));
         if o.request.is_some() {
             sql.push_str(&format!(
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
@@ -397,7 +403,9 @@ impl SqliteStore {
         } else {
             "NULL"
         };
-        sql.push_str(&format!("SELECT {ORDER_ID} AS order_id, {CERT_ID} AS certificate_id, {req_id} AS request_id;\n"));
+        sql.push_str(&format!(
+            "SELECT {ORDER_ID} AS order_id, {CERT_ID} AS certificate_id, {req_id} AS request_id;\n"
+        ));
         sql.push_str("COMMIT;");
 
         let mut q = sqlx::query(AssertSqlSafe(sql))
@@ -416,7 +424,11 @@ impl SqliteStore {
         }
         q = q
             .bind(o.account_id)
-            .bind(if o.reserve_serial.is_some() { "issuing" } else { "pending" })
+            .bind(if o.reserve_serial.is_some() {
+                "issuing"
+            } else {
+                "pending"
+            })
             .bind(&c.csr)
             .bind(&c.spki_sha256)
             .bind(c.key_size)
@@ -425,8 +437,18 @@ impl SqliteStore {
             .bind(&c.signature_hash)
             .bind(now);
         if let Some((status, comments)) = &o.request {
-            let processed = if status == "approved" { Some(now.clone()) } else { None };
-            q = q.bind(o.account_id).bind(status).bind(o.user_id).bind(comments).bind(now).bind(processed);
+            let processed = if status == "approved" {
+                Some(now.clone())
+            } else {
+                None
+            };
+            q = q
+                .bind(o.account_id)
+                .bind(status)
+                .bind(o.user_id)
+                .bind(comments)
+                .bind(now)
+                .bind(processed);
         }
         if let Some((ca_id, serial)) = &o.reserve_serial {
             q = q.bind(ca_id).bind(serial).bind(now);
@@ -885,12 +907,18 @@ impl Store for SqliteStore {
         Ok((rows.iter().map(domain_row).collect::<Result<_>>()?, total))
     }
 
-    async fn domains_of_organization(&self, account_id: i64, organization_id: i64) -> Result<Vec<Domain>> {
-        let rows = sqlx::query("SELECT * FROM domains WHERE account_id = ? AND organization_id = ? ORDER BY id")
-            .bind(account_id)
-            .bind(organization_id)
-            .fetch_all(&self.pool)
-            .await?;
+    async fn domains_of_organization(
+        &self,
+        account_id: i64,
+        organization_id: i64,
+    ) -> Result<Vec<Domain>> {
+        let rows = sqlx::query(
+            "SELECT * FROM domains WHERE account_id = ? AND organization_id = ? ORDER BY id",
+        )
+        .bind(account_id)
+        .bind(organization_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(domain_row).collect()
     }
 

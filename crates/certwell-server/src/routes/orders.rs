@@ -24,7 +24,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::issuance::{sign_and_record, tls_subject, try_issue, validity_window, OrderData, SignJob};
+use crate::issuance::{
+    sign_and_record, tls_subject, try_issue, validity_window, OrderData, SignJob,
+};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::views::{self, OrderContext};
@@ -146,7 +148,11 @@ pub async fn create_order(
 
     // Organization.
     // (validations as (type, status, validated_until), data, created_at)
-    type OrgFacts = (Vec<(String, String, Option<String>)>, Option<NewOrganization>, String);
+    type OrgFacts = (
+        Vec<(String, String, Option<String>)>,
+        Option<NewOrganization>,
+        String,
+    );
     let facts_of = |o: &certwell_store::Organization| -> OrgFacts {
         (
             o.validations
@@ -211,7 +217,11 @@ pub async fn create_order(
                         kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
                     }
                     let validations = initial_validations(&state, &kinds);
-                    org_facts = (validations.clone(), Some(new.as_ref().clone()), format_ts(now));
+                    org_facts = (
+                        validations.clone(),
+                        Some(new.as_ref().clone()),
+                        format_ts(now),
+                    );
                     OrgForOrder::New(NewOrganizationRow {
                         container_id,
                         name: new.name.clone(),
@@ -312,15 +322,22 @@ pub async fn create_order(
     // transaction as the order, and the certificate is signed right after.
     let now_s = format_ts(now);
     let org_ok = org_facts.0.iter().any(|(k, st, until)| {
-        product.validation.satisfied_by(k) && st == "active" && until.as_deref().is_none_or(|u| u > now_s.as_str())
+        product.validation.satisfied_by(k)
+            && st == "active"
+            && until.as_deref().is_none_or(|u| u > now_s.as_str())
     });
     let domains_ok = plan.sans.iter().all(|name| {
         existing_domains.iter().any(|d| {
             d.is_active
                 && domain_covers(&d.name, name)
-                && d.validated_until.as_deref().is_some_and(|u| u > now_s.as_str())
+                && d.validated_until
+                    .as_deref()
+                    .is_some_and(|u| u > now_s.as_str())
         }) || new_domains.iter().any(|d| {
-            domain_covers(&d.name, name) && d.validated_until.as_deref().is_some_and(|u| u > now_s.as_str())
+            domain_covers(&d.name, name)
+                && d.validated_until
+                    .as_deref()
+                    .is_some_and(|u| u > now_s.as_str())
         })
     });
     let immediate = match (&org_facts.1, status == "pending" && org_ok && domains_ok) {
@@ -407,7 +424,9 @@ pub async fn create_order(
         };
         match sign_and_record(&state, job).await {
             Ok((_, chain)) => resp.certificate_chain = Some(chain),
-            Err(e) => tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred"),
+            Err(e) => {
+                tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
+            }
         }
     } else if status == "pending" {
         resp.certificate_id = Some(created.certificate_id);

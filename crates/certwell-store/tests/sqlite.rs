@@ -1,0 +1,280 @@
+//! The SQLite store on a real database file: orders in one transaction,
+//! serial reservations, claims, tenancy and migrations.
+
+use certwell_store::*;
+use serde_json::json;
+
+async fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("t.db"), Durability::Full)
+        .await
+        .unwrap();
+    (dir, s)
+}
+
+fn admin() -> NewUser {
+    NewUser {
+        container_id: None,
+        role: "admin".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "a@example.com".into(),
+        job_title: String::new(),
+        telephone: String::new(),
+    }
+}
+
+async fn setup(s: &SqliteStore) -> (Account, User, Organization) {
+    let (a, u) = s
+        .create_account("T", &AccountSettings::default(), &admin())
+        .await
+        .unwrap();
+    s.insert_ca(&CaRecord {
+        id: "CA1".into(),
+        name: "ca".into(),
+        parent_id: None,
+        purpose: Some("tls_ov".into()),
+        key_algorithm: "ecdsa-p256".into(),
+        key_file: "k".into(),
+        cert_der: vec![1, 2, 3],
+        is_default: true,
+        created_at: "2026-01-01T00:00:00+00:00".into(),
+    })
+    .await
+    .unwrap();
+    let org = s
+        .create_organization(
+            a.id,
+            &NewOrganizationRow {
+                container_id: a.root_container_id,
+                name: "Org".into(),
+                assumed_name: None,
+                data: json!({"address": "1 Main", "city": "X", "state": "Y", "zip": "1", "country": "us"}),
+                validations: vec![("ov".into(), "active".into(), Some("2099-01-01T00:00:00+00:00".into()))],
+            },
+        )
+        .await
+        .unwrap();
+    (a, u, org)
+}
+
+fn order(
+    a: &Account,
+    u: &User,
+    org: Option<i64>,
+    request: Option<&str>,
+    serial: Option<&str>,
+) -> NewOrder {
+    NewOrder {
+        account_id: a.id,
+        container_id: a.root_container_id,
+        user_id: u.id,
+        product_name_id: "ssl_plus".into(),
+        status: if request.is_some() {
+            "needs_approval".into()
+        } else {
+            "pending".into()
+        },
+        organization: match org {
+            Some(id) => OrgForOrder::Existing(id),
+            None => OrgForOrder::New(NewOrganizationRow {
+                container_id: a.root_container_id,
+                name: "New".into(),
+                assumed_name: None,
+                data: json!({}),
+                validations: vec![],
+            }),
+        },
+        common_name: "example.com".into(),
+        names: vec!["example.com".into(), "www.example.com".into()],
+        data: json!({"k": 1}),
+        new_domains: vec![],
+        request: request.map(|s| (s.to_string(), Some("please".into()))),
+        certificate: NewCertificateRow {
+            csr: "csr".into(),
+            spki_sha256: "00".into(),
+            key_size: 256,
+            common_name: "example.com".into(),
+            dns_names: vec!["example.com".into()],
+            signature_hash: "sha256".into(),
+        },
+        reserve_serial: serial.map(|s| ("CA1".to_string(), s.to_string())),
+        created_at: "2026-11-23T00:00:00+00:00".into(),
+    }
+}
+
+#[tokio::test]
+async fn one_trip_order_returns_the_ids_it_wrote() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let c1 = s
+        .create_order(&order(&a, &u, Some(org.id), Some("pending"), None))
+        .await
+        .unwrap();
+    let c2 = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("0A0B")))
+        .await
+        .unwrap();
+    assert_eq!(c2.order_id, c1.order_id + 1);
+    assert!(c1.request_id.is_some());
+    assert!(c2.request_id.is_none());
+    let o1 = s.get_order(a.id, c1.order_id).await.unwrap().unwrap();
+    assert_eq!(o1.certificate_id, Some(c1.certificate_id));
+    assert_eq!(o1.status, "needs_approval");
+    let reqs = s.requests_for_order(c1.order_id).await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        (reqs[0].status.as_str(), reqs[0].comments.as_deref()),
+        ("pending", Some("please"))
+    );
+    let cert2 = s
+        .get_certificate(a.id, c2.certificate_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cert2.status, "issuing", "reserved in the same transaction");
+    let (list, total) = s
+        .list_orders(
+            a.id,
+            &OrderQuery {
+                domain_name: Some("www.example.com".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((total, list.len()), (2, 2));
+
+    // the same serial again for that CA: the whole batch rolls back
+    let err = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("0A0B")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let (_, total) = s
+        .list_orders(
+            a.id,
+            &OrderQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 2, "nothing of the failed order was kept");
+    // and the writer connection is usable afterwards
+    let c3 = s
+        .create_order(&order(&a, &u, None, None, None))
+        .await
+        .unwrap();
+    assert!(c3.organization_created);
+}
+
+#[tokio::test]
+async fn claims_serials_and_issuance_records() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let c = s
+        .create_order(&order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap();
+    s.claim_and_reserve_serial("CA1", "01FF", c.certificate_id)
+        .await
+        .unwrap();
+    // a second claim on the same certificate conflicts
+    assert!(matches!(
+        s.claim_and_reserve_serial("CA1", "02FF", c.certificate_id)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // a released claim keeps its serial: the same serial can never be reserved again
+    s.release_claim(c.certificate_id).await.unwrap();
+    assert!(matches!(
+        s.claim_and_reserve_serial("CA1", "01FF", c.certificate_id)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.claim_and_reserve_serial("CA1", "03FF", c.certificate_id)
+        .await
+        .unwrap();
+    let issued = IssuedCertificate {
+        certificate_id: c.certificate_id,
+        order_id: c.order_id,
+        ca_id: "CA1".into(),
+        serial_hex: "03FF".into(),
+        der: vec![9; 10],
+        thumbprint: "AB".into(),
+        valid_from: "2026-11-23T00:00:00+00:00".into(),
+        valid_till: "2027-06-10T00:00:00+00:00".into(),
+        date_issued: "2026-11-23T00:00:00+00:00".into(),
+    };
+    s.record_issued(&issued).await.unwrap();
+    assert_eq!(
+        s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
+        "issued"
+    );
+    assert!(
+        matches!(s.record_issued(&issued).await, Err(StoreError::Conflict(_))),
+        "recorded once"
+    );
+    let found = s
+        .find_order_by_certificate(a.id, "03ff")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, c.order_id);
+    // a crash leaves 'issuing' rows: start-up returns them to pending
+    let c2 = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("04FF")))
+        .await
+        .unwrap();
+    assert_eq!(s.reset_stale_claims().await.unwrap(), 1);
+    assert_eq!(
+        s.get_certificate(a.id, c2.certificate_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "pending"
+    );
+}
+
+#[tokio::test]
+async fn accounts_are_isolated_and_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (a_id, order_id) = {
+        let s = SqliteStore::open(&path, Durability::Full).await.unwrap();
+        let (a, u, org) = setup(&s).await;
+        let (b, _) = s
+            .create_account("Other", &AccountSettings::default(), &admin())
+            .await
+            .unwrap();
+        let c = s
+            .create_order(&order(&a, &u, Some(org.id), None, None))
+            .await
+            .unwrap();
+        assert!(s.get_order(b.id, c.order_id).await.unwrap().is_none());
+        assert!(s.get_organization(b.id, org.id).await.unwrap().is_none());
+        assert!(s
+            .get_certificate(b.id, c.certificate_id)
+            .await
+            .unwrap()
+            .is_none());
+        s.close().await;
+        (a.id, c.order_id)
+    };
+    let s = SqliteStore::open(&path, Durability::Full).await.unwrap();
+    let o = s.get_order(a_id, order_id).await.unwrap().unwrap();
+    assert_eq!(o.data, json!({"k": 1}));
+    let org = s
+        .get_organization(a_id, o.organization_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.validations.len(), 1);
+    assert_eq!(org.validations[0].kind, "ov");
+    assert_eq!(s.next_crl_number("CA1").await.unwrap(), 1);
+    assert_eq!(s.next_crl_number("CA1").await.unwrap(), 2);
+}
