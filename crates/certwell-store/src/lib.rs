@@ -2,6 +2,7 @@
 //! (WAL, embedded default). All writes that belong together happen in one
 //! transaction; an order acknowledged to a client is committed first.
 
+mod batch;
 mod records;
 mod sqlite;
 

@@ -14,8 +14,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::batch::{Bind, JobRow, WriteJob};
 use crate::records::*;
 use crate::{Result, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
 
@@ -35,6 +37,22 @@ pub enum Durability {
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// Group-commit queue (hot-path writes: new orders, issued certificates).
+    jobs: std::sync::Mutex<Option<mpsc::Sender<WriteJob>>>,
+    writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    fn with_pools(pool: SqlitePool, writer: SqlitePool) -> SqliteStore {
+        let (tx, rx) = mpsc::channel(1024);
+        let task = tokio::spawn(crate::batch::writer_loop(writer.clone(), rx));
+        SqliteStore {
+            pool,
+            writer,
+            jobs: std::sync::Mutex::new(Some(tx)),
+            writer_task: std::sync::Mutex::new(Some(task)),
+        }
+    }
 }
 
 fn now_ts() -> String {
@@ -80,7 +98,7 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore { pool, writer };
+        let store = SqliteStore::with_pools(pool, writer);
         store.migrate().await?;
         Ok(store)
     }
@@ -94,10 +112,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore {
-            writer: pool.clone(),
-            pool,
-        };
+        let store = SqliteStore::with_pools(pool.clone(), pool);
         store.migrate().await?;
         Ok(store)
     }
@@ -369,109 +384,111 @@ impl SqliteStore {
         const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
         let now = &o.created_at;
         let c = &o.certificate;
-        let mut sql = String::from("BEGIN IMMEDIATE;\n");
-        sql.push_str(
+        let mut sql = String::from(
             "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
              common_name, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
         );
+        let mut binds = vec![
+            Bind::I64(o.account_id),
+            Bind::I64(o.container_id),
+            Bind::I64(o.user_id),
+            Bind::Text(o.product_name_id.clone()),
+            Bind::Text(o.status.clone()),
+            Bind::I64(organization_id),
+            Bind::Text(o.common_name.clone()),
+            Bind::Text(o.data.to_string()),
+            Bind::Text(now.clone()),
+            Bind::Text(now.clone()),
+        ];
         if !o.names.is_empty() {
             sql.push_str(&format!(
                 "INSERT INTO order_names (order_id, name) VALUES {};\n",
                 vec![format!("({ORDER_ID}, ?)"); o.names.len()].join(", ")
             ));
+            binds.extend(o.names.iter().map(|n| Bind::Text(n.clone())));
         }
         sql.push_str(&format!(
             "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
              dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
         ));
+        binds.extend([
+            Bind::I64(o.account_id),
+            Bind::Text(
+                if o.reserve_serial.is_some() {
+                    "issuing"
+                } else {
+                    "pending"
+                }
+                .into(),
+            ),
+            Bind::Text(c.csr.clone()),
+            Bind::Text(c.spki_sha256.clone()),
+            Bind::I64(c.key_size),
+            Bind::Text(c.common_name.clone()),
+            Bind::Text(serde_json::to_string(&c.dns_names)?),
+            Bind::Text(c.signature_hash.clone()),
+            Bind::Text(now.clone()),
+        ]);
         sql.push_str(&format!(
             "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
         ));
-        if o.request.is_some() {
+        if let Some((status, comments)) = &o.request {
             sql.push_str(&format!(
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
                  VALUES (?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ?);\n"
             ));
+            let processed = (status == "approved").then(|| now.clone());
+            binds.extend([
+                Bind::I64(o.account_id),
+                Bind::Text(status.clone()),
+                Bind::I64(o.user_id),
+                Bind::OptText(comments.clone()),
+                Bind::Text(now.clone()),
+                Bind::OptText(processed),
+            ]);
         }
-        if o.reserve_serial.is_some() {
+        if let Some((ca_id, serial)) = &o.reserve_serial {
             sql.push_str(&format!(
                 "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, {CERT_ID}, ?);\n"
             ));
+            binds.extend([
+                Bind::Text(ca_id.clone()),
+                Bind::Text(serial.clone()),
+                Bind::Text(now.clone()),
+            ]);
         }
         let req_id = if o.request.is_some() {
             "(SELECT seq FROM sqlite_sequence WHERE name = 'requests')"
         } else {
             "NULL"
         };
-        sql.push_str(&format!(
-            "SELECT {ORDER_ID} AS order_id, {CERT_ID} AS certificate_id, {req_id} AS request_id;\n"
-        ));
-        sql.push_str("COMMIT;");
+        sql.push_str(&format!("SELECT {ORDER_ID}, {CERT_ID}, {req_id};"));
+        let row = self.submit(sql, binds).await?;
+        let get = |i: usize| row.get(i).copied().flatten();
+        Ok(CreatedOrder {
+            order_id: get(0).ok_or_else(|| StoreError::Corrupt("no order id".into()))?,
+            organization_id,
+            organization_created: false,
+            request_id: get(2),
+            certificate_id: get(1)
+                .ok_or_else(|| StoreError::Corrupt("no certificate id".into()))?,
+        })
+    }
 
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(o.account_id)
-            .bind(o.container_id)
-            .bind(o.user_id)
-            .bind(&o.product_name_id)
-            .bind(&o.status)
-            .bind(organization_id)
-            .bind(&o.common_name)
-            .bind(o.data.to_string())
-            .bind(now)
-            .bind(now);
-        for n in &o.names {
-            q = q.bind(n);
-        }
-        q = q
-            .bind(o.account_id)
-            .bind(if o.reserve_serial.is_some() {
-                "issuing"
-            } else {
-                "pending"
-            })
-            .bind(&c.csr)
-            .bind(&c.spki_sha256)
-            .bind(c.key_size)
-            .bind(&c.common_name)
-            .bind(serde_json::to_string(&c.dns_names)?)
-            .bind(&c.signature_hash)
-            .bind(now);
-        if let Some((status, comments)) = &o.request {
-            let processed = if status == "approved" {
-                Some(now.clone())
-            } else {
-                None
-            };
-            q = q
-                .bind(o.account_id)
-                .bind(status)
-                .bind(o.user_id)
-                .bind(comments)
-                .bind(now)
-                .bind(processed);
-        }
-        if let Some((ca_id, serial)) = &o.reserve_serial {
-            q = q.bind(ca_id).bind(serial).bind(now);
-        }
-        let mut conn = self.writer.acquire().await?;
-        match q.fetch_all(&mut *conn).await {
-            Ok(rows) => {
-                let r = rows
-                    .first()
-                    .ok_or_else(|| StoreError::Database("order batch returned no ids".into()))?;
-                Ok(CreatedOrder {
-                    order_id: r.try_get("order_id")?,
-                    organization_id,
-                    organization_created: false,
-                    request_id: r.try_get("request_id")?,
-                    certificate_id: r.try_get("certificate_id")?,
-                })
-            }
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(e.into())
-            }
-        }
+    /// Hands a write job to the group-commit writer and waits for its commit.
+    async fn submit(&self, sql: String, binds: Vec<Bind>) -> Result<JobRow> {
+        let tx = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(WriteJob { sql, binds, reply })
+            .await
+            .map_err(|_| StoreError::Database("the writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Database("the writer has stopped".into()))?
     }
 }
 
@@ -1372,35 +1389,33 @@ impl Store for SqliteStore {
     }
 
     async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
-        let sql = "BEGIN IMMEDIATE;
-            UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, valid_from = ?,
-                valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing' RETURNING id;
+        let sql = "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, \
+            valid_from = ?, valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing';
+            SELECT changes();
             UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ?
-                AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL);
-            COMMIT;";
-        let q = sqlx::query(sql)
-            .bind(&c.ca_id)
-            .bind(&c.serial_hex)
-            .bind(&c.thumbprint)
-            .bind(&c.der)
-            .bind(&c.valid_from)
-            .bind(&c.valid_till)
-            .bind(&c.date_issued)
-            .bind(c.certificate_id)
-            .bind(&c.date_issued)
-            .bind(c.order_id)
-            .bind(c.certificate_id);
-        let mut conn = self.writer.acquire().await?;
-        match q.fetch_all(&mut *conn).await {
-            Ok(rows) if rows.len() == 1 => Ok(()),
-            Ok(_) => Err(StoreError::Conflict(format!(
+                AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL);"
+            .to_string();
+        let binds = vec![
+            Bind::Text(c.ca_id.clone()),
+            Bind::Text(c.serial_hex.clone()),
+            Bind::Text(c.thumbprint.clone()),
+            Bind::Blob(c.der.clone()),
+            Bind::Text(c.valid_from.clone()),
+            Bind::Text(c.valid_till.clone()),
+            Bind::Text(c.date_issued.clone()),
+            Bind::I64(c.certificate_id),
+            Bind::Text(c.date_issued.clone()),
+            Bind::I64(c.order_id),
+            Bind::I64(c.certificate_id),
+        ];
+        let row = self.submit(sql, binds).await?;
+        if row.first().copied().flatten() == Some(1) {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "certificate {} is not being issued",
                 c.certificate_id
-            ))),
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(e.into())
-            }
+            )))
         }
     }
 
@@ -1422,6 +1437,16 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        let sender = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(sender);
+        let task = self
+            .writer_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
         self.writer.close().await;
         self.pool.close().await;
     }

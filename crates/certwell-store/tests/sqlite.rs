@@ -278,3 +278,60 @@ async fn accounts_are_isolated_and_data_survives_reopening() {
     assert_eq!(s.next_crl_number("CA1").await.unwrap(), 1);
     assert_eq!(s.next_crl_number("CA1").await.unwrap(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_orders_are_group_committed_and_one_bad_job_fails_alone() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (s, a, u) = (s.clone(), a.clone(), u.clone());
+        // job 30 reuses job 29's serial: exactly one of the two must fail
+        let serial = format!("{:04X}", if i == 30 { 29 } else { i });
+        tasks.push(tokio::spawn(async move {
+            s.create_order(&order(&a, &u, Some(org.id), None, Some(&serial)))
+                .await
+        }));
+    }
+    let mut ok = Vec::new();
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(c) => ok.push(c),
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(conflicts, 1);
+    assert_eq!(ok.len(), 59);
+    let mut ids: Vec<i64> = ok.iter().map(|c| c.order_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 59, "distinct order ids");
+    for c in &ok {
+        let o = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
+        assert_eq!(
+            o.certificate_id,
+            Some(c.certificate_id),
+            "each order points at its own certificate"
+        );
+        let cert = s
+            .get_certificate(a.id, c.certificate_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cert.order_id, c.order_id);
+    }
+    let (_, total) = s
+        .list_orders(
+            a.id,
+            &OrderQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 59);
+}
