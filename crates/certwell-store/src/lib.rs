@@ -106,6 +106,12 @@ pub trait Store: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Domain>, i64)>;
+    /// An organization with its validations and its domains, in one query.
+    async fn organization_with_domains(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> Result<Option<(Organization, Vec<Domain>)>>;
     async fn domains_of_organization(
         &self,
         account_id: i64,

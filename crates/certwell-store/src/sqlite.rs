@@ -202,6 +202,23 @@ fn org_row(r: &SqliteRow) -> Result<Organization> {
     })
 }
 
+fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValidation>> {
+    let mut out = Vec::new();
+    if let Some(v) = text {
+        let list: Vec<Value> = serde_json::from_str(&v)?;
+        for x in list {
+            let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+            out.push(OrgValidation {
+                kind: get("kind").unwrap_or_default(),
+                status: get("status").unwrap_or_default(),
+                date_created: get("date_created").unwrap_or_default(),
+                validated_until: get("validated_until"),
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn domain_row(r: &SqliteRow) -> Result<Domain> {
     let types: String = r.try_get("validation_types")?;
     Ok(Domain {
@@ -793,19 +810,7 @@ impl Store for SqliteStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let mut org = org_row(&row)?;
-        let vjson: Option<String> = row.try_get("validations_json")?;
-        if let Some(v) = vjson {
-            let list: Vec<Value> = serde_json::from_str(&v)?;
-            for x in list {
-                let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
-                org.validations.push(OrgValidation {
-                    kind: get("kind").unwrap_or_default(),
-                    status: get("status").unwrap_or_default(),
-                    date_created: get("date_created").unwrap_or_default(),
-                    validated_until: get("validated_until"),
-                });
-            }
-        }
+        org.validations = validations_from_json(row.try_get("validations_json")?)?;
         Ok(Some(org))
     }
 
@@ -922,6 +927,57 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok((rows.iter().map(domain_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn organization_with_domains(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> Result<Option<(Organization, Vec<Domain>)>> {
+        let row = sqlx::query(
+            "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
+             'date_created', v.date_created, 'validated_until', v.validated_until)) \
+             FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json, \
+             (SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, 'container_id', d.container_id, \
+             'organization_id', d.organization_id, 'name', d.name, 'is_active', d.is_active, 'dcv_method', d.dcv_method, \
+             'dcv_token', d.dcv_token, 'dcv_token_expires', d.dcv_token_expires, 'validation_types', d.validation_types, \
+             'validated_at', d.validated_at, 'validated_until', d.validated_until, 'created_at', d.created_at)) \
+             FROM (SELECT * FROM domains WHERE account_id = o.account_id AND organization_id = o.id ORDER BY id) d) AS domains_json \
+             FROM organizations o WHERE o.id = ? AND o.account_id = ?",
+        )
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut org = org_row(&row)?;
+        org.validations = validations_from_json(row.try_get("validations_json")?)?;
+        let mut domains = Vec::new();
+        if let Some(text) = row.try_get::<Option<String>, _>("domains_json")? {
+            let list: Vec<Value> = serde_json::from_str(&text)?;
+            for d in list {
+                let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+                let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
+                let types: Vec<String> =
+                    serde_json::from_str(&s("validation_types").unwrap_or_else(|| "[]".into()))?;
+                domains.push(Domain {
+                    id: i("id"),
+                    account_id: i("account_id"),
+                    container_id: i("container_id"),
+                    organization_id: i("organization_id"),
+                    name: s("name").unwrap_or_default(),
+                    is_active: i("is_active") != 0,
+                    dcv_method: s("dcv_method").unwrap_or_default(),
+                    dcv_token: s("dcv_token"),
+                    dcv_token_expires: s("dcv_token_expires"),
+                    validation_types: types,
+                    validated_at: s("validated_at"),
+                    validated_until: s("validated_until"),
+                    created_at: s("created_at").unwrap_or_default(),
+                });
+            }
+        }
+        Ok(Some((org, domains)))
     }
 
     async fn domains_of_organization(

@@ -275,6 +275,42 @@ async fn accounts_are_isolated_and_data_survives_reopening() {
         .unwrap();
     assert_eq!(org.validations.len(), 1);
     assert_eq!(org.validations[0].kind, "ov");
+    s.create_domain(
+        a_id,
+        &NewDomainRow {
+            container_id: org.container_id,
+            organization_id: org.id,
+            name: "example.com".into(),
+            dcv_method: "dns-txt-token".into(),
+            dcv_token: Some("tok".into()),
+            dcv_token_expires: None,
+            validation_types: vec!["ov".into()],
+            validated_at: None,
+            validated_until: Some("2099-01-01T00:00:00+00:00".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let (o2, domains) = s
+        .organization_with_domains(a_id, org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o2.validations.len(), 1);
+    assert_eq!(domains.len(), 1);
+    assert_eq!(domains[0].name, "example.com");
+    assert_eq!(domains[0].validation_types, vec!["ov".to_string()]);
+    assert_eq!(domains[0].dcv_token.as_deref(), Some("tok"));
+    assert!(domains[0].is_active);
+    assert_eq!(
+        domains[0].validated_until.as_deref(),
+        Some("2099-01-01T00:00:00+00:00")
+    );
+    assert!(s
+        .organization_with_domains(a_id + 100, org.id)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(s.next_crl_number("CA1").await.unwrap(), 1);
     assert_eq!(s.next_crl_number("CA1").await.unwrap(), 2);
 }

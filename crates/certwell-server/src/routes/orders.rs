@@ -164,9 +164,10 @@ pub async fn create_order(
         )
     };
     let mut org_facts: OrgFacts = (Vec::new(), None, format_ts(now));
+    let mut preloaded_domains = None;
     let org_for_order = match &plan.organization {
         OrgChoice::Existing(id) => {
-            let org = state.store.get_organization(caller.account_id, *id).await?.ok_or_else(|| {
+            let (org, domains) = state.store.organization_with_domains(caller.account_id, *id).await?.ok_or_else(|| {
                 ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {id}."))
             })?;
             if !org.is_active {
@@ -176,6 +177,7 @@ pub async fn create_order(
                 ));
             }
             org_facts = facts_of(&org);
+            preloaded_domains = Some(domains);
             OrgForOrder::Existing(org.id)
         }
         OrgChoice::New(new) => {
@@ -264,14 +266,15 @@ pub async fn create_order(
     }
 
     // Domains for names no domain of the organization covers yet.
-    let existing_domains = match &org_for_order {
-        OrgForOrder::Existing(id) => {
+    let existing_domains = match (&org_for_order, preloaded_domains) {
+        (OrgForOrder::Existing(_), Some(d)) => d,
+        (OrgForOrder::Existing(id), None) => {
             state
                 .store
                 .domains_of_organization(caller.account_id, *id)
                 .await?
         }
-        OrgForOrder::New(_) => Vec::new(),
+        (OrgForOrder::New(_), _) => Vec::new(),
     };
     let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
     let (validated_at, validated_until) = sandbox_validated_until(&state);
