@@ -255,20 +255,34 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
         }
     };
     let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);
-    state
-        .store
-        .record_issued(&IssuedCertificate {
-            certificate_id: job.certificate_id,
-            order_id: job.order_id,
-            ca_id: job.ca.id.clone(),
-            serial_hex: hex::encode_upper(&job.serial),
-            der: der.clone(),
-            thumbprint,
-            valid_from: format_ts(job.not_before),
-            valid_till: format_ts(job.not_after),
-            date_issued: format_ts(OffsetDateTime::now_utc()),
-        })
-        .await?;
+    let record = IssuedCertificate {
+        certificate_id: job.certificate_id,
+        order_id: job.order_id,
+        ca_id: job.ca.id.clone(),
+        serial_hex: hex::encode_upper(&job.serial),
+        der: der.clone(),
+        thumbprint,
+        valid_from: format_ts(job.not_before),
+        valid_till: format_ts(job.not_after),
+        date_issued: format_ts(OffsetDateTime::now_utc()),
+    };
+    // A signed certificate must not be lost to a transient storage error:
+    // retry with backoff before giving up (the claim then stays until the
+    // next start, and the serial is never reused).
+    let mut delay = std::time::Duration::from_millis(50);
+    let mut attempt = 0;
+    loop {
+        match state.store.record_issued(&record).await {
+            Ok(()) => break,
+            Err(StoreError::Database(e)) if attempt < 5 => {
+                tracing::warn!(order = job.order_id, error = %e, "recording the issued certificate failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     tracing::info!(order = job.order_id, certificate = job.certificate_id, ca = %job.ca.id, "certificate issued");
     let _ = job.account_id;
     Ok((
