@@ -82,6 +82,7 @@ pub mod codes {
     pub const INVALID_STATUS_TRANSITION: &str = "invalid_status_transition";
     pub const INVALID_FORMAT_TYPE: &str = "invalid_format_type";
     pub const CERTIFICATE_NOT_ISSUED: &str = "certificate_not_issued";
+    pub const CERTIFICATE_ALREADY_REVOKED: &str = "certificate_already_revoked";
     pub const INVALID_FILTER: &str = "invalid_filter";
     pub const DUPLICATE_ORGANIZATION: &str = "duplicate_organization";
     pub const DUPLICATE_DOMAIN: &str = "duplicate_domain";

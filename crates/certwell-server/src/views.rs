@@ -216,7 +216,16 @@ pub fn request_brief(r: &Request) -> Value {
 
 /// Certificate fields shared by order info and lists.
 pub fn certificate_fields(c: &Certificate, v: &mut Value) {
-    if c.status == "issued" {
+    if c.status == "revoked" {
+        v["status"] = json!("revoked");
+        if let Some(t) = &c.revoked_at {
+            v["date_revoked"] = json!(t);
+        }
+        if let Some(r) = &c.revocation_reason {
+            v["revocation_reason"] = json!(r);
+        }
+    }
+    if c.der.is_some() {
         if let Some(t) = &c.thumbprint {
             v["thumbprint"] = json!(t);
         }

@@ -180,5 +180,28 @@ pub trait Store: Send + Sync {
         updated_before: &str,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>>;
+    // Revocation
+    /// A certificate by id, or by serial number (hex, any case).
+    async fn find_certificate(
+        &self,
+        account_id: i64,
+        id_or_serial: &str,
+    ) -> Result<Option<Certificate>>;
+    #[allow(clippy::too_many_arguments)]
+    async fn create_request(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        kind: &str,
+        status: &str,
+        requester_id: i64,
+        comments: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<Request>;
+    /// Returns the certificates this call revoked (already revoked ones are skipped).
+    async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>>;
+    /// (serial hex, revoked_at, reason) of every revoked certificate of a CA.
+    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>>;
+    async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool>;
     async fn close(&self);
 }

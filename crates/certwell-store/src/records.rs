@@ -262,6 +262,8 @@ pub struct Request {
     pub processor_comment: Option<String>,
     pub date: String,
     pub date_processed: Option<String>,
+    /// Type-specific payload (revoke: certificate ids and reason).
+    pub data: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +299,23 @@ pub struct Certificate {
     pub valid_till: Option<String>,
     pub date_issued: Option<String>,
     pub created_at: String,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+}
+
+/// Revokes issued certificates (and, when given, approves the revoke
+/// request) in one transaction.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub account_id: i64,
+    pub certificate_ids: Vec<i64>,
+    /// RFC 5280 reason name as the API spells it (unspecified, keyCompromise, …).
+    pub reason: String,
+    pub revoked_at: String,
+    /// Add the certificates' keys to the cross-account blocklist.
+    pub block_keys: bool,
+    /// (request id, processor user id, processor comment)
+    pub approve_request: Option<(i64, i64, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,10 @@ use crate::records::*;
 use crate::{Result, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_revocation.sql")),
+];
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +271,10 @@ fn request_row(r: &SqliteRow) -> Result<Request> {
         processor_comment: r.try_get("processor_comment")?,
         date: r.try_get("date")?,
         date_processed: r.try_get("date_processed")?,
+        data: match r.try_get::<Option<String>, _>("data")? {
+            Some(t) => Some(serde_json::from_str(&t)?),
+            None => None,
+        },
     })
 }
 
@@ -292,6 +299,8 @@ fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         valid_till: r.try_get("valid_till")?,
         date_issued: r.try_get("date_issued")?,
         created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revocation_reason: r.try_get("revocation_reason")?,
     })
 }
 
@@ -1490,6 +1499,137 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    async fn find_certificate(&self, account_id: i64, key: &str) -> Result<Option<Certificate>> {
+        if let Ok(id) = key.parse::<i64>() {
+            if let Some(c) = self.get_certificate(account_id, id).await? {
+                return Ok(Some(c));
+            }
+        }
+        let row =
+            sqlx::query("SELECT * FROM certificates WHERE account_id = ? AND serial = ? LIMIT 1")
+                .bind(account_id)
+                .bind(key.to_ascii_uppercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(cert_row).transpose()
+    }
+
+    async fn create_request(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        kind: &str,
+        status: &str,
+        requester_id: i64,
+        comments: Option<&str>,
+        data: &Value,
+    ) -> Result<Request> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(order_id)
+        .bind(kind)
+        .bind(status)
+        .bind(requester_id)
+        .bind(comments)
+        .bind(now_ts())
+        .bind(data.to_string())
+        .fetch_one(&self.writer)
+        .await?;
+        self.get_request(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some((req_id, processor, comment)) = &r.approve_request {
+            let n = sqlx::query(
+                "UPDATE requests SET status = 'approved', processor_id = ?, processor_comment = ?, date_processed = ? \
+                 WHERE id = ? AND account_id = ? AND status IN ('pending', 'submitted')",
+            )
+            .bind(processor)
+            .bind(comment)
+            .bind(&r.revoked_at)
+            .bind(req_id)
+            .bind(r.account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "request {req_id} is not open"
+                )));
+            }
+        }
+        let mut revoked = Vec::new();
+        for id in &r.certificate_ids {
+            let row = sqlx::query(
+                "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? \
+                 WHERE id = ? AND account_id = ? AND status = 'issued' RETURNING *",
+            )
+            .bind(&r.revoked_at)
+            .bind(&r.reason)
+            .bind(id)
+            .bind(r.account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                revoked.push(cert_row(&row)?);
+            }
+        }
+        for c in &revoked {
+            if r.block_keys {
+                if let Some(h) = &c.spki_sha256 {
+                    sqlx::query(
+                        "INSERT INTO blocked_keys (spki_sha256, reason, created_at) VALUES (?, ?, ?) \
+                         ON CONFLICT (spki_sha256) DO NOTHING",
+                    )
+                    .bind(h)
+                    .bind(&r.reason)
+                    .bind(&r.revoked_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            // The order is revoked once none of its certificates is valid.
+            sqlx::query(
+                "UPDATE orders SET status = 'revoked', updated_at = ? WHERE id = ? \
+                 AND NOT EXISTS (SELECT 1 FROM certificates WHERE order_id = ? AND status IN ('issued', 'issuing'))",
+            )
+            .bind(&r.revoked_at)
+            .bind(c.order_id)
+            .bind(c.order_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT serial, revoked_at, revocation_reason FROM certificates \
+             WHERE ca_id = ? AND status = 'revoked' ORDER BY revoked_at, id",
+        )
+        .bind(ca_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blocked_keys WHERE spki_sha256 = ?")
+            .bind(spki_sha256)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 
     async fn close(&self) {

@@ -30,6 +30,25 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
         }
     }
     let number = state.store.next_crl_number(&ca.id).await? as u64;
+    let mut entries = Vec::new();
+    for (serial, at, reason) in state.store.revoked_entries(&ca.id).await? {
+        let (Ok(serial), Ok(at)) = (
+            hex::decode(&serial),
+            OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339),
+        ) else {
+            tracing::error!(ca = %ca.id, serial, "unreadable revocation record");
+            continue;
+        };
+        let code = reason
+            .as_deref()
+            .and_then(crate::routes::revoke::reason_code)
+            .filter(|c| *c != 0);
+        entries.push(certwell_ca::CrlEntry {
+            serial,
+            revocation_date: at,
+            reason: code,
+        });
+    }
     let ca2 = Arc::clone(&ca);
     let der = tokio::task::spawn_blocking(move || {
         certwell_ca::build_crl(
@@ -38,7 +57,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
             number,
             now,
             now + CRL_NEXT_UPDATE,
-            &[],
+            &entries,
         )
     })
     .await

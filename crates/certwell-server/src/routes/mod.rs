@@ -9,6 +9,7 @@ pub mod orders;
 pub mod organizations;
 pub mod products;
 pub mod requests;
+pub mod revoke;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,6 +91,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/order/certificate/{id}/status",
             put(orders::update_order_status),
         )
+        .route("/order/certificate/{id}/revoke", put(revoke::revoke_order))
+        .route("/certificate/{id}/revoke", put(revoke::revoke_certificate))
         .route("/request", get(requests::list_requests))
         .route("/request/{id}", get(requests::request_info))
         .route("/request/{id}/status", put(requests::update_request_status))

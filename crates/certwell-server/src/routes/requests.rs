@@ -168,6 +168,21 @@ pub async fn update_request_status(
             ),
         ));
     };
+    if r.kind == "revoke" && next == "approved" {
+        let (ids, reason) =
+            crate::routes::revoke::revoke_payload(r.data.as_ref()).ok_or_else(|| {
+                ApiError::internal("The revoke request has no certificates recorded.")
+            })?;
+        crate::routes::revoke::revoke_now(
+            &state,
+            caller.account_id,
+            &ids,
+            &reason,
+            Some((r.id, caller.user.id, body.processor_comment.clone())),
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let order_status = match (r.kind.as_str(), next) {
         ("new_request", "approved") => Some("pending".to_string()),
         ("new_request", "rejected") => Some("rejected".to_string()),

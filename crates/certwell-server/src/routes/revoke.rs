@@ -1,0 +1,235 @@
+//! Revocation: `PUT /certificate/{id|serial}/revoke` and
+//! `PUT /order/certificate/{id}/revoke` (api-surface.md §3.9, §5.3).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_store::{format_ts, Certificate, Revocation};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, path_id, Caller};
+use crate::state::AppState;
+use crate::views::user_summary;
+
+/// Reason names the API accepts, with their RFC 5280 CRLReason codes.
+pub const REASONS: &[(&str, u8)] = &[
+    ("unspecified", 0),
+    ("keyCompromise", 1),
+    ("affiliationChanged", 3),
+    ("superseded", 4),
+    ("cessationOfOperation", 5),
+    ("privilegeWithdrawn", 9),
+];
+
+pub fn reason_code(name: &str) -> Option<u8> {
+    REASONS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeBody {
+    pub revocation_reason: Option<String>,
+    /// Spelling used by some clients.
+    pub reason: Option<String>,
+    pub comments: Option<String>,
+    /// The newer parameter table's spelling.
+    pub comment: Option<String>,
+    pub skip_approval: Option<bool>,
+}
+
+fn parse_reason(b: &RevokeBody) -> ApiResult<String> {
+    let raw = b
+        .revocation_reason
+        .as_deref()
+        .or(b.reason.as_deref())
+        .map(str::trim)
+        .unwrap_or("");
+    if raw.is_empty() {
+        return Ok("unspecified".into());
+    }
+    // accept any case of the RFC 5280 names
+    REASONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(raw))
+        .map(|(n, _)| n.to_string())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_VALUE,
+                format!(
+                    "The field 'revocation_reason' must be one of {:?}; got '{raw}'.",
+                    REASONS.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+                ),
+            )
+        })
+}
+
+/// Revokes `certs` now, or opens a revoke request.
+async fn revoke_or_request(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    certs: Vec<Certificate>,
+    body: RevokeBody,
+) -> ApiResult<Response> {
+    let reason = parse_reason(&body)?;
+    let comments = body
+        .comments
+        .clone()
+        .or(body.comment.clone())
+        .filter(|c| !c.trim().is_empty());
+    if let Some(c) = &comments {
+        certwell_policy::error::check_len(c, "comments", 4096)?;
+    }
+    let ids: Vec<i64> = certs.iter().map(|c| c.id).collect();
+    if body.skip_approval.unwrap_or(false) {
+        if !caller.role.can_approve() {
+            return Err(ApiError::missing_permission(
+                "skip approval (an administrator or manager key is required)",
+            ));
+        }
+        revoke_now(state, caller.account_id, &ids, &reason, None).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let req = state
+        .store
+        .create_request(
+            caller.account_id,
+            order_id,
+            "revoke",
+            "pending",
+            caller.user.id,
+            comments.as_deref(),
+            &json!({"certificate_ids": ids, "revocation_reason": reason}),
+        )
+        .await?;
+    let mut v = json!({"id": req.id, "date": req.date, "type": "revoke", "status": "pending",
+        "requester": user_summary(&caller.user)});
+    if let Some(c) = &comments {
+        v["comments"] = json!(c);
+    }
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// Revokes the certificates at once and refreshes their CAs' CRLs.
+pub async fn revoke_now(
+    state: &AppState,
+    account_id: i64,
+    certificate_ids: &[i64],
+    reason: &str,
+    approve_request: Option<(i64, i64, Option<String>)>,
+) -> ApiResult<Vec<Certificate>> {
+    let revoked = state
+        .store
+        .revoke_certificates(&Revocation {
+            account_id,
+            certificate_ids: certificate_ids.to_vec(),
+            reason: reason.to_string(),
+            revoked_at: format_ts(OffsetDateTime::now_utc()),
+            block_keys: reason == "keyCompromise",
+            approve_request,
+        })
+        .await
+        .map_err(|e| match e {
+            certwell_store::StoreError::Conflict(m) => {
+                ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, m)
+            }
+            other => other.into(),
+        })?;
+    let mut cache = state.crl_cache.lock().await;
+    for c in &revoked {
+        if let Some(ca) = &c.ca_id {
+            cache.remove(ca);
+        }
+        tracing::info!(certificate = c.id, reason, "certificate revoked");
+    }
+    Ok(revoked)
+}
+
+fn cert_not_found() -> ApiError {
+    ApiError::not_found(
+        codes::NOT_FOUND_CERTIFICATE,
+        "The specified certificate was not found.",
+    )
+}
+
+/// `PUT /certificate/{id or serial}/revoke`
+pub async fn revoke_certificate(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body: RevokeBody = parse_json(&body)?;
+    let cert = state
+        .store
+        .find_certificate(caller.account_id, key.trim())
+        .await?
+        .ok_or_else(cert_not_found)?;
+    match cert.status.as_str() {
+        "issued" => {}
+        "revoked" => {
+            return Err(ApiError::bad_request(
+                codes::CERTIFICATE_ALREADY_REVOKED,
+                format!("Certificate {} is already revoked.", cert.id),
+            ))
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                codes::CERTIFICATE_NOT_ISSUED,
+                format!("Certificate {} has not been issued.", cert.id),
+            ))
+        }
+    }
+    let order_id = cert.order_id;
+    revoke_or_request(&state, &caller, order_id, vec![cert], body).await
+}
+
+/// `PUT /order/certificate/{id}/revoke`: every issued certificate of the order.
+pub async fn revoke_order(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body: RevokeBody = parse_json(&body)?;
+    let id = path_id(&id, ApiError::order_not_found)?;
+    let order = state
+        .store
+        .get_order(caller.account_id, id)
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
+    let certs: Vec<Certificate> = state
+        .store
+        .certificates_for_order(order.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == "issued")
+        .collect();
+    if certs.is_empty() {
+        return Err(ApiError::bad_request(
+            codes::CERTIFICATE_NOT_ISSUED,
+            format!("Order {} has no issued certificate to revoke.", order.id),
+        ));
+    }
+    revoke_or_request(&state, &caller, order.id, certs, body).await
+}
+
+/// Certificate ids and reason of a revoke request.
+pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, String)> {
+    let d = data?;
+    let ids = d
+        .get("certificate_ids")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    let reason = d.get("revocation_reason")?.as_str()?.to_string();
+    Some((ids, reason))
+}
