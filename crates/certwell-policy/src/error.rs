@@ -77,6 +77,14 @@ pub fn check_printable(value: &str, field: &str) -> Result<()> {
             "control characters are not allowed",
         ));
     }
+    // BR §7.1.4.3 / SBR: subject values may not consist only of metadata
+    // such as '.', '-', '_' or spaces.
+    if value.chars().all(|c| matches!(c, '.' | '-' | '_' | ' ')) {
+        return Err(PolicyError::invalid(
+            field,
+            "a value made only of '.', '-', '_' or spaces is not allowed (use the real value)",
+        ));
+    }
     Ok(())
 }
 

@@ -216,12 +216,20 @@ pub struct ContactOverrides {
     pub email: Option<String>,
 }
 
+pub const MAX_ORDER_CONTACTS: usize = 20;
+
 pub const CONTACT_TYPES: &[&str] = &["organization_contact", "technical_contact", "ev_approver"];
 
 pub fn validate_order_contacts(
     contacts: &[ContactInput],
     field: &str,
 ) -> Result<Vec<OrderContact>> {
+    if contacts.len() > MAX_ORDER_CONTACTS {
+        return Err(PolicyError::invalid(
+            field,
+            format!("at most {MAX_ORDER_CONTACTS} contacts are allowed"),
+        ));
+    }
     let mut out = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
         let f = format!("{field}[{i}]");

@@ -131,6 +131,19 @@ pub fn validate_tls_order(
     // Names.
     let cn_raw = required_str(&cert.common_name, "certificate.common_name")?;
     let cn = parse_dns_name(cn_raw, "certificate.common_name")?;
+    if cert
+        .dns_names
+        .as_ref()
+        .is_some_and(|d| d.len() > product.max_names)
+    {
+        return Err(PolicyError::new(
+            codes::TOO_MANY_DNS_NAMES,
+            format!(
+                "The field 'certificate.dns_names' has too many names: product {} allows at most {} names.",
+                product.name_id, product.max_names
+            ),
+        ));
+    }
     let mut extra = Vec::new();
     for (i, n) in cert.dns_names.iter().flatten().enumerate() {
         // Some clients send the legacy blank entry; skip blanks.
@@ -177,11 +190,13 @@ pub fn validate_tls_order(
     }
     let mut sans = vec![cn.name.clone()];
     let mut dns_names = Vec::new();
+    let mut seen_sans = std::collections::HashSet::from([cn.name.clone()]);
+    let mut seen_dns = std::collections::HashSet::new();
     for n in &extra {
-        if !dns_names.contains(&n.name) {
+        if seen_dns.insert(n.name.clone()) {
             dns_names.push(n.name.clone());
         }
-        if !sans.contains(&n.name) {
+        if seen_sans.insert(n.name.clone()) {
             sans.push(n.name.clone());
         }
     }
@@ -799,5 +814,54 @@ mod tests {
         assert!(is_locale("zh_CN"));
         assert!(!is_locale("EN"));
         assert!(!is_locale("english"));
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+    use crate::catalog::find_product;
+
+    #[test]
+    fn huge_name_lists_are_refused_before_parsing() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("h{i}.example.com")).collect();
+        let req: OrderRequest = serde_json::from_value(serde_json::json!({
+            "certificate": {"common_name": "example.com", "dns_names": names, "csr": "x", "signature_hash": "sha256"},
+            "validity_years": 1, "organization": {"id": 1}
+        }))
+        .unwrap();
+        let t = std::time::Instant::now();
+        let e = validate_tls_order(
+            find_product("ssl_multi_domain").unwrap(),
+            &req,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "too_many_dns_names");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn metadata_only_values_are_refused() {
+        let o = certwell_api::organization::OrganizationInput {
+            name: Some("Example".into()),
+            country: Some("de".into()),
+            address: Some("Hauptstr. 1".into()),
+            city: Some("Berlin".into()),
+            state: Some("-".into()),
+            zip: Some("10115".into()),
+            telephone: Some("1".into()),
+            organization_contact: Some(certwell_api::organization::ContactInput {
+                first_name: Some("A".into()),
+                last_name: Some("B".into()),
+                email: Some("a@example.de".into()),
+                job_title: Some("CEO".into()),
+                telephone: Some("1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = crate::organization::validate_new_organization(&o, "").unwrap_err();
+        assert!(e.message.contains("'state'"), "{}", e.message);
     }
 }

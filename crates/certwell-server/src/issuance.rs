@@ -291,10 +291,21 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
     ))
 }
 
+/// Runs [`sign_and_record`] in its own task, so a client that disconnects
+/// mid-request cannot abandon a claimed certificate half-way.
+pub async fn sign_and_record_detached(
+    state: Arc<AppState>,
+    job: SignJob,
+) -> ApiResult<(i64, Vec<ChainEntry>)> {
+    tokio::spawn(async move { sign_and_record(&state, job).await })
+        .await
+        .map_err(|_| ApiError::internal("The signing task failed."))?
+}
+
 /// Issues `order` if nothing blocks it. Returns the chain when this call
 /// issued it; None when it is blocked or someone else is issuing it.
 pub async fn try_issue(
-    state: &AppState,
+    state: &Arc<AppState>,
     account_id: i64,
     order_id: i64,
 ) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
@@ -367,7 +378,9 @@ pub async fn try_issue(
         not_after,
         leaf_cn: data.plan.common_name.clone(),
     };
-    sign_and_record(state, job).await.map(Some)
+    sign_and_record_detached(Arc::clone(state), job)
+        .await
+        .map(Some)
 }
 
 /// Background sweeper: issues every approved order whose blockers cleared.
@@ -379,19 +392,32 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
             _ = state.wake_issuer.notified() => {}
             _ = shutdown.changed() => return,
         }
+        // Walk every waiting order in pages (a cursor, so old blocked orders
+        // cannot starve newer ones).
         let cutoff = format_ts(OffsetDateTime::now_utc() - Duration::seconds(1));
-        match state.store.orders_awaiting_issuance(&cutoff, 500).await {
-            Ok(list) => {
-                for (account_id, order_id) in list {
-                    if *shutdown.borrow() {
-                        return;
-                    }
-                    if let Err(e) = try_issue(&state, account_id, order_id).await {
-                        tracing::warn!(order = order_id, error = %e.message, "sweeper could not issue");
-                    }
+        let mut after = 0;
+        loop {
+            let list = match state
+                .store
+                .orders_awaiting_issuance(&cutoff, after, 500)
+                .await
+            {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweeper could not list orders");
+                    break;
+                }
+            };
+            let Some(&(_, last)) = list.last() else { break };
+            after = last;
+            for (account_id, order_id) in list {
+                if *shutdown.borrow() {
+                    return;
+                }
+                if let Err(e) = try_issue(&state, account_id, order_id).await {
+                    tracing::warn!(order = order_id, error = %e.message, "sweeper could not issue");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "sweeper could not list orders"),
         }
     }
 }

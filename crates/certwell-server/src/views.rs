@@ -295,14 +295,23 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         "disable_renewal_notifications": plan.disable_renewal_notifications,
         "container": {"id": c.order.container_id, "name": c.container_name},
         "product": product_summary(&c.order.product_name_id, true),
-        "requests": c.requests.iter().map(request_brief).collect::<Vec<_>>(),
         "payment_method": plan.payment_method,
         "product_name_id": c.order.product_name_id,
         "auto_renew": if plan.auto_renew { 1 } else { 0 },
         "disable_ct": plan.disable_ct,
-        "custom_fields": plan.custom_fields.iter().map(|f| json!({"metadata_id": f.metadata_id, "value": f.value})).collect::<Vec<_>>(),
         "order_validity": plan.term,
     });
+    // empty lists are omitted, as the vendor does
+    if !c.requests.is_empty() {
+        v["requests"] = json!(c.requests.iter().map(request_brief).collect::<Vec<_>>());
+    }
+    if !plan.custom_fields.is_empty() {
+        v["custom_fields"] = json!(plan
+            .custom_fields
+            .iter()
+            .map(|f| json!({"metadata_id": f.metadata_id, "value": f.value}))
+            .collect::<Vec<_>>());
+    }
     if let Some(y) = plan.validity_years.or(plan.term.years) {
         v["validity_years"] = json!(y);
     }

@@ -101,6 +101,12 @@ pub async fn writer_loop(writer: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
                     let _ = job.reply.send(Ok(row));
                 }
             }
+            Err(StoreError::Corrupt(m)) => {
+                // The batch committed; retrying would write it twice.
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Corrupt(m.clone())));
+                }
+            }
             Err(e) if jobs.len() == 1 => {
                 let job = jobs.pop().expect("one job");
                 let _ = job.reply.send(Err(e));

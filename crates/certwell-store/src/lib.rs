@@ -178,6 +178,7 @@ pub trait Store: Send + Sync {
     async fn orders_awaiting_issuance(
         &self,
         updated_before: &str,
+        after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>>;
     // Revocation

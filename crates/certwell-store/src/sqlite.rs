@@ -1487,12 +1487,15 @@ impl Store for SqliteStore {
     async fn orders_awaiting_issuance(
         &self,
         updated_before: &str,
+        after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(
-            "SELECT account_id, id FROM orders WHERE status = 'pending' AND updated_at < ? ORDER BY id LIMIT ?",
+            "SELECT account_id, id FROM orders WHERE status = 'pending' AND updated_at < ? AND id > ? \
+             ORDER BY id LIMIT ?",
         )
         .bind(updated_before)
+        .bind(after_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

@@ -25,7 +25,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{
-    sign_and_record, tls_subject, try_issue, validity_window, OrderData, SignJob,
+    sign_and_record_detached, tls_subject, try_issue, validity_window, OrderData, SignJob,
 };
 use crate::routes::query_map;
 use crate::state::AppState;
@@ -432,7 +432,7 @@ pub async fn create_order(
             not_after,
             leaf_cn: plan.common_name.clone(),
         };
-        match sign_and_record(&state, job).await {
+        match sign_and_record_detached(Arc::clone(&state), job).await {
             Ok((_, chain)) => resp.certificate_chain = Some(chain),
             Err(e) => {
                 tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
@@ -616,6 +616,12 @@ pub async fn list_orders(
     products.sort();
     let mut sort = Vec::new();
     if let Some(spec) = s("sort") {
+        if spec.split(',').count() > 5 {
+            return Err(ApiError::bad_request(
+                codes::INVALID_FILTER,
+                "The parameter 'sort' may name at most 5 keys.",
+            ));
+        }
         for part in spec.split(',') {
             let (desc, key) = match part.strip_prefix('-') {
                 Some(k) => (true, k),
@@ -627,7 +633,9 @@ pub async fn list_orders(
                     format!("The sort key '{key}' is not supported."),
                 ));
             }
-            sort.push((key.to_string(), desc));
+            if !sort.iter().any(|(k, _): &(String, bool)| k == key) {
+                sort.push((key.to_string(), desc));
+            }
         }
     }
     let search = s("filters[search]").map(|v| match v.strip_prefix('%') {
