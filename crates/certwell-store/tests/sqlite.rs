@@ -371,3 +371,36 @@ async fn concurrent_orders_are_group_committed_and_one_bad_job_fails_alone() {
         .unwrap();
     assert_eq!(total, 59);
 }
+
+#[tokio::test]
+async fn waiting_orders_are_listed_in_pages_after_a_cursor() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            s.create_order(&order(&a, &u, Some(org.id), None, None))
+                .await
+                .unwrap()
+                .order_id,
+        );
+    }
+    let later = "2099-01-01T00:00:00+00:00";
+    let p1 = s.orders_awaiting_issuance(later, 0, 2).await.unwrap();
+    assert_eq!(p1.iter().map(|x| x.1).collect::<Vec<_>>(), ids[..2]);
+    let p2 = s.orders_awaiting_issuance(later, p1[1].1, 2).await.unwrap();
+    assert_eq!(p2.iter().map(|x| x.1).collect::<Vec<_>>(), ids[2..4]);
+    let p3 = s.orders_awaiting_issuance(later, p2[1].1, 2).await.unwrap();
+    assert_eq!(p3.iter().map(|x| x.1).collect::<Vec<_>>(), ids[4..]);
+    assert!(s
+        .orders_awaiting_issuance(later, ids[4], 2)
+        .await
+        .unwrap()
+        .is_empty());
+    // orders changed after the cut-off are left to their own request
+    assert!(s
+        .orders_awaiting_issuance("2000-01-01T00:00:00+00:00", 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
