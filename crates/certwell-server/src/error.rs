@@ -61,10 +61,17 @@ impl From<PolicyError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error");
-        ApiError::internal(
-            "The request could not be completed because of a storage error; nothing was changed.",
-        )
+        match e {
+            StoreError::NotFound => ApiError::not_found(codes::NOT_FOUND, "The specified object was not found."),
+            StoreError::Conflict(m) => ApiError::bad_request(
+                "conflict",
+                format!("The request conflicts with the current state ({m}); fetch the object and try again."),
+            ),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::internal("The request could not be completed because of a storage error; nothing was changed.")
+            }
+        }
     }
 }
 
