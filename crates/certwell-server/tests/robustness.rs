@@ -1,0 +1,174 @@
+//! Bad input never produces a 500 or a crash: mutated order bodies, odd
+//! paths and query strings, all answered with 4xx and the error envelope.
+
+mod common;
+
+use certwell_ca::KeyAlgorithm;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// xorshift: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn weird(rng: &mut Rng) -> Value {
+    match rng.below(14) {
+        0 => Value::Null,
+        1 => json!(true),
+        2 => json!(-1),
+        3 => json!(i64::MAX),
+        4 => json!(1.5e300),
+        5 => json!(""),
+        6 => json!("x".repeat(5000)),
+        7 => json!("ünïcödé ✓ \u{202e}"),
+        8 => json!([]),
+        9 => json!([1, "a", null]),
+        10 => json!({}),
+        11 => json!({"id": "abc"}),
+        12 => json!("*.*.example.com"),
+        _ => json!("\u{0000}\n\r"),
+    }
+}
+
+/// Replaces a random node of `v` (at any depth) with a weird value.
+fn mutate(v: &mut Value, rng: &mut Rng, depth: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() && depth < 4 => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            let k = &keys[rng.below(keys.len())];
+            if rng.below(3) == 0 {
+                m.insert(k.clone(), weird(rng));
+            } else {
+                mutate(m.get_mut(k).unwrap(), rng, depth + 1);
+            }
+        }
+        Value::Array(a) if !a.is_empty() && depth < 4 => {
+            let i = rng.below(a.len());
+            mutate(&mut a[i], rng, depth + 1);
+        }
+        other => *other = weird(rng),
+    }
+}
+
+fn assert_error_envelope(s: StatusCode, v: &Value, what: &str) {
+    assert!(s.is_client_error(), "{what}: status {s}: {v}");
+    let e = &v["errors"][0];
+    assert!(
+        e["code"].is_string() && e["message"].is_string(),
+        "{what}: {v}"
+    );
+}
+
+#[tokio::test]
+async fn mutated_order_bodies_never_cause_server_errors() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let base = seed_order("ssl_ev_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut created = 0;
+    for i in 0..300 {
+        let mut body = base.clone();
+        for _ in 0..(1 + rng.below(3)) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let product = TLS_PRODUCTS[rng.below(TLS_PRODUCTS.len())];
+        let (s, v) = ts
+            .post(&format!("/services/v2/order/certificate/{product}"), body)
+            .await;
+        if s == StatusCode::CREATED {
+            created += 1;
+            assert!(v["id"].is_i64(), "{v}");
+        } else {
+            assert_error_envelope(s, &v, &format!("case {i}"));
+        }
+    }
+    // the server is still healthy and the valid body still works
+    let (s, _) = ts
+        .post("/services/v2/order/certificate/ssl_ev_plus", base)
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(created < 300);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn odd_paths_queries_and_bodies() {
+    let ts = TestServer::start(true).await;
+    let key = ts.key.clone();
+    let paths = [
+        "/services/v2/order/certificate/%00",
+        "/services/v2/order/certificate/99999999999999999999999",
+        "/services/v2/order/certificate/-1/status",
+        "/services/v2/certificate/abc/download/format/pem_all",
+        "/services/v2/certificate/1/download/format/%2e%2e",
+        "/services/v2/certificate/download/order/0",
+        "/services/v2/request/1e3",
+        "/services/v2/organization/%F0%9F%92%A9",
+        "/services/v2/domain/0x10",
+        "/services/v2/product/%20",
+        "/services/v2/order/certificate?limit=-5",
+        "/services/v2/order/certificate?offset=999999999999999999999",
+        "/services/v2/order/certificate?filters[id]=x",
+        "/services/v2/order/certificate?sort=,,,",
+        "/services/v2/order/certificate?filters[search]=%25%25%5C_",
+        "/services/v2/request?status=weird",
+        "/ca/..%2F..%2Fetc%2Fpasswd.crt",
+        "/ca/.crl",
+        "/operator/v1/accounts/abc/api-keys",
+    ];
+    for p in paths {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::POST,
+        ] {
+            let resp = ts
+                .client
+                .request(method.clone(), ts.url(p))
+                .header("X-DC-DEVKEY", &key)
+                .header("Content-Type", "application/json")
+                .body("{\"status\": [\"x\"], \"name\": {\"a\": 1}}")
+                .send()
+                .await
+                .unwrap();
+            let s = resp.status();
+            assert!(!s.is_server_error(), "{method} {p}: {s}");
+            if !s.is_success() {
+                let text = resp.text().await.unwrap();
+                let v: Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| panic!("{method} {p}: not JSON: {text}"));
+                assert_error_envelope(s, &v, &format!("{method} {p}"));
+            }
+        }
+    }
+    // non-UTF-8 and deeply nested bodies
+    for body in [
+        vec![0xff, 0xfe, 0x00],
+        "[".repeat(10_000).into_bytes(),
+        b"{\"certificate\":{\"common_name\":1e999}}".to_vec(),
+    ] {
+        let resp = ts
+            .client
+            .post(ts.url("/services/v2/order/certificate/ssl_plus"))
+            .header("X-DC-DEVKEY", &key)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+    let (s, _) = ts.get("/services/v2/user/me").await;
+    assert_eq!(s, StatusCode::OK, "still serving");
+    ts.stop().await;
+}
