@@ -245,6 +245,21 @@ pub fn certificate_fields(c: &Certificate, v: &mut Value) {
     }
 }
 
+/// The order status clients see: an issued order whose certificate has
+/// passed notAfter is `expired`.
+pub fn effective_status(order: &Order, cert: Option<&Certificate>) -> String {
+    if order.status == "issued" {
+        let now = certwell_store::format_ts(OffsetDateTime::now_utc());
+        if cert
+            .and_then(|c| c.valid_till.as_deref())
+            .is_some_and(|t| t < now.as_str())
+        {
+            return "expired".into();
+        }
+    }
+    order.status.clone()
+}
+
 pub struct OrderContext<'a> {
     pub order: &'a Order,
     pub data: &'a OrderData,
@@ -286,7 +301,7 @@ pub fn order_info_json(c: &OrderContext) -> Value {
     let mut v = json!({
         "id": c.order.id,
         "certificate": cert,
-        "status": c.order.status,
+        "status": effective_status(c.order, c.cert),
         "is_renewal": plan.renewal_of_order_id.is_some(),
         "is_renewed": false,
         "renewed_order_id": 0,
@@ -374,7 +389,7 @@ pub fn order_list_item(c: &OrderContext) -> Value {
     let mut v = json!({
         "id": c.order.id,
         "certificate": cert,
-        "status": c.order.status,
+        "status": effective_status(c.order, c.cert),
         "is_renewed": false,
         "date_created": c.order.created_at,
         "disable_renewal_notifications": plan.disable_renewal_notifications,
@@ -397,4 +412,70 @@ pub fn order_list_item(c: &OrderContext) -> Value {
             .collect::<Vec<_>>());
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(status: &str) -> Order {
+        Order {
+            id: 1,
+            account_id: 1,
+            container_id: 1,
+            user_id: 1,
+            product_name_id: "ssl_plus".into(),
+            status: status.into(),
+            organization_id: 1,
+            common_name: "example.com".into(),
+            certificate_id: Some(1),
+            data: Value::Null,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn cert(valid_till: &str) -> Certificate {
+        Certificate {
+            id: 1,
+            account_id: 1,
+            order_id: 1,
+            ca_id: None,
+            serial: None,
+            status: "issued".into(),
+            thumbprint: None,
+            der: None,
+            csr: String::new(),
+            spki_sha256: None,
+            key_size: None,
+            common_name: String::new(),
+            dns_names: vec![],
+            signature_hash: String::new(),
+            valid_from: None,
+            valid_till: Some(valid_till.into()),
+            date_issued: None,
+            created_at: String::new(),
+            revoked_at: None,
+            revocation_reason: None,
+        }
+    }
+
+    #[test]
+    fn expired_orders() {
+        let past = cert("2020-01-01T00:00:00+00:00");
+        let future = cert("2099-01-01T00:00:00+00:00");
+        assert_eq!(effective_status(&order("issued"), Some(&past)), "expired");
+        assert_eq!(effective_status(&order("issued"), Some(&future)), "issued");
+        assert_eq!(effective_status(&order("revoked"), Some(&past)), "revoked");
+        assert_eq!(effective_status(&order("pending"), None), "pending");
+    }
+
+    #[test]
+    fn days_remaining_rounds_up_and_floors_at_zero() {
+        assert_eq!(days_remaining("2020-01-01T00:00:00+00:00"), 0);
+        let in_36h =
+            certwell_store::format_ts(OffsetDateTime::now_utc() + time::Duration::hours(36));
+        assert_eq!(days_remaining(&in_36h), 2);
+        assert_eq!(days_remaining("garbage"), 0);
+    }
 }

@@ -1166,8 +1166,18 @@ impl Store for SqliteStore {
             binds.push(B::I(v));
         }
         if let Some(v) = &q.status {
-            conds.push("o.status = ?".into());
-            binds.push(B::S(v.clone()));
+            // "expired" is an issued order past its certificate's notAfter;
+            // "issued" also matches those (vendor behaviour).
+            if v == "expired" {
+                conds.push(
+                    "o.status = 'issued' AND (SELECT valid_till FROM certificates c WHERE c.id = o.certificate_id) < ?"
+                        .into(),
+                );
+                binds.push(B::S(now_ts()));
+            } else {
+                conds.push("o.status = ?".into());
+                binds.push(B::S(v.clone()));
+            }
         }
         if let Some(v) = q.organization_id {
             conds.push("o.organization_id = ?".into());

@@ -404,3 +404,42 @@ async fn waiting_orders_are_listed_in_pages_after_a_cursor() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn expired_filter_matches_issued_orders_past_not_after() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let c = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("0BAD")))
+        .await
+        .unwrap();
+    s.record_issued(&IssuedCertificate {
+        certificate_id: c.certificate_id,
+        order_id: c.order_id,
+        ca_id: "CA1".into(),
+        serial_hex: "0BAD".into(),
+        der: vec![1],
+        thumbprint: "T".into(),
+        valid_from: "2020-01-01T00:00:00+00:00".into(),
+        valid_till: "2020-06-01T00:00:00+00:00".into(),
+        date_issued: "2020-01-01T00:00:00+00:00".into(),
+    })
+    .await
+    .unwrap();
+    let _live = s
+        .create_order(&order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap();
+    let q = |st: &str| OrderQuery {
+        status: Some(st.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.list_orders(a.id, &q("expired")).await.unwrap().1, 1);
+    assert_eq!(
+        s.list_orders(a.id, &q("issued")).await.unwrap().1,
+        1,
+        "issued also matches expired"
+    );
+    assert_eq!(s.list_orders(a.id, &q("pending")).await.unwrap().1, 1);
+}
