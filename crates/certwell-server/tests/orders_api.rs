@@ -555,3 +555,51 @@ async fn catalog_account_user_organizations_domains() {
     assert_eq!(l["page"]["total"], 1);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn status_changes_in_a_time_range() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let v = issued_order(&ts, org).await;
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| {
+        format!(
+            "{}-{}-{}+{}:{}:{}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    let range = format!(
+        "{}...{}",
+        fmt(now - time::Duration::hours(1)),
+        fmt(now + time::Duration::hours(1))
+    );
+    let (s, l) = ts
+        .get(&format!(
+            "/services/v2/order/certificate/status-changes?filters[status_last_updated]={range}"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    assert_eq!(
+        l["orders"],
+        json!([{"order_id": v["id"], "certificate_id": v["certificate_id"], "status": "issued"}])
+    );
+    let (_, l) = ts.get("/services/v2/order/certificate/status-changes?filters[status_last_updated]=2020-1-1+0:0:0...2020-1-2+0:0:0").await;
+    assert_eq!(l, json!({"orders": []}));
+    let (s, e) = ts
+        .get("/services/v2/order/certificate/status-changes?filters[status_last_updated]=soon")
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_filter"))
+    );
+    let (s, _) = ts
+        .get("/services/v2/order/certificate/status-changes")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    ts.stop().await;
+}

@@ -133,6 +133,13 @@ pub trait Store: Send + Sync {
         serial_or_thumbprint: &str,
     ) -> Result<Option<Order>>;
     async fn list_orders(&self, account_id: i64, q: &OrderQuery) -> Result<(Vec<Order>, i64)>;
+    /// (order id, certificate id, status) of orders whose status changed in [from, to].
+    async fn order_status_changes(
+        &self,
+        account_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(i64, Option<i64>, String)>>;
     async fn set_order_status(
         &self,
         account_id: i64,

@@ -1272,6 +1272,26 @@ impl Store for SqliteStore {
         Ok((rows.iter().map(order_row).collect::<Result<_>>()?, total))
     }
 
+    async fn order_status_changes(
+        &self,
+        account_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(i64, Option<i64>, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, certificate_id, status FROM orders WHERE account_id = ? AND updated_at >= ? AND updated_at <= ? \
+             ORDER BY updated_at, id LIMIT 10000",
+        )
+        .bind(account_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     async fn set_order_status(
         &self,
         account_id: i64,

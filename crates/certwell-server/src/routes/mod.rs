@@ -84,6 +84,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/order/certificate", get(orders::list_orders))
         .route(
+            "/order/certificate/status-changes",
+            get(orders::status_changes),
+        )
+        .route(
             "/order/certificate/{id}",
             get(orders::order_info).post(orders::create_order),
         )

@@ -722,3 +722,116 @@ pub async fn update_order_status(
         )),
     }
 }
+
+/// Parses one end of a `filters[status_last_updated]` range: `yyyy-M-d H:m:s`
+/// (the `+` of the query string already decoded to a space), `yyyy-MM-dd`,
+/// or RFC 3339. Returns the store's timestamp form.
+pub fn parse_range_time(s: &str, end_of_day: bool) -> Option<String> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(format_ts(t));
+    }
+    let (date, time_part) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut d = date.split('-').map(|x| x.parse::<u32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some() {
+        return None;
+    }
+    let (hh, mm, ss) = match time_part {
+        Some(t) => {
+            let mut p = t.split(':').map(|x| x.parse::<u32>().ok());
+            (
+                p.next()??,
+                p.next().flatten().unwrap_or(0),
+                p.next().flatten().unwrap_or(0),
+            )
+        }
+        None if end_of_day => (23, 59, 59),
+        None => (0, 0, 0),
+    };
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(day).ok()?)
+            .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(hh).ok()?,
+        u8::try_from(mm).ok()?,
+        u8::try_from(ss).ok()?,
+    )
+    .ok()?;
+    Some(format_ts(date.with_time(t).assume_utc()))
+}
+
+/// `GET /order/certificate/status-changes?filters[status_last_updated]=START...END`
+pub async fn status_changes(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let range = q
+        .get("filters[status_last_updated]")
+        .ok_or_else(|| certwell_policy::PolicyError::missing("filters[status_last_updated]"))?;
+    let bad = || {
+        ApiError::bad_request(
+            codes::INVALID_FILTER,
+            "The filter 'status_last_updated' must be START...END with dates like 2024-1-5 10:0:0.",
+        )
+    };
+    let (a, b) = range.split_once("...").ok_or_else(bad)?;
+    let from = parse_range_time(a, false).ok_or_else(bad)?;
+    let to = parse_range_time(b, true).ok_or_else(bad)?;
+    let rows = state
+        .store
+        .order_status_changes(caller.account_id, &from, &to)
+        .await?;
+    let orders: Vec<Value> = rows
+        .into_iter()
+        .map(|(order_id, certificate_id, status)| {
+            let mut v = json!({"order_id": order_id, "status": status});
+            if let Some(c) = certificate_id {
+                v["certificate_id"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "orders": orders })))
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::parse_range_time;
+
+    #[test]
+    fn range_times() {
+        assert_eq!(
+            parse_range_time("2024-1-5 10:0:0", false).unwrap(),
+            "2024-01-05T10:00:00+00:00"
+        );
+        assert_eq!(
+            parse_range_time("2024-12-31", true).unwrap(),
+            "2024-12-31T23:59:59+00:00"
+        );
+        assert_eq!(
+            parse_range_time("2024-12-31", false).unwrap(),
+            "2024-12-31T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_range_time("2024-01-05T10:00:00+02:00", false).unwrap(),
+            "2024-01-05T08:00:00+00:00"
+        );
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-1-5 25:0:0",
+            "yesterday",
+            "2024-1-5-6",
+            "99999999999-1-1",
+        ] {
+            assert!(parse_range_time(bad, false).is_none(), "{bad}");
+        }
+    }
+}
