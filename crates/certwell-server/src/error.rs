@@ -62,6 +62,10 @@ impl From<PolicyError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::BlockedKey => ApiError::bad_request(
+                codes::CSR_WEAK_KEY,
+                "The field 'certificate.csr' carries a key that was revoked for key compromise; it may not be certified again.",
+            ),
             StoreError::NotFound => ApiError::not_found(codes::NOT_FOUND, "The specified object was not found."),
             StoreError::Conflict(m) => ApiError::bad_request(
                 "conflict",

@@ -21,6 +21,9 @@ pub enum StoreError {
     Database(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// The key was revoked for key compromise and may not be certified.
+    #[error("the key is blocked (revoked for key compromise)")]
+    BlockedKey,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -28,6 +31,9 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 return StoreError::Conflict(db.message().to_string());
+            }
+            if db.message().contains("certwell:blocked_key") {
+                return StoreError::BlockedKey;
             }
         }
         StoreError::Database(e.to_string())

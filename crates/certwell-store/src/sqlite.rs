@@ -22,6 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_revocation.sql")),
+    (
+        3,
+        include_str!("../migrations/0003_blocked_key_trigger.sql"),
+    ),
 ];
 
 /// How hard a commit tries to reach the disk.

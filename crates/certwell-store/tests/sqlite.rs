@@ -443,3 +443,63 @@ async fn expired_filter_matches_issued_orders_past_not_after() {
     );
     assert_eq!(s.list_orders(a.id, &q("pending")).await.unwrap().1, 1);
 }
+
+#[tokio::test]
+async fn the_database_refuses_certificates_for_compromised_keys() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let c = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("0C01")))
+        .await
+        .unwrap();
+    s.record_issued(&IssuedCertificate {
+        certificate_id: c.certificate_id,
+        order_id: c.order_id,
+        ca_id: "CA1".into(),
+        serial_hex: "0C01".into(),
+        der: vec![1],
+        thumbprint: "T1".into(),
+        valid_from: "2026-01-01T00:00:00+00:00".into(),
+        valid_till: "2099-01-01T00:00:00+00:00".into(),
+        date_issued: "2026-01-01T00:00:00+00:00".into(),
+    })
+    .await
+    .unwrap();
+    let revoked = s
+        .revoke_certificates(&Revocation {
+            account_id: a.id,
+            certificate_ids: vec![c.certificate_id],
+            reason: "keyCompromise".into(),
+            revoked_at: "2026-02-01T00:00:00+00:00".into(),
+            block_keys: true,
+            approve_request: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert!(s.is_key_blocked("00").await.unwrap());
+    assert_eq!(s.revoked_entries("CA1").await.unwrap().len(), 1);
+    assert_eq!(
+        s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
+        "revoked"
+    );
+    // both write paths (one-trip batch and the new-organization transaction)
+    for org_id in [Some(org.id), None] {
+        let e = s
+            .create_order(&order(&a, &u, org_id, None, None))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::BlockedKey), "{e:?}");
+    }
+    let (_, total) = s
+        .list_orders(
+            a.id,
+            &OrderQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 1, "nothing was stored for the refused orders");
+}

@@ -132,13 +132,6 @@ pub async fn create_order(
         ));
     }
 
-    if state.store.is_key_blocked(&csr.spki_sha256_hex).await? {
-        return Err(ApiError::bad_request(
-            codes::CSR_WEAK_KEY,
-            "The field 'certificate.csr' carries a key that was revoked for key compromise; it may not be certified again.",
-        ));
-    }
-
     // Issuing CA.
     let allowed = state.cas.issuing_for(product.ca_purpose);
     let ca = match &plan.ca_cert_id {
