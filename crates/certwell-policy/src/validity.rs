@@ -4,7 +4,7 @@
 //! `validity_days` or `custom_expiration_date`, in that override order); the
 //! certificate's own lifetime is capped at the CA/B Forum maximum in force.
 
-use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
+use time::{macros::format_description, Date, Duration, OffsetDateTime};
 
 use crate::error::{PolicyError, Result};
 use certwell_api::error::codes;
@@ -23,13 +23,13 @@ pub const MAX_TERM_DAYS: i64 = 825;
 /// TLS BR §6.3.2 (SC-081) SHOULD-NOT-exceed maximum for a certificate
 /// issued at `at`.
 pub fn tls_br_max_days(at: OffsetDateTime) -> i64 {
+    use time::macros::date;
     let d = at.date();
-    let y = |y, m, day| Date::from_calendar_date(y, m, day).expect("valid date");
-    if d < y(2026, time::Month::March, 15) {
+    if d < date!(2026 - 03 - 15) {
         397
-    } else if d < y(2027, time::Month::March, 15) {
+    } else if d < date!(2027 - 03 - 15) {
         199
-    } else if d < y(2029, time::Month::March, 15) {
+    } else if d < date!(2029 - 03 - 15) {
         99
     } else {
         46
@@ -113,9 +113,7 @@ pub fn term_end(term: &OrderTerm, start: OffsetDateTime) -> OffsetDateTime {
             date.with_time(start.time()).assume_utc() - Duration::seconds(1)
         }
         OrderTerm::Days(n) => start + Duration::days(*n) - Duration::seconds(1),
-        OrderTerm::Date(date) => date
-            .with_time(Time::from_hms(23, 59, 59).expect("valid"))
-            .assume_utc(),
+        OrderTerm::Date(date) => date.with_time(time::macros::time!(23:59:59)).assume_utc(),
     }
 }
 

@@ -10,13 +10,6 @@ use crate::extract::hash_api_key;
 use crate::hierarchy::{create_hierarchy, default_hierarchy};
 use crate::keyfile;
 
-/// A fresh API key: 40 upper-case hex digits (160 bits).
-pub fn generate_api_key() -> String {
-    let mut b = [0u8; 20];
-    aws_lc_rs::rand::fill(&mut b).expect("system RNG");
-    hex::encode_upper(b)
-}
-
 /// Stores the hash of a new key and returns the key (shown once).
 pub async fn new_api_key(
     store: &dyn Store,
@@ -25,7 +18,7 @@ pub async fn new_api_key(
     role: Role,
     name: &str,
 ) -> Result<String, ApiError> {
-    let key = generate_api_key();
+    let key = crate::token::generate_api_key()?;
     store
         .create_api_key(&NewApiKey {
             key_hash: hash_api_key(&key),

@@ -11,6 +11,7 @@ pub mod pem;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod token;
 pub mod views;
 pub mod zip;
 

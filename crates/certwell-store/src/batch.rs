@@ -108,8 +108,9 @@ pub async fn writer_loop(writer: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
                 }
             }
             Err(e) if jobs.len() == 1 => {
-                let job = jobs.pop().expect("one job");
-                let _ = job.reply.send(Err(e));
+                if let Some(job) = jobs.pop() {
+                    let _ = job.reply.send(Err(e));
+                }
             }
             Err(_) => {
                 for job in jobs {

@@ -29,6 +29,7 @@ use crate::issuance::{
 };
 use crate::routes::query_map;
 use crate::state::AppState;
+use crate::token::new_dcv_token;
 use crate::views::{self, OrderContext};
 
 pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
@@ -86,14 +87,6 @@ pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<Stri
     } else {
         (None, None)
     }
-}
-
-pub fn new_dcv_token() -> (String, String) {
-    let mut b = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut b).expect("system RNG");
-    let tok: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    let exp = format_ts(OffsetDateTime::now_utc() + Duration::days(30));
-    (tok, exp)
 }
 
 pub const ALL_ORG_VALIDATIONS: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
@@ -290,7 +283,7 @@ pub async fn create_order(
         let Some(base) = registrable_domain(name) else {
             continue;
         };
-        let token = (dcv_method != "email").then(new_dcv_token);
+        let token = (dcv_method != "email").then(new_dcv_token).transpose()?;
         new_domains.push(NewDomainRow {
             container_id,
             organization_id: 0,

@@ -16,11 +16,10 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::routes::orders::{
-    initial_validations, new_dcv_token, sandbox_validated_until, ALL_ORG_VALIDATIONS,
-};
+use crate::routes::orders::{initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS};
 use crate::routes::query_map;
 use crate::state::AppState;
+use crate::token::new_dcv_token;
 use crate::views::{domain_json, organization_json};
 
 fn org_not_found() -> ApiError {
@@ -200,7 +199,7 @@ pub async fn create_domain(
             })?,
         None => org.container_id,
     };
-    let token = (method != "email").then(new_dcv_token);
+    let token = (method != "email").then(new_dcv_token).transpose()?;
     let (validated_at, validated_until) = sandbox_validated_until(&state);
     let created = state
         .store

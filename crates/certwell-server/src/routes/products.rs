@@ -25,7 +25,12 @@ fn hashes(p: &Product) -> SignatureHashTypes {
                 name: hash_display_name(h).to_string(),
             })
             .collect(),
-        default_hash_type_id: p.signature_hashes[0].to_string(),
+        default_hash_type_id: p
+            .signature_hashes
+            .first()
+            .copied()
+            .unwrap_or("sha256")
+            .to_string(),
     }
 }
 
