@@ -9,7 +9,9 @@ pub mod catalog;
 pub mod country;
 pub mod dns;
 pub mod error;
+pub mod issuance;
 pub mod organization;
+pub mod revocation;
 pub mod tls;
 pub mod validity;
 

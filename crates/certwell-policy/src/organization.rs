@@ -1,7 +1,9 @@
 //! Organization and contact rules (api-surface.md §7.1, order seeds).
 
 use certwell_api::error::codes;
-use certwell_api::organization::{Contact, ContactInput, OrganizationInput};
+use certwell_api::organization::{
+    Contact, ContactInput, DomainInput, OrganizationInput, ValidationInput,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::country::is_country_code;
@@ -113,18 +115,7 @@ pub fn validate_new_organization(o: &OrganizationInput, prefix: &str) -> Result<
         .as_ref()
         .ok_or_else(|| PolicyError::missing(&f("organization_contact")))?;
     let organization_contact = validate_new_contact(contact, &f("organization_contact"))?;
-    let mut validations = Vec::new();
-    for (i, v) in o.validations.iter().flatten().enumerate() {
-        let field = f(&format!("validations[{i}].type"));
-        let t = required_str(&v.kind, &field)?;
-        if !ORG_VALIDATION_TYPES.contains(&t) {
-            return Err(PolicyError::new(
-                codes::INVALID_VALIDATION_TYPE,
-                format!("The field '{field}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'."),
-            ));
-        }
-        validations.push(t.to_string());
-    }
+    let validations = validate_validation_types(o.validations.as_deref().unwrap_or(&[]), prefix)?;
     let ev = validate_ev_details(o, prefix)?;
     Ok(NewOrganization {
         name,
@@ -186,6 +177,69 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
             128,
         )?,
         registration_number,
+    })
+}
+
+/// Checks one validation type (ov, ev, cs, ev_cs, ds, smime).
+pub fn check_validation_type(kind: &str, field: &str) -> Result<()> {
+    if !ORG_VALIDATION_TYPES.contains(&kind) {
+        return Err(PolicyError::new(
+            codes::INVALID_VALIDATION_TYPE,
+            format!("The field '{field}' must be one of {ORG_VALIDATION_TYPES:?}; got '{kind}'."),
+        ));
+    }
+    Ok(())
+}
+
+/// The `validations: [{"type": …}]` array of organizations and domains.
+pub fn validate_validation_types(list: &[ValidationInput], prefix: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let field = format!("{prefix}validations[{i}].type");
+        let t = required_str(&v.kind, &field)?;
+        check_validation_type(t, &field)?;
+        out.push(t.to_string());
+    }
+    Ok(out)
+}
+
+/// A validated `POST /domain` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDomain {
+    pub name: String,
+    pub organization_id: i64,
+    pub validations: Vec<String>,
+    pub dcv_method: String,
+    pub container_id: Option<i64>,
+}
+
+/// `POST /domain`: a registrable-or-deeper public name (no wildcard), an
+/// organization id, at least one validation type, a DCV method (default email).
+pub fn validate_new_domain(d: &DomainInput) -> Result<NewDomain> {
+    let name = crate::dns::parse_dns_name(required_str(&d.name, "name")?, "name")?;
+    if name.wildcard {
+        return Err(PolicyError::new(
+            codes::INVALID_DNS_NAME,
+            "The field 'name' must be a domain, not a wildcard name.",
+        ));
+    }
+    let organization_id = d
+        .organization
+        .as_ref()
+        .and_then(|o| o.id)
+        .ok_or_else(|| PolicyError::missing("organization.id"))?;
+    let validations = validate_validation_types(d.validations.as_deref().unwrap_or(&[]), "")?;
+    if validations.is_empty() {
+        return Err(PolicyError::missing("validations"));
+    }
+    let dcv_method = optional_str(&d.dcv_method).unwrap_or("email");
+    crate::catalog::check_dcv_method(dcv_method, "dcv_method")?;
+    Ok(NewDomain {
+        name: name.name,
+        organization_id,
+        validations,
+        dcv_method: dcv_method.to_string(),
+        container_id: d.container.as_ref().and_then(|c| c.id),
     })
 }
 

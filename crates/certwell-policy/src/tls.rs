@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 
-use crate::catalog::{server_platform_name, Product, WildcardRule, DCV_METHODS};
+use crate::catalog::{server_platform_name, Product, WildcardRule};
 use crate::dns::parse_dns_name;
 use crate::error::{
     check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result,
@@ -405,12 +405,7 @@ pub fn validate_tls_order(
     }
     let dcv_method = optional_str(&req.dcv_method).map(str::to_string);
     if let Some(m) = &dcv_method {
-        if !DCV_METHODS.contains(&m.as_str()) {
-            return Err(PolicyError::new(
-                codes::INVALID_DCV_METHOD,
-                format!("The field 'dcv_method' must be one of {DCV_METHODS:?}; got '{m}'."),
-            ));
-        }
+        crate::catalog::check_dcv_method(m, "dcv_method")?;
     }
     let locale = optional_str(&req.locale).map(str::to_string);
     if let Some(l) = &locale {

@@ -239,3 +239,82 @@ mod tests {
         assert_eq!(dated, datetime!(2026-12-01 23:59:59 UTC));
     }
 }
+
+/// Parses one end of a `filters[status_last_updated]` range: `yyyy-M-d H:m:s`
+/// (the `+` of the query string already decoded to a space), `yyyy-MM-dd`,
+/// or RFC 3339 (UTC unless an offset is given).
+pub fn parse_range_time(s: &str, end_of_day: bool) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(t);
+    }
+    let (date, time_part) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut d = date.split('-').map(|x| x.parse::<u32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some() {
+        return None;
+    }
+    let (hh, mm, ss) = match time_part {
+        Some(t) => {
+            let mut p = t.split(':').map(|x| x.parse::<u32>().ok());
+            (
+                p.next()??,
+                p.next().flatten().unwrap_or(0),
+                p.next().flatten().unwrap_or(0),
+            )
+        }
+        None if end_of_day => (23, 59, 59),
+        None => (0, 0, 0),
+    };
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(day).ok()?)
+            .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(hh).ok()?,
+        u8::try_from(mm).ok()?,
+        u8::try_from(ss).ok()?,
+    )
+    .ok()?;
+    Some(date.with_time(t).assume_utc())
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::parse_range_time;
+    use time::macros::datetime;
+
+    #[test]
+    fn range_times() {
+        assert_eq!(
+            parse_range_time("2024-1-5 10:0:0", false).unwrap(),
+            datetime!(2024-01-05 10:00:00 UTC)
+        );
+        assert_eq!(
+            parse_range_time("2024-12-31", true).unwrap(),
+            datetime!(2024-12-31 23:59:59 UTC)
+        );
+        assert_eq!(
+            parse_range_time("2024-12-31", false).unwrap(),
+            datetime!(2024-12-31 00:00:00 UTC)
+        );
+        // the same instant as 08:00 UTC
+        assert_eq!(
+            parse_range_time("2024-01-05T10:00:00+02:00", false).unwrap(),
+            datetime!(2024-01-05 08:00:00 UTC)
+        );
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-1-5 25:0:0",
+            "yesterday",
+            "2024-1-5-6",
+            "99999999999-1-1",
+        ] {
+            assert!(parse_range_time(bad, false).is_none(), "{bad}");
+        }
+    }
+}

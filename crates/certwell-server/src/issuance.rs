@@ -7,6 +7,9 @@
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
+use certwell_policy::issuance::{
+    issuance_blockers as policy_blockers, DomainFact, OrgValidationFact,
+};
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
@@ -38,14 +41,6 @@ impl OrderData {
     }
 }
 
-/// Why an order is not issued yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Blocker {
-    NotApproved,
-    OrganizationNotValidated,
-    DomainNotValidated(String),
-}
-
 pub fn chain_entries(
     state: &AppState,
     leaf_cn: &str,
@@ -65,53 +60,59 @@ pub fn chain_entries(
     v
 }
 
-fn validation_active(status: &str, until: Option<&str>, now: &str) -> bool {
-    status == "active" && until.is_none_or(|u| u > now)
-}
-
-/// What still blocks issuance of `order` (empty: issuable).
+/// What still blocks issuance of `order` (empty: issuable); an order that
+/// is not approved (`pending`) is blocked by that alone.
 pub async fn blockers(
     state: &AppState,
     order: &Order,
     data: &OrderData,
 ) -> ApiResult<Vec<Blocker>> {
-    let mut out = Vec::new();
     if order.status != "pending" {
-        out.push(Blocker::NotApproved);
-        return Ok(out);
+        return Ok(vec![Blocker::NotApproved]);
     }
-    let now = format_ts(OffsetDateTime::now_utc());
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
-    let org = state
+    let (org, domains) = state
         .store
-        .get_organization(order.account_id, order.organization_id)
+        .organization_with_domains(order.account_id, order.organization_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
-    let org_ok = org.validations.iter().any(|v| {
-        product.validation.satisfied_by(&v.kind)
-            && validation_active(&v.status, v.validated_until.as_deref(), &now)
-    });
-    if !org_ok {
-        out.push(Blocker::OrganizationNotValidated);
+    let now = format_ts(OffsetDateTime::now_utc());
+    Ok(policy_blockers(
+        product.validation,
+        &org_validation_facts(&org.validations),
+        &domains.iter().map(domain_fact).collect::<Vec<_>>(),
+        &data.plan.sans,
+        &now,
+    )
+    .into_iter()
+    .map(Blocker::Validation)
+    .collect())
+}
+
+/// Why an order is not issued yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    NotApproved,
+    Validation(certwell_policy::issuance::Blocker),
+}
+
+pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValidationFact<'_>> {
+    v.iter()
+        .map(|v| OrgValidationFact {
+            kind: &v.kind,
+            status: &v.status,
+            validated_until: v.validated_until.as_deref(),
+        })
+        .collect()
+}
+
+pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
+    DomainFact {
+        name: &d.name,
+        is_active: d.is_active,
+        validated_until: d.validated_until.as_deref(),
     }
-    let domains = state
-        .store
-        .domains_of_organization(order.account_id, order.organization_id)
-        .await?;
-    for name in &data.plan.sans {
-        let covered = domains.iter().any(|d| {
-            d.is_active
-                && certwell_policy::dns::domain_covers(&d.name, name)
-                && d.validated_until
-                    .as_deref()
-                    .is_some_and(|u| u > now.as_str())
-        });
-        if !covered {
-            out.push(Blocker::DomainNotValidated(name.clone()));
-        }
-    }
-    Ok(out)
 }
 
 /// The TLS subject for an order of `org` (EV adds the registration fields).

@@ -41,7 +41,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
         };
         let code = reason
             .as_deref()
-            .and_then(crate::routes::revoke::reason_code)
+            .and_then(certwell_policy::revocation::reason_code)
             .filter(|c| *c != 0);
         entries.push(certwell_ca::CrlEntry {
             serial,

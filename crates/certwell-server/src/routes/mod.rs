@@ -30,6 +30,22 @@ pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {
         .collect()
 }
 
+/// A list response: `page` always, the array under `key` only when it is
+/// not empty (the vendor omits empty lists).
+pub fn paged(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+) -> serde_json::Value {
+    let mut out = serde_json::json!({"page": {"total": total, "limit": limit, "offset": offset}});
+    if !items.is_empty() {
+        out[key] = serde_json::Value::Array(items);
+    }
+    out
+}
+
 async fn route_not_found() -> ApiError {
     ApiError::route_not_found()
 }

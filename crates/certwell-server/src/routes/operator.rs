@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_policy::approval::{ApprovalWorkflow, Role};
-use certwell_policy::organization::ORG_VALIDATION_TYPES;
+use certwell_policy::organization::check_validation_type;
 use certwell_store::{format_ts, AccountSettings};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,12 +27,7 @@ pub struct ValidateOrgBody {
 
 /// Marks an organization validated for `kind` (ov, ev, …) for the reuse period.
 pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> ApiResult<()> {
-    if !ORG_VALIDATION_TYPES.contains(&kind) {
-        return Err(ApiError::bad_request(
-            codes::INVALID_VALIDATION_TYPE,
-            format!("The field 'type' must be one of {ORG_VALIDATION_TYPES:?}; got '{kind}'."),
-        ));
-    }
+    check_validation_type(kind, "type")?;
     state
         .store
         .get_organization_any(org_id)

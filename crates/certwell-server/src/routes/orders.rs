@@ -25,12 +25,14 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{
-    sign_and_record_detached, tls_subject, try_issue, validity_window, OrderData, SignJob,
+    domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window, OrderData,
+    SignJob,
 };
-use crate::routes::query_map;
+use crate::routes::{paged, query_map};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 use crate::views::{self, OrderContext};
+use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact};
 
 pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
     use certwell_ca::CsrError::*;
@@ -316,27 +318,34 @@ pub async fn create_order(
 
     // Issuable during this request? Then the serial is recorded in the same
     // transaction as the order, and the certificate is signed right after.
-    let now_s = format_ts(now);
-    let org_ok = org_facts.0.iter().any(|(k, st, until)| {
-        product.validation.satisfied_by(k)
-            && st == "active"
-            && until.as_deref().is_none_or(|u| u > now_s.as_str())
-    });
-    let domains_ok = plan.sans.iter().all(|name| {
-        existing_domains.iter().any(|d| {
-            d.is_active
-                && domain_covers(&d.name, name)
-                && d.validated_until
-                    .as_deref()
-                    .is_some_and(|u| u > now_s.as_str())
-        }) || new_domains.iter().any(|d| {
-            domain_covers(&d.name, name)
-                && d.validated_until
-                    .as_deref()
-                    .is_some_and(|u| u > now_s.as_str())
+    let org_validations: Vec<OrgValidationFact> = org_facts
+        .0
+        .iter()
+        .map(|(kind, status, until)| OrgValidationFact {
+            kind,
+            status,
+            validated_until: until.as_deref(),
         })
-    });
-    let immediate = match (&org_facts.1, status == "pending" && org_ok && domains_ok) {
+        .collect();
+    let domain_facts: Vec<DomainFact> = existing_domains
+        .iter()
+        .map(domain_fact)
+        .chain(new_domains.iter().map(|d| DomainFact {
+            name: &d.name,
+            is_active: true,
+            validated_until: d.validated_until.as_deref(),
+        }))
+        .collect();
+    let issuable = status == "pending"
+        && issuance_blockers(
+            product.validation,
+            &org_validations,
+            &domain_facts,
+            &plan.sans,
+            &format_ts(now),
+        )
+        .is_empty();
+    let immediate = match (&org_facts.1, issuable) {
         (Some(org_data), true) => {
             let (nb, na) = validity_window(&state, &plan.term_end, now)?;
             let ev = product.validation == certwell_policy::ValidationLevel::Ev;
@@ -437,7 +446,7 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
-async fn check_container(
+pub async fn check_container(
     state: &AppState,
     caller: &Caller,
     id: i64,
@@ -645,15 +654,11 @@ pub async fn list_orders(
         offset,
     };
     let (orders, total) = state.store.list_orders(caller.account_id, &oq).await?;
-    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
-    if !orders.is_empty() {
-        let mut items = Vec::new();
-        for o in &orders {
-            items.push(order_context_values(&state, o, false).await?);
-        }
-        out["orders"] = Value::Array(items);
+    let mut items = Vec::new();
+    for o in &orders {
+        items.push(order_context_values(&state, o, false).await?);
     }
-    Ok(Json(out))
+    Ok(Json(paged("orders", items, total, limit, offset)))
 }
 
 /// `PUT /order/certificate/{id}/status`
@@ -709,48 +714,6 @@ pub async fn update_order_status(
     }
 }
 
-/// Parses one end of a `filters[status_last_updated]` range: `yyyy-M-d H:m:s`
-/// (the `+` of the query string already decoded to a space), `yyyy-MM-dd`,
-/// or RFC 3339. Returns the store's timestamp form.
-pub fn parse_range_time(s: &str, end_of_day: bool) -> Option<String> {
-    let s = s.trim();
-    if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-        return Some(format_ts(t));
-    }
-    let (date, time_part) = match s.split_once([' ', 'T']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let mut d = date.split('-').map(|x| x.parse::<u32>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    if d.next().is_some() {
-        return None;
-    }
-    let (hh, mm, ss) = match time_part {
-        Some(t) => {
-            let mut p = t.split(':').map(|x| x.parse::<u32>().ok());
-            (
-                p.next()??,
-                p.next().flatten().unwrap_or(0),
-                p.next().flatten().unwrap_or(0),
-            )
-        }
-        None if end_of_day => (23, 59, 59),
-        None => (0, 0, 0),
-    };
-    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
-    let date =
-        time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(day).ok()?)
-            .ok()?;
-    let t = time::Time::from_hms(
-        u8::try_from(hh).ok()?,
-        u8::try_from(mm).ok()?,
-        u8::try_from(ss).ok()?,
-    )
-    .ok()?;
-    Some(format_ts(date.with_time(t).assume_utc()))
-}
-
 /// `GET /order/certificate/status-changes?filters[status_last_updated]=START...END`
 pub async fn status_changes(
     State(state): State<Arc<AppState>>,
@@ -768,8 +731,12 @@ pub async fn status_changes(
         )
     };
     let (a, b) = range.split_once("...").ok_or_else(bad)?;
-    let from = parse_range_time(a, false).ok_or_else(bad)?;
-    let to = parse_range_time(b, true).ok_or_else(bad)?;
+    let from = certwell_policy::validity::parse_range_time(a, false)
+        .map(format_ts)
+        .ok_or_else(bad)?;
+    let to = certwell_policy::validity::parse_range_time(b, true)
+        .map(format_ts)
+        .ok_or_else(bad)?;
     let rows = state
         .store
         .order_status_changes(caller.account_id, &from, &to)
@@ -785,39 +752,4 @@ pub async fn status_changes(
         })
         .collect();
     Ok(Json(json!({ "orders": orders })))
-}
-
-#[cfg(test)]
-mod range_tests {
-    use super::parse_range_time;
-
-    #[test]
-    fn range_times() {
-        assert_eq!(
-            parse_range_time("2024-1-5 10:0:0", false).unwrap(),
-            "2024-01-05T10:00:00+00:00"
-        );
-        assert_eq!(
-            parse_range_time("2024-12-31", true).unwrap(),
-            "2024-12-31T23:59:59+00:00"
-        );
-        assert_eq!(
-            parse_range_time("2024-12-31", false).unwrap(),
-            "2024-12-31T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_range_time("2024-01-05T10:00:00+02:00", false).unwrap(),
-            "2024-01-05T08:00:00+00:00"
-        );
-        for bad in [
-            "",
-            "2024-13-01",
-            "2024-1-5 25:0:0",
-            "yesterday",
-            "2024-1-5-6",
-            "99999999999-1-1",
-        ] {
-            assert!(parse_range_time(bad, false).is_none(), "{bad}");
-        }
-    }
 }

@@ -8,16 +8,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::organization::{DomainInput, OrganizationInput};
-use certwell_policy::dns::parse_dns_name;
-use certwell_policy::error::required_str;
-use certwell_policy::organization::{validate_new_organization, ORG_VALIDATION_TYPES};
+use certwell_policy::organization::{validate_new_domain, validate_new_organization};
 use certwell_store::{NewDomainRow, NewOrganizationRow};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::routes::orders::{initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS};
-use crate::routes::query_map;
+use crate::routes::orders::{
+    check_container, initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS,
+};
+use crate::routes::{paged, query_map};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 use crate::views::{domain_json, organization_json};
@@ -54,17 +54,7 @@ pub async fn create_organization(
     let input: OrganizationInput = parse_json(&body)?;
     let org = validate_new_organization(&input, "")?;
     let container_id = match org.container_id {
-        Some(c) => state
-            .store
-            .get_container(caller.account_id, c)
-            .await?
-            .map(|c| c.id)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    codes::INVALID_CONTAINER,
-                    format!("The field 'container.id' names no container this key can use: {c}."),
-                )
-            })?,
+        Some(c) => check_container(&state, &caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
     let kinds: Vec<String> = if state.config.sandbox {
@@ -100,16 +90,12 @@ pub async fn list_organizations(
         .store
         .list_organizations(caller.account_id, limit, offset)
         .await?;
-    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
-    if !orgs.is_empty() {
-        let mut items = Vec::new();
-        for o in &orgs {
-            let cname = container_name(&state, caller.account_id, o.container_id).await?;
-            items.push(organization_json(o, &cname));
-        }
-        out["organizations"] = Value::Array(items);
+    let mut items = Vec::new();
+    for o in &orgs {
+        let cname = container_name(&state, caller.account_id, o.container_id).await?;
+        items.push(organization_json(o, &cname));
     }
-    Ok(Json(out))
+    Ok(Json(paged("organizations", items, total, limit, offset)))
 }
 
 /// `GET /organization/{id}`
@@ -135,19 +121,8 @@ pub async fn create_domain(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: DomainInput = parse_json(&body)?;
-    let name = required_str(&input.name, "name")?;
-    let d = parse_dns_name(name, "name")?;
-    if d.wildcard {
-        return Err(ApiError::bad_request(
-            codes::INVALID_DNS_NAME,
-            "The field 'name' must be a domain, not a wildcard name.",
-        ));
-    }
-    let org_id = input
-        .organization
-        .as_ref()
-        .and_then(|o| o.id)
-        .ok_or_else(|| certwell_policy::PolicyError::missing("organization.id"))?;
+    let d = validate_new_domain(&input)?;
+    let org_id = d.organization_id;
     let org = state
         .store
         .get_organization(caller.account_id, org_id)
@@ -160,45 +135,12 @@ pub async fn create_domain(
                 ),
             )
         })?;
-    let mut kinds = Vec::new();
-    for (i, v) in input.validations.iter().flatten().enumerate() {
-        let f = format!("validations[{i}].type");
-        let t = required_str(&v.kind, &f)?;
-        if !ORG_VALIDATION_TYPES.contains(&t) {
-            return Err(ApiError::bad_request(
-                codes::INVALID_VALIDATION_TYPE,
-                format!("The field '{f}' must be one of {ORG_VALIDATION_TYPES:?}; got '{t}'."),
-            ));
-        }
-        kinds.push(t.to_string());
-    }
-    if kinds.is_empty() {
-        return Err(certwell_policy::PolicyError::missing("validations").into());
-    }
-    let method = input.dcv_method.clone().unwrap_or_else(|| "email".into());
-    if !certwell_policy::catalog::DCV_METHODS.contains(&method.as_str()) {
-        return Err(ApiError::bad_request(
-            codes::INVALID_DCV_METHOD,
-            format!(
-                "The field 'dcv_method' must be one of {:?}; got '{method}'.",
-                certwell_policy::catalog::DCV_METHODS
-            ),
-        ));
-    }
-    let container_id = match input.container.as_ref().and_then(|c| c.id) {
-        Some(c) => state
-            .store
-            .get_container(caller.account_id, c)
-            .await?
-            .map(|c| c.id)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    codes::INVALID_CONTAINER,
-                    format!("The field 'container.id' names no container this key can use: {c}."),
-                )
-            })?,
+    let container_id = match d.container_id {
+        Some(c) => check_container(&state, &caller, c, "container.id").await?,
         None => org.container_id,
     };
+    let method = d.dcv_method.clone();
+    let kinds = d.validations.clone();
     let token = (method != "email").then(new_dcv_token).transpose()?;
     let (validated_at, validated_until) = sandbox_validated_until(&state);
     let created = state
@@ -265,20 +207,16 @@ pub async fn list_domains(
         .store
         .list_domains(caller.account_id, org_filter, limit, offset)
         .await?;
-    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
-    if !domains.is_empty() {
-        let mut items = Vec::new();
-        for d in &domains {
-            let org = state
-                .store
-                .get_organization(caller.account_id, d.organization_id)
-                .await?;
-            let cname = container_name(&state, caller.account_id, d.container_id).await?;
-            items.push(domain_json(d, org.as_ref(), &cname));
-        }
-        out["domains"] = Value::Array(items);
+    let mut items = Vec::new();
+    for d in &domains {
+        let org = state
+            .store
+            .get_organization(caller.account_id, d.organization_id)
+            .await?;
+        let cname = container_name(&state, caller.account_id, d.container_id).await?;
+        items.push(domain_json(d, org.as_ref(), &cname));
     }
-    Ok(Json(out))
+    Ok(Json(paged("domains", items, total, limit, offset)))
 }
 
 /// `GET /domain/{id}`

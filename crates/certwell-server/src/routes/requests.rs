@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{try_issue, OrderData};
 use crate::routes::orders::order_json;
-use crate::routes::query_map;
+use crate::routes::{paged, query_map};
 use crate::state::AppState;
 use crate::views::{product_summary, user_summary};
 
@@ -85,15 +85,11 @@ pub async fn list_requests(
         .store
         .list_requests(caller.account_id, status.as_deref(), limit, offset)
         .await?;
-    let mut out = json!({"page": {"total": total, "limit": limit, "offset": offset}});
-    if !reqs.is_empty() {
-        let mut items = Vec::new();
-        for r in &reqs {
-            items.push(list_item(&state, r).await?);
-        }
-        out["requests"] = Value::Array(items);
+    let mut items = Vec::new();
+    for r in &reqs {
+        items.push(list_item(&state, r).await?);
     }
-    Ok(Json(out))
+    Ok(Json(paged("requests", items, total, limit, offset)))
 }
 
 /// `GET /request/{id}`

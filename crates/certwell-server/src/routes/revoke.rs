@@ -18,20 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::state::AppState;
 use crate::views::user_summary;
-
-/// Reason names the API accepts, with their RFC 5280 CRLReason codes.
-pub const REASONS: &[(&str, u8)] = &[
-    ("unspecified", 0),
-    ("keyCompromise", 1),
-    ("affiliationChanged", 3),
-    ("superseded", 4),
-    ("cessationOfOperation", 5),
-    ("privilegeWithdrawn", 9),
-];
-
-pub fn reason_code(name: &str) -> Option<u8> {
-    REASONS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
-}
+use certwell_policy::revocation::parse_reason;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RevokeBody {
@@ -44,32 +31,6 @@ pub struct RevokeBody {
     pub skip_approval: Option<bool>,
 }
 
-fn parse_reason(b: &RevokeBody) -> ApiResult<String> {
-    let raw = b
-        .revocation_reason
-        .as_deref()
-        .or(b.reason.as_deref())
-        .map(str::trim)
-        .unwrap_or("");
-    if raw.is_empty() {
-        return Ok("unspecified".into());
-    }
-    // accept any case of the RFC 5280 names
-    REASONS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(raw))
-        .map(|(n, _)| n.to_string())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                codes::INVALID_VALUE,
-                format!(
-                    "The field 'revocation_reason' must be one of {:?}; got '{raw}'.",
-                    REASONS.iter().map(|(n, _)| *n).collect::<Vec<_>>()
-                ),
-            )
-        })
-}
-
 /// Revokes `certs` now, or opens a revoke request.
 async fn revoke_or_request(
     state: &AppState,
@@ -78,7 +39,8 @@ async fn revoke_or_request(
     certs: Vec<Certificate>,
     body: RevokeBody,
 ) -> ApiResult<Response> {
-    let reason = parse_reason(&body)?;
+    let reason =
+        parse_reason(body.revocation_reason.as_deref().or(body.reason.as_deref()))?.to_string();
     let comments = body
         .comments
         .clone()

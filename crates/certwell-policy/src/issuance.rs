@@ -1,0 +1,138 @@
+//! When an approved order may be issued: the organization holds a current
+//! validation of the product's level and a current, active domain covers
+//! every name. Timestamps are the store's UTC text form
+//! (`YYYY-MM-DDTHH:MM:SS+00:00`), which orders lexicographically.
+
+use crate::catalog::ValidationLevel;
+use crate::dns::domain_covers;
+
+/// One validation of the organization.
+#[derive(Debug, Clone, Copy)]
+pub struct OrgValidationFact<'a> {
+    pub kind: &'a str,
+    pub status: &'a str,
+    /// None: no expiry recorded.
+    pub validated_until: Option<&'a str>,
+}
+
+/// One domain of the organization.
+#[derive(Debug, Clone, Copy)]
+pub struct DomainFact<'a> {
+    pub name: &'a str,
+    pub is_active: bool,
+    /// None: never validated.
+    pub validated_until: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    OrganizationNotValidated,
+    DomainNotValidated(String),
+}
+
+/// What still blocks issuance (empty: issuable) at `now`.
+pub fn issuance_blockers(
+    level: ValidationLevel,
+    org: &[OrgValidationFact],
+    domains: &[DomainFact],
+    names: &[String],
+    now: &str,
+) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    let org_ok = org.iter().any(|v| {
+        level.satisfied_by(v.kind)
+            && v.status == "active"
+            && v.validated_until.is_none_or(|u| u > now)
+    });
+    if !org_ok {
+        out.push(Blocker::OrganizationNotValidated);
+    }
+    for name in names {
+        let covered = domains.iter().any(|d| {
+            d.is_active && domain_covers(d.name, name) && d.validated_until.is_some_and(|u| u > now)
+        });
+        if !covered {
+            out.push(Blocker::DomainNotValidated(name.clone()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-23T12:00:00+00:00";
+    const LATER: &str = "2027-11-23T12:00:00+00:00";
+    const PAST: &str = "2025-11-23T12:00:00+00:00";
+
+    fn v<'a>(kind: &'a str, status: &'a str, until: Option<&'a str>) -> OrgValidationFact<'a> {
+        OrgValidationFact {
+            kind,
+            status,
+            validated_until: until,
+        }
+    }
+    fn d<'a>(name: &'a str, active: bool, until: Option<&'a str>) -> DomainFact<'a> {
+        DomainFact {
+            name,
+            is_active: active,
+            validated_until: until,
+        }
+    }
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn issuable_when_everything_is_current() {
+        let b = issuance_blockers(
+            ValidationLevel::Ov,
+            &[v("ev", "active", Some(LATER))],
+            &[d("example.com", true, Some(LATER))],
+            &names(&["example.com", "*.a.example.com"]),
+            NOW,
+        );
+        assert!(b.is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn each_blocker() {
+        let sans = names(&["example.com", "example.org"]);
+        let doms = [
+            d("example.com", true, Some(LATER)),
+            d("example.org", false, Some(LATER)),
+        ];
+        for org in [
+            vec![],
+            vec![v("ov", "pending", None)],
+            vec![v("ov", "active", Some(PAST))],
+            vec![v("ov", "active", Some(LATER))], // EV product: OV is not enough
+        ] {
+            let b = issuance_blockers(ValidationLevel::Ev, &org, &doms, &sans, NOW);
+            assert_eq!(b[0], Blocker::OrganizationNotValidated);
+            assert_eq!(
+                b[1],
+                Blocker::DomainNotValidated("example.org".into()),
+                "inactive domain"
+            );
+        }
+        let b = issuance_blockers(
+            ValidationLevel::Ov,
+            &[v("ov", "active", None)],
+            &[
+                d("example.com", true, Some(PAST)),
+                d("example.org", true, None),
+            ],
+            &sans,
+            NOW,
+        );
+        assert_eq!(
+            b,
+            vec![
+                Blocker::DomainNotValidated("example.com".into()),
+                Blocker::DomainNotValidated("example.org".into())
+            ]
+        );
+    }
+}
