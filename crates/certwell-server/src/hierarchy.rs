@@ -134,41 +134,33 @@ pub async fn create_hierarchy(
         };
         let not_before = now - Duration::minutes(5);
         let not_after = not_before + Duration::days(spec.validity_days);
-        let cert_der = match spec.parent {
-            None => {
-                let req = certwell_ca::CaCertRequest {
-                    profile,
-                    subject: &subject,
-                    subject_spki_der: &spki,
-                    serial: &serial,
-                    not_before,
-                    not_after,
-                    issuer_crl_url: None,
-                    issuer_cert_url: None,
-                };
-                certwell_ca::build_ca_certificate(&req, None, signer.as_ref())
-                    .map_err(|e| e.to_string())?
-            }
-            Some(parent) => {
-                let (pid, psigner, pcert) = made.get(parent).ok_or_else(|| {
-                    format!("CA {}: parent {parent} must come first", spec.handle)
-                })?;
-                let crl = ca_crl_url(&base, pid);
-                let crt = ca_cert_url(&base, pid);
-                let req = certwell_ca::CaCertRequest {
-                    profile,
-                    subject: &subject,
-                    subject_spki_der: &spki,
-                    serial: &serial,
-                    not_before,
-                    not_after,
-                    issuer_crl_url: Some(&crl),
-                    issuer_cert_url: Some(&crt),
-                };
-                certwell_ca::build_ca_certificate(&req, Some(pcert), psigner.as_ref())
-                    .map_err(|e| e.to_string())?
-            }
+        // A root signs itself; an issuing CA is signed by its parent and
+        // points at the parent's CRL and certificate.
+        let parent = match spec.parent {
+            None => None,
+            Some(p) => Some(
+                made.get(p)
+                    .ok_or_else(|| format!("CA {}: parent {p} must come first", spec.handle))?,
+            ),
         };
+        let crl = parent.map(|(pid, _, _)| ca_crl_url(&base, pid));
+        let crt = parent.map(|(pid, _, _)| ca_cert_url(&base, pid));
+        let req = certwell_ca::CaCertRequest {
+            profile,
+            subject: &subject,
+            subject_spki_der: &spki,
+            serial: &serial,
+            not_before,
+            not_after,
+            issuer_crl_url: crl.as_deref(),
+            issuer_cert_url: crt.as_deref(),
+        };
+        let (issuer_cert, issuer_signer) = match parent {
+            Some((_, psigner, pcert)) => (Some(pcert.as_slice()), psigner.as_ref()),
+            None => (None, signer.as_ref()),
+        };
+        let cert_der = certwell_ca::build_ca_certificate(&req, issuer_cert, issuer_signer)
+            .map_err(|e| e.to_string())?;
         let parent_id = spec
             .parent
             .and_then(|p| made.get(p))
