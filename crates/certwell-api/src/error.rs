@@ -87,4 +87,19 @@ pub mod codes {
     pub const DUPLICATE_ORGANIZATION: &str = "duplicate_organization";
     pub const DUPLICATE_DOMAIN: &str = "duplicate_domain";
     pub const INVALID_VALIDATION_TYPE: &str = "invalid_validation_type";
+    // S/MIME and client certificates.
+    pub const INVALID_PROFILE_TYPE: &str = "invalid_profile_type";
+    pub const INVALID_PRIMARY_USAGE: &str = "invalid_primary_usage";
+    pub const INVALID_ADDITIONAL_USAGE: &str = "invalid_additional_usage";
+    pub const INVALID_COMMON_NAME_INDICATOR: &str = "invalid_common_name_indicator";
+    pub const INVALID_COMMON_NAME: &str = "invalid_common_name";
+    pub const FIELD_NOT_ALLOWED: &str = "field_not_allowed";
+    pub const INVALID_KEY_SIZE: &str = "invalid_key_size";
+    pub const INVALID_CSR_KEY_TYPE: &str = "invalid_csr_key_type";
+    pub const CSR_KEY_MISMATCH: &str = "csr_key_mismatch";
+    pub const TOO_MANY_EMAILS: &str = "too_many_emails";
+    pub const INVALID_USER_PRINCIPLE_NAME: &str = "invalid_user_principle_name";
+    pub const PUBLIC_EMAIL_DOMAIN: &str = "public_email_domain_not_validated";
+    pub const ORDER_FAILED_TO_IMMEDIATELY_ISSUE: &str = "order_failed_to_immediately_issue";
+    pub const ORDER_NOT_AWAITING_CSR: &str = "order_not_awaiting_csr";
 }

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod error;
+pub mod lenient;
 pub mod order;
 pub mod organization;
 pub mod product;

@@ -26,6 +26,55 @@ pub struct CertificateInput {
     pub server_platform: Option<ServerPlatformRef>,
     pub profile_option: Option<String>,
     pub ca_cert_id: Option<String>,
+    // S/MIME and client certificates (seeds order-secure-email.txt,
+    // order-client-certificate.txt).
+    pub emails: Option<Vec<String>>,
+    pub user_principle_name: Option<Vec<String>>,
+    pub common_name_indicator: Option<String>,
+    pub individual: Option<IndividualInput>,
+    pub include_email_in_subject: Option<bool>,
+    pub usage_designation: Option<UsageDesignationInput>,
+    /// An integer (2048) or a curve name ("p-256").
+    pub key_size: Option<Value>,
+    pub csr_key_type: Option<String>,
+    pub is_rsassa_pss: Option<bool>,
+    pub profile_type: Option<String>,
+}
+
+/// `certificate.individual` (one seed example writes given_name/surname).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct IndividualInput {
+    #[serde(alias = "given_name")]
+    pub first_name: Option<String>,
+    #[serde(alias = "surname")]
+    pub last_name: Option<String>,
+    pub pseudonym: Option<String>,
+}
+
+/// `certificate.usage_designation`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct UsageDesignationInput {
+    pub primary_usage: Option<String>,
+    pub additional_usages: Option<Vec<String>>,
+}
+
+/// `order_validity` (S/MIME, client and document-signing orders).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OrderValidityInput {
+    pub years: Option<i64>,
+    pub days: Option<i64>,
+    pub custom_expiration_date: Option<String>,
+}
+
+/// The root-level `subject` object of S/MIME orders.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SubjectInput {
+    pub include_email: Option<bool>,
+    pub include_given_name_surname: Option<bool>,
+    pub include_pseudonym: Option<bool>,
+    pub pseudonym: Option<String>,
+    pub job_title: Option<String>,
+    pub serial_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -38,6 +87,8 @@ pub struct CustomFieldInput {
 /// inline new organization (the create-organization fields).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct OrderOrganizationInput {
+    /// A number; one seed example sends it as a string ("2030405").
+    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
     pub id: Option<i64>,
     pub contacts: Option<Vec<ContactInput>>,
     #[serde(flatten)]
@@ -66,6 +117,16 @@ pub struct OrderRequest {
     pub locale: Option<String>,
     pub container: Option<IdRef>,
     pub custom_fields: Option<Vec<CustomFieldInput>>,
+    pub order_validity: Option<OrderValidityInput>,
+    pub subject: Option<SubjectInput>,
+    pub reject_if_pending: Option<bool>,
+    pub disable_generate_in_browser_email: Option<bool>,
+}
+
+/// `POST /order/certificate/{order_id}/csr`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct CsrUpload {
+    pub csr: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

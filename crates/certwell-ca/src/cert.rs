@@ -3,27 +3,27 @@
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::derw::{self, Tlv};
-use crate::signer::Signer;
+use crate::signer::{SignatureScheme, Signer};
 use crate::CaError;
 
 // ---- OIDs -------------------------------------------------------------------
 
 pub(crate) const OID_CN: &str = "2.5.4.3";
-const OID_SERIAL_NUMBER: &str = "2.5.4.5";
-const OID_C: &str = "2.5.4.6";
-const OID_L: &str = "2.5.4.7";
-const OID_ST: &str = "2.5.4.8";
-const OID_STREET: &str = "2.5.4.9";
-const OID_O: &str = "2.5.4.10";
+pub(crate) const OID_SERIAL_NUMBER: &str = "2.5.4.5";
+pub(crate) const OID_C: &str = "2.5.4.6";
+pub(crate) const OID_L: &str = "2.5.4.7";
+pub(crate) const OID_ST: &str = "2.5.4.8";
+pub(crate) const OID_STREET: &str = "2.5.4.9";
+pub(crate) const OID_O: &str = "2.5.4.10";
 const OID_BUSINESS_CATEGORY: &str = "2.5.4.15";
-const OID_POSTAL_CODE: &str = "2.5.4.17";
+pub(crate) const OID_POSTAL_CODE: &str = "2.5.4.17";
 const OID_JUR_L: &str = "1.3.6.1.4.1.311.60.2.1.1";
 const OID_JUR_ST: &str = "1.3.6.1.4.1.311.60.2.1.2";
 const OID_JUR_C: &str = "1.3.6.1.4.1.311.60.2.1.3";
 
 const OID_EXT_SKI: &str = "2.5.29.14";
 const OID_EXT_KU: &str = "2.5.29.15";
-const OID_EXT_SAN: &str = "2.5.29.17";
+pub(crate) const OID_EXT_SAN: &str = "2.5.29.17";
 const OID_EXT_BC: &str = "2.5.29.19";
 const OID_EXT_CRLDP: &str = "2.5.29.31";
 const OID_EXT_CP: &str = "2.5.29.32";
@@ -32,12 +32,42 @@ const OID_EXT_EKU: &str = "2.5.29.37";
 const OID_EXT_AIA: &str = "1.3.6.1.5.5.7.1.1";
 
 const OID_KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+/// EKU id-kp-emailProtection.
+pub const OID_EKU_EMAIL_PROTECTION: &str = "1.3.6.1.5.5.7.3.4";
+/// EKU id-kp-clientAuth.
+pub const OID_EKU_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+/// EKU Microsoft Document Signing (szOID_KP_DOCUMENT_SIGNING).
+pub const OID_EKU_DOCUMENT_SIGNING_MS: &str = "1.3.6.1.4.1.311.10.3.12";
+/// EKU Adobe Authentic Documents Trust.
+pub const OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS: &str = "1.2.840.113583.1.1.5";
 const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 const OID_AD_CA_ISSUERS: &str = "1.3.6.1.5.5.7.48.2";
 
 /// CA/B Forum reserved policy OIDs.
 pub const POLICY_TLS_OV: &str = "2.23.140.1.2.2";
 pub const POLICY_TLS_EV: &str = "2.23.140.1.1";
+
+/// The S/MIME BR reserved policy OIDs an S/MIME issuing CA asserts
+/// (SBR §7.1.6.1): mailbox, organization and sponsor validated, each in the
+/// Multipurpose and Strict generations. Legacy (2.23.140.1.5.x.1) is no longer issued and
+/// Individual-validated (2.23.140.1.5.4.x) is not offered.
+pub const SMIME_ISSUING_CA_POLICIES: [&str; 6] = [
+    "2.23.140.1.5.1.2",
+    "2.23.140.1.5.1.3",
+    "2.23.140.1.5.2.2",
+    "2.23.140.1.5.2.3",
+    "2.23.140.1.5.3.2",
+    "2.23.140.1.5.3.3",
+];
+
+/// certwell's private OID arc. PLACEHOLDER: this is IANA Private Enterprise
+/// Number 32473, reserved for documentation and examples (RFC 5612). A
+/// deployment must replace it with its own PEN before its CP is published.
+pub const CERTWELL_OID_ARC: &str = "1.3.6.1.4.1.32473";
+
+/// certwell CP policy for client-authentication-only (non-S/MIME)
+/// certificates: `CERTWELL_OID_ARC`.1 (certificate policies) .3 (client auth).
+pub const POLICY_CERTWELL_CLIENT_AUTH: &str = "1.3.6.1.4.1.32473.1.3";
 
 // keyUsage bit numbers
 const KU_DIGITAL_SIGNATURE: u8 = 0;
@@ -62,6 +92,31 @@ pub enum CaProfile {
     /// TLS issuing CA: exactly one reserved policy OID (2.23.140.1.2.2 for OV,
     /// 2.23.140.1.1 for EV), EKU serverAuth only, pathLen 0.
     TlsIssuing { ev: bool },
+    /// S/MIME issuing CA (SBR §7.1.2.2): the six reserved policy OIDs in
+    /// [`SMIME_ISSUING_CA_POLICIES`], EKU emailProtection + clientAuth (the
+    /// only EKUs SMC018 allows), pathLen 0.
+    SmimeIssuing,
+    /// Issuing CA for client-authentication-only (non-S/MIME) certificates:
+    /// policy [`POLICY_CERTWELL_CLIENT_AUTH`], EKU clientAuth only, pathLen 0.
+    ClientAuthIssuing,
+}
+
+impl CaProfile {
+    /// certificatePolicies and EKU OIDs of an issuing-CA profile (`None` for Root).
+    fn issuing_policies_and_ekus(&self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+        match self {
+            CaProfile::Root => None,
+            CaProfile::TlsIssuing { ev: false } => Some((&[POLICY_TLS_OV], &[OID_KP_SERVER_AUTH])),
+            CaProfile::TlsIssuing { ev: true } => Some((&[POLICY_TLS_EV], &[OID_KP_SERVER_AUTH])),
+            CaProfile::SmimeIssuing => Some((
+                &SMIME_ISSUING_CA_POLICIES,
+                &[OID_EKU_EMAIL_PROTECTION, OID_EKU_CLIENT_AUTH],
+            )),
+            CaProfile::ClientAuthIssuing => {
+                Some((&[POLICY_CERTWELL_CLIENT_AUTH], &[OID_EKU_CLIENT_AUTH]))
+            }
+        }
+    }
 }
 
 /// Input for [`build_ca_certificate`].
@@ -186,7 +241,7 @@ pub(crate) fn encode_time(t: OffsetDateTime) -> Result<Vec<u8>, CaError> {
     }
 }
 
-fn encode_validity(nb: OffsetDateTime, na: OffsetDateTime) -> Result<Vec<u8>, CaError> {
+pub(crate) fn encode_validity(nb: OffsetDateTime, na: OffsetDateTime) -> Result<Vec<u8>, CaError> {
     if na.unix_timestamp() <= nb.unix_timestamp() {
         return Err(CaError::InvalidInput(
             "notAfter must be later than notBefore".into(),
@@ -356,43 +411,53 @@ pub(crate) fn spki_kind(spki_der: &[u8]) -> Result<SpkiKind, CaError> {
 // ---- signature verification (post-issuance self check) -------------------------------
 
 /// Verify `sig` over `msg` with the key in `spki_der`, using the signature
-/// algorithm `alg_der` (one of the three this crate emits).
+/// algorithm `alg_der` (one of the [`SignatureScheme`] encodings).
 pub(crate) fn verify_signature(
     spki_der: &[u8],
     alg_der: &[u8],
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), CaError> {
-    use crate::signer::{SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_RSA_SHA256};
-    use aws_lc_rs::signature as s;
-    let (_, params, _) = split_spki(spki_der)?;
-    let curve = params
-        .filter(|p| p.tag == derw::TAG_OID)
-        .and_then(|p| derw::oid_to_string(p.value).ok());
-    let valg: &'static dyn s::VerificationAlgorithm = if alg_der == SIG_RSA_SHA256 {
-        &s::RSA_PKCS1_2048_8192_SHA256
-    } else if alg_der == SIG_ECDSA_SHA256 || alg_der == SIG_ECDSA_SHA384 {
-        let sha384 = alg_der == SIG_ECDSA_SHA384;
-        match (curve.as_deref(), sha384) {
-            (Some("1.2.840.10045.3.1.7"), false) => &s::ECDSA_P256_SHA256_ASN1,
-            (Some("1.2.840.10045.3.1.7"), true) => &s::ECDSA_P256_SHA384_ASN1,
-            (Some("1.3.132.0.34"), false) => &s::ECDSA_P384_SHA256_ASN1,
-            (Some("1.3.132.0.34"), true) => &s::ECDSA_P384_SHA384_ASN1,
-            _ => return Err(CaError::Signing("unsupported EC curve".into())),
-        }
-    } else {
-        return Err(CaError::Signing(format!(
+    let scheme = SignatureScheme::from_algorithm_der(alg_der).ok_or_else(|| {
+        CaError::Signing(format!(
             "unsupported signature algorithm {}",
             hex::encode(alg_der)
-        )));
-    };
-    s::UnparsedPublicKey::new(valg, spki_der)
+        ))
+    })?;
+    let valg = verification_algorithm(spki_der, scheme)?;
+    aws_lc_rs::signature::UnparsedPublicKey::new(valg, spki_der)
         .verify(msg, sig)
         .map_err(|_| CaError::Signing("signature does not verify with the issuer key".into()))
 }
 
-/// Sign a TBS structure and assemble `SEQUENCE { tbs, alg, BIT STRING sig }`,
-/// verifying the result with `verify_spki` (the issuer public key).
+/// The aws-lc-rs verifier for `scheme`; ECDSA also accepts the other
+/// curve/hash pairings (a P-384 key signing with SHA-256 and vice versa).
+fn verification_algorithm(
+    spki_der: &[u8],
+    scheme: SignatureScheme,
+) -> Result<&'static dyn aws_lc_rs::signature::VerificationAlgorithm, CaError> {
+    use aws_lc_rs::signature as s;
+    let sha384 = match scheme {
+        SignatureScheme::EcdsaP256Sha256 => false,
+        SignatureScheme::EcdsaP384Sha384 => true,
+        _ => return Ok(scheme.verification_algorithm()),
+    };
+    let (_, params, _) = split_spki(spki_der)?;
+    let curve = params
+        .filter(|p| p.tag == derw::TAG_OID)
+        .and_then(|p| derw::oid_to_string(p.value).ok());
+    Ok(match (curve.as_deref(), sha384) {
+        (Some("1.2.840.10045.3.1.7"), false) => &s::ECDSA_P256_SHA256_ASN1,
+        (Some("1.2.840.10045.3.1.7"), true) => &s::ECDSA_P256_SHA384_ASN1,
+        (Some("1.3.132.0.34"), false) => &s::ECDSA_P384_SHA256_ASN1,
+        (Some("1.3.132.0.34"), true) => &s::ECDSA_P384_SHA384_ASN1,
+        _ => return Err(CaError::Signing("unsupported EC curve".into())),
+    })
+}
+
+/// Sign a TBS structure with the signer's default scheme and assemble
+/// `SEQUENCE { tbs, alg, BIT STRING sig }`, verifying the result with
+/// `verify_spki` (the issuer public key).
 pub(crate) fn sign_and_assemble(
     tbs: &[u8],
     alg_der: &[u8],
@@ -400,8 +465,30 @@ pub(crate) fn sign_and_assemble(
     verify_spki: &[u8],
 ) -> Result<Vec<u8>, CaError> {
     let sig = signer.sign(tbs)?;
-    verify_signature(verify_spki, alg_der, tbs, &sig)?;
-    Ok(derw::seq(&[tbs, alg_der, &derw::bit_string(&sig)]))
+    assemble_verified(tbs, alg_der, &sig, verify_spki)
+}
+
+/// Like [`sign_and_assemble`] with an explicit scheme (`signer.sign_with`);
+/// the AlgorithmIdentifier is `scheme.algorithm_der()`, which must be the one
+/// already placed in `tbs`.
+pub(crate) fn sign_with_and_assemble(
+    tbs: &[u8],
+    scheme: SignatureScheme,
+    signer: &dyn Signer,
+    verify_spki: &[u8],
+) -> Result<Vec<u8>, CaError> {
+    let sig = signer.sign_with(scheme, tbs)?;
+    assemble_verified(tbs, &scheme.algorithm_der(), &sig, verify_spki)
+}
+
+fn assemble_verified(
+    tbs: &[u8],
+    alg_der: &[u8],
+    sig: &[u8],
+    verify_spki: &[u8],
+) -> Result<Vec<u8>, CaError> {
+    verify_signature(verify_spki, alg_der, tbs, sig)?;
+    Ok(derw::seq(&[tbs, alg_der, &derw::bit_string(sig)]))
 }
 
 fn check_signer_alg(signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
@@ -421,18 +508,20 @@ fn check_signer_alg(signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
 // ---- names -------------------------------------------------------------------------------
 
 #[derive(Clone, Copy)]
-enum StrType {
+pub(crate) enum StrType {
     Utf8,
     Printable,
+    /// IA5String (ASCII), e.g. PKCS#9 emailAddress.
+    Ia5,
 }
 
-fn is_printable(s: &str) -> bool {
+pub(crate) fn is_printable(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c))
 }
 
 /// Validate an attribute value and encode one single-valued RDN.
-fn rdn(
+pub(crate) fn rdn(
     oid: &str,
     name: &str,
     value: &str,
@@ -472,12 +561,20 @@ fn rdn(
             }
             derw::TAG_PRINTABLE_STRING
         }
+        StrType::Ia5 => {
+            if !value.is_ascii() {
+                return Err(CaError::InvalidInput(format!(
+                    "{name} must be ASCII (IA5String)"
+                )));
+            }
+            derw::TAG_IA5_STRING
+        }
     };
     let atv = derw::seq(&[&derw::oid(oid), &derw::tlv(tag, value.as_bytes())]);
     Ok(derw::set(&[&atv]))
 }
 
-fn country_rdn(oid: &str, name: &str, value: &str) -> Result<Vec<u8>, CaError> {
+pub(crate) fn country_rdn(oid: &str, name: &str, value: &str) -> Result<Vec<u8>, CaError> {
     if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(CaError::InvalidInput(format!(
             "{name} must be a two-letter upper-case ISO 3166-1 code, got {value:?}"
@@ -600,7 +697,7 @@ fn tls_subject_der(s: &TlsSubject, ev: bool) -> Result<Vec<u8>, CaError> {
 
 // ---- extensions ------------------------------------------------------------------------------
 
-fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
+pub(crate) fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
     let o = derw::oid(oid);
     let v = derw::octet_string(value);
     if critical {
@@ -610,7 +707,7 @@ fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
     }
 }
 
-fn ext_aki(key_id: &[u8]) -> Vec<u8> {
+pub(crate) fn ext_aki(key_id: &[u8]) -> Vec<u8> {
     extension(
         OID_EXT_AKI,
         false,
@@ -618,28 +715,41 @@ fn ext_aki(key_id: &[u8]) -> Vec<u8> {
     )
 }
 
-fn ext_ski(key_id: &[u8]) -> Vec<u8> {
+pub(crate) fn ext_ski(key_id: &[u8]) -> Vec<u8> {
     extension(OID_EXT_SKI, false, &derw::octet_string(key_id))
 }
 
-fn ext_ku(bits: &[u8]) -> Vec<u8> {
+pub(crate) fn ext_ku(bits: &[u8]) -> Vec<u8> {
     extension(OID_EXT_KU, true, &derw::named_bits(bits))
 }
 
 fn ext_eku_server_auth() -> Vec<u8> {
-    extension(
-        OID_EXT_EKU,
-        false,
-        &derw::seq(&[&derw::oid(OID_KP_SERVER_AUTH)]),
-    )
+    ext_eku(&[OID_KP_SERVER_AUTH])
+}
+
+/// extKeyUsage (non-critical) with the given purposes, in order.
+pub(crate) fn ext_eku(oids: &[&str]) -> Vec<u8> {
+    let purposes: Vec<Vec<u8>> = oids.iter().map(|o| derw::oid(o)).collect();
+    let refs: Vec<&[u8]> = purposes.iter().map(Vec::as_slice).collect();
+    extension(OID_EXT_EKU, false, &derw::seq(&refs))
 }
 
 fn ext_policies(policy_oid: &str) -> Vec<u8> {
-    let info = derw::seq(&[&derw::oid(policy_oid)]);
-    extension(OID_EXT_CP, false, &derw::seq(&[&info]))
+    ext_policy_list(&[policy_oid])
 }
 
-fn check_http_url(name: &str, url: &str) -> Result<(), CaError> {
+/// certificatePolicies (non-critical): one PolicyInformation without
+/// qualifiers per OID, in order.
+pub(crate) fn ext_policy_list(policy_oids: &[&str]) -> Vec<u8> {
+    let infos: Vec<Vec<u8>> = policy_oids
+        .iter()
+        .map(|o| derw::seq(&[&derw::oid(o)]))
+        .collect();
+    let refs: Vec<&[u8]> = infos.iter().map(Vec::as_slice).collect();
+    extension(OID_EXT_CP, false, &derw::seq(&refs))
+}
+
+pub(crate) fn check_http_url(name: &str, url: &str) -> Result<(), CaError> {
     let ok = url.starts_with("http://")
         && url.len() > "http://".len()
         && url.is_ascii()
@@ -655,7 +765,7 @@ fn check_http_url(name: &str, url: &str) -> Result<(), CaError> {
     }
 }
 
-fn ext_crldp(url: &str) -> Vec<u8> {
+pub(crate) fn ext_crldp(url: &str) -> Vec<u8> {
     let uri = derw::tlv(derw::ctx_prim(6), url.as_bytes());
     let full_name = derw::cons(derw::ctx_cons(0), &[&uri]);
     let dp_name = derw::cons(derw::ctx_cons(0), &[&full_name]);
@@ -663,7 +773,7 @@ fn ext_crldp(url: &str) -> Vec<u8> {
     extension(OID_EXT_CRLDP, false, &derw::seq(&[&dp]))
 }
 
-fn ext_aia(ca_issuers: Option<&str>, ocsp: Option<&str>) -> Vec<u8> {
+pub(crate) fn ext_aia(ca_issuers: Option<&str>, ocsp: Option<&str>) -> Vec<u8> {
     let mut ads: Vec<Vec<u8>> = Vec::new();
     if let Some(u) = ocsp {
         ads.push(derw::seq(&[
@@ -733,7 +843,7 @@ fn ext_san_dns(names: &[String]) -> Vec<u8> {
     extension(OID_EXT_SAN, false, &derw::seq(&refs))
 }
 
-fn tbs_certificate(
+pub(crate) fn tbs_certificate(
     serial: &[u8],
     alg_der: &[u8],
     issuer: &[u8],
@@ -751,7 +861,7 @@ fn tbs_certificate(
     ]))
 }
 
-fn validate_subject_spki(spki: &[u8]) -> Result<SpkiKind, CaError> {
+pub(crate) fn validate_subject_spki(spki: &[u8]) -> Result<SpkiKind, CaError> {
     let kind = spki_kind(spki)?;
     Ok(kind)
 }
@@ -844,10 +954,13 @@ pub fn build_ca_certificate(
         (CaProfile::Root, Some(_)) => Err(CaError::InvalidInput(
             "a Root profile certificate is self-signed; pass issuer_cert_der = None".into(),
         )),
-        (CaProfile::TlsIssuing { .. }, None) => Err(CaError::InvalidInput(
+        (_, None) => Err(CaError::InvalidInput(
             "an issuing CA certificate needs the issuer certificate".into(),
         )),
-        (CaProfile::TlsIssuing { ev }, Some(issuer_der)) => {
+        (profile, Some(issuer_der)) => {
+            let (policies, ekus) = profile.issuing_policies_and_ekus().ok_or_else(|| {
+                CaError::InvalidInput("not an issuing-CA profile".into())
+            })?;
             let issuer = ParsedCert::parse(issuer_der)?;
             if !issuer.is_ca() {
                 return Err(CaError::InvalidInput(
@@ -865,9 +978,13 @@ pub fn build_ca_certificate(
             check_http_url("issuer_crl_url", crl_url)?;
             if let Some(u) = req.issuer_cert_url {
                 check_http_url("issuer_cert_url", u)?;
+            } else if !matches!(profile, CaProfile::TlsIssuing { .. }) {
+                return Err(CaError::InvalidInput(
+                    "S/MIME and client-auth issuing CAs require issuer_cert_url (AIA caIssuers)"
+                        .into(),
+                ));
             }
             let issuer_ski = issuer.subject_key_id()?;
-            let policy = if ev { POLICY_TLS_EV } else { POLICY_TLS_OV };
             let mut exts = vec![
                 extension(
                     OID_EXT_BC,
@@ -877,8 +994,8 @@ pub fn build_ca_certificate(
                 ext_ku(&[KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, KU_CRL_SIGN]),
                 ext_ski(&ski),
                 ext_aki(&issuer_ski),
-                ext_policies(policy),
-                ext_eku_server_auth(),
+                ext_policy_list(policies),
+                ext_eku(ekus),
                 ext_crldp(crl_url),
             ];
             if req.issuer_cert_url.is_some() {

@@ -1,9 +1,13 @@
 //! certwell-ca: the X.509 engine of certwell.
 //!
 //! * [`Signer`] / [`SoftwareSigner`]: CA signing keys (aws-lc-rs).
-//! * [`build_ca_certificate`]: root and TLS issuing-CA certificates (BR §7.1.2.1 / §7.1.2.6).
+//! * [`build_ca_certificate`]: root and TLS issuing-CA certificates (BR §7.1.2.1 / §7.1.2.6),
+//!   S/MIME ([`CaProfile::SmimeIssuing`]) and client-auth issuing CAs.
 //! * [`parse_and_verify_csr`]: PKCS#10 intake with proof-of-possession and key-quality checks.
 //! * [`build_tls_leaf`]: OV/EV TLS subscriber certificates (BR §7.1.2.7).
+//! * [`build_subscriber_leaf`]: S/MIME (SBR §7.1.2.3), client-auth and
+//!   document-signing subscriber certificates, signed with any
+//!   [`SignatureScheme`] the issuing key supports (incl. RSASSA-PSS).
 //! * [`build_crl`]: BR CRLs (AKI = issuer SKI; built by hand, see pki-profiles.md §4).
 //! * helpers: PEM, thumbprints, PKCS#7 certs-only bundles.
 //!
@@ -17,16 +21,21 @@ mod crl;
 mod csr;
 mod derw;
 mod signer;
+mod subscriber;
 pub mod testing;
 mod util;
 
 pub use cert::{
     build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest,
-    CaProfile, CaSubject, TlsLeafRequest, TlsSubject,
+    CaProfile, CaSubject, TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC,
+    OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS, OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS,
+    OID_EKU_EMAIL_PROTECTION, POLICY_CERTWELL_CLIENT_AUTH, POLICY_TLS_EV, POLICY_TLS_OV,
+    SMIME_ISSUING_CA_POLICIES,
 };
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};
-pub use signer::{KeyAlgorithm, Signer, SoftwareSigner};
+pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
+pub use subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 pub use util::{
     certificate_common_name, der_to_pem, pkcs7_certs_only_der, sha1_thumbprint_hex_upper,
 };

@@ -4,10 +4,12 @@ use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    EcdsaKeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
-    ECDSA_P384_SHA384_ASN1_SIGNING, RSA_PKCS1_SHA256,
+    EcdsaKeyPair, KeyPair, RsaEncoding, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
+    ECDSA_P384_SHA384_ASN1_SIGNING, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
+    RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512,
 };
 
+use crate::derw;
 use crate::CaError;
 
 /// Supported key algorithms for CA and subscriber keys.
@@ -57,11 +59,7 @@ impl KeyAlgorithm {
     /// sha256WithRSAEncryption (NULL params) for RSA, ecdsa-with-SHA256 for P-256,
     /// ecdsa-with-SHA384 for P-384.
     pub fn signature_algorithm_der(&self) -> Vec<u8> {
-        match self {
-            KeyAlgorithm::EcdsaP256 => SIG_ECDSA_SHA256.to_vec(),
-            KeyAlgorithm::EcdsaP384 => SIG_ECDSA_SHA384.to_vec(),
-            _ => SIG_RSA_SHA256.to_vec(),
-        }
+        SignatureScheme::default_for(*self).algorithm_der()
     }
 }
 
@@ -81,6 +79,227 @@ pub(crate) const SIG_ECDSA_SHA384: [u8; 12] = [
     0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
 ];
 
+const OID_RSA_PKCS1_SHA384: &str = "1.2.840.113549.1.1.12";
+const OID_RSA_PKCS1_SHA512: &str = "1.2.840.113549.1.1.13";
+const OID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+const OID_MGF1: &str = "1.2.840.113549.1.1.8";
+const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
+const OID_SHA384: &str = "2.16.840.1.101.3.4.2.2";
+const OID_SHA512: &str = "2.16.840.1.101.3.4.2.3";
+
+/// A signature algorithm a CA key can sign certificates with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureScheme {
+    RsaPkcs1Sha256,
+    RsaPkcs1Sha384,
+    RsaPkcs1Sha512,
+    /// RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32.
+    RsaPssSha256,
+    /// RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48.
+    RsaPssSha384,
+    /// RSASSA-PSS, SHA-512, MGF1-SHA-512, salt 64.
+    RsaPssSha512,
+    EcdsaP256Sha256,
+    EcdsaP384Sha384,
+}
+
+/// Digest of a [`SignatureScheme`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SchemeHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl SchemeHash {
+    fn parse(name: &str) -> Option<SchemeHash> {
+        match name.to_ascii_lowercase().as_str() {
+            "sha256" => Some(SchemeHash::Sha256),
+            "sha384" => Some(SchemeHash::Sha384),
+            "sha512" => Some(SchemeHash::Sha512),
+            _ => None,
+        }
+    }
+
+    fn oid(self) -> &'static str {
+        match self {
+            SchemeHash::Sha256 => OID_SHA256,
+            SchemeHash::Sha384 => OID_SHA384,
+            SchemeHash::Sha512 => OID_SHA512,
+        }
+    }
+
+    fn len(self) -> u64 {
+        match self {
+            SchemeHash::Sha256 => 32,
+            SchemeHash::Sha384 => 48,
+            SchemeHash::Sha512 => 64,
+        }
+    }
+
+    /// `SEQUENCE { hash OID, NULL }` (RFC 4055 §2.1, NULL parameters present).
+    fn algorithm_identifier(self) -> Vec<u8> {
+        derw::seq(&[&derw::oid(self.oid()), &[derw::TAG_NULL, 0]])
+    }
+}
+
+impl SignatureScheme {
+    /// Every scheme, for iteration in tests.
+    pub const ALL: [SignatureScheme; 8] = [
+        SignatureScheme::RsaPkcs1Sha256,
+        SignatureScheme::RsaPkcs1Sha384,
+        SignatureScheme::RsaPkcs1Sha512,
+        SignatureScheme::RsaPssSha256,
+        SignatureScheme::RsaPssSha384,
+        SignatureScheme::RsaPssSha512,
+        SignatureScheme::EcdsaP256Sha256,
+        SignatureScheme::EcdsaP384Sha384,
+    ];
+
+    /// The scheme [`Signer::sign`] uses for a key: sha256WithRSAEncryption for
+    /// RSA, ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384.
+    pub fn default_for(alg: KeyAlgorithm) -> SignatureScheme {
+        match alg {
+            KeyAlgorithm::EcdsaP256 => SignatureScheme::EcdsaP256Sha256,
+            KeyAlgorithm::EcdsaP384 => SignatureScheme::EcdsaP384Sha384,
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                SignatureScheme::RsaPkcs1Sha256
+            }
+        }
+    }
+
+    /// Choose the scheme an issuing key uses: RSA keys get PKCS#1 v1.5 or PSS
+    /// with `hash` ("sha256" | "sha384" | "sha512", ASCII case-insensitive);
+    /// EC keys always get their curve's hash (P-256 → SHA-256, P-384 → SHA-384)
+    /// whatever `hash` and `pss` say. An unknown hash name is rejected for
+    /// every key type.
+    pub fn for_key(alg: KeyAlgorithm, hash: &str, pss: bool) -> Result<SignatureScheme, CaError> {
+        let hash = SchemeHash::parse(hash).ok_or_else(|| {
+            CaError::InvalidInput(format!(
+                "unknown signature hash {hash:?} (expected sha256, sha384 or sha512)"
+            ))
+        })?;
+        if !alg.is_rsa() {
+            return Ok(SignatureScheme::default_for(alg));
+        }
+        Ok(match (hash, pss) {
+            (SchemeHash::Sha256, false) => SignatureScheme::RsaPkcs1Sha256,
+            (SchemeHash::Sha384, false) => SignatureScheme::RsaPkcs1Sha384,
+            (SchemeHash::Sha512, false) => SignatureScheme::RsaPkcs1Sha512,
+            (SchemeHash::Sha256, true) => SignatureScheme::RsaPssSha256,
+            (SchemeHash::Sha384, true) => SignatureScheme::RsaPssSha384,
+            (SchemeHash::Sha512, true) => SignatureScheme::RsaPssSha512,
+        })
+    }
+
+    /// Can a key of type `alg` produce this scheme?
+    pub fn is_valid_for(&self, alg: KeyAlgorithm) -> bool {
+        match self {
+            SignatureScheme::EcdsaP256Sha256 => alg == KeyAlgorithm::EcdsaP256,
+            SignatureScheme::EcdsaP384Sha384 => alg == KeyAlgorithm::EcdsaP384,
+            _ => alg.is_rsa(),
+        }
+    }
+
+    fn hash(&self) -> SchemeHash {
+        match self {
+            SignatureScheme::RsaPkcs1Sha256
+            | SignatureScheme::RsaPssSha256
+            | SignatureScheme::EcdsaP256Sha256 => SchemeHash::Sha256,
+            SignatureScheme::RsaPkcs1Sha384
+            | SignatureScheme::RsaPssSha384
+            | SignatureScheme::EcdsaP384Sha384 => SchemeHash::Sha384,
+            SignatureScheme::RsaPkcs1Sha512 | SignatureScheme::RsaPssSha512 => SchemeHash::Sha512,
+        }
+    }
+
+    /// The exact signature AlgorithmIdentifier DER (pki-profiles.md §1.6):
+    /// PKCS#1 v1.5 with NULL parameters; ECDSA without parameters; PSS with
+    /// hashAlgorithm, maskGenAlgorithm MGF1 with the same hash (both with NULL
+    /// parameters), saltLength = hash length and trailerField omitted.
+    pub fn algorithm_der(&self) -> Vec<u8> {
+        match self {
+            SignatureScheme::RsaPkcs1Sha256 => SIG_RSA_SHA256.to_vec(),
+            SignatureScheme::RsaPkcs1Sha384 => rsa_pkcs1_alg(OID_RSA_PKCS1_SHA384),
+            SignatureScheme::RsaPkcs1Sha512 => rsa_pkcs1_alg(OID_RSA_PKCS1_SHA512),
+            SignatureScheme::EcdsaP256Sha256 => SIG_ECDSA_SHA256.to_vec(),
+            SignatureScheme::EcdsaP384Sha384 => SIG_ECDSA_SHA384.to_vec(),
+            SignatureScheme::RsaPssSha256
+            | SignatureScheme::RsaPssSha384
+            | SignatureScheme::RsaPssSha512 => rsa_pss_alg(self.hash()),
+        }
+    }
+
+    /// The scheme whose [`algorithm_der`](Self::algorithm_der) is exactly `der`.
+    pub fn from_algorithm_der(der: &[u8]) -> Option<SignatureScheme> {
+        SignatureScheme::ALL
+            .into_iter()
+            .find(|s| s.algorithm_der() == der)
+    }
+
+    /// aws-lc-rs verification algorithm for certificates signed with this scheme
+    /// (ECDSA: for a key on the scheme's own curve).
+    pub(crate) fn verification_algorithm(
+        &self,
+    ) -> &'static dyn aws_lc_rs::signature::VerificationAlgorithm {
+        use aws_lc_rs::signature as s;
+        match self {
+            SignatureScheme::RsaPkcs1Sha256 => &s::RSA_PKCS1_2048_8192_SHA256,
+            SignatureScheme::RsaPkcs1Sha384 => &s::RSA_PKCS1_2048_8192_SHA384,
+            SignatureScheme::RsaPkcs1Sha512 => &s::RSA_PKCS1_2048_8192_SHA512,
+            SignatureScheme::RsaPssSha256 => &s::RSA_PSS_2048_8192_SHA256,
+            SignatureScheme::RsaPssSha384 => &s::RSA_PSS_2048_8192_SHA384,
+            SignatureScheme::RsaPssSha512 => &s::RSA_PSS_2048_8192_SHA512,
+            SignatureScheme::EcdsaP256Sha256 => &s::ECDSA_P256_SHA256_ASN1,
+            SignatureScheme::EcdsaP384Sha384 => &s::ECDSA_P384_SHA384_ASN1,
+        }
+    }
+
+    /// aws-lc-rs RSA padding for an RSA scheme (`None` for ECDSA).
+    fn rsa_encoding(&self) -> Option<&'static dyn RsaEncoding> {
+        match self {
+            SignatureScheme::RsaPkcs1Sha256 => Some(&RSA_PKCS1_SHA256),
+            SignatureScheme::RsaPkcs1Sha384 => Some(&RSA_PKCS1_SHA384),
+            SignatureScheme::RsaPkcs1Sha512 => Some(&RSA_PKCS1_SHA512),
+            SignatureScheme::RsaPssSha256 => Some(&RSA_PSS_SHA256),
+            SignatureScheme::RsaPssSha384 => Some(&RSA_PSS_SHA384),
+            SignatureScheme::RsaPssSha512 => Some(&RSA_PSS_SHA512),
+            SignatureScheme::EcdsaP256Sha256 | SignatureScheme::EcdsaP384Sha384 => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SignatureScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignatureScheme::RsaPkcs1Sha256 => "sha256WithRSAEncryption",
+            SignatureScheme::RsaPkcs1Sha384 => "sha384WithRSAEncryption",
+            SignatureScheme::RsaPkcs1Sha512 => "sha512WithRSAEncryption",
+            SignatureScheme::RsaPssSha256 => "RSASSA-PSS-SHA256",
+            SignatureScheme::RsaPssSha384 => "RSASSA-PSS-SHA384",
+            SignatureScheme::RsaPssSha512 => "RSASSA-PSS-SHA512",
+            SignatureScheme::EcdsaP256Sha256 => "ecdsa-with-SHA256",
+            SignatureScheme::EcdsaP384Sha384 => "ecdsa-with-SHA384",
+        })
+    }
+}
+
+fn rsa_pkcs1_alg(oid: &str) -> Vec<u8> {
+    derw::seq(&[&derw::oid(oid), &[derw::TAG_NULL, 0]])
+}
+
+/// RSASSA-PSS-params (RFC 4055 §3.1) with every field but trailerField explicit.
+fn rsa_pss_alg(hash: SchemeHash) -> Vec<u8> {
+    let hash_alg = hash.algorithm_identifier();
+    let mgf = derw::seq(&[&derw::oid(OID_MGF1), &hash_alg]);
+    let params = derw::seq(&[
+        &derw::cons(derw::ctx_cons(0), &[&hash_alg]),
+        &derw::cons(derw::ctx_cons(1), &[&mgf]),
+        &derw::cons(derw::ctx_cons(2), &[&derw::uint_u64(hash.len())]),
+    ]);
+    derw::seq(&[&derw::oid(OID_RSASSA_PSS), &params])
+}
+
 /// A CA signing key. Software keys now, PKCS#11 later.
 pub trait Signer: Send + Sync {
     fn key_algorithm(&self) -> KeyAlgorithm;
@@ -92,6 +311,19 @@ pub trait Signer: Send + Sync {
     fn signature_algorithm_der(&self) -> Vec<u8>;
     /// Sign `message`; returns the signature value bytes (ECDSA: DER Ecdsa-Sig-Value).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CaError>;
+    /// Sign `message` with an explicit scheme. A scheme the key cannot
+    /// produce is a [`CaError::Signing`]. The default implementation only
+    /// supports the scheme [`Signer::sign`] uses.
+    fn sign_with(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, CaError> {
+        if scheme.algorithm_der() == self.signature_algorithm_der() {
+            self.sign(message)
+        } else {
+            Err(CaError::Signing(format!(
+                "this {} signer only supports its default signature scheme, not {scheme}",
+                self.key_algorithm()
+            )))
+        }
+    }
 }
 
 enum Inner {
@@ -213,15 +445,29 @@ impl Signer for SoftwareSigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CaError> {
+        self.sign_with(SignatureScheme::default_for(self.alg), message)
+    }
+
+    fn sign_with(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, CaError> {
+        if !scheme.is_valid_for(self.alg) {
+            return Err(CaError::Signing(format!(
+                "a {} key cannot sign with {scheme}",
+                self.alg
+            )));
+        }
         let rng = SystemRandom::new();
         match &self.inner {
+            // is_valid_for pinned the scheme to this key's curve and hash.
             Inner::Ecdsa(kp) => kp
                 .sign(&rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|e| CaError::Signing(format!("ECDSA signing failed: {e}"))),
             Inner::Rsa(kp) => {
+                let encoding = scheme.rsa_encoding().ok_or_else(|| {
+                    CaError::Signing(format!("{scheme} is not an RSA signature scheme"))
+                })?;
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                kp.sign(encoding, &rng, message, &mut sig)
                     .map_err(|e| CaError::Signing(format!("RSA signing failed: {e}")))?;
                 Ok(sig)
             }
@@ -262,6 +508,109 @@ mod tests {
             "300d06092a864886f70d01010b0500"
         );
         assert_eq!(KeyAlgorithm::parse("dsa"), None);
+    }
+
+    /// pki-profiles.md §1.6: the only encodings the S/MIME BR allows.
+    #[test]
+    fn algorithm_identifier_bytes() {
+        let pss = |h: &str, salt: &str| {
+            format!(
+                "304106092a864886f70d01010a3034a00f300d060960864801650304020{h}0500\
+                 a11c301a06092a864886f70d010108300d060960864801650304020{h}0500a2030201{salt}"
+            )
+        };
+        let expected = [
+            (SignatureScheme::RsaPkcs1Sha256, "300d06092a864886f70d01010b0500".to_string()),
+            (SignatureScheme::RsaPkcs1Sha384, "300d06092a864886f70d01010c0500".to_string()),
+            (SignatureScheme::RsaPkcs1Sha512, "300d06092a864886f70d01010d0500".to_string()),
+            (SignatureScheme::RsaPssSha256, pss("1", "20")),
+            (SignatureScheme::RsaPssSha384, pss("2", "30")),
+            (SignatureScheme::RsaPssSha512, pss("3", "40")),
+            (SignatureScheme::EcdsaP256Sha256, "300a06082a8648ce3d040302".to_string()),
+            (SignatureScheme::EcdsaP384Sha384, "300a06082a8648ce3d040303".to_string()),
+        ];
+        assert_eq!(
+            hex::encode(SignatureScheme::RsaPssSha256.algorithm_der()),
+            "304106092a864886f70d01010a3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120"
+        );
+        for (scheme, hex_der) in expected {
+            let der = scheme.algorithm_der();
+            assert_eq!(hex::encode(&der), hex_der, "{scheme}");
+            assert_eq!(SignatureScheme::from_algorithm_der(&der), Some(scheme));
+        }
+        assert_eq!(SignatureScheme::from_algorithm_der(b"\x30\x00"), None);
+    }
+
+    #[test]
+    fn scheme_for_key() {
+        use SignatureScheme as S;
+        let rsa = KeyAlgorithm::Rsa3072;
+        assert_eq!(S::for_key(rsa, "sha256", false).unwrap(), S::RsaPkcs1Sha256);
+        assert_eq!(S::for_key(rsa, "sha384", false).unwrap(), S::RsaPkcs1Sha384);
+        assert_eq!(S::for_key(rsa, "sha512", false).unwrap(), S::RsaPkcs1Sha512);
+        assert_eq!(S::for_key(rsa, "sha256", true).unwrap(), S::RsaPssSha256);
+        assert_eq!(S::for_key(rsa, "SHA384", true).unwrap(), S::RsaPssSha384);
+        assert_eq!(S::for_key(rsa, "sha512", true).unwrap(), S::RsaPssSha512);
+        for (hash, pss) in [("sha256", false), ("sha512", true)] {
+            assert_eq!(
+                S::for_key(KeyAlgorithm::EcdsaP256, hash, pss).unwrap(),
+                S::EcdsaP256Sha256
+            );
+            assert_eq!(
+                S::for_key(KeyAlgorithm::EcdsaP384, hash, pss).unwrap(),
+                S::EcdsaP384Sha384
+            );
+        }
+        for bad in ["sha1", "md5", "", "sha-256"] {
+            assert!(matches!(
+                S::for_key(rsa, bad, false),
+                Err(CaError::InvalidInput(_))
+            ));
+            assert!(matches!(
+                S::for_key(KeyAlgorithm::EcdsaP256, bad, false),
+                Err(CaError::InvalidInput(_))
+            ));
+        }
+        for alg in KeyAlgorithm::ALL {
+            assert!(S::default_for(alg).is_valid_for(alg));
+            assert_eq!(
+                alg.signature_algorithm_der(),
+                S::default_for(alg).algorithm_der()
+            );
+        }
+    }
+
+    #[test]
+    fn sign_with_every_valid_scheme() {
+        let keys: Vec<SoftwareSigner> = [
+            KeyAlgorithm::Rsa2048,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+        ]
+        .into_iter()
+        .map(|a| SoftwareSigner::generate(a).unwrap().0)
+        .collect();
+        let msg = b"certwell scheme roundtrip";
+        for signer in &keys {
+            for scheme in SignatureScheme::ALL {
+                let res = signer.sign_with(scheme, msg);
+                if !scheme.is_valid_for(signer.key_algorithm()) {
+                    assert!(
+                        matches!(res, Err(CaError::Signing(_))),
+                        "{scheme} with {}",
+                        signer.key_algorithm()
+                    );
+                    continue;
+                }
+                let sig = res.unwrap();
+                let pk = aws_lc_rs::signature::UnparsedPublicKey::new(
+                    scheme.verification_algorithm(),
+                    signer.spki_der(),
+                );
+                pk.verify(msg, &sig).unwrap();
+                assert!(pk.verify(b"tampered", &sig).is_err());
+            }
+        }
     }
 
     #[test]

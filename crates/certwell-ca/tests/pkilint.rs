@@ -6,50 +6,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::run;
-
-fn pkilint_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("CERTWELL_PKILINT_BIN_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from("/work/main/.venv/bin"));
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin"));
-    candidates
-        .into_iter()
-        .find(|d| d.join("lint_cabf_serverauth_cert").is_file() && d.join("lint_crl").is_file())
-}
-
-/// Findings at WARNING or above as (severity, code), from `-f CSV` output.
-fn findings(csv: &str) -> Vec<(String, String)> {
-    csv.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(5, ',').collect();
-            (
-                f.get(2).unwrap_or(&"").to_string(),
-                f.get(3).unwrap_or(&"").to_string(),
-            )
-        })
-        .collect()
-}
+use common::{findings, pkilint_dir_or_skip, run};
 
 #[test]
 fn pkilint_hierarchy_is_clean() {
-    let Some(bin) = pkilint_dir() else {
-        if std::env::var("CERTWELL_SKIP_PKILINT").as_deref() == Ok("1") {
-            eprintln!("pkilint not found; skipped because CERTWELL_SKIP_PKILINT=1");
-            return;
-        }
-        panic!(
-            "pkilint not found: set CERTWELL_PKILINT_BIN_DIR to a venv bin dir with pkilint 0.13.3 \
-             (python3 -m venv .venv && .venv/bin/pip install pkilint==0.13.3), \
-             or set CERTWELL_SKIP_PKILINT=1 to skip"
-        );
+    let Some(bin) = pkilint_dir_or_skip() else {
+        return;
     };
     let h = common::build();
     let serverauth = bin.join("lint_cabf_serverauth_cert");

@@ -6,6 +6,10 @@
 pub enum ValidationLevel {
     Ov,
     Ev,
+    /// S/MIME organization validation (organization and sponsor types).
+    Smime,
+    /// No organization: every mailbox is validated on its own.
+    Mailbox,
 }
 
 impl ValidationLevel {
@@ -13,25 +17,34 @@ impl ValidationLevel {
         match self {
             ValidationLevel::Ov => "ov",
             ValidationLevel::Ev => "ev",
+            ValidationLevel::Smime => "smime",
+            ValidationLevel::Mailbox => "mailbox",
         }
     }
     pub fn display_name(self) -> &'static str {
         match self {
             ValidationLevel::Ov => "OV",
             ValidationLevel::Ev => "EV",
+            ValidationLevel::Smime => "SMIME",
+            ValidationLevel::Mailbox => "MAILBOX",
         }
     }
     pub fn description(self) -> &'static str {
         match self {
             ValidationLevel::Ov => "Normal Organization Validation",
             ValidationLevel::Ev => "Extended Organization Validation (EV)",
+            ValidationLevel::Smime => "SMIME Organization Validation",
+            ValidationLevel::Mailbox => "Mailbox Validation",
         }
     }
-    /// Does a validation of type `have` satisfy this level? EV covers OV.
+    /// Does an organization validation of type `have` satisfy this level?
+    /// EV covers OV; mailbox products need no organization validation.
     pub fn satisfied_by(self, have: &str) -> bool {
         match self {
             ValidationLevel::Ov => have == "ov" || have == "ev",
             ValidationLevel::Ev => have == "ev",
+            ValidationLevel::Smime => have == "smime",
+            ValidationLevel::Mailbox => true,
         }
     }
 }
@@ -53,6 +66,10 @@ pub enum WildcardRule {
 pub enum CaPurpose {
     TlsOv,
     TlsEv,
+    /// S/MIME subscriber certificates (every SBR type and generation).
+    Smime,
+    /// Client-authentication-only certificates (no emailProtection).
+    ClientAuth,
 }
 
 impl CaPurpose {
@@ -60,15 +77,50 @@ impl CaPurpose {
         match self {
             CaPurpose::TlsOv => "tls_ov",
             CaPurpose::TlsEv => "tls_ev",
+            CaPurpose::Smime => "smime",
+            CaPurpose::ClientAuth => "client_auth",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "tls_ov" => Some(CaPurpose::TlsOv),
             "tls_ev" => Some(CaPurpose::TlsEv),
+            "smime" => Some(CaPurpose::Smime),
+            "client_auth" => Some(CaPurpose::ClientAuth),
             _ => None,
         }
     }
+}
+
+/// Which order endpoint rules a product follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// seeds order-ssl-ov-ev.txt and order-ssl-securesite.txt
+    Tls,
+    /// seed order-secure-email.txt
+    SecureEmail,
+    /// seed order-client-certificate.txt
+    Client,
+}
+
+/// The S/MIME BR certificate type (SBR §7.1.6.1) a product issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmimeType {
+    Mailbox,
+    Organization,
+    Sponsor,
+}
+
+/// The fixed usage of a client-endpoint product (that endpoint has no
+/// `usage_designation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientUsage {
+    pub signing: bool,
+    pub key_management: bool,
+    pub non_repudiation: bool,
+    pub email_protection: bool,
+    pub client_auth: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +137,12 @@ pub struct Product {
     pub signature_hashes: &'static [&'static str],
     pub ca_purpose: CaPurpose,
     pub csr_required: bool,
+    pub family: Family,
+    /// S/MIME products: the SBR certificate type. None for TLS and for
+    /// client-authentication-only products.
+    pub smime: Option<SmimeType>,
+    /// Client-endpoint products: the usage their certificates carry.
+    pub client_usage: Option<ClientUsage>,
 }
 
 const TLS_HASHES: &[&str] = &["sha256"];
@@ -105,12 +163,89 @@ macro_rules! tls {
             allowed_validity_years: YEARS_1_2,
             signature_hashes: TLS_HASHES,
             ca_purpose: match ValidationLevel::$val {
-                ValidationLevel::Ov => CaPurpose::TlsOv,
                 ValidationLevel::Ev => CaPurpose::TlsEv,
+                _ => CaPurpose::TlsOv,
             },
             csr_required: true,
+            family: Family::Tls,
+            smime: None,
+            client_usage: None,
         }
     };
+}
+
+const SMIME_HASHES: &[&str] = &["sha256", "sha384", "sha512"];
+const CLIENT_HASHES: &[&str] = &["sha256"];
+const YEARS_1_3: &[i64] = &[1, 2, 3];
+
+const fn secure_email(
+    name_id: &'static str,
+    name: &'static str,
+    kind: SmimeType,
+    validation: ValidationLevel,
+) -> Product {
+    Product {
+        name_id,
+        name,
+        group_name: "secure_email_certificate",
+        product_type: name_id,
+        validation,
+        wildcard: WildcardRule::Forbidden,
+        max_names: crate::smime::MAX_EMAILS,
+        allowed_validity_years: YEARS_1_2,
+        signature_hashes: SMIME_HASHES,
+        ca_purpose: CaPurpose::Smime,
+        csr_required: false,
+        family: Family::SecureEmail,
+        smime: Some(kind),
+        client_usage: None,
+    }
+}
+
+const fn client(
+    name_id: &'static str,
+    name: &'static str,
+    smime: Option<SmimeType>,
+    validation: ValidationLevel,
+    usage: ClientUsage,
+) -> Product {
+    Product {
+        name_id,
+        name,
+        group_name: "client_certificate",
+        product_type: "client_certificate",
+        validation,
+        wildcard: WildcardRule::Forbidden,
+        max_names: crate::smime::MAX_EMAILS,
+        // S/MIME-capable products are issued Multipurpose (825 days at most).
+        allowed_validity_years: if smime.is_some() { YEARS_1_2 } else { YEARS_1_3 },
+        signature_hashes: CLIENT_HASHES,
+        ca_purpose: if usage.email_protection {
+            CaPurpose::Smime
+        } else {
+            CaPurpose::ClientAuth
+        },
+        csr_required: false,
+        family: Family::Client,
+        smime,
+        client_usage: Some(usage),
+    }
+}
+
+const fn usage(
+    signing: bool,
+    key_management: bool,
+    non_repudiation: bool,
+    email_protection: bool,
+    client_auth: bool,
+) -> ClientUsage {
+    ClientUsage {
+        signing,
+        key_management,
+        non_repudiation,
+        email_protection,
+        client_auth,
+    }
 }
 
 /// Every product, in the order `GET /product` lists them.
@@ -186,9 +321,77 @@ pub static PRODUCTS: &[Product] = &[
         Ev,
         Forbidden
     ),
+    secure_email(
+        "secure_email_mailbox",
+        "Secure Email for Individual Mailbox",
+        SmimeType::Mailbox,
+        ValidationLevel::Mailbox,
+    ),
+    secure_email(
+        "secure_email_sponsor",
+        "Secure Email for Employee",
+        SmimeType::Sponsor,
+        ValidationLevel::Smime,
+    ),
+    secure_email(
+        "secure_email_organization",
+        "Secure Email for Organization",
+        SmimeType::Organization,
+        ValidationLevel::Smime,
+    ),
+    // Client endpoint: (signing, key management, non-repudiation,
+    // emailProtection, clientAuth).
+    client(
+        "client_premium",
+        "Premium",
+        Some(SmimeType::Sponsor),
+        ValidationLevel::Smime,
+        usage(true, true, false, true, true),
+    ),
+    client(
+        "client_digital_signature_plus",
+        "Digital Signature Plus",
+        Some(SmimeType::Sponsor),
+        ValidationLevel::Smime,
+        usage(true, false, true, true, true),
+    ),
+    client(
+        "client_email_security_plus",
+        "Email Security Plus",
+        Some(SmimeType::Sponsor),
+        ValidationLevel::Smime,
+        usage(true, true, false, true, false),
+    ),
+    client(
+        "class1_smime",
+        "Class 1 S/MIME",
+        Some(SmimeType::Mailbox),
+        ValidationLevel::Mailbox,
+        usage(true, true, false, true, false),
+    ),
+    client(
+        "client_authentication_plus",
+        "Authentication Plus",
+        None,
+        ValidationLevel::Ov,
+        usage(true, false, false, false, true),
+    ),
+];
+
+/// Older identifiers of the same products (api-surface.md §6.4).
+const ALIASES: &[(&str, &str)] = &[
+    ("client_premium_sha2", "client_premium"),
+    (
+        "client_digital_signature_plus_sha2",
+        "client_digital_signature_plus",
+    ),
 ];
 
 pub fn find_product(name_id: &str) -> Option<&'static Product> {
+    let name_id = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name_id)
+        .map_or(name_id, |(_, id)| *id);
     PRODUCTS.iter().find(|p| p.name_id == name_id)
 }
 
@@ -275,6 +478,40 @@ mod tests {
             assert_eq!(p.wildcard, WildcardRule::Forbidden, "{}", p.name_id);
             assert_eq!(p.ca_purpose, CaPurpose::TlsEv);
         }
+    }
+
+    #[test]
+    fn smime_products() {
+        for (id, ty, purpose) in [
+            ("secure_email_mailbox", Some(SmimeType::Mailbox), CaPurpose::Smime),
+            ("secure_email_sponsor", Some(SmimeType::Sponsor), CaPurpose::Smime),
+            (
+                "secure_email_organization",
+                Some(SmimeType::Organization),
+                CaPurpose::Smime,
+            ),
+            ("client_premium", Some(SmimeType::Sponsor), CaPurpose::Smime),
+            ("class1_smime", Some(SmimeType::Mailbox), CaPurpose::Smime),
+            ("client_authentication_plus", None, CaPurpose::ClientAuth),
+        ] {
+            let p = find_product(id).unwrap();
+            assert_eq!(p.smime, ty, "{id}");
+            assert_eq!(p.ca_purpose, purpose, "{id}");
+        }
+        assert_eq!(
+            find_product("client_premium_sha2").unwrap().name_id,
+            "client_premium"
+        );
+        assert_eq!(
+            find_product("client_authentication_plus")
+                .unwrap()
+                .allowed_validity_years,
+            &[1, 2, 3]
+        );
+        assert_eq!(
+            find_product("client_premium").unwrap().signature_hashes,
+            &["sha256"]
+        );
     }
 
     #[test]

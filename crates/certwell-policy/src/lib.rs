@@ -6,12 +6,14 @@
 
 pub mod approval;
 pub mod catalog;
+pub mod common;
 pub mod country;
 pub mod dns;
 pub mod error;
 pub mod issuance;
 pub mod organization;
 pub mod revocation;
+pub mod smime;
 pub mod tls;
 pub mod validity;
 

@@ -8,9 +8,10 @@ use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 
 use crate::catalog::{server_platform_name, Product, WildcardRule};
+use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{
-    check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result,
+    check_len, check_printable, optional_str, required_str, PolicyError, Result,
 };
 use crate::organization::{
     validate_new_organization, validate_order_contacts, NewOrganization, OrderContact,
@@ -94,13 +95,7 @@ impl From<&OrderTerm> for StoredTerm {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CustomFieldValue {
-    pub metadata_id: i64,
-    pub value: String,
-}
-
-pub const PAYMENT_METHODS: &[&str] = &["balance", "card", "profile"];
+pub use crate::common::{CustomFieldValue, PAYMENT_METHODS};
 
 /// Locale codes: `en`, `fr`, `zh_CN`, `pt_BR`… (the vendor's table was not available).
 pub fn is_locale(s: &str) -> bool {
@@ -324,67 +319,16 @@ pub fn validate_tls_order(
         ));
     }
 
-    let container_id = match &req.container {
-        None => None,
-        Some(c) => Some(c.id.ok_or_else(|| PolicyError::missing("container.id"))?),
-    };
-
-    let mut custom_fields = Vec::new();
-    for (i, cf) in req.custom_fields.iter().flatten().enumerate() {
-        let f = format!("custom_fields[{i}]");
-        let metadata_id = cf
-            .metadata_id
-            .ok_or_else(|| PolicyError::missing(&format!("{f}.metadata_id")))?;
-        let value = match &cf.value {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(serde_json::Value::Bool(b)) => b.to_string(),
-            None | Some(serde_json::Value::Null) => {
-                return Err(PolicyError::missing(&format!("{f}.value")))
-            }
-            Some(_) => {
-                return Err(PolicyError::new(
-                    codes::INVALID_FIELD_TYPE,
-                    format!("The field '{f}.value' must be a string."),
-                ))
-            }
-        };
-        check_len(&value, &format!("{f}.value"), 1024)?;
-        custom_fields.push(CustomFieldValue { metadata_id, value });
-    }
-
-    let comments = optional_str(&req.comments).map(str::to_string);
-    if let Some(c) = &comments {
-        check_len(c, "comments", 4096)?;
-    }
-    let auto_renew = match req.auto_renew {
-        None | Some(0) => false,
-        Some(1) => true,
-        Some(v) => {
-            return Err(PolicyError::new(
-                codes::INVALID_AUTO_RENEW,
-                format!("The field 'auto_renew' must be 0 or 1; got {v}."),
-            ))
-        }
-    };
+    let container_id = common::container_id(req)?;
+    let custom_fields = common::custom_fields(req)?;
+    let comments = common::comments(req)?;
+    let auto_renew = common::auto_renew(req)?;
     let custom_renewal_message = optional_str(&req.custom_renewal_message).map(str::to_string);
     if let Some(m) = &custom_renewal_message {
         check_len(m, "custom_renewal_message", 4096)?;
     }
-    let mut additional_emails = Vec::new();
-    for (i, e) in req.additional_emails.iter().flatten().enumerate() {
-        let e = e.trim();
-        check_email(e, &format!("additional_emails[{i}]"))?;
-        additional_emails.push(e.to_string());
-    }
-    if let Some(id) = req.renewal_of_order_id {
-        if id <= 0 {
-            return Err(PolicyError::new(
-                codes::INVALID_RENEWAL_OF_ORDER_ID,
-                format!("The field 'renewal_of_order_id' is not a valid order id: {id}."),
-            ));
-        }
-    }
+    let additional_emails = common::additional_emails(req)?;
+    common::renewal_of_order_id(req)?;
     let renewed_thumbprint = optional_str(&req.renewed_thumbprint).map(str::to_ascii_uppercase);
     if let Some(t) = &renewed_thumbprint {
         if t.len() != 40 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -394,15 +338,7 @@ pub fn validate_tls_order(
             ));
         }
     }
-    let payment_method = optional_str(&req.payment_method)
-        .unwrap_or("balance")
-        .to_ascii_lowercase();
-    if !PAYMENT_METHODS.contains(&payment_method.as_str()) {
-        return Err(PolicyError::new(
-            codes::INVALID_PAYMENT_METHOD,
-            format!("The field 'payment_method' must be one of {PAYMENT_METHODS:?}; got '{payment_method}'."),
-        ));
-    }
+    let payment_method = common::payment_method(req)?;
     let dcv_method = optional_str(&req.dcv_method).map(str::to_string);
     if let Some(m) = &dcv_method {
         crate::catalog::check_dcv_method(m, "dcv_method")?;

@@ -403,3 +403,49 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The pkilint venv bin dir: $CERTWELL_PKILINT_BIN_DIR, then
+/// /work/main/.venv/bin, then the workspace `.venv/bin`.
+pub fn pkilint_dir() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(d) = std::env::var_os("CERTWELL_PKILINT_BIN_DIR") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(PathBuf::from("/work/main/.venv/bin"));
+    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin"));
+    candidates
+        .into_iter()
+        .find(|d| d.join("lint_cabf_serverauth_cert").is_file() && d.join("lint_crl").is_file())
+}
+
+/// [`pkilint_dir`], or `None` when it is missing and CERTWELL_SKIP_PKILINT=1
+/// (the caller then skips); panics when it is missing otherwise.
+pub fn pkilint_dir_or_skip() -> Option<PathBuf> {
+    if let Some(d) = pkilint_dir() {
+        return Some(d);
+    }
+    if std::env::var("CERTWELL_SKIP_PKILINT").as_deref() == Ok("1") {
+        eprintln!("pkilint not found; skipped because CERTWELL_SKIP_PKILINT=1");
+        return None;
+    }
+    panic!(
+        "pkilint not found: set CERTWELL_PKILINT_BIN_DIR to a venv bin dir with pkilint 0.13.3 \
+         (python3 -m venv .venv && .venv/bin/pip install pkilint==0.13.3), \
+         or set CERTWELL_SKIP_PKILINT=1 to skip"
+    );
+}
+
+/// Findings as (severity, code), from pkilint `-f CSV` output.
+pub fn findings(csv: &str) -> Vec<(String, String)> {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, ',').collect();
+            (
+                f.get(2).unwrap_or(&"").to_string(),
+                f.get(3).unwrap_or(&"").to_string(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! Order parameters shared by every order endpoint (TLS, S/MIME, client,
+//! document signing): container, custom fields, comments, renewal links,
+//! notification emails and payment.
+
+use serde::{Deserialize, Serialize};
+
+use certwell_api::error::codes;
+use certwell_api::order::OrderRequest;
+
+use crate::error::{check_email, check_len, optional_str, PolicyError, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldValue {
+    pub metadata_id: i64,
+    pub value: String,
+}
+
+pub const PAYMENT_METHODS: &[&str] = &["balance", "card", "profile"];
+
+/// The shared parameters of an order, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCommon {
+    pub container_id: Option<i64>,
+    pub custom_fields: Vec<CustomFieldValue>,
+    pub comments: Option<String>,
+    pub auto_renew: bool,
+    pub additional_emails: Vec<String>,
+    pub renewal_of_order_id: Option<i64>,
+    pub payment_method: String,
+    pub skip_approval: bool,
+}
+
+pub fn validate_common(req: &OrderRequest) -> Result<OrderCommon> {
+    Ok(OrderCommon {
+        container_id: container_id(req)?,
+        custom_fields: custom_fields(req)?,
+        comments: comments(req)?,
+        auto_renew: auto_renew(req)?,
+        additional_emails: additional_emails(req)?,
+        renewal_of_order_id: renewal_of_order_id(req)?,
+        payment_method: payment_method(req)?,
+        skip_approval: req.skip_approval.unwrap_or(false),
+    })
+}
+
+pub fn container_id(req: &OrderRequest) -> Result<Option<i64>> {
+    match &req.container {
+        None => Ok(None),
+        Some(c) => Ok(Some(
+            c.id.ok_or_else(|| PolicyError::missing("container.id"))?,
+        )),
+    }
+}
+
+pub fn custom_fields(req: &OrderRequest) -> Result<Vec<CustomFieldValue>> {
+    let mut out = Vec::new();
+    for (i, cf) in req.custom_fields.iter().flatten().enumerate() {
+        let f = format!("custom_fields[{i}]");
+        let metadata_id = cf
+            .metadata_id
+            .ok_or_else(|| PolicyError::missing(&format!("{f}.metadata_id")))?;
+        let value = match &cf.value {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::Bool(b)) => b.to_string(),
+            None | Some(serde_json::Value::Null) => {
+                return Err(PolicyError::missing(&format!("{f}.value")))
+            }
+            Some(_) => {
+                return Err(PolicyError::new(
+                    codes::INVALID_FIELD_TYPE,
+                    format!("The field '{f}.value' must be a string."),
+                ))
+            }
+        };
+        check_len(&value, &format!("{f}.value"), 1024)?;
+        out.push(CustomFieldValue { metadata_id, value });
+    }
+    Ok(out)
+}
+
+pub fn comments(req: &OrderRequest) -> Result<Option<String>> {
+    let comments = optional_str(&req.comments).map(str::to_string);
+    if let Some(c) = &comments {
+        check_len(c, "comments", 4096)?;
+    }
+    Ok(comments)
+}
+
+pub fn auto_renew(req: &OrderRequest) -> Result<bool> {
+    match req.auto_renew {
+        None | Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        Some(v) => Err(PolicyError::new(
+            codes::INVALID_AUTO_RENEW,
+            format!("The field 'auto_renew' must be 0 or 1; got {v}."),
+        )),
+    }
+}
+
+pub fn additional_emails(req: &OrderRequest) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, e) in req.additional_emails.iter().flatten().enumerate() {
+        let e = e.trim();
+        check_email(e, &format!("additional_emails[{i}]"))?;
+        out.push(e.to_string());
+    }
+    Ok(out)
+}
+
+pub fn renewal_of_order_id(req: &OrderRequest) -> Result<Option<i64>> {
+    if let Some(id) = req.renewal_of_order_id {
+        if id <= 0 {
+            return Err(PolicyError::new(
+                codes::INVALID_RENEWAL_OF_ORDER_ID,
+                format!("The field 'renewal_of_order_id' is not a valid order id: {id}."),
+            ));
+        }
+    }
+    Ok(req.renewal_of_order_id)
+}
+
+pub fn payment_method(req: &OrderRequest) -> Result<String> {
+    let payment_method = optional_str(&req.payment_method)
+        .unwrap_or("balance")
+        .to_ascii_lowercase();
+    if !PAYMENT_METHODS.contains(&payment_method.as_str()) {
+        return Err(PolicyError::new(
+            codes::INVALID_PAYMENT_METHOD,
+            format!("The field 'payment_method' must be one of {PAYMENT_METHODS:?}; got '{payment_method}'."),
+        ));
+    }
+    Ok(payment_method)
+}
