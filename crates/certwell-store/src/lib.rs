@@ -133,6 +133,18 @@ pub trait Store: Send + Sync {
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
+    /// The addresses of a mailbox-validated order, in order.
+    async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
+    /// Marks one address of an order validated (NotFound: no such address).
+    async fn set_order_email_validated(
+        &self,
+        order_id: i64,
+        email: &str,
+        validated_at: &str,
+    ) -> Result<()>;
+    /// Gives an order waiting for its CSR the CSR, and moves the order to
+    /// `order_status` (Conflict: the order already has one).
+    async fn attach_csr(&self, a: &CsrAttachment) -> Result<()>;
     async fn find_order_by_certificate(
         &self,
         account_id: i64,

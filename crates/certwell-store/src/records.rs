@@ -4,16 +4,23 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Account-wide settings; missing fields take their defaults, so settings
+/// written by an older version still load.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct AccountSettings {
     /// one_step | two_step | auto_approve
     pub approval_workflow: String,
+    /// The product setting "default S/MIME profile": product name id →
+    /// `strict` | `multipurpose`. Products not listed default to strict.
+    pub smime_default_profiles: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for AccountSettings {
     fn default() -> Self {
         AccountSettings {
             approval_workflow: "one_step".into(),
+            smime_default_profiles: Default::default(),
         }
     }
 }
@@ -169,6 +176,32 @@ pub struct Domain {
 pub enum OrgForOrder {
     Existing(i64),
     New(NewOrganizationRow),
+    /// Mailbox-validated S/MIME orders have no organization.
+    None,
+}
+
+/// One address of a mailbox-validated order and its validation state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEmail {
+    pub email: String,
+    /// `unvalidated` or `validated`.
+    pub status: String,
+    pub date_emailed: Option<String>,
+    pub validated_at: Option<String>,
+}
+
+/// A CSR supplied after the order was created
+/// (`POST /order/certificate/{id}/csr`).
+#[derive(Debug, Clone)]
+pub struct CsrAttachment {
+    pub order_id: i64,
+    pub certificate_id: i64,
+    pub csr: String,
+    pub spki_sha256: String,
+    pub key_size: i64,
+    /// The order's status once it has its CSR.
+    pub order_status: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +224,8 @@ pub struct NewOrder {
     /// (CA id, serial hex): the order is issuable now; claim its certificate
     /// and record the serial in the same transaction.
     pub reserve_serial: Option<(String, String)>,
+    /// Mailbox-validated orders: every address with its initial state.
+    pub emails: Vec<OrderEmail>,
     pub created_at: String,
 }
 
@@ -221,6 +256,7 @@ pub struct Order {
     pub user_id: i64,
     pub product_name_id: String,
     pub status: String,
+    /// 0: the order has no organization (mailbox-validated S/MIME).
     pub organization_id: i64,
     pub common_name: String,
     pub certificate_id: Option<i64>,

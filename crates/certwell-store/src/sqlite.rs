@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/0003_blocked_key_trigger.sql"),
     ),
+    (4, include_str!("../migrations/0004_smime.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -124,8 +125,25 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Applies pending migrations in one transaction. Foreign-key
+    /// enforcement is off meanwhile (table rebuilds need that, and SQLite
+    /// ignores the pragma inside a transaction); every reference is checked
+    /// with `foreign_key_check` before the commit instead.
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let result = Self::migrate_on(&mut conn).await;
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+
+    async fn migrate_on(conn: &mut sqlx::SqliteConnection) -> Result<()> {
+        use sqlx::Connection;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
@@ -142,6 +160,15 @@ impl SqliteStore {
                 .bind(now_ts())
                 .execute(&mut *tx)
                 .await?;
+        }
+        let broken: Vec<SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+        if !broken.is_empty() {
+            return Err(StoreError::Database(format!(
+                "migration left {} dangling references; nothing was changed",
+                broken.len()
+            )));
         }
         tx.commit().await?;
         Ok(())
@@ -253,7 +280,9 @@ fn order_row(r: &SqliteRow) -> Result<Order> {
         user_id: r.try_get("user_id")?,
         product_name_id: r.try_get("product_name_id")?,
         status: r.try_get("status")?,
-        organization_id: r.try_get("organization_id")?,
+        organization_id: r
+            .try_get::<Option<i64>, _>("organization_id")?
+            .unwrap_or(0),
         common_name: r.try_get("common_name")?,
         certificate_id: r.try_get("certificate_id")?,
         data: json_col(r, "data")?,
@@ -1029,18 +1058,27 @@ impl Store for SqliteStore {
     }
 
     async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
-        if let (OrgForOrder::Existing(org_id), true) = (&o.organization, o.new_domains.is_empty()) {
+        if let (OrgForOrder::Existing(org_id), true) = (
+            &o.organization,
+            o.new_domains.is_empty() && o.emails.is_empty(),
+        ) {
             return self.create_order_one_trip(o, *org_id).await;
         }
         let now = &o.created_at;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (organization_id, organization_created) = match &o.organization {
-            OrgForOrder::Existing(id) => (*id, false),
-            OrgForOrder::New(row) => (insert_org_tx(&mut tx, o.account_id, row, now).await?, true),
+            OrgForOrder::Existing(id) => (Some(*id), false),
+            OrgForOrder::New(row) => (
+                Some(insert_org_tx(&mut tx, o.account_id, row, now).await?),
+                true,
+            ),
+            OrgForOrder::None => (None, false),
         };
         for d in &o.new_domains {
             let mut d = d.clone();
-            d.organization_id = organization_id;
+            d.organization_id = organization_id.ok_or_else(|| {
+                StoreError::Conflict("a domain needs the order's organization".into())
+            })?;
             insert_domain_tx(&mut tx, o.account_id, &d, now).await?;
         }
         let order_id: i64 = sqlx::query_scalar(
@@ -1069,6 +1107,19 @@ impl Store for SqliteStore {
                 q = q.bind(order_id).bind(n);
             }
             q.execute(&mut *tx).await?;
+        }
+        for e in &o.emails {
+            sqlx::query(
+                "INSERT INTO order_emails (order_id, email, status, date_emailed, validated_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (order_id, email) DO NOTHING",
+            )
+            .bind(order_id)
+            .bind(&e.email)
+            .bind(&e.status)
+            .bind(&e.date_emailed)
+            .bind(&e.validated_at)
+            .execute(&mut *tx)
+            .await?;
         }
         let c = &o.certificate;
         let certificate_id: i64 = sqlx::query_scalar(
@@ -1128,11 +1179,88 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(CreatedOrder {
             order_id,
-            organization_id,
+            organization_id: organization_id.unwrap_or(0),
             organization_created,
             request_id,
             certificate_id,
         })
+    }
+
+    async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>> {
+        let rows = sqlx::query(
+            "SELECT email, status, date_emailed, validated_at FROM order_emails WHERE order_id = ? ORDER BY rowid",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrderEmail {
+                    email: r.try_get("email")?,
+                    status: r.try_get("status")?,
+                    date_emailed: r.try_get("date_emailed")?,
+                    validated_at: r.try_get("validated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_order_email_validated(
+        &self,
+        order_id: i64,
+        email: &str,
+        validated_at: &str,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE order_emails SET status = 'validated', validated_at = COALESCE(validated_at, ?) \
+             WHERE order_id = ? AND email = ? COLLATE NOCASE",
+        )
+        .bind(validated_at)
+        .bind(order_id)
+        .bind(email)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE orders SET updated_at = ? WHERE id = ?")
+            .bind(validated_at)
+            .bind(order_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn attach_csr(&self, a: &CsrAttachment) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE certificates SET csr = ?, spki_sha256 = ?, key_size = ? \
+             WHERE id = ? AND order_id = ? AND status = 'pending' AND csr = ''",
+        )
+        .bind(&a.csr)
+        .bind(&a.spki_sha256)
+        .bind(a.key_size)
+        .bind(a.certificate_id)
+        .bind(a.order_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the order already has a CSR".into(),
+            ));
+        }
+        sqlx::query(
+            "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'needs_approval')",
+        )
+        .bind(&a.order_status)
+        .bind(&a.updated_at)
+        .bind(a.order_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>> {

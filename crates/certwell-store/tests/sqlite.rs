@@ -99,6 +99,7 @@ fn order(
             signature_hash: "sha256".into(),
         },
         reserve_serial: serial.map(|s| ("CA1".to_string(), s.to_string())),
+        emails: vec![],
         created_at: "2026-11-23T00:00:00+00:00".into(),
     }
 }
@@ -502,4 +503,144 @@ async fn the_database_refuses_certificates_for_compromised_keys() {
         .await
         .unwrap();
     assert_eq!(total, 1, "nothing was stored for the refused orders");
+}
+
+#[tokio::test]
+async fn mailbox_orders_have_no_organization_and_per_address_state() {
+    let (_d, s) = store().await;
+    let (a, u, _org) = setup(&s).await;
+    let mut o = order(&a, &u, None, None, None);
+    o.organization = OrgForOrder::None;
+    o.status = "needs_csr".into();
+    o.certificate.csr = String::new();
+    o.emails = vec![
+        OrderEmail {
+            email: "a@example.com".into(),
+            status: "unvalidated".into(),
+            date_emailed: None,
+            validated_at: None,
+        },
+        OrderEmail {
+            email: "b@example.com".into(),
+            status: "validated".into(),
+            date_emailed: None,
+            validated_at: Some("2026-11-23T00:00:00+00:00".into()),
+        },
+    ];
+    let c = s.create_order(&o).await.unwrap();
+    assert_eq!(c.organization_id, 0);
+    let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
+    assert_eq!(got.organization_id, 0);
+    assert_eq!(got.status, "needs_csr");
+    let emails = s.order_emails(c.order_id).await.unwrap();
+    assert_eq!(
+        emails.iter().map(|e| (e.email.as_str(), e.status.as_str())).collect::<Vec<_>>(),
+        vec![("a@example.com", "unvalidated"), ("b@example.com", "validated")]
+    );
+    s.set_order_email_validated(c.order_id, "A@example.com", "2026-11-24T00:00:00+00:00")
+        .await
+        .unwrap();
+    assert_eq!(s.order_emails(c.order_id).await.unwrap()[0].status, "validated");
+    assert!(matches!(
+        s.set_order_email_validated(c.order_id, "c@example.com", "2026-11-24T00:00:00+00:00")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The CSR arrives once; a second one is refused.
+    let attach = CsrAttachment {
+        order_id: c.order_id,
+        certificate_id: c.certificate_id,
+        csr: "csr".into(),
+        spki_sha256: "ab".into(),
+        key_size: 2048,
+        order_status: "pending".into(),
+        updated_at: "2026-11-24T00:00:00+00:00".into(),
+    };
+    s.attach_csr(&attach).await.unwrap();
+    let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
+    assert_eq!(got.status, "pending");
+    let cert = s.get_certificate(a.id, c.certificate_id).await.unwrap().unwrap();
+    assert_eq!(cert.csr, "csr");
+    assert!(matches!(s.attach_csr(&attach).await, Err(StoreError::Conflict(_))));
+}
+
+/// A database written by the schema before migration 4 (orders with a NOT
+/// NULL organization) keeps every row, id and reference when migrated.
+#[tokio::test]
+async fn migration_4_keeps_existing_orders() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .foreign_keys(true),
+            )
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (v, sql) in [
+            (1, include_str!("../migrations/0001_initial.sql")),
+            (2, include_str!("../migrations/0002_revocation.sql")),
+            (3, include_str!("../migrations/0003_blocked_key_trigger.sql")),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations VALUES (?, 'x')")
+                .bind(v)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(
+            "INSERT INTO accounts (id, name, root_container_id, settings, created_at) VALUES (1, 'a', 1, '{}', 't');
+             INSERT INTO containers (id, account_id, name, created_at) VALUES (1, 1, 'c', 't');
+             INSERT INTO users (id, account_id, container_id, role, first_name, last_name, email, created_at)
+                 VALUES (1, 1, 1, 'admin', 'a', 'b', 'a@example.com', 't');
+             INSERT INTO organizations (id, account_id, container_id, name, data, created_at)
+                 VALUES (1, 1, 1, 'Org', '{}', 't');
+             INSERT INTO orders (id, account_id, container_id, user_id, product_name_id, status, organization_id,
+                 common_name, data, created_at, updated_at)
+                 VALUES (41, 1, 1, 1, 'ssl_plus', 'pending', 1, 'example.com', '{}', 't', 't');
+             INSERT INTO certificates (id, account_id, order_id, status, csr, common_name, dns_names,
+                 signature_hash, created_at) VALUES (7, 1, 41, 'pending', 'csr', 'example.com', '[]', 'sha256', 't');
+             UPDATE orders SET certificate_id = 7 WHERE id = 41;
+             INSERT INTO requests (account_id, order_id, type, status, requester_id, date)
+                 VALUES (1, 41, 'new_request', 'pending', 1, 't');",
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let s = SqliteStore::open(&path, Durability::Full).await.unwrap();
+    let o = s.get_order(1, 41).await.unwrap().unwrap();
+    assert_eq!((o.organization_id, o.certificate_id), (1, Some(7)));
+    assert_eq!(s.requests_for_order(41).await.unwrap().len(), 1);
+    // New orders continue after the old ids, and references are enforced again.
+    let (a, u, _) = (
+        s.get_account(1).await.unwrap().unwrap(),
+        s.get_user(1, 1).await.unwrap().unwrap(),
+        (),
+    );
+    let mut n = order(&a, &u, Some(1), None, None);
+    n.created_at = "2026-11-23T00:00:00+00:00".into();
+    let c = s.create_order(&n).await.unwrap();
+    assert!(c.order_id > 41);
+    let mut bad = order(&a, &u, Some(999), None, None);
+    bad.emails = vec![OrderEmail {
+        email: "x@example.com".into(),
+        status: "unvalidated".into(),
+        date_emailed: None,
+        validated_at: None,
+    }];
+    assert!(s.create_order(&bad).await.is_err(), "foreign keys are on again");
+    s.close().await;
 }
