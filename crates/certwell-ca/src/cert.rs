@@ -49,8 +49,8 @@ pub const POLICY_TLS_EV: &str = "2.23.140.1.1";
 
 /// The S/MIME BR reserved policy OIDs an S/MIME issuing CA asserts
 /// (SBR §7.1.6.1): mailbox, organization and sponsor validated, each in the
-/// Multipurpose and Strict generations. Legacy (2.23.140.1.5.x.1) is no longer issued and
-/// Individual-validated (2.23.140.1.5.4.x) is not offered.
+/// Multipurpose and Strict generations. Legacy (2.23.140.1.5.x.1) is no
+/// longer issued and Individual-validated (2.23.140.1.5.4.x) is not offered.
 pub const SMIME_ISSUING_CA_POLICIES: [&str; 6] = [
     "2.23.140.1.5.1.2",
     "2.23.140.1.5.1.3",
@@ -103,7 +103,9 @@ pub enum CaProfile {
 
 impl CaProfile {
     /// certificatePolicies and EKU OIDs of an issuing-CA profile (`None` for Root).
-    fn issuing_policies_and_ekus(&self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    fn issuing_policies_and_ekus(
+        &self,
+    ) -> Option<(&'static [&'static str], &'static [&'static str])> {
         match self {
             CaProfile::Root => None,
             CaProfile::TlsIssuing { ev: false } => Some((&[POLICY_TLS_OV], &[OID_KP_SERVER_AUTH])),
@@ -131,7 +133,8 @@ pub struct CaCertRequest<'a> {
     pub not_after: OffsetDateTime,
     /// For ICAs: URL of the ISSUER's (root's) CRL. Ignored for Root.
     pub issuer_crl_url: Option<&'a str>,
-    /// For ICAs: URL of the ISSUER's certificate (AIA caIssuers). Ignored for Root.
+    /// For ICAs: URL of the ISSUER's certificate (AIA caIssuers); required for
+    /// SmimeIssuing and ClientAuthIssuing, optional for TlsIssuing. Ignored for Root.
     pub issuer_cert_url: Option<&'a str>,
 }
 
@@ -867,8 +870,9 @@ pub(crate) fn validate_subject_spki(spki: &[u8]) -> Result<SpkiKind, CaError> {
 }
 
 /// Check that `cert_der` (a certificate or CRL) was signed by the key of
-/// `issuer_cert_der` and names it as issuer. Supports the algorithms this
-/// crate emits (sha256WithRSAEncryption, ecdsa-with-SHA256/384).
+/// `issuer_cert_der` and names it as issuer. Supports every
+/// [`SignatureScheme`] encoding (PKCS#1 v1.5 and RSASSA-PSS with
+/// SHA-256/384/512, ecdsa-with-SHA256/384).
 pub fn verify_issued_by(cert_der: &[u8], issuer_cert_der: &[u8]) -> Result<(), CaError> {
     let issuer = ParsedCert::parse(issuer_cert_der)?;
     let (tbs, alg, sig, issuer_name) = match ParsedCert::parse(cert_der) {
@@ -914,7 +918,8 @@ fn parse_crl_parts(der: &[u8]) -> Result<SignedParts<'_>, CaError> {
 
 // ---- builders --------------------------------------------------------------------------------
 
-/// Build a root (self-signed, `issuer_cert_der = None`) or TLS issuing CA certificate.
+/// Build a root (self-signed, `issuer_cert_der = None`) or an issuing CA
+/// certificate (TLS, S/MIME or client-auth; see [`CaProfile`]).
 pub fn build_ca_certificate(
     req: &CaCertRequest,
     issuer_cert_der: Option<&[u8]>,
@@ -958,9 +963,9 @@ pub fn build_ca_certificate(
             "an issuing CA certificate needs the issuer certificate".into(),
         )),
         (profile, Some(issuer_der)) => {
-            let (policies, ekus) = profile.issuing_policies_and_ekus().ok_or_else(|| {
-                CaError::InvalidInput("not an issuing-CA profile".into())
-            })?;
+            let (policies, ekus) = profile
+                .issuing_policies_and_ekus()
+                .ok_or_else(|| CaError::InvalidInput("not an issuing-CA profile".into()))?;
             let issuer = ParsedCert::parse(issuer_der)?;
             if !issuer.is_ca() {
                 return Err(CaError::InvalidInput(

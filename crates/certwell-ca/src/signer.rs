@@ -520,14 +520,29 @@ mod tests {
             )
         };
         let expected = [
-            (SignatureScheme::RsaPkcs1Sha256, "300d06092a864886f70d01010b0500".to_string()),
-            (SignatureScheme::RsaPkcs1Sha384, "300d06092a864886f70d01010c0500".to_string()),
-            (SignatureScheme::RsaPkcs1Sha512, "300d06092a864886f70d01010d0500".to_string()),
+            (
+                SignatureScheme::RsaPkcs1Sha256,
+                "300d06092a864886f70d01010b0500".to_string(),
+            ),
+            (
+                SignatureScheme::RsaPkcs1Sha384,
+                "300d06092a864886f70d01010c0500".to_string(),
+            ),
+            (
+                SignatureScheme::RsaPkcs1Sha512,
+                "300d06092a864886f70d01010d0500".to_string(),
+            ),
             (SignatureScheme::RsaPssSha256, pss("1", "20")),
             (SignatureScheme::RsaPssSha384, pss("2", "30")),
             (SignatureScheme::RsaPssSha512, pss("3", "40")),
-            (SignatureScheme::EcdsaP256Sha256, "300a06082a8648ce3d040302".to_string()),
-            (SignatureScheme::EcdsaP384Sha384, "300a06082a8648ce3d040303".to_string()),
+            (
+                SignatureScheme::EcdsaP256Sha256,
+                "300a06082a8648ce3d040302".to_string(),
+            ),
+            (
+                SignatureScheme::EcdsaP384Sha384,
+                "300a06082a8648ce3d040303".to_string(),
+            ),
         ];
         assert_eq!(
             hex::encode(SignatureScheme::RsaPssSha256.algorithm_der()),
@@ -611,6 +626,35 @@ mod tests {
                 assert!(pk.verify(b"tampered", &sig).is_err());
             }
         }
+    }
+
+    /// A signer that only implements the required methods (e.g. a future
+    /// PKCS#11 key) gets `sign_with` for its default scheme only.
+    struct DefaultOnly(SoftwareSigner);
+
+    impl Signer for DefaultOnly {
+        fn key_algorithm(&self) -> KeyAlgorithm {
+            self.0.key_algorithm()
+        }
+        fn spki_der(&self) -> Vec<u8> {
+            self.0.spki_der()
+        }
+        fn signature_algorithm_der(&self) -> Vec<u8> {
+            self.0.signature_algorithm_der()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CaError> {
+            self.0.sign(message)
+        }
+    }
+
+    #[test]
+    fn default_sign_with_supports_only_the_default_scheme() {
+        let s = DefaultOnly(SoftwareSigner::generate(KeyAlgorithm::Rsa2048).unwrap().0);
+        assert!(s.sign_with(SignatureScheme::RsaPkcs1Sha256, b"m").is_ok());
+        assert!(matches!(
+            s.sign_with(SignatureScheme::RsaPssSha256, b"m"),
+            Err(CaError::Signing(_))
+        ));
     }
 
     #[test]

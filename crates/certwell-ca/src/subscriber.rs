@@ -361,7 +361,9 @@ fn check_emails(emails: &[String]) -> Result<(), CaError> {
 pub(crate) fn check_email_syntax(name: &str, addr: &str) -> Result<(), CaError> {
     let bad = |why: &str| CaError::InvalidInput(format!("invalid {name} {addr:?}: {why}"));
     if !addr.is_ascii() {
-        return Err(bad("must be ASCII (internationalized mailboxes are not supported)"));
+        return Err(bad(
+            "must be ASCII (internationalized mailboxes are not supported)",
+        ));
     }
     if addr.len() > MAX_EMAIL_LEN {
         return Err(bad("longer than 254 characters"));
@@ -370,8 +372,8 @@ pub(crate) fn check_email_syntax(name: &str, addr: &str) -> Result<(), CaError> 
         Some((l, d)) if !d.contains('@') => (l, d),
         _ => return Err(bad("must contain exactly one '@'")),
     };
-    check_local_part(local).map_err(|why| bad(why))?;
-    check_mail_domain(domain).map_err(|why| bad(why))
+    check_local_part(local).map_err(&bad)?;
+    check_mail_domain(domain).map_err(bad)
 }
 
 fn check_local_part(local: &str) -> Result<(), &'static str> {
@@ -403,7 +405,10 @@ fn check_mail_domain(domain: &str) -> Result<(), &'static str> {
         if label.is_empty() || label.len() > 63 {
             return Err("domain labels must be 1..=63 characters");
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err("domain labels must be LDH (use A-labels for IDNs)");
         }
         if label.starts_with('-') || label.ends_with('-') {
