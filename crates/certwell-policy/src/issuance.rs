@@ -28,6 +28,18 @@ pub struct DomainFact<'a> {
 pub enum Blocker {
     OrganizationNotValidated,
     DomainNotValidated(String),
+    /// A mailbox-validated order's address whose control is not proven yet.
+    MailboxNotValidated(String),
+}
+
+/// What blocks a mailbox-validated order: every (address, status) whose
+/// status is not `validated`.
+pub fn mailbox_blockers<'a>(emails: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Blocker> {
+    emails
+        .into_iter()
+        .filter(|(_, status)| *status != "validated")
+        .map(|(e, _)| Blocker::MailboxNotValidated(e.to_string()))
+        .collect()
 }
 
 /// What still blocks issuance (empty: issuable) at `now`.
@@ -82,6 +94,18 @@ mod tests {
     }
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mailboxes() {
+        assert!(mailbox_blockers([("a@example.com", "validated")]).is_empty());
+        assert_eq!(
+            mailbox_blockers([
+                ("a@example.com", "validated"),
+                ("b@example.com", "unvalidated")
+            ]),
+            vec![Blocker::MailboxNotValidated("b@example.com".into())]
+        );
     }
 
     #[test]

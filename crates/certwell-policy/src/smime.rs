@@ -520,7 +520,14 @@ fn user_principle_name(
             255,
         ));
     }
-    check_printable(upn, "certificate.user_principle_name[0]")?;
+    // A UPN is `user@suffix`; certwell encodes it as given and requires
+    // that shape so a mistyped value is caught here, not in the certificate.
+    if !crate::error::is_valid_email(upn) {
+        return Err(err(
+            codes::INVALID_USER_PRINCIPLE_NAME,
+            format!("The field 'certificate.user_principle_name[0]' must have the form user@domain.example (ASCII); got '{upn}'."),
+        ));
+    }
     Ok(Some(upn.to_string()))
 }
 

@@ -32,10 +32,15 @@ pub struct CaSpec {
 pub enum SpecProfile {
     Root,
     TlsIssuing { ev: bool },
+    SmimeIssuing,
+    ClientAuthIssuing,
 }
 
-/// The hierarchy `certwell init` creates. Later product families add their
-/// own roots and issuing CAs here.
+/// The hierarchy `certwell init` creates. Each product family has its own
+/// root: the TLS root only ever certifies serverAuth CAs (root programs
+/// require dedicated TLS hierarchies), S/MIME and client authentication
+/// live under the S/MIME root. A data directory created by an older version
+/// gets the CAs it lacks on the next start.
 pub fn default_hierarchy() -> Vec<CaSpec> {
     vec![
         CaSpec {
@@ -78,6 +83,46 @@ pub fn default_hierarchy() -> Vec<CaSpec> {
             is_default: true,
             validity_days: 10 * 365,
         },
+        CaSpec {
+            handle: "smime-root",
+            common_name: "certwell S/MIME Root CA E1",
+            key_algorithm: KeyAlgorithm::EcdsaP384,
+            profile: SpecProfile::Root,
+            parent: None,
+            purpose: None,
+            is_default: false,
+            validity_days: 25 * 365,
+        },
+        CaSpec {
+            handle: "smime-rsa",
+            common_name: "certwell S/MIME RSA4096 CA1",
+            key_algorithm: KeyAlgorithm::Rsa4096,
+            profile: SpecProfile::SmimeIssuing,
+            parent: Some("smime-root"),
+            purpose: Some(CaPurpose::Smime),
+            is_default: true,
+            validity_days: 10 * 365,
+        },
+        CaSpec {
+            handle: "smime-ecc",
+            common_name: "certwell S/MIME ECC P384 CA1",
+            key_algorithm: KeyAlgorithm::EcdsaP384,
+            profile: SpecProfile::SmimeIssuing,
+            parent: Some("smime-root"),
+            purpose: Some(CaPurpose::Smime),
+            is_default: false,
+            validity_days: 10 * 365,
+        },
+        CaSpec {
+            handle: "client-auth",
+            common_name: "certwell Client Authentication ECC P384 CA1",
+            key_algorithm: KeyAlgorithm::EcdsaP384,
+            profile: SpecProfile::ClientAuthIssuing,
+            parent: Some("smime-root"),
+            purpose: Some(CaPurpose::ClientAuth),
+            is_default: true,
+            validity_days: 10 * 365,
+        },
     ]
 }
 
@@ -96,7 +141,8 @@ pub fn ca_crl_url(base: &str, id: &str) -> String {
     format!("{base}/ca/{id}.crl")
 }
 
-/// Creates every CA of `specs` that does not exist yet.
+/// Creates every CA of `specs` that does not exist yet (a CA is known by
+/// its name); an existing parent is loaded from its key file.
 pub async fn create_hierarchy(
     store: &dyn Store,
     dir: &DataDir,
@@ -104,9 +150,6 @@ pub async fn create_hierarchy(
     specs: &[CaSpec],
 ) -> Result<(), String> {
     let existing = store.list_cas().await.map_err(|e| e.to_string())?;
-    if !existing.is_empty() {
-        return Ok(());
-    }
     let base = config.base_url();
     // handle -> (CA id, signer, certificate DER)
     type Made = (String, Arc<dyn Signer>, Vec<u8>);
@@ -115,6 +158,23 @@ pub async fn create_hierarchy(
         .replace_nanosecond(0)
         .map_err(|e| e.to_string())?;
     for spec in specs {
+        if let Some(rec) = existing.iter().find(|r| r.name == spec.common_name) {
+            let needed_as_parent = specs.iter().any(|s| {
+                s.parent == Some(spec.handle)
+                    && !existing.iter().any(|r| r.name == s.common_name)
+            });
+            if needed_as_parent {
+                let alg = KeyAlgorithm::parse(&rec.key_algorithm)
+                    .ok_or_else(|| format!("CA {}: unknown key algorithm", rec.id))?;
+                let pkcs8 = keyfile::read_private_key(&dir.root.join(&rec.key_file))?;
+                let signer: Arc<dyn Signer> = Arc::new(
+                    SoftwareSigner::from_pkcs8(alg, &pkcs8)
+                        .map_err(|e| format!("CA {}: {e}", rec.id))?,
+                );
+                made.insert(spec.handle, (rec.id.clone(), signer, rec.cert_der.clone()));
+            }
+            continue;
+        }
         let (signer, pkcs8) =
             SoftwareSigner::generate(spec.key_algorithm).map_err(|e| e.to_string())?;
         let signer: Arc<dyn Signer> = Arc::new(signer);
@@ -131,6 +191,8 @@ pub async fn create_hierarchy(
         let profile = match spec.profile {
             SpecProfile::Root => CaProfile::Root,
             SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
+            SpecProfile::SmimeIssuing => CaProfile::SmimeIssuing,
+            SpecProfile::ClientAuthIssuing => CaProfile::ClientAuthIssuing,
         };
         let not_before = now - Duration::minutes(5);
         let not_after = not_before + Duration::days(spec.validity_days);

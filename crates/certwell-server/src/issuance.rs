@@ -11,6 +11,7 @@ use certwell_policy::issuance::{
     issuance_blockers as policy_blockers, DomainFact, OrgValidationFact,
 };
 use certwell_policy::organization::NewOrganization;
+use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
 use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
@@ -21,10 +22,101 @@ use crate::hierarchy::{ca_cert_url, ca_crl_url};
 use crate::pem::cert_pem;
 use crate::state::AppState;
 
+/// What an order asked for, per product family. Stored untagged, so
+/// orders written before S/MIME existed still read as TLS plans.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum OrderPlan {
+    Tls(Box<TlsOrderPlan>),
+    Smime(Box<SmimeOrderPlan>),
+}
+
+impl OrderPlan {
+    pub fn signature_hash(&self) -> &str {
+        match self {
+            OrderPlan::Tls(p) => &p.signature_hash,
+            OrderPlan::Smime(p) => &p.signature_hash,
+        }
+    }
+    pub fn term(&self) -> &certwell_policy::tls::StoredTerm {
+        match self {
+            OrderPlan::Tls(p) => &p.term,
+            OrderPlan::Smime(p) => &p.term,
+        }
+    }
+    pub fn term_end(&self) -> &str {
+        match self {
+            OrderPlan::Tls(p) => &p.term_end,
+            OrderPlan::Smime(p) => &p.term_end,
+        }
+    }
+    pub fn csr(&self) -> Option<&str> {
+        match self {
+            OrderPlan::Tls(p) => Some(&p.csr),
+            OrderPlan::Smime(p) => p.csr.as_deref(),
+        }
+    }
+    pub fn custom_fields(&self) -> &[certwell_policy::common::CustomFieldValue] {
+        match self {
+            OrderPlan::Tls(p) => &p.custom_fields,
+            OrderPlan::Smime(p) => &p.common.custom_fields,
+        }
+    }
+    pub fn renewal_of_order_id(&self) -> Option<i64> {
+        match self {
+            OrderPlan::Tls(p) => p.renewal_of_order_id,
+            OrderPlan::Smime(p) => p.common.renewal_of_order_id,
+        }
+    }
+    pub fn auto_renew(&self) -> bool {
+        match self {
+            OrderPlan::Tls(p) => p.auto_renew,
+            OrderPlan::Smime(p) => p.common.auto_renew,
+        }
+    }
+    pub fn payment_method(&self) -> &str {
+        match self {
+            OrderPlan::Tls(p) => &p.payment_method,
+            OrderPlan::Smime(p) => &p.common.payment_method,
+        }
+    }
+    pub fn comments(&self) -> Option<&String> {
+        match self {
+            OrderPlan::Tls(p) => p.comments.as_ref(),
+            OrderPlan::Smime(p) => p.common.comments.as_ref(),
+        }
+    }
+    pub fn additional_emails(&self) -> &[String] {
+        match self {
+            OrderPlan::Tls(p) => &p.additional_emails,
+            OrderPlan::Smime(p) => &p.common.additional_emails,
+        }
+    }
+    pub fn contacts(&self) -> &[certwell_policy::organization::OrderContact] {
+        match self {
+            OrderPlan::Tls(p) => &p.contacts,
+            OrderPlan::Smime(p) => &p.contacts,
+        }
+    }
+    /// `validity_years` as order info shows it.
+    pub fn validity_years(&self) -> Option<i64> {
+        match self {
+            OrderPlan::Tls(p) => p.validity_years.or(p.term.years),
+            OrderPlan::Smime(p) => p.term.years,
+        }
+    }
+    pub fn disable_renewal_notifications(&self) -> bool {
+        match self {
+            OrderPlan::Tls(p) => p.disable_renewal_notifications,
+            OrderPlan::Smime(_) => false,
+        }
+    }
+}
+
 /// The JSON document stored in `orders.data`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderData {
-    pub plan: TlsOrderPlan,
+    pub plan: OrderPlan,
     pub ca_cert_id: String,
     pub key_type: String,
     pub key_size: i64,
@@ -33,6 +125,20 @@ pub struct OrderData {
 }
 
 impl OrderData {
+    pub fn tls(&self) -> Option<&TlsOrderPlan> {
+        match &self.plan {
+            OrderPlan::Tls(p) => Some(p),
+            OrderPlan::Smime(_) => None,
+        }
+    }
+
+    pub fn smime(&self) -> Option<&SmimeOrderPlan> {
+        match &self.plan {
+            OrderPlan::Smime(p) => Some(p),
+            OrderPlan::Tls(_) => None,
+        }
+    }
+
     pub fn from_order(order: &Order) -> ApiResult<OrderData> {
         serde_json::from_value(order.data.clone()).map_err(|e| {
             tracing::error!(order = order.id, error = %e, "corrupt order record");
@@ -72,17 +178,31 @@ pub async fn blockers(
     }
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+    let now = format_ts(OffsetDateTime::now_utc());
+    if order.organization_id == 0 {
+        // Mailbox-validated: every address on its own.
+        let emails = state.store.order_emails(order.id).await?;
+        return Ok(certwell_policy::issuance::mailbox_blockers(
+            emails.iter().map(|e| (e.email.as_str(), e.status.as_str())),
+        )
+        .into_iter()
+        .map(Blocker::Validation)
+        .collect());
+    }
     let (org, domains) = state
         .store
         .organization_with_domains(order.account_id, order.organization_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
-    let now = format_ts(OffsetDateTime::now_utc());
+    let names: Vec<String> = match &data.plan {
+        OrderPlan::Tls(p) => p.sans.clone(),
+        OrderPlan::Smime(p) => crate::smime::email_domains(&p.emails),
+    };
     Ok(policy_blockers(
         product.validation,
         &org_validation_facts(&org.validations),
         &domains.iter().map(domain_fact).collect::<Vec<_>>(),
-        &data.plan.sans,
+        &names,
         &now,
     )
     .into_iter()
@@ -163,18 +283,28 @@ pub fn tls_subject(
     subject
 }
 
-/// Certificate validity for an order term ending at `term_end` (RFC 3339).
+/// TLS certificate validity for an order term ending at `term_end` (RFC 3339).
 pub fn validity_window(
     state: &AppState,
     term_end: &str,
     now: OffsetDateTime,
 ) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
-    let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-        .unwrap_or(now + Duration::days(1));
     let max_days = state
         .config
         .tls_max_validity_days
         .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
+    validity_window_days(term_end, now, max_days)
+}
+
+/// Certificate validity: from now to the end of the order term, at most
+/// `max_days`.
+pub fn validity_window_days(
+    term_end: &str,
+    now: OffsetDateTime,
+    max_days: i64,
+) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+    let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
+        .unwrap_or(now + Duration::days(1));
     let (not_before, not_after) =
         certwell_policy::validity::certificate_window(term_end, now, max_days);
     if not_after <= not_before {
@@ -194,13 +324,34 @@ pub struct SignJob {
     pub certificate_id: i64,
     pub ca: Arc<crate::hierarchy::LoadedCa>,
     pub serial: Vec<u8>,
-    pub ev: bool,
-    pub subject: certwell_ca::TlsSubject,
-    pub sans: Vec<String>,
+    pub leaf: LeafSpec,
     pub spki: Vec<u8>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub leaf_cn: String,
+}
+
+/// The certificate profile of a sign job.
+pub enum LeafSpec {
+    /// OV/EV TLS (BR §7.1.2.7).
+    Tls {
+        ev: bool,
+        subject: certwell_ca::TlsSubject,
+        sans: Vec<String>,
+    },
+    /// S/MIME, client authentication.
+    Subscriber(SubscriberSpec),
+}
+
+/// Everything of a subscriber certificate but the key, serial and validity.
+pub struct SubscriberSpec {
+    pub subject: Vec<certwell_ca::SubjectAttr>,
+    pub emails: Vec<String>,
+    pub upn: Option<String>,
+    pub key_usage: certwell_ca::KeyUsageBits,
+    pub ext_key_usages: Vec<&'static str>,
+    pub policy_oids: Vec<&'static str>,
+    pub scheme: certwell_ca::SignatureScheme,
 }
 
 /// Signs a claimed certificate and records it. On failure the claim is
@@ -210,29 +361,48 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
     let crl_url = ca_crl_url(&base, &job.ca.id);
     let crt_url = ca_cert_url(&base, &job.ca.id);
     let ca = Arc::clone(&job.ca);
-    let (serial, ev, subject, sans, spki, nb, na) = (
+    let (serial, leaf, spki, nb, na) = (
         job.serial.clone(),
-        job.ev,
-        job.subject,
-        job.sans,
+        job.leaf,
         job.spki,
         job.not_before,
         job.not_after,
     );
-    let build = move || {
-        let req = certwell_ca::TlsLeafRequest {
-            ev,
-            subject: &subject,
-            dns_names: &sans,
-            subject_spki_der: &spki,
-            serial: &serial,
-            not_before: nb,
-            not_after: na,
-            crl_url: &crl_url,
-            ca_issuers_url: &crt_url,
-            ocsp_url: None,
-        };
-        certwell_ca::build_tls_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+    let build = move || match leaf {
+        LeafSpec::Tls { ev, subject, sans } => {
+            let req = certwell_ca::TlsLeafRequest {
+                ev,
+                subject: &subject,
+                dns_names: &sans,
+                subject_spki_der: &spki,
+                serial: &serial,
+                not_before: nb,
+                not_after: na,
+                crl_url: &crl_url,
+                ca_issuers_url: &crt_url,
+                ocsp_url: None,
+            };
+            certwell_ca::build_tls_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+        }
+        LeafSpec::Subscriber(s) => {
+            let req = certwell_ca::SubscriberLeafRequest {
+                subject: &s.subject,
+                emails: &s.emails,
+                upn: s.upn.as_deref(),
+                key_usage: s.key_usage,
+                ext_key_usages: &s.ext_key_usages,
+                policy_oids: &s.policy_oids,
+                subject_spki_der: &spki,
+                serial: &serial,
+                not_before: nb,
+                not_after: na,
+                crl_url: &crl_url,
+                ca_issuers_url: &crt_url,
+                ocsp_url: None,
+                signature: s.scheme,
+            };
+            certwell_ca::build_subscriber_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+        }
     };
     // ECDSA signing takes tens of microseconds: do it in place rather than
     // paying a thread hop. RSA signing (a millisecond or more) goes to the
@@ -320,40 +490,66 @@ pub async fn try_issue(
     let Some(cert_id) = order.certificate_id else {
         return Ok(None);
     };
-    let org = state
-        .store
-        .get_organization(account_id, order.organization_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
-    let org_data: NewOrganization = serde_json::from_value(org.data.clone())
-        .map_err(|_| ApiError::internal("The organization record could not be read."))?;
-    let product = find_product(&order.product_name_id)
-        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
-    let ev = product.validation == ValidationLevel::Ev;
-    let ca = state
-        .cas
-        .get(&data.ca_cert_id)
-        .cloned()
-        .ok_or_else(|| ApiError::internal("The order's issuing CA is not loaded."))?;
     let cert_row = state
         .store
         .get_certificate(account_id, cert_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
-    if cert_row.status != "pending" {
+    if cert_row.status != "pending" || cert_row.csr.is_empty() {
         return Ok(None);
     }
+    let org = if order.organization_id == 0 {
+        None
+    } else {
+        Some(
+            state
+                .store
+                .get_organization(account_id, order.organization_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("The order's organization is missing."))?,
+        )
+    };
+    let org_data: Option<NewOrganization> = org
+        .as_ref()
+        .map(|o| serde_json::from_value(o.data.clone()))
+        .transpose()
+        .map_err(|_| ApiError::internal("The organization record could not be read."))?;
+    let product = find_product(&order.product_name_id)
+        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+    let ca = state
+        .cas
+        .get(&data.ca_cert_id)
+        .cloned()
+        .ok_or_else(|| ApiError::internal("The order's issuing CA is not loaded."))?;
     let csr = certwell_ca::parse_and_verify_csr(&cert_row.csr)
         .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
     let now = OffsetDateTime::now_utc();
-    let (not_before, not_after) = validity_window(state, &data.plan.term_end, now)?;
-    let subject = tls_subject(
-        state,
-        ev,
-        &org_data,
-        &org.created_at,
-        &data.plan.common_name,
-    );
+    let (leaf, leaf_cn, not_before, not_after) = match &data.plan {
+        OrderPlan::Tls(plan) => {
+            let (org, org_data) = org.as_ref().zip(org_data.as_ref()).ok_or_else(|| {
+                ApiError::internal("A TLS order has no organization.")
+            })?;
+            let ev = product.validation == ValidationLevel::Ev;
+            let (nb, na) = validity_window(state, &plan.term_end, now)?;
+            let subject = tls_subject(state, ev, org_data, &org.created_at, &plan.common_name);
+            let leaf = LeafSpec::Tls {
+                ev,
+                subject,
+                sans: plan.sans.clone(),
+            };
+            (leaf, plan.common_name.clone(), nb, na)
+        }
+        OrderPlan::Smime(plan) => {
+            let (nb, na) = crate::smime::smime_validity(plan, now)?;
+            let spec = crate::smime::subscriber_spec(plan, org_data.as_ref(), &csr, &ca)?;
+            (
+                LeafSpec::Subscriber(spec),
+                order.common_name.clone(),
+                nb,
+                na,
+            )
+        }
+    };
     let serial = certwell_ca::random_serial();
     // Record the serial and claim the certificate before signing.
     match state
@@ -371,13 +567,11 @@ pub async fn try_issue(
         certificate_id: cert_id,
         ca,
         serial,
-        ev,
-        subject,
-        sans: data.plan.sans.clone(),
+        leaf,
         spki: csr.spki_der,
         not_before,
         not_after,
-        leaf_cn: data.plan.common_name.clone(),
+        leaf_cn,
     };
     sign_and_record_detached(Arc::clone(state), job)
         .await

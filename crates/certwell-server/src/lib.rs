@@ -10,6 +10,7 @@ pub mod keyfile;
 pub mod pem;
 pub mod ratelimit;
 pub mod routes;
+pub mod smime;
 pub mod state;
 pub mod token;
 pub mod views;

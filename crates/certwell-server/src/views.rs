@@ -8,7 +8,7 @@ use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use crate::issuance::OrderData;
+use crate::issuance::{OrderData, OrderPlan};
 
 pub fn user_summary(u: &User) -> Value {
     json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
@@ -273,61 +273,107 @@ pub struct OrderContext<'a> {
     pub contacts: (Option<Value>, Option<Value>),
 }
 
+/// The `certificate` object of order info: the plan's own fields.
+fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
+    match &c.data.plan {
+        OrderPlan::Tls(plan) => {
+            let mut cert = json!({
+                "common_name": plan.common_name,
+                "dns_names": plan.sans,
+                "signature_hash": plan.signature_hash,
+            });
+            if full {
+                cert["date_created"] = json!(c.order.created_at);
+                cert["csr"] = json!(plan.csr);
+                cert["organization"] = json!({"id": c.order.organization_id});
+                cert["organization_units"] = json!(plan.organization_units);
+                cert["server_platform"] = server_platform_json(plan.server_platform_id);
+                cert["cert_validity"] = json!(plan.term);
+                if let Some(p) = &plan.profile_option {
+                    cert["profile_option"] = json!(p);
+                }
+            }
+            cert
+        }
+        OrderPlan::Smime(plan) => {
+            let mut cert = json!({
+                "common_name": c.order.common_name,
+                "emails": plan.emails,
+                "signature_hash": plan.signature_hash,
+            });
+            if !full {
+                return cert;
+            }
+            cert["date_created"] = json!(c.order.created_at);
+            if let Some(csr) = &plan.csr {
+                cert["csr"] = json!(csr);
+            } else if let Some(ce) = c.cert.filter(|ce| !ce.csr.is_empty()) {
+                cert["csr"] = json!(ce.csr);
+            }
+            if c.order.organization_id != 0 {
+                cert["organization"] = json!({"id": c.order.organization_id});
+            }
+            cert["cert_validity"] = json!(plan.term);
+            if let Some(g) = plan.generation {
+                cert["profile_type"] = json!(g.as_str());
+            }
+            cert["usage_designation"] = json!({
+                "primary_usage": plan.usage.primary.as_str(),
+                "additional_usages": plan.usage.additional.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            });
+            cert["is_rsassa_pss"] = json!(plan.is_rsassa_pss);
+            if let Some(u) = &plan.upn {
+                cert["user_principle_name"] = json!([u]);
+            }
+            if let Some(k) = plan.declared_key {
+                cert["csr_key_type"] = json!(k.kind().as_str());
+            }
+            cert
+        }
+    }
+}
+
 /// `GET /order/certificate/{id}`
 pub fn order_info_json(c: &OrderContext) -> Value {
     let plan = &c.data.plan;
-    let mut cert = json!({
-        "common_name": plan.common_name,
-        "dns_names": plan.sans,
-        "date_created": c.order.created_at,
-        "csr": plan.csr,
-        "organization": {"id": c.order.organization_id},
-        "organization_units": plan.organization_units,
-        "server_platform": server_platform_json(plan.server_platform_id),
-        "signature_hash": plan.signature_hash,
-        "key_size": c.data.key_size,
-        "ca_cert": {"id": c.data.ca_cert_id, "name": c.ca_name.unwrap_or("")},
-        "cert_validity": plan.term,
-    });
+    let mut cert = plan_certificate_json(c, true);
+    cert["key_size"] = json!(c.data.key_size);
+    cert["ca_cert"] = json!({"id": c.data.ca_cert_id, "name": c.ca_name.unwrap_or("")});
     if let Some(id) = c.order.certificate_id {
         cert["id"] = json!(id);
     }
     if let Some(ce) = c.cert {
         certificate_fields(ce, &mut cert);
     }
-    if let Some(p) = &plan.profile_option {
-        cert["profile_option"] = json!(p);
-    }
     let mut v = json!({
         "id": c.order.id,
         "certificate": cert,
         "status": effective_status(c.order, c.cert),
-        "is_renewal": plan.renewal_of_order_id.is_some(),
+        "is_renewal": plan.renewal_of_order_id().is_some(),
         "is_renewed": false,
         "renewed_order_id": 0,
         "date_created": c.order.created_at,
-        "order_valid_till": ymd(&plan.term_end),
-        "disable_renewal_notifications": plan.disable_renewal_notifications,
+        "order_valid_till": ymd(plan.term_end()),
+        "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
         "product": product_summary(&c.order.product_name_id, true),
-        "payment_method": plan.payment_method,
+        "payment_method": plan.payment_method(),
         "product_name_id": c.order.product_name_id,
-        "auto_renew": if plan.auto_renew { 1 } else { 0 },
-        "disable_ct": plan.disable_ct,
-        "order_validity": plan.term,
+        "auto_renew": if plan.auto_renew() { 1 } else { 0 },
+        "order_validity": plan.term(),
     });
     // empty lists are omitted, as the vendor does
     if !c.requests.is_empty() {
         v["requests"] = json!(c.requests.iter().map(request_brief).collect::<Vec<_>>());
     }
-    if !plan.custom_fields.is_empty() {
+    if !plan.custom_fields().is_empty() {
         v["custom_fields"] = json!(plan
-            .custom_fields
+            .custom_fields()
             .iter()
             .map(|f| json!({"metadata_id": f.metadata_id, "value": f.value}))
             .collect::<Vec<_>>());
     }
-    if let Some(y) = plan.validity_years.or(plan.term.years) {
+    if let Some(y) = plan.validity_years() {
         v["validity_years"] = json!(y);
     }
     if let Some(o) = c.org {
@@ -352,22 +398,27 @@ pub fn order_info_json(c: &OrderContext) -> Value {
     if let Some(u) = c.user {
         v["user"] = user_summary(u);
     }
-    for (k, val) in [
-        ("dcv_method", &plan.dcv_method),
-        ("comments", &plan.comments),
-        ("custom_renewal_message", &plan.custom_renewal_message),
-        ("locale", &plan.locale),
-        ("renewed_thumbprint", &plan.renewed_thumbprint),
-    ] {
-        if let Some(x) = val {
-            v[k] = json!(x);
+    if let Some(x) = plan.comments() {
+        v["comments"] = json!(x);
+    }
+    if let OrderPlan::Tls(p) = plan {
+        v["disable_ct"] = json!(p.disable_ct);
+        for (k, val) in [
+            ("dcv_method", &p.dcv_method),
+            ("custom_renewal_message", &p.custom_renewal_message),
+            ("locale", &p.locale),
+            ("renewed_thumbprint", &p.renewed_thumbprint),
+        ] {
+            if let Some(x) = val {
+                v[k] = json!(x);
+            }
         }
     }
-    if let Some(r) = plan.renewal_of_order_id {
+    if let Some(r) = plan.renewal_of_order_id() {
         v["renewal_of_order_id"] = json!(r);
     }
-    if !plan.additional_emails.is_empty() {
-        v["additional_emails"] = json!(plan.additional_emails);
+    if !plan.additional_emails().is_empty() {
+        v["additional_emails"] = json!(plan.additional_emails());
     }
     v
 }
@@ -375,11 +426,7 @@ pub fn order_info_json(c: &OrderContext) -> Value {
 /// An item of `GET /order/certificate`.
 pub fn order_list_item(c: &OrderContext) -> Value {
     let plan = &c.data.plan;
-    let mut cert = json!({
-        "common_name": plan.common_name,
-        "dns_names": plan.sans,
-        "signature_hash": plan.signature_hash,
-    });
+    let mut cert = plan_certificate_json(c, false);
     if let Some(id) = c.order.certificate_id {
         cert["id"] = json!(id);
     }
@@ -392,21 +439,21 @@ pub fn order_list_item(c: &OrderContext) -> Value {
         "status": effective_status(c.order, c.cert),
         "is_renewed": false,
         "date_created": c.order.created_at,
-        "disable_renewal_notifications": plan.disable_renewal_notifications,
+        "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
         "product": product_summary(&c.order.product_name_id, false),
         "has_duplicates": false,
         "product_name_id": c.order.product_name_id,
     });
-    if let Some(y) = plan.validity_years.or(plan.term.years) {
+    if let Some(y) = plan.validity_years() {
         v["validity_years"] = json!(y);
     }
     if let Some(o) = c.org {
         v["organization"] = json!({"id": o.id, "name": o.name});
     }
-    if !plan.custom_fields.is_empty() {
+    if !plan.custom_fields().is_empty() {
         v["custom_fields"] = json!(plan
-            .custom_fields
+            .custom_fields()
             .iter()
             .map(|f| json!({"metadata_id": f.metadata_id, "value": f.value}))
             .collect::<Vec<_>>());

@@ -1537,8 +1537,15 @@ impl Store for SqliteStore {
             return Ok(false);
         };
         if let Some(status) = &p.order_status {
-            sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
-                .bind(status)
+            // An approved order still waiting for its CSR waits in needs_csr
+            // (decided here, in the same transaction as a CSR upload would be).
+            sqlx::query(
+                "UPDATE orders SET status = CASE WHEN ? = 'pending' AND \
+                 (SELECT csr FROM certificates c WHERE c.id = orders.certificate_id) = '' \
+                 THEN 'needs_csr' ELSE ? END, updated_at = ? WHERE id = ?",
+            )
+            .bind(status)
+            .bind(status)
                 .bind(&p.date_processed)
                 .bind(order_id)
                 .execute(&mut *tx)

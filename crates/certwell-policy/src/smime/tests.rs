@@ -582,16 +582,20 @@ fn user_principal_name() {
     let p = check("secure_email_sponsor", b(json!(["jdoe@corp.example.com"]))).unwrap();
     assert_eq!(p.upn.as_deref(), Some("jdoe@corp.example.com"));
     assert_eq!(
-        code("secure_email_sponsor", b(json!(["a", "b"]))),
+        code("secure_email_sponsor", b(json!(["a@example.com", "b@example.com"]))),
         "invalid_user_principle_name"
     );
     assert_eq!(
         code("secure_email_sponsor", b(json!(["x".repeat(256)]))),
         "field_too_long"
     );
+    assert_eq!(
+        code("secure_email_sponsor", b(json!(["example"]))),
+        "invalid_user_principle_name"
+    );
     let e = check(
         "secure_email_sponsor",
-        with(b(json!(["a"])), "certificate.profile_type", json!("strict")),
+        with(b(json!(["a@corp.example.com"])), "certificate.profile_type", json!("strict")),
     )
     .unwrap_err();
     assert_eq!(e.code, "field_not_allowed");
@@ -599,7 +603,7 @@ fn user_principal_name() {
     assert_eq!(
         code(
             "secure_email_mailbox",
-            with(seed_mailbox(), "certificate.user_principle_name", json!(["a"]))
+            with(seed_mailbox(), "certificate.user_principle_name", json!(["a@corp.example.com"]))
         ),
         "field_not_allowed"
     );

@@ -111,6 +111,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/order/certificate/{id}/status",
             put(orders::update_order_status),
         )
+        .route(
+            "/order/certificate/{id}/csr",
+            axum::routing::post(crate::smime::upload_csr),
+        )
+        .route(
+            "/order/certificate/{id}/email-validation",
+            get(crate::smime::email_validation),
+        )
         .route("/order/certificate/{id}/revoke", put(revoke::revoke_order))
         .route("/certificate/{id}/revoke", put(revoke::revoke_certificate))
         .route("/request", get(requests::list_requests))

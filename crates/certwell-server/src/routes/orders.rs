@@ -11,10 +11,10 @@ use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::{IdOnly, OrderCreated, OrderRequest, OrderStatusUpdate, RequestRef};
 use certwell_policy::approval::ApprovalWorkflow;
-use certwell_policy::catalog::find_product;
+use certwell_policy::catalog::{find_product, Family, Product};
 use certwell_policy::dns::{domain_covers, registrable_domain};
 use certwell_policy::organization::NewOrganization;
-use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
+use certwell_policy::tls::{validate_tls_order, OrgChoice};
 use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, Order, OrderQuery,
     OrgDuplicateKey, OrgForOrder,
@@ -25,8 +25,8 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{
-    domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window, OrderData,
-    SignJob,
+    domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window, LeafSpec,
+    OrderData, OrderPlan, SignJob,
 };
 use crate::routes::{paged, query_map};
 use crate::state::AppState;
@@ -106,6 +106,9 @@ pub async fn create_order(
             format!("The product '{product_id}' was not found."),
         )
     })?;
+    if product.family != Family::Tls {
+        return crate::smime::create_smime_order(state, caller, product, &body).await;
+    }
     let req: OrderRequest = parse_json(&body)?;
     let now = OffsetDateTime::now_utc();
     let plan = validate_tls_order(product, &req, now)?;
@@ -114,7 +117,116 @@ pub async fn create_order(
             "skip approval (an administrator or manager key is required)",
         ));
     }
-    let csr = certwell_ca::parse_and_verify_csr(&plan.csr).map_err(csr_error)?;
+    let csr = verify_csr(&state, &plan.csr)?;
+    let ca = pick_issuing_ca(&state, product, plan.ca_cert_id.as_deref())?;
+    let org = resolve_organization(&state, &caller, &plan.organization, now).await?;
+    check_contact_users(&state, &caller, &plan.contacts).await?;
+    let container_id = match plan.container_id {
+        Some(c) => check_container(&state, &caller, c, "container.id").await?,
+        None => caller.user.container_id,
+    };
+    check_renewal(&state, &caller, plan.renewal_of_order_id).await?;
+
+    // Domains for names no domain of the organization covers yet.
+    let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
+    let new_domains = new_domains_for(
+        &state,
+        &org.domains,
+        &plan.sans,
+        container_id,
+        &dcv_method,
+        product.validation.as_str(),
+    )?;
+
+    let (status, request) = initial_status(&state, &caller, plan.skip_approval).await?;
+
+    // Issuable during this request? Then the serial is recorded in the same
+    // transaction as the order, and the certificate is signed right after.
+    let issuable = status == "pending"
+        && issuance_blockers(
+            product.validation,
+            &org.validation_facts(),
+            &org.domain_facts(&new_domains),
+            &plan.sans,
+            &format_ts(now),
+        )
+        .is_empty();
+    let immediate = match (&org.data, issuable) {
+        (Some(org_data), true) => {
+            let (nb, na) = validity_window(&state, &plan.term_end, now)?;
+            let ev = product.validation == certwell_policy::ValidationLevel::Ev;
+            let subject = tls_subject(&state, ev, org_data, &org.created_at, &plan.common_name);
+            Some((
+                certwell_ca::random_serial(),
+                nb,
+                na,
+                LeafSpec::Tls {
+                    ev,
+                    subject,
+                    sans: plan.sans.clone(),
+                },
+            ))
+        }
+        _ => None,
+    };
+
+    let (key_type, key_size) = key_facts(&csr);
+    let data = OrderData {
+        plan: OrderPlan::Tls(Box::new(plan.clone())),
+        ca_cert_id: ca.id.clone(),
+        key_type: key_type.into(),
+        key_size,
+        organization_created: matches!(org.for_order, OrgForOrder::New(_)),
+    };
+    let created = state
+        .store
+        .create_order(&NewOrder {
+            account_id: caller.account_id,
+            container_id,
+            user_id: caller.user.id,
+            product_name_id: product.name_id.to_string(),
+            status: status.to_string(),
+            organization: org.for_order,
+            common_name: plan.common_name.clone(),
+            names: plan.sans.clone(),
+            data: serde_json::to_value(&data)
+                .map_err(|_| ApiError::internal("order could not be encoded"))?,
+            new_domains,
+            request: request.map(|s| (s.to_string(), plan.comments.clone())),
+            certificate: NewCertificateRow {
+                csr: plan.csr.clone(),
+                spki_sha256: csr.spki_sha256_hex.clone(),
+                key_size,
+                common_name: plan.common_name.clone(),
+                dns_names: plan.sans.clone(),
+                signature_hash: plan.signature_hash.clone(),
+            },
+            reserve_serial: immediate
+                .as_ref()
+                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
+            emails: Vec::new(),
+            created_at: format_ts(now),
+        })
+        .await?;
+    let job = immediate.map(|(serial, not_before, not_after, leaf)| SignJob {
+        account_id: caller.account_id,
+        order_id: created.order_id,
+        certificate_id: created.certificate_id,
+        ca: Arc::clone(ca),
+        serial,
+        leaf,
+        spki: csr.spki_der.clone(),
+        not_before,
+        not_after,
+        leaf_cn: plan.common_name.clone(),
+    });
+    respond_created(&state, &caller, &created, request, status, job).await
+}
+
+/// Parses a CSR and checks its proof of possession and key; a certwell CA
+/// key is refused.
+pub fn verify_csr(state: &AppState, pem: &str) -> ApiResult<certwell_ca::VerifiedCsr> {
+    let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
     if state
         .cas
         .all()
@@ -126,41 +238,96 @@ pub async fn create_order(
             "The field 'certificate.csr' carries the public key of a certwell CA; a subscriber may not use a CA key.",
         ));
     }
+    Ok(csr)
+}
 
-    // Issuing CA.
+/// ("rsa" | "ecc", bits) of a verified CSR's key.
+pub fn key_facts(csr: &certwell_ca::VerifiedCsr) -> (&'static str, i64) {
+    match csr.key_type {
+        certwell_ca::CsrKeyType::Rsa { bits } => ("rsa", bits as i64),
+        certwell_ca::CsrKeyType::EcP256 => ("ecc", 256),
+        certwell_ca::CsrKeyType::EcP384 => ("ecc", 384),
+    }
+}
+
+/// The issuing CA of an order: the one `ca_cert_id` names (it must be
+/// allowed for the product), else the product's default.
+pub fn pick_issuing_ca<'a>(
+    state: &'a AppState,
+    product: &Product,
+    ca_cert_id: Option<&str>,
+) -> ApiResult<&'a Arc<crate::hierarchy::LoadedCa>> {
     let allowed = state.cas.issuing_for(product.ca_purpose);
-    let ca = match &plan.ca_cert_id {
-        Some(id) => allowed.iter().find(|c| c.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
+    match ca_cert_id {
+        Some(id) => allowed.into_iter().find(|c| c.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
             ApiError::bad_request(
                 codes::INVALID_CA_CERT_ID,
                 format!("The field 'certificate.ca_cert_id' names no issuing CA allowed for product {}: '{id}'.", product.name_id),
             )
-        })?,
+        }),
         None => allowed
-            .first()
-            .ok_or_else(|| ApiError::internal("No issuing CA is configured for this product."))?,
-    };
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal("No issuing CA is configured for this product.")),
+    }
+}
 
-    // Organization.
-    // (validations as (type, status, validated_until), data, created_at)
-    type OrgFacts = (
-        Vec<(String, String, Option<String>)>,
-        Option<NewOrganization>,
-        String,
-    );
-    let facts_of = |o: &certwell_store::Organization| -> OrgFacts {
-        (
-            o.validations
-                .iter()
-                .map(|v| (v.kind.clone(), v.status.clone(), v.validated_until.clone()))
-                .collect(),
-            views::org_data(o),
-            o.created_at.clone(),
-        )
+/// The organization of a new order, with what issuance needs to know of it.
+pub struct ResolvedOrg {
+    pub for_order: OrgForOrder,
+    /// (type, status, validated_until)
+    pub validations: Vec<(String, String, Option<String>)>,
+    pub data: Option<NewOrganization>,
+    pub created_at: String,
+    pub domains: Vec<certwell_store::Domain>,
+}
+
+impl ResolvedOrg {
+    pub fn validation_facts(&self) -> Vec<OrgValidationFact<'_>> {
+        self.validations
+            .iter()
+            .map(|(kind, status, until)| OrgValidationFact {
+                kind,
+                status,
+                validated_until: until.as_deref(),
+            })
+            .collect()
+    }
+
+    /// The organization's domains plus those the order adds.
+    pub fn domain_facts<'a>(&'a self, new: &'a [NewDomainRow]) -> Vec<DomainFact<'a>> {
+        self.domains
+            .iter()
+            .map(domain_fact)
+            .chain(new.iter().map(|d| DomainFact {
+                name: &d.name,
+                is_active: true,
+                validated_until: d.validated_until.as_deref(),
+            }))
+            .collect()
+    }
+}
+
+/// Resolves the organization an order names: an active organization of the
+/// account, a duplicate of the inline one, or a new one.
+pub async fn resolve_organization(
+    state: &AppState,
+    caller: &Caller,
+    choice: &OrgChoice,
+    now: OffsetDateTime,
+) -> ApiResult<ResolvedOrg> {
+    let existing = |o: certwell_store::Organization, domains| ResolvedOrg {
+        for_order: OrgForOrder::Existing(o.id),
+        validations: o
+            .validations
+            .iter()
+            .map(|v| (v.kind.clone(), v.status.clone(), v.validated_until.clone()))
+            .collect(),
+        data: views::org_data(&o),
+        created_at: o.created_at.clone(),
+        domains,
     };
-    let mut org_facts: OrgFacts = (Vec::new(), None, format_ts(now));
-    let mut preloaded_domains = None;
-    let org_for_order = match &plan.organization {
+    match choice {
         OrgChoice::Existing(id) => {
             let (org, domains) = state.store.organization_with_domains(caller.account_id, *id).await?.ok_or_else(|| {
                 ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {id}."))
@@ -171,9 +338,7 @@ pub async fn create_order(
                     format!("The field 'organization.id' names an inactive organization: {id}."),
                 ));
             }
-            org_facts = facts_of(&org);
-            preloaded_domains = Some(domains);
-            OrgForOrder::Existing(org.id)
+            Ok(existing(org, domains))
         }
         OrgChoice::New(new) => {
             let dup = if new.skip_duplicate_org_check {
@@ -195,44 +360,48 @@ pub async fn create_order(
                     )
                     .await?
             };
-            match dup {
-                Some(id) => {
-                    if let Some(o) = state.store.get_organization(caller.account_id, id).await? {
-                        org_facts = facts_of(&o);
-                    }
-                    OrgForOrder::Existing(id)
-                }
-                None => {
-                    let container_id = match new.container_id {
-                        Some(c) => {
-                            check_container(&state, &caller, c, "organization.container.id").await?
-                        }
-                        None => caller.user.container_id,
-                    };
-                    let mut kinds: Vec<String> = new.validations.clone();
-                    if state.config.sandbox {
-                        kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
-                    }
-                    let validations = initial_validations(&state, &kinds);
-                    org_facts = (
-                        validations.clone(),
-                        Some(new.as_ref().clone()),
-                        format_ts(now),
-                    );
-                    OrgForOrder::New(NewOrganizationRow {
-                        container_id,
-                        name: new.name.clone(),
-                        assumed_name: new.assumed_name.clone(),
-                        data: serde_json::to_value(new.as_ref()).unwrap_or(Value::Null),
-                        validations,
-                    })
+            if let Some(id) = dup {
+                if let Some((o, domains)) = state
+                    .store
+                    .organization_with_domains(caller.account_id, id)
+                    .await?
+                {
+                    return Ok(existing(o, domains));
                 }
             }
+            let container_id = match new.container_id {
+                Some(c) => check_container(state, caller, c, "organization.container.id").await?,
+                None => caller.user.container_id,
+            };
+            let mut kinds: Vec<String> = new.validations.clone();
+            if state.config.sandbox {
+                kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
+            }
+            let validations = initial_validations(state, &kinds);
+            Ok(ResolvedOrg {
+                for_order: OrgForOrder::New(NewOrganizationRow {
+                    container_id,
+                    name: new.name.clone(),
+                    assumed_name: new.assumed_name.clone(),
+                    data: serde_json::to_value(new.as_ref()).unwrap_or(Value::Null),
+                    validations: validations.clone(),
+                }),
+                validations,
+                data: Some(new.as_ref().clone()),
+                created_at: format_ts(now),
+                domains: Vec::new(),
+            })
         }
-    };
+    }
+}
 
-    // Contacts naming users must exist in this account.
-    for (i, c) in plan.contacts.iter().enumerate() {
+/// Contacts naming users must name users of this account.
+pub async fn check_contact_users(
+    state: &AppState,
+    caller: &Caller,
+    contacts: &[certwell_policy::organization::OrderContact],
+) -> ApiResult<()> {
+    for (i, c) in contacts.iter().enumerate() {
         if let Some(uid) = c.user_id {
             if state
                 .store
@@ -247,11 +416,11 @@ pub async fn create_order(
             }
         }
     }
-    let container_id = match plan.container_id {
-        Some(c) => check_container(&state, &caller, c, "container.id").await?,
-        None => caller.user.container_id,
-    };
-    if let Some(r) = plan.renewal_of_order_id {
+    Ok(())
+}
+
+pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -> ApiResult<()> {
+    if let Some(r) = id {
         if state.store.get_order(caller.account_id, r).await?.is_none() {
             return Err(ApiError::bad_request(
                 codes::INVALID_RENEWAL_OF_ORDER_ID,
@@ -259,25 +428,23 @@ pub async fn create_order(
             ));
         }
     }
+    Ok(())
+}
 
-    // Domains for names no domain of the organization covers yet.
-    let existing_domains = match (&org_for_order, preloaded_domains) {
-        (OrgForOrder::Existing(_), Some(d)) => d,
-        (OrgForOrder::Existing(id), None) => {
-            state
-                .store
-                .domains_of_organization(caller.account_id, *id)
-                .await?
-        }
-        (OrgForOrder::New(_), _) => Vec::new(),
-    };
-    let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
-    let (validated_at, validated_until) = sandbox_validated_until(&state);
+/// Domains to add (one per registrable domain) for `names` no domain of the
+/// organization covers yet; validated at once in sandbox mode.
+pub fn new_domains_for(
+    state: &AppState,
+    existing: &[certwell_store::Domain],
+    names: &[String],
+    container_id: i64,
+    dcv_method: &str,
+    validation_type: &str,
+) -> ApiResult<Vec<NewDomainRow>> {
+    let (validated_at, validated_until) = sandbox_validated_until(state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
-    for name in &plan.sans {
-        if existing_domains
-            .iter()
-            .any(|d| domain_covers(&d.name, name))
+    for name in names {
+        if existing.iter().any(|d| domain_covers(&d.name, name))
             || new_domains.iter().any(|d| domain_covers(&d.name, name))
         {
             continue;
@@ -290,113 +457,51 @@ pub async fn create_order(
             container_id,
             organization_id: 0,
             name: base,
-            dcv_method: dcv_method.clone(),
+            dcv_method: dcv_method.to_string(),
             dcv_token: token.as_ref().map(|t| t.0.clone()),
             dcv_token_expires: token.map(|t| t.1),
-            validation_types: vec![product.validation.as_str().to_string()],
+            validation_types: vec![validation_type.to_string()],
             validated_at: validated_at.clone(),
             validated_until: validated_until.clone(),
         });
     }
+    Ok(new_domains)
+}
 
-    // Approval workflow.
-    let (status, request) = if plan.skip_approval {
-        ("pending", None)
-    } else {
-        let account = state
-            .store
-            .get_account(caller.account_id)
-            .await?
-            .ok_or_else(ApiError::forbidden_invalid_key)?;
-        let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
-            .unwrap_or(ApprovalWorkflow::OneStep);
-        match workflow.initial_request_status() {
-            "approved" => ("pending", Some("approved")),
-            s => ("needs_approval", Some(s)),
-        }
-    };
-
-    // Issuable during this request? Then the serial is recorded in the same
-    // transaction as the order, and the certificate is signed right after.
-    let org_validations: Vec<OrgValidationFact> = org_facts
-        .0
-        .iter()
-        .map(|(kind, status, until)| OrgValidationFact {
-            kind,
-            status,
-            validated_until: until.as_deref(),
-        })
-        .collect();
-    let domain_facts: Vec<DomainFact> = existing_domains
-        .iter()
-        .map(domain_fact)
-        .chain(new_domains.iter().map(|d| DomainFact {
-            name: &d.name,
-            is_active: true,
-            validated_until: d.validated_until.as_deref(),
-        }))
-        .collect();
-    let issuable = status == "pending"
-        && issuance_blockers(
-            product.validation,
-            &org_validations,
-            &domain_facts,
-            &plan.sans,
-            &format_ts(now),
-        )
-        .is_empty();
-    let immediate = match (&org_facts.1, issuable) {
-        (Some(org_data), true) => {
-            let (nb, na) = validity_window(&state, &plan.term_end, now)?;
-            let ev = product.validation == certwell_policy::ValidationLevel::Ev;
-            let subject = tls_subject(&state, ev, org_data, &org_facts.2, &plan.common_name);
-            Some((certwell_ca::random_serial(), nb, na, ev, subject))
-        }
-        _ => None,
-    };
-
-    let (key_type, key_size) = match csr.key_type {
-        certwell_ca::CsrKeyType::Rsa { bits } => ("rsa", bits as i64),
-        certwell_ca::CsrKeyType::EcP256 => ("ecc", 256),
-        certwell_ca::CsrKeyType::EcP384 => ("ecc", 384),
-    };
-    let data = OrderData {
-        plan: plan.clone(),
-        ca_cert_id: ca.id.clone(),
-        key_type: key_type.into(),
-        key_size,
-        organization_created: matches!(org_for_order, OrgForOrder::New(_)),
-    };
-    let created = state
+/// (order status, new_request status) of a new order under the account's
+/// approval workflow.
+pub async fn initial_status(
+    state: &AppState,
+    caller: &Caller,
+    skip_approval: bool,
+) -> ApiResult<(&'static str, Option<&'static str>)> {
+    if skip_approval {
+        return Ok(("pending", None));
+    }
+    let account = state
         .store
-        .create_order(&NewOrder {
-            account_id: caller.account_id,
-            container_id,
-            user_id: caller.user.id,
-            product_name_id: product.name_id.to_string(),
-            status: status.to_string(),
-            organization: org_for_order,
-            common_name: plan.common_name.clone(),
-            names: plan.sans.clone(),
-            data: serde_json::to_value(&data)
-                .map_err(|_| ApiError::internal("order could not be encoded"))?,
-            new_domains,
-            request: request.map(|s| (s.to_string(), plan.comments.clone())),
-            certificate: NewCertificateRow {
-                csr: plan.csr.clone(),
-                spki_sha256: csr.spki_sha256_hex.clone(),
-                key_size,
-                common_name: plan.common_name.clone(),
-                dns_names: plan.sans.clone(),
-                signature_hash: plan.signature_hash.clone(),
-            },
-            reserve_serial: immediate
-                .as_ref()
-                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
-            created_at: format_ts(now),
-        })
-        .await?;
+        .get_account(caller.account_id)
+        .await?
+        .ok_or_else(ApiError::forbidden_invalid_key)?;
+    let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
+        .unwrap_or(ApprovalWorkflow::OneStep);
+    Ok(match workflow.initial_request_status() {
+        "approved" => ("pending", Some("approved")),
+        "pending" => ("needs_approval", Some("pending")),
+        _ => ("needs_approval", Some("submitted")),
+    })
+}
 
+/// The 201 body of a new order; signs the certificate first when the order
+/// was issuable at once, or tries to issue it when it is approved.
+pub async fn respond_created(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    created: &certwell_store::CreatedOrder,
+    request: Option<&str>,
+    status: &str,
+    job: Option<SignJob>,
+) -> ApiResult<Response> {
     let mut resp = OrderCreated {
         id: created.order_id,
         organization: created.organization_created.then_some(IdOnly {
@@ -411,35 +516,23 @@ pub async fn create_order(
         certificate_id: None,
         certificate_chain: None,
     };
-    if let Some((serial, not_before, not_after, ev, subject)) = immediate {
+    if let Some(job) = job {
         resp.certificate_id = Some(created.certificate_id);
-        let job = SignJob {
-            account_id: caller.account_id,
-            order_id: created.order_id,
-            certificate_id: created.certificate_id,
-            ca: Arc::clone(ca),
-            serial,
-            ev,
-            subject,
-            sans: plan.sans.clone(),
-            spki: csr.spki_der.clone(),
-            not_before,
-            not_after,
-            leaf_cn: plan.common_name.clone(),
-        };
-        match sign_and_record_detached(Arc::clone(&state), job).await {
+        match sign_and_record_detached(Arc::clone(state), job).await {
             Ok((_, chain)) => resp.certificate_chain = Some(chain),
             Err(e) => {
                 tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
             }
         }
-    } else if status == "pending" {
+    } else if status == "pending" || status == "needs_csr" {
         resp.certificate_id = Some(created.certificate_id);
-        match try_issue(&state, caller.account_id, created.order_id).await {
-            Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
-            Ok(None) => state.wake_issuer.notify_one(),
-            Err(e) => {
-                tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
+        if status == "pending" {
+            match try_issue(state, caller.account_id, created.order_id).await {
+                Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
+                Ok(None) => state.wake_issuer.notify_one(),
+                Err(e) => {
+                    tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
+                }
             }
         }
     }
@@ -481,7 +574,7 @@ pub async fn load_order(state: &AppState, account_id: i64, key: &str) -> ApiResu
 }
 
 fn resolve_contacts(
-    plan: &TlsOrderPlan,
+    contacts: &[certwell_policy::organization::OrderContact],
     org: Option<&certwell_store::Organization>,
     users: &HashMap<i64, certwell_store::User>,
 ) -> (Option<Value>, Option<Value>) {
@@ -489,7 +582,7 @@ fn resolve_contacts(
         .and_then(views::org_data)
         .map(|d| views::contact_json(&d.organization_contact));
     let find = |kind: &str| -> Option<Value> {
-        let c = plan.contacts.iter().find(|c| c.contact_type == kind)?;
+        let c = contacts.iter().find(|c| c.contact_type == kind)?;
         if let Some(ct) = &c.contact {
             return Some(views::contact_json(ct));
         }
@@ -538,7 +631,7 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Ap
     };
     let mut users = HashMap::new();
     if full {
-        for c in &data.plan.contacts {
+        for c in data.plan.contacts() {
             if let Some(uid) = c.user_id {
                 if let Some(u) = state.store.get_user(order.account_id, uid).await? {
                     users.insert(uid, u);
@@ -557,7 +650,7 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Ap
         user: user.as_ref(),
         ca_name: ca_name.as_deref(),
         contacts: if full {
-            resolve_contacts(&data.plan, org.as_ref(), &users)
+            resolve_contacts(data.plan.contacts(), org.as_ref(), &users)
         } else {
             (None, None)
         },
@@ -689,7 +782,7 @@ pub async fn update_order_status(
                 .set_order_status(
                     caller.account_id,
                     id,
-                    &["needs_approval", "pending", "waiting_pickup"],
+                    &["needs_approval", "pending", "waiting_pickup", "needs_csr"],
                     "canceled",
                 )
                 .await?;

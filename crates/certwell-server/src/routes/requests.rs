@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::issuance::{try_issue, OrderData};
+use crate::issuance::try_issue;
 use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
 use crate::state::AppState;
@@ -36,8 +36,7 @@ async fn list_item(state: &AppState, r: &Request) -> ApiResult<Value> {
         v["requester"] = user_summary(&u);
     }
     if let Some(o) = state.store.get_order(r.account_id, r.order_id).await? {
-        let data = OrderData::from_order(&o)?;
-        let mut order = json!({"id": o.id, "certificate": {"common_name": data.plan.common_name},
+        let mut order = json!({"id": o.id, "certificate": {"common_name": o.common_name},
             "product": product_summary(&o.product_name_id, false)});
         if let Some(org) = state
             .store

@@ -1,0 +1,521 @@
+//! S/MIME and client-certificate orders: creation, the CSR that may come
+//! later, per-address validation, and the certificate profile.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::order::{CsrUpload, OrderRequest};
+use certwell_policy::catalog::{Product, SmimeType};
+use certwell_policy::dns::domain_covers;
+use certwell_policy::issuance::{issuance_blockers, mailbox_blockers};
+use certwell_policy::organization::NewOrganization;
+use certwell_policy::smime::{
+    check_usage_for_key, email_domain, extended_key_usages, is_public_email_domain, key_usage,
+    organization_identifier, smime_policy_oid, subject_attributes, validate_smime_order,
+    CnSource, DeclaredKey, Generation, KeyKind, SmimeOrderPlan, SubjectAttribute,
+    CLIENT_AUTH_MAX_TERM_DAYS, SMIME_MAX_CERT_DAYS,
+};
+use certwell_store::{
+    format_ts, CsrAttachment, NewCertificateRow, NewOrder, OrderEmail, OrgForOrder, StoreError,
+};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, path_id, Caller};
+use crate::hierarchy::LoadedCa;
+use crate::issuance::{
+    try_issue, validity_window_days, LeafSpec, OrderData, OrderPlan, SignJob, SubscriberSpec,
+};
+use crate::routes::orders::{
+    check_contact_users, check_container, check_renewal, initial_status, key_facts, load_order,
+    new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr,
+};
+use crate::state::AppState;
+
+/// The distinct domains of a list of addresses, in order.
+pub fn email_domains(emails: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in emails {
+        let d = email_domain(e).to_string();
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+pub fn key_kind(csr: &certwell_ca::VerifiedCsr) -> KeyKind {
+    match csr.key_type {
+        certwell_ca::CsrKeyType::Rsa { .. } => KeyKind::Rsa,
+        _ => KeyKind::Ecc,
+    }
+}
+
+/// The CSR's key must fit the order's usage (and, for a CSR sent after the
+/// order, the key the order announced).
+fn check_key(
+    plan: &SmimeOrderPlan,
+    csr: &certwell_ca::VerifiedCsr,
+    declared: Option<DeclaredKey>,
+) -> ApiResult<()> {
+    check_usage_for_key(&plan.usage, key_kind(csr))?;
+    if let Some(d) = declared {
+        let matches = match (d, csr.key_type) {
+            (DeclaredKey::Rsa(bits), certwell_ca::CsrKeyType::Rsa { bits: got }) => {
+                bits == got as u32
+            }
+            (DeclaredKey::P256, certwell_ca::CsrKeyType::EcP256) => true,
+            (DeclaredKey::P384, certwell_ca::CsrKeyType::EcP384) => true,
+            _ => false,
+        };
+        if !matches {
+            let (t, size) = key_facts(csr);
+            return Err(ApiError::bad_request(
+                codes::CSR_KEY_MISMATCH,
+                format!(
+                    "The CSR's key ({} {size}) is not the key this order announced ({}: csr_key_type/key_size).",
+                    t.to_ascii_uppercase(),
+                    d.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Certificate validity: the order term, capped at 824 days for S/MIME
+/// (SBR §6.3.2 allows 825; pkilint warns at the maximum) and three years
+/// for client authentication.
+pub fn smime_validity(
+    plan: &SmimeOrderPlan,
+    now: OffsetDateTime,
+) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+    let max = if plan.smime_type.is_some() {
+        SMIME_MAX_CERT_DAYS
+    } else {
+        CLIENT_AUTH_MAX_TERM_DAYS
+    };
+    validity_window_days(&plan.term_end, now, max)
+}
+
+/// The common name the order row shows.
+fn order_common_name(plan: &SmimeOrderPlan, org: Option<&NewOrganization>) -> String {
+    match (plan.cn_source, org) {
+        (CnSource::OrganizationName, Some(o)) => o.name.clone(),
+        _ => plan.subject.common_name.clone(),
+    }
+}
+
+fn ca_subject_attr(a: SubjectAttribute) -> certwell_ca::SubjectAttr {
+    use certwell_ca::SubjectAttr as C;
+    use SubjectAttribute as A;
+    match a {
+        A::Country(v) => C::Country(v),
+        A::State(v) => C::State(v),
+        A::Locality(v) => C::Locality(v),
+        A::Organization(v) => C::Organization(v),
+        A::OrganizationalUnit(v) => C::OrganizationalUnit(v),
+        A::OrganizationIdentifier(v) => C::OrganizationIdentifier(v),
+        A::GivenName(v) => C::GivenName(v),
+        A::Surname(v) => C::Surname(v),
+        A::Pseudonym(v) => C::Pseudonym(v),
+        A::Title(v) => C::Title(v),
+        A::SerialNumber(v) => C::SerialNumber(v),
+        A::CommonName(v) => C::CommonName(v),
+        A::EmailAddress(v) => C::EmailAddress(v),
+    }
+}
+
+/// Everything the certificate of `plan` contains but key, serial and
+/// validity: subject, SAN, KU, EKU, policy and signature scheme.
+pub fn subscriber_spec(
+    plan: &SmimeOrderPlan,
+    org: Option<&NewOrganization>,
+    csr: &certwell_ca::VerifiedCsr,
+    ca: &LoadedCa,
+) -> ApiResult<SubscriberSpec> {
+    let kind = key_kind(csr);
+    let ku = key_usage(&plan.usage, kind);
+    let policy_oids = match (plan.smime_type, plan.generation) {
+        (Some(t), Some(g)) => vec![smime_policy_oid(t, g)],
+        _ => vec![certwell_ca::POLICY_CERTWELL_CLIENT_AUTH],
+    };
+    let scheme = certwell_ca::SignatureScheme::for_key(
+        ca.signer.key_algorithm(),
+        &plan.signature_hash,
+        plan.is_rsassa_pss,
+    )
+    .map_err(|e| ApiError::bad_request(codes::INVALID_SIGNATURE_HASH, e.to_string()))?;
+    Ok(SubscriberSpec {
+        subject: subject_attributes(plan, org)?
+            .into_iter()
+            .map(ca_subject_attr)
+            .collect(),
+        emails: plan.emails.clone(),
+        upn: plan.upn.clone(),
+        key_usage: certwell_ca::KeyUsageBits {
+            digital_signature: ku.digital_signature,
+            non_repudiation: ku.non_repudiation,
+            key_encipherment: ku.key_encipherment,
+            data_encipherment: ku.data_encipherment,
+            key_agreement: ku.key_agreement,
+            encipher_only: ku.encipher_only,
+            decipher_only: ku.decipher_only,
+        },
+        ext_key_usages: extended_key_usages(&plan.usage),
+        policy_oids,
+        scheme,
+    })
+}
+
+/// `POST /order/certificate/{product}` for secure-email and client products.
+pub async fn create_smime_order(
+    state: Arc<AppState>,
+    caller: Caller,
+    product: &'static Product,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let req: OrderRequest = parse_json(body)?;
+    let now = OffsetDateTime::now_utc();
+    let account = state
+        .store
+        .get_account(caller.account_id)
+        .await?
+        .ok_or_else(ApiError::forbidden_invalid_key)?;
+    let default_generation = account
+        .settings
+        .smime_default_profiles
+        .get(product.name_id)
+        .and_then(|g| Generation::parse(g))
+        .unwrap_or(Generation::Strict);
+    let plan = validate_smime_order(product, &req, now, default_generation)?;
+    if plan.common.skip_approval && !caller.role.can_approve() {
+        return Err(ApiError::missing_permission(
+            "skip approval (an administrator or manager key is required)",
+        ));
+    }
+    let csr = match &plan.csr {
+        Some(pem) => {
+            let csr = verify_csr(&state, pem)?;
+            check_key(&plan, &csr, None)?;
+            Some(csr)
+        }
+        None => None,
+    };
+    let ca = pick_issuing_ca(&state, product, plan.ca_cert_id.as_deref())?;
+
+    let org = match &plan.organization {
+        Some(choice) => Some(resolve_organization(&state, &caller, choice, now).await?),
+        None => None,
+    };
+    let org_data = org.as_ref().and_then(|o| o.data.as_ref());
+    if product.smime.is_some_and(|t| t != SmimeType::Mailbox)
+        && org_data.and_then(organization_identifier).is_none()
+    {
+        return Err(ApiError::bad_request(
+            codes::INVALID_ORGANIZATION,
+            "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
+        ));
+    }
+    check_contact_users(&state, &caller, &plan.contacts).await?;
+    let container_id = match plan.common.container_id {
+        Some(c) => check_container(&state, &caller, c, "container.id").await?,
+        None => caller.user.container_id,
+    };
+    check_renewal(&state, &caller, plan.common.renewal_of_order_id).await?;
+
+    // Email domains are validated for the organization; free-mail domains
+    // only when the organization already validated them.
+    let domains = email_domains(&plan.emails);
+    let new_domains = match &org {
+        Some(o) => {
+            for d in &domains {
+                let covered = o.domains.iter().any(|x| domain_covers(&x.name, d));
+                if !covered && is_public_email_domain(d) {
+                    return Err(ApiError::bad_request(
+                        codes::PUBLIC_EMAIL_DOMAIN,
+                        format!("The field 'certificate.emails' has an address at the public email provider '{d}', which is not validated for this organization."),
+                    ));
+                }
+            }
+            new_domains_for(
+                &state,
+                &o.domains,
+                &domains,
+                container_id,
+                "email",
+                product.validation.as_str(),
+            )?
+        }
+        None => Vec::new(),
+    };
+    // Mailbox-validated products: every address on its own.
+    let emails: Vec<OrderEmail> = if org.is_none() {
+        plan.emails
+            .iter()
+            .map(|e| OrderEmail {
+                email: e.clone(),
+                status: if state.config.sandbox {
+                    "validated".into()
+                } else {
+                    "unvalidated".into()
+                },
+                date_emailed: None,
+                validated_at: state.config.sandbox.then(|| format_ts(now)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let (mut status, request) =
+        initial_status(&state, &caller, plan.common.skip_approval).await?;
+    if status == "pending" && csr.is_none() {
+        status = "needs_csr";
+    }
+    let blocked = match &org {
+        Some(o) => !issuance_blockers(
+            product.validation,
+            &o.validation_facts(),
+            &o.domain_facts(&new_domains),
+            &domains,
+            &format_ts(now),
+        )
+        .is_empty(),
+        None => !mailbox_blockers(emails.iter().map(|e| (e.email.as_str(), e.status.as_str())))
+            .is_empty(),
+    };
+    let immediate = match (&csr, status == "pending" && !blocked) {
+        (Some(csr), true) => {
+            let (nb, na) = smime_validity(&plan, now)?;
+            let spec = subscriber_spec(&plan, org_data, csr, ca)?;
+            Some((certwell_ca::random_serial(), nb, na, spec))
+        }
+        _ => None,
+    };
+    if plan.reject_if_pending && immediate.is_none() {
+        let why = match (status, &csr) {
+            ("needs_approval", _) => "the order needs approval",
+            (_, None) => "the order has no CSR",
+            _ => "the order's email addresses or organization are not validated yet",
+        };
+        return Err(ApiError::bad_request(
+            codes::ORDER_FAILED_TO_IMMEDIATELY_ISSUE,
+            format!("The certificate could not be issued immediately ({why}); reject_if_pending is true, so no order was created."),
+        ));
+    }
+
+    let (key_type, key_size) = match (&csr, plan.declared_key) {
+        (Some(c), _) => key_facts(c),
+        (None, Some(DeclaredKey::Rsa(bits))) => ("rsa", bits as i64),
+        (None, Some(DeclaredKey::P384)) => ("ecc", 384),
+        (None, _) => ("ecc", 256),
+    };
+    let common_name = order_common_name(&plan, org_data);
+    let data = OrderData {
+        plan: OrderPlan::Smime(Box::new(plan.clone())),
+        ca_cert_id: ca.id.clone(),
+        key_type: key_type.into(),
+        key_size,
+        organization_created: org
+            .as_ref()
+            .is_some_and(|o| matches!(o.for_order, OrgForOrder::New(_))),
+    };
+    let created = state
+        .store
+        .create_order(&NewOrder {
+            account_id: caller.account_id,
+            container_id,
+            user_id: caller.user.id,
+            product_name_id: product.name_id.to_string(),
+            status: status.to_string(),
+            organization: org.map_or(OrgForOrder::None, |o| o.for_order),
+            common_name: common_name.clone(),
+            names: plan.emails.clone(),
+            data: serde_json::to_value(&data)
+                .map_err(|_| ApiError::internal("order could not be encoded"))?,
+            new_domains,
+            request: request.map(|s| (s.to_string(), plan.common.comments.clone())),
+            certificate: NewCertificateRow {
+                csr: plan.csr.clone().unwrap_or_default(),
+                spki_sha256: csr
+                    .as_ref()
+                    .map(|c| c.spki_sha256_hex.clone())
+                    .unwrap_or_default(),
+                key_size,
+                common_name: common_name.clone(),
+                dns_names: Vec::new(),
+                signature_hash: plan.signature_hash.clone(),
+            },
+            reserve_serial: immediate
+                .as_ref()
+                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
+            emails,
+            created_at: format_ts(now),
+        })
+        .await?;
+    let job = match (immediate, csr) {
+        (Some((serial, not_before, not_after, spec)), Some(csr)) => Some(SignJob {
+            account_id: caller.account_id,
+            order_id: created.order_id,
+            certificate_id: created.certificate_id,
+            ca: Arc::clone(ca),
+            serial,
+            leaf: LeafSpec::Subscriber(spec),
+            spki: csr.spki_der,
+            not_before,
+            not_after,
+            leaf_cn: common_name,
+        }),
+        _ => None,
+    };
+    respond_created(&state, &caller, &created, request, status, job).await
+}
+
+/// `POST /order/certificate/{order_id}/csr` `{"csr": "..."}`: the CSR of an
+/// order created without one. 200 with the order's id, status and, when
+/// the certificate was issued at once, its id and chain.
+pub async fn upload_csr(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let order_id = path_id(&id, ApiError::order_not_found)?;
+    let order = load_order(&state, caller.account_id, &order_id.to_string()).await?;
+    let b: CsrUpload = parse_json(&body)?;
+    let pem = b
+        .csr
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| certwell_policy::PolicyError::missing("csr"))?;
+    let data = OrderData::from_order(&order)?;
+    let not_waiting = || {
+        ApiError::bad_request(
+            codes::ORDER_NOT_AWAITING_CSR,
+            format!(
+                "Order {} is not waiting for a CSR (status '{}').",
+                order.id, order.status
+            ),
+        )
+    };
+    let plan = data.smime().ok_or_else(not_waiting)?;
+    if !matches!(order.status.as_str(), "needs_csr" | "needs_approval") {
+        return Err(not_waiting());
+    }
+    let cert_id = order.certificate_id.ok_or_else(not_waiting)?;
+    let cert = state
+        .store
+        .get_certificate(caller.account_id, cert_id)
+        .await?
+        .ok_or_else(not_waiting)?;
+    if !cert.csr.is_empty() {
+        return Err(not_waiting());
+    }
+    let csr = verify_csr(&state, pem).map_err(|mut e| {
+        e.message = e.message.replace("'certificate.csr'", "'csr'");
+        e
+    })?;
+    check_key(plan, &csr, plan.declared_key)?;
+    let next = if order.status == "needs_csr" {
+        "pending"
+    } else {
+        "needs_approval"
+    };
+    match state
+        .store
+        .attach_csr(&CsrAttachment {
+            order_id: order.id,
+            certificate_id: cert_id,
+            csr: pem.to_string(),
+            spki_sha256: csr.spki_sha256_hex.clone(),
+            key_size: key_facts(&csr).1,
+            order_status: next.to_string(),
+            updated_at: format_ts(OffsetDateTime::now_utc()),
+        })
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(not_waiting()),
+        Err(e) => return Err(e.into()),
+    }
+    let mut resp = json!({"id": order.id, "status": next});
+    if next == "pending" {
+        resp["certificate_id"] = json!(cert_id);
+        match try_issue(&state, caller.account_id, order.id).await {
+            Ok(Some((_, chain))) => {
+                resp["status"] = json!("issued");
+                resp["certificate_chain"] = json!(chain);
+            }
+            Ok(None) => state.wake_issuer.notify_one(),
+            Err(e) => tracing::warn!(order = order.id, error = %e.message, "issuance deferred"),
+        }
+    }
+    Ok((StatusCode::OK, Json(resp)))
+}
+
+/// Per-address validation state of an order: mailbox-validated orders keep
+/// one per address; organization products report each address's domain.
+pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> ApiResult<Vec<Value>> {
+    let data = OrderData::from_order(order)?;
+    let Some(plan) = data.smime() else {
+        return Ok(Vec::new());
+    };
+    if order.organization_id == 0 {
+        return Ok(state
+            .store
+            .order_emails(order.id)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let mut v = json!({"email": e.email, "status": e.status});
+                if let Some(d) = e.date_emailed {
+                    v["date_emailed"] = json!(d);
+                }
+                if let Some(d) = e.validated_at {
+                    v["date_validated"] = json!(d);
+                }
+                v
+            })
+            .collect());
+    }
+    let domains = state
+        .store
+        .domains_of_organization(order.account_id, order.organization_id)
+        .await?;
+    let now = format_ts(OffsetDateTime::now_utc());
+    Ok(plan
+        .emails
+        .iter()
+        .map(|e| {
+            let ok = domains.iter().any(|d| {
+                d.is_active
+                    && domain_covers(&d.name, email_domain(e))
+                    && d.validated_until.as_deref().is_some_and(|u| u > now.as_str())
+            });
+            json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})
+        })
+        .collect())
+}
+
+/// `GET /order/certificate/{id}/email-validation`
+pub async fn email_validation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let order = load_order(&state, caller.account_id, &id).await?;
+    let emails = email_states(&state, &order).await?;
+    let mut v = json!({"delivery_options": ["email"]});
+    if !emails.is_empty() {
+        v["emails"] = json!(emails);
+    }
+    Ok(Json(v))
+}
