@@ -151,6 +151,19 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     } else {
         body
     };
+    // The vendor's own examples carry trailing commas ("…},\n}"); accept
+    // them, and only them, beyond strict JSON.
+    let relaxed;
+    let body = match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(e) if e.is_syntax() => match strip_trailing_commas(body) {
+            Some(b) if serde_json::from_slice::<serde::de::IgnoredAny>(&b).is_ok() => {
+                relaxed = b;
+                &relaxed[..]
+            }
+            _ => body,
+        },
+        _ => body,
+    };
     let de = &mut serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
@@ -172,6 +185,35 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             }
         }
     }
+}
+
+/// `body` without commas that directly precede `}` or `]` (outside
+/// strings); None when there are none.
+fn strip_trailing_commas(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    let (mut in_string, mut escaped, mut changed) = (false, false, false);
+    for (i, &b) in body.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b',' {
+            let next = body[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+            let prev = out.iter().rev().find(|c| !c.is_ascii_whitespace());
+            let after_value = !matches!(prev, None | Some(b'{') | Some(b'[') | Some(b','));
+            if after_value && matches!(next, Some(b'}') | Some(b']')) {
+                changed = true;
+                continue;
+            }
+        }
+        out.push(b);
+    }
+    changed.then_some(out)
 }
 
 /// A positive integer id from a path segment, or the given 404.
@@ -199,4 +241,21 @@ pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
     let limit = num("limit", 1000)?;
     let limit = if limit == 0 { 1000 } else { limit.min(1000) };
     Ok((limit, num("offset", 0)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_commas_only() {
+        let v: serde_json::Value = parse_json(br#"{"a": {"b": [1, 2,],}, "c": "x,}",}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"a": {"b": [1, 2]}, "c": "x,}"}));
+        let v: serde_json::Value = parse_json(br#"{"s": "q\",]"}"#).unwrap();
+        assert_eq!(v["s"], "q\",]");
+        for bad in [&br#"{"a": 1,, }"#[..], br#"{"a": }"#, br#"{,}"#, br#"[1 2]"#] {
+            let e = parse_json::<serde_json::Value>(bad).unwrap_err();
+            assert_eq!(e.code, "bad_request_format");
+        }
+    }
 }

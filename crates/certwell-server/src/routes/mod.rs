@@ -167,7 +167,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/domain/{id}/validate", put(operator::put_validate_domain))
         .route("/accounts", post(operator::post_account))
         .route("/accounts/{id}/api-keys", post(operator::post_api_key))
-        .route("/accounts/{id}/settings", put(operator::put_settings));
+        .route("/accounts/{id}/settings", put(operator::put_settings))
+        .route(
+            "/order/{id}/email-validation",
+            put(operator::put_validate_order_email),
+        );
     let max_body = state.config.max_body_bytes;
     Router::new()
         .nest("/services/v2", api)

@@ -199,6 +199,9 @@ pub async fn post_api_key(
 #[derive(Debug, Default, Deserialize)]
 pub struct SettingsBody {
     pub approval_workflow: Option<String>,
+    /// product name id → "strict" | "multipurpose" (the product setting
+    /// "default S/MIME profile").
+    pub smime_default_profiles: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `PUT /operator/v1/accounts/{id}/settings` `{"approval_workflow":"two_step"}` → 204
@@ -226,9 +229,74 @@ pub async fn put_settings(
         })?;
         account.settings.approval_workflow = w.as_str().to_string();
     }
+    for (product, profile) in b.smime_default_profiles.iter().flatten() {
+        let field = format!("smime_default_profiles.{product}");
+        let p = certwell_policy::catalog::find_product(product)
+            .filter(|p| p.family == certwell_policy::catalog::Family::SecureEmail)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    codes::INVALID_VALUE,
+                    format!("The field '{field}' must name a secure_email_* product."),
+                )
+            })?;
+        let g = certwell_policy::smime::Generation::parse(profile).ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_PROFILE_TYPE,
+                format!("The field '{field}' must be 'strict' or 'multipurpose'; got '{profile}'."),
+            )
+        })?;
+        account
+            .settings
+            .smime_default_profiles
+            .insert(p.name_id.to_string(), g.as_str().to_string());
+    }
     state
         .store
         .update_account_settings(id, &account.settings)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ValidateEmailBody {
+    pub email: Option<String>,
+}
+
+/// Marks one address of a mailbox-validated order as validated.
+pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) -> ApiResult<()> {
+    match state
+        .store
+        .set_order_email_validated(order_id, email.trim(), &format_ts(OffsetDateTime::now_utc()))
+        .await
+    {
+        Ok(()) => {}
+        Err(certwell_store::StoreError::NotFound) => {
+            return Err(ApiError::not_found(
+                codes::NOT_FOUND,
+                format!("Order {order_id} has no address '{email}' waiting for mailbox validation."),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state.wake_issuer.notify_one();
+    Ok(())
+}
+
+/// `PUT /operator/v1/order/{id}/email-validation` `{"email": "a@example.com"}` → 204
+pub async fn put_validate_order_email(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, ApiError::order_not_found)?;
+    let b: ValidateEmailBody = parse_json(&body)?;
+    let email = b
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| certwell_policy::PolicyError::missing("email"))?;
+    validate_order_email(&state, id, email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::product::{AllowedCaCert, HashType, SignatureHashTypes};
 use certwell_policy::catalog::{
-    find_product, hash_display_name, Product, WildcardRule, PRODUCTS, SERVER_PLATFORMS,
+    find_product, hash_display_name, Family, Product, WildcardRule, PRODUCTS, SERVER_PLATFORMS,
 };
 use serde_json::{json, Value};
 
@@ -47,7 +47,24 @@ fn allowed_cas(state: &AppState, p: &Product) -> Vec<AllowedCaCert> {
         .collect()
 }
 
-fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> Value {
+/// The account's default S/MIME profile for a secure-email product.
+fn caller_default_profile(
+    defaults: &std::collections::BTreeMap<String, String>,
+    p: &Product,
+) -> String {
+    defaults
+        .get(p.name_id)
+        .cloned()
+        .unwrap_or_else(|| "strict".into())
+}
+
+fn product_json(
+    state: &AppState,
+    caller: &Caller,
+    p: &Product,
+    full: bool,
+    default_profiles: &std::collections::BTreeMap<String, String>,
+) -> Value {
     let mut v = json!({
         "group_name": p.group_name,
         "name_id": p.name_id,
@@ -63,7 +80,22 @@ fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> V
         "allowed_ca_certs": allowed_cas(state, p),
         "csr_required": p.csr_required,
     });
-    if full {
+    if full && p.family != Family::Tls {
+        v["custom_expiration_date_allowed"] = json!(true);
+        v["allow_auto_renew"] = json!(true);
+        v["max_emails"] = json!(p.max_names);
+        if let Some(t) = p.smime {
+            v["smime_validation_type"] = json!(t);
+        }
+        if p.family == Family::SecureEmail {
+            v["allowed_profile_types"] = json!(["multipurpose", "strict"]);
+            v["default_profile_type"] = json!(caller_default_profile(default_profiles, p));
+        } else if p.smime.is_some() {
+            v["allowed_profile_types"] = json!(["multipurpose"]);
+            v["default_profile_type"] = json!("multipurpose");
+        }
+    }
+    if full && p.family == Family::Tls {
         v["duplicates_allowed"] = json!(true);
         v["additional_dns_names_allowed"] = json!(p.max_names > 1);
         v["max_dns_names"] = json!(p.max_names);
@@ -94,7 +126,7 @@ fn product_json(state: &AppState, caller: &Caller, p: &Product, full: bool) -> V
 /// `GET /product`
 pub async fn list_products(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Value> {
     Json(
-        json!({"products": PRODUCTS.iter().map(|p| product_json(&state, &caller, p, false)).collect::<Vec<_>>()}),
+        json!({"products": PRODUCTS.iter().map(|p| product_json(&state, &caller, p, false, &Default::default())).collect::<Vec<_>>()}),
     )
 }
 
@@ -110,5 +142,11 @@ pub async fn product_info(
             format!("The product '{name_id}' was not found."),
         )
     })?;
-    Ok(Json(product_json(&state, &caller, p, true)))
+    let defaults = state
+        .store
+        .get_account(caller.account_id)
+        .await?
+        .map(|a| a.settings.smime_default_profiles)
+        .unwrap_or_default();
+    Ok(Json(product_json(&state, &caller, p, true, &defaults)))
 }

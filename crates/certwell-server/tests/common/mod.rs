@@ -360,3 +360,53 @@ pub async fn wait_status(ts: &TestServer, order_id: i64, want: &str) -> Value {
     }
     panic!("order {order_id} never reached {want}");
 }
+
+/// One certificate to lint: (linter, extra args, PEM).
+pub struct LintJob {
+    pub linter: &'static str,
+    pub args: Vec<&'static str>,
+    pub pem: String,
+    /// What the certificate is, for failure messages.
+    pub label: String,
+}
+
+/// Lints many certificates in one Python process (scripts/pkilint_batch.py)
+/// with `-s WARNING` added; returns each job's failures as
+/// "label: exit N: output". None when pkilint is absent and skipped.
+pub fn pkilint_batch(dir: &Path, jobs: &[LintJob]) -> Option<Vec<String>> {
+    let bin = pkilint_dir()?;
+    let mut list = Vec::new();
+    for j in jobs {
+        let p = dir.join(format!("batch{}.pem", rand_suffix()));
+        std::fs::write(&p, &j.pem).unwrap();
+        let mut args: Vec<&str> = j.args.clone();
+        args.extend(["-s", "WARNING"]);
+        list.push(json!({"linter": j.linter, "args": args, "file": p}));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pkilint_batch.py");
+    let mut child = Command::new(bin.join("python"))
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python of the pkilint venv");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(Value::Array(list).to_string().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "pkilint_batch.py failed");
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("batch JSON");
+    assert_eq!(results.len(), jobs.len());
+    Some(
+        results
+            .iter()
+            .zip(jobs)
+            .filter(|(r, _)| r["exit"] != 0)
+            .map(|(r, j)| format!("{}: exit {}: {}", j.label, r["exit"], r["output"]))
+            .collect(),
+    )
+}
