@@ -218,7 +218,11 @@ const fn client(
         wildcard: WildcardRule::Forbidden,
         max_names: crate::smime::MAX_EMAILS,
         // S/MIME-capable products are issued Multipurpose (825 days at most).
-        allowed_validity_years: if smime.is_some() { YEARS_1_2 } else { YEARS_1_3 },
+        allowed_validity_years: if smime.is_some() {
+            YEARS_1_2
+        } else {
+            YEARS_1_3
+        },
         signature_hashes: CLIENT_HASHES,
         ca_purpose: if usage.email_protection {
             CaPurpose::Smime
@@ -483,8 +487,16 @@ mod tests {
     #[test]
     fn smime_products() {
         for (id, ty, purpose) in [
-            ("secure_email_mailbox", Some(SmimeType::Mailbox), CaPurpose::Smime),
-            ("secure_email_sponsor", Some(SmimeType::Sponsor), CaPurpose::Smime),
+            (
+                "secure_email_mailbox",
+                Some(SmimeType::Mailbox),
+                CaPurpose::Smime,
+            ),
+            (
+                "secure_email_sponsor",
+                Some(SmimeType::Sponsor),
+                CaPurpose::Smime,
+            ),
             (
                 "secure_email_organization",
                 Some(SmimeType::Organization),

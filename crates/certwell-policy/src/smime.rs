@@ -799,7 +799,10 @@ fn secure_email_subject(
         s.include_given_name_surname == Some(true),
         "subject.include_given_name_surname",
     )?;
-    only_sponsor(s.include_pseudonym == Some(true), "subject.include_pseudonym")?;
+    only_sponsor(
+        s.include_pseudonym == Some(true),
+        "subject.include_pseudonym",
+    )?;
     only_sponsor(optional_str(&s.pseudonym).is_some(), "subject.pseudonym")?;
     only_sponsor(optional_str(&s.job_title).is_some(), "subject.job_title")?;
     only_sponsor(
@@ -829,7 +832,11 @@ fn secure_email_subject(
             source
         }
         SmimeType::Sponsor => {
-            let source = indicator(cert, product, &["email_address", "given_name_surname", "pseudonym"])?;
+            let source = indicator(
+                cert,
+                product,
+                &["email_address", "given_name_surname", "pseudonym"],
+            )?;
             sponsor_subject(cert, &s, source, emails, &mut plan)?;
             source
         }
@@ -1129,9 +1136,10 @@ fn resolve_term(
                 )
             })
             .transpose()?;
-        return date.or(days).or(years).ok_or_else(|| {
-            PolicyError::missing("order_validity.years")
-        });
+        return date
+            .or(days)
+            .or(years)
+            .ok_or_else(|| PolicyError::missing("order_validity.years"));
     }
     if client {
         if let Some(raw) = optional_str(&req.custom_expiration_date) {

@@ -10,9 +10,7 @@ use certwell_api::order::OrderRequest;
 use crate::catalog::{server_platform_name, Product, WildcardRule};
 use crate::common;
 use crate::dns::parse_dns_name;
-use crate::error::{
-    check_len, check_printable, optional_str, required_str, PolicyError, Result,
-};
+use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
 use crate::organization::{
     validate_new_organization, validate_order_contacts, NewOrganization, OrderContact,
 };

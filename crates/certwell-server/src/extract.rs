@@ -253,7 +253,12 @@ mod tests {
         assert_eq!(v, serde_json::json!({"a": {"b": [1, 2]}, "c": "x,}"}));
         let v: serde_json::Value = parse_json(br#"{"s": "q\",]"}"#).unwrap();
         assert_eq!(v["s"], "q\",]");
-        for bad in [&br#"{"a": 1,, }"#[..], br#"{"a": }"#, br#"{,}"#, br#"[1 2]"#] {
+        for bad in [
+            &br#"{"a": 1,, }"#[..],
+            br#"{"a": }"#,
+            br#"{,}"#,
+            br#"[1 2]"#,
+        ] {
             let e = parse_json::<serde_json::Value>(bad).unwrap_err();
             assert_eq!(e.code, "bad_request_format");
         }

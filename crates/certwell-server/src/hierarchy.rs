@@ -160,8 +160,7 @@ pub async fn create_hierarchy(
     for spec in specs {
         if let Some(rec) = existing.iter().find(|r| r.name == spec.common_name) {
             let needed_as_parent = specs.iter().any(|s| {
-                s.parent == Some(spec.handle)
-                    && !existing.iter().any(|r| r.name == s.common_name)
+                s.parent == Some(spec.handle) && !existing.iter().any(|r| r.name == s.common_name)
             });
             if needed_as_parent {
                 let alg = KeyAlgorithm::parse(&rec.key_algorithm)

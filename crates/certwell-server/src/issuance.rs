@@ -526,9 +526,10 @@ pub async fn try_issue(
     let now = OffsetDateTime::now_utc();
     let (leaf, leaf_cn, not_before, not_after) = match &data.plan {
         OrderPlan::Tls(plan) => {
-            let (org, org_data) = org.as_ref().zip(org_data.as_ref()).ok_or_else(|| {
-                ApiError::internal("A TLS order has no organization.")
-            })?;
+            let (org, org_data) = org
+                .as_ref()
+                .zip(org_data.as_ref())
+                .ok_or_else(|| ApiError::internal("A TLS order has no organization."))?;
             let ev = product.validation == ValidationLevel::Ev;
             let (nb, na) = validity_window(state, &plan.term_end, now)?;
             let subject = tls_subject(state, ev, org_data, &org.created_at, &plan.common_name);

@@ -16,9 +16,9 @@ use certwell_policy::issuance::{issuance_blockers, mailbox_blockers};
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::smime::{
     check_usage_for_key, email_domain, extended_key_usages, is_public_email_domain, key_usage,
-    organization_identifier, smime_policy_oid, subject_attributes, validate_smime_order,
-    CnSource, DeclaredKey, Generation, KeyKind, SmimeOrderPlan, SubjectAttribute,
-    CLIENT_AUTH_MAX_TERM_DAYS, SMIME_MAX_CERT_DAYS,
+    organization_identifier, smime_policy_oid, subject_attributes, validate_smime_order, CnSource,
+    DeclaredKey, Generation, KeyKind, SmimeOrderPlan, SubjectAttribute, CLIENT_AUTH_MAX_TERM_DAYS,
+    SMIME_MAX_CERT_DAYS,
 };
 use certwell_store::{
     format_ts, CsrAttachment, NewCertificateRow, NewOrder, OrderEmail, OrgForOrder, StoreError,
@@ -68,7 +68,7 @@ fn check_key(
     if let Some(d) = declared {
         let matches = match (d, csr.key_type) {
             (DeclaredKey::Rsa(bits), certwell_ca::CsrKeyType::Rsa { bits: got }) => {
-                bits == got as u32
+                bits == got
             }
             (DeclaredKey::P256, certwell_ca::CsrKeyType::EcP256) => true,
             (DeclaredKey::P384, certwell_ca::CsrKeyType::EcP384) => true,
@@ -274,8 +274,7 @@ pub async fn create_smime_order(
         Vec::new()
     };
 
-    let (mut status, request) =
-        initial_status(&state, &caller, plan.common.skip_approval).await?;
+    let (mut status, request) = initial_status(&state, &caller, plan.common.skip_approval).await?;
     if status == "pending" && csr.is_none() {
         status = "needs_csr";
     }
@@ -463,7 +462,10 @@ pub async fn upload_csr(
 
 /// Per-address validation state of an order: mailbox-validated orders keep
 /// one per address; organization products report each address's domain.
-pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> ApiResult<Vec<Value>> {
+pub async fn email_states(
+    state: &AppState,
+    order: &certwell_store::Order,
+) -> ApiResult<Vec<Value>> {
     let data = OrderData::from_order(order)?;
     let Some(plan) = data.smime() else {
         return Ok(Vec::new());
@@ -498,7 +500,9 @@ pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> Ap
             let ok = domains.iter().any(|d| {
                 d.is_active
                     && domain_covers(&d.name, email_domain(e))
-                    && d.validated_until.as_deref().is_some_and(|u| u > now.as_str())
+                    && d.validated_until
+                        .as_deref()
+                        .is_some_and(|u| u > now.as_str())
             });
             json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})
         })

@@ -160,7 +160,12 @@ fn seed_allows(extra: &str, primary: &str, profile: &str, key: Key) -> bool {
             true,
             true,
         ),
-        "data_encipherment" => (&["key_management", "dual_use"], &["multipurpose"], true, false),
+        "data_encipherment" => (
+            &["key_management", "dual_use"],
+            &["multipurpose"],
+            true,
+            false,
+        ),
         "client_auth" => (&PRIMARY, &["multipurpose"], true, true),
         "encipher_only" | "decipher_only" => (
             &["key_management", "dual_use"],
@@ -176,9 +181,7 @@ fn seed_allows(extra: &str, primary: &str, profile: &str, key: Key) -> bool {
 }
 
 fn combination_allowed(extras: &[&str], primary: &str, profile: &str, key: Key) -> bool {
-    extras
-        .iter()
-        .all(|e| seed_allows(e, primary, profile, key))
+    extras.iter().all(|e| seed_allows(e, primary, profile, key))
         && !(extras.contains(&"encipher_only") && extras.contains(&"decipher_only"))
 }
 
@@ -341,6 +344,7 @@ async fn every_product_profile_key_and_usage_yields_the_seed_profile() {
     let keys = [Key::Rsa, Key::P256, Key::P384];
     let csrs: Vec<String> = keys.iter().map(|k| csr(k.alg(), "ignored")).collect();
     let mut jobs = Vec::new();
+    let started = std::time::Instant::now();
     let (mut issued, mut refused, mut n) = (0, 0, 0usize);
     for product in [
         "secure_email_mailbox",
@@ -419,6 +423,7 @@ async fn every_product_profile_key_and_usage_yields_the_seed_profile() {
             }
         }
     }
+    eprintln!("orders done after {:?}", started.elapsed());
     // 3 products × (RSA strict 5 + multipurpose 16 + 2 curves × (11 + 22)).
     assert_eq!(issued, 3 * (5 + 16 + 2 * (11 + 22)), "issued");
     assert_eq!(refused, 3 * 2 * 3 * 3 * 32 - issued, "refused");
@@ -431,6 +436,7 @@ async fn every_product_profile_key_and_usage_yields_the_seed_profile() {
             failures.join("\n")
         );
     }
+    eprintln!("lint done after {:?}", started.elapsed());
     ts.stop().await;
 }
 
@@ -703,7 +709,10 @@ async fn seed_examples_return_201() {
         assert_eq!(v["certificate_chain"].as_array().unwrap().len(), 3, "{v}");
         let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
         assert_eq!(info["status"], "issued", "{info}");
-        assert_eq!(info["certificate"]["emails"], json!(["john.doe@example.com"]));
+        assert_eq!(
+            info["certificate"]["emails"],
+            json!(["john.doe@example.com"])
+        );
     }
     ts.stop().await;
 }
@@ -813,9 +822,8 @@ async fn rule_violations_are_400_and_store_nothing() {
     let org = ts.create_org().await;
     let rsa = csr(KeyAlgorithm::Rsa2048, "x");
     let ecc = csr(KeyAlgorithm::EcdsaP256, "x");
-    let base = |product: &str| {
-        secure_email_body(product, "multipurpose", "dual_use", &[], &rsa, org)
-    };
+    let base =
+        |product: &str| secure_email_body(product, "multipurpose", "dual_use", &[], &rsa, org);
     // An organization without a registration number cannot carry an
     // organizationIdentifier.
     let mut plain = org_body("No Registration LLC");
@@ -1026,14 +1034,7 @@ async fn orders_without_a_csr_wait_for_one() {
 
     // Approval first, CSR later: needs_approval → needs_csr → issued.
     ts.set_workflow(1, "one_step").await;
-    let mut body = secure_email_body(
-        "secure_email_mailbox",
-        "strict",
-        "signing",
-        &[],
-        "",
-        org,
-    );
+    let mut body = secure_email_body("secure_email_mailbox", "strict", "signing", &[], "", org);
     body["certificate"].as_object_mut().unwrap().remove("csr");
     body["skip_approval"] = json!(false);
     body["disable_generate_in_browser_email"] = json!(true);
@@ -1162,7 +1163,10 @@ async fn the_default_profile_is_a_product_setting() {
     let rsa = csr(KeyAlgorithm::Rsa2048, "x");
     let body = || {
         let mut b = secure_email_body("secure_email_mailbox", "strict", "signing", &[], &rsa, 0);
-        b["certificate"].as_object_mut().unwrap().remove("profile_type");
+        b["certificate"]
+            .as_object_mut()
+            .unwrap()
+            .remove("profile_type");
         b
     };
     let (_, p) = ts.get("/services/v2/product/secure_email_mailbox").await;
@@ -1185,9 +1189,11 @@ async fn the_default_profile_is_a_product_setting() {
             .await
         }
     };
-    let (s, _) = settings(json!({"smime_default_profiles": {"secure_email_mailbox": "multipurpose"}})).await;
+    let (s, _) =
+        settings(json!({"smime_default_profiles": {"secure_email_mailbox": "multipurpose"}})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = settings(json!({"smime_default_profiles": {"secure_email_mailbox": "legacy"}})).await;
+    let (s, v) =
+        settings(json!({"smime_default_profiles": {"secure_email_mailbox": "legacy"}})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, v) = settings(json!({"smime_default_profiles": {"ssl_plus": "strict"}})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
@@ -1201,5 +1207,56 @@ async fn the_default_profile_is_a_product_setting() {
     // Other products keep the default.
     let (_, p) = ts.get("/services/v2/product/secure_email_sponsor").await;
     assert_eq!(p["default_profile_type"], "strict");
+    ts.stop().await;
+}
+
+/// The batch linter's cached-validator path reports what pkilint's CLI
+/// reports: an S/MIME issuing CA linted as a subscriber has findings in
+/// both, a subscriber certificate has none in both.
+#[tokio::test]
+async fn the_batch_linter_agrees_with_the_pkilint_cli() {
+    let ts = TestServer::start(true).await;
+    let mut b = secure_email_body(
+        "secure_email_mailbox",
+        "strict",
+        "signing",
+        &[],
+        &csr(KeyAlgorithm::EcdsaP256, "x"),
+        0,
+    );
+    b["subject"] = json!({"include_email": true});
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_mailbox"), b).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let leaf = v["certificate_chain"][0]["pem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ica = v["certificate_chain"][1]["pem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = |pem: &str, label: &str| LintJob {
+        linter: "lint_cabf_smime_cert",
+        args: vec!["-d"],
+        pem: pem.to_string(),
+        label: label.into(),
+    };
+    let Some(batch) = pkilint_batch(ts.dir.path(), &[job(&leaf, "leaf"), job(&ica, "ica")]) else {
+        return;
+    };
+    assert_eq!(batch.len(), 1, "{batch:?}");
+    assert!(batch[0].starts_with("ica: exit "), "{batch:?}");
+    let cli_leaf = pkilint_findings(ts.dir.path(), "lint_cabf_smime_cert", &["-d"], &leaf).unwrap();
+    let cli_ica = pkilint_findings(ts.dir.path(), "lint_cabf_smime_cert", &["-d"], &ica).unwrap();
+    assert!(cli_leaf.is_empty(), "{cli_leaf:?}");
+    assert!(!cli_ica.is_empty());
+    for code in cli_ica {
+        let code = code.split(' ').next().unwrap();
+        assert!(
+            batch[0].contains(code),
+            "the batch misses {code}: {}",
+            batch[0]
+        );
+    }
     ts.stop().await;
 }

@@ -280,9 +280,7 @@ fn order_row(r: &SqliteRow) -> Result<Order> {
         user_id: r.try_get("user_id")?,
         product_name_id: r.try_get("product_name_id")?,
         status: r.try_get("status")?,
-        organization_id: r
-            .try_get::<Option<i64>, _>("organization_id")?
-            .unwrap_or(0),
+        organization_id: r.try_get::<Option<i64>, _>("organization_id")?.unwrap_or(0),
         common_name: r.try_get("common_name")?,
         certificate_id: r.try_get("certificate_id")?,
         data: json_col(r, "data")?,
@@ -1247,9 +1245,7 @@ impl Store for SqliteStore {
         .await?
         .rows_affected();
         if n != 1 {
-            return Err(StoreError::Conflict(
-                "the order already has a CSR".into(),
-            ));
+            return Err(StoreError::Conflict("the order already has a CSR".into()));
         }
         sqlx::query(
             "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'needs_approval')",
@@ -1546,10 +1542,10 @@ impl Store for SqliteStore {
             )
             .bind(status)
             .bind(status)
-                .bind(&p.date_processed)
-                .bind(order_id)
-                .execute(&mut *tx)
-                .await?;
+            .bind(&p.date_processed)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -534,13 +534,22 @@ async fn mailbox_orders_have_no_organization_and_per_address_state() {
     assert_eq!(got.status, "needs_csr");
     let emails = s.order_emails(c.order_id).await.unwrap();
     assert_eq!(
-        emails.iter().map(|e| (e.email.as_str(), e.status.as_str())).collect::<Vec<_>>(),
-        vec![("a@example.com", "unvalidated"), ("b@example.com", "validated")]
+        emails
+            .iter()
+            .map(|e| (e.email.as_str(), e.status.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("a@example.com", "unvalidated"),
+            ("b@example.com", "validated")
+        ]
     );
     s.set_order_email_validated(c.order_id, "A@example.com", "2026-11-24T00:00:00+00:00")
         .await
         .unwrap();
-    assert_eq!(s.order_emails(c.order_id).await.unwrap()[0].status, "validated");
+    assert_eq!(
+        s.order_emails(c.order_id).await.unwrap()[0].status,
+        "validated"
+    );
     assert!(matches!(
         s.set_order_email_validated(c.order_id, "c@example.com", "2026-11-24T00:00:00+00:00")
             .await,
@@ -560,9 +569,16 @@ async fn mailbox_orders_have_no_organization_and_per_address_state() {
     s.attach_csr(&attach).await.unwrap();
     let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
     assert_eq!(got.status, "pending");
-    let cert = s.get_certificate(a.id, c.certificate_id).await.unwrap().unwrap();
+    let cert = s
+        .get_certificate(a.id, c.certificate_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cert.csr, "csr");
-    assert!(matches!(s.attach_csr(&attach).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.attach_csr(&attach).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 /// A database written by the schema before migration 4 (orders with a NOT
@@ -590,9 +606,15 @@ async fn migration_4_keeps_existing_orders() {
         for (v, sql) in [
             (1, include_str!("../migrations/0001_initial.sql")),
             (2, include_str!("../migrations/0002_revocation.sql")),
-            (3, include_str!("../migrations/0003_blocked_key_trigger.sql")),
+            (
+                3,
+                include_str!("../migrations/0003_blocked_key_trigger.sql"),
+            ),
         ] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
             sqlx::query("INSERT INTO schema_migrations VALUES (?, 'x')")
                 .bind(v)
                 .execute(&pool)
@@ -641,6 +663,9 @@ async fn migration_4_keeps_existing_orders() {
         date_emailed: None,
         validated_at: None,
     }];
-    assert!(s.create_order(&bad).await.is_err(), "foreign keys are on again");
+    assert!(
+        s.create_order(&bad).await.is_err(),
+        "foreign keys are on again"
+    );
     s.close().await;
 }

@@ -164,7 +164,11 @@ fn seed_examples_are_valid() {
 #[test]
 fn truncated_notice_examples_with_required_fields() {
     let mut body = json!({"certificate": {"emails": ["alice@example.com"]}});
-    body = with(body, "certificate.usage_designation.primary_usage", json!("signing"));
+    body = with(
+        body,
+        "certificate.usage_designation.primary_usage",
+        json!("signing"),
+    );
     body = with(body, "order_validity.years", json!(1));
     // profile_type omitted: the product setting decides (default strict).
     let p = check("secure_email_mailbox", body.clone()).unwrap();
@@ -195,17 +199,26 @@ fn truncated_notice_examples_with_required_fields() {
 fn profile_types() {
     let b = |v: &str| with(seed_mailbox(), "certificate.profile_type", json!(v));
     assert_eq!(
-        check("secure_email_mailbox", b("STRICT")).unwrap().generation,
+        check("secure_email_mailbox", b("STRICT"))
+            .unwrap()
+            .generation,
         Some(Generation::Strict)
     );
     let e = check("secure_email_mailbox", b("legacy")).unwrap_err();
     assert_eq!(e.code, "invalid_profile_type");
     assert!(e.message.contains("2025"), "{}", e.message);
-    assert_eq!(code("secure_email_mailbox", b("custom")), "invalid_profile_type");
+    assert_eq!(
+        code("secure_email_mailbox", b("custom")),
+        "invalid_profile_type"
+    );
     // The client endpoint always issues Multipurpose.
     let p = check(
         "client_premium",
-        with(seed_client_premium(), "certificate.profile_type", json!("strict")),
+        with(
+            seed_client_premium(),
+            "certificate.profile_type",
+            json!("strict"),
+        ),
     )
     .unwrap();
     assert_eq!(p.generation, Some(Generation::Multipurpose));
@@ -291,7 +304,11 @@ fn usage_errors() {
     assert_eq!(
         code(
             "secure_email_mailbox",
-            with(seed_mailbox(), "certificate.usage_designation.primary_usage", json!("both"))
+            with(
+                seed_mailbox(),
+                "certificate.usage_designation.primary_usage",
+                json!("both")
+            )
         ),
         "invalid_primary_usage"
     );
@@ -316,7 +333,11 @@ fn usage_errors() {
     // A declared ECC key is checked at order time.
     let b = with(
         with(
-            usage_body(PrimaryUsage::DualUse, Generation::Multipurpose, &[A::DataEncipherment]),
+            usage_body(
+                PrimaryUsage::DualUse,
+                Generation::Multipurpose,
+                &[A::DataEncipherment],
+            ),
             "certificate.csr",
             Value::Null,
         ),
@@ -334,7 +355,10 @@ fn key_usage_follows_the_sbr_table() {
         additional: a.to_vec(),
         email_protection: true,
     };
-    let ku = key_usage(&u(PrimaryUsage::Signing, &[A::NonRepudiation]), KeyKind::Rsa);
+    let ku = key_usage(
+        &u(PrimaryUsage::Signing, &[A::NonRepudiation]),
+        KeyKind::Rsa,
+    );
     assert_eq!(
         ku,
         KeyUsage {
@@ -343,7 +367,10 @@ fn key_usage_follows_the_sbr_table() {
             ..KeyUsage::default()
         }
     );
-    let ku = key_usage(&u(PrimaryUsage::KeyManagement, &[A::DataEncipherment]), KeyKind::Rsa);
+    let ku = key_usage(
+        &u(PrimaryUsage::KeyManagement, &[A::DataEncipherment]),
+        KeyKind::Rsa,
+    );
     assert_eq!(
         ku,
         KeyUsage {
@@ -362,7 +389,10 @@ fn key_usage_follows_the_sbr_table() {
             ..KeyUsage::default()
         }
     );
-    let ku = key_usage(&u(PrimaryUsage::KeyManagement, &[A::EncipherOnly]), KeyKind::Ecc);
+    let ku = key_usage(
+        &u(PrimaryUsage::KeyManagement, &[A::EncipherOnly]),
+        KeyKind::Ecc,
+    );
     assert_eq!(
         ku,
         KeyUsage {
@@ -420,11 +450,21 @@ fn common_name_indicators_per_product() {
     assert_eq!(
         code(
             "secure_email_organization",
-            with(seed_organization(), "certificate.common_name_indicator", Value::Null)
+            with(
+                seed_organization(),
+                "certificate.common_name_indicator",
+                Value::Null
+            )
         ),
         "missing_required_field"
     );
-    let sp = |ind: &str| with(seed_sponsor(), "certificate.common_name_indicator", json!(ind));
+    let sp = |ind: &str| {
+        with(
+            seed_sponsor(),
+            "certificate.common_name_indicator",
+            json!(ind),
+        )
+    };
     assert_eq!(
         code("secure_email_sponsor", sp("organization_name")),
         "invalid_common_name_indicator"
@@ -432,7 +472,11 @@ fn common_name_indicators_per_product() {
     // Ignored on the mailbox product.
     let p = check(
         "secure_email_mailbox",
-        with(seed_mailbox(), "certificate.common_name_indicator", json!("pseudonym")),
+        with(
+            seed_mailbox(),
+            "certificate.common_name_indicator",
+            json!("pseudonym"),
+        ),
     )
     .unwrap();
     assert_eq!(p.subject.common_name, "john.doe@example.com");
@@ -443,13 +487,21 @@ fn sponsor_names_and_pseudonyms() {
     // given_name_surname needs the names and include_given_name_surname.
     let e = check(
         "secure_email_sponsor",
-        with(seed_sponsor(), "certificate.individual.last_name", Value::Null),
+        with(
+            seed_sponsor(),
+            "certificate.individual.last_name",
+            Value::Null,
+        ),
     )
     .unwrap_err();
     assert!(e.message.contains("certificate.individual.last_name"));
     let e = check(
         "secure_email_sponsor",
-        with(seed_sponsor(), "subject.include_given_name_surname", json!(false)),
+        with(
+            seed_sponsor(),
+            "subject.include_given_name_surname",
+            json!(false),
+        ),
     )
     .unwrap_err();
     assert!(e.message.contains("subject.include_given_name_surname"));
@@ -464,7 +516,11 @@ fn sponsor_names_and_pseudonyms() {
     // pseudonym CN: pseudonym attribute, no given name / surname.
     let b = with(
         with(
-            with(seed_sponsor(), "certificate.common_name_indicator", json!("pseudonym")),
+            with(
+                seed_sponsor(),
+                "certificate.common_name_indicator",
+                json!("pseudonym"),
+            ),
             "certificate.individual",
             json!({"pseudonym": "Agent 7"}),
         ),
@@ -491,20 +547,32 @@ fn sponsor_names_and_pseudonyms() {
 
     // email_address CN: a name or a pseudonym is still required.
     let b = with(
-        with(seed_sponsor(), "certificate.common_name_indicator", json!("email_address")),
+        with(
+            seed_sponsor(),
+            "certificate.common_name_indicator",
+            json!("email_address"),
+        ),
         "subject",
         json!({}),
     );
     assert!(check("secure_email_sponsor", b.clone()).is_ok());
     let e = check(
         "secure_email_sponsor",
-        with(b.clone(), "certificate.individual", json!({"first_name": "John"})),
+        with(
+            b.clone(),
+            "certificate.individual",
+            json!({"first_name": "John"}),
+        ),
     )
     .unwrap_err();
     assert_eq!(e.code, "missing_required_field");
     let p = check(
         "secure_email_sponsor",
-        with(b.clone(), "certificate.individual", json!({"pseudonym": "JD"})),
+        with(
+            b.clone(),
+            "certificate.individual",
+            json!({"pseudonym": "JD"}),
+        ),
     )
     .unwrap();
     assert_eq!(p.subject.pseudonym.as_deref(), Some("JD"));
@@ -568,7 +636,11 @@ fn subject_fields_only_where_the_seed_allows_them() {
     // The deprecated certificate.include_email_in_subject.
     let p = check(
         "secure_email_mailbox",
-        with(seed_mailbox(), "certificate.include_email_in_subject", json!(true)),
+        with(
+            seed_mailbox(),
+            "certificate.include_email_in_subject",
+            json!(true),
+        ),
     )
     .unwrap();
     assert_eq!(p.subject.email.as_deref(), Some("john.doe@example.com"));
@@ -582,7 +654,10 @@ fn user_principal_name() {
     let p = check("secure_email_sponsor", b(json!(["jdoe@corp.example.com"]))).unwrap();
     assert_eq!(p.upn.as_deref(), Some("jdoe@corp.example.com"));
     assert_eq!(
-        code("secure_email_sponsor", b(json!(["a@example.com", "b@example.com"]))),
+        code(
+            "secure_email_sponsor",
+            b(json!(["a@example.com", "b@example.com"]))
+        ),
         "invalid_user_principle_name"
     );
     assert_eq!(
@@ -595,7 +670,11 @@ fn user_principal_name() {
     );
     let e = check(
         "secure_email_sponsor",
-        with(b(json!(["a@corp.example.com"])), "certificate.profile_type", json!("strict")),
+        with(
+            b(json!(["a@corp.example.com"])),
+            "certificate.profile_type",
+            json!("strict"),
+        ),
     )
     .unwrap_err();
     assert_eq!(e.code, "field_not_allowed");
@@ -603,7 +682,11 @@ fn user_principal_name() {
     assert_eq!(
         code(
             "secure_email_mailbox",
-            with(seed_mailbox(), "certificate.user_principle_name", json!(["a@corp.example.com"]))
+            with(
+                seed_mailbox(),
+                "certificate.user_principle_name",
+                json!(["a@corp.example.com"])
+            )
         ),
         "field_not_allowed"
     );
@@ -612,8 +695,14 @@ fn user_principal_name() {
 #[test]
 fn emails_are_required_and_valid() {
     let b = |v: Value| with(seed_mailbox(), "certificate.emails", v);
-    assert_eq!(code("secure_email_mailbox", b(Value::Null)), "missing_required_field");
-    assert_eq!(code("secure_email_mailbox", b(json!([]))), "missing_required_field");
+    assert_eq!(
+        code("secure_email_mailbox", b(Value::Null)),
+        "missing_required_field"
+    );
+    assert_eq!(
+        code("secure_email_mailbox", b(json!([]))),
+        "missing_required_field"
+    );
     let e = check("secure_email_mailbox", b(json!(["a@example.com", "nope"]))).unwrap_err();
     assert_eq!(e.code, "invalid_email");
     assert!(e.message.contains("certificate.emails[1]"));
@@ -621,12 +710,22 @@ fn emails_are_required_and_valid() {
         code("secure_email_mailbox", b(json!(["a@intranet.local"]))),
         "invalid_email"
     );
-    assert_eq!(code("secure_email_mailbox", b(json!(["jürgen@example.com"]))), "invalid_email");
+    assert_eq!(
+        code("secure_email_mailbox", b(json!(["jürgen@example.com"]))),
+        "invalid_email"
+    );
     let many: Vec<String> = (0..51).map(|i| format!("u{i}@example.com")).collect();
-    assert_eq!(code("secure_email_mailbox", b(json!(many))), "too_many_emails");
+    assert_eq!(
+        code("secure_email_mailbox", b(json!(many))),
+        "too_many_emails"
+    );
     let p = check(
         "secure_email_mailbox",
-        b(json!(["Alice@Example.COM", "alice@example.com", "bob@example.com"])),
+        b(json!([
+            "Alice@Example.COM",
+            "alice@example.com",
+            "bob@example.com"
+        ])),
     )
     .unwrap();
     assert_eq!(p.emails, vec!["Alice@example.com", "bob@example.com"]);
@@ -672,16 +771,45 @@ fn declared_keys_and_hashes() {
         )
         .map(|p| p.declared_key)
     };
-    assert_eq!(k(Value::Null, Value::Null).unwrap(), Some(DeclaredKey::Rsa(2048)));
-    assert_eq!(k(json!("rsa"), json!(4096)).unwrap(), Some(DeclaredKey::Rsa(4096)));
-    assert_eq!(k(json!("ecc"), Value::Null).unwrap(), Some(DeclaredKey::P256));
-    assert_eq!(k(json!("ecc"), json!("p-384")).unwrap(), Some(DeclaredKey::P384));
-    assert_eq!(k(json!("ecc"), json!("p-354")).unwrap(), Some(DeclaredKey::P384));
-    assert_eq!(k(json!("rsa"), json!(1024)).unwrap_err().code, "invalid_key_size");
-    assert_eq!(k(json!("ecc"), json!(2048)).unwrap_err().code, "invalid_key_size");
-    assert_eq!(k(json!("dsa"), Value::Null).unwrap_err().code, "invalid_csr_key_type");
+    assert_eq!(
+        k(Value::Null, Value::Null).unwrap(),
+        Some(DeclaredKey::Rsa(2048))
+    );
+    assert_eq!(
+        k(json!("rsa"), json!(4096)).unwrap(),
+        Some(DeclaredKey::Rsa(4096))
+    );
+    assert_eq!(
+        k(json!("ecc"), Value::Null).unwrap(),
+        Some(DeclaredKey::P256)
+    );
+    assert_eq!(
+        k(json!("ecc"), json!("p-384")).unwrap(),
+        Some(DeclaredKey::P384)
+    );
+    assert_eq!(
+        k(json!("ecc"), json!("p-354")).unwrap(),
+        Some(DeclaredKey::P384)
+    );
+    assert_eq!(
+        k(json!("rsa"), json!(1024)).unwrap_err().code,
+        "invalid_key_size"
+    );
+    assert_eq!(
+        k(json!("ecc"), json!(2048)).unwrap_err().code,
+        "invalid_key_size"
+    );
+    assert_eq!(
+        k(json!("dsa"), Value::Null).unwrap_err().code,
+        "invalid_csr_key_type"
+    );
     // With a CSR the key comes from the CSR.
-    assert_eq!(check("secure_email_mailbox", seed_mailbox()).unwrap().declared_key, None);
+    assert_eq!(
+        check("secure_email_mailbox", seed_mailbox())
+            .unwrap()
+            .declared_key,
+        None
+    );
 
     for h in ["sha256", "sha384", "sha512"] {
         let p = check(
@@ -701,14 +829,22 @@ fn declared_keys_and_hashes() {
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.signature_hash", json!("sha384"))
+            with(
+                seed_client_premium(),
+                "certificate.signature_hash",
+                json!("sha384")
+            )
         ),
         "invalid_signature_hash"
     );
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.signature_hash", Value::Null)
+            with(
+                seed_client_premium(),
+                "certificate.signature_hash",
+                Value::Null
+            )
         ),
         "missing_required_field"
     );
@@ -721,22 +857,40 @@ fn order_validity() {
     let b = |v: Value| with(seed_mailbox(), "order_validity", v);
     let term = |v: Value| check("secure_email_mailbox", b(v)).map(|p| p.term);
     assert_eq!(term(json!({"years": 2})).unwrap().years, Some(2));
-    assert_eq!(term(json!({"years": 3})).unwrap_err().code, "invalid_validity");
-    assert_eq!(term(json!({"years": 1, "days": 825})).unwrap().days, Some(825));
-    assert_eq!(term(json!({"days": 826})).unwrap_err().code, "invalid_validity");
-    assert_eq!(term(json!({"days": 0})).unwrap_err().code, "invalid_validity");
+    assert_eq!(
+        term(json!({"years": 3})).unwrap_err().code,
+        "invalid_validity"
+    );
+    assert_eq!(
+        term(json!({"years": 1, "days": 825})).unwrap().days,
+        Some(825)
+    );
+    assert_eq!(
+        term(json!({"days": 826})).unwrap_err().code,
+        "invalid_validity"
+    );
+    assert_eq!(
+        term(json!({"days": 0})).unwrap_err().code,
+        "invalid_validity"
+    );
     let t = term(json!({"years": 1, "days": 30, "custom_expiration_date": "09 jun 2027"})).unwrap();
     assert_eq!(t.custom_expiration_date.as_deref(), Some("2027-06-09"));
     assert_eq!(
-        term(json!({"custom_expiration_date": "2027-06-09"})).unwrap_err().code,
+        term(json!({"custom_expiration_date": "2027-06-09"}))
+            .unwrap_err()
+            .code,
         "invalid_custom_expiration_date"
     );
     assert_eq!(
-        term(json!({"custom_expiration_date": "09 JUN 2025"})).unwrap_err().code,
+        term(json!({"custom_expiration_date": "09 JUN 2025"}))
+            .unwrap_err()
+            .code,
         "invalid_custom_expiration_date"
     );
     assert_eq!(
-        term(json!({"custom_expiration_date": "09 JUN 2029"})).unwrap_err().code,
+        term(json!({"custom_expiration_date": "09 JUN 2029"}))
+            .unwrap_err()
+            .code,
         "invalid_custom_expiration_date"
     );
     let e = check("secure_email_mailbox", b(Value::Null)).unwrap_err();
@@ -751,9 +905,12 @@ fn client_validity_and_deprecated_fields() {
     let base = with(seed_client(), "order_validity", Value::Null);
     let term = |p: &str, b: Value| check(p, b).map(|p| p.term);
     assert_eq!(
-        term("client_authentication_plus", with(base.clone(), "validity_years", json!(3)))
-            .unwrap()
-            .years,
+        term(
+            "client_authentication_plus",
+            with(base.clone(), "validity_years", json!(3))
+        )
+        .unwrap()
+        .years,
         Some(3)
     );
     assert_eq!(
@@ -812,34 +969,54 @@ fn client_common_names() {
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.common_name", Value::Null)
+            with(
+                seed_client_premium(),
+                "certificate.common_name",
+                Value::Null
+            )
         ),
         "missing_required_field"
     );
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.common_name_indicator", Value::Null)
+            with(
+                seed_client_premium(),
+                "certificate.common_name_indicator",
+                Value::Null
+            )
         ),
         "missing_required_field"
     );
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.common_name_indicator", json!("email_address"))
+            with(
+                seed_client_premium(),
+                "certificate.common_name_indicator",
+                json!("email_address")
+            )
         ),
         "invalid_common_name_indicator"
     );
     assert_eq!(
         code(
             "client_premium",
-            with(seed_client_premium(), "certificate.common_name", json!("Bob"))
+            with(
+                seed_client_premium(),
+                "certificate.common_name",
+                json!("Bob")
+            )
         ),
         "invalid_common_name"
     );
     let p = check(
         "client_email_security_plus",
-        with(seed_client_premium(), "certificate.common_name", json!("ALICE@example.com")),
+        with(
+            seed_client_premium(),
+            "certificate.common_name",
+            json!("ALICE@example.com"),
+        ),
     )
     .unwrap();
     assert_eq!(p.subject.common_name, "alice@example.com");
@@ -848,7 +1025,11 @@ fn client_common_names() {
         "client_digital_signature_plus",
         with(
             with(
-                with(seed_client_premium(), "certificate.common_name_indicator", json!("pseudonym")),
+                with(
+                    seed_client_premium(),
+                    "certificate.common_name_indicator",
+                    json!("pseudonym"),
+                ),
                 "certificate.individual",
                 json!({"pseudonym": "A.E."}),
             ),
@@ -936,7 +1117,10 @@ fn subject_attributes_per_type() {
     // Client authentication: no organizationIdentifier needed.
     let p = check("client_authentication_plus", seed_client()).unwrap();
     let attrs = subject_attributes(&p, Some(&o)).unwrap();
-    assert_eq!(attrs.last(), Some(&A::CommonName("john.doe@example.com".into())));
+    assert_eq!(
+        attrs.last(),
+        Some(&A::CommonName("john.doe@example.com".into()))
+    );
 }
 
 #[test]

@@ -189,7 +189,9 @@ pub async fn download_platform(
                 .get_order(caller.account_id, c.order_id)
                 .await?
                 .ok_or_else(cert_not_found)?;
-            OrderData::from_order(&order)?.tls().map_or(-1, |p| p.server_platform_id)
+            OrderData::from_order(&order)?
+                .tls()
+                .map_or(-1, |p| p.server_platform_id)
         }
     };
     render(&b, platform_format(platform))

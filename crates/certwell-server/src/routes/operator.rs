@@ -266,14 +266,20 @@ pub struct ValidateEmailBody {
 pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) -> ApiResult<()> {
     match state
         .store
-        .set_order_email_validated(order_id, email.trim(), &format_ts(OffsetDateTime::now_utc()))
+        .set_order_email_validated(
+            order_id,
+            email.trim(),
+            &format_ts(OffsetDateTime::now_utc()),
+        )
         .await
     {
         Ok(()) => {}
         Err(certwell_store::StoreError::NotFound) => {
             return Err(ApiError::not_found(
                 codes::NOT_FOUND,
-                format!("Order {order_id} has no address '{email}' waiting for mailbox validation."),
+                format!(
+                    "Order {order_id} has no address '{email}' waiting for mailbox validation."
+                ),
             ))
         }
         Err(e) => return Err(e.into()),
