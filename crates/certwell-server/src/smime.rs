@@ -67,9 +67,7 @@ fn check_key(
     check_usage_for_key(&plan.usage, key_kind(csr))?;
     if let Some(d) = declared {
         let matches = match (d, csr.key_type) {
-            (DeclaredKey::Rsa(bits), certwell_ca::CsrKeyType::Rsa { bits: got }) => {
-                bits == got
-            }
+            (DeclaredKey::Rsa(bits), certwell_ca::CsrKeyType::Rsa { bits: got }) => bits == got,
             (DeclaredKey::P256, certwell_ca::CsrKeyType::EcP256) => true,
             (DeclaredKey::P384, certwell_ca::CsrKeyType::EcP384) => true,
             _ => false,

@@ -96,6 +96,12 @@ enum OperatorCommand {
     },
     /// Mark a domain validated.
     ValidateDomain { id: i64 },
+    /// Mark one address of a mailbox-validated S/MIME order validated.
+    ValidateEmail {
+        /// The order id.
+        order: i64,
+        email: String,
+    },
 }
 
 fn init_logging(filter: &str) {
@@ -280,6 +286,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                     certwell_server::routes::operator::validate_domain(&state, id)
                         .await
                         .map(|_| println!("domain {id}: validated"))
+                        .map_err(|e| e.message)
+                }
+                OperatorCommand::ValidateEmail { order, email } => {
+                    certwell_server::routes::operator::validate_order_email(&state, order, &email)
+                        .await
+                        .map(|_| println!("order {order}: {email} validated"))
                         .map_err(|e| e.message)
                 }
             };

@@ -72,7 +72,11 @@ fn init_keys_accounts_serve_and_sigterm() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        assert_eq!(keys.len(), 4, "root + three TLS issuing CAs");
+        assert_eq!(
+            keys.len(),
+            8,
+            "TLS root + three TLS issuing CAs, S/MIME root + two S/MIME ICAs + client auth ICA"
+        );
         for k in keys {
             assert_eq!(mode(&k), 0o600, "{}", k.display());
         }
@@ -156,4 +160,10 @@ fn init_keys_accounts_serve_and_sigterm() {
     let (ok, _, err) = certwell(&dir, &["operator", "validate-domain", "12345"]);
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
+    let (ok, _, err) = certwell(
+        &dir,
+        &["operator", "validate-email", "12345", "a@example.com"],
+    );
+    assert!(!ok);
+    assert!(err.contains("a@example.com"), "{err}");
 }

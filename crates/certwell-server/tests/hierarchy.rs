@@ -1,0 +1,80 @@
+//! The CA hierarchy: a data directory made by an older version (TLS CAs
+//! only) gets the S/MIME and client-authentication CAs on the next start,
+//! and the CAs it had stay as they were.
+
+use certwell_server::hierarchy::{create_hierarchy, default_hierarchy};
+use certwell_server::{Config, DataDir};
+use certwell_store::{Durability, SqliteStore, Store};
+
+#[tokio::test]
+async fn missing_cas_are_added_and_existing_ones_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    std::fs::create_dir_all(dir.keys()).unwrap();
+    let store = SqliteStore::open(&dir.database(), Durability::Normal)
+        .await
+        .unwrap();
+    let config = Config::default();
+    let all = default_hierarchy();
+    let tls: Vec<_> = all
+        .iter()
+        .filter(|s| s.handle.starts_with("tls"))
+        .cloned()
+        .collect();
+    assert_eq!(tls.len(), 4);
+    create_hierarchy(&store, &dir, &config, &tls).await.unwrap();
+    let before = store.list_cas().await.unwrap();
+    assert_eq!(before.len(), 4);
+
+    create_hierarchy(&store, &dir, &config, &all).await.unwrap();
+    let after = store.list_cas().await.unwrap();
+    assert_eq!(after.len(), 8);
+    for old in &before {
+        let same = after.iter().find(|c| c.id == old.id).unwrap();
+        assert_eq!(same.cert_der, old.cert_der, "{} unchanged", old.name);
+    }
+    let root = after
+        .iter()
+        .find(|c| c.name == "certwell S/MIME Root CA E1")
+        .unwrap();
+    for name in [
+        "certwell S/MIME RSA4096 CA1",
+        "certwell S/MIME ECC P384 CA1",
+        "certwell Client Authentication ECC P384 CA1",
+    ] {
+        let ca = after.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(ca.parent_id.as_deref(), Some(root.id.as_str()), "{name}");
+        certwell_ca::verify_issued_by(&ca.cert_der, &root.cert_der).unwrap();
+    }
+    // Idempotent.
+    create_hierarchy(&store, &dir, &config, &all).await.unwrap();
+    assert_eq!(store.list_cas().await.unwrap().len(), 8);
+
+    // A child whose parent already exists is signed by that parent's key.
+    let mut partial = all.clone();
+    partial.retain(|s| s.handle != "client-auth");
+    let tmp2 = tempfile::tempdir().unwrap();
+    let dir2 = DataDir::new(tmp2.path());
+    std::fs::create_dir_all(dir2.keys()).unwrap();
+    let store2 = SqliteStore::open(&dir2.database(), Durability::Normal)
+        .await
+        .unwrap();
+    create_hierarchy(&store2, &dir2, &config, &partial)
+        .await
+        .unwrap();
+    create_hierarchy(&store2, &dir2, &config, &all)
+        .await
+        .unwrap();
+    let cas = store2.list_cas().await.unwrap();
+    let root = cas
+        .iter()
+        .find(|c| c.name == "certwell S/MIME Root CA E1")
+        .unwrap();
+    let client = cas
+        .iter()
+        .find(|c| c.name == "certwell Client Authentication ECC P384 CA1")
+        .unwrap();
+    certwell_ca::verify_issued_by(&client.cert_der, &root.cert_der).unwrap();
+    store.close().await;
+    store2.close().await;
+}
