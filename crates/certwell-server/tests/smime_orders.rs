@@ -1260,3 +1260,110 @@ async fn the_batch_linter_agrees_with_the_pkilint_cli() {
     }
     ts.stop().await;
 }
+
+/// S/MIME certificates download like any other, and revocation puts them
+/// on their own ICA's CRL.
+#[tokio::test]
+async fn smime_certificates_download_and_revoke() {
+    let ts = TestServer::start(true).await;
+    let mut b = secure_email_body(
+        "secure_email_mailbox",
+        "strict",
+        "dual_use",
+        &[],
+        &csr(KeyAlgorithm::Rsa2048, "x"),
+        0,
+    );
+    b["subject"] = json!({"include_email": true});
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_mailbox"), b).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let cert_id = v["certificate_id"].as_i64().unwrap();
+    let leaf = v["certificate_chain"][0]["pem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let get = |path: String| {
+        let ts = &ts;
+        async move {
+            let r = ts
+                .client
+                .get(ts.url(&path))
+                .header("X-DC-DEVKEY", &ts.key)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|h| h.to_str().unwrap().to_string());
+            (status, ct, r.bytes().await.unwrap())
+        }
+    };
+    let (s, _, body) = get(format!(
+        "/services/v2/certificate/{cert_id}/download/format/pem_all"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 3, "{text}");
+    assert!(text
+        .replace("\r\n", "\n")
+        .starts_with(&leaf.replace("\r\n", "\n")));
+    let (s, ct, body) = get(format!(
+        "/services/v2/certificate/{cert_id}/download/format/default"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ct.as_deref(), Some("application/zip"));
+    assert!(body.starts_with(b"PK"));
+    let (_, chain) = ts
+        .get(&format!("/services/v2/certificate/{cert_id}/chain"))
+        .await;
+    assert_eq!(
+        chain["intermediates"][1]["subject_common_name"],
+        "certwell S/MIME RSA4096 CA1"
+    );
+
+    let (s, v) = ts
+        .put(
+            &format!("/services/v2/certificate/{cert_id}/revoke"),
+            json!({"revocation_reason": "keyCompromise", "skip_approval": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (rsa_ca, _) = ca_ids(&ts, "secure_email_mailbox").await;
+    let (s, _, crl) = get(format!("/ca/{rsa_ca}.crl")).await;
+    assert_eq!(s, StatusCode::OK);
+    let dir = ts.dir.path();
+    std::fs::write(dir.join("smime.crl"), &crl).unwrap();
+    std::fs::write(
+        dir.join("smime-ica.pem"),
+        chain["intermediates"][1]["pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(dir.join("smime.crl"))
+        .arg("-CAfile")
+        .arg(dir.join("smime-ica.pem"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("verify OK"), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    let (_, info) = ts
+        .get(&format!("{ORDER}/{}", chain_order(&ts, cert_id).await))
+        .await;
+    assert_eq!(info["status"], "revoked");
+    ts.stop().await;
+}
+
+async fn chain_order(ts: &TestServer, cert_id: i64) -> i64 {
+    let (_, list) = ts
+        .get(&format!("{ORDER}?filters[certificate_id]={cert_id}"))
+        .await;
+    list["orders"][0]["id"].as_i64().unwrap()
+}
