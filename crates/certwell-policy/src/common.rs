@@ -8,6 +8,8 @@ use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 
 use crate::error::{check_email, check_len, optional_str, PolicyError, Result};
+use crate::organization::validate_new_organization;
+use crate::tls::OrgChoice;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomFieldValue {
@@ -41,6 +43,27 @@ pub fn validate_common(req: &OrderRequest) -> Result<OrderCommon> {
         payment_method: payment_method(req)?,
         skip_approval: req.skip_approval.unwrap_or(false),
     })
+}
+
+/// `organization`: `{"id": N}` for an existing organization, or the
+/// fields of a new one (created unless a duplicate exists).
+pub fn organization_choice(req: &OrderRequest) -> Result<OrgChoice> {
+    let org_in = req
+        .organization
+        .as_ref()
+        .ok_or_else(|| PolicyError::missing("organization"))?;
+    match org_in.id {
+        Some(id) if id <= 0 => Err(PolicyError::new(
+            codes::INVALID_ORGANIZATION,
+            format!("The field 'organization.id' is not a valid organization id: {id}."),
+        )),
+        Some(id) => Ok(OrgChoice::Existing(id)),
+        None if org_in.new.name.is_none() => Err(PolicyError::missing("organization.id")),
+        None => Ok(OrgChoice::New(Box::new(validate_new_organization(
+            &org_in.new,
+            "organization.",
+        )?))),
+    }
 }
 
 pub fn container_id(req: &OrderRequest) -> Result<Option<i64>> {

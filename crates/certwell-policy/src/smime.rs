@@ -17,9 +17,7 @@ use crate::catalog::{Family, Product, SmimeType};
 use crate::common::{validate_common, OrderCommon};
 use crate::dns::parse_dns_name;
 use crate::error::{check_email, check_len, check_printable, optional_str, PolicyError, Result};
-use crate::organization::{
-    validate_new_organization, validate_order_contacts, NewOrganization, OrderContact,
-};
+use crate::organization::{validate_order_contacts, NewOrganization, OrderContact};
 use crate::tls::{OrgChoice, StoredTerm};
 use crate::validity::{parse_ymd, term_end, OrderTerm};
 
@@ -348,9 +346,9 @@ pub fn validate_smime_order(
     let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
 
     let (cn_source, subject) = if client {
-        client_subject(product, req, cert, &emails)?
+        client_subject(product, cert, &emails)?
     } else {
-        secure_email_subject(product, req, cert, &emails, generation)?
+        secure_email_subject(product, req, cert, &emails)?
     };
 
     let max_term_days = if smime_type.is_some() {
@@ -363,7 +361,7 @@ pub fn validate_smime_order(
 
     let needs_org = smime_type != Some(SmimeType::Mailbox);
     let organization = if needs_org {
-        Some(organization(req)?)
+        Some(crate::common::organization_choice(req)?)
     } else {
         None
     };
@@ -778,7 +776,6 @@ fn secure_email_subject(
     req: &OrderRequest,
     cert: &CertificateInput,
     emails: &[String],
-    generation: Option<Generation>,
 ) -> Result<(CnSource, SubjectPlan)> {
     let kind = product.smime.unwrap_or(SmimeType::Mailbox);
     let s = req.subject.clone().unwrap_or_default();
@@ -856,7 +853,6 @@ fn secure_email_subject(
             ));
         }
     }
-    let _ = generation;
     Ok((source, plan))
 }
 
@@ -958,11 +954,9 @@ fn sponsor_subject(
 /// The subject of a client-endpoint order.
 fn client_subject(
     product: &Product,
-    req: &OrderRequest,
     cert: &CertificateInput,
     emails: &[String],
 ) -> Result<(CnSource, SubjectPlan)> {
-    let _ = req;
     let cn = text(&cert.common_name, "certificate.common_name", 64)?;
     let mut plan = SubjectPlan::default();
     match product.smime {
@@ -1034,25 +1028,6 @@ fn pick_client_cn(cn: &str, names: &[String], emails: &[String]) -> Result<Strin
         codes::INVALID_COMMON_NAME,
         format!("The field 'certificate.common_name' must be the individual's name ({}), or one of the addresses in certificate.emails; got '{cn}'.", names.join(", ")),
     ))
-}
-
-fn organization(req: &OrderRequest) -> Result<OrgChoice> {
-    let org_in = req
-        .organization
-        .as_ref()
-        .ok_or_else(|| PolicyError::missing("organization"))?;
-    match org_in.id {
-        Some(id) if id <= 0 => Err(err(
-            codes::INVALID_ORGANIZATION,
-            format!("The field 'organization.id' is not a valid organization id: {id}."),
-        )),
-        Some(id) => Ok(OrgChoice::Existing(id)),
-        None if org_in.new.name.is_none() => Err(PolicyError::missing("organization.id")),
-        None => Ok(OrgChoice::New(Box::new(validate_new_organization(
-            &org_in.new,
-            "organization.",
-        )?))),
-    }
 }
 
 /// `dd MMM YYYY`, e.g. "09 JUN 2025".

@@ -11,9 +11,7 @@ use crate::catalog::{server_platform_name, Product, WildcardRule};
 use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
-use crate::organization::{
-    validate_new_organization, validate_order_contacts, NewOrganization, OrderContact,
-};
+use crate::organization::{validate_order_contacts, NewOrganization, OrderContact};
 use crate::validity::{resolve_tls_term, term_end, OrderTerm};
 use crate::ValidationLevel;
 
@@ -277,30 +275,11 @@ pub fn validate_tls_order(
     let end = term_end(&term, now);
 
     // Organization.
+    let organization = common::organization_choice(req)?;
     let org_in = req
         .organization
         .as_ref()
         .ok_or_else(|| PolicyError::missing("organization"))?;
-    let organization = match org_in.id {
-        Some(id) => {
-            if id <= 0 {
-                return Err(PolicyError::new(
-                    codes::INVALID_ORGANIZATION,
-                    format!("The field 'organization.id' is not a valid organization id: {id}."),
-                ));
-            }
-            OrgChoice::Existing(id)
-        }
-        None => {
-            if org_in.new.name.is_none() {
-                return Err(PolicyError::missing("organization.id"));
-            }
-            OrgChoice::New(Box::new(validate_new_organization(
-                &org_in.new,
-                "organization.",
-            )?))
-        }
-    };
     let contacts = validate_order_contacts(
         org_in.contacts.as_deref().unwrap_or(&[]),
         "organization.contacts",

@@ -102,6 +102,67 @@ async fn mutated_order_bodies_never_cause_server_errors() {
     ts.stop().await;
 }
 
+/// The same for the S/MIME and client endpoints, from the sponsor seed
+/// body (which touches most of their parameters).
+#[tokio::test]
+async fn mutated_smime_bodies_never_cause_server_errors() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let base = serde_json::json!({
+        "certificate": {
+            "profile_type": "multipurpose",
+            "individual": {"first_name": "John", "last_name": "Doe", "pseudonym": "JD"},
+            "emails": ["john.doe@example.com", "jd@example.com"],
+            "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+            "signature_hash": "sha256",
+            "common_name_indicator": "given_name_surname",
+            "common_name": "John Doe",
+            "user_principle_name": ["jd@corp.example.com"],
+            "key_size": "p-256",
+            "csr_key_type": "ecc",
+            "is_rsassa_pss": true,
+            "usage_designation": {"primary_usage": "dual_use", "additional_usages": ["non_repudiation", "client_auth"]}
+        },
+        "skip_approval": true,
+        "organization": {"id": org},
+        "order_validity": {"years": 1, "days": 30, "custom_expiration_date": "09 JUN 2027"},
+        "validity_years": 1,
+        "subject": {"include_given_name_surname": true, "include_email": true, "job_title": "SRE", "serial_number": "1"},
+        "reject_if_pending": false
+    });
+    let products = [
+        "secure_email_mailbox",
+        "secure_email_sponsor",
+        "secure_email_organization",
+        "client_premium",
+        "client_digital_signature_plus",
+        "client_email_security_plus",
+        "class1_smime",
+        "client_authentication_plus",
+    ];
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for i in 0..300 {
+        let mut body = base.clone();
+        for _ in 0..(1 + rng.below(3)) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let product = products[rng.below(products.len())];
+        let (s, v) = ts
+            .post(&format!("/services/v2/order/certificate/{product}"), body)
+            .await;
+        if s == StatusCode::CREATED {
+            assert!(v["id"].is_i64(), "{v}");
+        } else {
+            assert_error_envelope(s, &v, &format!("case {i} ({product})"));
+        }
+    }
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/secure_email_sponsor", base)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    ts.stop().await;
+}
+
 #[tokio::test]
 async fn odd_paths_queries_and_bodies() {
     let ts = TestServer::start(true).await;
