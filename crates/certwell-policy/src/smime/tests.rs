@@ -1,4 +1,5 @@
 use super::*;
+use crate::organization::validate_new_organization;
 use crate::catalog::find_product;
 use serde_json::{json, Value};
 use time::macros::datetime;
