@@ -1367,3 +1367,43 @@ async fn chain_order(ts: &TestServer, cert_id: i64) -> i64 {
         .await;
     list["orders"][0]["id"].as_i64().unwrap()
 }
+
+#[tokio::test]
+async fn orders_list_filters_by_email_and_mixed_case_common_name() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let body = secure_email_body(
+        "secure_email_sponsor",
+        "strict",
+        "signing",
+        &[],
+        &csr(KeyAlgorithm::EcdsaP256, "x"),
+        org,
+    );
+    let (s, v) = ts
+        .post(&format!("{ORDER}/secure_email_sponsor"), body)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].clone();
+    for q in [
+        "filters[email]=John.Doe@example.com",
+        "filters[common_name]=John%20Doe",
+        "filters[common_name]=john%20doe",
+        "filters[search]=%25doe",
+        "filters[product_name_id]=secure_email_sponsor",
+    ] {
+        let (s, l) = ts.get(&format!("{ORDER}?{q}")).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {l}");
+        assert_eq!(l["orders"][0]["id"], id, "{q}: {l}");
+        assert_eq!(
+            l["orders"][0]["certificate"]["emails"],
+            json!([ADDRESS]),
+            "{l}"
+        );
+    }
+    let (_, l) = ts
+        .get(&format!("{ORDER}?filters[email]=nobody@example.com"))
+        .await;
+    assert_eq!(l["page"]["total"], 0, "{l}");
+    ts.stop().await;
+}

@@ -274,6 +274,8 @@ pub struct OrderQuery {
     pub user_id: Option<i64>,
     pub common_name: Option<String>,
     pub domain_name: Option<String>,
+    /// An address on the order (S/MIME and client certificates).
+    pub email: Option<String>,
     pub container_id: Option<i64>,
     pub certificate_id: Option<i64>,
     pub serial_number: Option<String>,

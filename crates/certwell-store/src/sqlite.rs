@@ -1325,8 +1325,16 @@ impl Store for SqliteStore {
             binds.push(B::I(v));
         }
         if let Some(v) = &q.common_name {
-            conds.push("o.common_name = ?".into());
-            binds.push(B::S(v.to_ascii_lowercase()));
+            // TLS names are stored in lower case; S/MIME names keep theirs.
+            conds.push("o.common_name = ? COLLATE NOCASE".into());
+            binds.push(B::S(v.clone()));
+        }
+        if let Some(v) = &q.email {
+            conds.push(
+                "EXISTS (SELECT 1 FROM order_names n WHERE n.order_id = o.id AND n.name = ? COLLATE NOCASE)"
+                    .into(),
+            );
+            binds.push(B::S(v.clone()));
         }
         if let Some(v) = &q.domain_name {
             conds.push(
@@ -1359,8 +1367,8 @@ impl Store for SqliteStore {
                     .replace('_', "\\_");
                 binds.push(B::S(format!("%{}%", esc.to_ascii_lowercase())));
             } else {
-                conds.push("o.common_name = ?".into());
-                binds.push(B::S(v.to_ascii_lowercase()));
+                conds.push("o.common_name = ? COLLATE NOCASE".into());
+                binds.push(B::S(v.clone()));
             }
         }
         let mut order_by: Vec<String> = q

@@ -1,6 +1,6 @@
 use super::*;
-use crate::organization::validate_new_organization;
 use crate::catalog::find_product;
+use crate::organization::validate_new_organization;
 use serde_json::{json, Value};
 use time::macros::datetime;
 

@@ -738,6 +738,7 @@ pub async fn list_orders(
         user_id: int("filters[user_id]")?,
         common_name: s("filters[common_name]"),
         domain_name: s("filters[domain_name]"),
+        email: s("filters[email]"),
         container_id: int("filters[container_id]")?,
         certificate_id: int("filters[certificate_id]")?,
         serial_number: s("filters[serial_number]"),
