@@ -87,6 +87,8 @@ enum AccountCommand {
 }
 
 #[derive(Subcommand)]
+// The variants are the `validate-*` subcommands users type.
+#[allow(clippy::enum_variant_names)]
 enum OperatorCommand {
     /// Mark an organization validated.
     ValidateOrg {
