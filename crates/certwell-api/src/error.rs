@@ -102,4 +102,7 @@ pub mod codes {
     pub const PUBLIC_EMAIL_DOMAIN: &str = "public_email_domain_not_validated";
     pub const ORDER_FAILED_TO_IMMEDIATELY_ISSUE: &str = "order_failed_to_immediately_issue";
     pub const ORDER_NOT_AWAITING_CSR: &str = "order_not_awaiting_csr";
+    // Reissue and duplicate.
+    pub const DUPLICATE_NAMES_MISMATCH: &str = "duplicate_names_mismatch";
+    pub const REISSUE_PENDING: &str = "reissue_pending";
 }

@@ -22,13 +22,13 @@ const OID_JUR_ST: &str = "1.3.6.1.4.1.311.60.2.1.2";
 const OID_JUR_C: &str = "1.3.6.1.4.1.311.60.2.1.3";
 
 const OID_EXT_SKI: &str = "2.5.29.14";
-const OID_EXT_KU: &str = "2.5.29.15";
+pub(crate) const OID_EXT_KU: &str = "2.5.29.15";
 pub(crate) const OID_EXT_SAN: &str = "2.5.29.17";
 const OID_EXT_BC: &str = "2.5.29.19";
 const OID_EXT_CRLDP: &str = "2.5.29.31";
 const OID_EXT_CP: &str = "2.5.29.32";
 pub(crate) const OID_EXT_AKI: &str = "2.5.29.35";
-const OID_EXT_EKU: &str = "2.5.29.37";
+pub(crate) const OID_EXT_EKU: &str = "2.5.29.37";
 const OID_EXT_AIA: &str = "1.3.6.1.5.5.7.1.1";
 
 const OID_KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
@@ -40,6 +40,10 @@ pub const OID_EKU_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 pub const OID_EKU_DOCUMENT_SIGNING_MS: &str = "1.3.6.1.4.1.311.10.3.12";
 /// EKU Adobe Authentic Documents Trust.
 pub const OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS: &str = "1.2.840.113583.1.1.5";
+/// EKU id-kp-OCSPSigning (RFC 5280 §4.2.1.12).
+pub const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1), extnValue NULL.
+const OID_EXT_OCSP_NOCHECK: &str = "1.3.6.1.5.5.7.48.1.5";
 const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 const OID_AD_CA_ISSUERS: &str = "1.3.6.1.5.5.7.48.2";
 
@@ -99,6 +103,15 @@ pub enum CaProfile {
     /// Issuing CA for client-authentication-only (non-S/MIME) certificates:
     /// policy [`POLICY_CERTWELL_CLIENT_AUTH`], EKU clientAuth only, pathLen 0.
     ClientAuthIssuing,
+    /// Delegated OCSP responder certificate (BR §7.1.2.8, RFC 6960
+    /// §4.2.2.2), issued by a CA for the key that signs OCSP responses about
+    /// that CA's certificates: no basicConstraints (end entity), keyUsage
+    /// critical digitalSignature only, EKU id-kp-OCSPSigning only,
+    /// id-pkix-ocsp-nocheck, AKI = issuer SKI, SKI; no certificatePolicies,
+    /// CRLDP or AIA (`issuer_crl_url` / `issuer_cert_url` are ignored).
+    /// Because nocheck makes it unrevocable in practice, keep the validity
+    /// short (e.g. 90 days) and distinct from the issuer's key.
+    OcspResponder,
 }
 
 impl CaProfile {
@@ -107,7 +120,7 @@ impl CaProfile {
         &self,
     ) -> Option<(&'static [&'static str], &'static [&'static str])> {
         match self {
-            CaProfile::Root => None,
+            CaProfile::Root | CaProfile::OcspResponder => None,
             CaProfile::TlsIssuing { ev: false } => Some((&[POLICY_TLS_OV], &[OID_KP_SERVER_AUTH])),
             CaProfile::TlsIssuing { ev: true } => Some((&[POLICY_TLS_EV], &[OID_KP_SERVER_AUTH])),
             CaProfile::SmimeIssuing => Some((
@@ -222,7 +235,9 @@ pub(crate) fn encode_serial(serial: &[u8]) -> Result<Vec<u8>, CaError> {
 
 /// RFC 5280 time: whole seconds, Zulu, UTCTime for 1950..=2049, GeneralizedTime otherwise.
 pub(crate) fn encode_time(t: OffsetDateTime) -> Result<Vec<u8>, CaError> {
-    let t = t.to_offset(UtcOffset::UTC);
+    let t = t
+        .checked_to_offset(UtcOffset::UTC)
+        .ok_or_else(|| CaError::InvalidInput("time out of range".into()))?;
     let year = t.year();
     if !(0..=9999).contains(&year) {
         return Err(CaError::InvalidInput(format!("year {year} out of range")));
@@ -494,7 +509,7 @@ fn assemble_verified(
     Ok(derw::seq(&[tbs, alg_der, &derw::bit_string(sig)]))
 }
 
-fn check_signer_alg(signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
+pub(crate) fn check_signer_alg(signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
     let alg = signer.signature_algorithm_der();
     let expected = signer.key_algorithm().signature_algorithm_der();
     if alg != expected {
@@ -918,8 +933,9 @@ fn parse_crl_parts(der: &[u8]) -> Result<SignedParts<'_>, CaError> {
 
 // ---- builders --------------------------------------------------------------------------------
 
-/// Build a root (self-signed, `issuer_cert_der = None`) or an issuing CA
-/// certificate (TLS, S/MIME or client-auth; see [`CaProfile`]).
+/// Build a root (self-signed, `issuer_cert_der = None`), an issuing CA
+/// certificate (TLS, S/MIME or client-auth) or a delegated OCSP responder
+/// certificate; see [`CaProfile`].
 pub fn build_ca_certificate(
     req: &CaCertRequest,
     issuer_cert_der: Option<&[u8]>,
@@ -960,23 +976,32 @@ pub fn build_ca_certificate(
             "a Root profile certificate is self-signed; pass issuer_cert_der = None".into(),
         )),
         (_, None) => Err(CaError::InvalidInput(
-            "an issuing CA certificate needs the issuer certificate".into(),
+            "an issuing CA or OCSP responder certificate needs the issuer certificate".into(),
         )),
+        (CaProfile::OcspResponder, Some(issuer_der)) => {
+            let issuer = parse_ca_issuer(issuer_der, &signer_spki)?;
+            if req.subject_spki_der == signer_spki.as_slice() {
+                return Err(CaError::InvalidInput(
+                    "an OCSP responder certificate needs its own key, not the issuer's".into(),
+                ));
+            }
+            let exts = ocsp_responder_extensions(&ski, &issuer.subject_key_id()?);
+            let tbs = tbs_certificate(
+                req.serial,
+                &alg,
+                issuer.subject_raw,
+                &validity,
+                &subject,
+                req.subject_spki_der,
+                &exts,
+            )?;
+            sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+        }
         (profile, Some(issuer_der)) => {
             let (policies, ekus) = profile
                 .issuing_policies_and_ekus()
                 .ok_or_else(|| CaError::InvalidInput("not an issuing-CA profile".into()))?;
-            let issuer = ParsedCert::parse(issuer_der)?;
-            if !issuer.is_ca() {
-                return Err(CaError::InvalidInput(
-                    "issuer certificate is not a CA certificate".into(),
-                ));
-            }
-            if issuer.spki_raw != signer_spki.as_slice() {
-                return Err(CaError::InvalidInput(
-                    "signer key does not match the issuer certificate".into(),
-                ));
-            }
+            let issuer = parse_ca_issuer(issuer_der, &signer_spki)?;
             let crl_url = req.issuer_crl_url.ok_or_else(|| {
                 CaError::InvalidInput("issuing CA requires issuer_crl_url (CRLDP)".into())
             })?;
@@ -1018,6 +1043,39 @@ pub fn build_ca_certificate(
             sign_and_assemble(&tbs, &alg, signer, &signer_spki)
         }
     }
+}
+
+/// Parse the issuer of a non-root certificate: it must be a CA certificate
+/// whose key is `signer_spki`.
+fn parse_ca_issuer<'a>(
+    issuer_der: &'a [u8],
+    signer_spki: &[u8],
+) -> Result<ParsedCert<'a>, CaError> {
+    let issuer = ParsedCert::parse(issuer_der)?;
+    if !issuer.is_ca() {
+        return Err(CaError::InvalidInput(
+            "issuer certificate is not a CA certificate".into(),
+        ));
+    }
+    if issuer.spki_raw != signer_spki {
+        return Err(CaError::InvalidInput(
+            "signer key does not match the issuer certificate".into(),
+        ));
+    }
+    Ok(issuer)
+}
+
+/// BR §7.1.2.8 extensions of a delegated OCSP responder certificate
+/// (basicConstraints omitted: pkilint's OCSP-RESPONDER profile allows it
+/// absent or cA=FALSE).
+fn ocsp_responder_extensions(ski: &[u8], issuer_ski: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        ext_ku(&[KU_DIGITAL_SIGNATURE]),
+        ext_eku(&[OID_EKU_OCSP_SIGNING]),
+        extension(OID_EXT_OCSP_NOCHECK, false, &[derw::TAG_NULL, 0]),
+        ext_ski(ski),
+        ext_aki(issuer_ski),
+    ]
 }
 
 /// Build an OV or EV TLS subscriber certificate (BR §7.1.2.7).

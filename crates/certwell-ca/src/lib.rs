@@ -9,6 +9,9 @@
 //!   document-signing subscriber certificates, signed with any
 //!   [`SignatureScheme`] the issuing key supports (incl. RSASSA-PSS).
 //! * [`build_crl`]: BR CRLs (AKI = issuer SKI; built by hand, see pki-profiles.md §4).
+//! * OCSP (RFC 6960): [`parse_ocsp_request`], [`build_ocsp_response`],
+//!   [`ocsp_error_response`], [`issuer_hashes`]; delegated responder
+//!   certificates via [`CaProfile::OcspResponder`].
 //! * helpers: PEM, thumbprints, PKCS#7 certs-only bundles.
 //!
 //! All DER is produced by a small in-crate writer so that every byte
@@ -20,6 +23,7 @@ mod cert;
 mod crl;
 mod csr;
 mod derw;
+mod ocsp;
 mod signer;
 mod subscriber;
 pub mod testing;
@@ -29,11 +33,18 @@ pub use cert::{
     build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest,
     CaProfile, CaSubject, TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC,
     OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS, OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS,
-    OID_EKU_EMAIL_PROTECTION, POLICY_CERTWELL_CLIENT_AUTH, POLICY_TLS_EV, POLICY_TLS_OV,
-    SMIME_ISSUING_CA_POLICIES,
+    OID_EKU_EMAIL_PROTECTION, OID_EKU_OCSP_SIGNING, POLICY_CERTWELL_CLIENT_AUTH, POLICY_TLS_EV,
+    POLICY_TLS_OV, SMIME_ISSUING_CA_POLICIES,
 };
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};
+pub use ocsp::{
+    build_ocsp_response, issuer_hashes, ocsp_error_response, parse_ocsp_request, OcspCertId,
+    OcspCertStatus, OcspError, OcspHash, OcspRequest, OcspSingle, OCSP_MAX_CERT_IDS,
+    OCSP_MAX_NONCE_LEN, OCSP_MAX_REQUEST_LEN, OCSP_MAX_VALIDITY_SECS, OCSP_MIN_VALIDITY_SECS,
+    OCSP_STATUS_INTERNAL_ERROR, OCSP_STATUS_MALFORMED_REQUEST, OCSP_STATUS_SIG_REQUIRED,
+    OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
+};
 pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
 pub use subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 pub use util::{

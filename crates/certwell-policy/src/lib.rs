@@ -12,6 +12,7 @@ pub mod dns;
 pub mod error;
 pub mod issuance;
 pub mod organization;
+pub mod reissue;
 pub mod revocation;
 pub mod smime;
 pub mod tls;

@@ -107,19 +107,22 @@ pub fn is_locale(s: &str) -> bool {
     }
 }
 
-/// Validates a TLS order for `product`. `now` fixes "today" for the
-/// validity rules.
-pub fn validate_tls_order(
-    product: &Product,
-    req: &OrderRequest,
-    now: OffsetDateTime,
-) -> Result<TlsOrderPlan> {
-    let cert = req
-        .certificate
-        .as_ref()
-        .ok_or_else(|| PolicyError::missing("certificate"))?;
+/// The names of a TLS certificate request, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub common_name: String,
+    /// Every name for the SAN, common name first, de-duplicated.
+    pub sans: Vec<String>,
+    /// `dns_names` as sent (normalised, de-duplicated).
+    pub dns_names: Vec<String>,
+}
 
-    // Names.
+/// `certificate.common_name` and `certificate.dns_names` under the
+/// product's wildcard and size rules.
+pub fn validate_names(
+    product: &Product,
+    cert: &certwell_api::order::CertificateInput,
+) -> Result<Names> {
     let cn_raw = required_str(&cert.common_name, "certificate.common_name")?;
     let cn = parse_dns_name(cn_raw, "certificate.common_name")?;
     if cert
@@ -206,6 +209,31 @@ pub fn validate_tls_order(
             "The field 'certificate.common_name' must be at most 64 characters (X.520 ub-common-name).",
         ));
     }
+
+    Ok(Names {
+        common_name: cn.name,
+        sans,
+        dns_names,
+    })
+}
+
+/// Validates a TLS order for `product`. `now` fixes "today" for the
+/// validity rules.
+pub fn validate_tls_order(
+    product: &Product,
+    req: &OrderRequest,
+    now: OffsetDateTime,
+) -> Result<TlsOrderPlan> {
+    let cert = req
+        .certificate
+        .as_ref()
+        .ok_or_else(|| PolicyError::missing("certificate"))?;
+
+    let Names {
+        common_name: cn_name,
+        sans,
+        dns_names,
+    } = validate_names(product, cert)?;
 
     // CSR presence (parsing and proof of possession happen in certwell-ca).
     let csr = required_str(&cert.csr, "certificate.csr")?.to_string();
@@ -331,7 +359,7 @@ pub fn validate_tls_order(
     }
 
     Ok(TlsOrderPlan {
-        common_name: cn.name,
+        common_name: cn_name,
         sans,
         dns_names,
         csr,

@@ -11,6 +11,7 @@ use certwell_policy::issuance::{
     issuance_blockers as policy_blockers, DomainFact, OrgValidationFact,
 };
 use certwell_policy::organization::NewOrganization;
+use certwell_policy::reissue::ExtraPlan;
 use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
@@ -176,6 +177,17 @@ pub async fn blockers(
     if order.status != "pending" {
         return Ok(vec![Blocker::NotApproved]);
     }
+    validation_blockers(state, order, data, None).await
+}
+
+/// What validation still blocks a certificate of `order` for `names`
+/// (None: the order's own names).
+pub async fn validation_blockers(
+    state: &AppState,
+    order: &Order,
+    data: &OrderData,
+    names: Option<&[String]>,
+) -> ApiResult<Vec<Blocker>> {
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
     let now = format_ts(OffsetDateTime::now_utc());
@@ -194,9 +206,10 @@ pub async fn blockers(
         .organization_with_domains(order.account_id, order.organization_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
-    let names: Vec<String> = match &data.plan {
-        OrderPlan::Tls(p) => p.sans.clone(),
-        OrderPlan::Smime(p) => crate::smime::email_domains(&p.emails),
+    let names: Vec<String> = match (&data.plan, names) {
+        (OrderPlan::Tls(_), Some(n)) => n.to_vec(),
+        (OrderPlan::Tls(p), None) => p.sans.clone(),
+        (OrderPlan::Smime(p), _) => crate::smime::email_domains(&p.emails),
     };
     Ok(policy_blockers(
         product.validation,
@@ -483,19 +496,51 @@ pub async fn try_issue(
     let Some(order) = state.store.get_order(account_id, order_id).await? else {
         return Ok(None);
     };
-    let data = OrderData::from_order(&order)?;
-    if !blockers(state, &order, &data).await?.is_empty() {
-        return Ok(None);
-    }
     let Some(cert_id) = order.certificate_id else {
         return Ok(None);
     };
+    try_issue_certificate(state, &order, cert_id).await
+}
+
+/// The names, server platform and CA a reissue or duplicate asked for.
+pub fn extra_plan(cert: &certwell_store::Certificate) -> Option<ExtraPlan> {
+    cert.data
+        .as_ref()
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+}
+
+/// Issues certificate `cert_id` of `order` (its primary certificate, or a
+/// reissue or duplicate) if nothing blocks it.
+pub async fn try_issue_certificate(
+    state: &Arc<AppState>,
+    order: &Order,
+    cert_id: i64,
+) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+    let (account_id, order_id) = (order.account_id, order.id);
+    let data = OrderData::from_order(order)?;
     let cert_row = state
         .store
         .get_certificate(account_id, cert_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
-    if cert_row.status != "pending" || cert_row.csr.is_empty() {
+    if cert_row.status != "pending" || cert_row.csr.is_empty() || cert_row.order_id != order_id {
+        return Ok(None);
+    }
+    let extra =
+        if cert_row.kind == "primary" {
+            None
+        } else {
+            Some(extra_plan(&cert_row).ok_or_else(|| {
+                ApiError::internal("The reissue/duplicate record could not be read.")
+            })?)
+        };
+    let blocked = match &extra {
+        None => !blockers(state, order, &data).await?.is_empty(),
+        Some(x) => !validation_blockers(state, order, &data, Some(&x.sans))
+            .await?
+            .is_empty(),
+    };
+    if blocked {
         return Ok(None);
     }
     let org = if order.organization_id == 0 {
@@ -518,7 +563,12 @@ pub async fn try_issue(
         .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
     let ca = state
         .cas
-        .get(&data.ca_cert_id)
+        .get(
+            extra
+                .as_ref()
+                .and_then(|x| x.ca_cert_id.as_deref())
+                .unwrap_or(&data.ca_cert_id),
+        )
         .cloned()
         .ok_or_else(|| ApiError::internal("The order's issuing CA is not loaded."))?;
     let csr = certwell_ca::parse_and_verify_csr(&cert_row.csr)
@@ -532,17 +582,21 @@ pub async fn try_issue(
                 .ok_or_else(|| ApiError::internal("A TLS order has no organization."))?;
             let ev = product.validation == ValidationLevel::Ev;
             let (nb, na) = validity_window(state, &plan.term_end, now)?;
-            let subject = tls_subject(state, ev, org_data, &org.created_at, &plan.common_name);
-            let leaf = LeafSpec::Tls {
-                ev,
-                subject,
-                sans: plan.sans.clone(),
+            let (cn, sans) = match &extra {
+                Some(x) => (x.common_name.clone().unwrap_or_default(), x.sans.clone()),
+                None => (plan.common_name.clone(), plan.sans.clone()),
             };
-            (leaf, plan.common_name.clone(), nb, na)
+            let subject = tls_subject(state, ev, org_data, &org.created_at, &cn);
+            let leaf = LeafSpec::Tls { ev, subject, sans };
+            (leaf, cn, nb, na)
         }
         OrderPlan::Smime(plan) => {
             let (nb, na) = crate::smime::smime_validity(plan, now)?;
-            let spec = crate::smime::subscriber_spec(plan, org_data.as_ref(), &csr, &ca)?;
+            let mut plan = plan.as_ref().clone();
+            if let Some(x) = &extra {
+                plan.signature_hash = x.signature_hash.clone();
+            }
+            let spec = crate::smime::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
             (
                 LeafSpec::Subscriber(spec),
                 order.common_name.clone(),
@@ -612,6 +666,33 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
                 }
                 if let Err(e) = try_issue(&state, account_id, order_id).await {
                     tracing::warn!(order = order_id, error = %e.message, "sweeper could not issue");
+                }
+            }
+        }
+        // Approved reissues and duplicates.
+        let mut after = 0;
+        loop {
+            let list = match state.store.certificates_awaiting_issuance(after, 500).await {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweeper could not list certificates");
+                    break;
+                }
+            };
+            let Some(&(_, _, last)) = list.last() else {
+                break;
+            };
+            after = last;
+            for (account_id, order_id, cert_id) in list {
+                if *shutdown.borrow() {
+                    return;
+                }
+                let order = match state.store.get_order(account_id, order_id).await {
+                    Ok(Some(o)) => o,
+                    _ => continue,
+                };
+                if let Err(e) = try_issue_certificate(&state, &order, cert_id).await {
+                    tracing::warn!(order = order_id, certificate = cert_id, error = %e.message, "sweeper could not issue");
                 }
             }
         }

@@ -504,6 +504,10 @@ mod tests {
             created_at: String::new(),
             revoked_at: None,
             revocation_reason: None,
+            kind: "primary".into(),
+            request_id: None,
+            user_id: None,
+            data: None,
         }
     }
 

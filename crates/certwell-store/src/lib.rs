@@ -133,6 +133,29 @@ pub trait Store: Send + Sync {
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
+    /// Adds a reissue or duplicate certificate (and its request) to an
+    /// issued order; a reissue moves the order to `reissue_pending`.
+    /// Conflict: the order is not `issued`.
+    async fn create_extra_certificate(
+        &self,
+        x: &NewExtraCertificate,
+    ) -> Result<CreatedExtraCertificate>;
+    /// Approved reissues/duplicates waiting for issuance:
+    /// (account, order, certificate), by certificate id after `after_id`.
+    async fn certificates_awaiting_issuance(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64, i64)>>;
+    /// Cancels a pending reissue: the order returns to `issued` and the
+    /// reissue request is rejected with `note`. False: no reissue pending.
+    async fn cancel_reissue(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        note: Option<&str>,
+        at: &str,
+    ) -> Result<bool>;
     /// The addresses of a mailbox-validated order, in order.
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
     /// Marks one address of an order validated (NotFound: no such address).

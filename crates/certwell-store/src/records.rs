@@ -339,6 +339,40 @@ pub struct Certificate {
     pub created_at: String,
     pub revoked_at: Option<String>,
     pub revocation_reason: Option<String>,
+    /// `primary`, `reissue` or `duplicate`.
+    pub kind: String,
+    /// The reissue/duplicate request that asked for it.
+    pub request_id: Option<i64>,
+    pub user_id: Option<i64>,
+    /// What a reissue/duplicate asked for (names, platform, CA).
+    pub data: Option<Value>,
+}
+
+/// A reissue or duplicate of an order's certificate.
+#[derive(Debug, Clone)]
+pub struct NewExtraCertificate {
+    pub account_id: i64,
+    pub order_id: i64,
+    /// `reissue` or `duplicate`.
+    pub kind: String,
+    pub user_id: i64,
+    pub certificate: NewCertificateRow,
+    pub data: Value,
+    /// (status, comments) of the reissue/duplicate request, if any.
+    pub request: Option<(String, Option<String>)>,
+    /// True when the request is approved (or skipped): the certificate
+    /// waits only for validation.
+    pub approved: bool,
+    /// (CA id, serial hex): issuable now; claim and record the serial in
+    /// the same transaction.
+    pub reserve_serial: Option<(String, String)>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedExtraCertificate {
+    pub certificate_id: i64,
+    pub request_id: Option<i64>,
 }
 
 /// Revokes issued certificates (and, when given, approves the revoke

@@ -19,6 +19,14 @@ use crate::records::*;
 use crate::{Result, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+/// SQL condition: the order of `certificates` row is in the status in
+/// which that kind of certificate may be issued.
+const ISSUABLE_ORDER: &str =
+    "EXISTS (SELECT 1 FROM orders o WHERE o.id = certificates.order_id AND \
+     ((certificates.kind = 'primary' AND o.status = 'pending') \
+      OR (certificates.kind = 'reissue' AND o.status = 'reissue_pending') \
+      OR (certificates.kind = 'duplicate' AND o.status = 'issued')))";
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_revocation.sql")),
@@ -27,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0003_blocked_key_trigger.sql"),
     ),
     (4, include_str!("../migrations/0004_smime.sql")),
+    (5, include_str!("../migrations/0005_reissue_duplicate.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -332,6 +341,13 @@ fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
         revocation_reason: r.try_get("revocation_reason")?,
+        kind: r.try_get("kind")?,
+        request_id: r.try_get("request_id")?,
+        user_id: r.try_get("user_id")?,
+        data: r
+            .try_get::<Option<String>, _>("data")?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()?,
     })
 }
 
@@ -1184,6 +1200,162 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn create_extra_certificate(
+        &self,
+        x: &NewExtraCertificate,
+    ) -> Result<CreatedExtraCertificate> {
+        let now = &x.created_at;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
+                .bind(x.order_id)
+                .bind(x.account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref() {
+            None => return Err(StoreError::NotFound),
+            Some("issued") => {}
+            Some(other) => {
+                return Err(StoreError::Conflict(format!(
+                    "the order is {other}; only an issued order can be reissued or duplicated"
+                )))
+            }
+        }
+        if x.kind == "reissue" {
+            sqlx::query(
+                "UPDATE orders SET status = 'reissue_pending', updated_at = ? WHERE id = ?",
+            )
+            .bind(now)
+            .bind(x.order_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let request_id = match &x.request {
+            Some((status, comments)) => {
+                let processed = (status == "approved").then(|| now.clone());
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(x.account_id)
+                .bind(x.order_id)
+                .bind(&x.kind)
+                .bind(status)
+                .bind(x.user_id)
+                .bind(comments)
+                .bind(now)
+                .bind(processed)
+                .fetch_one(&mut *tx)
+                .await?;
+                Some(id)
+            }
+            None => None,
+        };
+        let c = &x.certificate;
+        let status = match (&x.reserve_serial, x.approved) {
+            (Some(_), _) => "issuing",
+            (None, true) => "pending",
+            (None, false) => "needs_approval",
+        };
+        let certificate_id: i64 = sqlx::query_scalar(
+            "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, dns_names, \
+             signature_hash, created_at, kind, request_id, user_id, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(x.account_id)
+        .bind(x.order_id)
+        .bind(status)
+        .bind(&c.csr)
+        .bind(&c.spki_sha256)
+        .bind(c.key_size)
+        .bind(&c.common_name)
+        .bind(serde_json::to_string(&c.dns_names)?)
+        .bind(&c.signature_hash)
+        .bind(now)
+        .bind(&x.kind)
+        .bind(request_id)
+        .bind(x.user_id)
+        .bind(x.data.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some((ca_id, serial)) = &x.reserve_serial {
+            sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
+                .bind(ca_id)
+                .bind(serial)
+                .bind(certificate_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(CreatedExtraCertificate {
+            certificate_id,
+            request_id,
+        })
+    }
+
+    async fn certificates_awaiting_issuance(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, order_id, id FROM certificates WHERE status = 'pending' \
+             AND kind IN ('reissue', 'duplicate') AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    async fn cancel_reissue(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        note: Option<&str>,
+        at: &str,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ? AND account_id = ? \
+             AND status = 'reissue_pending' \
+             AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id AND c.status = 'issuing')",
+        )
+        .bind(at)
+        .bind(order_id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        let requests: Vec<Option<i64>> = sqlx::query_scalar(
+            "UPDATE certificates SET status = 'canceled' WHERE order_id = ? AND kind = 'reissue' \
+             AND status IN ('needs_approval', 'pending') RETURNING request_id",
+        )
+        .bind(order_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in requests.into_iter().flatten() {
+            sqlx::query(
+                "UPDATE requests SET status = 'rejected', processor_comment = ?, date_processed = ? \
+                 WHERE id = ? AND status IN ('pending', 'submitted', 'approved')",
+            )
+            .bind(note)
+            .bind(at)
+            .bind(r)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>> {
         let rows = sqlx::query(
             "SELECT email, status, date_emailed, validated_at FROM order_emails WHERE order_id = ? ORDER BY rowid",
@@ -1540,6 +1712,28 @@ impl Store for SqliteStore {
         let Some(order_id) = order_id else {
             return Ok(false);
         };
+        // A reissue/duplicate request unlocks (or drops) its certificate; a
+        // rejected reissue returns the order to issued.
+        sqlx::query(
+            "UPDATE certificates SET status = CASE ? WHEN 'approved' THEN 'pending' ELSE 'rejected' END \
+             WHERE request_id = ? AND status = 'needs_approval' AND ? IN ('approved', 'rejected')",
+        )
+        .bind(&p.to)
+        .bind(p.request_id)
+        .bind(&p.to)
+        .execute(&mut *tx)
+        .await?;
+        if p.to == "rejected" {
+            sqlx::query(
+                "UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ? AND status = 'reissue_pending' \
+                 AND EXISTS (SELECT 1 FROM certificates c WHERE c.request_id = ? AND c.kind = 'reissue')",
+            )
+            .bind(&p.date_processed)
+            .bind(order_id)
+            .bind(p.request_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(status) = &p.order_status {
             // An approved order still waiting for its CSR waits in needs_csr
             // (decided here, in the same transaction as a CSR upload would be).
@@ -1583,8 +1777,9 @@ impl Store for SqliteStore {
         certificate_id: i64,
     ) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let n = sqlx::query("UPDATE certificates SET status = 'issuing' WHERE id = ? AND status = 'pending' \
-             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = certificates.order_id AND o.status = 'pending')")
+        let n = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE certificates SET status = 'issuing' WHERE id = ? AND status = 'pending' AND {ISSUABLE_ORDER}"
+        )))
             .bind(certificate_id)
             .execute(&mut *tx)
             .await?
@@ -1630,8 +1825,9 @@ impl Store for SqliteStore {
         let sql = "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, \
             valid_from = ?, valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing';
             SELECT changes();
-            UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ?
-                AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL);"
+            UPDATE orders SET status = 'issued', updated_at = ?, certificate_id = ? WHERE id = ?
+                AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL
+                    AND kind IN ('primary', 'reissue'));"
             .to_string();
         let binds = vec![
             Bind::Text(c.ca_id.clone()),
@@ -1643,6 +1839,7 @@ impl Store for SqliteStore {
             Bind::Text(c.date_issued.clone()),
             Bind::I64(c.certificate_id),
             Bind::Text(c.date_issued.clone()),
+            Bind::I64(c.certificate_id),
             Bind::I64(c.order_id),
             Bind::I64(c.certificate_id),
         ];

@@ -8,6 +8,7 @@ pub mod operator;
 pub mod orders;
 pub mod organizations;
 pub mod products;
+pub mod reissue;
 pub mod requests;
 pub mod revoke;
 
@@ -118,6 +119,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/order/certificate/{id}/email-validation",
             get(crate::smime::email_validation),
+        )
+        .route(
+            "/order/certificate/{id}/reissue",
+            get(reissue::list_reissues).post(reissue::post_reissue),
+        )
+        .route(
+            "/order/certificate/{id}/duplicate",
+            get(reissue::list_duplicates).post(reissue::post_duplicate),
         )
         .route("/order/certificate/{id}/revoke", put(revoke::revoke_order))
         .route("/certificate/{id}/revoke", put(revoke::revoke_certificate))

@@ -777,6 +777,25 @@ pub async fn update_order_status(
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     match status.as_str() {
+        "canceled" if order.status == "reissue_pending" => {
+            // Cancels the reissue; the order keeps its certificate.
+            let ok = state
+                .store
+                .cancel_reissue(
+                    caller.account_id,
+                    id,
+                    req.note.as_deref(),
+                    &format_ts(OffsetDateTime::now_utc()),
+                )
+                .await?;
+            if !ok {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_STATUS_TRANSITION,
+                    "The reissue is being issued and can no longer be canceled.",
+                ));
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
         "canceled" => {
             let ok = state
                 .store

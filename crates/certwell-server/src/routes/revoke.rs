@@ -50,6 +50,17 @@ async fn revoke_or_request(
         certwell_policy::error::check_len(c, "comments", 4096)?;
     }
     let ids: Vec<i64> = certs.iter().map(|c| c.id).collect();
+    if state
+        .store
+        .get_order(caller.account_id, order_id)
+        .await?
+        .is_some_and(|o| o.status == "reissue_pending")
+    {
+        return Err(ApiError::bad_request(
+            codes::REISSUE_PENDING,
+            format!("Order {order_id} has a pending reissue; cancel the reissue or wait for it before revoking."),
+        ));
+    }
     if body.skip_approval.unwrap_or(false) {
         if !caller.role.can_approve() {
             return Err(ApiError::missing_permission(

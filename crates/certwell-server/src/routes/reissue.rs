@@ -1,0 +1,273 @@
+//! Reissue and duplicate (api-surface.md §3.7, §3.8):
+//! `POST|GET /order/certificate/{id}/reissue` and `…/duplicate`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use certwell_api::error::codes;
+use certwell_api::order::{OrderCreated, OrderRequest, RequestRef};
+use certwell_policy::catalog::find_product;
+use certwell_policy::dns::domain_covers;
+use certwell_policy::reissue::{validate_smime_extra, validate_tls_extra, ExtraKind};
+use certwell_store::{format_ts, NewCertificateRow, NewExtraCertificate, StoreError};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, Caller};
+use crate::issuance::{extra_plan, try_issue_certificate, OrderData, OrderPlan};
+use crate::routes::orders::{initial_status, key_facts, load_order, pick_issuing_ca, verify_csr};
+use crate::state::AppState;
+use crate::views::{certificate_fields, server_platform_json, ymd};
+
+/// `POST /order/certificate/{id}/reissue`
+pub async fn post_reissue(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    id: Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    create(state, caller, id, body, ExtraKind::Reissue).await
+}
+
+/// `POST /order/certificate/{id}/duplicate`
+pub async fn post_duplicate(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    id: Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    create(state, caller, id, body, ExtraKind::Duplicate).await
+}
+
+async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+    kind: ExtraKind,
+) -> ApiResult<Response> {
+    let order = load_order(&state, caller.account_id, &id).await?;
+    let req: OrderRequest = parse_json(&body)?;
+    let data = OrderData::from_order(&order)?;
+    let product = find_product(&order.product_name_id)
+        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+    let now = OffsetDateTime::now_utc();
+    if order.status != "issued" {
+        let (code, why) = if order.status == "reissue_pending" {
+            (
+                codes::REISSUE_PENDING,
+                "a reissue is already pending".to_string(),
+            )
+        } else {
+            (
+                codes::INVALID_STATUS_TRANSITION,
+                format!("the order is '{}'", order.status),
+            )
+        };
+        return Err(ApiError::bad_request(
+            code,
+            format!(
+                "Order {} cannot get a {}: {why}; only issued orders can.",
+                order.id,
+                kind.as_str()
+            ),
+        ));
+    }
+    let term_end = OffsetDateTime::parse(
+        data.plan.term_end(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| ApiError::internal("The order's term could not be read."))?;
+    if term_end <= now {
+        return Err(ApiError::bad_request(
+            codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
+            "The order's validity has ended; renew the order instead.",
+        ));
+    }
+    let current = match order.certificate_id {
+        Some(c) => state.store.get_certificate(caller.account_id, c).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
+    let plan = match &data.plan {
+        OrderPlan::Tls(p) => {
+            let names = extra_plan(&current)
+                .map(|x| x.sans)
+                .unwrap_or_else(|| p.sans.clone());
+            validate_tls_extra(kind, product, p, &names, &req)?
+        }
+        OrderPlan::Smime(p) => validate_smime_extra(kind, product, &p.signature_hash, &req)?,
+    };
+    if plan.skip_approval && !caller.role.can_approve() {
+        return Err(ApiError::missing_permission(
+            "skip approval (an administrator or manager key is required)",
+        ));
+    }
+    let csr = verify_csr(&state, &plan.csr)?;
+    if let OrderPlan::Smime(p) = &data.plan {
+        certwell_policy::smime::check_usage_for_key(&p.usage, crate::smime::key_kind(&csr))?;
+    }
+    let ca = pick_issuing_ca(
+        &state,
+        product,
+        Some(plan.ca_cert_id.as_deref().unwrap_or(&data.ca_cert_id)),
+    )?;
+    // New names must lie within the organization's domains.
+    if order.organization_id != 0 && !plan.sans.is_empty() {
+        let domains = state
+            .store
+            .domains_of_organization(caller.account_id, order.organization_id)
+            .await?;
+        for (i, n) in plan.sans.iter().enumerate() {
+            if !domains
+                .iter()
+                .any(|d| d.is_active && domain_covers(&d.name, n))
+            {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_DNS_NAME,
+                    format!("The name '{n}' (certificate.dns_names[{i}] or common_name) is not covered by a domain of the order's organization; add and validate the domain first."),
+                ));
+            }
+        }
+    }
+    let (_, request) = initial_status(&state, &caller, plan.skip_approval).await?;
+    let approved = plan.skip_approval || request == Some("approved");
+    let mut x = plan.clone();
+    x.ca_cert_id = Some(ca.id.clone());
+    let (_, key_size) = key_facts(&csr);
+    let created = match state
+        .store
+        .create_extra_certificate(&NewExtraCertificate {
+            account_id: caller.account_id,
+            order_id: order.id,
+            kind: kind.as_str().to_string(),
+            user_id: caller.user.id,
+            certificate: NewCertificateRow {
+                csr: plan.csr.clone(),
+                spki_sha256: csr.spki_sha256_hex.clone(),
+                key_size,
+                common_name: plan
+                    .common_name
+                    .clone()
+                    .unwrap_or_else(|| order.common_name.clone()),
+                dns_names: plan.sans.clone(),
+                signature_hash: plan.signature_hash.clone(),
+            },
+            data: serde_json::to_value(&x)
+                .map_err(|_| ApiError::internal("The request could not be encoded."))?,
+            request: request.map(|s| (s.to_string(), plan.comments.clone())),
+            approved,
+            reserve_serial: None,
+            created_at: format_ts(now),
+        })
+        .await
+    {
+        Ok(c) => c,
+        Err(StoreError::Conflict(m)) => {
+            return Err(ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, m))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut resp = OrderCreated {
+        id: order.id,
+        organization: None,
+        requests: created.request_id.map(|id| {
+            vec![RequestRef {
+                id,
+                status: request.unwrap_or_default().to_string(),
+            }]
+        }),
+        certificate_id: None,
+        certificate_chain: None,
+    };
+    if approved {
+        resp.certificate_id = Some(created.certificate_id);
+        let order = state
+            .store
+            .get_order(caller.account_id, order.id)
+            .await?
+            .ok_or_else(ApiError::order_not_found)?;
+        match try_issue_certificate(&state, &order, created.certificate_id).await {
+            Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
+            Ok(None) => state.wake_issuer.notify_one(),
+            Err(e) => tracing::warn!(order = order.id, error = %e.message, "issuance deferred"),
+        }
+    }
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// `GET /order/certificate/{id}/reissue`
+pub async fn list_reissues(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    id: Path<String>,
+) -> ApiResult<Json<Value>> {
+    list(state, caller, id, "reissue").await
+}
+
+/// `GET /order/certificate/{id}/duplicate`
+pub async fn list_duplicates(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    id: Path<String>,
+) -> ApiResult<Json<Value>> {
+    list(state, caller, id, "duplicate").await
+}
+
+async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    kind: &str,
+) -> ApiResult<Json<Value>> {
+    let order = load_order(&state, caller.account_id, &id).await?;
+    let data = OrderData::from_order(&order)?;
+    let mut out = Vec::new();
+    for c in state.store.certificates_for_order(order.id).await? {
+        if c.kind != kind {
+            continue;
+        }
+        let x = extra_plan(&c);
+        let mut v = json!({
+            "id": c.id,
+            "common_name": c.common_name,
+            "dns_names": c.dns_names,
+            "status": match c.status.as_str() {
+                "issued" => "approved",
+                "needs_approval" => "pending",
+                other => other,
+            },
+            "date_created": c.created_at,
+            "csr": c.csr,
+            "signature_hash": c.signature_hash,
+            "key_size": c.key_size,
+            "ca_cert_id": x.as_ref().and_then(|x| x.ca_cert_id.clone()).unwrap_or_else(|| data.ca_cert_id.clone()),
+            "archived": "0",
+        });
+        if let Some(p) = x.as_ref().and_then(|x| x.server_platform_id) {
+            v["server_platform"] = server_platform_json(p);
+        }
+        if let Some(u) = c.user_id {
+            v["user_id"] = json!(u);
+            if let Some(user) = state.store.get_user(caller.account_id, u).await? {
+                v["firstname"] = json!(user.first_name);
+                v["lastname"] = json!(user.last_name);
+            }
+        }
+        certificate_fields(&c, &mut v);
+        if let Some(f) = &c.valid_from {
+            v["valid_from"] = json!(ymd(f));
+        }
+        out.push(v);
+    }
+    let mut v = json!({});
+    if !out.is_empty() {
+        v["certificates"] = json!(out);
+    }
+    Ok(Json(v))
+}
