@@ -63,6 +63,7 @@ pub async fn open(
         config: Arc::new(config),
         crl_cache: Default::default(),
         wake_issuer: Default::default(),
+        revocations: Default::default(),
         rate_limiter,
         key_cache: Default::default(),
     });
@@ -110,6 +111,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
+    publisher: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -119,6 +121,7 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         let _ = self.http.await;
         let _ = self.sweeper.await;
+        let _ = self.publisher.await;
         self.state.store.close().await;
     }
 
@@ -144,6 +147,7 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             })
             .await
     });
+    let publisher = tokio::spawn(routes::ca::run_publisher(state.clone(), rx.clone()));
     let sweeper = tokio::spawn(issuance::run_sweeper(state.clone(), rx));
     Ok(RunningServer {
         addr,
@@ -151,5 +155,6 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
         shutdown: tx,
         http,
         sweeper,
+        publisher,
     })
 }

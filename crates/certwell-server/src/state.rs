@@ -18,6 +18,8 @@ pub struct AppState {
     pub crl_cache: Mutex<HashMap<String, CachedCrl>>,
     /// Wakes the issuance sweeper (an order may have become issuable).
     pub wake_issuer: Notify,
+    /// Wakes the revocation publisher (a certificate was revoked).
+    pub revocations: Notify,
     pub rate_limiter: RateLimiter,
     /// Valid API keys by hash, with their user, for a short time (saves two
     /// queries per request). Only valid keys are cached.

@@ -156,6 +156,16 @@ pub trait Store: Send + Sync {
         note: Option<&str>,
         at: &str,
     ) -> Result<bool>;
+    /// notAfter of the current certificate of every issued order in
+    /// `container_id` or below it whose certificate is valid at `from` and
+    /// ends before `until`.
+    async fn expiring_certificates(
+        &self,
+        account_id: i64,
+        container_id: i64,
+        from: &str,
+        until: &str,
+    ) -> Result<Vec<String>>;
     /// The addresses of a mailbox-validated order, in order.
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
     /// Marks one address of an order validated (NotFound: no such address).

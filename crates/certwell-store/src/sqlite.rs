@@ -1356,6 +1356,30 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn expiring_certificates(
+        &self,
+        account_id: i64,
+        container_id: i64,
+        from: &str,
+        until: &str,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "WITH RECURSIVE sub(id) AS ( \
+                 SELECT id FROM containers WHERE id = ? AND account_id = ? \
+                 UNION SELECT c.id FROM containers c JOIN sub ON c.parent_id = sub.id) \
+             SELECT c.valid_till FROM orders o JOIN certificates c ON c.id = o.certificate_id \
+             WHERE o.account_id = ? AND o.container_id IN (SELECT id FROM sub) AND o.status = 'issued' \
+               AND c.status = 'issued' AND c.valid_till >= ? AND c.valid_till < ?",
+        )
+        .bind(container_id)
+        .bind(account_id)
+        .bind(account_id)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>> {
         let rows = sqlx::query(
             "SELECT email, status, date_emailed, validated_at FROM order_emails WHERE order_id = ? ORDER BY rowid",

@@ -68,6 +68,30 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
     Ok(der)
 }
 
+/// How often the publisher re-signs CRLs that nobody fetched (well inside
+/// the 7-day nextUpdate; SBR/BR ask for at least every 7 days).
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Keeps every CA's CRL fresh: on a schedule, and within moments of a
+/// revocation (which drops the cached CRL and wakes this task).
+pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        for ca in state.cas.all().to_vec() {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = crl_der(&state, &ca.id).await {
+                tracing::warn!(ca = %ca.id, error = %e.message, "CRL could not be published");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PUBLISH_EVERY) => {}
+            _ = state.revocations.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 pub async fn ca_file(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,

@@ -166,6 +166,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(organizations::list_domains).post(organizations::create_domain),
         )
         .route("/domain/{id}", get(organizations::domain_info))
+        .route(
+            "/report/order/{container_id}/expiring",
+            get(orders::expiring_report),
+        )
         .route("/user/me", get(account::user_me))
         .route("/account", get(account::account));
     let operator = Router::new()

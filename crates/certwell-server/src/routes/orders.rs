@@ -866,3 +866,43 @@ pub async fn status_changes(
         .collect();
     Ok(Json(json!({ "orders": orders })))
 }
+
+/// `GET /report/order/{container_id}/expiring`: issued orders whose
+/// certificate ends within 30, 31–60 and 61–90 days.
+pub async fn expiring_report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(container): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let not_found =
+        || ApiError::not_found(codes::NOT_FOUND, "The specified container was not found.");
+    let container = path_id(&container, not_found)?;
+    state
+        .store
+        .get_container(caller.account_id, container)
+        .await?
+        .ok_or_else(not_found)?;
+    let now = OffsetDateTime::now_utc();
+    let ends = state
+        .store
+        .expiring_certificates(
+            caller.account_id,
+            container,
+            &format_ts(now),
+            &format_ts(now + Duration::days(90)),
+        )
+        .await?;
+    let mut buckets = [(30i64, 0i64), (60, 0), (90, 0)];
+    for end in ends {
+        let days = views::days_remaining(&end);
+        if let Some(b) = buckets.iter_mut().find(|(limit, _)| days <= *limit) {
+            b.1 += 1;
+        }
+    }
+    Ok(Json(json!({
+        "expiring_orders": buckets
+            .iter()
+            .map(|(d, n)| json!({"days_expiring": d, "order_count": n}))
+            .collect::<Vec<_>>()
+    })))
+}

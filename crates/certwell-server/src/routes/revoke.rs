@@ -122,6 +122,10 @@ pub async fn revoke_now(
         }
         tracing::info!(certificate = c.id, reason, "certificate revoked");
     }
+    drop(cache);
+    if !revoked.is_empty() {
+        state.revocations.notify_one();
+    }
     Ok(revoked)
 }
 
