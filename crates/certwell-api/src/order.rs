@@ -175,6 +175,32 @@ pub struct Page {
     pub offset: i64,
 }
 
+/// `GET /certificate/intermediates`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntermediatesResponse {
+    pub intermediates: Vec<IntermediateInfo>,
+}
+
+/// One issuing CA of `GET /certificate/intermediates` (api-surface.md §5.5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IntermediateInfo {
+    /// The `ca_cert_id` orders use.
+    pub id: String,
+    pub subject_common_name: String,
+    pub subject_org_name: String,
+    pub issuer_common_name: String,
+    /// "YYYY-MM-DD HH:MM:SS"
+    pub valid_from: String,
+    pub valid_to: String,
+    pub serial_number: String,
+    pub thumbprint: String,
+    pub signature_hash: String,
+    /// "0" or "1" (a string, as the vendor sends it).
+    pub is_private: String,
+    /// PEM of the CA certificate.
+    pub pem: String,
+}
+
 /// `GET /certificate/{id}/chain`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChainResponse {

@@ -1,7 +1,9 @@
 //! certwell-bench: order throughput of a real server (SQLite, real
-//! signing) against the raw signing rate of the same issuing-CA key.
+//! signing) against the raw signing rate of the same issuing-CA key, and
+//! the OCSP responder's throughput.
 //!
 //! `cargo run --release -p certwell-bench -- --orders 4000 --concurrency 16 --ca ecc`
+//! `cargo run --release -p certwell-bench -- --mode ocsp --requests 200000 --concurrency 16`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +15,16 @@ use serde_json::json;
 
 #[derive(Parser)]
 struct Args {
+    /// What to measure: "orders" (order creation with issuance) or "ocsp"
+    /// (OCSP GET requests for a mix of good and revoked certificates).
+    #[arg(long, default_value = "orders")]
+    mode: String,
+    /// OCSP mode: requests to send.
+    #[arg(long, default_value_t = 200_000)]
+    requests: usize,
+    /// OCSP mode: certificates to issue first (a quarter of them revoked).
+    #[arg(long, default_value_t = 400)]
+    certificates: usize,
     /// Orders to send.
     #[arg(long, default_value_t = 4000)]
     orders: usize,
@@ -116,8 +128,13 @@ async fn main() -> Result<(), String> {
             .ok_or("org")?
     };
 
-    eprintln!("preparing {} CSRs (P-256)…", args.orders);
-    let csrs: Vec<String> = (0..args.orders)
+    let n_orders = if args.mode == "ocsp" {
+        args.certificates + 1
+    } else {
+        args.orders
+    };
+    eprintln!("preparing {n_orders} CSRs (P-256)…");
+    let csrs: Vec<String> = (0..n_orders)
         .map(|_| certwell_ca::testing::make_csr(KeyAlgorithm::EcdsaP256, "bench").0)
         .collect();
     let bodies: Arc<Vec<String>> = Arc::new(
@@ -144,6 +161,15 @@ async fn main() -> Result<(), String> {
             "warm-up order failed: {}",
             r.text().await.unwrap_or_default()
         ));
+    }
+
+    if args.mode == "ocsp" {
+        let result = ocsp_bench(&args, &client, &base, &key, &bodies, &ca.cert_der).await;
+        server.shutdown().await;
+        return result;
+    }
+    if args.mode != "orders" {
+        return Err(format!("--mode must be orders or ocsp, not {}", args.mode));
     }
 
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(1));
@@ -225,4 +251,202 @@ async fn main() -> Result<(), String> {
         return Err(format!("{failures} orders were not issued"));
     }
     Ok(())
+}
+
+/// Issues `--certificates` certificates, revokes every fourth, then sends
+/// `--requests` OCSP GET requests (RFC 5019 form, SHA-1 CertIDs, no nonce)
+/// spread over all of them at `--concurrency`, checking each answer: a
+/// signed response (status successful) whose CertStatus is the expected
+/// one.
+async fn ocsp_bench(
+    args: &Args,
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    bodies: &[String],
+    ica_der: &[u8],
+) -> Result<(), String> {
+    use base64::Engine;
+    eprintln!("issuing {} certificates…", args.certificates);
+    let mut targets = Vec::new();
+    for (i, body) in bodies.iter().enumerate().skip(1) {
+        let r = client
+            .post(format!("{base}/services/v2/order/certificate/ssl_plus"))
+            .header("X-DC-DEVKEY", key)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+        let pem = v["certificate_chain"][0]["pem"]
+            .as_str()
+            .ok_or_else(|| format!("order {i} not issued: {v}"))?;
+        let der = pem_to_der(pem)?;
+        let serial = hex::decode(
+            certwell_ca::certificate_summary(&der)
+                .map_err(|e| e.to_string())?
+                .serial_hex,
+        )
+        .map_err(|e| e.to_string())?;
+        let revoked = i % 4 == 0;
+        if revoked {
+            let r = client
+                .put(format!(
+                    "{base}/services/v2/certificate/{}/revoke",
+                    v["certificate_id"]
+                ))
+                .header("X-DC-DEVKEY", key)
+                .json(&json!({"skip_approval": true, "revocation_reason": "superseded"}))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if r.status().as_u16() != 204 {
+                return Err(format!("revocation failed: {}", r.status()));
+            }
+        }
+        let id = certwell_ca::OcspCertId::new(ica_der, certwell_ca::OcspHash::Sha1, &serial)
+            .map_err(|e| e.to_string())?;
+        let req = certwell_ca::build_ocsp_request(&[id]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(req);
+        let path: String = b64
+            .chars()
+            .map(|c| match c {
+                '+' => "%2B".to_string(),
+                '/' => "%2F".to_string(),
+                '=' => "%3D".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        targets.push((format!("{base}/ocsp/{path}"), revoked));
+    }
+    let targets = Arc::new(targets);
+    let revoked_n = targets.iter().filter(|t| t.1).count();
+    eprintln!(
+        "{} certificates, {revoked_n} revoked; sending {} OCSP requests…",
+        targets.len(),
+        args.requests
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, targets, next, total) =
+            (client.clone(), targets.clone(), next.clone(), args.requests);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let (url, revoked) = &targets[i % targets.len()];
+                let t = Instant::now();
+                let ok = match client.get(url).send().await {
+                    Ok(r) if r.status().as_u16() == 200 => match r.bytes().await {
+                        Ok(b) => ocsp_status(&b) == Some(if *revoked { 1 } else { 0 }),
+                        Err(_) => false,
+                    },
+                    _ => false,
+                };
+                if !ok {
+                    failures += 1;
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, failures)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    let n = lat.len();
+    println!(
+        "ocsp: {n} GET requests over {} certificates ({revoked_n} revoked) at concurrency {} in {:.2}s, failures: {failures}",
+        targets.len(),
+        args.concurrency,
+        elapsed.as_secs_f64()
+    );
+    println!("responses/s: {:.0}", n as f64 / elapsed.as_secs_f64());
+    println!(
+        "latency p50: {:.3} ms, p99: {:.3} ms",
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3
+    );
+    if failures > 0 {
+        return Err(format!("{failures} OCSP answers were wrong"));
+    }
+    Ok(())
+}
+
+fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let b64: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| e.to_string())
+}
+
+/// The CertStatus of the one SingleResponse in a successful OCSP response:
+/// 0 good, 1 revoked, 2 unknown; None when it is not one.
+fn ocsp_status(der: &[u8]) -> Option<u8> {
+    // A minimal DER walk: OCSPResponse → responseBytes → BasicOCSPResponse
+    // → tbsResponseData → responses → SingleResponse → certStatus.
+    fn tlv(d: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = d.split_first()?;
+        let (&l0, rest) = rest.split_first()?;
+        let (len, rest) = if l0 < 0x80 {
+            (l0 as usize, rest)
+        } else {
+            let n = (l0 & 0x7f) as usize;
+            if n == 0 || n > 3 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n].iter().fold(0usize, |a, b| a << 8 | *b as usize);
+            (len, &rest[n..])
+        };
+        if rest.len() < len {
+            return None;
+        }
+        Some((tag, &rest[..len], &rest[len..]))
+    }
+    let (_, resp, _) = tlv(der)?;
+    let (tag, status, rest) = tlv(resp)?;
+    if tag != 0x0a || status != [0] {
+        return None;
+    }
+    let (_, rb, _) = tlv(rest)?; // [0] responseBytes
+    let (_, rb, _) = tlv(rb)?; // SEQUENCE
+    let (_, _oid, rest) = tlv(rb)?;
+    let (_, basic_os, _) = tlv(rest)?; // OCTET STRING
+    let (_, basic, _) = tlv(basic_os)?;
+    let (_, tbs, _) = tlv(basic)?;
+    let (tag, _, mut rest) = tlv(tbs)?;
+    if tag == 0xa0 {
+        // version was present: the next element is the responderID.
+        let (_, _, r) = tlv(rest)?;
+        rest = r;
+    }
+    let (_, _produced, rest) = tlv(rest)?;
+    let (_, responses, _) = tlv(rest)?;
+    let (_, single, _) = tlv(responses)?;
+    let (_, _cert_id, rest) = tlv(single)?;
+    let (tag, _, _) = tlv(rest)?;
+    match tag {
+        0x80 => Some(0),
+        0xa1 => Some(1),
+        0x82 => Some(2),
+        _ => None,
+    }
 }

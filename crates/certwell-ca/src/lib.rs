@@ -39,16 +39,17 @@ pub use cert::{
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};
 pub use ocsp::{
-    build_ocsp_response, issuer_hashes, ocsp_error_response, parse_ocsp_request, OcspCertId,
-    OcspCertStatus, OcspError, OcspHash, OcspRequest, OcspSingle, OCSP_MAX_CERT_IDS,
-    OCSP_MAX_NONCE_LEN, OCSP_MAX_REQUEST_LEN, OCSP_MAX_VALIDITY_SECS, OCSP_MIN_VALIDITY_SECS,
-    OCSP_STATUS_INTERNAL_ERROR, OCSP_STATUS_MALFORMED_REQUEST, OCSP_STATUS_SIG_REQUIRED,
-    OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
+    build_ocsp_request, build_ocsp_response, issuer_hashes, ocsp_error_response,
+    parse_ocsp_request, OcspCertId, OcspCertStatus, OcspError, OcspHash, OcspRequest, OcspSingle,
+    OCSP_MAX_CERT_IDS, OCSP_MAX_NONCE_LEN, OCSP_MAX_REQUEST_LEN, OCSP_MAX_VALIDITY_SECS,
+    OCSP_MIN_VALIDITY_SECS, OCSP_STATUS_INTERNAL_ERROR, OCSP_STATUS_MALFORMED_REQUEST,
+    OCSP_STATUS_SIG_REQUIRED, OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
 };
 pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
 pub use subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 pub use util::{
-    certificate_common_name, der_to_pem, pkcs7_certs_only_der, sha1_thumbprint_hex_upper,
+    certificate_common_name, certificate_summary, der_to_pem, pkcs7_certs_only_der,
+    sha1_thumbprint_hex_upper, CertSummary,
 };
 
 /// Errors from certificate / CRL construction and signing.

@@ -283,6 +283,16 @@ pub struct OcspRequest {
     pub nonce: Option<Vec<u8>>,
 }
 
+/// A DER `OCSPRequest` for `cert_ids` (unsigned, no nonce: the form RFC
+/// 5019 clients send and certwell's responder caches), for clients and the
+/// benchmark.
+pub fn build_ocsp_request(cert_ids: &[OcspCertId]) -> Vec<u8> {
+    let requests: Vec<Vec<u8>> = cert_ids.iter().map(|c| derw::seq(&[&c.raw])).collect();
+    let refs: Vec<&[u8]> = requests.iter().map(Vec::as_slice).collect();
+    let request_list = derw::seq(&refs);
+    derw::seq(&[&derw::seq(&[&request_list])])
+}
+
 /// Parse a DER `OCSPRequest` (RFC 6960 §4.1.1). requestorName,
 /// optionalSignature and extensions other than the nonce are checked for
 /// shape only and otherwise ignored.

@@ -939,3 +939,29 @@ fn ocsp_response_signing_cost() {
         eprintln!("{alg}: {per:?} per build_ocsp_response ({len} bytes)");
     }
 }
+
+/// `build_ocsp_request` writes what `openssl ocsp -reqout` writes (no
+/// nonce, SHA-1 CertID) and parses back to the same CertIDs.
+#[test]
+fn built_requests_match_openssl_and_parse_back() {
+    let s = setup();
+    let ours =
+        build_ocsp_request(&[OcspCertId::new(&s.ica.der, OcspHash::Sha1, &s.leaf_serial).unwrap()]);
+    let theirs = openssl_request(&s, "sha1-nononce.der", &["-no_nonce"]);
+    assert_eq!(ours, theirs);
+
+    let ids: Vec<OcspCertId> = [OcspHash::Sha1, OcspHash::Sha256, OcspHash::Sha384]
+        .into_iter()
+        .map(|h| OcspCertId::new(&s.ica.der, h, &s.leaf_serial).unwrap())
+        .collect();
+    let parsed = parse_ocsp_request(&build_ocsp_request(&ids)).unwrap();
+    assert_eq!(parsed.cert_ids, ids);
+    assert_eq!(parsed.nonce, None);
+    // openssl reads it too.
+    let f = s.dir.path().join("three.der");
+    std::fs::write(&f, build_ocsp_request(&ids)).unwrap();
+    let (code, out, err) =
+        run(Command::new("openssl").args(["ocsp", "-reqin", p(&f), "-req_text"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("Certificate ID:").count(), 3, "{out}");
+}

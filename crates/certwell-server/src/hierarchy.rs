@@ -245,15 +245,108 @@ pub async fn create_hierarchy(
     Ok(())
 }
 
+/// The `purpose` stored for delegated OCSP responder certificates.
+pub const OCSP_RESPONDER_PURPOSE: &str = "ocsp_responder";
+/// How long a responder certificate is valid, and when it is replaced.
+const RESPONDER_VALIDITY_DAYS: i64 = 90;
+const RESPONDER_RENEW_AFTER_DAYS: i64 = 60;
+
+/// Gives every issuing CA a current delegated OCSP responder certificate
+/// (ECDSA P-256, EKU OCSPSigning, id-pkix-ocsp-nocheck, 90 days), replacing
+/// one older than 60 days. Returns the responders it made (already stored).
+pub async fn ensure_ocsp_responders(
+    store: &dyn Store,
+    dir: &DataDir,
+    config: &Config,
+    registry: &CaRegistry,
+) -> Result<Vec<Arc<LoadedCa>>, String> {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .map_err(|e| e.to_string())?;
+    let renew_before = certwell_store::format_ts(now - Duration::days(RESPONDER_RENEW_AFTER_DAYS));
+    let records = store.list_cas().await.map_err(|e| e.to_string())?;
+    let mut made = Vec::new();
+    for ca in registry.cas().filter(|c| c.purpose.is_some()) {
+        let current = records.iter().any(|r| {
+            r.purpose.as_deref() == Some(OCSP_RESPONDER_PURPOSE)
+                && r.parent_id.as_deref() == Some(ca.id.as_str())
+                && r.created_at > renew_before
+        });
+        if current {
+            continue;
+        }
+        let (signer, pkcs8) =
+            SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).map_err(|e| e.to_string())?;
+        let spki = signer.spki_der();
+        let id = ca_id_for(&spki);
+        let key_rel = format!("keys/{id}.key");
+        keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
+        let name = format!("{} OCSP Responder", ca.name);
+        let subject = CaSubject {
+            country: config.ca_country.clone(),
+            organization: config.ca_organization.clone(),
+            common_name: name.chars().take(64).collect(),
+        };
+        let serial = certwell_ca::random_serial();
+        let not_before = now - Duration::minutes(5);
+        let req = certwell_ca::CaCertRequest {
+            profile: CaProfile::OcspResponder,
+            subject: &subject,
+            subject_spki_der: &spki,
+            serial: &serial,
+            not_before,
+            not_after: not_before + Duration::days(RESPONDER_VALIDITY_DAYS),
+            issuer_crl_url: None,
+            issuer_cert_url: None,
+        };
+        let cert_der =
+            certwell_ca::build_ca_certificate(&req, Some(&ca.cert_der), ca.signer.as_ref())
+                .map_err(|e| format!("OCSP responder for {}: {e}", ca.id))?;
+        let rec = CaRecord {
+            id,
+            name: subject.common_name.clone(),
+            parent_id: Some(ca.id.clone()),
+            purpose: Some(OCSP_RESPONDER_PURPOSE.to_string()),
+            key_algorithm: KeyAlgorithm::EcdsaP256.as_str().to_string(),
+            key_file: key_rel,
+            cert_der,
+            is_default: false,
+            created_at: certwell_store::format_ts(now),
+        };
+        store.insert_ca(&rec).await.map_err(|e| e.to_string())?;
+        made.push(Arc::new(LoadedCa::from_record(rec, Arc::new(signer))));
+    }
+    Ok(made)
+}
+
 /// A CA loaded for use.
 pub struct LoadedCa {
     pub id: String,
     pub name: String,
     pub parent_id: Option<String>,
     pub purpose: Option<CaPurpose>,
+    /// A delegated OCSP responder (not a CA: it signs only OCSP responses).
+    pub is_ocsp_responder: bool,
+    pub created_at: String,
     pub is_default: bool,
     pub cert_der: Vec<u8>,
     pub signer: Arc<dyn Signer>,
+}
+
+impl LoadedCa {
+    fn from_record(rec: CaRecord, signer: Arc<dyn Signer>) -> LoadedCa {
+        LoadedCa {
+            id: rec.id,
+            name: rec.name,
+            parent_id: rec.parent_id,
+            purpose: rec.purpose.as_deref().and_then(CaPurpose::parse),
+            is_ocsp_responder: rec.purpose.as_deref() == Some(OCSP_RESPONDER_PURPOSE),
+            created_at: rec.created_at,
+            is_default: rec.is_default,
+            cert_der: rec.cert_der,
+            signer,
+        }
+    }
 }
 
 pub struct CaRegistry {
@@ -270,21 +363,28 @@ impl CaRegistry {
             let pkcs8 = keyfile::read_private_key(&dir.join(&rec.key_file))?;
             let signer = SoftwareSigner::from_pkcs8(alg, &pkcs8)
                 .map_err(|e| format!("CA {}: {e}", rec.id))?;
-            cas.push(Arc::new(LoadedCa {
-                id: rec.id,
-                name: rec.name,
-                parent_id: rec.parent_id,
-                purpose: rec.purpose.as_deref().and_then(CaPurpose::parse),
-                is_default: rec.is_default,
-                cert_der: rec.cert_der,
-                signer: Arc::new(signer),
-            }));
+            cas.push(Arc::new(LoadedCa::from_record(rec, Arc::new(signer))));
         }
         Ok(CaRegistry { cas })
     }
 
+    /// Every CA certificate certwell holds: roots, issuing CAs and OCSP
+    /// responders.
     pub fn all(&self) -> &[Arc<LoadedCa>] {
         &self.cas
+    }
+
+    /// Roots and issuing CAs (the CAs that publish CRLs).
+    pub fn cas(&self) -> impl Iterator<Item = &Arc<LoadedCa>> {
+        self.cas.iter().filter(|c| !c.is_ocsp_responder)
+    }
+
+    /// The newest OCSP responder of issuing CA `ca_id`.
+    pub fn ocsp_responder(&self, ca_id: &str) -> Option<&Arc<LoadedCa>> {
+        self.cas
+            .iter()
+            .filter(|c| c.is_ocsp_responder && c.parent_id.as_deref() == Some(ca_id))
+            .max_by(|a, b| a.created_at.cmp(&b.created_at))
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<LoadedCa>> {

@@ -373,6 +373,7 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
     let base = state.config.base_url();
     let crl_url = ca_crl_url(&base, &job.ca.id);
     let crt_url = ca_cert_url(&base, &job.ca.id);
+    let ocsp_url = format!("{base}/ocsp");
     let ca = Arc::clone(&job.ca);
     let (serial, leaf, spki, nb, na) = (
         job.serial.clone(),
@@ -393,7 +394,7 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
                 not_after: na,
                 crl_url: &crl_url,
                 ca_issuers_url: &crt_url,
-                ocsp_url: None,
+                ocsp_url: Some(&ocsp_url),
             };
             certwell_ca::build_tls_leaf(&req, &ca.cert_der, ca.signer.as_ref())
         }
@@ -411,7 +412,7 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
                 not_after: na,
                 crl_url: &crl_url,
                 ca_issuers_url: &crt_url,
-                ocsp_url: None,
+                ocsp_url: Some(&ocsp_url),
                 signature: s.scheme,
             };
             certwell_ca::build_subscriber_leaf(&req, &ca.cert_der, ca.signer.as_ref())

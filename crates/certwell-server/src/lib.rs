@@ -54,9 +54,17 @@ pub async fn open(
         );
     }
     warn_if_internal_url(&config.base_url());
-    let cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
+    let mut cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
+    if !hierarchy::ensure_ocsp_responders(&store, dir, &config, &cas)
+        .await?
+        .is_empty()
+    {
+        cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
+    }
     let rate_limiter =
         ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
+    let ocsp_issuers = routes::ocsp::issuer_index(&cas)?;
+    let ocsp_responders = routes::ocsp::responder_index(&cas);
     let state = Arc::new(AppState {
         store: Arc::new(store),
         cas: Arc::new(cas),
@@ -64,6 +72,11 @@ pub async fn open(
         crl_cache: Default::default(),
         wake_issuer: Default::default(),
         revocations: Default::default(),
+        ocsp_cache: Default::default(),
+        ocsp_epoch: Default::default(),
+        ocsp_issuers,
+        ocsp_responders: std::sync::RwLock::new(ocsp_responders),
+        dir: dir.clone(),
         rate_limiter,
         key_cache: Default::default(),
     });

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use certwell_store::Store;
 use tokio::sync::{Mutex, Notify};
 
-use crate::config::Config;
-use crate::hierarchy::CaRegistry;
+use crate::config::{Config, DataDir};
+use crate::hierarchy::{CaRegistry, LoadedCa};
 use crate::ratelimit::RateLimiter;
 
 pub struct AppState {
@@ -20,6 +20,17 @@ pub struct AppState {
     pub wake_issuer: Notify,
     /// Wakes the revocation publisher (a certificate was revoked).
     pub revocations: Notify,
+    /// Bumped by every revocation: a response looked up before it is not cached.
+    pub ocsp_epoch: std::sync::atomic::AtomicU64,
+    /// Signed OCSP responses by request CertID.
+    pub ocsp_cache: std::sync::RwLock<HashMap<Vec<u8>, CachedOcsp>>,
+    /// (hash algorithm, issuer name hash, issuer key hash) → issuing CA id.
+    pub ocsp_issuers: OcspIssuerIndex,
+    /// The current delegated OCSP responder of each issuing CA (by CA id);
+    /// replaced by the publisher when it is renewed.
+    pub ocsp_responders: std::sync::RwLock<HashMap<String, Arc<LoadedCa>>>,
+    /// The data directory (key files of renewed OCSP responders go there).
+    pub dir: DataDir,
     pub rate_limiter: RateLimiter,
     /// Valid API keys by hash, with their user, for a short time (saves two
     /// queries per request). Only valid keys are cached.
@@ -37,6 +48,20 @@ pub struct CachedKey {
 pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub type SharedState = Arc<AppState>;
+
+/// (hash algorithm, issuer name hash, issuer key hash) → issuing CA id.
+pub type OcspIssuerIndex = HashMap<(certwell_ca::OcspHash, Vec<u8>, Vec<u8>), String>;
+
+/// A signed OCSP response for one CertID.
+pub struct CachedOcsp {
+    pub ca_id: String,
+    pub serial: Vec<u8>,
+    /// The status it answers (a revocation re-signs "good" answers).
+    pub status: certwell_ca::OcspCertStatus,
+    pub der: Arc<Vec<u8>>,
+    /// Re-sign after this.
+    pub refresh_at: time::OffsetDateTime,
+}
 
 /// A signed CRL (DER) and when it was made.
 pub type CachedCrl = (Arc<Vec<u8>>, time::OffsetDateTime);

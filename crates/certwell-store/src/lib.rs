@@ -166,6 +166,13 @@ pub trait Store: Send + Sync {
         from: &str,
         until: &str,
     ) -> Result<Vec<String>>;
+    /// The certificate `ca_id` issued with `serial_hex` (upper-case hex),
+    /// in any account: what the OCSP responder answers from.
+    async fn certificate_by_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+    ) -> Result<Option<Certificate>>;
     /// The addresses of a mailbox-validated order, in order.
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
     /// Marks one address of an order validated (NotFound: no such address).

@@ -1380,6 +1380,19 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn certificate_by_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+    ) -> Result<Option<Certificate>> {
+        let row = sqlx::query("SELECT * FROM certificates WHERE ca_id = ? AND serial = ?")
+            .bind(ca_id)
+            .bind(serial_hex)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(cert_row).transpose()
+    }
+
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>> {
         let rows = sqlx::query(
             "SELECT email, status, date_emailed, validated_at FROM order_emails WHERE order_id = ? ORDER BY rowid",

@@ -16,10 +16,12 @@ const CRL_REFRESH: Duration = Duration::hours(1);
 const CRL_NEXT_UPDATE: Duration = Duration::days(7);
 
 pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
-    let ca =
-        state.cas.get(ca_id).cloned().ok_or_else(|| {
-            ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
-        })?;
+    let ca = state
+        .cas
+        .get(ca_id)
+        .filter(|c| !c.is_ocsp_responder)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
@@ -73,10 +75,13 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
 const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Keeps every CA's CRL fresh: on a schedule, and within moments of a
-/// revocation (which drops the cached CRL and wakes this task).
+/// revocation (which drops the cached CRL and wakes this task). On the
+/// same schedule it renews OCSP responder certificates that are due and
+/// re-signs cached OCSP answers before they go stale.
 pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
-        for ca in state.cas.all().to_vec() {
+        let cas: Vec<_> = state.cas.cas().cloned().collect();
+        for ca in cas {
             if *shutdown.borrow() {
                 return;
             }
@@ -84,6 +89,11 @@ pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watc
                 tracing::warn!(ca = %ca.id, error = %e.message, "CRL could not be published");
             }
         }
+        if let Err(e) = super::ocsp::renew_responders(&state).await {
+            tracing::warn!(error = %e, "OCSP responder certificates could not be renewed");
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || super::ocsp::presign_due(&st)).await;
         tokio::select! {
             _ = tokio::time::sleep(PUBLISH_EVERY) => {}
             _ = state.revocations.notified() => {}

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_api::order::{ChainEntry, ChainResponse};
+use certwell_api::order::{ChainEntry, ChainResponse, IntermediateInfo, IntermediatesResponse};
 use certwell_store::Certificate;
 use time::OffsetDateTime;
 
@@ -231,6 +231,36 @@ pub async fn download_order_format(
 ) -> ApiResult<Response> {
     let b = order_primary(&state, caller.account_id, &order_id).await?;
     render(&b, &format)
+}
+
+/// `GET /certificate/intermediates`: every issuing CA certwell signs with
+/// (the `ca_cert_id` values products allow), TLS first, in hierarchy order.
+/// Roots and OCSP responder certificates are not intermediates.
+pub async fn intermediates(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> ApiResult<Json<IntermediatesResponse>> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let mut out = Vec::new();
+    for ca in state.cas.cas().filter(|c| c.purpose.is_some()) {
+        let s = certwell_ca::certificate_summary(&ca.cert_der)
+            .map_err(|e| ApiError::internal(format!("CA {}: {e}", ca.id)))?;
+        out.push(IntermediateInfo {
+            id: ca.id.clone(),
+            subject_common_name: s.subject_common_name.unwrap_or_else(|| ca.name.clone()),
+            subject_org_name: s.subject_organization.unwrap_or_default(),
+            issuer_common_name: s.issuer_common_name.unwrap_or_default(),
+            valid_from: s.not_before.format(&fmt).unwrap_or_default(),
+            valid_to: s.not_after.format(&fmt).unwrap_or_default(),
+            serial_number: s.serial_hex,
+            thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&ca.cert_der),
+            signature_hash: s.signature_hash,
+            // certwell's hierarchy is a private PKI, not publicly trusted.
+            is_private: "1".to_string(),
+            pem: cert_pem(&ca.cert_der),
+        });
+    }
+    Ok(Json(IntermediatesResponse { intermediates: out }))
 }
 
 /// `GET /certificate/{id}/chain`: leaf first, then the intermediates.

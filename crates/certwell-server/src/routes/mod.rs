@@ -4,6 +4,7 @@
 pub mod account;
 pub mod ca;
 pub mod certificates;
+pub mod ocsp;
 pub mod operator;
 pub mod orders;
 pub mod organizations;
@@ -154,6 +155,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(certificates::download_order_format),
         )
         .route("/certificate/{id}/chain", get(certificates::chain))
+        .route(
+            "/certificate/intermediates",
+            get(certificates::intermediates),
+        )
         .route("/product", get(products::list_products))
         .route("/product/{name_id}", get(products::product_info))
         .route(
@@ -190,6 +195,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/services/v2", api)
         .nest("/operator/v1", operator)
         .route("/ca/{file}", get(ca::ca_file))
+        .route("/ocsp", post(ocsp::post_ocsp))
+        .route("/ocsp/{*request}", get(ocsp::get_ocsp))
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)
         .layer(DefaultBodyLimit::max(max_body))

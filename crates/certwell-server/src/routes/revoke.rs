@@ -123,6 +123,7 @@ pub async fn revoke_now(
         tracing::info!(certificate = c.id, reason, "certificate revoked");
     }
     drop(cache);
+    crate::routes::ocsp::on_revoked(state, &revoked);
     if !revoked.is_empty() {
         state.revocations.notify_one();
     }

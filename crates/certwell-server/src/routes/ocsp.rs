@@ -1,0 +1,383 @@
+//! The OCSP responder (RFC 6960, with RFC 5019's GET form) at the URL every
+//! certificate's AIA names: `POST /ocsp` (body: DER OCSPRequest) and
+//! `GET /ocsp/{base64 of the request}`.
+//!
+//! Responses are signed by a delegated responder certificate per issuing
+//! CA and cached per CertID: the first request for a certificate signs its
+//! answer, later ones are served from memory, the publisher re-signs the
+//! cached answers before they go stale, and a revocation re-signs the
+//! cached answers of the revoked serials at once (before the revoke call
+//! returns). Nonces are not echoed (RFC 8954 lets a responder ignore them),
+//! which is what makes the cache possible. "unknown" is never cached.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use certwell_ca::{OcspCertStatus, OcspHash, OcspSingle};
+use time::{Duration, OffsetDateTime};
+
+use crate::hierarchy::{CaRegistry, LoadedCa};
+use crate::state::{AppState, CachedOcsp, OcspIssuerIndex};
+use certwell_store::Certificate;
+
+/// Responses are valid this long (BR/SBR: 8 hours to 10 days)…
+const RESPONSE_VALIDITY: Duration = Duration::days(4);
+/// …and re-signed after this (well inside the validity).
+const RESPONSE_REFRESH: Duration = Duration::days(1);
+/// The publisher re-signs cached answers this long before their refresh
+/// time, so a busy certificate's answer never has to be signed on request.
+const PRESIGN_AHEAD: Duration = Duration::hours(2);
+/// At most this many cached answers (about 0.5 KiB each); past it the
+/// stale ones go, then all of them.
+const CACHE_MAX: usize = 200_000;
+
+/// The newest responder of every issuing CA, by CA id.
+pub fn responder_index(cas: &CaRegistry) -> HashMap<String, Arc<LoadedCa>> {
+    cas.cas()
+        .filter(|c| c.purpose.is_some())
+        .filter_map(|c| Some((c.id.clone(), cas.ocsp_responder(&c.id)?.clone())))
+        .collect()
+}
+
+fn responder(state: &AppState, ca_id: &str) -> Option<Arc<LoadedCa>> {
+    state.ocsp_responders.read().ok()?.get(ca_id).cloned()
+}
+
+/// Signs one answer with the current responder of `ca_id`.
+fn sign_single(
+    state: &AppState,
+    ca_id: &str,
+    cert_id_raw: &[u8],
+    status: OcspCertStatus,
+    now: OffsetDateTime,
+) -> Option<Arc<Vec<u8>>> {
+    let responder = responder(state, ca_id)?;
+    let single = OcspSingle {
+        cert_id_raw,
+        status,
+        this_update: now,
+        next_update: now + RESPONSE_VALIDITY,
+    };
+    match certwell_ca::build_ocsp_response(
+        &responder.cert_der,
+        responder.signer.as_ref(),
+        now,
+        &[single],
+        None,
+    ) {
+        Ok(d) => Some(Arc::new(d)),
+        Err(e) => {
+            tracing::error!(ca = %ca_id, error = %e, "OCSP response could not be signed");
+            None
+        }
+    }
+}
+
+fn now_secs() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
+/// (hash algorithm, issuer name hash, issuer key hash) → CA id, for every
+/// issuing CA and every hash algorithm a request may use.
+pub fn issuer_index(cas: &CaRegistry) -> Result<OcspIssuerIndex, String> {
+    let mut map = HashMap::new();
+    for ca in cas.cas().filter(|c| c.purpose.is_some()) {
+        for alg in OcspHash::ALL {
+            let (name, key) = certwell_ca::issuer_hashes(&ca.cert_der, alg)
+                .map_err(|e| format!("CA {}: {e}", ca.id))?;
+            map.insert((alg, name, key), ca.id.clone());
+        }
+    }
+    Ok(map)
+}
+
+fn ocsp_response(der: Arc<Vec<u8>>, max_age: Option<i64>) -> Response {
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/ocsp-response")],
+        der.as_ref().clone(),
+    )
+        .into_response();
+    if let Some(age) = max_age {
+        if let Ok(v) = header::HeaderValue::from_str(&format!(
+            "max-age={age}, public, no-transform, must-revalidate"
+        )) {
+            resp.headers_mut().insert(header::CACHE_CONTROL, v);
+        }
+    }
+    resp
+}
+
+fn error_response(status: u8) -> Response {
+    ocsp_response(Arc::new(certwell_ca::ocsp_error_response(status)), None)
+}
+
+/// `POST /ocsp`
+pub async fn post_ocsp(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    answer(&state, &body).await
+}
+
+/// `GET /ocsp/{base64}`: the request, base64 (standard or URL-safe,
+/// percent-decoded by the router).
+pub async fn get_ocsp(State(state): State<Arc<AppState>>, Path(b64): Path<String>) -> Response {
+    let text: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&text)
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+        })
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
+        });
+    match decoded {
+        Ok(der) => answer(&state, &der).await,
+        Err(_) => error_response(certwell_ca::OCSP_STATUS_MALFORMED_REQUEST),
+    }
+}
+
+async fn answer(state: &AppState, der: &[u8]) -> Response {
+    let req = match certwell_ca::parse_ocsp_request(der) {
+        Ok(r) => r,
+        Err(e) => return error_response(e.response_status()),
+    };
+    let now = now_secs();
+    // The common case: one certificate, answered from the cache.
+    if let [id] = req.cert_ids.as_slice() {
+        if let Ok(cache) = state.ocsp_cache.read() {
+            if let Some(c) = cache.get(&id.raw).filter(|c| c.refresh_at > now) {
+                let age = (c.refresh_at - now).whole_seconds();
+                return ocsp_response(c.der.clone(), Some(age));
+            }
+        }
+    }
+    // All certificates of one request must come from one CA (one signer).
+    let mut ca_id = None;
+    for id in &req.cert_ids {
+        let key = (
+            id.hash_algorithm,
+            id.issuer_name_hash.clone(),
+            id.issuer_key_hash.clone(),
+        );
+        match (state.ocsp_issuers.get(&key), &ca_id) {
+            (None, _) => return error_response(certwell_ca::OCSP_STATUS_UNAUTHORIZED),
+            (Some(c), Some(prev)) if c != prev => {
+                return error_response(certwell_ca::OCSP_STATUS_UNAUTHORIZED)
+            }
+            (Some(c), _) => ca_id = Some(c.clone()),
+        }
+    }
+    let Some(ca_id) = ca_id else {
+        return error_response(certwell_ca::OCSP_STATUS_MALFORMED_REQUEST);
+    };
+    let Some(responder) = responder(state, &ca_id) else {
+        return error_response(certwell_ca::OCSP_STATUS_UNAUTHORIZED);
+    };
+    let epoch = state.ocsp_epoch.load(Ordering::SeqCst);
+    let mut statuses = Vec::new();
+    for id in &req.cert_ids {
+        match cert_status(state, &ca_id, &id.serial).await {
+            Ok(s) => statuses.push(s),
+            Err(()) => return error_response(certwell_ca::OCSP_STATUS_TRY_LATER),
+        }
+    }
+    let singles: Vec<OcspSingle> = req
+        .cert_ids
+        .iter()
+        .zip(&statuses)
+        .map(|(id, status)| OcspSingle {
+            cert_id_raw: &id.raw,
+            status: *status,
+            this_update: now,
+            next_update: now + RESPONSE_VALIDITY,
+        })
+        .collect();
+    let der = match certwell_ca::build_ocsp_response(
+        &responder.cert_der,
+        responder.signer.as_ref(),
+        now,
+        &singles,
+        None,
+    ) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            tracing::error!(ca = %ca_id, error = %e, "OCSP response could not be signed");
+            return error_response(certwell_ca::OCSP_STATUS_INTERNAL_ERROR);
+        }
+    };
+    // "unknown" may turn into "good" when the serial is issued: never cached.
+    if let ([id], [status]) = (req.cert_ids.as_slice(), statuses.as_slice()) {
+        if !matches!(status, OcspCertStatus::Unknown) {
+            if let Ok(mut cache) = state.ocsp_cache.write() {
+                // A revocation since the lookup: do not cache what may be stale.
+                if state.ocsp_epoch.load(Ordering::SeqCst) == epoch {
+                    if cache.len() >= CACHE_MAX {
+                        cache.retain(|_, c| c.refresh_at > now);
+                        if cache.len() >= CACHE_MAX {
+                            cache.clear();
+                        }
+                    }
+                    cache.insert(
+                        id.raw.clone(),
+                        CachedOcsp {
+                            ca_id: ca_id.clone(),
+                            serial: id.serial.clone(),
+                            status: *status,
+                            der: der.clone(),
+                            refresh_at: now + RESPONSE_REFRESH,
+                        },
+                    );
+                }
+            }
+            return ocsp_response(der, Some(RESPONSE_REFRESH.whole_seconds()));
+        }
+    }
+    ocsp_response(der, None)
+}
+
+/// good / revoked / unknown for a serial of CA `ca_id`: "good" only for a
+/// certificate the CA issued; a reserved serial whose certificate was
+/// never signed, or a serial never used, is unknown.
+async fn cert_status(state: &AppState, ca_id: &str, serial: &[u8]) -> Result<OcspCertStatus, ()> {
+    let hex = hex::encode_upper(serial);
+    let cert = state
+        .store
+        .certificate_by_serial(ca_id, &hex)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "OCSP lookup failed"))?;
+    Ok(match cert {
+        Some(c) => status_of(&c),
+        None => OcspCertStatus::Unknown,
+    })
+}
+
+/// What the responder says of a stored certificate.
+fn status_of(c: &Certificate) -> OcspCertStatus {
+    match c.status.as_str() {
+        "issued" => OcspCertStatus::Good,
+        "revoked" => {
+            let time = c
+                .revoked_at
+                .as_deref()
+                .and_then(|t| {
+                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                })
+                .unwrap_or_else(OffsetDateTime::now_utc);
+            let reason = c
+                .revocation_reason
+                .as_deref()
+                .and_then(certwell_policy::revocation::reason_code)
+                .filter(|r| *r != 0);
+            OcspCertStatus::Revoked { time, reason }
+        }
+        _ => OcspCertStatus::Unknown,
+    }
+}
+
+/// After a revocation: every cached answer for a revoked certificate is
+/// re-signed as "revoked" at once (or dropped if that fails), and answers
+/// being looked up meanwhile are not cached.
+pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
+    let targets: Vec<(String, Vec<u8>, OcspCertStatus)> = revoked
+        .iter()
+        .filter_map(|c| {
+            let serial = hex::decode(c.serial.as_deref()?).ok()?;
+            let skip = serial.iter().take_while(|b| **b == 0).count();
+            Some((c.ca_id.clone()?, serial[skip..].to_vec(), status_of(c)))
+        })
+        .collect();
+    let now = now_secs();
+    let Ok(mut cache) = state.ocsp_cache.write() else {
+        return;
+    };
+    state.ocsp_epoch.fetch_add(1, Ordering::SeqCst);
+    let mut dropped = Vec::new();
+    for (raw, entry) in cache.iter_mut() {
+        let Some((_, _, status)) = targets
+            .iter()
+            .find(|(ca, s, _)| *ca == entry.ca_id && *s == entry.serial)
+        else {
+            continue;
+        };
+        match sign_single(state, &entry.ca_id, raw, *status, now) {
+            Some(der) => {
+                entry.der = der;
+                entry.status = *status;
+                entry.refresh_at = now + RESPONSE_REFRESH;
+            }
+            None => dropped.push(raw.clone()),
+        }
+    }
+    for raw in dropped {
+        cache.remove(&raw);
+    }
+}
+
+/// Re-signs the cached answers that are due within [`PRESIGN_AHEAD`] (run
+/// by the publisher), so hot certificates are always answered from memory.
+/// Returns how many were re-signed.
+pub fn presign_due(state: &AppState) -> usize {
+    let now = now_secs();
+    let due: Vec<(Vec<u8>, String, OcspCertStatus)> = match state.ocsp_cache.read() {
+        Ok(cache) => cache
+            .iter()
+            .filter(|(_, c)| c.refresh_at <= now + PRESIGN_AHEAD)
+            .map(|(raw, c)| (raw.clone(), c.ca_id.clone(), c.status))
+            .collect(),
+        Err(_) => return 0,
+    };
+    let mut n = 0;
+    for (raw, ca_id, status) in due {
+        let epoch = state.ocsp_epoch.load(Ordering::SeqCst);
+        let Some(der) = sign_single(state, &ca_id, &raw, status, now) else {
+            continue;
+        };
+        if let Ok(mut cache) = state.ocsp_cache.write() {
+            // A revocation meanwhile has re-signed (or dropped) it already.
+            if state.ocsp_epoch.load(Ordering::SeqCst) != epoch {
+                continue;
+            }
+            if let Some(c) = cache.get_mut(&raw) {
+                c.der = der;
+                c.refresh_at = now + RESPONSE_REFRESH;
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Renews responder certificates that are due (see
+/// [`ensure_ocsp_responders`](crate::hierarchy::ensure_ocsp_responders)) and
+/// makes the new ones current. Cached answers signed by the old responder
+/// stay valid (it outlives them) and are replaced as they are refreshed.
+pub async fn renew_responders(state: &AppState) -> Result<usize, String> {
+    let made = crate::hierarchy::ensure_ocsp_responders(
+        state.store.as_ref(),
+        &state.dir,
+        &state.config,
+        &state.cas,
+    )
+    .await?;
+    let n = made.len();
+    if n > 0 {
+        let mut map = state
+            .ocsp_responders
+            .write()
+            .map_err(|_| "responder map poisoned".to_string())?;
+        for r in made {
+            if let Some(parent) = r.parent_id.clone() {
+                tracing::info!(ca = %parent, responder = %r.id, "OCSP responder certificate renewed");
+                map.insert(parent, r);
+            }
+        }
+    }
+    Ok(n)
+}
