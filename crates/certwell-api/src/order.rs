@@ -121,6 +121,10 @@ pub struct OrderRequest {
     pub subject: Option<SubjectInput>,
     pub reject_if_pending: Option<bool>,
     pub disable_generate_in_browser_email: Option<bool>,
+    /// One secure-email seed example puts `common_name_indicator` and
+    /// `individual` at the root; read as `certificate.*` when that is absent.
+    pub common_name_indicator: Option<String>,
+    pub individual: Option<IndividualInput>,
 }
 
 /// `POST /order/certificate/{order_id}/csr`

@@ -25,7 +25,10 @@ pub struct OrderCommon {
     pub container_id: Option<i64>,
     pub custom_fields: Vec<CustomFieldValue>,
     pub comments: Option<String>,
-    pub auto_renew: bool,
+    /// How many times the certificate renews automatically (the S/MIME and
+    /// client seeds: "Number of times"); plans stored as a boolean read as 0/1.
+    #[serde(deserialize_with = "count_or_bool")]
+    pub auto_renew: u32,
     pub additional_emails: Vec<String>,
     pub renewal_of_order_id: Option<i64>,
     pub payment_method: String,
@@ -37,7 +40,7 @@ pub fn validate_common(req: &OrderRequest) -> Result<OrderCommon> {
         container_id: container_id(req)?,
         custom_fields: custom_fields(req)?,
         comments: comments(req)?,
-        auto_renew: auto_renew(req)?,
+        auto_renew: auto_renew_count(req)?,
         additional_emails: additional_emails(req)?,
         renewal_of_order_id: renewal_of_order_id(req)?,
         payment_method: payment_method(req)?,
@@ -119,6 +122,34 @@ pub fn auto_renew(req: &OrderRequest) -> Result<bool> {
             format!("The field 'auto_renew' must be 0 or 1; got {v}."),
         )),
     }
+}
+
+/// The most automatic renewals an order may ask for.
+pub const MAX_AUTO_RENEW: i64 = 99;
+
+/// `auto_renew` as a count (S/MIME, client, document signing): 0..=99.
+pub fn auto_renew_count(req: &OrderRequest) -> Result<u32> {
+    match req.auto_renew {
+        None => Ok(0),
+        Some(v) if (0..=MAX_AUTO_RENEW).contains(&v) => Ok(v as u32),
+        Some(v) => Err(PolicyError::new(
+            codes::INVALID_AUTO_RENEW,
+            format!("The field 'auto_renew' must be a number of renewals from 0 to {MAX_AUTO_RENEW}; got {v}."),
+        )),
+    }
+}
+
+fn count_or_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum CountOrBool {
+        Count(u32),
+        Bool(bool),
+    }
+    Ok(match CountOrBool::deserialize(d)? {
+        CountOrBool::Count(n) => n,
+        CountOrBool::Bool(b) => u32::from(b),
+    })
 }
 
 pub fn additional_emails(req: &OrderRequest) -> Result<Vec<String>> {

@@ -302,10 +302,27 @@ pub fn validate_smime_order(
     now: OffsetDateTime,
     default_generation: Generation,
 ) -> Result<SmimeOrderPlan> {
-    let cert = req
+    let given = req
         .certificate
         .as_ref()
         .ok_or_else(|| PolicyError::missing("certificate"))?;
+    // The seed's subject-DN example has these two at the root.
+    let lifted;
+    let cert = if (given.common_name_indicator.is_none() && req.common_name_indicator.is_some())
+        || (given.individual.is_none() && req.individual.is_some())
+    {
+        let mut c = given.clone();
+        if c.common_name_indicator.is_none() {
+            c.common_name_indicator = req.common_name_indicator.clone();
+        }
+        if c.individual.is_none() {
+            c.individual = req.individual.clone();
+        }
+        lifted = c;
+        &lifted
+    } else {
+        given
+    };
     let client = product.family == Family::Client;
     let smime_type = product.smime;
 

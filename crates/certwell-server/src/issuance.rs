@@ -69,9 +69,10 @@ impl OrderPlan {
             OrderPlan::Smime(p) => p.common.renewal_of_order_id,
         }
     }
-    pub fn auto_renew(&self) -> bool {
+    /// Automatic renewals asked for (TLS: 0 or 1).
+    pub fn auto_renew(&self) -> u32 {
         match self {
-            OrderPlan::Tls(p) => p.auto_renew,
+            OrderPlan::Tls(p) => u32::from(p.auto_renew),
             OrderPlan::Smime(p) => p.common.auto_renew,
         }
     }

@@ -359,7 +359,7 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         "product": product_summary(&c.order.product_name_id, true),
         "payment_method": plan.payment_method(),
         "product_name_id": c.order.product_name_id,
-        "auto_renew": if plan.auto_renew() { 1 } else { 0 },
+        "auto_renew": plan.auto_renew(),
         "order_validity": plan.term(),
     });
     // empty lists are omitted, as the vendor does

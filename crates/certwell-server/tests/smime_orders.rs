@@ -1436,3 +1436,231 @@ async fn orders_list_filters_by_email_and_mixed_case_common_name() {
     assert_eq!(l["page"]["total"], 0, "{l}");
     ts.stop().await;
 }
+
+fn sorted_keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// The seeds' 201 shapes under each approval workflow, on the secure-email
+/// and the client endpoint (seed order-secure-email.txt 168-199,
+/// order-client-certificate.txt 104-131).
+#[tokio::test]
+async fn workflow_shapes_on_the_smime_and_client_endpoints() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let rsa = csr(KeyAlgorithm::Rsa2048, "x");
+    let bodies = [
+        ("secure_email_mailbox", {
+            let mut b =
+                secure_email_body("secure_email_mailbox", "strict", "signing", &[], &rsa, org);
+            b.as_object_mut().unwrap().remove("skip_approval");
+            b
+        }),
+        (
+            "client_authentication_plus",
+            json!({"certificate": {"common_name": "john.doe@example.com", "emails": ["john.doe@example.com"],
+                "signature_hash": "sha256", "csr": rsa}, "organization": {"id": org},
+                "order_validity": {"years": 1}, "payment_method": "balance"}),
+        ),
+    ];
+    for (product, body) in &bodies {
+        ts.set_workflow(1, "one_step").await;
+        let (s, v) = ts.post(&format!("{ORDER}/{product}"), body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
+        assert_eq!(
+            sorted_keys(&v),
+            ["id", "requests"],
+            "{product} one-step: {v}"
+        );
+        assert_eq!(v["requests"][0]["status"], "pending");
+        let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+        assert_eq!(info["status"], "needs_approval", "{info}");
+
+        ts.set_workflow(1, "two_step").await;
+        let (s, v) = ts.post(&format!("{ORDER}/{product}"), body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
+        assert_eq!(
+            sorted_keys(&v),
+            ["id", "requests"],
+            "{product} two-step: {v}"
+        );
+        assert_eq!(v["requests"][0]["status"], "submitted");
+        assert!(v["requests"][0]["id"].as_i64().unwrap() > 0);
+
+        ts.set_workflow(1, "auto_approve").await;
+        let (s, v) = ts.post(&format!("{ORDER}/{product}"), body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
+        assert_eq!(
+            v["requests"][0]["status"], "approved",
+            "{product} auto: {v}"
+        );
+        assert!(v["certificate_id"].as_i64().unwrap() > 0, "{v}");
+        assert_eq!(
+            v["certificate_chain"].as_array().map(Vec::len),
+            Some(3),
+            "sandbox: issued at once: {v}"
+        );
+    }
+    ts.stop().await;
+}
+
+/// `reject_if_pending`: 400 `order_failed_to_immediately_issue` with
+/// nothing stored whenever the order would not issue during the request —
+/// it needs approval, or a mailbox is not validated yet — and 201 with the
+/// chain when it does issue.
+#[tokio::test]
+async fn reject_if_pending_refuses_every_order_that_would_wait() {
+    let rsa = csr(KeyAlgorithm::Rsa2048, "x");
+    let mailbox = |skip: bool| {
+        let mut b = secure_email_body("secure_email_mailbox", "strict", "signing", &[], &rsa, 0);
+        b["skip_approval"] = json!(skip);
+        b["reject_if_pending"] = json!(true);
+        b
+    };
+    // Sandbox: validations are done at once.
+    let ts = TestServer::start(true).await;
+    let before = order_count(&ts).await;
+    let (s, v) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), mailbox(false))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "needs approval (one-step): {v}");
+    assert_eq!(v["errors"][0]["code"], "order_failed_to_immediately_issue");
+    assert_eq!(order_count(&ts).await, before, "nothing stored");
+    let (s, v) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), mailbox(true))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["certificate_chain"].as_array().map(Vec::len),
+        Some(3),
+        "{v}"
+    );
+    ts.stop().await;
+
+    // Without the sandbox the mailbox is not validated yet.
+    let ts = TestServer::start(false).await;
+    let before = order_count(&ts).await;
+    let (s, v) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), mailbox(true))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unvalidated mailbox: {v}");
+    assert_eq!(v["errors"][0]["code"], "order_failed_to_immediately_issue");
+    assert_eq!(order_count(&ts).await, before, "nothing stored");
+    // The same order without the flag waits for validation.
+    let mut b = mailbox(true);
+    b.as_object_mut().unwrap().remove("reject_if_pending");
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_mailbox"), b).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v.get("certificate_chain").is_none(), "{v}");
+    assert_eq!(order_count(&ts).await, before + 1);
+    ts.stop().await;
+}
+
+/// Subject variants the usage matrix does not reach, each under both
+/// profiles and for RSA and P-256 keys, issued and linted with
+/// `lint_cabf_smime_cert -d`: organization with an email CN, sponsor with
+/// an email CN, sponsor with a pseudonym, sponsor with title and serial.
+#[tokio::test]
+async fn subject_variants_pass_pkilint() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (rsa_ca, ecc_ca) = ca_ids(&ts, "secure_email_sponsor").await;
+    let variants: Vec<(&str, &str, Value, Value)> = vec![
+        (
+            "secure_email_organization",
+            "email_address",
+            json!({}),
+            json!({"include_email": true}),
+        ),
+        (
+            "secure_email_sponsor",
+            "email_address",
+            json!({"first_name": "John", "last_name": "Doe"}),
+            json!({"include_email": true}),
+        ),
+        (
+            "secure_email_sponsor",
+            "pseudonym",
+            json!({"pseudonym": "Agent 7"}),
+            json!({"include_pseudonym": true}),
+        ),
+        (
+            "secure_email_sponsor",
+            "given_name_surname",
+            json!({"first_name": "John", "last_name": "Doe"}),
+            json!({"include_given_name_surname": true, "job_title": "SRE", "serial_number": "ABC-123"}),
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (product, indicator, individual, subject) in &variants {
+        for profile in ["strict", "multipurpose"] {
+            for (alg, ca) in [
+                (KeyAlgorithm::Rsa2048, &rsa_ca),
+                (KeyAlgorithm::EcdsaP256, &ecc_ca),
+            ] {
+                let mut body = json!({
+                    "certificate": {
+                        "profile_type": profile,
+                        "emails": [ADDRESS],
+                        "csr": csr(alg, "x"),
+                        "ca_cert_id": ca,
+                        "common_name_indicator": indicator,
+                        "usage_designation": {"primary_usage": "signing"}
+                    },
+                    "skip_approval": true,
+                    "organization": {"id": org},
+                    "order_validity": {"years": 1},
+                    "subject": subject
+                });
+                if individual.as_object().is_some_and(|o| !o.is_empty()) {
+                    body["certificate"]["individual"] = individual.clone();
+                }
+                let label = format!("{product}/{indicator}/{profile}/{alg:?} {subject}");
+                let (s, v) = ts.post(&format!("{ORDER}/{product}"), body).await;
+                assert_eq!(s, StatusCode::CREATED, "{label}: {v}");
+                let pem = v["certificate_chain"][0]["pem"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let c = parse(&pem);
+                let cn = &c.subject.iter().find(|(k, _)| k == CN).unwrap().1;
+                match *indicator {
+                    "email_address" => assert_eq!(cn, ADDRESS, "{label}"),
+                    "pseudonym" => {
+                        assert_eq!(cn, "Agent 7", "{label}");
+                        assert!(
+                            c.subject
+                                .iter()
+                                .any(|(k, v)| k == PSEUDONYM && v == "Agent 7"),
+                            "{label}"
+                        );
+                    }
+                    _ => {
+                        assert_eq!(cn, "John Doe", "{label}");
+                        assert!(
+                            c.subject.iter().any(|(k, v)| k == TITLE && v == "SRE"),
+                            "{label}"
+                        );
+                        assert!(
+                            c.subject.iter().any(|(k, v)| k == SERIAL && v == "ABC-123"),
+                            "{label}"
+                        );
+                    }
+                }
+                jobs.push(LintJob {
+                    linter: "lint_cabf_smime_cert",
+                    args: vec!["-d"],
+                    pem,
+                    label,
+                });
+            }
+        }
+    }
+    assert_eq!(jobs.len(), 16);
+    if let Some(failures) = pkilint_batch(ts.dir.path(), &jobs) {
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+    ts.stop().await;
+}

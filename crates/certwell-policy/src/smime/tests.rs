@@ -754,6 +754,108 @@ fn organization_rules() {
     )
     .unwrap();
     assert!(p.organization.is_none());
+    // Required on every other organization-bound product.
+    let e = check(
+        "secure_email_organization",
+        with(seed_organization(), "organization", Value::Null),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, "missing_required_field");
+    assert!(e.message.contains("'organization'"), "{}", e.message);
+    for product in [
+        "client_premium",
+        "client_digital_signature_plus",
+        "client_email_security_plus",
+    ] {
+        let e = check(
+            product,
+            with(seed_client_premium(), "organization", Value::Null),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "missing_required_field", "{product}");
+        assert!(
+            e.message.contains("'organization'"),
+            "{product}: {}",
+            e.message
+        );
+    }
+}
+
+/// Rules the other tests leave out: each violation is its own code and
+/// names the field.
+#[test]
+fn more_rule_violations_name_their_field() {
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "secure_email_sponsor",
+            with(
+                with(seed_sponsor(), "subject.pseudonym", json!("p".repeat(129))),
+                "subject.include_pseudonym",
+                json!(true),
+            ),
+            "field_too_long",
+            "subject.pseudonym",
+        ),
+        (
+            "secure_email_sponsor",
+            with(
+                seed_sponsor(),
+                "subject.serial_number",
+                json!("s".repeat(65)),
+            ),
+            "field_too_long",
+            "subject.serial_number",
+        ),
+        (
+            "secure_email_sponsor",
+            with(seed_sponsor(), "subject.serial_number", json!("ABC_123*")),
+            "invalid_value",
+            "subject.serial_number",
+        ),
+        (
+            "secure_email_mailbox",
+            with(
+                seed_mailbox(),
+                "certificate.usage_designation.primary_usage",
+                Value::Null,
+            ),
+            "missing_required_field",
+            "certificate.usage_designation.primary_usage",
+        ),
+        (
+            "secure_email_mailbox",
+            with(seed_mailbox(), "certificate.usage_designation", Value::Null),
+            "missing_required_field",
+            "certificate.usage_designation",
+        ),
+        (
+            "secure_email_mailbox",
+            with(seed_mailbox(), "renewal_of_order_id", json!(-4)),
+            "invalid_renewal_of_order_id",
+            "renewal_of_order_id",
+        ),
+        (
+            "secure_email_mailbox",
+            with(
+                seed_mailbox(),
+                "additional_emails",
+                json!(["not-an-address"]),
+            ),
+            "invalid_email",
+            "additional_emails",
+        ),
+        (
+            "client_email_security_plus",
+            with(seed_client_premium(), "additional_emails", json!(["x@"])),
+            "invalid_email",
+            "additional_emails",
+        ),
+    ];
+    for (product, body, want, field) in cases {
+        let e = check(product, body).unwrap_err();
+        assert_eq!(e.code, want, "{product} {field}: {}", e.message);
+        assert!(e.message.contains(field), "{field}: {}", e.message);
+    }
 }
 
 // ---- keys, hashes ---------------------------------------------------------
@@ -941,6 +1043,33 @@ fn client_validity_and_deprecated_fields() {
             .code,
         "invalid_validity"
     );
+    // The deprecated date overrides the deprecated years…
+    let p = check(
+        "client_authentication_plus",
+        with(
+            with(base.clone(), "validity_years", json!(1)),
+            "custom_expiration_date",
+            json!("2027-03-01"),
+        ),
+    )
+    .unwrap();
+    assert!(p.term_end.starts_with("2027-03-01"), "{}", p.term_end);
+    // …and order_validity wins over both deprecated fields.
+    let p = check(
+        "client_authentication_plus",
+        with(
+            with(
+                with(base.clone(), "validity_years", json!(1)),
+                "custom_expiration_date",
+                json!("2027-03-01"),
+            ),
+            "order_validity",
+            json!({"years": 2}),
+        ),
+    )
+    .unwrap();
+    assert_eq!(p.term.years, Some(2));
+    assert!(p.term_end.starts_with("2028-11-2"), "{}", p.term_end);
     assert_eq!(
         code("client_authentication_plus", base),
         "missing_required_field"
@@ -1129,4 +1258,121 @@ fn public_email_domains() {
     assert!(is_public_email_domain("gmail.com"));
     assert!(!is_public_email_domain("example.com"));
     assert_eq!(email_domain("a@b.example.com"), "b.example.com");
+}
+
+/// `auto_renew` is a number of renewals on the S/MIME and client endpoints
+/// (both seeds: "Number of times the certificate should renew").
+#[test]
+fn auto_renew_is_a_count() {
+    let p = check(
+        "secure_email_mailbox",
+        with(seed_mailbox(), "auto_renew", json!(3)),
+    )
+    .unwrap();
+    assert_eq!(p.common.auto_renew, 3);
+    let p = check(
+        "client_premium",
+        with(seed_client_premium(), "auto_renew", json!(2)),
+    )
+    .unwrap();
+    assert_eq!(p.common.auto_renew, 2);
+    assert_eq!(
+        check("secure_email_mailbox", seed_mailbox())
+            .unwrap()
+            .common
+            .auto_renew,
+        0
+    );
+    for bad in [json!(-1), json!(100)] {
+        let e = check(
+            "secure_email_mailbox",
+            with(seed_mailbox(), "auto_renew", bad),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "invalid_auto_renew");
+        assert!(e.message.contains("auto_renew"));
+    }
+    // Plans stored before it was a count held a boolean.
+    let mut stored = serde_json::to_value(&p.common).unwrap();
+    stored["auto_renew"] = json!(true);
+    let back: crate::common::OrderCommon = serde_json::from_value(stored).unwrap();
+    assert_eq!(back.auto_renew, 1);
+}
+
+/// The client seed's full example fits `client_authentication_plus` only;
+/// the notice's rules refuse it elsewhere (docs/compatibility.md).
+#[test]
+fn the_client_seed_example_on_the_other_client_products() {
+    assert!(check("client_authentication_plus", seed_client()).is_ok());
+    for product in [
+        "client_premium",
+        "client_digital_signature_plus",
+        "client_email_security_plus",
+    ] {
+        let e = check(product, seed_client()).unwrap_err();
+        assert_eq!(e.code, "missing_required_field", "{product}");
+        assert!(
+            e.message.contains("certificate.common_name_indicator"),
+            "{}",
+            e.message
+        );
+    }
+    let e = check("class1_smime", seed_client()).unwrap_err();
+    assert_eq!(e.code, "field_not_allowed");
+    assert!(
+        e.message.contains("certificate.common_name"),
+        "{}",
+        e.message
+    );
+}
+
+/// The seed's subject-DN example (order-secure-email.txt 333-353), completed
+/// with the fields every sponsor order needs: `common_name_indicator` and
+/// `individual` at the root as the example writes them, with the
+/// given_name/surname spellings.
+#[test]
+fn the_seed_subject_dn_example() {
+    let body = json!({
+        "certificate": {
+            "emails": ["example@example.com"],
+            "csr": "<csr>",
+            "usage_designation": {"primary_usage": "signing"}
+        },
+        "common_name_indicator": "given_name_surname",
+        "individual": {"given_name": "John", "surname": "Doe"},
+        "subject": {
+            "include_given_name_surname": true,
+            "include_email": true,
+            "include_pseudonym": false,
+            "serial_number": "ABC-123",
+            "job_title": "SRE"
+        },
+        "organization": {"id": 3},
+        "order_validity": {"years": 1}
+    });
+    let p = check("secure_email_sponsor", body.clone()).unwrap();
+    assert_eq!(p.subject.email.as_deref(), Some("example@example.com"));
+    assert_eq!(p.subject.title.as_deref(), Some("SRE"));
+    assert_eq!(p.subject.serial_number.as_deref(), Some("ABC-123"));
+    assert_eq!(p.subject.given_name.as_deref(), Some("John"));
+    assert_eq!(p.subject.surname.as_deref(), Some("Doe"));
+    assert_eq!(p.subject.common_name, "John Doe");
+    // Inside `certificate` (the table's place) it is the same order.
+    let mut inside = body;
+    let ind = inside
+        .as_object_mut()
+        .unwrap()
+        .remove("individual")
+        .unwrap();
+    let cni = inside
+        .as_object_mut()
+        .unwrap()
+        .remove("common_name_indicator")
+        .unwrap();
+    inside["certificate"]["individual"] = ind;
+    inside["certificate"]["common_name_indicator"] = cni;
+    assert_eq!(
+        check("secure_email_sponsor", inside).unwrap().subject,
+        p.subject
+    );
 }
