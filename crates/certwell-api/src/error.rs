@@ -102,6 +102,17 @@ pub mod codes {
     pub const PUBLIC_EMAIL_DOMAIN: &str = "public_email_domain_not_validated";
     pub const ORDER_FAILED_TO_IMMEDIATELY_ISSUE: &str = "order_failed_to_immediately_issue";
     pub const ORDER_NOT_AWAITING_CSR: &str = "order_not_awaiting_csr";
+    // Payment and the account model.
+    pub const INSUFFICIENT_FUNDS: &str = "insufficient_funds";
+    pub const DUPLICATE_ALTERNATIVE_ORDER_ID: &str = "duplicate_alternative_order_id";
+    pub const INVALID_ALTERNATIVE_ORDER_ID: &str = "invalid_alternative_order_id";
+    pub const INVALID_CREDIT_CARD: &str = "invalid_credit_card";
+    pub const INVALID_BILLING_ADDRESS: &str = "invalid_billing_address";
+    pub const NO_DEFAULT_CREDIT_CARD: &str = "no_default_credit_card";
+    // Document signing.
+    pub const INVALID_PROVISIONING_METHOD: &str = "invalid_cs_provisioning_method";
+    pub const INVALID_SHIP_INFO: &str = "invalid_ship_info";
+    pub const INVALID_USER_ID_ASSIGNMENT: &str = "invalid_user_id_assignment";
     // Reissue and duplicate.
     pub const DUPLICATE_NAMES_MISMATCH: &str = "duplicate_names_mismatch";
     pub const REISSUE_PENDING: &str = "reissue_pending";

@@ -69,6 +69,10 @@ pub struct OrderValidityInput {
 /// The root-level `subject` object of S/MIME orders.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct SubjectInput {
+    /// Document signing: the subject's full name, phone and email.
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
     pub include_email: Option<bool>,
     pub include_given_name_surname: Option<bool>,
     pub include_pseudonym: Option<bool>,
@@ -125,6 +129,67 @@ pub struct OrderRequest {
     /// `individual` at the root; read as `certificate.*` when that is absent.
     pub common_name_indicator: Option<String>,
     pub individual: Option<IndividualInput>,
+    // Document signing (seed order-document-signing.txt).
+    pub cs_provisioning_method: Option<String>,
+    pub use_org_as_common_name: Option<bool>,
+    pub ship_info: Option<ShipInfoInput>,
+    pub user_id_assignments: Option<Vec<i64>>,
+    pub organization_contact: Option<ContactInput>,
+    pub technical_contact: Option<ContactInput>,
+    // Payment and the account model (every order endpoint).
+    pub credit_card: Option<CreditCardInput>,
+    pub billing_address: Option<BillingAddressInput>,
+    pub vat_number: Option<String>,
+    pub alternative_order_id: Option<String>,
+    pub enable_guest_access: Option<i64>,
+}
+
+/// `credit_card` (payment_method `card`). Debug never shows the number or
+/// the CVV.
+#[derive(Clone, Default, Deserialize, Serialize)]
+pub struct CreditCardInput {
+    pub number: Option<String>,
+    /// 1–12 (the seed: an integer "01"–"12"; a string is accepted too).
+    pub expiration_month: Option<Value>,
+    pub expiration_year: Option<Value>,
+    pub cvv: Option<Value>,
+    pub cardholder_name: Option<String>,
+}
+
+impl std::fmt::Debug for CreditCardInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreditCardInput")
+            .field("number", &self.number.as_ref().map(|_| "<redacted>"))
+            .field("expiration_month", &self.expiration_month)
+            .field("expiration_year", &self.expiration_year)
+            .field("cvv", &self.cvv.as_ref().map(|_| "<redacted>"))
+            .field("cardholder_name", &self.cardholder_name)
+            .finish()
+    }
+}
+
+/// `billing_address` (payment_method `card`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct BillingAddressInput {
+    pub address: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+}
+
+/// `ship_info` of a document-signing order: where the token goes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ShipInfoInput {
+    pub name: Option<String>,
+    pub addr1: Option<String>,
+    pub addr2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub method: Option<String>,
 }
 
 /// `POST /order/certificate/{order_id}/csr`

@@ -73,6 +73,10 @@ pub const CERTWELL_OID_ARC: &str = "1.3.6.1.4.1.32473";
 /// certificates: `CERTWELL_OID_ARC`.1 (certificate policies) .3 (client auth).
 pub const POLICY_CERTWELL_CLIENT_AUTH: &str = "1.3.6.1.4.1.32473.1.3";
 
+/// certwell CP policy for document-signing certificates:
+/// `CERTWELL_OID_ARC`.1 (certificate policies) .4 (document signing).
+pub const POLICY_CERTWELL_DOCUMENT_SIGNING: &str = "1.3.6.1.4.1.32473.1.4";
+
 // keyUsage bit numbers
 const KU_DIGITAL_SIGNATURE: u8 = 0;
 const KU_KEY_CERT_SIGN: u8 = 5;
@@ -103,6 +107,10 @@ pub enum CaProfile {
     /// Issuing CA for client-authentication-only (non-S/MIME) certificates:
     /// policy [`POLICY_CERTWELL_CLIENT_AUTH`], EKU clientAuth only, pathLen 0.
     ClientAuthIssuing,
+    /// Issuing CA for document-signing certificates: policy
+    /// [`POLICY_CERTWELL_DOCUMENT_SIGNING`], EKU Microsoft Document Signing
+    /// + Adobe Authentic Documents, pathLen 0.
+    DocumentSigningIssuing,
     /// Delegated OCSP responder certificate (BR §7.1.2.8, RFC 6960
     /// §4.2.2.2), issued by a CA for the key that signs OCSP responses about
     /// that CA's certificates: no basicConstraints (end entity), keyUsage
@@ -130,6 +138,13 @@ impl CaProfile {
             CaProfile::ClientAuthIssuing => {
                 Some((&[POLICY_CERTWELL_CLIENT_AUTH], &[OID_EKU_CLIENT_AUTH]))
             }
+            CaProfile::DocumentSigningIssuing => Some((
+                &[POLICY_CERTWELL_DOCUMENT_SIGNING],
+                &[
+                    OID_EKU_DOCUMENT_SIGNING_MS,
+                    OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS,
+                ],
+            )),
         }
     }
 }
@@ -1010,7 +1025,7 @@ pub fn build_ca_certificate(
                 check_http_url("issuer_cert_url", u)?;
             } else if !matches!(profile, CaProfile::TlsIssuing { .. }) {
                 return Err(CaError::InvalidInput(
-                    "S/MIME and client-auth issuing CAs require issuer_cert_url (AIA caIssuers)"
+                    "S/MIME, client-auth and document-signing issuing CAs require issuer_cert_url (AIA caIssuers)"
                         .into(),
                 ));
             }

@@ -10,6 +10,8 @@ pub enum ValidationLevel {
     Smime,
     /// No organization: every mailbox is validated on its own.
     Mailbox,
+    /// Document-signing organization validation.
+    Ds,
 }
 
 impl ValidationLevel {
@@ -19,6 +21,7 @@ impl ValidationLevel {
             ValidationLevel::Ev => "ev",
             ValidationLevel::Smime => "smime",
             ValidationLevel::Mailbox => "mailbox",
+            ValidationLevel::Ds => "ds",
         }
     }
     pub fn display_name(self) -> &'static str {
@@ -27,6 +30,7 @@ impl ValidationLevel {
             ValidationLevel::Ev => "EV",
             ValidationLevel::Smime => "SMIME",
             ValidationLevel::Mailbox => "MAILBOX",
+            ValidationLevel::Ds => "DS",
         }
     }
     pub fn description(self) -> &'static str {
@@ -35,6 +39,7 @@ impl ValidationLevel {
             ValidationLevel::Ev => "Extended Organization Validation (EV)",
             ValidationLevel::Smime => "SMIME Organization Validation",
             ValidationLevel::Mailbox => "Mailbox Validation",
+            ValidationLevel::Ds => "Document Signing Organization Validation",
         }
     }
     /// Does an organization validation of type `have` satisfy this level?
@@ -45,6 +50,7 @@ impl ValidationLevel {
             ValidationLevel::Ev => have == "ev",
             ValidationLevel::Smime => have == "smime",
             ValidationLevel::Mailbox => true,
+            ValidationLevel::Ds => have == "ds",
         }
     }
 }
@@ -70,6 +76,8 @@ pub enum CaPurpose {
     Smime,
     /// Client-authentication-only certificates (no emailProtection).
     ClientAuth,
+    /// Document-signing certificates.
+    DocumentSigning,
 }
 
 impl CaPurpose {
@@ -79,6 +87,7 @@ impl CaPurpose {
             CaPurpose::TlsEv => "tls_ev",
             CaPurpose::Smime => "smime",
             CaPurpose::ClientAuth => "client_auth",
+            CaPurpose::DocumentSigning => "document_signing",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -87,6 +96,7 @@ impl CaPurpose {
             "tls_ev" => Some(CaPurpose::TlsEv),
             "smime" => Some(CaPurpose::Smime),
             "client_auth" => Some(CaPurpose::ClientAuth),
+            "document_signing" => Some(CaPurpose::DocumentSigning),
             _ => None,
         }
     }
@@ -101,6 +111,8 @@ pub enum Family {
     SecureEmail,
     /// seed order-client-certificate.txt
     Client,
+    /// seed order-document-signing.txt
+    DocumentSigning,
 }
 
 /// The S/MIME BR certificate type (SBR §7.1.6.1) a product issues.
@@ -143,6 +155,9 @@ pub struct Product {
     pub smime: Option<SmimeType>,
     /// Client-endpoint products: the usage their certificates carry.
     pub client_usage: Option<ClientUsage>,
+    /// Document-signing products: signatures a year the plan allows
+    /// (shown in the product list; certwell does not meter signing).
+    pub signature_allowance: Option<u32>,
 }
 
 const TLS_HASHES: &[&str] = &["sha256"];
@@ -170,6 +185,7 @@ macro_rules! tls {
             family: Family::Tls,
             smime: None,
             client_usage: None,
+            signature_allowance: None,
         }
     };
 }
@@ -199,6 +215,7 @@ const fn secure_email(
         family: Family::SecureEmail,
         smime: Some(kind),
         client_usage: None,
+        signature_allowance: None,
     }
 }
 
@@ -233,6 +250,27 @@ const fn client(
         family: Family::Client,
         smime,
         client_usage: Some(usage),
+        signature_allowance: None,
+    }
+}
+
+const fn document_signing(name_id: &'static str, name: &'static str, signatures: u32) -> Product {
+    Product {
+        name_id,
+        name,
+        group_name: "document_signing",
+        product_type: "document_signing_certificate",
+        validation: ValidationLevel::Ds,
+        wildcard: WildcardRule::Forbidden,
+        max_names: 1,
+        allowed_validity_years: YEARS_1_3,
+        signature_hashes: CLIENT_HASHES,
+        ca_purpose: CaPurpose::DocumentSigning,
+        csr_required: false,
+        family: Family::DocumentSigning,
+        smime: None,
+        client_usage: None,
+        signature_allowance: Some(signatures),
     }
 }
 
@@ -379,6 +417,16 @@ pub static PRODUCTS: &[Product] = &[
         None,
         ValidationLevel::Ov,
         usage(true, false, false, false, true),
+    ),
+    document_signing(
+        "document_signing_org_1",
+        "Document Signing - Organization (2000)",
+        2000,
+    ),
+    document_signing(
+        "document_signing_org_2",
+        "Document Signing - Organization (5000)",
+        5000,
     ),
 ];
 

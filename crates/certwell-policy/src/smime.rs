@@ -197,6 +197,10 @@ pub struct Usage {
     pub additional: Vec<AdditionalUsage>,
     /// emailProtection in the EKU (every S/MIME certificate).
     pub email_protection: bool,
+    /// The document-signing EKUs (Microsoft Document Signing, Adobe
+    /// Authentic Documents) instead of the S/MIME ones.
+    #[serde(default)]
+    pub document_signing: bool,
 }
 
 impl Usage {
@@ -268,6 +272,9 @@ pub struct SmimeOrderPlan {
     pub common: OrderCommon,
     pub reject_if_pending: bool,
     pub disable_generate_in_browser_email: bool,
+    /// Document-signing orders: what their seed adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_signing: Option<crate::docsign::DocSigningPlan>,
 }
 
 fn err(code: &'static str, msg: impl Into<String>) -> PolicyError {
@@ -412,6 +419,7 @@ pub fn validate_smime_order(
         common: validate_common(req)?,
         reject_if_pending: req.reject_if_pending.unwrap_or(false),
         disable_generate_in_browser_email: req.disable_generate_in_browser_email.unwrap_or(false),
+        doc_signing: None,
     })
 }
 
@@ -604,6 +612,7 @@ fn usage_designation(cert: &CertificateInput, generation: Generation) -> Result<
         primary,
         additional,
         email_protection: true,
+        document_signing: false,
     })
 }
 
@@ -631,6 +640,7 @@ fn client_usage(product: &Product) -> Usage {
         primary,
         additional,
         email_protection: u.email_protection,
+        document_signing: false,
     }
 }
 
@@ -1173,6 +1183,8 @@ pub fn key_usage(usage: &Usage, kind: KeyKind) -> KeyUsage {
 
 pub const OID_EMAIL_PROTECTION: &str = "1.3.6.1.5.5.7.3.4";
 pub const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+pub const OID_DOCUMENT_SIGNING_MS: &str = "1.3.6.1.4.1.311.10.3.12";
+pub const OID_ADOBE_AUTHENTIC_DOCUMENTS: &str = "1.2.840.113583.1.1.5";
 
 /// The extendedKeyUsage OIDs of a usage designation.
 pub fn extended_key_usages(usage: &Usage) -> Vec<&'static str> {
@@ -1182,6 +1194,10 @@ pub fn extended_key_usages(usage: &Usage) -> Vec<&'static str> {
     }
     if usage.has(AdditionalUsage::ClientAuth) {
         v.push(OID_CLIENT_AUTH);
+    }
+    if usage.document_signing {
+        v.push(OID_DOCUMENT_SIGNING_MS);
+        v.push(OID_ADOBE_AUTHENTIC_DOCUMENTS);
     }
     v
 }

@@ -37,6 +37,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// tracing filter, e.g. "info" or "certwell_server=debug".
     pub log: String,
+    /// Yearly price of a product in USD ("218.00"), by product name id;
+    /// products not listed cost certwell's default list price.
+    pub prices: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             rate_limit_per_3min: 0,
             max_body_bytes: 1024 * 1024,
             log: "info".into(),
+            prices: Default::default(),
         }
     }
 }
@@ -142,6 +146,16 @@ impl Config {
                 self.durability
             ));
         }
+        for (product, price) in &self.prices {
+            if certwell_policy::catalog::find_product(product).is_none() {
+                return Err(format!("prices: unknown product '{product}'"));
+            }
+            if certwell_policy::payment::parse_money(price).is_none_or(|c| c < 0) {
+                return Err(format!(
+                    "prices.{product}: '{price}' is not an amount like 218.00"
+                ));
+            }
+        }
         if let Some(d) = self.tls_max_validity_days {
             if !(1..=825).contains(&d) {
                 return Err("tls_max_validity_days: must be between 1 and 825".into());
@@ -225,5 +239,15 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+}
+
+impl Config {
+    /// The yearly price of `product` in cents.
+    pub fn yearly_price_cents(&self, product: &certwell_policy::Product) -> i64 {
+        self.prices
+            .get(product.name_id)
+            .and_then(|p| certwell_policy::payment::parse_money(p))
+            .unwrap_or_else(|| certwell_policy::payment::default_yearly_price_cents(product))
     }
 }

@@ -67,6 +67,14 @@ impl From<StoreError> for ApiError {
                 "The field 'certificate.csr' carries a key that was revoked for key compromise; it may not be certified again.",
             ),
             StoreError::NotFound => ApiError::not_found(codes::NOT_FOUND, "The specified object was not found."),
+            StoreError::InsufficientFunds => ApiError::bad_request(
+                codes::INSUFFICIENT_FUNDS,
+                "The account balance and its negative-balance limit do not cover this order (payment_method 'balance'); no order was created.",
+            ),
+            StoreError::DuplicateAlternativeOrderId => ApiError::bad_request(
+                codes::DUPLICATE_ALTERNATIVE_ORDER_ID,
+                "The field 'alternative_order_id' is already assigned to another order of this account, and the account requires unique alternative order ids; no order was created.",
+            ),
             StoreError::Conflict(m) => ApiError::bad_request(
                 "conflict",
                 format!("The request conflicts with the current state ({m}); fetch the object and try again."),

@@ -34,6 +34,7 @@ pub enum SpecProfile {
     TlsIssuing { ev: bool },
     SmimeIssuing,
     ClientAuthIssuing,
+    DocumentSigningIssuing,
 }
 
 /// The hierarchy `certwell init` creates. Each product family has its own
@@ -123,6 +124,26 @@ pub fn default_hierarchy() -> Vec<CaSpec> {
             is_default: true,
             validity_days: 10 * 365,
         },
+        CaSpec {
+            handle: "docsign-root",
+            common_name: "certwell Document Signing Root CA E1",
+            key_algorithm: KeyAlgorithm::EcdsaP384,
+            profile: SpecProfile::Root,
+            parent: None,
+            purpose: None,
+            is_default: false,
+            validity_days: 25 * 365,
+        },
+        CaSpec {
+            handle: "docsign-rsa",
+            common_name: "certwell Document Signing RSA3072 CA1",
+            key_algorithm: KeyAlgorithm::Rsa3072,
+            profile: SpecProfile::DocumentSigningIssuing,
+            parent: Some("docsign-root"),
+            purpose: Some(CaPurpose::DocumentSigning),
+            is_default: true,
+            validity_days: 10 * 365,
+        },
     ]
 }
 
@@ -192,6 +213,7 @@ pub async fn create_hierarchy(
             SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
             SpecProfile::SmimeIssuing => CaProfile::SmimeIssuing,
             SpecProfile::ClientAuthIssuing => CaProfile::ClientAuthIssuing,
+            SpecProfile::DocumentSigningIssuing => CaProfile::DocumentSigningIssuing,
         };
         let not_before = now - Duration::minutes(5);
         let not_after = not_before + Duration::days(spec.validity_days);

@@ -124,6 +124,12 @@ pub struct OrderData {
     pub key_size: i64,
     #[serde(default)]
     pub organization_created: bool,
+    /// How the order was paid, its alternative id (orders before the
+    /// account model have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<certwell_policy::payment::PaymentPlan>,
+    #[serde(default)]
+    pub price_cents: i64,
 }
 
 impl OrderData {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::{CsrUpload, OrderRequest};
-use certwell_policy::catalog::{Product, SmimeType};
+use certwell_policy::catalog::{Family, Product, SmimeType};
 use certwell_policy::dns::domain_covers;
 use certwell_policy::issuance::{issuance_blockers, mailbox_blockers};
 use certwell_policy::organization::NewOrganization;
@@ -37,6 +37,16 @@ use crate::routes::orders::{
     new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr,
 };
 use crate::state::AppState;
+
+/// The status an approved order without its CSR waits in: document
+/// signing calls it `waiting_pickup` (the token or client app has not
+/// picked the certificate up yet), S/MIME and client orders `needs_csr`.
+pub fn awaiting_csr_status(product_name_id: &str) -> &'static str {
+    match certwell_policy::catalog::find_product(product_name_id) {
+        Some(p) if p.family == Family::DocumentSigning => "waiting_pickup",
+        _ => "needs_csr",
+    }
+}
 
 /// The distinct domains of a list of addresses, in order.
 pub fn email_domains(emails: &[String]) -> Vec<String> {
@@ -65,6 +75,13 @@ fn check_key(
     declared: Option<DeclaredKey>,
 ) -> ApiResult<()> {
     check_usage_for_key(&plan.usage, key_kind(csr))?;
+    if plan.doc_signing.is_some() {
+        let rsa_bits = match csr.key_type {
+            certwell_ca::CsrKeyType::Rsa { bits } => Some(bits),
+            _ => None,
+        };
+        certwell_policy::docsign::check_document_signing_key(rsa_bits)?;
+    }
     if let Some(d) = declared {
         let matches = match (d, csr.key_type) {
             (DeclaredKey::Rsa(bits), certwell_ca::CsrKeyType::Rsa { bits: got }) => bits == got,
@@ -142,6 +159,7 @@ pub fn subscriber_spec(
     let ku = key_usage(&plan.usage, kind);
     let policy_oids = match (plan.smime_type, plan.generation) {
         (Some(t), Some(g)) => vec![smime_policy_oid(t, g)],
+        _ if plan.doc_signing.is_some() => vec![certwell_ca::POLICY_CERTWELL_DOCUMENT_SIGNING],
         _ => vec![certwell_ca::POLICY_CERTWELL_CLIENT_AUTH],
     };
     let scheme = certwell_ca::SignatureScheme::for_key(
@@ -172,7 +190,8 @@ pub fn subscriber_spec(
     })
 }
 
-/// `POST /order/certificate/{product}` for secure-email and client products.
+/// `POST /order/certificate/{product}` for secure-email, client and
+/// document-signing products.
 pub async fn create_smime_order(
     state: Arc<AppState>,
     caller: Caller,
@@ -192,7 +211,11 @@ pub async fn create_smime_order(
         .get(product.name_id)
         .and_then(|g| Generation::parse(g))
         .unwrap_or(Generation::Strict);
-    let plan = validate_smime_order(product, &req, now, default_generation)?;
+    let plan = if product.family == Family::DocumentSigning {
+        certwell_policy::docsign::validate_document_signing_order(product, &req, now)?
+    } else {
+        validate_smime_order(product, &req, now, default_generation)?
+    };
     if plan.common.skip_approval && !caller.role.can_approve() {
         return Err(ApiError::missing_permission(
             "skip approval (an administrator or manager key is required)",
@@ -222,11 +245,28 @@ pub async fn create_smime_order(
         ));
     }
     check_contact_users(&state, &caller, &plan.contacts).await?;
+    if let Some(ds) = &plan.doc_signing {
+        for (i, uid) in ds.user_id_assignments.iter().enumerate() {
+            if state
+                .store
+                .get_user(caller.account_id, *uid)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_USER_ID_ASSIGNMENT,
+                    format!("The field 'user_id_assignments[{i}]' names no user in this account: {uid}."),
+                ));
+            }
+        }
+    }
     let container_id = match plan.common.container_id {
         Some(c) => check_container(&state, &caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.common.renewal_of_order_id).await?;
+    let (payment_plan, payment) =
+        crate::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now).await?;
 
     // Email domains are validated for the organization; free-mail domains
     // only when the organization already validated them.
@@ -274,7 +314,7 @@ pub async fn create_smime_order(
 
     let (mut status, request) = initial_status(&state, &caller, plan.common.skip_approval).await?;
     if status == "pending" && csr.is_none() {
-        status = "needs_csr";
+        status = awaiting_csr_status(product.name_id);
     }
     let blocked = match &org {
         Some(o) => !issuance_blockers(
@@ -323,10 +363,13 @@ pub async fn create_smime_order(
         organization_created: org
             .as_ref()
             .is_some_and(|o| matches!(o.for_order, OrgForOrder::New(_))),
+        payment: Some(payment_plan),
+        price_cents: payment.price_cents,
     };
     let created = state
         .store
         .create_order(&NewOrder {
+            payment,
             account_id: caller.account_id,
             container_id,
             user_id: caller.user.id,
@@ -404,7 +447,10 @@ pub async fn upload_csr(
         )
     };
     let plan = data.smime().ok_or_else(not_waiting)?;
-    if !matches!(order.status.as_str(), "needs_csr" | "needs_approval") {
+    if !matches!(
+        order.status.as_str(),
+        "needs_csr" | "waiting_pickup" | "needs_approval"
+    ) {
         return Err(not_waiting());
     }
     let cert_id = order.certificate_id.ok_or_else(not_waiting)?;
@@ -421,7 +467,7 @@ pub async fn upload_csr(
         e
     })?;
     check_key(plan, &csr, plan.declared_key)?;
-    let next = if order.status == "needs_csr" {
+    let next = if order.status == "needs_csr" || order.status == "waiting_pickup" {
         "pending"
     } else {
         "needs_approval"

@@ -314,6 +314,16 @@ fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
                 cert["organization"] = json!({"id": c.order.organization_id});
             }
             cert["cert_validity"] = json!(plan.term);
+            if let Some(ds) = &plan.doc_signing {
+                cert["server_platform"] = server_platform_json(ds.server_platform_id);
+                cert["cs_provisioning_method"] = json!(ds.cs_provisioning_method);
+                cert["use_org_as_common_name"] = json!(ds.use_org_as_common_name);
+                cert["subject"] = json!(ds.subject);
+                if let Some(s) = &ds.ship_info {
+                    cert["ship_info"] = json!(s);
+                }
+                return cert;
+            }
             if let Some(g) = plan.generation {
                 cert["profile_type"] = json!(g.as_str());
             }
@@ -394,6 +404,25 @@ pub fn order_info_json(c: &OrderContext) -> Value {
     }
     if let Some(tc) = &c.contacts.1 {
         v["technical_contact"] = tc.clone();
+    }
+    // Order-level contacts (document signing) replace the organization's
+    // on this order only.
+    if let OrderPlan::Smime(p) = plan {
+        if let Some(ds) = &p.doc_signing {
+            if let Some(oc) = &ds.organization_contact {
+                v["organization_contact"] = contact_json(oc);
+            }
+            if let Some(tc) = &ds.technical_contact {
+                v["technical_contact"] = contact_json(tc);
+            }
+            if !ds.user_id_assignments.is_empty() {
+                v["user_assignments"] = json!(ds
+                    .user_id_assignments
+                    .iter()
+                    .map(|id| json!({"id": id}))
+                    .collect::<Vec<_>>());
+            }
+        }
     }
     if let Some(u) = c.user {
         v["user"] = user_summary(u);

@@ -28,7 +28,7 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
 
     create_hierarchy(&store, &dir, &config, &all).await.unwrap();
     let after = store.list_cas().await.unwrap();
-    assert_eq!(after.len(), 8);
+    assert_eq!(after.len(), 10);
     for old in &before {
         let same = after.iter().find(|c| c.id == old.id).unwrap();
         assert_eq!(same.cert_der, old.cert_der, "{} unchanged", old.name);
@@ -46,9 +46,20 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
         assert_eq!(ca.parent_id.as_deref(), Some(root.id.as_str()), "{name}");
         certwell_ca::verify_issued_by(&ca.cert_der, &root.cert_der).unwrap();
     }
+    let ds_root = after
+        .iter()
+        .find(|c| c.name == "certwell Document Signing Root CA E1")
+        .unwrap();
+    let ds = after
+        .iter()
+        .find(|c| c.name == "certwell Document Signing RSA3072 CA1")
+        .unwrap();
+    assert_eq!(ds.parent_id.as_deref(), Some(ds_root.id.as_str()));
+    assert_eq!(ds.purpose.as_deref(), Some("document_signing"));
+    certwell_ca::verify_issued_by(&ds.cert_der, &ds_root.cert_der).unwrap();
     // Idempotent.
     create_hierarchy(&store, &dir, &config, &all).await.unwrap();
-    assert_eq!(store.list_cas().await.unwrap().len(), 8);
+    assert_eq!(store.list_cas().await.unwrap().len(), 10);
 
     // A child whose parent already exists is signed by that parent's key.
     let mut partial = all.clone();

@@ -24,13 +24,26 @@ pub enum StoreError {
     /// The key was revoked for key compromise and may not be certified.
     #[error("the key is blocked (revoked for key compromise)")]
     BlockedKey,
+    /// A balance debit the account's funds and negative-balance limit do
+    /// not cover.
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    /// Another order of the account has this alternative_order_id.
+    #[error("duplicate alternative_order_id")]
+    DuplicateAlternativeOrderId,
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
+                if db.message().contains("alt_id_unique") {
+                    return StoreError::DuplicateAlternativeOrderId;
+                }
                 return StoreError::Conflict(db.message().to_string());
+            }
+            if db.message().contains("certwell:insufficient_funds") {
+                return StoreError::InsufficientFunds;
             }
             if db.message().contains("certwell:blocked_key") {
                 return StoreError::BlockedKey;
@@ -269,5 +282,17 @@ pub trait Store: Send + Sync {
     /// (serial hex, revoked_at, reason) of every revoked certificate of a CA.
     async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>>;
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool>;
+    /// The account's funds (NotFound: no such account).
+    async fn balance(&self, account_id: i64) -> Result<Balance>;
+    /// Adds `amount_cents` (negative: takes away) to the balance, recorded
+    /// in the ledger with `note`; returns the new balance.
+    async fn deposit(&self, account_id: i64, amount_cents: i64, note: &str) -> Result<i64>;
+    /// Sets how far the balance may go below zero.
+    async fn set_negative_limit(
+        &self,
+        account_id: i64,
+        limit_cents: i64,
+        unlimited: bool,
+    ) -> Result<()>;
     async fn close(&self);
 }

@@ -14,6 +14,13 @@ pub struct AccountSettings {
     /// The product setting "default S/MIME profile": product name id →
     /// `strict` | `multipurpose`. Products not listed default to strict.
     pub smime_default_profiles: std::collections::BTreeMap<String, String>,
+    /// The vendor's "Require unique alternative order IDs".
+    pub require_unique_alternative_order_id: bool,
+    /// Orders may set `enable_guest_access`.
+    pub allow_guest_access: bool,
+    /// The account's default credit card (payment_method `profile`): only
+    /// its last four digits are known.
+    pub default_card_last_four: Option<String>,
 }
 
 impl Default for AccountSettings {
@@ -21,8 +28,20 @@ impl Default for AccountSettings {
         AccountSettings {
             approval_workflow: "one_step".into(),
             smime_default_profiles: Default::default(),
+            require_unique_alternative_order_id: false,
+            allow_guest_access: true,
+            default_card_last_four: None,
         }
     }
+}
+
+/// An account's funds (`GET /finance/balance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub balance_cents: i64,
+    pub negative_limit_cents: i64,
+    /// The balance may go negative without limit.
+    pub unlimited_negative: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -204,8 +223,32 @@ pub struct CsrAttachment {
     pub updated_at: String,
 }
 
+/// How an order is paid and identified by the client.
+#[derive(Debug, Clone, Default)]
+pub struct OrderPayment {
+    /// The client's `alternative_order_id`.
+    pub alternative_order_id: Option<String>,
+    /// The account requires unique alternative order ids: a second order
+    /// with the same one fails with [`StoreError::Conflict`](crate::StoreError)
+    /// naming `alternative_order_id`, whatever the concurrency.
+    pub unique: bool,
+    /// The order's price.
+    pub price_cents: i64,
+    /// Debit the account balance by this much (payment method `balance`);
+    /// refused with [`StoreError::InsufficientFunds`](crate::StoreError) in
+    /// the order's own transaction when the funds do not cover it.
+    pub debit_cents: Option<i64>,
+}
+
+impl OrderPayment {
+    pub fn unique_alternative_order_id(&self) -> Option<String> {
+        self.alternative_order_id.clone().filter(|_| self.unique)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrder {
+    pub payment: OrderPayment,
     pub account_id: i64,
     pub container_id: i64,
     pub user_id: i64,
@@ -315,6 +358,9 @@ pub struct ProcessRequest {
     pub date_processed: String,
     /// New order status, if the order moves with the request.
     pub order_status: Option<String>,
+    /// What an approved order without its CSR waits in: `needs_csr`
+    /// (S/MIME, client) or `waiting_pickup` (document signing).
+    pub awaiting_csr_status: String,
 }
 
 #[derive(Debug, Clone)]

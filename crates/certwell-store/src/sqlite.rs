@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (4, include_str!("../migrations/0004_smime.sql")),
     (5, include_str!("../migrations/0005_reissue_duplicate.sql")),
+    (6, include_str!("../migrations/0006_account_model.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -459,7 +460,8 @@ impl SqliteStore {
         let c = &o.certificate;
         let mut sql = String::from(
             "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
-             common_name, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
+             common_name, data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
         );
         let mut binds = vec![
             Bind::I64(o.account_id),
@@ -472,7 +474,21 @@ impl SqliteStore {
             Bind::Text(o.data.to_string()),
             Bind::Text(now.clone()),
             Bind::Text(now.clone()),
+            Bind::OptText(o.payment.alternative_order_id.clone()),
+            Bind::OptText(o.payment.unique_alternative_order_id()),
+            Bind::I64(o.payment.price_cents),
         ];
+        if let Some(amount) = o.payment.debit_cents {
+            sql.push_str(&format!(
+                "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) \
+                 VALUES (?, {ORDER_ID}, ?, 'order', ?);\n"
+            ));
+            binds.extend([
+                Bind::I64(o.account_id),
+                Bind::I64(amount),
+                Bind::Text(now.clone()),
+            ]);
+        }
         if !o.names.is_empty() {
             sql.push_str(&format!(
                 "INSERT INTO order_names (order_id, name) VALUES {};\n",
@@ -1097,7 +1113,8 @@ impl Store for SqliteStore {
         }
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, common_name, \
-             data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(o.account_id)
         .bind(o.container_id)
@@ -1109,8 +1126,23 @@ impl Store for SqliteStore {
         .bind(o.data.to_string())
         .bind(now)
         .bind(now)
+        .bind(&o.payment.alternative_order_id)
+        .bind(o.payment.unique_alternative_order_id())
+        .bind(o.payment.price_cents)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(amount) = o.payment.debit_cents {
+            sqlx::query(
+                "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) \
+                 VALUES (?, ?, ?, 'order', ?)",
+            )
+            .bind(o.account_id)
+            .bind(order_id)
+            .bind(amount)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         if !o.names.is_empty() {
             let sql = format!(
                 "INSERT INTO order_names (order_id, name) VALUES {}",
@@ -1457,7 +1489,7 @@ impl Store for SqliteStore {
             return Err(StoreError::Conflict("the order already has a CSR".into()));
         }
         sqlx::query(
-            "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'needs_approval')",
+            "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'waiting_pickup', 'needs_approval')",
         )
         .bind(&a.order_status)
         .bind(&a.updated_at)
@@ -1773,13 +1805,15 @@ impl Store for SqliteStore {
         }
         if let Some(status) = &p.order_status {
             // An approved order still waiting for its CSR waits in needs_csr
-            // (decided here, in the same transaction as a CSR upload would be).
+            // or waiting_pickup (decided here, in the same transaction as a
+            // CSR upload would be).
             sqlx::query(
                 "UPDATE orders SET status = CASE WHEN ? = 'pending' AND \
                  (SELECT csr FROM certificates c WHERE c.id = orders.certificate_id) = '' \
-                 THEN 'needs_csr' ELSE ? END, updated_at = ? WHERE id = ?",
+                 THEN ? ELSE ? END, updated_at = ? WHERE id = ?",
             )
             .bind(status)
+            .bind(&p.awaiting_csr_status)
             .bind(status)
             .bind(&p.date_processed)
             .bind(order_id)
@@ -2032,6 +2066,70 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
+    }
+
+    async fn balance(&self, account_id: i64) -> Result<Balance> {
+        let row = sqlx::query(
+            "SELECT balance_cents, negative_limit_cents, unlimited_negative FROM accounts WHERE id = ?",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Balance {
+            balance_cents: row.try_get(0)?,
+            negative_limit_cents: row.try_get(1)?,
+            unlimited_negative: row.try_get::<i64, _>(2)? != 0,
+        })
+    }
+
+    async fn deposit(&self, account_id: i64, amount_cents: i64, note: &str) -> Result<i64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        // A deposit is a negative debit; taking money away may not
+        // overdraw the account either (the ledger trigger checks).
+        sqlx::query(
+            "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) VALUES (?, NULL, ?, ?, ?)",
+        )
+        .bind(account_id)
+        .bind(-amount_cents)
+        .bind(note)
+        .bind(format_ts(time::OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await?;
+        let balance: i64 = sqlx::query_scalar("SELECT balance_cents FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(balance)
+    }
+
+    async fn set_negative_limit(
+        &self,
+        account_id: i64,
+        limit_cents: i64,
+        unlimited: bool,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE accounts SET negative_limit_cents = ?, unlimited_negative = ? WHERE id = ?",
+        )
+        .bind(limit_cents)
+        .bind(i64::from(unlimited))
+        .bind(account_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool> {

@@ -74,9 +74,9 @@ fn init_keys_accounts_serve_and_sigterm() {
             .collect();
         assert_eq!(
             keys.len(),
-            14,
+            17,
             "TLS root + three TLS issuing CAs, S/MIME root + two S/MIME ICAs + client auth ICA, \
-             and an OCSP responder key for each of the six issuing CAs"
+             document-signing root + ICA, and an OCSP responder key for each of the seven issuing CAs"
         );
         for k in keys {
             assert_eq!(mode(&k), 0o600, "{}", k.display());

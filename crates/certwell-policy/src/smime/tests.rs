@@ -355,6 +355,7 @@ fn key_usage_follows_the_sbr_table() {
         primary: p,
         additional: a.to_vec(),
         email_protection: true,
+        document_signing: false,
     };
     let ku = key_usage(
         &u(PrimaryUsage::Signing, &[A::NonRepudiation]),

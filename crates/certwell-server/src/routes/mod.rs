@@ -175,6 +175,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/report/order/{container_id}/expiring",
             get(orders::expiring_report),
         )
+        .route("/finance/balance", get(crate::billing::get_balance))
         .route("/user/me", get(account::user_me))
         .route("/account", get(account::account));
     let operator = Router::new()

@@ -126,6 +126,8 @@ pub async fn create_order(
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.renewal_of_order_id).await?;
+    let (payment_plan, payment) =
+        crate::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now).await?;
 
     // Domains for names no domain of the organization covers yet.
     let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
@@ -177,10 +179,13 @@ pub async fn create_order(
         key_type: key_type.into(),
         key_size,
         organization_created: matches!(org.for_order, OrgForOrder::New(_)),
+        payment: Some(payment_plan),
+        price_cents: payment.price_cents,
     };
     let created = state
         .store
         .create_order(&NewOrder {
+            payment,
             account_id: caller.account_id,
             container_id,
             user_id: caller.user.id,
@@ -524,7 +529,7 @@ pub async fn respond_created(
                 tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
             }
         }
-    } else if status == "pending" || status == "needs_csr" {
+    } else if status == "pending" || status == "needs_csr" || status == "waiting_pickup" {
         resp.certificate_id = Some(created.certificate_id);
         if status == "pending" {
             match try_issue(state, caller.account_id, created.order_id).await {

@@ -80,7 +80,16 @@ fn product_json(
         "allowed_ca_certs": allowed_cas(state, p),
         "csr_required": p.csr_required,
     });
-    if full && p.family != Family::Tls {
+    if let Some(n) = p.signature_allowance {
+        // Document signing: signatures a year the plan includes.
+        v["signature_allowance"] = json!(n);
+    }
+    if full && p.family == Family::DocumentSigning {
+        v["custom_expiration_date_allowed"] = json!(false);
+        v["allow_auto_renew"] = json!(true);
+        v["allowed_cs_provisioning_methods"] =
+            json!(certwell_policy::docsign::PROVISIONING_METHODS);
+    } else if full && p.family != Family::Tls {
         v["custom_expiration_date_allowed"] = json!(true);
         v["allow_auto_renew"] = json!(true);
         v["max_emails"] = json!(p.max_names);

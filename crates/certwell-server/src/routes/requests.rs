@@ -178,6 +178,10 @@ pub async fn update_request_status(
         .await?;
         return Ok(StatusCode::NO_CONTENT);
     }
+    let awaiting_csr_status = match state.store.get_order(caller.account_id, r.order_id).await? {
+        Some(o) => crate::smime::awaiting_csr_status(&o.product_name_id),
+        None => "needs_csr",
+    };
     let order_status = match (r.kind.as_str(), next) {
         ("new_request", "approved") => Some("pending".to_string()),
         ("new_request", "rejected") => Some("rejected".to_string()),
@@ -194,6 +198,7 @@ pub async fn update_request_status(
             processor_comment: body.processor_comment.clone(),
             date_processed: format_ts(OffsetDateTime::now_utc()),
             order_status: order_status.clone(),
+            awaiting_csr_status: awaiting_csr_status.to_string(),
         })
         .await?;
     if !ok {

@@ -2,6 +2,8 @@
 //! a temporary data directory, spoken to over HTTP.
 #![allow(dead_code)]
 
+pub mod leaf;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,344 @@
+//! Document-signing orders (seed order-document-signing.txt): products
+//! `document_signing_org_1` and `document_signing_org_2`.
+//!
+//! A valid order becomes a [`SmimeOrderPlan`] without an S/MIME type (like
+//! a client-authentication order) whose usage carries the document-signing
+//! EKUs, plus a [`DocSigningPlan`] with what only this seed has: the
+//! provisioning method, the shipping address, the subject object and the
+//! order-level contacts.
+
+use certwell_api::error::codes;
+use certwell_api::order::{OrderRequest, ShipInfoInput, SubjectInput};
+use certwell_api::organization::{Contact, ContactInput};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::catalog::{server_platform_name, Family, Product};
+use crate::common::{organization_choice, validate_common};
+use crate::country::is_country_code;
+use crate::error::{check_email, check_len, check_printable, optional_str, required_str, Result};
+use crate::organization::validate_order_contacts;
+use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, SubjectPlan, Usage};
+use crate::tls::StoredTerm;
+use crate::validity::{term_end, OrderTerm};
+use crate::PolicyError;
+
+/// The `cs_provisioning_method` values (api-surface.md §10.7).
+pub const PROVISIONING_METHODS: &[&str] =
+    &["ship_token", "client_app", "email", "key_locker", "none"];
+pub const SHIPPING_METHODS: &[&str] = &["standard", "expedited"];
+
+/// What a document-signing order adds to the common subscriber plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocSigningPlan {
+    pub cs_provisioning_method: String,
+    pub use_org_as_common_name: bool,
+    pub subject: DsSubject,
+    pub ship_info: Option<ShipInfo>,
+    pub server_platform_id: i64,
+    pub user_id_assignments: Vec<i64>,
+    pub organization_contact: Option<Contact>,
+    pub technical_contact: Option<Contact>,
+}
+
+/// The seed's `subject` object: the person the certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsSubject {
+    pub name: String,
+    pub job_title: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipInfo {
+    pub name: String,
+    pub addr1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    /// ISO 3166-1 alpha-2, lower case.
+    pub country: String,
+    /// standard | expedited
+    pub method: String,
+}
+
+fn text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
+    let v = required_str(value, field)?;
+    check_len(v, field, max)?;
+    check_printable(v, field)?;
+    Ok(v.to_string())
+}
+
+fn opt_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
+    match optional_str(value) {
+        None => Ok(None),
+        Some(v) => {
+            check_len(v, field, max)?;
+            check_printable(v, field)?;
+            Ok(Some(v.to_string()))
+        }
+    }
+}
+
+/// Does a key fit a document-signing certificate? RSA of at least 3072
+/// bits or ECDSA P-256/P-384 (the profile; the CSR intake has
+/// already refused anything else certwell cannot use).
+pub fn check_document_signing_key(rsa_bits: Option<u32>) -> Result<()> {
+    match rsa_bits {
+        Some(bits) if bits < 3072 => Err(PolicyError::new(
+            codes::CSR_WEAK_KEY,
+            format!("The field 'certificate.csr' has an RSA key of {bits} bits: document-signing certificates need RSA of at least 3072 bits, or ECDSA P-256 or P-384."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn subject(s: Option<&SubjectInput>) -> Result<DsSubject> {
+    let s = s.ok_or_else(|| PolicyError::missing("subject"))?;
+    let email = text(&s.email, "subject.email", 255)?;
+    check_email(&email, "subject.email")?;
+    Ok(DsSubject {
+        name: text(&s.name, "subject.name", 64)?,
+        job_title: text(&s.job_title, "subject.job_title", 64)?,
+        phone: text(&s.phone, "subject.phone", 32)?,
+        email: email.to_ascii_lowercase(),
+    })
+}
+
+fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
+    let country = text(&s.country, "ship_info.country", 2)?.to_ascii_lowercase();
+    if !is_country_code(&country) {
+        return Err(PolicyError::new(
+            codes::INVALID_SHIP_INFO,
+            format!("The field 'ship_info.country' must be an ISO 3166-1 alpha-2 country code; got '{country}'."),
+        ));
+    }
+    let method = text(&s.method, "ship_info.method", 16)?.to_ascii_lowercase();
+    if !SHIPPING_METHODS.contains(&method.as_str()) {
+        return Err(PolicyError::new(
+            codes::INVALID_SHIP_INFO,
+            format!(
+                "The field 'ship_info.method' must be one of {SHIPPING_METHODS:?}; got '{method}'."
+            ),
+        ));
+    }
+    Ok(ShipInfo {
+        name: text(&s.name, "ship_info.name", 128)?,
+        addr1: text(&s.addr1, "ship_info.addr1", 128)?,
+        addr2: opt_text(&s.addr2, "ship_info.addr2", 128)?,
+        city: text(&s.city, "ship_info.city", 64)?,
+        state: text(&s.state, "ship_info.state", 64)?,
+        zip: text(&s.zip, "ship_info.zip", 16)?,
+        country,
+        method,
+    })
+}
+
+/// An order-level `organization_contact` / `technical_contact`:
+/// first_name, last_name, email required; job_title, telephone optional.
+pub fn order_level_contact(c: &ContactInput, field: &str) -> Result<Contact> {
+    let f = |n: &str| format!("{field}.{n}");
+    let email = text(&c.email, &f("email"), 255)?;
+    check_email(&email, &f("email"))?;
+    Ok(Contact {
+        first_name: text(&c.first_name, &f("first_name"), 128)?,
+        last_name: text(&c.last_name, &f("last_name"), 128)?,
+        email,
+        job_title: opt_text(&c.job_title, &f("job_title"), 64)?.unwrap_or_default(),
+        telephone: opt_text(&c.telephone, &f("telephone"), 32)?.unwrap_or_default(),
+        telephone_extension: opt_text(&c.telephone_extension, &f("telephone_extension"), 16)?
+            .unwrap_or_default(),
+    })
+}
+
+/// `order_validity.years` (1–3), or the deprecated root `validity_years`.
+fn term(product: &Product, req: &OrderRequest) -> Result<OrderTerm> {
+    let allowed = product.allowed_validity_years;
+    let check = |y: i64, field: &str| {
+        if allowed.contains(&y) {
+            Ok(OrderTerm::Years(y))
+        } else {
+            Err(PolicyError::new(
+                codes::INVALID_VALIDITY,
+                format!(
+                    "The field '{field}' must be one of {allowed:?} for product {}; got {y}.",
+                    product.name_id
+                ),
+            ))
+        }
+    };
+    if let Some(ov) = &req.order_validity {
+        if ov.days.is_some() || optional_str(&ov.custom_expiration_date).is_some() {
+            return Err(PolicyError::new(
+                codes::FIELD_NOT_ALLOWED,
+                "The fields 'order_validity.days' and 'order_validity.custom_expiration_date' are not allowed for document-signing products; use 'order_validity.years'.",
+            ));
+        }
+        let y = ov
+            .years
+            .ok_or_else(|| PolicyError::missing("order_validity.years"))?;
+        return check(y, "order_validity.years");
+    }
+    match req.validity_years {
+        Some(y) => check(y, "validity_years"),
+        None => Err(PolicyError::missing("order_validity")),
+    }
+}
+
+/// Validates a document-signing order. `now` fixes the order term's start.
+pub fn validate_document_signing_order(
+    product: &Product,
+    req: &OrderRequest,
+    now: OffsetDateTime,
+) -> Result<SmimeOrderPlan> {
+    debug_assert_eq!(product.family, Family::DocumentSigning);
+    let cert = req
+        .certificate
+        .as_ref()
+        .ok_or_else(|| PolicyError::missing("certificate"))?;
+    let csr = optional_str(&cert.csr).map(str::to_string);
+    if csr.as_ref().is_some_and(|c| c.len() > 64 * 1024) {
+        return Err(PolicyError::new(
+            codes::CSR_INVALID_CANNOT_PARSE,
+            "The field 'certificate.csr' is too large.",
+        ));
+    }
+    let method = match optional_str(&req.cs_provisioning_method) {
+        Some(m) => {
+            let m = m.to_ascii_lowercase();
+            if !PROVISIONING_METHODS.contains(&m.as_str()) {
+                return Err(PolicyError::new(
+                    codes::INVALID_PROVISIONING_METHOD,
+                    format!("The field 'cs_provisioning_method' must be one of {PROVISIONING_METHODS:?}; got '{m}'."),
+                ));
+            }
+            m
+        }
+        // A CSR means the key is the customer's own (their HSM); without
+        // one the order waits for the token application's CSR.
+        None if csr.is_some() => "email".to_string(),
+        None => "client_app".to_string(),
+    };
+    if method == "email" && csr.is_none() {
+        return Err(PolicyError::new(
+            codes::MISSING_REQUIRED_FIELD,
+            "The field 'certificate.csr' is required when cs_provisioning_method is 'email'.",
+        ));
+    }
+    let ship = req.ship_info.as_ref().map(ship_info).transpose()?;
+    if method == "ship_token" && ship.is_none() {
+        return Err(PolicyError::new(
+            codes::MISSING_REQUIRED_FIELD,
+            "The field 'ship_info' is required when cs_provisioning_method is 'ship_token' (where the token is sent).",
+        ));
+    }
+    let server_platform_id = match &cert.server_platform {
+        None => -1,
+        Some(p) => {
+            let id =
+                p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
+            if server_platform_name(id).is_none() {
+                return Err(PolicyError::new(
+                    codes::INVALID_SERVER_PLATFORM,
+                    format!("The field 'certificate.server_platform.id' is not a known server platform: {id}."),
+                ));
+            }
+            id
+        }
+    };
+    let signature_hash =
+        required_str(&cert.signature_hash, "certificate.signature_hash")?.to_ascii_lowercase();
+    if !product.signature_hashes.contains(&signature_hash.as_str()) {
+        return Err(PolicyError::new(
+            codes::INVALID_SIGNATURE_HASH,
+            format!(
+                "The field 'certificate.signature_hash' must be one of {:?} for product {}; got '{signature_hash}'.",
+                product.signature_hashes, product.name_id
+            ),
+        ));
+    }
+    let subject = subject(req.subject.as_ref())?;
+    let use_org = req.use_org_as_common_name.unwrap_or(true);
+    let term = term(product, req)?;
+    let end = term_end(&term, now);
+    let organization = Some(organization_choice(req)?);
+    let contacts = match &req.organization {
+        Some(o) => validate_order_contacts(
+            o.contacts.as_deref().unwrap_or(&[]),
+            "organization.contacts",
+        )?,
+        None => Vec::new(),
+    };
+    let user_id_assignments = req.user_id_assignments.clone().unwrap_or_default();
+    if let Some(bad) = user_id_assignments.iter().find(|id| **id <= 0) {
+        return Err(PolicyError::new(
+            codes::INVALID_USER_ID_ASSIGNMENT,
+            format!("The field 'user_id_assignments' must list user ids; got {bad}."),
+        ));
+    }
+    let organization_contact = req
+        .organization_contact
+        .as_ref()
+        .map(|c| order_level_contact(c, "organization_contact"))
+        .transpose()?;
+    let technical_contact = req
+        .technical_contact
+        .as_ref()
+        .map(|c| order_level_contact(c, "technical_contact"))
+        .transpose()?;
+    let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
+
+    Ok(SmimeOrderPlan {
+        smime_type: None,
+        generation: None,
+        emails: vec![subject.email.clone()],
+        upn: None,
+        cn_source: if use_org {
+            CnSource::OrganizationName
+        } else {
+            CnSource::Explicit
+        },
+        subject: SubjectPlan {
+            common_name: subject.name.clone(),
+            title: Some(subject.job_title.clone()),
+            email: Some(subject.email.clone()),
+            ..SubjectPlan::default()
+        },
+        usage: Usage {
+            primary: PrimaryUsage::Signing,
+            additional: vec![AdditionalUsage::NonRepudiation],
+            email_protection: false,
+            document_signing: true,
+        },
+        csr,
+        declared_key: None,
+        is_rsassa_pss: false,
+        signature_hash,
+        ca_cert_id,
+        term: StoredTerm::from(&term),
+        term_end: end
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        organization,
+        contacts,
+        common: validate_common(req)?,
+        reject_if_pending: req.reject_if_pending.unwrap_or(false),
+        disable_generate_in_browser_email: false,
+        doc_signing: Some(DocSigningPlan {
+            cs_provisioning_method: method,
+            use_org_as_common_name: use_org,
+            subject,
+            ship_info: ship,
+            server_platform_id,
+            user_id_assignments,
+            organization_contact,
+            technical_contact,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests;
