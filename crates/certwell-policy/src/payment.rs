@@ -99,7 +99,7 @@ pub fn luhn_ok(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An integer given as a JSON number or a string of digits.
@@ -296,9 +296,10 @@ pub fn default_yearly_price_cents(p: &Product) -> i64 {
 }
 
 /// The price of an order: the yearly price times the years the order
-/// covers (part years count as a year).
+/// covers, `term_days` whole days (a year is up to 366 days, so leap years
+/// cost nothing extra; a part year counts as a year).
 pub fn order_price_cents(yearly_cents: i64, term_days: i64) -> i64 {
-    let years = ((term_days.max(1) + 364) / 365).max(1);
+    let years = ((term_days.max(1) + 365) / 366).max(1);
     yearly_cents * years
 }
 

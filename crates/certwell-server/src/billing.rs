@@ -58,7 +58,7 @@ pub async fn order_payment(
     }
     let days =
         time::OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-            .map(|end| (end - now).whole_days() + 1)
+            .map(|end| (end - now).whole_days())
             .unwrap_or(365);
     let price = order_price_cents(state.config.yearly_price_cents(product), days);
     let payment = OrderPayment {

@@ -203,6 +203,16 @@ impl DataDir {
     }
 }
 
+impl Config {
+    /// The yearly price of `product` in cents.
+    pub fn yearly_price_cents(&self, product: &certwell_policy::Product) -> i64 {
+        self.prices
+            .get(product.name_id)
+            .and_then(|p| certwell_policy::payment::parse_money(p))
+            .unwrap_or_else(|| certwell_policy::payment::default_yearly_price_cents(product))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,15 +249,5 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
-    }
-}
-
-impl Config {
-    /// The yearly price of `product` in cents.
-    pub fn yearly_price_cents(&self, product: &certwell_policy::Product) -> i64 {
-        self.prices
-            .get(product.name_id)
-            .and_then(|p| certwell_policy::payment::parse_money(p))
-            .unwrap_or_else(|| certwell_policy::payment::default_yearly_price_cents(product))
     }
 }

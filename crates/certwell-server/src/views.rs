@@ -372,6 +372,24 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         "auto_renew": plan.auto_renew(),
         "order_validity": plan.term(),
     });
+    if let Some(p) = &c.data.payment {
+        v["payment_method"] = json!(p.method);
+        v["price"] = json!(c.data.price_cents as f64 / 100.0);
+        v["currency"] = json!("USD");
+        if let Some(a) = &p.alternative_order_id {
+            v["alternative_order_id"] = json!(a);
+        }
+        if let Some(vat) = &p.vat_number {
+            v["vat_number"] = json!(vat);
+        }
+        if let Some(card) = &p.card {
+            v["credit_card"] = json!({"last_four_digits": card.last_four,
+                "expiration_month": card.expiration_month, "expiration_year": card.expiration_year});
+        }
+        if let Some(g) = p.enable_guest_access {
+            v["enable_guest_access"] = json!(u8::from(g));
+        }
+    }
     // empty lists are omitted, as the vendor does
     if !c.requests.is_empty() {
         v["requests"] = json!(c.requests.iter().map(request_brief).collect::<Vec<_>>());

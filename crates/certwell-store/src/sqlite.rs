@@ -111,14 +111,16 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(opts.clone())
             .await?;
+        // Migrate before any reader connection exists: a reader that
+        // prepared a statement against the old schema would see more
+        // columns than sqlx expects once SQLite re-prepares it.
+        Self::migrate_pool(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore::with_pools(pool, writer);
-        store.migrate().await?;
-        Ok(store)
+        Ok(SqliteStore::with_pools(pool, writer))
     }
 
     /// An in-memory database (tests).
@@ -140,7 +142,11 @@ impl SqliteStore {
     /// ignores the pragma inside a transaction); every reference is checked
     /// with `foreign_key_check` before the commit instead.
     async fn migrate(&self) -> Result<()> {
-        let mut conn = self.writer.acquire().await?;
+        Self::migrate_pool(&self.writer).await
+    }
+
+    async fn migrate_pool(writer: &SqlitePool) -> Result<()> {
+        let mut conn = writer.acquire().await?;
         sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
             .await?;

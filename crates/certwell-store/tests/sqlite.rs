@@ -66,6 +66,7 @@ fn order(
     serial: Option<&str>,
 ) -> NewOrder {
     NewOrder {
+        payment: OrderPayment::default(),
         account_id: a.id,
         container_id: a.root_container_id,
         user_id: u.id,
@@ -668,4 +669,111 @@ async fn migration_4_keeps_existing_orders() {
         "foreign keys are on again"
     );
     s.close().await;
+}
+
+/// The balance ledger refuses an overdraft inside the order's own
+/// transaction (both write paths), and a unique alternative order id
+/// holds under concurrent inserts of the group-commit writer.
+#[tokio::test]
+async fn balance_debits_and_unique_alternative_order_ids() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    // New accounts may go negative without limit.
+    let b = s.balance(a.id).await.unwrap();
+    assert!(b.unlimited_negative);
+    assert_eq!(b.balance_cents, 0);
+    s.set_negative_limit(a.id, 1_000, false).await.unwrap();
+    assert_eq!(s.deposit(a.id, 5_000, "test").await.unwrap(), 5_000);
+    let paid = |amount: i64, alt: Option<&str>, unique: bool, new_org: bool| {
+        let mut o = order(&a, &u, (!new_org).then_some(org.id), None, None);
+        o.payment = OrderPayment {
+            alternative_order_id: alt.map(str::to_string),
+            unique,
+            price_cents: amount,
+            debit_cents: Some(amount),
+        };
+        o
+    };
+    // One-trip path (existing organization) and transaction path (new one).
+    s.create_order(&paid(3_000, None, false, false))
+        .await
+        .unwrap();
+    s.create_order(&paid(2_500, None, false, true))
+        .await
+        .unwrap();
+    assert_eq!(s.balance(a.id).await.unwrap().balance_cents, -500);
+    for new_org in [false, true] {
+        match s.create_order(&paid(600, None, false, new_org)).await {
+            Err(StoreError::InsufficientFunds) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        s.balance(a.id).await.unwrap().balance_cents,
+        -500,
+        "nothing debited"
+    );
+    // Taking money away may not overdraw either.
+    assert!(matches!(
+        s.deposit(a.id, -600, "fee").await,
+        Err(StoreError::InsufficientFunds)
+    ));
+    assert!(matches!(
+        s.deposit(999, 1, "x").await,
+        Err(StoreError::NotFound)
+    ));
+
+    s.set_negative_limit(a.id, 0, true).await.unwrap();
+    let same = paid(100, Some("alt-1"), true, false);
+    let jobs: Vec<_> = (0..10).map(|_| s.create_order(&same)).collect();
+    let mut ok = 0;
+    for r in futures_like_join(jobs).await {
+        match r {
+            Ok(_) => ok += 1,
+            Err(StoreError::DuplicateAlternativeOrderId) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        s.balance(a.id).await.unwrap().balance_cents,
+        -600,
+        "debited once"
+    );
+    // Without the account setting, the id may repeat.
+    s.create_order(&paid(100, Some("alt-1"), false, false))
+        .await
+        .unwrap();
+    s.create_order(&paid(100, Some("alt-1"), false, true))
+        .await
+        .unwrap();
+    // Through the transaction path, the unique id holds too.
+    assert!(matches!(
+        s.create_order(&paid(100, Some("alt-1"), true, true)).await,
+        Err(StoreError::DuplicateAlternativeOrderId)
+    ));
+}
+
+/// Polls all futures at once on this task (they share the store's writer).
+async fn futures_like_join<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.unwrap()).collect()
 }

@@ -262,9 +262,16 @@ fn prices_and_money() {
     assert!(default_yearly_price_cents(wc) > default_yearly_price_cents(ov));
     assert!(default_yearly_price_cents(md) > default_yearly_price_cents(ov));
     assert_eq!(order_price_cents(20_000, 365), 20_000);
-    assert_eq!(order_price_cents(20_000, 366), 40_000);
+    assert_eq!(order_price_cents(20_000, 366), 20_000, "a leap year");
+    assert_eq!(order_price_cents(20_000, 367), 40_000);
     assert_eq!(order_price_cents(20_000, 30), 20_000);
-    assert_eq!(order_price_cents(20_000, 3 * 365), 60_000);
+    assert_eq!(order_price_cents(20_000, 0), 20_000);
+    assert_eq!(
+        order_price_cents(20_000, 731),
+        40_000,
+        "two years with a leap day"
+    );
+    assert_eq!(order_price_cents(20_000, 3 * 365 + 1), 60_000);
     assert_eq!(format_money(45_400), "454.00");
     assert_eq!(format_money(-100_070), "-1000.70");
     assert_eq!(format_money(5), "0.05");

@@ -187,6 +187,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/accounts", post(operator::post_account))
         .route("/accounts/{id}/api-keys", post(operator::post_api_key))
         .route("/accounts/{id}/settings", put(operator::put_settings))
+        .route("/accounts/{id}/balance", post(operator::post_deposit))
         .route(
             "/order/{id}/email-validation",
             put(operator::put_validate_order_email),

@@ -202,6 +202,15 @@ pub struct SettingsBody {
     /// product name id → "strict" | "multipurpose" (the product setting
     /// "default S/MIME profile").
     pub smime_default_profiles: Option<std::collections::BTreeMap<String, String>>,
+    /// The vendor's "Require unique alternative order IDs".
+    pub require_unique_alternative_order_id: Option<bool>,
+    pub allow_guest_access: Option<bool>,
+    /// Last four digits of the account's default card (payment_method
+    /// `profile`); "" removes it.
+    pub default_card_last_four: Option<String>,
+    /// "2000.00": how far the balance may go below zero.
+    pub negative_balance_limit: Option<String>,
+    pub unlimited_negative_balance: Option<bool>,
 }
 
 /// `PUT /operator/v1/accounts/{id}/settings` `{"approval_workflow":"two_step"}` → 204
@@ -250,11 +259,91 @@ pub async fn put_settings(
             .smime_default_profiles
             .insert(p.name_id.to_string(), g.as_str().to_string());
     }
+    if let Some(v) = b.require_unique_alternative_order_id {
+        account.settings.require_unique_alternative_order_id = v;
+    }
+    if let Some(v) = b.allow_guest_access {
+        account.settings.allow_guest_access = v;
+    }
+    if let Some(v) = b.default_card_last_four {
+        let v = v.trim().to_string();
+        if !(v.is_empty() || (v.len() == 4 && v.bytes().all(|c| c.is_ascii_digit()))) {
+            return Err(ApiError::bad_request(
+                codes::INVALID_VALUE,
+                "The field 'default_card_last_four' must be four digits (or empty to remove the card).",
+            ));
+        }
+        account.settings.default_card_last_four = (!v.is_empty()).then_some(v);
+    }
+    if b.negative_balance_limit.is_some() || b.unlimited_negative_balance.is_some() {
+        let current = state.store.balance(id).await?;
+        let limit = match &b.negative_balance_limit {
+            Some(l) => certwell_policy::payment::parse_money(l)
+                .filter(|c| *c >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        codes::INVALID_VALUE,
+                        "The field 'negative_balance_limit' must be an amount like 2000.00.",
+                    )
+                })?,
+            None => current.negative_limit_cents,
+        };
+        let unlimited = b
+            .unlimited_negative_balance
+            .unwrap_or(b.negative_balance_limit.is_none() && current.unlimited_negative);
+        state.store.set_negative_limit(id, limit, unlimited).await?;
+    }
     state
         .store
         .update_account_settings(id, &account.settings)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DepositBody {
+    /// "250.00"; negative takes money away.
+    pub amount: Option<String>,
+    pub note: Option<String>,
+}
+
+/// `POST /operator/v1/accounts/{id}/balance` `{"amount":"250.00"}` →
+/// 200 `{"balance":"…"}`: adds funds to an account (a deposit).
+pub async fn post_deposit(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    let not_found = || {
+        ApiError::not_found(
+            codes::NOT_FOUND_ACCOUNT,
+            "The specified account was not found.",
+        )
+    };
+    let id = path_id(&id, not_found)?;
+    let b: DepositBody = parse_json(&body)?;
+    let cents = b
+        .amount
+        .as_deref()
+        .and_then(certwell_policy::payment::parse_money)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_VALUE,
+                "The field 'amount' must be an amount like 250.00.",
+            )
+        })?;
+    let balance = match state
+        .store
+        .deposit(id, cents, b.note.as_deref().unwrap_or("deposit"))
+        .await
+    {
+        Err(certwell_store::StoreError::NotFound) => return Err(not_found()),
+        other => other?,
+    };
+    Ok(Json(
+        serde_json::json!({"balance": certwell_policy::payment::format_money(balance)}),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]

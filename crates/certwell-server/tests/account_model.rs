@@ -1,0 +1,277 @@
+//! The account model behind every order: payment (balance with a
+//! negative-balance limit, card, profile), the balance endpoint, and
+//! alternative order ids, including concurrent identical orders.
+
+mod common;
+
+use certwell_ca::KeyAlgorithm;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ORDER: &str = "/services/v2/order/certificate";
+
+async fn settings(ts: &TestServer, body: Value) {
+    let (s, v) = ts
+        .send(
+            reqwest::Method::PUT,
+            "/operator/v1/accounts/1/settings",
+            Some(&ts.operator_key),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+}
+
+async fn deposit(ts: &TestServer, amount: &str) -> Value {
+    let (s, v) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts/1/balance",
+            Some(&ts.operator_key),
+            Some(json!({"amount": amount})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn order_total(ts: &TestServer) -> i64 {
+    let (_, v) = ts.get(ORDER).await;
+    v["page"]["total"].as_i64().unwrap()
+}
+
+/// The seed's ssl_plus order for one year.
+fn order(org: i64) -> Value {
+    let mut b = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    b["validity_years"] = json!(1);
+    b
+}
+
+#[tokio::test]
+async fn balance_payments_respect_the_negative_balance_limit() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    // A fresh account may go negative without limit.
+    let (s, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b,
+        json!({"balance": "0.00", "currency": "USD", "unpaid_invoice_balance": "0.00",
+            "used_credit_from_other_containers": "0.00", "unlimited_negative_balance": true})
+    );
+
+    settings(
+        &ts,
+        json!({"negative_balance_limit": "0.00", "unlimited_negative_balance": false}),
+    )
+    .await;
+    assert_eq!(deposit(&ts, "250.00").await["balance"], "250.00");
+    // ssl_plus costs 200.00 a year by default; this order is one year.
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["price"], 200.0, "{info}");
+    assert_eq!(info["currency"], "USD");
+    assert_eq!(info["payment_method"], "balance");
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "50.00", "{b}");
+    assert_eq!(b["negative_balance_limit"], "0.00");
+    assert_eq!(b["total_available_funds"], "50.00");
+
+    // Not enough: 400 and nothing is created or debited.
+    let before = order_total(&ts).await;
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "insufficient_funds");
+    assert_eq!(order_total(&ts).await, before);
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "50.00");
+    // An S/MIME order goes through the same check.
+    let (s, e) = ts
+        .post(
+            &format!("{ORDER}/secure_email_mailbox"),
+            json!({"certificate": {"emails": ["a@example.com"], "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+                "usage_designation": {"primary_usage": "signing"}}, "order_validity": {"years": 1},
+                "skip_approval": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "30.00 fits: {e}");
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "20.00", "{b}");
+    let (s, e) = ts
+        .post(
+            &format!("{ORDER}/secure_email_mailbox"),
+            json!({"certificate": {"emails": ["a@example.com"], "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+                "usage_designation": {"primary_usage": "signing"}}, "order_validity": {"years": 1},
+                "skip_approval": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "insufficient_funds");
+
+    // A negative-balance limit lets the balance go below zero.
+    settings(&ts, json!({"negative_balance_limit": "2000.00"})).await;
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "-180.00", "{b}");
+    assert_eq!(b["total_available_funds"], "1820.00");
+    // Card payments do not touch the balance.
+    let mut body = order(org);
+    body["payment_method"] = json!("card");
+    body["credit_card"] = json!({"number": "4111111111111111", "expiration_month": 12,
+        "expiration_year": 2099, "cvv": 987, "cardholder_name": "Jane Doe"});
+    body["billing_address"] = json!({"address": "1 Main St", "city": "Lindon", "state": "UT",
+        "zip": "84042", "country": "us"});
+    body["vat_number"] = json!("US-123");
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "-180.00");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["payment_method"], "card");
+    assert_eq!(info["credit_card"]["last_four_digits"], "1111", "{info}");
+    assert_eq!(info["vat_number"], "US-123");
+    // The full number and the CVV are nowhere in the database.
+    // (WAL included: read while the server runs.)
+    let dir = ts.dir.path().to_path_buf();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let f = f.unwrap().path();
+        if f.is_file() {
+            let bytes = std::fs::read(&f).unwrap();
+            let hay = String::from_utf8_lossy(&bytes);
+            assert!(!hay.contains("4111111111111111"), "{}", f.display());
+            assert!(!hay.contains("\"cvv\""), "{}", f.display());
+        }
+    }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn card_profile_and_guest_access_rules() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let before = order_total(&ts).await;
+    let mut card = order(org);
+    card["payment_method"] = json!("card");
+    card["credit_card"] = json!({"number": "4111111111111112", "expiration_month": 12,
+        "expiration_year": 2099, "cvv": 987, "cardholder_name": "Jane Doe"});
+    card["billing_address"] = json!({"address": "1 Main St", "city": "Lindon", "state": "UT",
+        "zip": "84042", "country": "us"});
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), card).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_credit_card");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("credit_card.number"));
+
+    let mut profile = order(org);
+    profile["payment_method"] = json!("profile");
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), profile.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "no_default_credit_card");
+    settings(&ts, json!({"default_card_last_four": "4242"})).await;
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), profile).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    let mut guest = order(org);
+    guest["enable_guest_access"] = json!(1);
+    settings(&ts, json!({"allow_guest_access": false})).await;
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), guest.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "field_not_allowed");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("enable_guest_access"));
+    settings(&ts, json!({"allow_guest_access": true})).await;
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), guest).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["enable_guest_access"], 1);
+    assert_eq!(order_total(&ts).await, before + 2);
+    ts.stop().await;
+}
+
+/// 20 identical orders with one alternative_order_id at once: with the
+/// account setting on, exactly one is created and the balance is debited
+/// exactly once; with it off, the id may repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_alternative_order_ids_make_ordering_idempotent() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    settings(
+        &ts,
+        json!({"require_unique_alternative_order_id": true,
+        "negative_balance_limit": "0.00", "unlimited_negative_balance": false}),
+    )
+    .await;
+    deposit(&ts, "1000.00").await;
+    let before = order_total(&ts).await;
+    let mut body = order(org);
+    body["alternative_order_id"] = json!("cm-7f3a9c");
+    // Twenty tasks, released together.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (client, url, key, body, start) = (
+            ts.client.clone(),
+            ts.url(&format!("{ORDER}/ssl_plus")),
+            ts.key.clone(),
+            body.to_string(),
+            start.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let r = client
+                .post(url)
+                .header("X-DC-DEVKEY", key)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let created: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    for (s, v) in results.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(
+            v["errors"][0]["code"], "duplicate_alternative_order_id",
+            "{v}"
+        );
+    }
+    assert_eq!(order_total(&ts).await, before + 1);
+    let (_, b) = ts.get("/services/v2/finance/balance").await;
+    assert_eq!(b["balance"], "800.00", "debited once: {b}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", created[0]["id"])).await;
+    assert_eq!(info["alternative_order_id"], "cm-7f3a9c");
+    // Another id is fine; an invalid one is refused.
+    body["alternative_order_id"] = json!("cm-other");
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    body["alternative_order_id"] = json!("not valid!");
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_alternative_order_id");
+
+    // Setting off: the same id may be used again.
+    settings(&ts, json!({"require_unique_alternative_order_id": false})).await;
+    body["alternative_order_id"] = json!("cm-7f3a9c");
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    ts.stop().await;
+}
