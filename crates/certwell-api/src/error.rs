@@ -109,6 +109,7 @@ pub mod codes {
     pub const INVALID_CREDIT_CARD: &str = "invalid_credit_card";
     pub const INVALID_BILLING_ADDRESS: &str = "invalid_billing_address";
     pub const NO_DEFAULT_CREDIT_CARD: &str = "no_default_credit_card";
+    pub const CUSTOM_FIELD_REQUIRED: &str = "custom_field_required";
     // Document signing.
     pub const INVALID_PROVISIONING_METHOD: &str = "invalid_cs_provisioning_method";
     pub const INVALID_SHIP_INFO: &str = "invalid_ship_info";

@@ -4,6 +4,7 @@
 //! and the facts the caller looked up, these functions say what is required,
 //! allowed and defaulted, and what the resulting certificate must contain.
 
+pub mod account;
 pub mod approval;
 pub mod catalog;
 pub mod common;

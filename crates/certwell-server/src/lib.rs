@@ -80,6 +80,7 @@ pub async fn open(
         dir: dir.clone(),
         rate_limiter,
         key_cache: Default::default(),
+        metadata_cache: Default::default(),
     });
     Ok((state, outcome.admin_api_key))
 }

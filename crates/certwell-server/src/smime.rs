@@ -265,6 +265,12 @@ pub async fn create_smime_order(
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.common.renewal_of_order_id).await?;
+    crate::routes::containers::check_order_custom_fields(
+        &state,
+        &caller,
+        &plan.common.custom_fields,
+    )
+    .await?;
     let (payment_plan, payment) =
         crate::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now).await?;
 

@@ -35,6 +35,43 @@ pub struct AppState {
     /// Valid API keys by hash, with their user, for a short time (saves two
     /// queries per request). Only valid keys are cached.
     pub key_cache: std::sync::Mutex<HashMap<String, CachedKey>>,
+    /// Custom order fields per account, for a short time (one query less
+    /// per order); changes through this server drop the entry at once.
+    pub metadata_cache: std::sync::Mutex<HashMap<i64, CachedMetadata>>,
+}
+
+/// Custom-field definitions of an account and when they were read.
+pub type CachedMetadata = (std::time::Instant, Arc<Vec<certwell_store::MetadataField>>);
+
+/// How long cached custom-field definitions are used (another instance's
+/// change shows after this).
+pub const METADATA_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl AppState {
+    /// The account's custom order fields (cached).
+    pub async fn metadata_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Arc<Vec<certwell_store::MetadataField>>, certwell_store::StoreError> {
+        if let Ok(c) = self.metadata_cache.lock() {
+            if let Some((at, defs)) = c.get(&account_id) {
+                if at.elapsed() < METADATA_CACHE_TTL {
+                    return Ok(defs.clone());
+                }
+            }
+        }
+        let defs = Arc::new(self.store.list_metadata(account_id).await?);
+        if let Ok(mut c) = self.metadata_cache.lock() {
+            c.insert(account_id, (std::time::Instant::now(), defs.clone()));
+        }
+        Ok(defs)
+    }
+
+    pub fn invalidate_metadata(&self, account_id: i64) {
+        if let Ok(mut c) = self.metadata_cache.lock() {
+            c.remove(&account_id);
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -275,3 +275,241 @@ async fn unique_alternative_order_ids_make_ordering_idempotent() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn containers_children_and_orders_placed_in_them() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (s, v) = ts.get("/services/v2/container").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let list = v["containers"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{v}");
+    let root = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["parent_id"], 0);
+
+    let (s, c) = ts
+        .post(
+            &format!("/services/v2/container/{root}/children"),
+            json!({"name": "History Department", "description": "For the history department."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let child = c["id"].as_i64().unwrap();
+    let (s, info) = ts.get(&format!("/services/v2/container/{child}")).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["parent_id"], root);
+    assert_eq!(info["name"], "History Department");
+    assert_eq!(info["description"], "For the history department.");
+    assert_eq!(info["user_id_assignments"], json!([]));
+    let (_, root_info) = ts.get(&format!("/services/v2/container/{root}")).await;
+    assert!(!root_info["user_id_assignments"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let (s, grand) = ts
+        .post(
+            &format!("/services/v2/container/{child}/children"),
+            json!({"name": "Ancient"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{grand}");
+    let (_, v) = ts.get("/services/v2/container").await;
+    assert_eq!(v["containers"].as_array().unwrap().len(), 3);
+
+    // Bad input, unknown parents, other roles.
+    let (s, e) = ts
+        .post(
+            &format!("/services/v2/container/{root}/children"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "missing_required_field");
+    let (s, _) = ts
+        .post(
+            "/services/v2/container/99999/children",
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = ts.get("/services/v2/container/99999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let user = ts.key_with_role("user").await;
+    let (s, e) = ts
+        .post_as(
+            &user,
+            &format!("/services/v2/container/{root}/children"),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+
+    // Orders go into a visible container; others are refused.
+    let mut body = order(org);
+    body["container"] = json!({"id": child});
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["container"]["id"], child, "{info}");
+    body["container"] = json!({"id": 99999});
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_container");
+
+    // Another account sees none of it.
+    let (s, acct) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts",
+            Some(&ts.operator_key),
+            Some(json!({"name": "Other"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{acct}");
+    let other = acct["admin_api_key"].as_str().unwrap();
+    let (s, _) = ts
+        .get_as(other, &format!("/services/v2/container/{child}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = ts.get_as(other, "/services/v2/container").await;
+    assert_eq!(v["containers"].as_array().unwrap().len(), 1);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn custom_fields_are_defined_and_enforced_on_orders() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (s, v) = ts.get("/services/v2/account/metadata").await;
+    assert_eq!((s, v), (StatusCode::OK, json!({})));
+    let (s, v) = ts
+        .post(
+            "/services/v2/account/metadata",
+            json!({"label": "Invoice #", "is_required": true, "is_active": true, "data_type": "int"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let invoice = v["id"].as_i64().unwrap();
+    let (_, v) = ts
+        .post(
+            "/services/v2/account/metadata",
+            json!({"label": "SRE contact", "data_type": "email_address"}),
+        )
+        .await;
+    let sre = v["id"].as_i64().unwrap();
+    let (_, v) = ts.get("/services/v2/account/metadata").await;
+    assert_eq!(
+        v,
+        json!({"metadata": [
+            {"id": invoice, "label": "Invoice #", "is_required": true, "is_active": true, "data_type": "int"},
+            {"id": sre, "label": "SRE contact", "is_required": false, "is_active": true, "data_type": "email_address"}
+        ]})
+    );
+
+    let before = order_total(&ts).await;
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "custom_field_required");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("metadata_id {invoice}")));
+    let mut body = order(org);
+    body["custom_fields"] = json!([{"metadata_id": invoice, "value": "12x"}]);
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_custom_field");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("metadata_id {invoice}")));
+    body["custom_fields"] =
+        json!([{"metadata_id": invoice, "value": "1234"}, {"metadata_id": sre, "value": "nope"}]);
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("metadata_id {sre}")));
+    // The S/MIME endpoint enforces the same fields.
+    let smime = json!({"certificate": {"emails": ["a@example.com"], "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+        "usage_designation": {"primary_usage": "signing"}}, "order_validity": {"years": 1}, "skip_approval": true});
+    let (s, e) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), smime.clone())
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "custom_field_required");
+    assert_eq!(order_total(&ts).await, before, "nothing stored");
+
+    body["custom_fields"] = json!([{"metadata_id": invoice, "value": "1234"}, {"metadata_id": sre, "value": "sre@example.com"}]);
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(
+        info["custom_fields"],
+        json!([{"metadata_id": invoice, "value": "1234"}, {"metadata_id": sre, "value": "sre@example.com"}])
+    );
+
+    // Deactivated, the field is no longer required; deleted, it is gone.
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/account/metadata/{invoice}"),
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), smime)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = ts.get("/services/v2/account/metadata").await;
+    assert_eq!(v["metadata"][0]["is_active"], false);
+    assert_eq!(v["metadata"][0]["label"], "Invoice #", "kept");
+    let (s, e) = ts
+        .put(
+            &format!("/services/v2/account/metadata/{invoice}"),
+            json!({"data_type": "date"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    for id in [invoice, sre] {
+        let (s, _) = ts
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/services/v2/account/metadata/{id}"),
+                Some(&ts.key),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+    let (s, _) = ts
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/services/v2/account/metadata/{sre}"),
+            Some(&ts.key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = ts.get("/services/v2/account/metadata").await;
+    assert_eq!(v, json!({}));
+    // Only administrators define fields.
+    let user = ts.key_with_role("manager").await;
+    let (s, _) = ts
+        .post_as(
+            &user,
+            "/services/v2/account/metadata",
+            json!({"label": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = ts
+        .post(
+            "/services/v2/account/metadata",
+            json!({"is_required": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    ts.stop().await;
+}

@@ -76,8 +76,25 @@ pub trait Store: Send + Sync {
     async fn list_accounts(&self) -> Result<Vec<Account>>;
     async fn update_account_settings(&self, id: i64, settings: &AccountSettings) -> Result<()>;
     async fn get_container(&self, account_id: i64, id: i64) -> Result<Option<Container>>;
+    /// Every container of the account, by id.
+    async fn list_containers(&self, account_id: i64) -> Result<Vec<Container>>;
+    /// A child of container `parent_id` (NotFound: no such parent here).
+    async fn create_container(
+        &self,
+        account_id: i64,
+        parent_id: i64,
+        name: &str,
+        description: &str,
+    ) -> Result<i64>;
+    /// The account's custom order fields (deleted ones left out).
+    async fn list_metadata(&self, account_id: i64) -> Result<Vec<MetadataField>>;
+    async fn create_metadata(&self, account_id: i64, f: &NewMetadataField) -> Result<i64>;
+    /// NotFound: no such field of this account.
+    async fn update_metadata(&self, account_id: i64, id: i64, f: &NewMetadataField) -> Result<()>;
+    async fn delete_metadata(&self, account_id: i64, id: i64) -> Result<()>;
     async fn create_user(&self, account_id: i64, user: &NewUser) -> Result<User>;
     async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>>;
+    async fn list_users(&self, account_id: i64) -> Result<Vec<User>>;
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>>;
     async fn create_api_key(&self, key: &NewApiKey) -> Result<i64>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;

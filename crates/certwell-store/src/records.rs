@@ -59,6 +59,26 @@ pub struct Container {
     pub account_id: i64,
     pub parent_id: Option<i64>,
     pub name: String,
+    pub description: String,
+}
+
+/// A custom order field of an account (`/account/metadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataField {
+    pub id: i64,
+    pub label: String,
+    pub is_required: bool,
+    pub is_active: bool,
+    /// text | int | email_address | email_list | "" (anything)
+    pub data_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMetadataField {
+    pub label: String,
+    pub is_required: bool,
+    pub is_active: bool,
+    pub data_type: String,
 }
 
 #[derive(Debug, Clone)]

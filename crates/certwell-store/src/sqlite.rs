@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_smime.sql")),
     (5, include_str!("../migrations/0005_reissue_duplicate.sql")),
     (6, include_str!("../migrations/0006_account_model.sql")),
+    (
+        7,
+        include_str!("../migrations/0007_containers_metadata.sql"),
+    ),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -285,6 +289,26 @@ fn domain_row(r: &SqliteRow) -> Result<Domain> {
         validated_at: r.try_get("validated_at")?,
         validated_until: r.try_get("validated_until")?,
         created_at: r.try_get("created_at")?,
+    })
+}
+
+fn container_row(r: &SqliteRow) -> Result<Container> {
+    Ok(Container {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        parent_id: r.try_get("parent_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+    })
+}
+
+fn metadata_row(r: &SqliteRow) -> Result<MetadataField> {
+    Ok(MetadataField {
+        id: r.try_get("id")?,
+        label: r.try_get("label")?,
+        is_required: r.try_get::<i64, _>("is_required")? != 0,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        data_type: r.try_get("data_type")?,
     })
 }
 
@@ -696,15 +720,102 @@ impl Store for SqliteStore {
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(Container {
-                id: r.try_get("id")?,
-                account_id: r.try_get("account_id")?,
-                parent_id: r.try_get("parent_id")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(container_row).transpose()
+    }
+
+    async fn list_containers(&self, account_id: i64) -> Result<Vec<Container>> {
+        sqlx::query("SELECT * FROM containers WHERE account_id = ? ORDER BY id")
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(container_row)
+            .collect()
+    }
+
+    async fn create_container(
+        &self,
+        account_id: i64,
+        parent_id: i64,
+        name: &str,
+        description: &str,
+    ) -> Result<i64> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO containers (account_id, parent_id, name, description, created_at) \
+             SELECT ?, id, ?, ?, ? FROM containers WHERE id = ? AND account_id = ? RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(description)
+        .bind(now_ts())
+        .bind(parent_id)
+        .bind(account_id)
+        .fetch_optional(&self.writer)
+        .await?;
+        id.ok_or(StoreError::NotFound)
+    }
+
+    async fn list_metadata(&self, account_id: i64) -> Result<Vec<MetadataField>> {
+        sqlx::query(
+            "SELECT * FROM account_metadata WHERE account_id = ? AND deleted = 0 ORDER BY id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(metadata_row)
+        .collect()
+    }
+
+    async fn create_metadata(&self, account_id: i64, f: &NewMetadataField) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO account_metadata (account_id, label, is_required, is_active, data_type, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(&f.label)
+        .bind(i64::from(f.is_required))
+        .bind(i64::from(f.is_active))
+        .bind(&f.data_type)
+        .bind(now_ts())
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    async fn update_metadata(&self, account_id: i64, id: i64, f: &NewMetadataField) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE account_metadata SET label = ?, is_required = ?, is_active = ?, data_type = ? \
+             WHERE id = ? AND account_id = ? AND deleted = 0",
+        )
+        .bind(&f.label)
+        .bind(i64::from(f.is_required))
+        .bind(i64::from(f.is_active))
+        .bind(&f.data_type)
+        .bind(id)
+        .bind(account_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_metadata(&self, account_id: i64, id: i64) -> Result<()> {
+        // Kept (marked deleted) so orders that carry a value still show it.
+        let n = sqlx::query(
+            "UPDATE account_metadata SET deleted = 1 WHERE id = ? AND account_id = ? AND deleted = 0",
+        )
+        .bind(id)
+        .bind(account_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn create_user(&self, account_id: i64, u: &NewUser) -> Result<User> {
@@ -739,6 +850,16 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(user_row).transpose()
+    }
+
+    async fn list_users(&self, account_id: i64) -> Result<Vec<User>> {
+        sqlx::query("SELECT * FROM users WHERE account_id = ? ORDER BY id")
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_row)
+            .collect()
     }
 
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>> {

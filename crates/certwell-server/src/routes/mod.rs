@@ -4,6 +4,7 @@
 pub mod account;
 pub mod ca;
 pub mod certificates;
+pub mod containers;
 pub mod ocsp;
 pub mod operator;
 pub mod orders;
@@ -176,6 +177,17 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(orders::expiring_report),
         )
         .route("/finance/balance", get(crate::billing::get_balance))
+        .route("/container", get(containers::list_containers))
+        .route("/container/{id}", get(containers::container_info))
+        .route("/container/{id}/children", post(containers::create_child))
+        .route(
+            "/account/metadata",
+            get(containers::list_metadata).post(containers::create_metadata),
+        )
+        .route(
+            "/account/metadata/{id}",
+            put(containers::update_metadata).delete(containers::delete_metadata),
+        )
         .route("/user/me", get(account::user_me))
         .route("/account", get(account::account));
     let operator = Router::new()

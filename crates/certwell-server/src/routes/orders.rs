@@ -126,6 +126,8 @@ pub async fn create_order(
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.renewal_of_order_id).await?;
+    crate::routes::containers::check_order_custom_fields(&state, &caller, &plan.custom_fields)
+        .await?;
     let (payment_plan, payment) =
         crate::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now).await?;
 
@@ -550,7 +552,12 @@ pub async fn check_container(
     id: i64,
     field: &str,
 ) -> ApiResult<i64> {
-    match state.store.get_container(caller.account_id, id).await? {
+    // The caller's own container needs no lookup; others must lie below it.
+    if id == caller.user.container_id {
+        return Ok(id);
+    }
+    let visible = crate::routes::containers::visible(state, caller).await?;
+    match visible.iter().find(|c| c.id == id) {
         Some(c) => Ok(c.id),
         None => Err(ApiError::bad_request(
             codes::INVALID_CONTAINER,

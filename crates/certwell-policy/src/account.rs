@@ -1,0 +1,254 @@
+//! Account structure rules: which containers a user sees, custom order
+//! fields (definitions and the values orders give them), container input.
+
+use certwell_api::error::codes;
+
+use crate::common::CustomFieldValue;
+use crate::error::{check_len, check_printable, is_valid_email, Result};
+use crate::PolicyError;
+
+/// The data types a custom field may have; "" accepts anything.
+pub const METADATA_DATA_TYPES: &[&str] = &["text", "int", "email_address", "email_list"];
+pub const MAX_METADATA_LABEL: usize = 128;
+pub const MAX_CUSTOM_FIELD_VALUE: usize = 1024;
+
+/// The containers visible from `root`: itself and every descendant, given
+/// `(id, parent_id)` of all of an account's containers. Cycles (which
+/// certwell never writes) cannot loop forever.
+pub fn visible_containers(all: &[(i64, Option<i64>)], root: i64) -> Vec<i64> {
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        for (id, parent) in all {
+            if *parent == Some(cur) && !out.contains(id) {
+                out.push(*id);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A custom field definition as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef<'a> {
+    pub id: i64,
+    pub label: &'a str,
+    pub is_required: bool,
+    pub is_active: bool,
+    pub data_type: &'a str,
+}
+
+/// A new or changed definition: label (required, ≤ 128), data type (one
+/// of [`METADATA_DATA_TYPES`], "anything", or absent).
+pub fn check_metadata_definition(
+    label: Option<&str>,
+    data_type: Option<&str>,
+) -> Result<(String, String)> {
+    let label = label
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| PolicyError::missing("label"))?;
+    check_len(label, "label", MAX_METADATA_LABEL)?;
+    check_printable(label, "label")?;
+    let dt = match data_type.map(|d| d.trim().to_ascii_lowercase()) {
+        None => String::new(),
+        Some(d) if d.is_empty() || d == "anything" || d == "any" => String::new(),
+        Some(d) if METADATA_DATA_TYPES.contains(&d.as_str()) => d,
+        Some(d) => {
+            return Err(PolicyError::new(
+                codes::INVALID_VALUE,
+                format!("The field 'data_type' must be one of {METADATA_DATA_TYPES:?} or 'anything'; got '{d}'."),
+            ))
+        }
+    };
+    Ok((label.to_string(), dt))
+}
+
+fn value_fits(data_type: &str, v: &str) -> bool {
+    match data_type {
+        "int" => {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+        "email_address" => is_valid_email(v),
+        "email_list" => v
+            .split([',', ';'])
+            .map(str::trim)
+            .all(|e| !e.is_empty() && is_valid_email(e)),
+        _ => true,
+    }
+}
+
+/// The custom field values of an order against the account's definitions:
+/// every active required field has a value, and every value of an active
+/// field fits its data type. Errors name the metadata_id.
+pub fn check_custom_fields(defs: &[FieldDef], given: &[CustomFieldValue]) -> Result<()> {
+    for (i, v) in given.iter().enumerate() {
+        // A value for a field the account does not define (or no longer
+        // uses) is kept as given: the vendor's examples send metadata ids
+        // of their own account, and required fields are still enforced.
+        let Some(def) = defs.iter().find(|d| d.id == v.metadata_id && d.is_active) else {
+            continue;
+        };
+        let text = v.value.trim();
+        if text.is_empty() && def.is_required {
+            return Err(PolicyError::new(
+                codes::CUSTOM_FIELD_REQUIRED,
+                format!(
+                    "The custom field {} ('{}', metadata_id {}) is required.",
+                    def.id, def.label, def.id
+                ),
+            ));
+        }
+        if text.chars().count() > MAX_CUSTOM_FIELD_VALUE {
+            return Err(PolicyError::too_long(
+                &format!("custom_fields[{i}].value"),
+                MAX_CUSTOM_FIELD_VALUE,
+            ));
+        }
+        if !text.is_empty() && !value_fits(def.data_type, text) {
+            return Err(PolicyError::new(
+                codes::INVALID_CUSTOM_FIELD,
+                format!(
+                    "The value of custom field metadata_id {} ('{}') must be of type {}; got '{}'.",
+                    def.id, def.label, def.data_type, text
+                ),
+            ));
+        }
+    }
+    for d in defs.iter().filter(|d| d.is_active && d.is_required) {
+        let present = given
+            .iter()
+            .any(|v| v.metadata_id == d.id && !v.value.trim().is_empty());
+        if !present {
+            return Err(PolicyError::new(
+                codes::CUSTOM_FIELD_REQUIRED,
+                format!(
+                    "The field 'custom_fields' must give a value for the required custom field metadata_id {} ('{}').",
+                    d.id, d.label
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: i64, required: bool, active: bool, dt: &'static str) -> FieldDef<'static> {
+        FieldDef {
+            id,
+            label: "L",
+            is_required: required,
+            is_active: active,
+            data_type: dt,
+        }
+    }
+
+    fn val(id: i64, v: &str) -> CustomFieldValue {
+        CustomFieldValue {
+            metadata_id: id,
+            value: v.to_string(),
+        }
+    }
+
+    #[test]
+    fn containers_below_a_root() {
+        let all = [
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, Some(1)),
+            (5, None),
+            (6, Some(5)),
+        ];
+        assert_eq!(visible_containers(&all, 1), vec![1, 2, 4, 3]);
+        assert_eq!(visible_containers(&all, 2), vec![2, 3]);
+        assert_eq!(visible_containers(&all, 6), vec![6]);
+        // A cycle ends.
+        assert_eq!(
+            visible_containers(&[(1, Some(2)), (2, Some(1))], 1),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn definitions() {
+        assert_eq!(
+            check_metadata_definition(Some(" Invoice # "), Some("INT")).unwrap(),
+            ("Invoice #".to_string(), "int".to_string())
+        );
+        assert_eq!(check_metadata_definition(Some("x"), None).unwrap().1, "");
+        assert_eq!(
+            check_metadata_definition(Some("x"), Some("anything"))
+                .unwrap()
+                .1,
+            ""
+        );
+        assert_eq!(
+            check_metadata_definition(None, None).unwrap_err().code,
+            "missing_required_field"
+        );
+        assert_eq!(
+            check_metadata_definition(Some("x"), Some("date"))
+                .unwrap_err()
+                .code,
+            "invalid_value"
+        );
+        assert_eq!(
+            check_metadata_definition(Some(&"l".repeat(129)), None)
+                .unwrap_err()
+                .code,
+            "field_too_long"
+        );
+    }
+
+    #[test]
+    fn values_follow_the_definitions() {
+        let defs = [
+            def(1, true, true, "text"),
+            def(2, false, true, "int"),
+            def(3, false, true, "email_address"),
+            def(4, false, true, "email_list"),
+            def(5, true, false, "text"),
+            def(6, false, true, ""),
+        ];
+        assert!(check_custom_fields(&defs, &[val(1, "Ops")]).is_ok());
+        assert!(check_custom_fields(
+            &defs,
+            &[
+                val(1, "Ops"),
+                val(2, "-42"),
+                val(3, "a@example.com"),
+                val(4, "a@example.com, b@example.com"),
+                val(6, "anything at all")
+            ]
+        )
+        .is_ok());
+        let code_and_msg = |given: &[CustomFieldValue]| {
+            let e = check_custom_fields(&defs, given).unwrap_err();
+            (e.code, e.message)
+        };
+        let (c, m) = code_and_msg(&[]);
+        assert_eq!(c, "custom_field_required");
+        assert!(m.contains("metadata_id 1"), "{m}");
+        let (c, m) = code_and_msg(&[val(1, "  ")]);
+        assert!(m.contains("required"), "{m}");
+        assert_eq!(c, "custom_field_required");
+        assert!(m.contains("metadata_id 1"), "{m}");
+        for (id, bad) in [(2, "4.5"), (2, "12a"), (3, "nope"), (4, "a@example.com, x")] {
+            let (c, m) = code_and_msg(&[val(1, "Ops"), val(id, bad)]);
+            assert_eq!(c, "invalid_custom_field", "{id} {bad}");
+            assert!(m.contains(&format!("metadata_id {id}")), "{m}");
+        }
+        // Values of inactive or unknown fields are not checked; an
+        // inactive required field is not required.
+        assert!(check_custom_fields(&defs, &[val(1, "Ops"), val(5, "x"), val(99, "y")]).is_ok());
+        let (c, _) = code_and_msg(&[val(1, &"v".repeat(1025))]);
+        assert_eq!(c, "field_too_long");
+    }
+}
