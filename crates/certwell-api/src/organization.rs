@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ContactInput {
     pub contact_type: Option<String>,
+    /// `verified_users` name an existing user as `{"id": N}`.
+    #[serde(alias = "id")]
     pub user_id: Option<i64>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,

@@ -203,6 +203,88 @@ pub fn validate_validation_types(list: &[ValidationInput], prefix: &str) -> Resu
     Ok(out)
 }
 
+/// A verified user of an EV / code-signing validation: an existing user
+/// by id, or a person by name and contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedUser {
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telephone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// One validation type asked for with `POST /organization/{id}/validation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedValidation {
+    pub kind: String,
+    pub verified_users: Vec<VerifiedUser>,
+}
+
+/// Validation types that need `verified_users` (api-surface.md §7.4).
+pub const NEEDS_VERIFIED_USERS: &[&str] = &["ev", "cs", "ev_cs"];
+
+/// The body of `POST /organization/{id}/validation`: known types, each at
+/// most once; `verified_users` required for ev, cs and ev_cs (an `id`, or
+/// first_name, last_name and email; with an id the other fields are
+/// ignored, as the vendor documents).
+pub fn validation_request(list: &[ValidationInput]) -> Result<Vec<RequestedValidation>> {
+    let mut out: Vec<RequestedValidation> = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let field = format!("validations[{i}].type");
+        let kind = required_str(&v.kind, &field)?.to_ascii_lowercase();
+        check_validation_type(&kind, &field)?;
+        if out.iter().any(|r| r.kind == kind) {
+            return Err(PolicyError::invalid(
+                &field,
+                format!("'{kind}' is listed twice"),
+            ));
+        }
+        let mut users = Vec::new();
+        for (j, u) in v.verified_users.iter().flatten().enumerate() {
+            let f = format!("validations[{i}].verified_users[{j}]");
+            if let Some(id) = u.user_id {
+                users.push(VerifiedUser {
+                    user_id: Some(id),
+                    first_name: None,
+                    last_name: None,
+                    job_title: None,
+                    telephone: None,
+                    email: None,
+                });
+                continue;
+            }
+            let email = text(&u.email, &format!("{f}.email"), 255)?;
+            check_email(&email, &format!("{f}.email"))?;
+            users.push(VerifiedUser {
+                user_id: None,
+                first_name: Some(text(&u.first_name, &format!("{f}.first_name"), 128)?),
+                last_name: Some(text(&u.last_name, &format!("{f}.last_name"), 128)?),
+                job_title: opt_text(&u.job_title, &format!("{f}.job_title"), 64)?,
+                telephone: opt_text(&u.telephone, &format!("{f}.telephone"), 32)?,
+                email: Some(email),
+            });
+        }
+        if NEEDS_VERIFIED_USERS.contains(&kind.as_str()) && users.is_empty() {
+            return Err(PolicyError::missing(&format!(
+                "validations[{i}].verified_users"
+            )));
+        }
+        out.push(RequestedValidation {
+            kind,
+            verified_users: users,
+        });
+    }
+    Ok(out)
+}
+
 /// A validated `POST /domain` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDomain {

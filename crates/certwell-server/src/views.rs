@@ -59,6 +59,9 @@ pub fn org_validations(o: &Organization) -> Value {
                 if let Some(u) = &v.validated_until {
                     m["validated_until"] = json!(u);
                 }
+                if let Some(users) = &v.verified_users {
+                    m["verified_users"] = users.clone();
+                }
                 m
             })
             .collect(),

@@ -513,3 +513,164 @@ async fn custom_fields_are_defined_and_enforced_on_orders() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     ts.stop().await;
 }
+
+/// Organizations: submit for validation (verified users for EV), the
+/// validation details, activate/deactivate and what that does to orders
+/// and the duplicate check, list filters.
+#[tokio::test]
+async fn organizations_validation_activation_and_filters() {
+    let ts = TestServer::start(false).await;
+    let org = ts.create_org().await;
+    let (_, me) = ts.get("/services/v2/user/me").await;
+    let uid = me["id"].as_i64().unwrap();
+    let path = format!("/services/v2/organization/{org}/validation");
+
+    // EV needs verified users; unknown types and users are refused.
+    for (body, code, needle) in [
+        (
+            json!({"validations": [{"type": "ev"}]}),
+            "missing_required_field",
+            "validations[0].verified_users",
+        ),
+        (
+            json!({"validations": [{"type": "xv"}]}),
+            "invalid_validation_type",
+            "validations[0].type",
+        ),
+        (json!({}), "missing_required_field", "validations"),
+        (
+            json!({"validations": [{"type": "ev", "verified_users": [{"id": 99999}]}]}),
+            "invalid_contact",
+            "verified_users[0].id",
+        ),
+        (
+            json!({"validations": [{"type": "cs", "verified_users": [{"first_name": "Jill", "last_name": "V"}]}]}),
+            "missing_required_field",
+            "verified_users[0].email",
+        ),
+    ] {
+        let (s, e) = ts.post(&path, body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(e["errors"][0]["code"], code, "{e}");
+        assert!(
+            e["errors"][0]["message"].as_str().unwrap().contains(needle),
+            "{needle}: {e}"
+        );
+    }
+    let (s, v) = ts
+        .post(
+            &path,
+            json!({"validations": [{"type": "ov"}, {"type": "ev", "verified_users": [{"id": uid},
+                {"first_name": "Jill", "last_name": "Valentine", "job_title": "CTO", "telephone": "555-555-5555",
+                 "email": "jill.valentine@example.com"}]}, {"type": "ds"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = ts.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let vals = v["validations"].as_array().unwrap();
+    let find = |t: &str| vals.iter().find(|x| x["type"] == t).cloned().unwrap();
+    assert_eq!(find("ov")["status"], "pending", "{v}");
+    assert_eq!(find("ds")["name"], "DS");
+    let ev = find("ev");
+    assert_eq!(ev["description"], "Extended Organization Validation (EV)");
+    assert_eq!(ev["verified_users"][0], json!({"id": uid}));
+    assert_eq!(
+        ev["verified_users"][1]["email"],
+        "jill.valentine@example.com"
+    );
+    // The validation desk approves OV; re-submitting keeps it active.
+    let (s, _) = ts
+        .send(
+            reqwest::Method::PUT,
+            &format!("/operator/v1/organization/{org}/validate"),
+            Some(&ts.operator_key),
+            Some(json!({"type": "ov"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ts
+        .post(&path, json!({"validations": [{"type": "ov"}]}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = ts.get(&path).await;
+    let ov = v["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["type"] == "ov")
+        .cloned()
+        .unwrap();
+    assert_eq!(ov["status"], "active", "{v}");
+    assert!(ov["validated_until"].is_string());
+
+    // Deactivated: filtered, not usable, not matched as a duplicate.
+    let user = ts.key_with_role("user").await;
+    let (s, _) = ts
+        .put_as(
+            &user,
+            &format!("/services/v2/organization/{org}/deactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/organization/{org}/deactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, info) = ts.get(&format!("/services/v2/organization/{org}")).await;
+    assert_eq!(info["is_active"], false, "{info}");
+    let (_, l) = ts
+        .get("/services/v2/organization?filters[status]=active")
+        .await;
+    assert!(l.get("organizations").is_none(), "{l}");
+    assert_eq!(l["page"]["total"], 0);
+    let (_, l) = ts
+        .get("/services/v2/organization?filters[status]=inactive")
+        .await;
+    assert_eq!(l["organizations"][0]["id"], org, "{l}");
+    let (s, e) = ts
+        .get("/services/v2/organization?filters[status]=maybe")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a deactivated organization: {e}"
+    );
+    // An inline organization with the same details makes a new one.
+    let mut inline = order(org);
+    inline["organization"] = org_body("Example Inc.");
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), inline.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_org = v["organization"]["id"]
+        .as_i64()
+        .expect("a new organization");
+    assert_ne!(new_org, org);
+    // Active again, the oldest match wins.
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/organization/{org}/activate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), inline).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["organization"]["id"], org, "{info}");
+    let (_, l) = ts
+        .get("/services/v2/organization?filters[status]=active&limit=1")
+        .await;
+    assert_eq!(l["page"]["total"], 2, "{l}");
+    assert_eq!(l["organizations"].as_array().unwrap().len(), 1);
+    let (s, _) = ts
+        .put("/services/v2/organization/99999/activate", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    ts.stop().await;
+}

@@ -13,3 +13,6 @@ CREATE TABLE account_metadata (
     created_at TEXT NOT NULL
 );
 CREATE INDEX account_metadata_account ON account_metadata(account_id, id);
+-- Verified users named when an organization is submitted for EV or
+-- code-signing validation (JSON array).
+ALTER TABLE org_validations ADD COLUMN verified_users TEXT;

@@ -10,6 +10,7 @@ pub use records::*;
 pub use sqlite::{format_ts, is_order_sort_key, Durability, SqliteStore};
 
 use async_trait::async_trait;
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -130,6 +131,17 @@ pub trait Store: Send + Sync {
         status: &str,
         validated_until: Option<&str>,
     ) -> Result<()>;
+    /// A validation asked for by the customer, with its verified users.
+    async fn submit_org_validation(
+        &self,
+        organization_id: i64,
+        kind: &str,
+        status: &str,
+        validated_until: Option<&str>,
+        verified_users: &Value,
+    ) -> Result<()>;
+    /// NotFound: no such organization in the account.
+    async fn set_organization_active(&self, account_id: i64, id: i64, active: bool) -> Result<()>;
 
     // Domains
     async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain>;

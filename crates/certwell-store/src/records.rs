@@ -165,6 +165,8 @@ pub struct OrgValidation {
     pub status: String,
     pub date_created: String,
     pub validated_until: Option<String>,
+    /// JSON array, when the validation was submitted with verified users.
+    pub verified_users: Option<Value>,
 }
 
 #[derive(Debug, Clone)]

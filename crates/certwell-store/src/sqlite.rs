@@ -267,6 +267,7 @@ fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValidation>> {
                 status: get("status").unwrap_or_default(),
                 date_created: get("date_created").unwrap_or_default(),
                 validated_until: get("validated_until"),
+                verified_users: get("verified_users").and_then(|t| serde_json::from_str(&t).ok()),
             });
         }
     }
@@ -446,7 +447,7 @@ async fn insert_domain_tx(
 impl SqliteStore {
     async fn org_validations(&self, org_id: i64) -> Result<Vec<OrgValidation>> {
         let rows = sqlx::query(
-            "SELECT type, status, date_created, validated_until FROM org_validations WHERE organization_id = ? ORDER BY type",
+            "SELECT type, status, date_created, validated_until, verified_users FROM org_validations WHERE organization_id = ? ORDER BY type",
         )
         .bind(org_id)
         .fetch_all(&self.pool)
@@ -458,6 +459,9 @@ impl SqliteStore {
                     status: r.try_get("status")?,
                     date_created: r.try_get("date_created")?,
                     validated_until: r.try_get("validated_until")?,
+                    verified_users: r
+                        .try_get::<Option<String>, _>("verified_users")?
+                        .and_then(|t| serde_json::from_str(&t).ok()),
                 })
             })
             .collect()
@@ -999,7 +1003,7 @@ impl Store for SqliteStore {
     async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>> {
         let row = sqlx::query(
             "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
-             'date_created', v.date_created, 'validated_until', v.validated_until)) \
+             'date_created', v.date_created, 'validated_until', v.validated_until, 'verified_users', v.verified_users)) \
              FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json \
              FROM organizations o WHERE o.id = ? AND o.account_id = ?",
         )
@@ -1071,6 +1075,50 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn submit_org_validation(
+        &self,
+        organization_id: i64,
+        kind: &str,
+        status: &str,
+        validated_until: Option<&str>,
+        verified_users: &Value,
+    ) -> Result<()> {
+        let users = match verified_users {
+            Value::Array(a) if !a.is_empty() => Some(verified_users.to_string()),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until, verified_users) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, type) DO UPDATE SET status = excluded.status, \
+             validated_until = excluded.validated_until, verified_users = excluded.verified_users, \
+             date_created = excluded.date_created",
+        )
+        .bind(organization_id)
+        .bind(kind)
+        .bind(status)
+        .bind(now_ts())
+        .bind(validated_until)
+        .bind(users)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_organization_active(&self, account_id: i64, id: i64, active: bool) -> Result<()> {
+        let n =
+            sqlx::query("UPDATE organizations SET is_active = ? WHERE id = ? AND account_id = ?")
+                .bind(i64::from(active))
+                .bind(id)
+                .bind(account_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain> {
         let now = now_ts();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -1135,7 +1183,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<(Organization, Vec<Domain>)>> {
         let row = sqlx::query(
             "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
-             'date_created', v.date_created, 'validated_until', v.validated_until)) \
+             'date_created', v.date_created, 'validated_until', v.validated_until, 'verified_users', v.verified_users)) \
              FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json, \
              (SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, 'container_id', d.container_id, \
              'organization_id', d.organization_id, 'name', d.name, 'is_active', d.is_active, 'dcv_method', d.dcv_method, \

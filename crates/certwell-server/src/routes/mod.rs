@@ -8,6 +8,7 @@ pub mod containers;
 pub mod ocsp;
 pub mod operator;
 pub mod orders;
+pub mod org_admin;
 pub mod organizations;
 pub mod products;
 pub mod reissue;
@@ -167,6 +168,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(organizations::list_organizations).post(organizations::create_organization),
         )
         .route("/organization/{id}", get(organizations::organization_info))
+        .route("/organization/{id}/activate", put(org_admin::activate))
+        .route("/organization/{id}/deactivate", put(org_admin::deactivate))
+        .route(
+            "/organization/{id}/validation",
+            get(org_admin::validation_details).post(org_admin::submit_validation),
+        )
         .route(
             "/domain",
             get(organizations::list_domains).post(organizations::create_domain),

@@ -86,10 +86,54 @@ pub async fn list_organizations(
 ) -> ApiResult<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let (orgs, total) = state
-        .store
-        .list_organizations(caller.account_id, limit, offset)
-        .await?;
+    let status = q.get("filters[status]").map(|s| s.to_ascii_lowercase());
+    if let Some(st) = &status {
+        if st != "active" && st != "inactive" {
+            return Err(ApiError::bad_request(
+                codes::INVALID_VALUE,
+                format!("The filter 'filters[status]' must be active or inactive; got '{st}'."),
+            ));
+        }
+    }
+    let container = match q.get("container_id") {
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                codes::INVALID_VALUE,
+                format!("The parameter 'container_id' must be a number; got '{c}'."),
+            )
+        })?),
+        None => None,
+    };
+    let (orgs, total) = if status.is_none() && container.is_none() {
+        state
+            .store
+            .list_organizations(caller.account_id, limit, offset)
+            .await?
+    } else {
+        // Filtered lists are small (an account's organizations): filter,
+        // then page.
+        let (all, _) = state
+            .store
+            .list_organizations(caller.account_id, 100_000, 0)
+            .await?;
+        let kept: Vec<_> = all
+            .into_iter()
+            .filter(|o| {
+                status
+                    .as_deref()
+                    .is_none_or(|s| (s == "active") == o.is_active)
+            })
+            .filter(|o| container.is_none_or(|c| o.container_id == c))
+            .collect();
+        let total = kept.len() as i64;
+        (
+            kept.into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect(),
+            total,
+        )
+    };
     let mut items = Vec::new();
     for o in &orgs {
         let cname = container_name(&state, caller.account_id, o.container_id).await?;
