@@ -152,6 +152,24 @@ fn count_or_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
     })
 }
 
+/// `certificate.server_platform.id`: a known platform, default -1 (other).
+pub fn server_platform_id(cert: &certwell_api::order::CertificateInput) -> Result<i64> {
+    match &cert.server_platform {
+        None => Ok(-1),
+        Some(p) => {
+            let id =
+                p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
+            if crate::catalog::server_platform_name(id).is_none() {
+                return Err(PolicyError::new(
+                    codes::INVALID_SERVER_PLATFORM,
+                    format!("The field 'certificate.server_platform.id' is not a known server platform: {id}."),
+                ));
+            }
+            Ok(id)
+        }
+    }
+}
+
 pub fn additional_emails(req: &OrderRequest) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for (i, e) in req.additional_emails.iter().flatten().enumerate() {

@@ -13,10 +13,10 @@ use certwell_api::organization::{Contact, ContactInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::catalog::{server_platform_name, Family, Product};
+use crate::catalog::{Family, Product};
 use crate::common::{organization_choice, validate_common};
 use crate::country::is_country_code;
-use crate::error::{check_email, check_len, check_printable, optional_str, required_str, Result};
+use crate::error::{check_email, optional_str, optional_text, required_str, required_text, Result};
 use crate::organization::validate_order_contacts;
 use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, SubjectPlan, Usage};
 use crate::tls::StoredTerm;
@@ -65,24 +65,6 @@ pub struct ShipInfo {
     pub method: String,
 }
 
-fn text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
-    let v = required_str(value, field)?;
-    check_len(v, field, max)?;
-    check_printable(v, field)?;
-    Ok(v.to_string())
-}
-
-fn opt_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
-    match optional_str(value) {
-        None => Ok(None),
-        Some(v) => {
-            check_len(v, field, max)?;
-            check_printable(v, field)?;
-            Ok(Some(v.to_string()))
-        }
-    }
-}
-
 /// Does a key fit a document-signing certificate? RSA of at least 3072
 /// bits or ECDSA P-256/P-384 (the profile; the CSR intake has
 /// already refused anything else certwell cannot use).
@@ -98,25 +80,25 @@ pub fn check_document_signing_key(rsa_bits: Option<u32>) -> Result<()> {
 
 fn subject(s: Option<&SubjectInput>) -> Result<DsSubject> {
     let s = s.ok_or_else(|| PolicyError::missing("subject"))?;
-    let email = text(&s.email, "subject.email", 255)?;
+    let email = required_text(&s.email, "subject.email", 255)?;
     check_email(&email, "subject.email")?;
     Ok(DsSubject {
-        name: text(&s.name, "subject.name", 64)?,
-        job_title: text(&s.job_title, "subject.job_title", 64)?,
-        phone: text(&s.phone, "subject.phone", 32)?,
+        name: required_text(&s.name, "subject.name", 64)?,
+        job_title: required_text(&s.job_title, "subject.job_title", 64)?,
+        phone: required_text(&s.phone, "subject.phone", 32)?,
         email: email.to_ascii_lowercase(),
     })
 }
 
 fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
-    let country = text(&s.country, "ship_info.country", 2)?.to_ascii_lowercase();
+    let country = required_text(&s.country, "ship_info.country", 2)?.to_ascii_lowercase();
     if !is_country_code(&country) {
         return Err(PolicyError::new(
             codes::INVALID_SHIP_INFO,
             format!("The field 'ship_info.country' must be an ISO 3166-1 alpha-2 country code; got '{country}'."),
         ));
     }
-    let method = text(&s.method, "ship_info.method", 16)?.to_ascii_lowercase();
+    let method = required_text(&s.method, "ship_info.method", 16)?.to_ascii_lowercase();
     if !SHIPPING_METHODS.contains(&method.as_str()) {
         return Err(PolicyError::new(
             codes::INVALID_SHIP_INFO,
@@ -126,12 +108,12 @@ fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
         ));
     }
     Ok(ShipInfo {
-        name: text(&s.name, "ship_info.name", 128)?,
-        addr1: text(&s.addr1, "ship_info.addr1", 128)?,
-        addr2: opt_text(&s.addr2, "ship_info.addr2", 128)?,
-        city: text(&s.city, "ship_info.city", 64)?,
-        state: text(&s.state, "ship_info.state", 64)?,
-        zip: text(&s.zip, "ship_info.zip", 16)?,
+        name: required_text(&s.name, "ship_info.name", 128)?,
+        addr1: required_text(&s.addr1, "ship_info.addr1", 128)?,
+        addr2: optional_text(&s.addr2, "ship_info.addr2", 128)?,
+        city: required_text(&s.city, "ship_info.city", 64)?,
+        state: required_text(&s.state, "ship_info.state", 64)?,
+        zip: required_text(&s.zip, "ship_info.zip", 16)?,
         country,
         method,
     })
@@ -141,15 +123,15 @@ fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
 /// first_name, last_name, email required; job_title, telephone optional.
 pub fn order_level_contact(c: &ContactInput, field: &str) -> Result<Contact> {
     let f = |n: &str| format!("{field}.{n}");
-    let email = text(&c.email, &f("email"), 255)?;
+    let email = required_text(&c.email, &f("email"), 255)?;
     check_email(&email, &f("email"))?;
     Ok(Contact {
-        first_name: text(&c.first_name, &f("first_name"), 128)?,
-        last_name: text(&c.last_name, &f("last_name"), 128)?,
+        first_name: required_text(&c.first_name, &f("first_name"), 128)?,
+        last_name: required_text(&c.last_name, &f("last_name"), 128)?,
         email,
-        job_title: opt_text(&c.job_title, &f("job_title"), 64)?.unwrap_or_default(),
-        telephone: opt_text(&c.telephone, &f("telephone"), 32)?.unwrap_or_default(),
-        telephone_extension: opt_text(&c.telephone_extension, &f("telephone_extension"), 16)?
+        job_title: optional_text(&c.job_title, &f("job_title"), 64)?.unwrap_or_default(),
+        telephone: optional_text(&c.telephone, &f("telephone"), 32)?.unwrap_or_default(),
+        telephone_extension: optional_text(&c.telephone_extension, &f("telephone_extension"), 16)?
             .unwrap_or_default(),
     })
 }
@@ -235,20 +217,7 @@ pub fn validate_document_signing_order(
             "The field 'ship_info' is required when cs_provisioning_method is 'ship_token' (where the token is sent).",
         ));
     }
-    let server_platform_id = match &cert.server_platform {
-        None => -1,
-        Some(p) => {
-            let id =
-                p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
-            if server_platform_name(id).is_none() {
-                return Err(PolicyError::new(
-                    codes::INVALID_SERVER_PLATFORM,
-                    format!("The field 'certificate.server_platform.id' is not a known server platform: {id}."),
-                ));
-            }
-            id
-        }
-    };
+    let server_platform_id = crate::common::server_platform_id(cert)?;
     let signature_hash =
         required_str(&cert.signature_hash, "certificate.signature_hash")?.to_ascii_lowercase();
     if !product.signature_hashes.contains(&signature_hash.as_str()) {

@@ -62,6 +62,26 @@ pub fn optional_str(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// A required text field: present, at most `max` characters, printable.
+pub fn required_text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
+    let v = required_str(value, field)?;
+    check_len(v, field, max)?;
+    check_printable(v, field)?;
+    Ok(v.to_string())
+}
+
+/// An optional text field: when present, at most `max` characters, printable.
+pub fn optional_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
+    match optional_str(value) {
+        None => Ok(None),
+        Some(v) => {
+            check_len(v, field, max)?;
+            check_printable(v, field)?;
+            Ok(Some(v.to_string()))
+        }
+    }
+}
+
 pub fn check_len(value: &str, field: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
         return Err(PolicyError::too_long(field, max));

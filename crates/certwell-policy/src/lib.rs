@@ -18,6 +18,8 @@ pub mod payment;
 pub mod reissue;
 pub mod revocation;
 pub mod smime;
+#[cfg(test)]
+mod testutil;
 pub mod tls;
 pub mod validity;
 

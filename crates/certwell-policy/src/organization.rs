@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::country::is_country_code;
 use crate::error::{
-    check_email, check_len, check_printable, optional_str, required_str, PolicyError, Result,
+    check_email, optional_str, optional_text, required_str, required_text, PolicyError, Result,
 };
 
 /// A validated new organization, ready to be stored.
@@ -51,36 +51,18 @@ pub const BUSINESS_CATEGORIES: &[&str] = &[
 /// Validation types an organization can be submitted for (§10.3).
 pub const ORG_VALIDATION_TYPES: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
 
-fn text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
-    let s = required_str(value, field)?;
-    check_len(s, field, max)?;
-    check_printable(s, field)?;
-    Ok(s.to_string())
-}
-
-fn opt_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
-    match optional_str(value) {
-        Some(s) => {
-            check_len(s, field, max)?;
-            check_printable(s, field)?;
-            Ok(Some(s.to_string()))
-        }
-        None => Ok(None),
-    }
-}
-
 /// A full new contact: first_name, last_name, email, job_title, telephone.
 pub fn validate_new_contact(c: &ContactInput, field: &str) -> Result<Contact> {
     let f = |n: &str| format!("{field}.{n}");
-    let email = text(&c.email, &f("email"), 255)?;
+    let email = required_text(&c.email, &f("email"), 255)?;
     check_email(&email, &f("email"))?;
     Ok(Contact {
-        first_name: text(&c.first_name, &f("first_name"), 128)?,
-        last_name: text(&c.last_name, &f("last_name"), 128)?,
+        first_name: required_text(&c.first_name, &f("first_name"), 128)?,
+        last_name: required_text(&c.last_name, &f("last_name"), 128)?,
         email,
-        job_title: text(&c.job_title, &f("job_title"), 64)?,
-        telephone: text(&c.telephone, &f("telephone"), 32)?,
-        telephone_extension: opt_text(&c.telephone_extension, &f("telephone_extension"), 16)?
+        job_title: required_text(&c.job_title, &f("job_title"), 64)?,
+        telephone: required_text(&c.telephone, &f("telephone"), 32)?,
+        telephone_extension: optional_text(&c.telephone_extension, &f("telephone_extension"), 16)?
             .unwrap_or_default(),
     })
 }
@@ -89,8 +71,8 @@ pub fn validate_new_contact(c: &ContactInput, field: &str) -> Result<Contact> {
 /// `POST /organization` and "organization." on orders.
 pub fn validate_new_organization(o: &OrganizationInput, prefix: &str) -> Result<NewOrganization> {
     let f = |n: &str| format!("{prefix}{n}");
-    let name = text(&o.name, &f("name"), 64)?;
-    let assumed_name = opt_text(&o.assumed_name, &f("assumed_name"), 64)?;
+    let name = required_text(&o.name, &f("name"), 64)?;
+    let assumed_name = optional_text(&o.assumed_name, &f("assumed_name"), 64)?;
     if let Some(a) = &assumed_name {
         if name.chars().count() + a.chars().count() > 61 {
             return Err(PolicyError::new(
@@ -121,12 +103,12 @@ pub fn validate_new_organization(o: &OrganizationInput, prefix: &str) -> Result<
         name,
         assumed_name,
         country: country.to_ascii_lowercase(),
-        address: text(&o.address, &f("address"), 64)?,
-        address2: opt_text(&o.address2, &f("address2"), 64)?,
-        city: text(&o.city, &f("city"), 64)?,
-        state: text(&o.state, &f("state"), 64)?,
-        zip: text(&o.zip, &f("zip"), 40)?,
-        telephone: text(&o.telephone, &f("telephone"), 32)?,
+        address: required_text(&o.address, &f("address"), 64)?,
+        address2: optional_text(&o.address2, &f("address2"), 64)?,
+        city: required_text(&o.city, &f("city"), 64)?,
+        state: required_text(&o.state, &f("state"), 64)?,
+        zip: required_text(&o.zip, &f("zip"), 40)?,
+        telephone: required_text(&o.telephone, &f("telephone"), 32)?,
         organization_contact,
         container_id: o.container.as_ref().and_then(|c| c.id),
         validations,
@@ -137,7 +119,7 @@ pub fn validate_new_organization(o: &OrganizationInput, prefix: &str) -> Result<
 
 fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails> {
     let f = |n: &str| format!("{prefix}{n}");
-    let business_category = opt_text(&o.business_category, &f("business_category"), 64)?;
+    let business_category = optional_text(&o.business_category, &f("business_category"), 64)?;
     if let Some(b) = &business_category {
         if !BUSINESS_CATEGORIES.contains(&b.as_str()) {
             return Err(PolicyError::invalid(
@@ -155,7 +137,7 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
             ));
         }
     }
-    let registration_number = opt_text(&o.registration_number, &f("registration_number"), 64)?;
+    let registration_number = optional_text(&o.registration_number, &f("registration_number"), 64)?;
     if let Some(r) = &registration_number {
         if !r
             .chars()
@@ -170,8 +152,8 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
     Ok(EvDetails {
         business_category,
         jurisdiction_country: jurisdiction_country.map(|c| c.to_ascii_uppercase()),
-        jurisdiction_state: opt_text(&o.jurisdiction_state, &f("jurisdiction_state"), 128)?,
-        jurisdiction_locality: opt_text(
+        jurisdiction_state: optional_text(&o.jurisdiction_state, &f("jurisdiction_state"), 128)?,
+        jurisdiction_locality: optional_text(
             &o.jurisdiction_locality,
             &f("jurisdiction_locality"),
             128,
@@ -261,14 +243,18 @@ pub fn validation_request(list: &[ValidationInput]) -> Result<Vec<RequestedValid
                 });
                 continue;
             }
-            let email = text(&u.email, &format!("{f}.email"), 255)?;
+            let email = required_text(&u.email, &format!("{f}.email"), 255)?;
             check_email(&email, &format!("{f}.email"))?;
             users.push(VerifiedUser {
                 user_id: None,
-                first_name: Some(text(&u.first_name, &format!("{f}.first_name"), 128)?),
-                last_name: Some(text(&u.last_name, &format!("{f}.last_name"), 128)?),
-                job_title: opt_text(&u.job_title, &format!("{f}.job_title"), 64)?,
-                telephone: opt_text(&u.telephone, &format!("{f}.telephone"), 32)?,
+                first_name: Some(required_text(
+                    &u.first_name,
+                    &format!("{f}.first_name"),
+                    128,
+                )?),
+                last_name: Some(required_text(&u.last_name, &format!("{f}.last_name"), 128)?),
+                job_title: optional_text(&u.job_title, &format!("{f}.job_title"), 64)?,
+                telephone: optional_text(&u.telephone, &format!("{f}.telephone"), 32)?,
                 email: Some(email),
             });
         }
@@ -388,7 +374,7 @@ pub fn validate_order_contacts(
                     (&c.telephone, "telephone", &mut o.telephone),
                     (&c.email, "email", &mut o.email),
                 ] {
-                    *slot = opt_text(val, &format!("{f}.{name}"), 255)?;
+                    *slot = optional_text(val, &format!("{f}.{name}"), 255)?;
                 }
                 if let Some(e) = &o.email {
                     check_email(e, &format!("{f}.email"))?;

@@ -15,7 +15,7 @@ use time::Date;
 use crate::catalog::{Family, Product, ValidationLevel};
 use crate::common::payment_method;
 use crate::country::is_country_code;
-use crate::error::{check_len, check_printable, optional_str, required_str, Result};
+use crate::error::{optional_str, optional_text, required_str, required_text, Result};
 use crate::PolicyError;
 
 pub const MAX_ALTERNATIVE_ORDER_ID: usize = 64;
@@ -59,24 +59,6 @@ pub struct PaymentPlan {
     pub alternative_order_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_guest_access: Option<bool>,
-}
-
-fn text(value: &Option<String>, field: &str, max: usize) -> Result<String> {
-    let v = required_str(value, field)?;
-    check_len(v, field, max)?;
-    check_printable(v, field)?;
-    Ok(v.to_string())
-}
-
-fn opt_text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
-    match optional_str(value) {
-        None => Ok(None),
-        Some(v) => {
-            check_len(v, field, max)?;
-            check_printable(v, field)?;
-            Ok(Some(v.to_string()))
-        }
-    }
 }
 
 fn card_error(field: &str, why: &str) -> PolicyError {
@@ -174,7 +156,7 @@ fn card(c: &CreditCardInput, today: Date) -> Result<CardSummary> {
         last_four: digits[digits.len() - 4..].to_string(),
         expiration_month: month as u8,
         expiration_year: year as i32,
-        cardholder_name: text(&c.cardholder_name, "credit_card.cardholder_name", 128)?,
+        cardholder_name: required_text(&c.cardholder_name, "credit_card.cardholder_name", 128)?,
     })
 }
 
@@ -182,15 +164,15 @@ fn card(c: &CreditCardInput, today: Date) -> Result<CardSummary> {
 const STATE_AND_ZIP_REQUIRED: &[&str] = &["us", "ca", "au"];
 
 fn billing_address(b: &BillingAddressInput) -> Result<BillingAddress> {
-    let country = text(&b.country, "billing_address.country", 2)?.to_ascii_lowercase();
+    let country = required_text(&b.country, "billing_address.country", 2)?.to_ascii_lowercase();
     if !is_country_code(&country) {
         return Err(PolicyError::new(
             codes::INVALID_BILLING_ADDRESS,
             format!("The field 'billing_address.country' must be an ISO 3166-1 alpha-2 country code; got '{country}'."),
         ));
     }
-    let state = opt_text(&b.state, "billing_address.state", 64)?;
-    let zip = opt_text(&b.zip, "billing_address.zip", 16)?;
+    let state = optional_text(&b.state, "billing_address.state", 64)?;
+    let zip = optional_text(&b.zip, "billing_address.zip", 16)?;
     if STATE_AND_ZIP_REQUIRED.contains(&country.as_str()) {
         if state.is_none() {
             return Err(PolicyError::missing("billing_address.state"));
@@ -200,9 +182,9 @@ fn billing_address(b: &BillingAddressInput) -> Result<BillingAddress> {
         }
     }
     Ok(BillingAddress {
-        address: text(&b.address, "billing_address.address", 128)?,
-        address2: opt_text(&b.address2, "billing_address.address2", 128)?,
-        city: text(&b.city, "billing_address.city", 64)?,
+        address: required_text(&b.address, "billing_address.address", 128)?,
+        address2: optional_text(&b.address2, "billing_address.address2", 128)?,
+        city: required_text(&b.city, "billing_address.city", 64)?,
         state,
         zip,
         country,
@@ -227,7 +209,7 @@ pub fn validate_payment(req: &OrderRequest, today: Date) -> Result<PaymentPlan> 
         (None, None)
     };
     let vat_number = match method.as_str() {
-        "card" | "profile" => opt_text(&req.vat_number, "vat_number", 32)?,
+        "card" | "profile" => optional_text(&req.vat_number, "vat_number", 32)?,
         _ => None,
     };
     let alternative_order_id = match optional_str(&req.alternative_order_id) {

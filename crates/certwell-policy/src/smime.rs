@@ -16,7 +16,7 @@ use certwell_api::order::{CertificateInput, OrderRequest, OrderValidityInput};
 use crate::catalog::{Family, Product, SmimeType};
 use crate::common::{validate_common, OrderCommon};
 use crate::dns::parse_dns_name;
-use crate::error::{check_email, check_len, check_printable, optional_str, PolicyError, Result};
+use crate::error::{check_email, optional_str, optional_text, PolicyError, Result};
 use crate::organization::{validate_order_contacts, NewOrganization, OrderContact};
 use crate::tls::{OrgChoice, StoredTerm};
 use crate::validity::{parse_ymd, term_end, OrderTerm};
@@ -286,18 +286,6 @@ fn not_allowed(field: &str, why: &str) -> PolicyError {
         codes::FIELD_NOT_ALLOWED,
         format!("The field '{field}' is not allowed {why}."),
     )
-}
-
-/// A subject text value: trimmed, printable, at most `max` characters.
-fn text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>> {
-    match optional_str(value) {
-        None => Ok(None),
-        Some(v) => {
-            check_len(v, field, max)?;
-            check_printable(v, field)?;
-            Ok(Some(v.to_string()))
-        }
-    }
 }
 
 /// Validates an order for a secure-email or client product. `now` fixes
@@ -738,9 +726,9 @@ fn individual_names(
         return Ok((None, None, None));
     };
     Ok((
-        text(&ind.first_name, "certificate.individual.first_name", 64)?,
-        text(&ind.last_name, "certificate.individual.last_name", 64)?,
-        text(&ind.pseudonym, "certificate.individual.pseudonym", 128)?,
+        optional_text(&ind.first_name, "certificate.individual.first_name", 64)?,
+        optional_text(&ind.last_name, "certificate.individual.last_name", 64)?,
+        optional_text(&ind.pseudonym, "certificate.individual.pseudonym", 128)?,
     ))
 }
 
@@ -867,8 +855,8 @@ fn secure_email_subject(
     };
     // Title and serial number (sponsor only, checked above). X.520 bounds
     // (ub-title and ub-serial-number are 64) are tighter than the seed's.
-    plan.title = text(&s.job_title, "subject.job_title", 64)?;
-    plan.serial_number = text(&s.serial_number, "subject.serial_number", 64)?;
+    plan.title = optional_text(&s.job_title, "subject.job_title", 64)?;
+    plan.serial_number = optional_text(&s.serial_number, "subject.serial_number", 64)?;
     if let Some(sn) = &plan.serial_number {
         if !sn
             .chars()
@@ -894,7 +882,7 @@ fn sponsor_subject(
         return Err(PolicyError::missing("certificate.individual"));
     }
     let (first, last, pseudonym) = individual_names(cert)?;
-    let subject_pseudonym = text(&s.pseudonym, "subject.pseudonym", 128)?;
+    let subject_pseudonym = optional_text(&s.pseudonym, "subject.pseudonym", 128)?;
     let include_gns = s.include_given_name_surname.unwrap_or(false);
     let include_pseudonym = s.include_pseudonym.unwrap_or(false);
     if include_pseudonym && pseudonym.is_none() {
@@ -984,7 +972,7 @@ fn client_subject(
     cert: &CertificateInput,
     emails: &[String],
 ) -> Result<(CnSource, SubjectPlan)> {
-    let cn = text(&cert.common_name, "certificate.common_name", 64)?;
+    let cn = optional_text(&cert.common_name, "certificate.common_name", 64)?;
     let mut plan = SubjectPlan::default();
     match product.smime {
         Some(SmimeType::Mailbox) => {
@@ -1029,7 +1017,7 @@ fn client_subject(
         None => {
             plan.common_name = cn.ok_or_else(|| PolicyError::missing("certificate.common_name"))?;
             for (i, ou) in cert.organization_units.iter().flatten().enumerate() {
-                if let Some(ou) = text(
+                if let Some(ou) = optional_text(
                     &Some(ou.clone()),
                     &format!("certificate.organization_units[{i}]"),
                     64,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 
-use crate::catalog::{server_platform_name, Product, WildcardRule};
+use crate::catalog::{Product, WildcardRule};
 use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
@@ -268,20 +268,7 @@ pub fn validate_tls_order(
         organization_units.push(ou.to_string());
     }
 
-    let server_platform_id = match &cert.server_platform {
-        None => -1,
-        Some(p) => {
-            let id =
-                p.id.ok_or_else(|| PolicyError::missing("certificate.server_platform.id"))?;
-            if server_platform_name(id).is_none() {
-                return Err(PolicyError::new(
-                    codes::INVALID_SERVER_PLATFORM,
-                    format!("The field 'certificate.server_platform.id' is not a known server platform: {id}."),
-                ));
-            }
-            id
-        }
-    };
+    let server_platform_id = crate::common::server_platform_id(cert)?;
 
     let profile_option = optional_str(&cert.profile_option).map(str::to_string);
     if let Some(p) = &profile_option {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::catalog::find_product;
 use crate::smime::{extended_key_usages, key_usage, KeyKind};
+use crate::testutil::with;
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -13,25 +14,6 @@ fn check(product: &str, body: Value) -> Result<SmimeOrderPlan> {
 
 fn code(body: Value) -> &'static str {
     check("document_signing_org_1", body).unwrap_err().code
-}
-
-/// Sets (or with Null removes) the value at a dotted path.
-fn with(mut body: Value, path: &str, v: Value) -> Value {
-    let parts: Vec<&str> = path.split('.').collect();
-    let mut cur = &mut body;
-    for p in &parts[..parts.len() - 1] {
-        if cur.get(*p).is_none() {
-            cur[*p] = json!({});
-        }
-        cur = &mut cur[*p];
-    }
-    let last = parts[parts.len() - 1];
-    if v.is_null() {
-        cur.as_object_mut().unwrap().remove(last);
-    } else {
-        cur[last] = v;
-    }
-    body
 }
 
 /// Every parameter of the seed, in use.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::catalog::find_product;
 use crate::organization::validate_new_organization;
+use crate::testutil::with;
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -17,25 +18,6 @@ fn check_default(product: &str, body: Value, default: Generation) -> Result<Smim
 
 fn code(product: &str, body: Value) -> &'static str {
     check(product, body).unwrap_err().code
-}
-
-/// Sets (or with Null removes) the value at a dotted path.
-fn with(mut body: Value, path: &str, v: Value) -> Value {
-    let parts: Vec<&str> = path.split('.').collect();
-    let mut cur = &mut body;
-    for p in &parts[..parts.len() - 1] {
-        if cur.get(*p).is_none() {
-            cur[*p] = json!({});
-        }
-        cur = &mut cur[*p];
-    }
-    let last = parts[parts.len() - 1];
-    if v.is_null() {
-        cur.as_object_mut().unwrap().remove(last);
-    } else {
-        cur[last] = v;
-    }
-    body
 }
 
 // ---- the seed's example bodies --------------------------------------------
