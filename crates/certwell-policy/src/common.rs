@@ -17,6 +17,65 @@ pub struct CustomFieldValue {
     pub value: String,
 }
 
+/// What any order may say about who deals with it: order-level contacts
+/// (they replace the organization's on this order only) and the users
+/// assigned to manage it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLevel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_contact: Option<certwell_api::organization::Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technical_contact: Option<certwell_api::organization::Contact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_id_assignments: Vec<i64>,
+}
+
+/// An order-level `organization_contact` / `technical_contact`:
+/// first_name, last_name, email required; job_title, telephone optional.
+pub fn order_level_contact(
+    c: &certwell_api::organization::ContactInput,
+    field: &str,
+) -> Result<certwell_api::organization::Contact> {
+    use crate::error::{optional_text, required_text};
+    let f = |n: &str| format!("{field}.{n}");
+    let email = required_text(&c.email, &f("email"), 255)?;
+    check_email(&email, &f("email"))?;
+    Ok(certwell_api::organization::Contact {
+        first_name: required_text(&c.first_name, &f("first_name"), 128)?,
+        last_name: required_text(&c.last_name, &f("last_name"), 128)?,
+        email,
+        job_title: optional_text(&c.job_title, &f("job_title"), 64)?.unwrap_or_default(),
+        telephone: optional_text(&c.telephone, &f("telephone"), 32)?.unwrap_or_default(),
+        telephone_extension: optional_text(&c.telephone_extension, &f("telephone_extension"), 16)?
+            .unwrap_or_default(),
+    })
+}
+
+/// `organization_contact`, `technical_contact` and `user_id_assignments`
+/// of any order (the users themselves are checked by the caller).
+pub fn order_level(req: &OrderRequest) -> Result<OrderLevel> {
+    let user_id_assignments = req.user_id_assignments.clone().unwrap_or_default();
+    if let Some(bad) = user_id_assignments.iter().find(|id| **id <= 0) {
+        return Err(PolicyError::new(
+            codes::INVALID_USER_ID_ASSIGNMENT,
+            format!("The field 'user_id_assignments' must list user ids; got {bad}."),
+        ));
+    }
+    Ok(OrderLevel {
+        organization_contact: req
+            .organization_contact
+            .as_ref()
+            .map(|c| order_level_contact(c, "organization_contact"))
+            .transpose()?,
+        technical_contact: req
+            .technical_contact
+            .as_ref()
+            .map(|c| order_level_contact(c, "technical_contact"))
+            .transpose()?,
+        user_id_assignments,
+    })
+}
+
 pub const PAYMENT_METHODS: &[&str] = &["balance", "card", "profile"];
 
 /// The shared parameters of an order, normalised.

@@ -9,7 +9,6 @@
 
 use certwell_api::error::codes;
 use certwell_api::order::{OrderRequest, ShipInfoInput, SubjectInput};
-use certwell_api::organization::{Contact, ContactInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -36,9 +35,6 @@ pub struct DocSigningPlan {
     pub subject: DsSubject,
     pub ship_info: Option<ShipInfo>,
     pub server_platform_id: i64,
-    pub user_id_assignments: Vec<i64>,
-    pub organization_contact: Option<Contact>,
-    pub technical_contact: Option<Contact>,
 }
 
 /// The seed's `subject` object: the person the certificate is for.
@@ -116,23 +112,6 @@ fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
         zip: required_text(&s.zip, "ship_info.zip", 16)?,
         country,
         method,
-    })
-}
-
-/// An order-level `organization_contact` / `technical_contact`:
-/// first_name, last_name, email required; job_title, telephone optional.
-pub fn order_level_contact(c: &ContactInput, field: &str) -> Result<Contact> {
-    let f = |n: &str| format!("{field}.{n}");
-    let email = required_text(&c.email, &f("email"), 255)?;
-    check_email(&email, &f("email"))?;
-    Ok(Contact {
-        first_name: required_text(&c.first_name, &f("first_name"), 128)?,
-        last_name: required_text(&c.last_name, &f("last_name"), 128)?,
-        email,
-        job_title: optional_text(&c.job_title, &f("job_title"), 64)?.unwrap_or_default(),
-        telephone: optional_text(&c.telephone, &f("telephone"), 32)?.unwrap_or_default(),
-        telephone_extension: optional_text(&c.telephone_extension, &f("telephone_extension"), 16)?
-            .unwrap_or_default(),
     })
 }
 
@@ -241,23 +220,6 @@ pub fn validate_document_signing_order(
         )?,
         None => Vec::new(),
     };
-    let user_id_assignments = req.user_id_assignments.clone().unwrap_or_default();
-    if let Some(bad) = user_id_assignments.iter().find(|id| **id <= 0) {
-        return Err(PolicyError::new(
-            codes::INVALID_USER_ID_ASSIGNMENT,
-            format!("The field 'user_id_assignments' must list user ids; got {bad}."),
-        ));
-    }
-    let organization_contact = req
-        .organization_contact
-        .as_ref()
-        .map(|c| order_level_contact(c, "organization_contact"))
-        .transpose()?;
-    let technical_contact = req
-        .technical_contact
-        .as_ref()
-        .map(|c| order_level_contact(c, "technical_contact"))
-        .transpose()?;
     let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
 
     Ok(SmimeOrderPlan {
@@ -302,9 +264,6 @@ pub fn validate_document_signing_order(
             subject,
             ship_info: ship,
             server_platform_id,
-            user_id_assignments,
-            organization_contact,
-            technical_contact,
         }),
     })
 }

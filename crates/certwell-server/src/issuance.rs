@@ -130,6 +130,9 @@ pub struct OrderData {
     pub payment: Option<certwell_policy::payment::PaymentPlan>,
     #[serde(default)]
     pub price_cents: i64,
+    /// Order-level contacts and user assignments.
+    #[serde(default)]
+    pub order_level: certwell_policy::common::OrderLevel,
 }
 
 impl OrderData {

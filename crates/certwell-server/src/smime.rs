@@ -245,21 +245,8 @@ pub async fn create_smime_order(
         ));
     }
     check_contact_users(&state, &caller, &plan.contacts).await?;
-    if let Some(ds) = &plan.doc_signing {
-        for (i, uid) in ds.user_id_assignments.iter().enumerate() {
-            if state
-                .store
-                .get_user(caller.account_id, *uid)
-                .await?
-                .is_none()
-            {
-                return Err(ApiError::bad_request(
-                    codes::INVALID_USER_ID_ASSIGNMENT,
-                    format!("The field 'user_id_assignments[{i}]' names no user in this account: {uid}."),
-                ));
-            }
-        }
-    }
+    let order_level = certwell_policy::common::order_level(&req)?;
+    crate::routes::orders::check_user_assignments(&state, &caller, &order_level).await?;
     let container_id = match plan.common.container_id {
         Some(c) => check_container(&state, &caller, c, "container.id").await?,
         None => caller.user.container_id,
@@ -371,6 +358,7 @@ pub async fn create_smime_order(
             .is_some_and(|o| matches!(o.for_order, OrgForOrder::New(_))),
         payment: Some(payment_plan),
         price_cents: payment.price_cents,
+        order_level,
     };
     let created = state
         .store

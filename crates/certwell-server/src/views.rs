@@ -426,24 +426,20 @@ pub fn order_info_json(c: &OrderContext) -> Value {
     if let Some(tc) = &c.contacts.1 {
         v["technical_contact"] = tc.clone();
     }
-    // Order-level contacts (document signing) replace the organization's
-    // on this order only.
-    if let OrderPlan::Smime(p) = plan {
-        if let Some(ds) = &p.doc_signing {
-            if let Some(oc) = &ds.organization_contact {
-                v["organization_contact"] = contact_json(oc);
-            }
-            if let Some(tc) = &ds.technical_contact {
-                v["technical_contact"] = contact_json(tc);
-            }
-            if !ds.user_id_assignments.is_empty() {
-                v["user_assignments"] = json!(ds
-                    .user_id_assignments
-                    .iter()
-                    .map(|id| json!({"id": id}))
-                    .collect::<Vec<_>>());
-            }
-        }
+    // Order-level contacts replace the organization's on this order only.
+    let level = &c.data.order_level;
+    if let Some(oc) = &level.organization_contact {
+        v["organization_contact"] = contact_json(oc);
+    }
+    if let Some(tc) = &level.technical_contact {
+        v["technical_contact"] = contact_json(tc);
+    }
+    if !level.user_id_assignments.is_empty() {
+        v["user_assignments"] = json!(level
+            .user_id_assignments
+            .iter()
+            .map(|id| json!({"id": id}))
+            .collect::<Vec<_>>());
     }
     if let Some(u) = c.user {
         v["user"] = user_summary(u);

@@ -674,3 +674,71 @@ async fn organizations_validation_activation_and_filters() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     ts.stop().await;
 }
+
+/// Order-level contacts and user assignments on the TLS and S/MIME
+/// endpoints: shown in order info in place of the organization's, on that
+/// order only.
+#[tokio::test]
+async fn order_level_contacts_and_user_assignments_on_every_endpoint() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (_, me) = ts.get("/services/v2/user/me").await;
+    let uid = me["id"].as_i64().unwrap();
+    let level = json!({
+        "organization_contact": {"first_name": "Olga", "last_name": "Order", "email": "olga@example.com",
+            "job_title": "COO", "telephone": "801-555-0001"},
+        "technical_contact": {"first_name": "Tom", "last_name": "Tech", "email": "tom@example.com"},
+        "user_id_assignments": [uid]
+    });
+    let mut tls = order(org);
+    let mut smime = json!({"certificate": {"emails": ["john.doe@example.com"], "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+        "common_name_indicator": "organization_name",
+        "usage_designation": {"primary_usage": "signing"}}, "organization": {"id": org},
+        "order_validity": {"years": 1}, "skip_approval": true});
+    for (k, v) in level.as_object().unwrap() {
+        tls[k] = v.clone();
+        smime[k] = v.clone();
+    }
+    for (product, body) in [
+        ("ssl_plus", tls.clone()),
+        ("secure_email_organization", smime),
+    ] {
+        let (s, v) = ts.post(&format!("{ORDER}/{product}"), body).await;
+        assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
+        let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+        assert_eq!(
+            info["organization_contact"]["email"], "olga@example.com",
+            "{product}: {info}"
+        );
+        assert_eq!(info["organization_contact"]["job_title"], "COO");
+        assert_eq!(info["technical_contact"]["email"], "tom@example.com");
+        assert_eq!(info["user_assignments"], json!([{"id": uid}]));
+    }
+    // The organization keeps its own contact.
+    let (_, o) = ts.get(&format!("/services/v2/organization/{org}")).await;
+    assert_eq!(o["organization_contact"]["email"], "gia@example.com", "{o}");
+    // An order without them shows the organization's.
+    let (_, v) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_ne!(info["organization_contact"]["email"], "olga@example.com");
+    // Bad values.
+    let mut bad = tls.clone();
+    bad["user_id_assignments"] = json!([uid, 424242]);
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_user_id_assignment");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("user_id_assignments[1]"));
+    let mut bad = tls;
+    bad["technical_contact"]["email"] = json!("nope");
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_email");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("technical_contact.email"));
+    ts.stop().await;
+}

@@ -60,7 +60,17 @@ fn every_seed_parameter() {
     assert_eq!(ds.cs_provisioning_method, "email");
     assert!(!ds.use_org_as_common_name);
     assert_eq!(ds.server_platform_id, 21);
-    assert_eq!(ds.user_id_assignments, vec![1, 2]);
+    let req: OrderRequest = serde_json::from_value(full()).unwrap();
+    let level = crate::common::order_level(&req).unwrap();
+    assert_eq!(level.user_id_assignments, vec![1, 2]);
+    assert_eq!(
+        level.organization_contact.as_ref().unwrap().job_title,
+        "CTO"
+    );
+    assert_eq!(
+        level.technical_contact.as_ref().unwrap().email,
+        "tom@example.com"
+    );
     assert_eq!(
         ds.subject,
         DsSubject {
@@ -76,11 +86,6 @@ fn every_seed_parameter() {
         ("us", "expedited")
     );
     assert_eq!(ship.addr2.as_deref(), Some("Suite 2"));
-    assert_eq!(ds.organization_contact.as_ref().unwrap().job_title, "CTO");
-    assert_eq!(
-        ds.technical_contact.as_ref().unwrap().email,
-        "tom@example.com"
-    );
     assert_eq!(p.cn_source, CnSource::Explicit);
     assert_eq!(p.subject.common_name, "Jane Doe");
     assert_eq!(p.subject.title.as_deref(), Some("Contracts Manager"));
@@ -146,6 +151,10 @@ fn keys() {
     let e = check_document_signing_key(Some(2048)).unwrap_err();
     assert_eq!(e.code, "csr_weak_key");
     assert!(e.message.contains("3072"));
+}
+
+fn unreachable_plan() -> SmimeOrderPlan {
+    panic!("expected an error")
 }
 
 #[test]
@@ -286,7 +295,12 @@ fn rule_violations_name_their_field() {
         ),
     ];
     for (body, want, field) in cases {
-        let e = check("document_signing_org_1", body).unwrap_err();
+        // The order-level parameters every endpoint shares are checked by
+        // `common::order_level`, which the server runs for every order.
+        let req: OrderRequest = serde_json::from_value(body.clone()).unwrap();
+        let e = check("document_signing_org_1", body)
+            .and_then(|_| crate::common::order_level(&req).map(|_| unreachable_plan()))
+            .unwrap_err();
         assert_eq!(e.code, want, "{field}: {}", e.message);
         assert!(e.message.contains(field), "{field}: {}", e.message);
     }

@@ -126,6 +126,8 @@ pub async fn create_order(
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.renewal_of_order_id).await?;
+    let order_level = certwell_policy::common::order_level(&req)?;
+    check_user_assignments(&state, &caller, &order_level).await?;
     crate::routes::containers::check_order_custom_fields(&state, &caller, &plan.custom_fields)
         .await?;
     let (payment_plan, payment) =
@@ -183,6 +185,7 @@ pub async fn create_order(
         organization_created: matches!(org.for_order, OrgForOrder::New(_)),
         payment: Some(payment_plan),
         price_cents: payment.price_cents,
+        order_level,
     };
     let created = state
         .store
@@ -421,6 +424,30 @@ pub async fn check_contact_users(
                     format!("The field 'organization.contacts[{i}].user_id' names no user in this account: {uid}."),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `user_id_assignments` must name users of the account.
+pub async fn check_user_assignments(
+    state: &AppState,
+    caller: &Caller,
+    level: &certwell_policy::common::OrderLevel,
+) -> ApiResult<()> {
+    for (i, uid) in level.user_id_assignments.iter().enumerate() {
+        if state
+            .store
+            .get_user(caller.account_id, *uid)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::bad_request(
+                codes::INVALID_USER_ID_ASSIGNMENT,
+                format!(
+                    "The field 'user_id_assignments[{i}]' names no user in this account: {uid}."
+                ),
+            ));
         }
     }
     Ok(())
