@@ -270,6 +270,22 @@ async fn intermediates_lists_the_issuing_cas() {
         .map(|c| c["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(listed.len(), list.len(), "ids are unique");
+    let names: Vec<&str> = list
+        .iter()
+        .map(|c| c["subject_common_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "certwell TLS OV RSA3072 CA1",
+            "certwell TLS OV ECC P256 CA1",
+            "certwell TLS EV RSA3072 CA1",
+            "certwell S/MIME RSA4096 CA1",
+            "certwell S/MIME ECC P384 CA1",
+            "certwell Client Authentication ECC P384 CA1",
+            "certwell Document Signing RSA3072 CA1",
+        ]
+    );
     assert_eq!(listed, allowed);
     let dir = ts.dir.path();
     let dt = |s: &str| {

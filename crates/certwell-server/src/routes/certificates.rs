@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::{ChainEntry, ChainResponse, IntermediateInfo, IntermediatesResponse};
+use certwell_policy::CaPurpose;
 use certwell_store::Certificate;
 use time::OffsetDateTime;
 
@@ -234,15 +235,28 @@ pub async fn download_order_format(
 }
 
 /// `GET /certificate/intermediates`: every issuing CA certwell signs with
-/// (the `ca_cert_id` values products allow), TLS first, in hierarchy order.
+/// (the `ca_cert_id` values products allow): TLS OV, TLS EV, S/MIME,
+/// client authentication, document signing; each family's default first.
 /// Roots and OCSP responder certificates are not intermediates.
 pub async fn intermediates(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
 ) -> ApiResult<Json<IntermediatesResponse>> {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let mut cas: Vec<_> = state.cas.cas().filter(|c| c.purpose.is_some()).collect();
+    cas.sort_by_key(|c| {
+        let rank = match c.purpose {
+            Some(CaPurpose::TlsOv) => 0,
+            Some(CaPurpose::TlsEv) => 1,
+            Some(CaPurpose::Smime) => 2,
+            Some(CaPurpose::ClientAuth) => 3,
+            Some(CaPurpose::DocumentSigning) => 4,
+            None => 5,
+        };
+        (rank, !c.is_default, c.name.clone())
+    });
     let mut out = Vec::new();
-    for ca in state.cas.cas().filter(|c| c.purpose.is_some()) {
+    for ca in cas {
         let s = certwell_ca::certificate_summary(&ca.cert_der)
             .map_err(|e| ApiError::internal(format!("CA {}: {e}", ca.id)))?;
         out.push(IntermediateInfo {
