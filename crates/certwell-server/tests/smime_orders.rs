@@ -1561,3 +1561,73 @@ async fn subject_variants_pass_pkilint() {
     }
     ts.stop().await;
 }
+
+/// The seed's truncated examples, completed only with what every order
+/// needs (CSR, usage, organization id, validity): the subject-DN example
+/// (its name fields at the root, as the seed writes them) and the
+/// notice's two examples. Each returns 201 with the chain, and the
+/// certificate carries what the seed says.
+#[tokio::test]
+async fn truncated_seed_examples_return_201() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let rsa = csr(KeyAlgorithm::Rsa2048, "x");
+    let complete = |mut b: Value| {
+        b["certificate"]["csr"] = json!(rsa);
+        b["certificate"]["usage_designation"] = json!({"primary_usage": "signing"});
+        b["order_validity"] = json!({"years": 1});
+        b["skip_approval"] = json!(true);
+        b
+    };
+    // Subject DN: email, title and serial number in the subject.
+    let mut dn = complete(json!({
+        "certificate": {"emails": ["example@example.com"]},
+        "common_name_indicator": "given_name_surname",
+        "individual": {"given_name": "John", "surname": "Doe"},
+        "subject": {"include_given_name_surname": true, "include_email": true, "include_pseudonym": false,
+            "serial_number": "ABC-123", "job_title": "SRE"}
+    }));
+    dn["organization"] = json!({"id": org});
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_sponsor"), dn).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = parse(v["certificate_chain"][0]["pem"].as_str().unwrap());
+    let attr = |c: &common::leaf::Parsed, oid: &str| {
+        c.subject
+            .iter()
+            .find(|(k, _)| k == oid)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(attr(&c, EMAIL).as_deref(), Some("example@example.com"));
+    assert_eq!(attr(&c, TITLE).as_deref(), Some("SRE"));
+    assert_eq!(attr(&c, SERIAL).as_deref(), Some("ABC-123"));
+    assert_eq!(attr(&c, GN).as_deref(), Some("John"));
+    assert_eq!(attr(&c, SN).as_deref(), Some("Doe"));
+    assert_eq!(attr(&c, CN).as_deref(), Some("John Doe"));
+
+    // Mailbox, no name fields, profile_type omitted: the product default
+    // (strict; docs/compatibility.md).
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/secure_email_mailbox"),
+            complete(json!({"certificate": {"emails": ["alice@example.com"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = parse(v["certificate_chain"][0]["pem"].as_str().unwrap());
+    assert_eq!(c.policies, vec!["2.23.140.1.5.1.3"]);
+    assert_eq!(attr(&c, CN).as_deref(), Some("alice@example.com"));
+
+    // Sponsor, strict, email common name.
+    let mut sp = complete(
+        json!({"certificate": {"emails": ["alice@example.com"], "profile_type": "strict",
+        "common_name_indicator": "email_address",
+        "individual": {"first_name": "Alice", "last_name": "Example"}}}),
+    );
+    sp["organization"] = json!({"id": org});
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_sponsor"), sp).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = parse(v["certificate_chain"][0]["pem"].as_str().unwrap());
+    assert_eq!(attr(&c, CN).as_deref(), Some("alice@example.com"));
+    assert_eq!(c.policies, vec!["2.23.140.1.5.3.3"]);
+    ts.stop().await;
+}
