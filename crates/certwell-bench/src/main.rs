@@ -172,58 +172,29 @@ async fn main() -> Result<(), String> {
         return Err(format!("--mode must be orders or ocsp, not {}", args.mode));
     }
 
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(1));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, base, key, bodies, next) = (
-            client.clone(),
-            base.clone(),
-            key.clone(),
-            bodies.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut failures = 0usize;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= bodies.len() {
-                    break;
-                }
-                let t = Instant::now();
-                let r = client
-                    .post(format!("{base}/services/v2/order/certificate/ssl_plus"))
-                    .header("X-DC-DEVKEY", &key)
-                    .header("Content-Type", "application/json")
-                    .body(bodies[i].clone())
-                    .send()
-                    .await;
-                let ok = match r {
-                    Ok(r) if r.status().as_u16() == 201 => r
-                        .json::<Created>()
-                        .await
-                        .map(|c| c.certificate_chain.is_some_and(|c| c.len() == 3))
-                        .unwrap_or(false),
-                    _ => false,
-                };
-                if !ok {
-                    failures += 1;
-                }
-                lat.push(t.elapsed());
+    let bodies_len = bodies.len();
+    let (lat, failures, elapsed) = drive(args.concurrency, 1, bodies_len, move |i| {
+        let (client, base, key, bodies) =
+            (client.clone(), base.clone(), key.clone(), bodies.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/services/v2/order/certificate/ssl_plus"))
+                .header("X-DC-DEVKEY", &key)
+                .header("Content-Type", "application/json")
+                .body(bodies[i].clone())
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().as_u16() == 201 => r
+                    .json::<Created>()
+                    .await
+                    .map(|c| c.certificate_chain.is_some_and(|c| c.len() == 3))
+                    .unwrap_or(false),
+                _ => false,
             }
-            (lat, failures)
-        }));
-    }
-    let mut lat = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.map_err(|e| e.to_string())?;
-        lat.extend(l);
-        failures += f;
-    }
-    let elapsed = start.elapsed();
-    lat.sort();
+        }
+    })
+    .await?;
     let n = lat.len();
     let rate = n as f64 / elapsed.as_secs_f64();
     server.shutdown().await;
@@ -327,46 +298,23 @@ async fn ocsp_bench(
         targets.len(),
         args.requests
     );
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, targets, next, total) =
-            (client.clone(), targets.clone(), next.clone(), args.requests);
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut failures = 0usize;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
+    let (lat, failures, elapsed) = {
+        let (client, targets) = (client.clone(), targets.clone());
+        drive(args.concurrency, 0, args.requests, move |i| {
+            let (client, targets) = (client.clone(), targets.clone());
+            async move {
                 let (url, revoked) = &targets[i % targets.len()];
-                let t = Instant::now();
-                let ok = match client.get(url).send().await {
+                match client.get(url).send().await {
                     Ok(r) if r.status().as_u16() == 200 => match r.bytes().await {
                         Ok(b) => ocsp_status(&b) == Some(if *revoked { 1 } else { 0 }),
                         Err(_) => false,
                     },
                     _ => false,
-                };
-                if !ok {
-                    failures += 1;
                 }
-                lat.push(t.elapsed());
             }
-            (lat, failures)
-        }));
-    }
-    let mut lat = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.map_err(|e| e.to_string())?;
-        lat.extend(l);
-        failures += f;
-    }
-    let elapsed = start.elapsed();
-    lat.sort();
+        })
+        .await?
+    };
     let n = lat.len();
     println!(
         "ocsp: {n} GET requests over {} certificates ({revoked_n} revoked) at concurrency {} in {:.2}s, failures: {failures}",
@@ -384,6 +332,53 @@ async fn ocsp_bench(
         return Err(format!("{failures} OCSP answers were wrong"));
     }
     Ok(())
+}
+
+/// Runs `job(i)` for every i in `first..end` from `concurrency` tasks
+/// (each a keep-alive connection); returns the sorted latencies, how many
+/// jobs reported failure, and the wall time.
+async fn drive<F, Fut>(
+    concurrency: usize,
+    first: usize,
+    end: usize,
+    job: F,
+) -> Result<(Vec<Duration>, usize, Duration), String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(first));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                let t = Instant::now();
+                if !job(i).await {
+                    failures += 1;
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, failures)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    Ok((lat, failures, elapsed))
 }
 
 fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {

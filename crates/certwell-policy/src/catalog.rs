@@ -439,6 +439,18 @@ const ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+impl Product {
+    /// The status an approved order without its CSR waits in: document
+    /// signing calls it `waiting_pickup` (the token or client app has not
+    /// picked the certificate up yet), the other products `needs_csr`.
+    pub fn awaiting_csr_status(&self) -> &'static str {
+        match self.family {
+            Family::DocumentSigning => "waiting_pickup",
+            _ => "needs_csr",
+        }
+    }
+}
+
 pub fn find_product(name_id: &str) -> Option<&'static Product> {
     let name_id = ALIASES
         .iter()

@@ -17,6 +17,18 @@ pub struct CustomFieldValue {
     pub value: String,
 }
 
+/// `organization.contacts` of an order (none when the order names no
+/// organization).
+pub fn organization_contacts(req: &OrderRequest) -> Result<Vec<crate::organization::OrderContact>> {
+    match &req.organization {
+        Some(o) => crate::organization::validate_order_contacts(
+            o.contacts.as_deref().unwrap_or(&[]),
+            "organization.contacts",
+        ),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// What any order may say about who deals with it: order-level contacts
 /// (they replace the organization's on this order only) and the users
 /// assigned to manage it.

@@ -16,7 +16,6 @@ use crate::catalog::{Family, Product};
 use crate::common::{organization_choice, validate_common};
 use crate::country::is_country_code;
 use crate::error::{check_email, optional_str, optional_text, required_str, required_text, Result};
-use crate::organization::validate_order_contacts;
 use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, SubjectPlan, Usage};
 use crate::tls::StoredTerm;
 use crate::validity::{term_end, OrderTerm};
@@ -213,13 +212,7 @@ pub fn validate_document_signing_order(
     let term = term(product, req)?;
     let end = term_end(&term, now);
     let organization = Some(organization_choice(req)?);
-    let contacts = match &req.organization {
-        Some(o) => validate_order_contacts(
-            o.contacts.as_deref().unwrap_or(&[]),
-            "organization.contacts",
-        )?,
-        None => Vec::new(),
-    };
+    let contacts = crate::common::organization_contacts(req)?;
     let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
 
     Ok(SmimeOrderPlan {

@@ -285,6 +285,16 @@ pub fn order_price_cents(yearly_cents: i64, term_days: i64) -> i64 {
     yearly_cents * years
 }
 
+/// The price of an order whose term runs from `now` to `term_end`
+/// (RFC 3339; an unreadable end counts as one year).
+pub fn term_price_cents(yearly_cents: i64, term_end: &str, now: time::OffsetDateTime) -> i64 {
+    let days =
+        time::OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
+            .map(|end| (end - now).whole_days())
+            .unwrap_or(365);
+    order_price_cents(yearly_cents, days)
+}
+
 /// Cents as the vendor writes money: "454.00", "-1000.70".
 pub fn format_money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

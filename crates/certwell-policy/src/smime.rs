@@ -17,7 +17,7 @@ use crate::catalog::{Family, Product, SmimeType};
 use crate::common::{validate_common, OrderCommon};
 use crate::dns::parse_dns_name;
 use crate::error::{check_email, optional_str, optional_text, PolicyError, Result};
-use crate::organization::{validate_order_contacts, NewOrganization, OrderContact};
+use crate::organization::{NewOrganization, OrderContact};
 use crate::tls::{OrgChoice, StoredTerm};
 use crate::validity::{parse_ymd, term_end, OrderTerm};
 
@@ -377,12 +377,10 @@ pub fn validate_smime_order(
     } else {
         None
     };
-    let contacts = match (&req.organization, needs_org) {
-        (Some(o), true) => validate_order_contacts(
-            o.contacts.as_deref().unwrap_or(&[]),
-            "organization.contacts",
-        )?,
-        _ => Vec::new(),
+    let contacts = if needs_org {
+        crate::common::organization_contacts(req)?
+    } else {
+        Vec::new()
     };
 
     Ok(SmimeOrderPlan {

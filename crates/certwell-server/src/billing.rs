@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
-use certwell_policy::payment::{format_money, order_price_cents, validate_payment, PaymentPlan};
+use certwell_policy::payment::{format_money, validate_payment, PaymentPlan};
 use certwell_policy::Product;
 use certwell_store::OrderPayment;
 use serde_json::{json, Value};
@@ -56,11 +56,11 @@ pub async fn order_payment(
         }
         unique = account.settings.require_unique_alternative_order_id;
     }
-    let days =
-        time::OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-            .map(|end| (end - now).whole_days())
-            .unwrap_or(365);
-    let price = order_price_cents(state.config.yearly_price_cents(product), days);
+    let price = certwell_policy::payment::term_price_cents(
+        state.config.yearly_price_cents(product),
+        term_end,
+        now,
+    );
     let payment = OrderPayment {
         alternative_order_id: plan.alternative_order_id.clone(),
         unique,

@@ -38,16 +38,6 @@ use crate::routes::orders::{
 };
 use crate::state::AppState;
 
-/// The status an approved order without its CSR waits in: document
-/// signing calls it `waiting_pickup` (the token or client app has not
-/// picked the certificate up yet), S/MIME and client orders `needs_csr`.
-pub fn awaiting_csr_status(product_name_id: &str) -> &'static str {
-    match certwell_policy::catalog::find_product(product_name_id) {
-        Some(p) if p.family == Family::DocumentSigning => "waiting_pickup",
-        _ => "needs_csr",
-    }
-}
-
 /// The distinct domains of a list of addresses, in order.
 pub fn email_domains(emails: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -69,7 +59,7 @@ pub fn key_kind(csr: &certwell_ca::VerifiedCsr) -> KeyKind {
 
 /// The CSR's key must fit the order's usage (and, for a CSR sent after the
 /// order, the key the order announced).
-fn check_key(
+pub fn check_key(
     plan: &SmimeOrderPlan,
     csr: &certwell_ca::VerifiedCsr,
     declared: Option<DeclaredKey>,
@@ -307,7 +297,7 @@ pub async fn create_smime_order(
 
     let (mut status, request) = initial_status(&state, &caller, plan.common.skip_approval).await?;
     if status == "pending" && csr.is_none() {
-        status = awaiting_csr_status(product.name_id);
+        status = product.awaiting_csr_status();
     }
     let blocked = match &org {
         Some(o) => !issuance_blockers(

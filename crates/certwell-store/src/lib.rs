@@ -118,9 +118,12 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<i64>>;
     async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>>;
     async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>>;
+    /// A page of the account's organizations matching `filter`, and how
+    /// many match in all.
     async fn list_organizations(
         &self,
         account_id: i64,
+        filter: OrgFilter,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Organization>, i64)>;

@@ -62,6 +62,14 @@ pub struct Container {
     pub description: String,
 }
 
+/// `GET /organization` filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrgFilter {
+    /// Only active (true) or only deactivated (false) organizations.
+    pub active: Option<bool>,
+    pub container_id: Option<i64>,
+}
+
 /// A custom order field of an account (`/account/metadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataField {

@@ -1029,18 +1029,32 @@ impl Store for SqliteStore {
     async fn list_organizations(
         &self,
         account_id: i64,
+        filter: OrgFilter,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Organization>, i64)> {
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE account_id = ?")
-                .bind(account_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM organizations WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?",
-        )
+        // NULL filter values match everything.
+        const WHERE: &str =
+            "account_id = ? AND (? IS NULL OR is_active = ?) AND (? IS NULL OR container_id = ?)";
+        let active = filter.active.map(i64::from);
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM organizations WHERE {WHERE}"
+        )))
         .bind(account_id)
+        .bind(active)
+        .bind(active)
+        .bind(filter.container_id)
+        .bind(filter.container_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT * FROM organizations WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
+        )))
+        .bind(account_id)
+        .bind(active)
+        .bind(active)
+        .bind(filter.container_id)
+        .bind(filter.container_id)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)

@@ -272,6 +272,17 @@ fn prices_and_money() {
         "two years with a leap day"
     );
     assert_eq!(order_price_cents(20_000, 3 * 365 + 1), 60_000);
+    let now = time::macros::datetime!(2026-12-01 12:00 UTC);
+    assert_eq!(
+        term_price_cents(20_000, "2028-12-01T11:59:59Z", now),
+        40_000,
+        "two years over a leap day"
+    );
+    assert_eq!(
+        term_price_cents(20_000, "2027-12-01T11:59:59Z", now),
+        20_000
+    );
+    assert_eq!(term_price_cents(20_000, "garbage", now), 20_000);
     assert_eq!(format_money(45_400), "454.00");
     assert_eq!(format_money(-100_070), "-1000.70");
     assert_eq!(format_money(5), "0.05");

@@ -48,7 +48,7 @@ pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
         .ok_or_else(ApiError::forbidden_invalid_key)?;
     let (orgs, _) = state
         .store
-        .list_organizations(caller.account_id, 1, 0)
+        .list_organizations(caller.account_id, Default::default(), 1, 0)
         .await?;
     let mut v = json!({
         "id": a.id,

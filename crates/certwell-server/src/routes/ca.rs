@@ -22,9 +22,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
         .ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = crate::routes::ocsp::now_secs();
     let mut cache = state.crl_cache.lock().await;
     if let Some((der, made)) = cache.get(&ca.id) {
         if now - *made < CRL_REFRESH {

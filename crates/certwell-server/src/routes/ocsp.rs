@@ -79,7 +79,8 @@ fn sign_single(
     }
 }
 
-fn now_secs() -> OffsetDateTime {
+/// Now, in whole seconds (what certificates, CRLs and OCSP responses carry).
+pub fn now_secs() -> OffsetDateTime {
     OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc())

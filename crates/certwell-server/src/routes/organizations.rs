@@ -104,36 +104,14 @@ pub async fn list_organizations(
         })?),
         None => None,
     };
-    let (orgs, total) = if status.is_none() && container.is_none() {
-        state
-            .store
-            .list_organizations(caller.account_id, limit, offset)
-            .await?
-    } else {
-        // Filtered lists are small (an account's organizations): filter,
-        // then page.
-        let (all, _) = state
-            .store
-            .list_organizations(caller.account_id, 100_000, 0)
-            .await?;
-        let kept: Vec<_> = all
-            .into_iter()
-            .filter(|o| {
-                status
-                    .as_deref()
-                    .is_none_or(|s| (s == "active") == o.is_active)
-            })
-            .filter(|o| container.is_none_or(|c| o.container_id == c))
-            .collect();
-        let total = kept.len() as i64;
-        (
-            kept.into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .collect(),
-            total,
-        )
+    let filter = certwell_store::OrgFilter {
+        active: status.as_deref().map(|s| s == "active"),
+        container_id: container,
     };
+    let (orgs, total) = state
+        .store
+        .list_organizations(caller.account_id, filter, limit, offset)
+        .await?;
     let mut items = Vec::new();
     for o in &orgs {
         let cname = container_name(&state, caller.account_id, o.container_id).await?;

@@ -110,14 +110,7 @@ async fn create(
     }
     let csr = verify_csr(&state, &plan.csr)?;
     if let OrderPlan::Smime(p) = &data.plan {
-        certwell_policy::smime::check_usage_for_key(&p.usage, crate::smime::key_kind(&csr))?;
-        if p.doc_signing.is_some() {
-            let rsa_bits = match csr.key_type {
-                certwell_ca::CsrKeyType::Rsa { bits } => Some(bits),
-                _ => None,
-            };
-            certwell_policy::docsign::check_document_signing_key(rsa_bits)?;
-        }
+        crate::smime::check_key(p, &csr, None)?;
     }
     let ca = pick_issuing_ca(
         &state,

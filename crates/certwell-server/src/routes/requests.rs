@@ -179,7 +179,8 @@ pub async fn update_request_status(
         return Ok(StatusCode::NO_CONTENT);
     }
     let awaiting_csr_status = match state.store.get_order(caller.account_id, r.order_id).await? {
-        Some(o) => crate::smime::awaiting_csr_status(&o.product_name_id),
+        Some(o) => certwell_policy::catalog::find_product(&o.product_name_id)
+            .map_or("needs_csr", |p| p.awaiting_csr_status()),
         None => "needs_csr",
     };
     let order_status = match (r.kind.as_str(), next) {
