@@ -114,6 +114,8 @@ pub mod codes {
     pub const INVALID_PROVISIONING_METHOD: &str = "invalid_cs_provisioning_method";
     pub const INVALID_SHIP_INFO: &str = "invalid_ship_info";
     pub const INVALID_USER_ID_ASSIGNMENT: &str = "invalid_user_id_assignment";
+    // Users.
+    pub const INVALID_ACCESS_ROLE: &str = "invalid_access_role";
     // Reissue and duplicate.
     pub const DUPLICATE_NAMES_MISMATCH: &str = "duplicate_names_mismatch";
     pub const REISSUE_PENDING: &str = "reissue_pending";

@@ -4,7 +4,12 @@
 use certwell_api::error::codes;
 
 use crate::common::CustomFieldValue;
-use crate::error::{check_len, check_printable, is_valid_email, Result};
+use certwell_api::account::UserRequest;
+
+use crate::approval::Role;
+use crate::error::{
+    check_email, check_len, check_printable, is_valid_email, optional_text, required_text, Result,
+};
 use crate::PolicyError;
 
 /// The data types a custom field may have; "" accepts anything.
@@ -135,9 +140,114 @@ pub fn check_custom_fields(defs: &[FieldDef], given: &[CustomFieldValue]) -> Res
     Ok(())
 }
 
+/// A user to create, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub job_title: String,
+    pub telephone: String,
+    /// `None`: the creator's container.
+    pub container_id: Option<i64>,
+    pub role: Role,
+}
+
+/// `POST /user`: names and email required, one access role (1, 4 or 5;
+/// default standard user).
+pub fn validate_new_user(req: &UserRequest) -> Result<ValidUser> {
+    let email = required_text(&req.email, "email", 255)?;
+    check_email(&email, "email")?;
+    let role = match req.access_roles.as_deref() {
+        None | Some([]) => Role::User,
+        Some([r]) => r.id.and_then(Role::from_access_role_id).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_ACCESS_ROLE,
+                "The field 'access_roles[0].id' must be 1 (Administrator), 4 (Manager) or 5 (Standard user).",
+            )
+        })?,
+        Some(_) => {
+            return Err(PolicyError::new(
+                codes::INVALID_ACCESS_ROLE,
+                "The field 'access_roles' takes exactly one role.",
+            ))
+        }
+    };
+    let container_id = match &req.container {
+        None => None,
+        Some(c) => Some(c.id.filter(|i| *i > 0).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_CONTAINER,
+                "The field 'container.id' must be a container id.",
+            )
+        })?),
+    };
+    Ok(ValidUser {
+        first_name: required_text(&req.first_name, "first_name", 128)?,
+        last_name: required_text(&req.last_name, "last_name", 128)?,
+        email,
+        job_title: optional_text(&req.job_title, "job_title", 64)?.unwrap_or_default(),
+        telephone: optional_text(&req.telephone, "telephone", 32)?.unwrap_or_default(),
+        container_id,
+        role,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use certwell_api::account::IdRef;
+
+    fn user_req() -> UserRequest {
+        UserRequest {
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            email: Some("ada@example.com".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn new_users() {
+        let u = validate_new_user(&user_req()).unwrap();
+        assert_eq!((u.role, u.container_id), (Role::User, None));
+        let mut r = user_req();
+        r.access_roles = Some(vec![IdRef { id: Some(4) }]);
+        r.container = Some(IdRef { id: Some(9) });
+        let u = validate_new_user(&r).unwrap();
+        assert_eq!((u.role, u.container_id), (Role::Manager, Some(9)));
+        for (bad, code) in [
+            (
+                Some(vec![IdRef { id: Some(2) }]),
+                codes::INVALID_ACCESS_ROLE,
+            ),
+            (Some(vec![IdRef { id: None }]), codes::INVALID_ACCESS_ROLE),
+            (
+                Some(vec![IdRef { id: Some(1) }, IdRef { id: Some(5) }]),
+                codes::INVALID_ACCESS_ROLE,
+            ),
+        ] {
+            let mut r = user_req();
+            r.access_roles = bad;
+            assert_eq!(validate_new_user(&r).unwrap_err().code, code);
+        }
+        let mut r = user_req();
+        r.container = Some(IdRef { id: Some(0) });
+        assert_eq!(
+            validate_new_user(&r).unwrap_err().code,
+            codes::INVALID_CONTAINER
+        );
+        for field in ["first_name", "last_name", "email"] {
+            let mut r = user_req();
+            match field {
+                "first_name" => r.first_name = None,
+                "last_name" => r.last_name = Some("  ".into()),
+                _ => r.email = Some("not-an-email".into()),
+            }
+            let e = validate_new_user(&r).unwrap_err();
+            assert!(e.message.contains(field), "{field}: {}", e.message);
+        }
+    }
 
     fn def(id: i64, required: bool, active: bool, dt: &'static str) -> FieldDef<'static> {
         FieldDef {

@@ -74,6 +74,15 @@ impl Role {
             Role::Operator => (0, "Operator"),
         }
     }
+    /// The account role with the vendor's access-role id (1, 4, 5).
+    pub fn from_access_role_id(id: i64) -> Option<Self> {
+        match id {
+            1 => Some(Role::Admin),
+            4 => Some(Role::Manager),
+            5 => Some(Role::User),
+            _ => None,
+        }
+    }
     /// May skip approval and approve or reject requests.
     pub fn can_approve(self) -> bool {
         matches!(self, Role::Admin | Role::Manager)

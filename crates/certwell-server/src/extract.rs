@@ -22,6 +22,8 @@ pub struct Caller {
     pub account_id: i64,
     pub user: User,
     pub role: Role,
+    /// The user's container is the account's root: no container scope.
+    pub at_root: bool,
 }
 
 /// An operator key (validation desk, tenant administration).
@@ -63,9 +65,18 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
                 (Some(a), Some(u)) => state.store.get_user(a, u).await?,
                 _ => None,
             };
+            let at_root = match (&user, rec.account_id) {
+                (Some(u), Some(a)) => state
+                    .store
+                    .get_account(a)
+                    .await?
+                    .is_some_and(|acc| acc.root_container_id == u.container_id),
+                _ => false,
+            };
             let entry = CachedKey {
                 key: rec,
                 user,
+                at_root,
                 at: std::time::Instant::now(),
             };
             let mut cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,6 +118,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             account_id,
             user,
             role,
+            at_root: entry.at_root,
         })
     }
 }

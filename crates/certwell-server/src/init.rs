@@ -32,27 +32,36 @@ pub async fn new_api_key(
 }
 
 /// Creates a user of `role` in the account and a key for it.
+/// `container_id` (checked by the caller) defaults to the root container.
 pub async fn create_user_key(
     store: &dyn Store,
     account_id: i64,
     role: Role,
+    container_id: Option<i64>,
 ) -> Result<(String, i64), ApiError> {
-    let user = store
-        .create_user(
-            account_id,
-            &NewUser {
-                container_id: None,
-                role: role.as_str().to_string(),
-                first_name: "API".into(),
-                last_name: format!("{} user", role.as_str()),
-                email: format!("{}@certwell.invalid", role.as_str()),
-                job_title: String::new(),
-                telephone: String::new(),
-            },
-        )
-        .await?;
-    let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
+    let user = NewUser {
+        container_id,
+        role: role.as_str().to_string(),
+        first_name: "API".into(),
+        last_name: format!("{} user", role.as_str()),
+        email: format!("{}@certwell.invalid", role.as_str()),
+        job_title: String::new(),
+        telephone: String::new(),
+    };
+    let (key, user) = create_user_with_key(store, account_id, role, &user).await?;
     Ok((key, user.id))
+}
+
+/// Creates `user` with `role` and the key it acts with.
+pub async fn create_user_with_key(
+    store: &dyn Store,
+    account_id: i64,
+    role: Role,
+    user: &NewUser,
+) -> Result<(String, certwell_store::User), ApiError> {
+    let user = store.create_user(account_id, user).await?;
+    let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
+    Ok((key, user))
 }
 
 pub struct InitOutcome {

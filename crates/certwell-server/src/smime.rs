@@ -360,6 +360,7 @@ pub async fn create_smime_order(
             product_name_id: product.name_id.to_string(),
             status: status.to_string(),
             organization: org.map_or(OrgForOrder::None, |o| o.for_order),
+            renewal_of_order_id: plan.common.renewal_of_order_id,
             common_name: common_name.clone(),
             names: plan.emails.clone(),
             data: serde_json::to_value(&data)
@@ -384,6 +385,7 @@ pub async fn create_smime_order(
             created_at: format_ts(now),
         })
         .await?;
+    crate::routes::orders::update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = match (immediate, csr) {
         (Some((serial, not_before, not_after, spec)), Some(csr)) => Some(SignJob {
             account_id: caller.account_id,
@@ -412,7 +414,7 @@ pub async fn upload_csr(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let order_id = path_id(&id, ApiError::order_not_found)?;
-    let order = load_order(&state, caller.account_id, &order_id.to_string()).await?;
+    let order = load_order(&state, &caller, &order_id.to_string()).await?;
     let b: CsrUpload = parse_json(&body)?;
     let pem = b
         .csr
@@ -543,7 +545,7 @@ pub async fn email_validation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let order = load_order(&state, caller.account_id, &id).await?;
+    let order = load_order(&state, &caller, &id).await?;
     let emails = email_states(&state, &order).await?;
     let mut v = json!({"delivery_options": ["email"]});
     if !emails.is_empty() {

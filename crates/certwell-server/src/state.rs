@@ -67,6 +67,12 @@ impl AppState {
         Ok(defs)
     }
 
+    /// Drops cached keys of the account's users (their details changed).
+    pub fn invalidate_user_cache(&self, account_id: i64) {
+        let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, c| c.key.account_id != Some(account_id));
+    }
+
     pub fn invalidate_metadata(&self, account_id: i64) {
         if let Ok(mut c) = self.metadata_cache.lock() {
             c.remove(&account_id);
@@ -78,6 +84,8 @@ impl AppState {
 pub struct CachedKey {
     pub key: certwell_store::ApiKey,
     pub user: Option<certwell_store::User>,
+    /// The user sits in the account's root container (sees everything).
+    pub at_root: bool,
     pub at: std::time::Instant,
 }
 

@@ -274,6 +274,8 @@ pub struct OrderContext<'a> {
     pub ca_name: Option<&'a str>,
     /// Resolved contacts: (organization_contact, technical_contact).
     pub contacts: (Option<Value>, Option<Value>),
+    /// The live order renewing this one, if any.
+    pub renewed_by: Option<i64>,
 }
 
 /// The `certificate` object of order info: the plan's own fields.
@@ -362,9 +364,10 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         "id": c.order.id,
         "certificate": cert,
         "status": effective_status(c.order, c.cert),
-        "is_renewal": plan.renewal_of_order_id().is_some(),
-        "is_renewed": false,
-        "renewed_order_id": 0,
+        "is_renewal": c.order.renewal_of_order_id.is_some(),
+        "is_renewed": c.renewed_by.is_some(),
+        // On a renewal: the order it renews (0 otherwise).
+        "renewed_order_id": c.order.renewal_of_order_id.unwrap_or(0),
         "date_created": c.order.created_at,
         "order_valid_till": ymd(plan.term_end()),
         "disable_renewal_notifications": plan.disable_renewal_notifications(),
@@ -483,7 +486,7 @@ pub fn order_list_item(c: &OrderContext) -> Value {
         "id": c.order.id,
         "certificate": cert,
         "status": effective_status(c.order, c.cert),
-        "is_renewed": false,
+        "is_renewed": c.renewed_by.is_some(),
         "date_created": c.order.created_at,
         "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
@@ -522,6 +525,7 @@ mod tests {
             organization_id: 1,
             common_name: "example.com".into(),
             certificate_id: Some(1),
+            renewal_of_order_id: None,
             data: Value::Null,
             created_at: String::new(),
             updated_at: String::new(),

@@ -742,3 +742,338 @@ async fn order_level_contacts_and_user_assignments_on_every_endpoint() {
         .contains("technical_contact.email"));
     ts.stop().await;
 }
+
+/// Users and roles: a key sees the orders, certificates, requests and users
+/// of its container and the containers below it, nothing above or beside.
+#[tokio::test]
+async fn users_see_only_their_containers() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (_, v) = ts.get("/services/v2/container").await;
+    let root = v["containers"][0]["id"].as_i64().unwrap();
+    let child = |parent: i64, name: &'static str| {
+        let ts = &ts;
+        async move {
+            let (s, c) = ts
+                .post(
+                    &format!("/services/v2/container/{parent}/children"),
+                    json!({"name": name}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{c}");
+            c["id"].as_i64().unwrap()
+        }
+    };
+    let dept = child(root, "Department").await;
+    let team = child(dept, "Team").await;
+    let other = child(root, "Other department").await;
+
+    // An administrator creates a standard user in the department.
+    let (s, created) = ts
+        .post(
+            "/services/v2/user",
+            json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+                   "container": {"id": dept}, "access_roles": [{"id": 5}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let ada_id = created["id"].as_i64().unwrap();
+    let ada = created["api_key"].as_str().unwrap().to_string();
+    let (s, me) = ts.get_as(&ada, "/services/v2/user/me").await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["id"], ada_id);
+    assert_eq!(me["container"]["id"], dept);
+    assert_eq!(
+        me["access_roles"],
+        json!([{"id": 5, "name": "Standard user"}])
+    );
+    // The operator API and the CLI give keys a container too.
+    let (s, mgr) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts/1/api-keys",
+            Some(&ts.operator_key),
+            Some(json!({"role": "manager", "container_id": other})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{mgr}");
+    let mgr = mgr["api_key"].as_str().unwrap().to_string();
+    let (s, e) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts/1/api-keys",
+            Some(&ts.operator_key),
+            Some(json!({"role": "user", "container_id": 99999})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_container");
+
+    // The admin orders in four containers.
+    let mut ids = std::collections::HashMap::new();
+    for (name, c) in [
+        ("root", root),
+        ("dept", dept),
+        ("team", team),
+        ("other", other),
+    ] {
+        let mut body = order(org);
+        body["container"] = json!({"id": c});
+        let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.insert(
+            name,
+            (
+                v["id"].as_i64().unwrap(),
+                v["certificate_id"].as_i64().unwrap(),
+            ),
+        );
+    }
+    let listed = |key: String| {
+        let ts = &ts;
+        async move {
+            let (s, v) = ts.get_as(&key, ORDER).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let mut got: Vec<i64> = v["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_i64().unwrap())
+                .collect();
+            got.sort();
+            assert_eq!(v["page"]["total"], got.len() as i64);
+            got
+        }
+    };
+    assert_eq!(
+        listed(ada.clone()).await,
+        vec![ids["dept"].0, ids["team"].0]
+    );
+    assert_eq!(listed(mgr.clone()).await, vec![ids["other"].0]);
+    assert_eq!(listed(ts.key.clone()).await.len(), 4);
+
+    // Outside its subtree everything is 404, as for another account.
+    for name in ["root", "other"] {
+        let (oid, cid) = ids[name];
+        for path in [
+            format!("{ORDER}/{oid}"),
+            format!("/services/v2/certificate/{cid}/download/format/pem_all"),
+            format!("/services/v2/certificate/download/order/{oid}"),
+        ] {
+            let (s, v) = ts.get_as(&ada, &path).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        }
+        let (s, v) = ts
+            .put_as(
+                &ada,
+                &format!("{ORDER}/{oid}/revoke"),
+                json!({"reason": "superseded"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+        let (s, v) = ts
+            .put_as(
+                &ada,
+                &format!("/services/v2/certificate/{cid}/revoke"),
+                json!({"reason": "superseded"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    }
+    let (tid, tcid) = ids["team"];
+    let (s, v) = ts.get_as(&ada, &format!("{ORDER}/{tid}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = ts
+        .client
+        .get(ts.url(&format!(
+            "/services/v2/certificate/{tcid}/download/format/pem_all"
+        )))
+        .header("X-DC-DEVKEY", &ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // The user's own orders land in its container and wait for approval
+    // (a standard user cannot skip it); its request is the only one it sees.
+    let mut body = order(org);
+    body["skip_approval"] = json!(false);
+    let (s, v) = ts
+        .post_as(&ada, &format!("{ORDER}/ssl_plus"), body.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mine = v["id"].as_i64().unwrap();
+    let (_, info) = ts.get(&format!("{ORDER}/{mine}")).await;
+    assert_eq!(info["container"]["id"], dept, "{info}");
+    assert_eq!(info["status"], "needs_approval", "{info}");
+    let (_, reqs) = ts.get_as(&ada, "/services/v2/request").await;
+    assert_eq!(reqs["page"]["total"], 1, "{reqs}");
+    let rid = reqs["requests"][0]["id"].as_i64().unwrap();
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/request/{rid}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = ts
+        .get_as(&mgr, &format!("/services/v2/request/{rid}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the other department's manager");
+    let (_, reqs) = ts.get_as(&mgr, "/services/v2/request").await;
+    assert_eq!(reqs["page"]["total"], 0, "{reqs}");
+    body["container"] = json!({"id": root});
+    let (s, e) = ts.post_as(&ada, &format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_container");
+
+    // Users: the list follows the same scope; only administrators create.
+    let (_, users) = ts.get_as(&ada, "/services/v2/user").await;
+    let seen: Vec<i64> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seen, vec![ada_id], "{users}");
+    let (_, all) = ts.get("/services/v2/user").await;
+    assert!(all["page"]["total"].as_i64().unwrap() >= 3, "{all}");
+    let (_, filtered) = ts
+        .get(&format!("/services/v2/user?container_id={other}"))
+        .await;
+    assert_eq!(filtered["page"]["total"], 1, "{filtered}");
+    let admin_id = all["users"][0]["id"].as_i64().unwrap();
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/user/{admin_id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, u) = ts.get(&format!("/services/v2/user/{ada_id}")).await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["email"], "ada@example.com");
+    let (s, e) = ts
+        .post_as(
+            &ada,
+            "/services/v2/user",
+            json!({"first_name": "B", "last_name": "C", "email": "b@example.com"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    for (body, code) in [
+        (
+            json!({"first_name": "B", "last_name": "C", "email": "b@example.com",
+                   "access_roles": [{"id": 3}]}),
+            "invalid_access_role",
+        ),
+        (
+            json!({"first_name": "B", "last_name": "C", "email": "b@example.com",
+                   "container": {"id": 99999}}),
+            "invalid_container",
+        ),
+        (
+            json!({"first_name": "B", "email": "b@example.com"}),
+            "missing_required_field",
+        ),
+    ] {
+        let (s, e) = ts.post("/services/v2/user", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(e["errors"][0]["code"], code, "{e}");
+    }
+
+    // A contact naming a user with new details updates that user.
+    let mut body = order(org);
+    body["organization"]["contacts"] = json!([{"contact_type": "technical_contact",
+        "user_id": ada_id, "telephone": "555-0100", "job_title": "PKI lead"}]);
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["technical_contact"]["telephone"], "555-0100", "{info}");
+    let (_, u) = ts.get(&format!("/services/v2/user/{ada_id}")).await;
+    assert_eq!(
+        (u["telephone"].as_str(), u["job_title"].as_str()),
+        (Some("555-0100"), Some("PKI lead"))
+    );
+    assert_eq!(u["first_name"], "Ada", "fields not given are kept");
+    ts.stop().await;
+}
+
+/// `renewal_of_order_id` links a renewal to the order it renews, both ways.
+#[tokio::test]
+async fn renewals_link_both_orders() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), order(org)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let old = v["id"].as_i64().unwrap();
+    let (_, info) = ts.get(&format!("{ORDER}/{old}")).await;
+    assert_eq!(
+        (
+            &info["is_renewal"],
+            &info["is_renewed"],
+            &info["renewed_order_id"]
+        ),
+        (&json!(false), &json!(false), &json!(0))
+    );
+    let mut body = order(org);
+    body["renewal_of_order_id"] = json!(old);
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new = v["id"].as_i64().unwrap();
+    let (_, info) = ts.get(&format!("{ORDER}/{new}")).await;
+    assert_eq!(info["is_renewal"], true, "{info}");
+    assert_eq!(info["renewed_order_id"], old);
+    assert_eq!(info["renewal_of_order_id"], old);
+    assert_eq!(info["is_renewed"], false);
+    let (_, info) = ts.get(&format!("{ORDER}/{old}")).await;
+    assert_eq!(info["is_renewed"], true, "{info}");
+    assert_eq!(info["is_renewal"], false);
+
+    let (_, list) = ts.get(&format!("{ORDER}?filters[is_renewed]=1")).await;
+    assert_eq!(list["page"]["total"], 1, "{list}");
+    assert_eq!(list["orders"][0]["id"], old);
+    assert_eq!(list["orders"][0]["is_renewed"], true);
+    let (_, list) = ts.get(&format!("{ORDER}?filters[is_renewed]=0")).await;
+    assert_eq!(list["page"]["total"], 1, "{list}");
+    assert_eq!(list["orders"][0]["id"], new);
+    let (s, e) = ts.get(&format!("{ORDER}?filters[is_renewed]=maybe")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_filter");
+
+    // One live renewal per order; unknown and invisible orders are refused.
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_plus"), body.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_renewal_of_order_id");
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&new.to_string()));
+    let (_, v) = ts.get("/services/v2/container").await;
+    let root = v["containers"][0]["id"].as_i64().unwrap();
+    let (_, c) = ts
+        .post(
+            &format!("/services/v2/container/{root}/children"),
+            json!({"name": "Dept"}),
+        )
+        .await;
+    let (_, k) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts/1/api-keys",
+            Some(&ts.operator_key),
+            Some(json!({"role": "manager", "container_id": c["id"]})),
+        )
+        .await;
+    let mut body = order(org);
+    body["renewal_of_order_id"] = json!(new);
+    let (s, e) = ts
+        .post_as(
+            k["api_key"].as_str().unwrap(),
+            &format!("{ORDER}/ssl_plus"),
+            body,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_renewal_of_order_id");
+    ts.stop().await;
+}

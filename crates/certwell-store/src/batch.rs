@@ -17,6 +17,7 @@ pub enum Bind {
     I64(i64),
     Text(String),
     OptText(Option<String>),
+    OptI64(Option<i64>),
     Blob(Vec<u8>),
 }
 
@@ -42,6 +43,7 @@ fn bind_all<'q>(
             Bind::I64(v) => q.bind(*v),
             Bind::Text(v) => q.bind(v.clone()),
             Bind::OptText(v) => q.bind(v.clone()),
+            Bind::OptI64(v) => q.bind(*v),
             Bind::Blob(v) => q.bind(v.clone()),
         };
     }

@@ -96,6 +96,13 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, account_id: i64, user: &NewUser) -> Result<User>;
     async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>>;
     async fn list_users(&self, account_id: i64) -> Result<Vec<User>>;
+    /// Replaces the contact details given (`None` keeps the stored value).
+    async fn update_user_contact(
+        &self,
+        account_id: i64,
+        id: i64,
+        contact: &UserContactUpdate,
+    ) -> Result<()>;
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>>;
     async fn create_api_key(&self, key: &NewApiKey) -> Result<i64>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
@@ -178,6 +185,8 @@ pub trait Store: Send + Sync {
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
+    /// The newest order renewing `order_id` that is not canceled or rejected.
+    async fn renewal_order_of(&self, account_id: i64, order_id: i64) -> Result<Option<i64>>;
     /// Adds a reissue or duplicate certificate (and its request) to an
     /// issued order; a reissue moves the order to `reissue_pending`.
     /// Conflict: the order is not `issued`.
@@ -255,6 +264,8 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         status: Option<&str>,
+        // Only requests of orders in these containers (`None`: all).
+        container_ids: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Request>, i64)>;

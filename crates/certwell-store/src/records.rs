@@ -114,6 +114,16 @@ pub struct User {
     pub created_at: String,
 }
 
+/// Contact details of a user named on an order (`None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct UserContactUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub telephone: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
     pub key_hash: String,
@@ -299,6 +309,8 @@ pub struct NewOrder {
     pub reserve_serial: Option<(String, String)>,
     /// Mailbox-validated orders: every address with its initial state.
     pub emails: Vec<OrderEmail>,
+    /// The order this one renews (an order of the same account).
+    pub renewal_of_order_id: Option<i64>,
     pub created_at: String,
 }
 
@@ -333,6 +345,7 @@ pub struct Order {
     pub organization_id: i64,
     pub common_name: String,
     pub certificate_id: Option<i64>,
+    pub renewal_of_order_id: Option<i64>,
     pub data: Value,
     pub created_at: String,
     pub updated_at: String,
@@ -350,6 +363,11 @@ pub struct OrderQuery {
     /// An address on the order (S/MIME and client certificates).
     pub email: Option<String>,
     pub container_id: Option<i64>,
+    /// Only orders in these containers (the caller's visible subtree);
+    /// `None`: every container of the account.
+    pub container_ids: Option<Vec<i64>>,
+    /// Orders that have (or have not) a live renewal order.
+    pub is_renewed: Option<bool>,
     pub certificate_id: Option<i64>,
     pub serial_number: Option<String>,
     /// (value, contains?)

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/0007_containers_metadata.sql"),
     ),
+    (8, include_str!("../migrations/0008_renewals_users.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -324,6 +325,7 @@ fn order_row(r: &SqliteRow) -> Result<Order> {
         organization_id: r.try_get::<Option<i64>, _>("organization_id")?.unwrap_or(0),
         common_name: r.try_get("common_name")?,
         certificate_id: r.try_get("certificate_id")?,
+        renewal_of_order_id: r.try_get("renewal_of_order_id")?,
         data: json_col(r, "data")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -494,8 +496,9 @@ impl SqliteStore {
         let c = &o.certificate;
         let mut sql = String::from(
             "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
-             common_name, data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
+             common_name, data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents, \
+             renewal_of_order_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
         );
         let mut binds = vec![
             Bind::I64(o.account_id),
@@ -511,6 +514,7 @@ impl SqliteStore {
             Bind::OptText(o.payment.alternative_order_id.clone()),
             Bind::OptText(o.payment.unique_alternative_order_id()),
             Bind::I64(o.payment.price_cents),
+            Bind::OptI64(o.renewal_of_order_id),
         ];
         if let Some(amount) = o.payment.debit_cents {
             sql.push_str(&format!(
@@ -864,6 +868,33 @@ impl Store for SqliteStore {
             .iter()
             .map(user_row)
             .collect()
+    }
+
+    async fn update_user_contact(
+        &self,
+        account_id: i64,
+        id: i64,
+        c: &UserContactUpdate,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE users SET first_name = COALESCE(?, first_name), last_name = COALESCE(?, last_name), \
+             email = COALESCE(?, email), job_title = COALESCE(?, job_title), \
+             telephone = COALESCE(?, telephone) WHERE id = ? AND account_id = ?",
+        )
+        .bind(&c.first_name)
+        .bind(&c.last_name)
+        .bind(&c.email)
+        .bind(&c.job_title)
+        .bind(&c.telephone)
+        .bind(id)
+        .bind(account_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>> {
@@ -1302,8 +1333,8 @@ impl Store for SqliteStore {
         }
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, common_name, \
-             data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents, renewal_of_order_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(o.account_id)
         .bind(o.container_id)
@@ -1318,6 +1349,7 @@ impl Store for SqliteStore {
         .bind(&o.payment.alternative_order_id)
         .bind(o.payment.unique_alternative_order_id())
         .bind(o.payment.price_cents)
+        .bind(o.renewal_of_order_id)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(amount) = o.payment.debit_cents {
@@ -1777,6 +1809,24 @@ impl Store for SqliteStore {
             conds.push("o.container_id = ?".into());
             binds.push(B::I(v));
         }
+        if let Some(ids) = &q.container_ids {
+            if ids.is_empty() {
+                conds.push("0".into());
+            } else {
+                conds.push(format!(
+                    "o.container_id IN ({})",
+                    vec!["?"; ids.len()].join(",")
+                ));
+                binds.extend(ids.iter().map(|i| B::I(*i)));
+            }
+        }
+        if let Some(v) = q.is_renewed {
+            conds.push(format!(
+                "{}EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id \
+                 AND r.status NOT IN ('canceled', 'rejected'))",
+                if v { "" } else { "NOT " }
+            ));
+        }
         if let Some(v) = q.certificate_id {
             conds.push("o.certificate_id = ?".into());
             binds.push(B::I(v));
@@ -1836,6 +1886,17 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok((rows.iter().map(order_row).collect::<Result<_>>()?, total))
+    }
+
+    async fn renewal_order_of(&self, account_id: i64, order_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM orders WHERE account_id = ? AND renewal_of_order_id = ? \
+             AND status NOT IN ('canceled', 'rejected') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn order_status_changes(
@@ -1920,23 +1981,33 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         status: Option<&str>,
+        container_ids: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Request>, i64)> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM requests WHERE account_id = ? AND (? IS NULL OR status = ?)",
-        )
+        const WHERE: &str =
+            "account_id = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR EXISTS \
+             (SELECT 1 FROM orders o WHERE o.id = requests.order_id \
+              AND o.container_id IN (SELECT value FROM json_each(?))))";
+        let scope = container_ids.map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM requests WHERE {WHERE}"
+        )))
         .bind(account_id)
         .bind(status)
         .bind(status)
+        .bind(&scope)
+        .bind(&scope)
         .fetch_one(&self.pool)
         .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM requests WHERE account_id = ? AND (? IS NULL OR status = ?) ORDER BY id LIMIT ? OFFSET ?",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT * FROM requests WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
+        )))
         .bind(account_id)
         .bind(status)
         .bind(status)
+        .bind(&scope)
+        .bind(&scope)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)

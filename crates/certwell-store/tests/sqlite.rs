@@ -101,6 +101,7 @@ fn order(
         },
         reserve_serial: serial.map(|s| ("CA1".to_string(), s.to_string())),
         emails: vec![],
+        renewal_of_order_id: None,
         created_at: "2026-11-23T00:00:00+00:00".into(),
     }
 }
@@ -776,4 +777,58 @@ async fn futures_like_join<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Outpu
     })
     .await;
     out.into_iter().map(|o| o.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn renewal_links_and_container_scoped_lists() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let old = s
+        .create_order(&order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap()
+        .order_id;
+    assert_eq!(s.renewal_order_of(a.id, old).await.unwrap(), None);
+    let mut renewal = order(&a, &u, Some(org.id), None, None);
+    renewal.renewal_of_order_id = Some(old);
+    let new = s.create_order(&renewal).await.unwrap().order_id;
+    let got = s.get_order(a.id, new).await.unwrap().unwrap();
+    assert_eq!(got.renewal_of_order_id, Some(old));
+    assert_eq!(s.renewal_order_of(a.id, old).await.unwrap(), Some(new));
+    let renewed = |v: bool| OrderQuery {
+        is_renewed: Some(v),
+        limit: 10,
+        ..Default::default()
+    };
+    let (list, _) = s.list_orders(a.id, &renewed(true)).await.unwrap();
+    assert_eq!(list.iter().map(|o| o.id).collect::<Vec<_>>(), vec![old]);
+    let (list, _) = s.list_orders(a.id, &renewed(false)).await.unwrap();
+    assert_eq!(list.iter().map(|o| o.id).collect::<Vec<_>>(), vec![new]);
+    // a canceled renewal no longer renews the old order
+    assert!(s
+        .set_order_status(a.id, new, &["pending"], "canceled")
+        .await
+        .unwrap());
+    assert_eq!(s.renewal_order_of(a.id, old).await.unwrap(), None);
+    let (list, _) = s.list_orders(a.id, &renewed(true)).await.unwrap();
+    assert!(list.is_empty());
+
+    // container scope: an empty scope sees nothing, the root sees both
+    let scoped = |ids: Vec<i64>| OrderQuery {
+        container_ids: Some(ids),
+        limit: 10,
+        ..Default::default()
+    };
+    let (_, total) = s.list_orders(a.id, &scoped(vec![])).await.unwrap();
+    assert_eq!(total, 0);
+    let (_, total) = s
+        .list_orders(a.id, &scoped(vec![a.root_container_id]))
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    let (_, total) = s
+        .list_orders(a.id, &scoped(vec![a.root_container_id + 1000]))
+        .await
+        .unwrap();
+    assert_eq!(total, 0);
 }

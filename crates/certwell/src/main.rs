@@ -69,6 +69,10 @@ enum ApikeyCommand {
         /// Account of the key (default: the first account). Ignored for operator keys.
         #[arg(long)]
         account: Option<i64>,
+        /// Container of the key's user (default: the account's root); the
+        /// key sees only orders in this container and below it.
+        #[arg(long)]
+        container: Option<i64>,
     },
 }
 
@@ -181,7 +185,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Apikey {
-            command: ApikeyCommand::Create { role, account },
+            command:
+                ApikeyCommand::Create {
+                    role,
+                    account,
+                    container,
+                },
         } => {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let role = Role::parse(&role).ok_or("unknown role")?;
@@ -213,10 +222,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?
                     .ok_or(format!("account {account_id} does not exist"))?;
-                certwell_server::init::create_user_key(state.store.as_ref(), account_id, role)
-                    .await
-                    .map_err(|e| e.message)?
-                    .0
+                if let Some(c) = container {
+                    state
+                        .store
+                        .get_container(account_id, c)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or(format!("container {c} is not in account {account_id}"))?;
+                }
+                certwell_server::init::create_user_key(
+                    state.store.as_ref(),
+                    account_id,
+                    role,
+                    container,
+                )
+                .await
+                .map_err(|e| e.message)?
+                .0
             };
             println!("{key}");
             state.store.close().await;

@@ -1,27 +1,38 @@
-//! `/user/me` and `/account`.
+//! `/user`, `/user/me` and `/account`.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
+use certwell_api::account::UserRequest;
+use certwell_api::error::codes;
+use certwell_policy::approval::Role;
+use certwell_store::{NewUser, User};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Caller;
+use crate::extract::{paging, parse_json, path_id, Caller};
+use crate::routes::containers::{sees_container, visible};
+use crate::routes::query_map;
 use crate::state::AppState;
 
-/// `GET /user/me`
-pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
-    let u = &caller.user;
+fn user_not_found() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND, "The specified user was not found.")
+}
+
+/// A user as `GET /user/{id}` shows it.
+async fn user_json(state: &AppState, u: &User) -> ApiResult<Value> {
     let container = state
         .store
-        .get_container(caller.account_id, u.container_id)
+        .get_container(u.account_id, u.container_id)
         .await?;
-    let (role_id, role_name) = caller.role.access_role();
-    Ok(Json(json!({
+    let (role_id, role_name) = Role::parse(&u.role).unwrap_or(Role::User).access_role();
+    Ok(json!({
         "id": u.id,
         "username": u.email,
-        "account_id": caller.account_id,
+        "account_id": u.account_id,
         "first_name": u.first_name,
         "last_name": u.last_name,
         "email": u.email,
@@ -36,7 +47,110 @@ pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
         "is_saml_sso_only": false,
         "type": "standard",
         "has_container_assignments": false,
-    })))
+    }))
+}
+
+/// `GET /user?container_id=&offset=&limit=`: the users in containers the
+/// caller sees.
+pub async fn list_users(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = query_map(raw.as_deref());
+    let (limit, offset) = paging(&q)?;
+    let only = match q.get("container_id").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                codes::INVALID_FILTER,
+                "The query parameter 'container_id' must be an integer.",
+            )
+        })?),
+    };
+    let seen: Vec<i64> = visible(&state, &caller)
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let users: Vec<User> = state
+        .store
+        .list_users(caller.account_id)
+        .await?
+        .into_iter()
+        .filter(|u| seen.contains(&u.container_id) && only.is_none_or(|c| c == u.container_id))
+        .collect();
+    let total = users.len();
+    let mut items = Vec::new();
+    for u in users.iter().skip(offset as usize).take(limit as usize) {
+        items.push(user_json(&state, u).await?);
+    }
+    Ok(Json(json!({"users": items,
+        "page": {"total": total, "limit": limit, "offset": offset}})))
+}
+
+/// `GET /user/{id}`: 404 for users outside the caller's containers.
+pub async fn user_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id, user_not_found)?;
+    let u = state
+        .store
+        .get_user(caller.account_id, id)
+        .await?
+        .ok_or_else(user_not_found)?;
+    if !sees_container(&state, &caller, u.container_id).await? {
+        return Err(user_not_found());
+    }
+    Ok(Json(user_json(&state, &u).await?))
+}
+
+/// `POST /user` (administrators): 201 `{"id", "api_key"}`; the key is
+/// shown once and stored hashed.
+pub async fn create_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if caller.role != Role::Admin {
+        return Err(ApiError::missing_permission(
+            "create users (an administrator key is required)",
+        ));
+    }
+    let req: UserRequest = parse_json(&body)?;
+    let u = certwell_policy::account::validate_new_user(&req)?;
+    let container_id = match u.container_id {
+        None => caller.user.container_id,
+        Some(c) => {
+            crate::routes::orders::check_container(&state, &caller, c, "container.id").await?
+        }
+    };
+    let new = NewUser {
+        container_id: Some(container_id),
+        role: u.role.as_str().to_string(),
+        first_name: u.first_name,
+        last_name: u.last_name,
+        email: u.email,
+        job_title: u.job_title,
+        telephone: u.telephone,
+    };
+    let (key, user) =
+        crate::init::create_user_with_key(state.store.as_ref(), caller.account_id, u.role, &new)
+            .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": user.id, "api_key": key})),
+    ))
+}
+
+/// `GET /user/me`: the key's user, with the key's role.
+pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    let mut v = user_json(&state, &caller.user).await?;
+    let (role_id, role_name) = caller.role.access_role();
+    v["access_roles"] = json!([{"id": role_id, "name": role_name}]);
+    Ok(Json(v))
 }
 
 /// `GET /account`

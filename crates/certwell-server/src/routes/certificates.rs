@@ -44,12 +44,18 @@ struct Bundle {
     cas: Vec<(String, Vec<u8>)>,
 }
 
-async fn issued(state: &AppState, account_id: i64, id: i64) -> ApiResult<(Certificate, Bundle)> {
+async fn issued(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Certificate, Bundle)> {
     let c = state
         .store
-        .get_certificate(account_id, id)
+        .get_certificate(caller.account_id, id)
         .await?
         .ok_or_else(cert_not_found)?;
+    if crate::routes::orders::visible_order(state, caller, c.order_id)
+        .await?
+        .is_none()
+    {
+        return Err(cert_not_found());
+    }
     let (Some(der), Some(ca_id)) = (c.der.clone(), c.ca_id.clone()) else {
         return Err(ApiError::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
@@ -155,7 +161,7 @@ pub async fn download_format(
     Path((id, format)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let id = path_id(&id, cert_not_found)?;
-    let (_, b) = issued(&state, caller.account_id, id).await?;
+    let (_, b) = issued(&state, &caller, id).await?;
     render(&b, &format)
 }
 
@@ -181,7 +187,7 @@ pub async fn download_platform(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let id = path_id(&id, cert_not_found)?;
-    let (c, b) = issued(&state, caller.account_id, id).await?;
+    let (c, b) = issued(&state, &caller, id).await?;
     let platform = match params.iter().find(|(k, _)| k == "platform") {
         Some((_, p)) => p.parse::<i64>().map_err(|_| ApiError::route_not_found())?,
         None => {
@@ -198,11 +204,9 @@ pub async fn download_platform(
     render(&b, platform_format(platform))
 }
 
-async fn order_primary(state: &AppState, account_id: i64, order_id: &str) -> ApiResult<Bundle> {
+async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<Bundle> {
     let order_id = path_id(order_id, ApiError::order_not_found)?;
-    let order = state
-        .store
-        .get_order(account_id, order_id)
+    let order = crate::routes::orders::visible_order(state, caller, order_id)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let cid = order.certificate_id.ok_or_else(|| {
@@ -211,7 +215,7 @@ async fn order_primary(state: &AppState, account_id: i64, order_id: &str) -> Api
             "The order has no certificate yet.",
         )
     })?;
-    Ok(issued(state, account_id, cid).await?.1)
+    Ok(issued(state, caller, cid).await?.1)
 }
 
 /// `GET /certificate/download/order/{order_id}`
@@ -220,7 +224,7 @@ pub async fn download_order(
     caller: Caller,
     Path(order_id): Path<String>,
 ) -> ApiResult<Response> {
-    let b = order_primary(&state, caller.account_id, &order_id).await?;
+    let b = order_primary(&state, &caller, &order_id).await?;
     render(&b, "default")
 }
 
@@ -230,7 +234,7 @@ pub async fn download_order_format(
     caller: Caller,
     Path((order_id, format)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let b = order_primary(&state, caller.account_id, &order_id).await?;
+    let b = order_primary(&state, &caller, &order_id).await?;
     render(&b, &format)
 }
 
@@ -284,7 +288,7 @@ pub async fn chain(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ChainResponse>> {
     let id = path_id(&id, cert_not_found)?;
-    let (c, b) = issued(&state, caller.account_id, id).await?;
+    let (c, b) = issued(&state, &caller, id).await?;
     let mut intermediates = vec![ChainEntry {
         subject_common_name: c.common_name.clone(),
         pem: cert_pem(&b.leaf),

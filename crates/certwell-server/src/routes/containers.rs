@@ -43,6 +43,26 @@ pub async fn visible(state: &AppState, caller: &Caller) -> ApiResult<Vec<Contain
     Ok(all.into_iter().filter(|c| ids.contains(&c.id)).collect())
 }
 
+/// The containers whose orders and certificates the caller sees: `None`
+/// for a user of the root container (the whole account), else its own
+/// container and those below it.
+pub async fn order_scope(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
+    if caller.at_root {
+        return Ok(None);
+    }
+    Ok(Some(
+        visible(state, caller).await?.iter().map(|c| c.id).collect(),
+    ))
+}
+
+/// Whether the caller sees what lives in container `id`.
+pub async fn sees_container(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
+    if caller.at_root || id == caller.user.container_id {
+        return Ok(true);
+    }
+    Ok(visible(state, caller).await?.iter().any(|c| c.id == id))
+}
+
 fn container_json(c: &Container) -> Value {
     let mut v = json!({"id": c.id, "name": c.name, "parent_id": c.parent_id.unwrap_or(0),
         "is_active": true});

@@ -196,6 +196,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(containers::update_metadata).delete(containers::delete_metadata),
         )
         .route("/user/me", get(account::user_me))
+        .route("/user", get(account::list_users).post(account::create_user))
+        .route("/user/{id}", get(account::user_info))
         .route("/account", get(account::account));
     let operator = Router::new()
         .route(

@@ -162,6 +162,8 @@ pub async fn post_account(
 #[derive(Debug, Default, Deserialize)]
 pub struct NewKeyBody {
     pub role: Option<String>,
+    /// The container of the key's user (default: the account's root).
+    pub container_id: Option<i64>,
 }
 
 /// `POST /operator/v1/accounts/{id}/api-keys` `{"role":"user"}` → 201 `{"api_key","user_id"}`
@@ -189,7 +191,16 @@ pub async fn post_api_key(
             )
         })?;
     state.store.get_account(id).await?.ok_or_else(not_found)?;
-    let (key, user_id) = crate::init::create_user_key(state.store.as_ref(), id, role).await?;
+    if let Some(c) = b.container_id {
+        if state.store.get_container(id, c).await?.is_none() {
+            return Err(ApiError::bad_request(
+                codes::INVALID_CONTAINER,
+                format!("The field 'container_id' names no container of account {id}: {c}."),
+            ));
+        }
+    }
+    let (key, user_id) =
+        crate::init::create_user_key(state.store.as_ref(), id, role, b.container_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"api_key": key, "user_id": user_id})),

@@ -28,6 +28,7 @@ use crate::issuance::{
     domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window, LeafSpec,
     OrderData, OrderPlan, SignJob,
 };
+use crate::routes::containers::{order_scope, sees_container};
 use crate::routes::{paged, query_map};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
@@ -197,6 +198,7 @@ pub async fn create_order(
             product_name_id: product.name_id.to_string(),
             status: status.to_string(),
             organization: org.for_order,
+            renewal_of_order_id: plan.renewal_of_order_id,
             common_name: plan.common_name.clone(),
             names: plan.sans.clone(),
             data: serde_json::to_value(&data)
@@ -218,6 +220,7 @@ pub async fn create_order(
             created_at: format_ts(now),
         })
         .await?;
+    update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = immediate.map(|(serial, not_before, not_after, leaf)| SignJob {
         account_id: caller.account_id,
         order_id: created.order_id,
@@ -405,6 +408,41 @@ pub async fn resolve_organization(
     }
 }
 
+/// Contacts naming a user with new details update that user (the seeds:
+/// "the specified user's information will be updated with the new value").
+/// Runs once the order is stored.
+pub async fn update_contact_users(
+    state: &AppState,
+    caller: &Caller,
+    contacts: &[certwell_policy::organization::OrderContact],
+) -> ApiResult<()> {
+    let mut changed = false;
+    for c in contacts {
+        let (Some(uid), o) = (c.user_id, &c.overrides) else {
+            continue;
+        };
+        if *o == Default::default() {
+            continue;
+        }
+        let update = certwell_store::UserContactUpdate {
+            first_name: o.first_name.clone(),
+            last_name: o.last_name.clone(),
+            email: o.email.clone(),
+            job_title: o.job_title.clone(),
+            telephone: o.telephone.clone(),
+        };
+        state
+            .store
+            .update_user_contact(caller.account_id, uid, &update)
+            .await?;
+        changed = true;
+    }
+    if changed {
+        state.invalidate_user_cache(caller.account_id);
+    }
+    Ok(())
+}
+
 /// Contacts naming users must name users of this account.
 pub async fn check_contact_users(
     state: &AppState,
@@ -455,10 +493,16 @@ pub async fn check_user_assignments(
 
 pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -> ApiResult<()> {
     if let Some(r) = id {
-        if state.store.get_order(caller.account_id, r).await?.is_none() {
+        if visible_order(state, caller, r).await?.is_none() {
             return Err(ApiError::bad_request(
                 codes::INVALID_RENEWAL_OF_ORDER_ID,
                 format!("The field 'renewal_of_order_id' names no order in this account: {r}."),
+            ));
+        }
+        if let Some(by) = state.store.renewal_order_of(caller.account_id, r).await? {
+            return Err(ApiError::bad_request(
+                codes::INVALID_RENEWAL_OF_ORDER_ID,
+                format!("Order {r} is already renewed by order {by}; cancel that order to renew it again."),
             ));
         }
     }
@@ -593,23 +637,36 @@ pub async fn check_container(
     }
 }
 
-/// Loads an order by id, or by its certificate's serial number or thumbprint.
-pub async fn load_order(state: &AppState, account_id: i64, key: &str) -> ApiResult<Order> {
+/// The order `id` of the caller's account, if it lies in a container the
+/// caller sees (a user of a child container sees nothing above it).
+pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Option<Order>> {
+    match state.store.get_order(caller.account_id, id).await? {
+        Some(o) if sees_container(state, caller, o.container_id).await? => Ok(Some(o)),
+        _ => Ok(None),
+    }
+}
+
+/// Loads an order by id, or by its certificate's serial number or
+/// thumbprint; 404 for orders outside the caller's containers.
+pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> ApiResult<Order> {
+    let mut found = None;
     if let Ok(id) = key.parse::<i64>() {
-        if let Some(o) = state.store.get_order(account_id, id).await? {
-            return Ok(o);
-        }
+        found = state.store.get_order(caller.account_id, id).await?;
     }
-    if key.len() >= 8 && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        if let Some(o) = state
+    if found.is_none()
+        && key.len() >= 8
+        && key.len() <= 64
+        && key.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        found = state
             .store
-            .find_order_by_certificate(account_id, key)
-            .await?
-        {
-            return Ok(o);
-        }
+            .find_order_by_certificate(caller.account_id, key)
+            .await?;
     }
-    Err(ApiError::order_not_found())
+    match found {
+        Some(o) if sees_container(state, caller, o.container_id).await? => Ok(o),
+        _ => Err(ApiError::order_not_found()),
+    }
 }
 
 fn resolve_contacts(
@@ -679,7 +736,12 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Ap
         }
     }
     let ca_name = state.cas.get(&data.ca_cert_id).map(|c| c.name.clone());
+    let renewed_by = state
+        .store
+        .renewal_order_of(order.account_id, order.id)
+        .await?;
     let ctx = OrderContext {
+        renewed_by,
         order,
         data: &data,
         org: org.as_ref(),
@@ -711,7 +773,7 @@ pub async fn order_info(
     caller: Caller,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let order = load_order(&state, caller.account_id, &key).await?;
+    let order = load_order(&state, &caller, &key).await?;
     Ok(Json(order_json(&state, &order).await?))
 }
 
@@ -735,6 +797,17 @@ pub async fn list_orders(
         }
     };
     let s = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let flag = |k: &str| -> ApiResult<Option<bool>> {
+        match q.get(k).map(String::as_str) {
+            None | Some("") => Ok(None),
+            Some("1" | "true") => Ok(Some(true)),
+            Some("0" | "false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_request(
+                codes::INVALID_FILTER,
+                format!("The filter '{k}' must be 1 or 0."),
+            )),
+        }
+    };
     let mut products: Vec<String> = q
         .iter()
         .filter(|(k, _)| k.starts_with("filters[product_name_id]"))
@@ -779,6 +852,8 @@ pub async fn list_orders(
         domain_name: s("filters[domain_name]"),
         email: s("filters[email]"),
         container_id: int("filters[container_id]")?,
+        container_ids: order_scope(&state, &caller).await?,
+        is_renewed: flag("filters[is_renewed]")?,
         certificate_id: int("filters[certificate_id]")?,
         serial_number: s("filters[serial_number]"),
         search,
@@ -810,9 +885,7 @@ pub async fn update_order_status(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?
         .to_ascii_lowercase();
-    let order = state
-        .store
-        .get_order(caller.account_id, id)
+    let order = visible_order(&state, &caller, id)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     match status.as_str() {

@@ -51,7 +51,7 @@ async fn create(
     body: Bytes,
     kind: ExtraKind,
 ) -> ApiResult<Response> {
-    let order = load_order(&state, caller.account_id, &id).await?;
+    let order = load_order(&state, &caller, &id).await?;
     let req: OrderRequest = parse_json(&body)?;
     let data = OrderData::from_order(&order)?;
     let product = find_product(&order.product_name_id)
@@ -225,7 +225,7 @@ async fn list(
     Path(id): Path<String>,
     kind: &str,
 ) -> ApiResult<Json<Value>> {
-    let order = load_order(&state, caller.account_id, &id).await?;
+    let order = load_order(&state, &caller, &id).await?;
     let data = OrderData::from_order(&order)?;
     let mut out = Vec::new();
     for c in state.store.certificates_for_order(order.id).await? {

@@ -80,15 +80,35 @@ pub async fn list_requests(
             ));
         }
     }
+    let scope = crate::routes::containers::order_scope(&state, &caller).await?;
     let (reqs, total) = state
         .store
-        .list_requests(caller.account_id, status.as_deref(), limit, offset)
+        .list_requests(
+            caller.account_id,
+            status.as_deref(),
+            scope.as_deref(),
+            limit,
+            offset,
+        )
         .await?;
     let mut items = Vec::new();
     for r in &reqs {
         items.push(list_item(&state, r).await?);
     }
     Ok(Json(paged("requests", items, total, limit, offset)))
+}
+
+/// Request `id` of the caller's account whose order the caller sees.
+async fn visible_request(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Request> {
+    let r = state
+        .store
+        .get_request(caller.account_id, id)
+        .await?
+        .ok_or_else(request_not_found)?;
+    crate::routes::orders::visible_order(state, caller, r.order_id)
+        .await?
+        .ok_or_else(request_not_found)?;
+    Ok(r)
 }
 
 /// `GET /request/{id}`
@@ -98,11 +118,7 @@ pub async fn request_info(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id, request_not_found)?;
-    let r = state
-        .store
-        .get_request(caller.account_id, id)
-        .await?
-        .ok_or_else(request_not_found)?;
+    let r = visible_request(&state, &caller, id).await?;
     let mut v = list_item(&state, &r).await?;
     if let Some(d) = &r.date_processed {
         v["date_processed"] = json!(d);
@@ -142,11 +158,7 @@ pub async fn update_request_status(
             format!("The field 'status' must be one of {STATUSES:?}; got '{wanted}'."),
         ));
     }
-    let r = state
-        .store
-        .get_request(caller.account_id, id)
-        .await?
-        .ok_or_else(request_not_found)?;
+    let r = visible_request(&state, &caller, id).await?;
     if !caller.role.can_approve() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

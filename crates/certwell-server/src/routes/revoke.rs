@@ -166,6 +166,12 @@ pub async fn revoke_certificate(
         }
     }
     let order_id = cert.order_id;
+    if crate::routes::orders::visible_order(&state, &caller, order_id)
+        .await?
+        .is_none()
+    {
+        return Err(cert_not_found());
+    }
     revoke_or_request(&state, &caller, order_id, vec![cert], body).await
 }
 
@@ -178,9 +184,7 @@ pub async fn revoke_order(
 ) -> ApiResult<Response> {
     let body: RevokeBody = parse_json(&body)?;
     let id = path_id(&id, ApiError::order_not_found)?;
-    let order = state
-        .store
-        .get_order(caller.account_id, id)
+    let order = crate::routes::orders::visible_order(&state, &caller, id)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let certs: Vec<Certificate> = state
