@@ -45,6 +45,13 @@ pub mod codes {
     pub const REQUEST_LIMIT_EXCEEDED: &str = "request_limit_exceeded";
     pub const CSR_INVALID_CANNOT_PARSE: &str = "csr_invalid_cannot_parse";
     pub const INVALID_DCV_METHOD: &str = "invalid_dcv_method";
+    // Domain control validation and CAA.
+    pub const INVALID_DNS_TXT: &str = "invalid_dns_txt";
+    pub const FILE_RANDOM_VALUE_NOT_FOUND: &str = "file_random_value_not_found";
+    /// Sent as `caa_check_failed|<domain>`.
+    pub const CAA_CHECK_FAILED: &str = "caa_check_failed";
+    pub const DCV_EMAIL_NOT_SENT: &str = "dcv_email_not_sent";
+    pub const VALIDATION_LINK_INVALID: &str = "invalid_validation_link";
     pub const CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY: &str = "cert_validity_exceeds_order_validity";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 

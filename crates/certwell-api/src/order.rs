@@ -222,6 +222,31 @@ pub struct OrderCreated {
     pub certificate_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_chain: Option<Vec<ChainEntry>>,
+    /// A random value for the order's pending token-DCV domains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dcv_random_value: Option<String>,
+    /// Domains the order added that wait for token DCV.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<DomainDcv>>,
+}
+
+/// A domain and its DCV random value (order responses, MYK/KF shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DomainDcv {
+    pub id: i64,
+    pub name: String,
+    pub dcv_token: DcvToken,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DcvToken {
+    pub token: String,
+    pub status: String,
+    pub expiration_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_token_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

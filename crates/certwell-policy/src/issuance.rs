@@ -22,6 +22,20 @@ pub struct DomainFact<'a> {
     pub is_active: bool,
     /// None: never validated.
     pub validated_until: Option<&'a str>,
+    /// Validated by an HTTP file: covers exactly its own name (BR
+    /// 3.2.2.4.18: no subdomains, no wildcards).
+    pub exact_only: bool,
+}
+
+impl DomainFact<'_> {
+    /// Whether this domain's validation would cover `name`.
+    pub fn covers(&self, name: &str) -> bool {
+        if self.exact_only {
+            self.name == name
+        } else {
+            domain_covers(self.name, name)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +74,9 @@ pub fn issuance_blockers(
         out.push(Blocker::OrganizationNotValidated);
     }
     for name in names {
-        let covered = domains.iter().any(|d| {
-            d.is_active && domain_covers(d.name, name) && d.validated_until.is_some_and(|u| u > now)
-        });
+        let covered = domains
+            .iter()
+            .any(|d| d.is_active && d.covers(name) && d.validated_until.is_some_and(|u| u > now));
         if !covered {
             out.push(Blocker::DomainNotValidated(name.clone()));
         }
@@ -90,7 +104,34 @@ mod tests {
             name,
             is_active: active,
             validated_until: until,
+            exact_only: false,
         }
+    }
+
+    #[test]
+    fn http_validated_domains_cover_only_their_name() {
+        let exact = DomainFact {
+            exact_only: true,
+            ..d("shop.example.com", true, Some(LATER))
+        };
+        let b = issuance_blockers(
+            ValidationLevel::Ov,
+            &[v("ov", "active", Some(LATER))],
+            &[exact],
+            &names(&[
+                "shop.example.com",
+                "a.shop.example.com",
+                "*.shop.example.com",
+            ]),
+            NOW,
+        );
+        assert_eq!(
+            b,
+            vec![
+                Blocker::DomainNotValidated("a.shop.example.com".into()),
+                Blocker::DomainNotValidated("*.shop.example.com".into())
+            ]
+        );
     }
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()

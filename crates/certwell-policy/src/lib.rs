@@ -9,6 +9,7 @@ pub mod approval;
 pub mod catalog;
 pub mod common;
 pub mod country;
+pub mod dcv;
 pub mod dns;
 pub mod docsign;
 pub mod error;

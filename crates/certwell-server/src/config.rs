@@ -40,6 +40,82 @@ pub struct Config {
     /// Yearly price of a product in USD ("218.00"), by product name id;
     /// products not listed cost certwell's default list price.
     pub prices: std::collections::BTreeMap<String, String>,
+    /// Sandbox only: validations made at creation take effect this many
+    /// seconds later, so clients can exercise their polling.
+    pub validation_delay_seconds: u64,
+    /// Domain control validation and CAA.
+    pub dcv: DcvConfig,
+    /// Outgoing mail (DCV and mailbox validation emails).
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DcvConfig {
+    /// The DNS resolver every lookup goes to, "ip:port"; "" reads the
+    /// system's /etc/resolv.conf.
+    pub nameserver: String,
+    /// Check CAA before issuing TLS and S/MIME certificates.
+    pub caa_check: bool,
+    /// Issuer domain names that identify this CA in CAA records; empty:
+    /// the host of `public_url`.
+    pub caa_identities: Vec<String>,
+    /// `dns-cname-token`: `_dnsauth.<domain>` must point to
+    /// `<token>.<cname_verification_domain>`.
+    pub cname_verification_domain: String,
+    /// Port `http-token` files are fetched from (80; tests use others).
+    pub http_port: u16,
+    /// Per lookup or fetch.
+    pub timeout_seconds: u64,
+    /// The poller re-checks a pending domain after `poll_base_seconds`,
+    /// doubling per failed check up to `poll_max_seconds`.
+    pub poll_base_seconds: u64,
+    pub poll_max_seconds: u64,
+    /// How often the poller looks for due domains.
+    pub poll_interval_seconds: u64,
+}
+
+impl Default for DcvConfig {
+    fn default() -> Self {
+        DcvConfig {
+            nameserver: String::new(),
+            caa_check: true,
+            caa_identities: Vec::new(),
+            cname_verification_domain: "dcv.certwell.invalid".into(),
+            http_port: 80,
+            timeout_seconds: 5,
+            poll_base_seconds: 60,
+            poll_max_seconds: 3600,
+            poll_interval_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay host; "" sends no mail (validation emails are logged as not sent).
+    pub host: String,
+    pub port: u16,
+    /// "none", "starttls" or "tls".
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    /// The From address of validation emails.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 25,
+            tls: "none".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "certwell <noreply@certwell.invalid>".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -60,6 +136,9 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             log: "info".into(),
             prices: Default::default(),
+            validation_delay_seconds: 0,
+            dcv: DcvConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -130,6 +209,24 @@ impl Config {
         if let Some(v) = get("CERTWELL_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("CERTWELL_VALIDATION_DELAY_SECONDS") {
+            self.validation_delay_seconds = parse("CERTWELL_VALIDATION_DELAY_SECONDS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_DCV_NAMESERVER") {
+            self.dcv.nameserver = v;
+        }
+        if let Some(v) = get("CERTWELL_DCV_CAA_CHECK") {
+            self.dcv.caa_check = boolean("CERTWELL_DCV_CAA_CHECK", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_SMTP_HOST") {
+            self.smtp.host = v;
+        }
+        if let Some(v) = get("CERTWELL_SMTP_PORT") {
+            self.smtp.port = parse("CERTWELL_SMTP_PORT", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_SMTP_PASSWORD") {
+            self.smtp.password = v;
+        }
         Ok(())
     }
 
@@ -161,12 +258,47 @@ impl Config {
                 return Err("tls_max_validity_days: must be between 1 and 825".into());
             }
         }
+        if !self.dcv.nameserver.is_empty() && self.dcv.nameserver.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "dcv.nameserver: '{}' is not an address like 127.0.0.1:53",
+                self.dcv.nameserver
+            ));
+        }
+        if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
+            return Err(format!(
+                "smtp.tls: expected none, starttls or tls, got '{}'",
+                self.smtp.tls
+            ));
+        }
+        if self.validation_delay_seconds > 0 && !self.sandbox {
+            return Err("validation_delay_seconds: only with --sandbox".into());
+        }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http://") {
             return Err(
                 "public_url: must be an http:// URL (CRL and AIA URLs must be http)".into(),
             );
         }
         Ok(())
+    }
+
+    /// The issuer domain names this CA answers to in CAA records.
+    pub fn caa_identities(&self) -> Vec<String> {
+        if !self.dcv.caa_identities.is_empty() {
+            return self
+                .dcv
+                .caa_identities
+                .iter()
+                .map(|i| i.trim().trim_end_matches('.').to_ascii_lowercase())
+                .collect();
+        }
+        let base = self.base_url();
+        let host = base
+            .trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        vec![host]
     }
 
     /// The base URL for CA files: `public_url`, or `http://{listen}`.

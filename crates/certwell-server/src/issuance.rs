@@ -187,7 +187,48 @@ pub async fn blockers(
     if order.status != "pending" {
         return Ok(vec![Blocker::NotApproved]);
     }
+    if sandbox_delay_pending(state, &order.created_at) {
+        return Ok(vec![Blocker::SandboxDelay]);
+    }
     validation_blockers(state, order, data, None).await
+}
+
+/// How long a CAA failure holds a certificate back before the next check.
+pub const CAA_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The CAA failure for a certificate of `product` for `names` (TLS names,
+/// or the address domains of an S/MIME certificate), if any. Sandbox mode,
+/// client and document-signing certificates are not checked.
+pub async fn caa_failure(
+    state: &AppState,
+    product: &str,
+    names: &[String],
+) -> Option<crate::dcv::DcvFailure> {
+    if state.config.sandbox {
+        return None;
+    }
+    let uses = match find_product(product).map(|p| p.family) {
+        Some(certwell_policy::catalog::Family::Tls) => crate::validation::caa_uses_tls(names),
+        Some(certwell_policy::catalog::Family::SecureEmail) => {
+            crate::validation::caa_uses_email(names)
+        }
+        _ => return None,
+    };
+    state.validator.check_caa(&uses).await.err()
+}
+
+/// `--validation-delay`: a sandbox order waits this long after creation.
+pub fn sandbox_delay_pending(state: &AppState, created_at: &str) -> bool {
+    let delay = state.config.validation_delay_seconds;
+    if !state.config.sandbox || delay == 0 {
+        return false;
+    }
+    let Ok(created) =
+        OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+    else {
+        return false;
+    };
+    OffsetDateTime::now_utc() < created + Duration::seconds(delay as i64)
 }
 
 /// What validation still blocks a certificate of `order` for `names`
@@ -237,6 +278,10 @@ pub async fn validation_blockers(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {
     NotApproved,
+    /// Sandbox `--validation-delay` has not passed yet.
+    SandboxDelay,
+    /// A CAA record forbids issuance: the vendor's `caa_check_failed|<name>`.
+    Caa(String),
     Validation(certwell_policy::issuance::Blocker),
 }
 
@@ -255,6 +300,7 @@ pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
         name: &d.name,
         is_active: d.is_active,
         validated_until: d.validated_until.as_deref(),
+        exact_only: d.dcv_method == "http-token",
     }
 }
 
@@ -554,6 +600,32 @@ pub async fn try_issue_certificate(
     if blocked {
         return Ok(None);
     }
+    // CAA, at most once a minute per certificate while it forbids issuance.
+    {
+        let holds = state.caa_holds.lock().unwrap_or_else(|p| p.into_inner());
+        if holds.get(&cert_id).is_some_and(|t| t.elapsed() < CAA_RETRY) {
+            return Ok(None);
+        }
+    }
+    let caa_names = match (&extra, &data.plan) {
+        (Some(x), _) => x.sans.clone(),
+        (None, OrderPlan::Tls(p)) => p.sans.clone(),
+        (None, OrderPlan::Smime(p)) => crate::smime::email_domains(&p.emails),
+    };
+    if let Some(f) = caa_failure(state, &order.product_name_id, &caa_names).await {
+        tracing::info!(order = order_id, code = %f.code, "CAA forbids issuance");
+        let mut holds = state.caa_holds.lock().unwrap_or_else(|p| p.into_inner());
+        if holds.len() > 10_000 {
+            holds.clear();
+        }
+        holds.insert(cert_id, std::time::Instant::now());
+        return Ok(None);
+    }
+    state
+        .caa_holds
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&cert_id);
     let org = if order.organization_id == 0 {
         None
     } else {

@@ -2,18 +2,21 @@
 
 pub mod billing;
 pub mod config;
+pub mod dcv;
 pub mod error;
 pub mod extract;
 pub mod hierarchy;
 pub mod init;
 pub mod issuance;
 pub mod keyfile;
+pub mod mail;
 pub mod pem;
 pub mod ratelimit;
 pub mod routes;
 pub mod smime;
 pub mod state;
 pub mod token;
+pub mod validation;
 pub mod views;
 pub mod zip;
 
@@ -66,7 +69,13 @@ pub async fn open(
         ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
     let ocsp_issuers = routes::ocsp::issuer_index(&cas)?;
     let ocsp_responders = routes::ocsp::responder_index(&cas);
+    let validator = dcv::Validator::new(&config)?;
+    let mailer = mail::Mailer::new(&config.smtp)?;
     let state = Arc::new(AppState {
+        validator,
+        mailer,
+        wake_dcv: Default::default(),
+        caa_holds: Default::default(),
         store: Arc::new(store),
         cas: Arc::new(cas),
         config: Arc::new(config),
@@ -127,6 +136,7 @@ pub struct RunningServer {
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
     publisher: tokio::task::JoinHandle<()>,
+    poller: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -137,6 +147,7 @@ impl RunningServer {
         let _ = self.http.await;
         let _ = self.sweeper.await;
         let _ = self.publisher.await;
+        let _ = self.poller.await;
         self.state.store.close().await;
     }
 
@@ -163,6 +174,7 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             .await
     });
     let publisher = tokio::spawn(routes::ca::run_publisher(state.clone(), rx.clone()));
+    let poller = tokio::spawn(validation::run_poller(state.clone(), rx.clone()));
     let sweeper = tokio::spawn(issuance::run_sweeper(state.clone(), rx));
     Ok(RunningServer {
         addr,
@@ -171,5 +183,6 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
         http,
         sweeper,
         publisher,
+        poller,
     })
 }

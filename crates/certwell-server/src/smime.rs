@@ -311,6 +311,12 @@ pub async fn create_smime_order(
         None => !mailbox_blockers(emails.iter().map(|e| (e.email.as_str(), e.status.as_str())))
             .is_empty(),
     };
+    let blocked = blocked
+        || crate::issuance::sandbox_delay_pending(&state, &format_ts(now))
+        || (status == "pending"
+            && crate::issuance::caa_failure(&state, product.name_id, &domains)
+                .await
+                .is_some());
     let immediate = match (&csr, status == "pending" && !blocked) {
         (Some(csr), true) => {
             let (nb, na) = smime_validity(&plan, now)?;
@@ -350,6 +356,8 @@ pub async fn create_smime_order(
         price_cents: payment.price_cents,
         order_level,
     };
+    let org_is_none = org.is_none();
+    let mailbox_addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
     let created = state
         .store
         .create_order(&NewOrder {
@@ -365,7 +373,7 @@ pub async fn create_smime_order(
             names: plan.emails.clone(),
             data: serde_json::to_value(&data)
                 .map_err(|_| ApiError::internal("order could not be encoded"))?,
-            new_domains,
+            new_domains: new_domains.clone(),
             request: request.map(|s| (s.to_string(), plan.common.comments.clone())),
             certificate: NewCertificateRow {
                 csr: plan.csr.clone().unwrap_or_default(),
@@ -401,7 +409,29 @@ pub async fn create_smime_order(
         }),
         _ => None,
     };
-    respond_created(&state, &caller, &created, request, status, job).await
+    if org_is_none && !state.config.sandbox {
+        for e in &mailbox_addresses {
+            let (state, e, account) = (Arc::clone(&state), e.clone(), caller.account_id);
+            let order_id = created.order_id;
+            tokio::spawn(async move {
+                if let Err(err) =
+                    crate::validation::send_mailbox_email(&state, account, order_id, &e).await
+                {
+                    tracing::warn!(order = order_id, error = %err.message, "mailbox email not sent");
+                }
+            });
+        }
+    }
+    respond_created(
+        &state,
+        &caller,
+        &created,
+        request,
+        status,
+        job,
+        &new_domains,
+    )
+    .await
 }
 
 /// `POST /order/certificate/{order_id}/csr` `{"csr": "..."}`: the CSR of an

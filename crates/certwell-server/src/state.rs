@@ -12,6 +12,13 @@ use crate::ratelimit::RateLimiter;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// DNS, HTTP and CAA checks through the configured resolver.
+    pub validator: crate::dcv::Validator,
+    pub mailer: crate::mail::Mailer,
+    /// Wakes the DCV poller (a domain got a new token or method).
+    pub wake_dcv: Notify,
+    /// Certificates held back by CAA, and when it was last checked.
+    pub caa_holds: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
     pub cas: Arc<CaRegistry>,
     pub config: Arc<Config>,
     /// DER CRL per CA id and when it was made.

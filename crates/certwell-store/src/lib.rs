@@ -181,6 +181,30 @@ pub trait Store: Send + Sync {
         validated_at: &str,
         validated_until: &str,
     ) -> Result<()>;
+    /// Active, unvalidated token-method domains whose token is unexpired
+    /// and whose next check is due.
+    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>>;
+    /// One failed check: counts it and schedules the next.
+    async fn record_dcv_attempt(
+        &self,
+        id: i64,
+        next_check: &str,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// New DCV method and token (token, expiry); restarts the poller's schedule.
+    async fn set_domain_dcv(
+        &self,
+        account_id: i64,
+        id: i64,
+        method: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<()>;
+    async fn set_domain_active(&self, account_id: i64, id: i64, active: bool) -> Result<()>;
+    async fn delete_domain(&self, account_id: i64, id: i64) -> Result<()>;
+    async fn create_validation_link(&self, link: &NewValidationLink) -> Result<i64>;
+    async fn find_validation_link(&self, token_hash: &str) -> Result<Option<ValidationLink>>;
+    /// Marks an unexpired, unused link used; false if it was not.
+    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool>;
 
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
@@ -229,6 +253,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Certificate>>;
     /// The addresses of a mailbox-validated order, in order.
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
+    /// Records when an address's validation email was sent.
+    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()>;
     /// Marks one address of an order validated (NotFound: no such address).
     async fn set_order_email_validated(
         &self,

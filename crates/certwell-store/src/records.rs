@@ -228,6 +228,37 @@ pub struct Domain {
     pub validated_at: Option<String>,
     pub validated_until: Option<String>,
     pub created_at: String,
+    /// Failed automatic checks since the token was issued.
+    pub dcv_attempts: i64,
+    pub dcv_next_check: Option<String>,
+    pub dcv_last_error: Option<String>,
+}
+
+/// A one-time validation link sent by email.
+#[derive(Debug, Clone)]
+pub struct NewValidationLink {
+    pub account_id: i64,
+    /// "domain" or "mailbox".
+    pub kind: String,
+    pub domain_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub email: String,
+    pub token_hash: String,
+    pub expires_at: String,
+    pub sent_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidationLink {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: String,
+    pub domain_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub email: String,
+    pub expires_at: String,
+    pub sent_at: String,
+    pub used_at: Option<String>,
 }
 
 /// An organization to use for a new order.

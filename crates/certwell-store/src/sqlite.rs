@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0007_containers_metadata.sql"),
     ),
     (8, include_str!("../migrations/0008_renewals_users.sql")),
+    (9, include_str!("../migrations/0009_dcv.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -291,6 +292,23 @@ fn domain_row(r: &SqliteRow) -> Result<Domain> {
         validated_at: r.try_get("validated_at")?,
         validated_until: r.try_get("validated_until")?,
         created_at: r.try_get("created_at")?,
+        dcv_attempts: r.try_get("dcv_attempts")?,
+        dcv_next_check: r.try_get("dcv_next_check")?,
+        dcv_last_error: r.try_get("dcv_last_error")?,
+    })
+}
+
+fn link_row(r: &SqliteRow) -> Result<ValidationLink> {
+    Ok(ValidationLink {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        kind: r.try_get("kind")?,
+        domain_id: r.try_get("domain_id")?,
+        order_id: r.try_get("order_id")?,
+        email: r.try_get("email")?,
+        expires_at: r.try_get("expires_at")?,
+        sent_at: r.try_get("sent_at")?,
+        used_at: r.try_get("used_at")?,
     })
 }
 
@@ -1233,7 +1251,8 @@ impl Store for SqliteStore {
              (SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, 'container_id', d.container_id, \
              'organization_id', d.organization_id, 'name', d.name, 'is_active', d.is_active, 'dcv_method', d.dcv_method, \
              'dcv_token', d.dcv_token, 'dcv_token_expires', d.dcv_token_expires, 'validation_types', d.validation_types, \
-             'validated_at', d.validated_at, 'validated_until', d.validated_until, 'created_at', d.created_at)) \
+             'validated_at', d.validated_at, 'validated_until', d.validated_until, 'created_at', d.created_at, \
+             'dcv_attempts', d.dcv_attempts, 'dcv_next_check', d.dcv_next_check, 'dcv_last_error', d.dcv_last_error)) \
              FROM (SELECT * FROM domains WHERE account_id = o.account_id AND organization_id = o.id ORDER BY id) d) AS domains_json \
              FROM organizations o WHERE o.id = ? AND o.account_id = ?",
         )
@@ -1266,6 +1285,9 @@ impl Store for SqliteStore {
                     validated_at: s("validated_at"),
                     validated_until: s("validated_until"),
                     created_at: s("created_at").unwrap_or_default(),
+                    dcv_attempts: i("dcv_attempts"),
+                    dcv_next_check: s("dcv_next_check"),
+                    dcv_last_error: s("dcv_last_error"),
                 });
             }
         }
@@ -1305,6 +1327,139 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
+        sqlx::query(
+            "SELECT * FROM domains WHERE validated_at IS NULL AND is_active = 1 \
+             AND dcv_method IN ('dns-txt-token', 'dns-cname-token', 'http-token') \
+             AND dcv_token IS NOT NULL AND dcv_token_expires > ? \
+             AND (dcv_next_check IS NULL OR dcv_next_check <= ?) ORDER BY id LIMIT ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(domain_row)
+        .collect()
+    }
+
+    async fn record_dcv_attempt(
+        &self,
+        id: i64,
+        next_check: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE domains SET dcv_attempts = dcv_attempts + 1, dcv_next_check = ?, dcv_last_error = ? \
+             WHERE id = ?",
+        )
+        .bind(next_check)
+        .bind(error)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_domain_dcv(
+        &self,
+        account_id: i64,
+        id: i64,
+        method: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE domains SET dcv_method = ?, dcv_token = ?, dcv_token_expires = ?, \
+             dcv_attempts = 0, dcv_next_check = NULL, dcv_last_error = NULL \
+             WHERE id = ? AND account_id = ?",
+        )
+        .bind(method)
+        .bind(token.map(|t| t.0))
+        .bind(token.map(|t| t.1))
+        .bind(id)
+        .bind(account_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_domain_active(&self, account_id: i64, id: i64, active: bool) -> Result<()> {
+        let n = sqlx::query("UPDATE domains SET is_active = ? WHERE id = ? AND account_id = ?")
+            .bind(i64::from(active))
+            .bind(id)
+            .bind(account_id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_domain(&self, account_id: i64, id: i64) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM validation_links WHERE domain_id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM domains WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_validation_link(&self, l: &NewValidationLink) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO validation_links (account_id, kind, domain_id, order_id, email, token_hash, \
+             expires_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(l.account_id)
+        .bind(&l.kind)
+        .bind(l.domain_id)
+        .bind(l.order_id)
+        .bind(&l.email)
+        .bind(&l.token_hash)
+        .bind(&l.expires_at)
+        .bind(&l.sent_at)
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    async fn find_validation_link(&self, token_hash: &str) -> Result<Option<ValidationLink>> {
+        let row = sqlx::query("SELECT * FROM validation_links WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(link_row).transpose()
+    }
+
+    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE validation_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
@@ -1663,6 +1818,18 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE order_emails SET date_emailed = ? WHERE order_id = ? AND email = ? COLLATE NOCASE",
+        )
+        .bind(at)
+        .bind(order_id)
+        .bind(email)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn set_order_email_validated(

@@ -40,6 +40,10 @@ enum Command {
         /// Validate organizations and domains at creation.
         #[arg(long)]
         sandbox: bool,
+        /// With --sandbox: validations take effect this many seconds after
+        /// creation, so orders stay pending that long.
+        #[arg(long, value_name = "SECONDS")]
+        validation_delay: Option<u64>,
     },
     /// Initialize the data directory without serving.
     Init,
@@ -147,12 +151,19 @@ async fn run(cli: Cli) -> Result<(), String> {
     let dir = DataDir::new(&cli.data_dir);
     let mut config = Config::load(&dir.root, cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen, sandbox } => {
+        Command::Serve {
+            listen,
+            sandbox,
+            validation_delay,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
             if sandbox {
                 config.sandbox = true;
+            }
+            if let Some(d) = validation_delay {
+                config.validation_delay_seconds = d;
             }
             init_logging(&config.log);
             let (state, key) = certwell_server::open(&dir, config).await?;

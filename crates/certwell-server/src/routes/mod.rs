@@ -5,6 +5,7 @@ pub mod account;
 pub mod ca;
 pub mod certificates;
 pub mod containers;
+pub mod dcv;
 pub mod ocsp;
 pub mod operator;
 pub mod orders;
@@ -59,10 +60,10 @@ async fn route_not_found() -> ApiError {
 async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        // JSON errors, and the HTML pages validation emails link to
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+    });
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let err = match status {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
@@ -121,8 +122,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/order/certificate/{id}/email-validation",
-            get(crate::smime::email_validation),
+            get(crate::smime::email_validation).post(dcv::resend_mailbox_emails),
         )
+        .route(
+            "/order/certificate/{id}/validation",
+            get(dcv::order_validation),
+        )
+        .route(
+            "/order/certificate/{id}/check-dcv",
+            put(dcv::check_order_dcv),
+        )
+        .route(
+            "/order/certificate/{id}/dcv-random-value",
+            put(dcv::new_order_random_value),
+        )
+        .route("/email-validation/{token}", put(dcv::put_email_validation))
         .route(
             "/order/certificate/{id}/reissue",
             get(reissue::list_reissues).post(reissue::post_reissue),
@@ -178,7 +192,22 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/domain",
             get(organizations::list_domains).post(organizations::create_domain),
         )
-        .route("/domain/{id}", get(organizations::domain_info))
+        .route(
+            "/domain/{id}",
+            get(organizations::domain_info).delete(dcv::delete),
+        )
+        .route("/domain/{id}/activate", put(dcv::activate))
+        .route("/domain/{id}/deactivate", put(dcv::deactivate))
+        .route("/domain/{id}/dcv/method", put(dcv::put_dcv_method))
+        .route("/domain/{id}/dcv/token", post(dcv::post_dcv_token))
+        .route(
+            "/domain/{id}/dcv/validate-token",
+            put(dcv::put_validate_token),
+        )
+        .route(
+            "/domain/{id}/dcv/emails",
+            get(dcv::get_dcv_emails).put(dcv::put_dcv_emails),
+        )
         .route(
             "/report/order/{container_id}/expiring",
             get(orders::expiring_report),
@@ -219,6 +248,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/operator/v1", operator)
         .route("/ca/{file}", get(ca::ca_file))
         .route("/ocsp", post(ocsp::post_ocsp))
+        .route(
+            "/validate/{secret}",
+            get(dcv::confirm_page).post(dcv::confirm_submit),
+        )
         .route("/ocsp/{*request}", get(ocsp::get_ocsp))
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_api::order::{IdOnly, OrderCreated, OrderRequest, OrderStatusUpdate, RequestRef};
+use certwell_api::order::{
+    DcvToken, DomainDcv, IdOnly, OrderCreated, OrderRequest, OrderStatusUpdate, RequestRef,
+};
 use certwell_policy::approval::ApprovalWorkflow;
 use certwell_policy::catalog::{find_product, Family, Product};
 use certwell_policy::dns::{domain_covers, registrable_domain};
@@ -150,6 +152,7 @@ pub async fn create_order(
     // Issuable during this request? Then the serial is recorded in the same
     // transaction as the order, and the certificate is signed right after.
     let issuable = status == "pending"
+        && !crate::issuance::sandbox_delay_pending(&state, &format_ts(now))
         && issuance_blockers(
             product.validation,
             &org.validation_facts(),
@@ -157,7 +160,10 @@ pub async fn create_order(
             &plan.sans,
             &format_ts(now),
         )
-        .is_empty();
+        .is_empty()
+        && crate::issuance::caa_failure(&state, product.name_id, &plan.sans)
+            .await
+            .is_none();
     let immediate = match (&org.data, issuable) {
         (Some(org_data), true) => {
             let (nb, na) = validity_window(&state, &plan.term_end, now)?;
@@ -203,7 +209,7 @@ pub async fn create_order(
             names: plan.sans.clone(),
             data: serde_json::to_value(&data)
                 .map_err(|_| ApiError::internal("order could not be encoded"))?,
-            new_domains,
+            new_domains: new_domains.clone(),
             request: request.map(|s| (s.to_string(), plan.comments.clone())),
             certificate: NewCertificateRow {
                 csr: plan.csr.clone(),
@@ -233,7 +239,16 @@ pub async fn create_order(
         not_after,
         leaf_cn: plan.common_name.clone(),
     });
-    respond_created(&state, &caller, &created, request, status, job).await
+    respond_created(
+        &state,
+        &caller,
+        &created,
+        request,
+        status,
+        job,
+        &new_domains,
+    )
+    .await
 }
 
 /// Parses a CSR and checks its proof of possession and key; a certwell CA
@@ -316,6 +331,7 @@ impl ResolvedOrg {
                 name: &d.name,
                 is_active: true,
                 validated_until: d.validated_until.as_deref(),
+                exact_only: d.dcv_method == "http-token",
             }))
             .collect()
     }
@@ -509,8 +525,9 @@ pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -
     Ok(())
 }
 
-/// Domains to add (one per registrable domain) for `names` no domain of the
-/// organization covers yet; validated at once in sandbox mode.
+/// Domains to add for `names` no domain of the organization covers yet:
+/// one per registrable domain, or, for `http-token` (which proves control of
+/// one name only), one per name. Validated at once in sandbox mode.
 pub fn new_domains_for(
     state: &AppState,
     existing: &[certwell_store::Domain],
@@ -521,15 +538,30 @@ pub fn new_domains_for(
 ) -> ApiResult<Vec<NewDomainRow>> {
     let (validated_at, validated_until) = sandbox_validated_until(state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
+    let http = dcv_method == "http-token";
     for name in names {
-        if existing.iter().any(|d| domain_covers(&d.name, name))
-            || new_domains.iter().any(|d| domain_covers(&d.name, name))
+        if existing.iter().any(|d| domain_fact(d).covers(name))
+            || new_domains.iter().any(|d| {
+                if http {
+                    d.name == *name
+                } else {
+                    domain_covers(&d.name, name)
+                }
+            })
         {
             continue;
         }
-        let Some(base) = registrable_domain(name) else {
+        let base = if http {
+            Some(name.trim_start_matches("*.").to_string())
+        } else {
+            registrable_domain(name)
+        };
+        let Some(base) = base else {
             continue;
         };
+        if http && new_domains.iter().any(|d| d.name == base) {
+            continue;
+        }
         let token = (dcv_method != "email").then(new_dcv_token).transpose()?;
         new_domains.push(NewDomainRow {
             container_id,
@@ -579,8 +611,18 @@ pub async fn respond_created(
     request: Option<&str>,
     status: &str,
     job: Option<SignJob>,
+    new_domains: &[NewDomainRow],
 ) -> ApiResult<Response> {
+    let (dcv_random_value, domains) = start_domain_validation(
+        state,
+        caller.account_id,
+        created.organization_id,
+        new_domains,
+    )
+    .await?;
     let mut resp = OrderCreated {
+        dcv_random_value,
+        domains,
         id: created.order_id,
         organization: created.organization_created.then_some(IdOnly {
             id: created.organization_id,
@@ -615,6 +657,64 @@ pub async fn respond_created(
         }
     }
     Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// A domain's random value as the API shows it.
+pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<DcvToken> {
+    let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires.clone()?);
+    let validated = d.validated_at.is_some();
+    Some(DcvToken {
+        token,
+        status: if validated { "active" } else { "pending" }.into(),
+        expiration_date: exp,
+        verification_value: (d.dcv_method == "dns-cname-token")
+            .then(|| state.validator.cname_verification_domain().to_string()),
+        http_token_url: (d.dcv_method == "http-token").then(|| state.validator.token_url(&d.name)),
+    })
+}
+
+/// After an order added domains: token domains wake the DCV poller and are
+/// returned with their random values; email domains get their DCV email
+/// (in the background). Sandbox domains are validated already.
+pub async fn start_domain_validation(
+    state: &Arc<AppState>,
+    account_id: i64,
+    organization_id: i64,
+    new_domains: &[NewDomainRow],
+) -> ApiResult<(Option<String>, Option<Vec<DomainDcv>>)> {
+    if new_domains.is_empty() || state.config.sandbox || organization_id == 0 {
+        return Ok((None, None));
+    }
+    let all = state
+        .store
+        .domains_of_organization(account_id, organization_id)
+        .await?;
+    let added: Vec<certwell_store::Domain> = all
+        .into_iter()
+        .filter(|d| new_domains.iter().any(|n| n.name == d.name))
+        .collect();
+    let mut listed = Vec::new();
+    for d in &added {
+        if d.dcv_method == "email" {
+            let (state, d) = (Arc::clone(state), d.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::validation::send_domain_emails(&state, &d).await {
+                    tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
+                }
+            });
+        } else if let Some(t) = dcv_token_json(state, d) {
+            listed.push(DomainDcv {
+                id: d.id,
+                name: d.name.clone(),
+                dcv_token: t,
+            });
+        }
+    }
+    if listed.is_empty() {
+        return Ok((None, None));
+    }
+    state.wake_dcv.notify_one();
+    Ok((Some(listed[0].dcv_token.token.clone()), Some(listed)))
 }
 
 pub async fn check_container(
@@ -772,9 +872,19 @@ pub async fn order_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let order = load_order(&state, &caller, &key).await?;
-    Ok(Json(order_json(&state, &order).await?))
+    let mut v = order_json(&state, &order).await?;
+    let q = query_map(raw.as_deref());
+    if q.get("include_caa_status")
+        .is_some_and(|v| v == "true" || v == "1")
+    {
+        if let Some(m) = crate::routes::dcv::caa_status(&state, &order).await? {
+            v["caa_status_message"] = m;
+        }
+    }
+    Ok(Json(v))
 }
 
 /// `GET /order/certificate`

@@ -193,17 +193,15 @@ pub async fn create_domain(
             other => other.into(),
         })?;
     let mut out = json!({"id": created.id});
-    if let Some((tok, exp)) = token {
-        out["dcv_token"] = json!({"token": tok, "status": "pending", "expiration_date": exp});
-        if method == "dns-cname-token" {
-            out["dcv_token"]["verification_value"] = json!("dcv.certwell.invalid");
-        }
-        if method == "http-token" {
-            out["dcv_token"]["http_token_url"] = json!(format!(
-                "http://{}/.well-known/pki-validation/fileauth.txt",
-                d.name
-            ));
-        }
+    if token.is_some() {
+        out["dcv_token"] = json!(crate::routes::orders::dcv_token_json(&state, &created));
+        state.wake_dcv.notify_one();
+    } else if !state.config.sandbox {
+        // email: the DCV emails go out now; the response names the addresses
+        let (base, txt) = crate::validation::dcv_addresses(&state, &created).await;
+        out["validation_emails"] =
+            json!({"name_scope": created.name, "base_emails": base, "dns_txt_emails": txt});
+        crate::validation::send_domain_emails(&state, &created).await?;
     }
     Ok((StatusCode::CREATED, Json(out)))
 }

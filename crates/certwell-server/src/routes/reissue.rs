@@ -184,6 +184,8 @@ async fn create(
         }),
         certificate_id: None,
         certificate_chain: None,
+        dcv_random_value: None,
+        domains: None,
     };
     if approved {
         resp.certificate_id = Some(created.certificate_id);

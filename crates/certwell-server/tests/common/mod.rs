@@ -2,7 +2,9 @@
 //! a temporary data directory, spoken to over HTTP.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod leaf;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +31,12 @@ pub fn config(sandbox: bool) -> Config {
         sandbox,
         durability: "normal".into(),
         issuance_poll_seconds: 1,
+        // CAA needs DNS; tests that check it point `dcv.nameserver` at
+        // their own server (tests/dcv.rs) and turn it on.
+        dcv: certwell_server::config::DcvConfig {
+            caa_check: false,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

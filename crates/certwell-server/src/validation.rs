@@ -1,0 +1,311 @@
+//! Validation work: checking domain tokens, the DCV poller, validation
+//! emails with one-time links, and confirming those links. Lookups are in
+//! `dcv`, rules in `certwell_policy::dcv`.
+
+use std::sync::Arc;
+
+use certwell_api::error::codes;
+use certwell_policy::dcv::{self as rules, CaaUse};
+use certwell_store::{format_ts, Domain, NewValidationLink, ValidationLink};
+use time::{Duration, OffsetDateTime};
+
+use crate::dcv::DcvFailure;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::hash_api_key;
+use crate::state::AppState;
+
+/// Domain DCV links live as long as the random value (BR 3.2.2.4.4: 30
+/// days); mailbox links 24 hours (S/MIME BR 3.2.2.1.2).
+pub const DOMAIN_LINK_DAYS: i64 = 30;
+pub const MAILBOX_LINK_HOURS: i64 = 24;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// The random values that prove control of `d` now (its own, unexpired).
+pub fn live_tokens(d: &Domain) -> Vec<&str> {
+    let now = format_ts(now());
+    match (&d.dcv_token, &d.dcv_token_expires) {
+        (Some(t), Some(exp)) if exp.as_str() > now.as_str() => vec![t.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// Records `d` as validated now (for the reuse period) and wakes the
+/// issuer: orders waiting on it move on.
+pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> ApiResult<()> {
+    let n = now();
+    state
+        .store
+        .set_domain_validated(
+            d.id,
+            &format_ts(n),
+            &format_ts(n + Duration::days(state.config.validation_reuse_days)),
+        )
+        .await?;
+    tracing::info!(domain = %d.name, id = d.id, method = %d.dcv_method, "domain validated");
+    state.wake_issuer.notify_one();
+    Ok(())
+}
+
+/// Checks `d` over DNS or HTTP now; on success records the validation.
+pub async fn check_domain(state: &AppState, d: &Domain) -> Result<(), DcvFailure> {
+    let tokens = live_tokens(d);
+    if rules::is_token_method(&d.dcv_method) && tokens.is_empty() {
+        return Err(DcvFailure {
+            code: codes::INVALID_DCV_METHOD.into(),
+            message: format!(
+                "Domain {} has no unexpired random value; request a new one (POST /domain/{}/dcv/token).",
+                d.name, d.id
+            ),
+        });
+    }
+    state
+        .validator
+        .check(&d.dcv_method, &d.name, &tokens)
+        .await?;
+    mark_domain_validated(state, d)
+        .await
+        .map_err(|e| DcvFailure {
+            code: e.code,
+            message: e.message,
+        })
+}
+
+/// The DCV poller: re-checks due pending domains, backing off per failed
+/// check, until their random value expires.
+pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(state.config.dcv.poll_interval_seconds.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = state.wake_dcv.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+        if state.config.sandbox {
+            continue;
+        }
+        let due = match state
+            .store
+            .domains_due_for_dcv(&format_ts(now()), 200)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "DCV poller could not list domains");
+                continue;
+            }
+        };
+        for d in due {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(f) = check_domain(&state, &d).await {
+                let attempts = u32::try_from(d.dcv_attempts).unwrap_or(u32::MAX);
+                let wait = rules::backoff_seconds(
+                    attempts,
+                    state.config.dcv.poll_base_seconds,
+                    state.config.dcv.poll_max_seconds,
+                );
+                let next = format_ts(now() + Duration::seconds(wait as i64));
+                tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
+                if let Err(e) = state
+                    .store
+                    .record_dcv_attempt(d.id, &next, Some(&f.message))
+                    .await
+                {
+                    tracing::warn!(error = %e, "DCV poller could not record a check");
+                }
+            }
+        }
+    }
+}
+
+/// A one-time link secret (128 bits) and the URL that carries it.
+fn new_link(state: &AppState) -> ApiResult<(String, String)> {
+    let secret = crate::token::random_hex(16)?;
+    let url = format!("{}/validate/{secret}", state.config.base_url());
+    Ok((secret, url))
+}
+
+/// Where DCV email for `d` may go: the constructed addresses and those
+/// published in `_validation-contactemail.<domain>`.
+pub async fn dcv_addresses(state: &AppState, d: &Domain) -> (Vec<String>, Vec<String>) {
+    let base = rules::constructed_emails(&d.name);
+    let txt = state.validator.contact_emails(&d.name).await;
+    (base, txt)
+}
+
+/// Sends DCV email for `d` to every allowed address, each with its own
+/// one-time link. Returns the addresses written to; sending errors are
+/// logged (the links stay valid, a resend may follow).
+pub async fn send_domain_emails(state: &AppState, d: &Domain) -> ApiResult<Vec<String>> {
+    let (base, txt) = dcv_addresses(state, d).await;
+    let mut sent = Vec::new();
+    for to in base.iter().chain(txt.iter()) {
+        let (secret, url) = new_link(state)?;
+        let n = now();
+        state
+            .store
+            .create_validation_link(&NewValidationLink {
+                account_id: d.account_id,
+                kind: "domain".into(),
+                domain_id: Some(d.id),
+                order_id: None,
+                email: to.clone(),
+                token_hash: hash_api_key(&secret),
+                expires_at: format_ts(n + Duration::days(DOMAIN_LINK_DAYS)),
+                sent_at: format_ts(n),
+            })
+            .await?;
+        let body = format!(
+            "A certificate was requested for names under {name}.\r\n\r\n\
+             To confirm that you control {name} and approve certificates for it, open this link \
+             (valid for {DOMAIN_LINK_DAYS} days, usable once):\r\n\r\n{url}\r\n\r\n\
+             If you did not expect this message, ignore it; nothing is issued without your approval.\r\n",
+            name = d.name
+        );
+        match state
+            .mailer
+            .send(
+                to,
+                &format!("Domain control validation for {}", d.name),
+                body,
+            )
+            .await
+        {
+            Ok(()) => sent.push(to.clone()),
+            Err(e) => tracing::warn!(domain = %d.name, to = %to, error = %e, "DCV email not sent"),
+        }
+    }
+    Ok(sent)
+}
+
+/// Sends the validation email of one address of a mailbox-validated order.
+pub async fn send_mailbox_email(
+    state: &AppState,
+    account_id: i64,
+    order_id: i64,
+    email: &str,
+) -> ApiResult<bool> {
+    let (secret, url) = new_link(state)?;
+    let n = now();
+    state
+        .store
+        .create_validation_link(&NewValidationLink {
+            account_id,
+            kind: "mailbox".into(),
+            domain_id: None,
+            order_id: Some(order_id),
+            email: email.to_string(),
+            token_hash: hash_api_key(&secret),
+            expires_at: format_ts(n + Duration::hours(MAILBOX_LINK_HOURS)),
+            sent_at: format_ts(n),
+        })
+        .await?;
+    let body = format!(
+        "A secure email (S/MIME) certificate was requested for {email} (order {order_id}).\r\n\r\n\
+         To confirm that you control this mailbox, open this link \
+         (valid for {MAILBOX_LINK_HOURS} hours, usable once):\r\n\r\n{url}\r\n\r\n\
+         If you did not request it, ignore this message.\r\n"
+    );
+    match state
+        .mailer
+        .send(email, "Confirm your email address", body)
+        .await
+    {
+        Ok(()) => {
+            state
+                .store
+                .mark_order_email_sent(order_id, email, &format_ts(n))
+                .await?;
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(order = order_id, to = %email, error = %e, "mailbox validation email not sent");
+            Ok(false)
+        }
+    }
+}
+
+/// An unexpired, unused link by its secret.
+pub async fn open_link(state: &AppState, secret: &str) -> ApiResult<ValidationLink> {
+    let invalid = || {
+        ApiError::not_found(
+            codes::VALIDATION_LINK_INVALID,
+            "This validation link is unknown, already used or expired.",
+        )
+    };
+    if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let link = state
+        .store
+        .find_validation_link(&hash_api_key(&secret.to_ascii_lowercase()))
+        .await?
+        .ok_or_else(invalid)?;
+    if link.used_at.is_some() || link.expires_at <= format_ts(now()) {
+        return Err(invalid());
+    }
+    Ok(link)
+}
+
+/// What a confirmed link validated.
+pub enum Confirmed {
+    Domain(String),
+    Mailbox(String),
+}
+
+/// Uses the link once and records what it proves.
+pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<Confirmed> {
+    let n = format_ts(now());
+    if !state.store.use_validation_link(link.id, &n).await? {
+        return Err(ApiError::not_found(
+            codes::VALIDATION_LINK_INVALID,
+            "This validation link is unknown, already used or expired.",
+        ));
+    }
+    match (link.kind.as_str(), link.domain_id, link.order_id) {
+        ("domain", Some(id), _) => {
+            let d = state
+                .store
+                .get_domain(link.account_id, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone.")
+                })?;
+            mark_domain_validated(state, &d).await?;
+            Ok(Confirmed::Domain(d.name))
+        }
+        ("mailbox", _, Some(order_id)) => {
+            state
+                .store
+                .set_order_email_validated(order_id, &link.email, &n)
+                .await?;
+            state.wake_issuer.notify_one();
+            Ok(Confirmed::Mailbox(link.email.clone()))
+        }
+        _ => Err(ApiError::internal("The validation link is malformed.")),
+    }
+}
+
+/// The CAA uses of a certificate's names: TLS names (wildcards use
+/// issuewild) or the domains of S/MIME addresses.
+pub fn caa_uses_tls(names: &[String]) -> Vec<(String, CaaUse)> {
+    names
+        .iter()
+        .map(|n| {
+            (
+                n.trim_start_matches("*.").to_string(),
+                CaaUse::Tls {
+                    wildcard: n.starts_with("*."),
+                },
+            )
+        })
+        .collect()
+}
+
+pub fn caa_uses_email(domains: &[String]) -> Vec<(String, CaaUse)> {
+    domains.iter().map(|d| (d.clone(), CaaUse::Email)).collect()
+}

@@ -1,0 +1,463 @@
+//! Real domain control validation, all on loopback: a DNS server certwell's
+//! resolver is pointed at, an HTTP server for `fileauth.txt`, and CAA.
+//! Each method goes record absent → documented 400 → record published →
+//! validated → order issued by the poller and sweeper without a client call.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxStatus};
+use axum::response::{IntoResponse, Response};
+use certwell_ca::KeyAlgorithm;
+use common::dns::DnsServer;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ORDER: &str = "/services/v2/order/certificate";
+const CNAME_DOMAIN: &str = "dcv.certwell-test.com";
+
+/// `fileauth.txt` bodies by Host header (without port); `redirect:` bodies
+/// answer 302 to that location instead.
+type Files = Arc<Mutex<HashMap<String, String>>>;
+
+async fn http_server() -> (u16, Files) {
+    let files: Files = Arc::default();
+    async fn serve(State(f): State<Files>, headers: HeaderMap) -> Response {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        match f.lock().unwrap().get(&host).cloned() {
+            Some(b) if b.starts_with("redirect:") => (
+                AxStatus::FOUND,
+                [("location", b.trim_start_matches("redirect:").to_string())],
+            )
+                .into_response(),
+            Some(b) => b.into_response(),
+            None => AxStatus::NOT_FOUND.into_response(),
+        }
+    }
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/pki-validation/fileauth.txt",
+            axum::routing::get(serve),
+        )
+        .with_state(Arc::clone(&files));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (port, files)
+}
+
+fn dcv_config(dns: &DnsServer, http_port: u16) -> certwell_server::Config {
+    let mut cfg = config(false);
+    cfg.dcv.nameserver = dns.addr.to_string();
+    cfg.dcv.caa_check = true;
+    cfg.dcv.caa_identities = vec!["certwell-test.com".into()];
+    cfg.dcv.cname_verification_domain = CNAME_DOMAIN.into();
+    cfg.dcv.http_port = http_port;
+    cfg.dcv.poll_base_seconds = 1;
+    cfg.dcv.poll_max_seconds = 2;
+    cfg.dcv.poll_interval_seconds = 1;
+    cfg.dcv.timeout_seconds = 2;
+    cfg
+}
+
+/// An organization validated for OV by the operator.
+async fn ov_org(ts: &TestServer) -> i64 {
+    let org = ts.create_org().await;
+    let (s, v) = ts
+        .send(
+            reqwest::Method::PUT,
+            &format!("/operator/v1/organization/{org}/validate"),
+            Some(&ts.operator_key),
+            Some(json!({"type": "ov"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    org
+}
+
+fn tls_order(org: i64, names: &[&str], method: &str) -> Value {
+    let mut b = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    b["certificate"]["common_name"] = json!(names[0]);
+    b["certificate"]["dns_names"] = json!(names[1..]);
+    b["dcv_method"] = json!(method);
+    b["validity_years"] = json!(1);
+    b
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_txt_token_on_a_domain() {
+    let dns = DnsServer::start().await;
+    let (port, _) = http_server().await;
+    let ts = TestServer::start_with(dcv_config(&dns, port)).await;
+    let org = ov_org(&ts).await;
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "txt-check.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let id = d["id"].as_i64().unwrap();
+    let token = d["dcv_token"]["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 32, "128-bit random value");
+    assert_eq!(d["dcv_token"]["status"], "pending");
+
+    // Absent, or another value: 400 invalid_dns_txt.
+    let path = format!("/services/v2/domain/{id}/dcv/validate-token");
+    let (s, e) = ts.put(&path, json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(code(&e), "invalid_dns_txt");
+    dns.set_txt("txt-check.com", &["some-other-value"]);
+    let (s, e) = ts.put(&path, json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_dns_txt"));
+    let (_, info) = ts.get(&format!("/services/v2/domain/{id}")).await;
+    assert_eq!(info["is_pending_validation"], true, "{info}");
+
+    // Published (beside an unrelated record): validated.
+    dns.set_txt("txt-check.com", &["v=spf1 -all", &token]);
+    let (s, v) = ts.put(&path, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"token": token, "status": "active"}));
+    let (_, info) = ts.get(&format!("/services/v2/domain/{id}")).await;
+    assert_eq!(info["is_pending_validation"], false, "{info}");
+    assert_eq!(info["validations"][0]["dcv_status"], "complete");
+
+    // A new random value, the method switch, and methods without one.
+    let (s, t) = ts
+        .post(&format!("/services/v2/domain/{id}/dcv/token"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    assert_ne!(t["token"], token);
+    let (s, m) = ts
+        .put(
+            &format!("/services/v2/domain/{id}/dcv/method"),
+            json!({"dcv_method": "dns-cname-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["dcv_token"]["verification_value"], CNAME_DOMAIN);
+    let (s, e) = ts
+        .put(
+            &format!("/services/v2/domain/{id}/dcv/method"),
+            json!({"dcv_method": "carrier-pigeon"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dcv_method")
+    );
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/domain/{id}/dcv/method"),
+            json!({"dcv_method": "email", "send_dcv_email_flag": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = ts
+        .post(&format!("/services/v2/domain/{id}/dcv/token"), json!({}))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dcv_method")
+    );
+
+    // Deactivate, activate, delete.
+    for (verb, want) in [("deactivate", false), ("activate", true)] {
+        let (s, _) = ts
+            .put(&format!("/services/v2/domain/{id}/{verb}"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, info) = ts.get(&format!("/services/v2/domain/{id}")).await;
+        assert_eq!(info["is_active"], want);
+    }
+    let (s, _) = ts
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/services/v2/domain/{id}"),
+            Some(&ts.key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ts.get(&format!("/services/v2/domain/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_cname_token_order_is_issued_by_the_poller() {
+    let dns = DnsServer::start().await;
+    let (port, _) = http_server().await;
+    let ts = TestServer::start_with(dcv_config(&dns, port)).await;
+    let org = ov_org(&ts).await;
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(
+                org,
+                &["cname-check.net", "www.cname-check.net"],
+                "dns-cname-token",
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    assert!(v.get("certificate_chain").is_none(), "{v}");
+    let rv = v["dcv_random_value"].as_str().unwrap().to_string();
+    assert_eq!(v["domains"][0]["name"], "cname-check.net");
+    assert_eq!(v["domains"][0]["dcv_token"]["token"], rv.as_str());
+    assert_eq!(
+        v["domains"][0]["dcv_token"]["verification_value"],
+        CNAME_DOMAIN
+    );
+
+    let (s, e) = ts.put(&format!("{ORDER}/{id}/check-dcv"), json!({})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dns_txt"),
+        "{e}"
+    );
+    let (_, val) = ts.get(&format!("{ORDER}/{id}/validation")).await;
+    assert_eq!(val["dns_name_validations"][0]["status"], "pending", "{val}");
+    assert_eq!(
+        val["dns_name_validations"][0]["dns_names"],
+        json!(["cname-check.net", "www.cname-check.net"])
+    );
+    assert_eq!(val["dns_name_validations"][0]["method"], "dns-cname-token");
+    assert_eq!(val["organization_validations"][0]["status"], "active");
+
+    // A wrong target is not enough; the right one is found by the poller.
+    dns.set_cname("_dnsauth.cname-check.net", &format!("{rv}.evil.example"));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, info) = ts.get(&format!("{ORDER}/{id}")).await;
+    assert_eq!(info["status"], "pending");
+    dns.set_cname("_dnsauth.cname-check.net", &format!("{rv}.{CNAME_DOMAIN}"));
+    let info = wait_status(&ts, id, "issued").await;
+    let pem = info["certificate"]["dns_names"].clone();
+    assert_eq!(pem, json!(["cname-check.net", "www.cname-check.net"]));
+    let (_, val) = ts.get(&format!("{ORDER}/{id}/validation")).await;
+    assert_eq!(val["dns_name_validations"][0]["status"], "approved");
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
+    let dns = DnsServer::start().await;
+    let (port, files) = http_server().await;
+    let ts = TestServer::start_with(dcv_config(&dns, port)).await;
+    let org = ov_org(&ts).await;
+    dns.set_a("www.http-check.org", Ipv4Addr::LOCALHOST);
+    dns.set_a("elsewhere.example.net", Ipv4Addr::LOCALHOST);
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["www.http-check.org"], "http-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let rv = v["dcv_random_value"].as_str().unwrap().to_string();
+    assert_eq!(v["domains"][0]["name"], "www.http-check.org", "exact FQDN");
+    assert_eq!(
+        v["domains"][0]["dcv_token"]["http_token_url"],
+        format!("http://www.http-check.org:{port}/.well-known/pki-validation/fileauth.txt")
+    );
+    let check_path = format!("{ORDER}/{id}/check-dcv");
+    let check = || ts.put(&check_path, json!({}));
+    // no file (404), a file without the value, a redirect to another host
+    let (s, e) = check().await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "file_random_value_not_found"),
+        "{e}"
+    );
+    files
+        .lock()
+        .unwrap()
+        .insert("www.http-check.org".into(), "not-the-value\n".into());
+    let (s, e) = check().await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "file_random_value_not_found")
+    );
+    files.lock().unwrap().insert(
+        "www.http-check.org".into(),
+        format!(
+            "redirect:http://elsewhere.example.net:{port}/.well-known/pki-validation/fileauth.txt"
+        ),
+    );
+    files
+        .lock()
+        .unwrap()
+        .insert("elsewhere.example.net".into(), rv.clone());
+    let (s, e) = check().await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "file_random_value_not_found"),
+        "{e}"
+    );
+    // a file far larger than a random value is refused
+    files.lock().unwrap().insert(
+        "www.http-check.org".into(),
+        format!("{rv}\n{}", "x".repeat(20_000)),
+    );
+    let (s, _) = check().await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    files
+        .lock()
+        .unwrap()
+        .insert("www.http-check.org".into(), format!("{rv}\r\n"));
+    let (s, v) = check().await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["order_status"], "issued", "{v}");
+    assert_eq!(v["dcv_status"], "valid");
+    assert_eq!(
+        v["dns_name_validations"],
+        json!([{"dns_name": "www.http-check.org", "status": "approved"}])
+    );
+    assert!(v["certificate_id"].as_i64().is_some());
+    let (_, val) = ts.get(&format!("{ORDER}/{id}/validation")).await;
+    assert_eq!(val["dns_name_validations"][0]["approval_scope"], "fqdn");
+
+    // The validated FQDN does not cover a sibling or a subdomain: a new
+    // order for one gets its own domain.
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["api.www.http-check.org"], "http-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["domains"][0]["name"], "api.www.http-check.org");
+    assert!(v.get("certificate_chain").is_none());
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caa_records_block_issuance_until_they_allow_it() {
+    let dns = DnsServer::start().await;
+    let (port, _) = http_server().await;
+    let ts = TestServer::start_with(dcv_config(&dns, port)).await;
+    let org = ov_org(&ts).await;
+    // Validate the domains through TXT first.
+    for name in ["caa-block.com", "wild-caa.com"] {
+        let (s, d) = ts
+            .post(
+                "/services/v2/domain",
+                json!({"name": name, "organization": {"id": org},
+                       "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        dns.set_txt(name, &[d["dcv_token"]["token"].as_str().unwrap()]);
+        let (s, v) = ts
+            .put(
+                &format!("/services/v2/domain/{}/dcv/validate-token", d["id"]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // CAA at the parent of the name applies (tree climbing).
+    dns.set_caa(
+        "caa-block.com",
+        &[
+            (0, "issue", "other-ca.example"),
+            (0, "iodef", "mailto:x@caa-block.com"),
+        ],
+    );
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["shop.caa-block.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    assert!(v.get("certificate_chain").is_none(), "not issued: {v}");
+    let (s, e) = ts.put(&format!("{ORDER}/{id}/check-dcv"), json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(code(&e), "caa_check_failed|shop.caa-block.com");
+    let (_, info) = ts
+        .get(&format!("{ORDER}/{id}?include_caa_status=true"))
+        .await;
+    assert_eq!(info["status"], "pending");
+    assert!(info["caa_status_message"]["shop.caa-block.com"]
+        .as_str()
+        .unwrap()
+        .contains("do not allow"));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (_, info) = ts.get(&format!("{ORDER}/{id}")).await;
+    assert_eq!(
+        info["status"], "pending",
+        "the sweeper does not issue either"
+    );
+
+    // An unknown critical property forbids too; then a record naming us allows.
+    dns.set_caa("caa-block.com", &[(128, "future", "x")]);
+    let (s, e) = ts.put(&format!("{ORDER}/{id}/check-dcv"), json!({})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (
+            StatusCode::BAD_REQUEST,
+            "caa_check_failed|shop.caa-block.com"
+        )
+    );
+    dns.set_caa(
+        "caa-block.com",
+        &[(0, "issue", "certwell-test.com; account=42")],
+    );
+    let (s, v) = ts.put(&format!("{ORDER}/{id}/check-dcv"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["order_status"], "issued");
+
+    // issuewild governs wildcard names.
+    dns.set_caa(
+        "wild-caa.com",
+        &[(0, "issue", "certwell-test.com"), (0, "issuewild", ";")],
+    );
+    let mut body = seed_order("ssl_wildcard", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    body["certificate"]["common_name"] = json!("*.wild-caa.com");
+    body["certificate"]["dns_names"] = json!([]);
+    body["validity_years"] = json!(1);
+    let (s, v) = ts
+        .post(&format!("{ORDER}/ssl_wildcard"), body.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v.get("certificate_chain").is_none(), "{v}");
+    let (s, e) = ts
+        .put(&format!("{ORDER}/{}/check-dcv", v["id"]), json!({}))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "caa_check_failed|wild-caa.com")
+    );
+    // while a plain name under the same record set is allowed
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["wild-caa.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(v["certificate_chain"].is_array(), "issued at once: {v}");
+    ts.stop().await;
+}
