@@ -36,6 +36,17 @@ pub struct ValidationInput {
     pub verified_users: Option<Vec<ContactInput>>,
 }
 
+/// The validation desk's decision on one organization validation
+/// (`PUT /operator/v1/organization/{id}/validation/{type}`, certwell's own).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct DeskDecisionInput {
+    /// "approve" or "reject".
+    pub decision: Option<String>,
+    pub note: Option<String>,
+    /// The contacts the operator verified (EV and code signing).
+    pub verified_contacts: Option<Vec<ContactInput>>,
+}
+
 /// Fields of `POST /organization` (api-surface.md §7.1), also accepted inline
 /// on orders. The EV registration fields are certwell extensions.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

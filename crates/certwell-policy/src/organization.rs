@@ -271,6 +271,67 @@ pub fn validation_request(list: &[ValidationInput]) -> Result<Vec<RequestedValid
     Ok(out)
 }
 
+/// A checked desk decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskDecision {
+    pub approve: bool,
+    pub note: String,
+    pub verified_contacts: Vec<VerifiedUser>,
+}
+
+pub const MAX_DESK_NOTE: usize = 2000;
+
+/// The desk's decision on validation `kind`: `decision` approve|reject
+/// and a `note` are required; approving ev, cs or ev_cs needs verified
+/// contacts, given now or with the submission (`submitted_users`).
+pub fn desk_decision(
+    input: &certwell_api::organization::DeskDecisionInput,
+    kind: &str,
+    submitted_users: bool,
+) -> Result<DeskDecision> {
+    check_validation_type(kind, "type")?;
+    let decision = required_str(&input.decision, "decision")?.to_ascii_lowercase();
+    let approve = match decision.as_str() {
+        "approve" | "approved" => true,
+        "reject" | "rejected" => false,
+        other => {
+            return Err(PolicyError::invalid(
+                "decision",
+                format!("must be approve or reject; got '{other}'"),
+            ))
+        }
+    };
+    let note = required_text(&input.note, "note", MAX_DESK_NOTE)?;
+    let list = [ValidationInput {
+        kind: Some(kind.to_string()),
+        verified_users: input.verified_contacts.clone(),
+    }];
+    let contacts = match validation_request(&list) {
+        Ok(v) => v
+            .into_iter()
+            .next()
+            .map(|r| r.verified_users)
+            .unwrap_or_default(),
+        // ev/cs/ev_cs without contacts: fine when rejecting, or when the
+        // customer named them with the submission.
+        Err(e) if e.code == codes::MISSING_REQUIRED_FIELD && (!approve || submitted_users) => {
+            Vec::new()
+        }
+        Err(e) => {
+            return Err(PolicyError::new(
+                e.code,
+                e.message
+                    .replace("validations[0].verified_users", "verified_contacts"),
+            ))
+        }
+    };
+    Ok(DeskDecision {
+        approve,
+        note,
+        verified_contacts: contacts,
+    })
+}
+
 /// A validated `POST /domain` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDomain {
@@ -475,6 +536,48 @@ mod tests {
         assert_eq!(
             validate_new_organization(&o, "").unwrap_err().code,
             "invalid_value"
+        );
+    }
+
+    #[test]
+    fn desk_decisions() {
+        use certwell_api::organization::DeskDecisionInput;
+        let input = |d: &str, note: &str, contacts: Option<Vec<ContactInput>>| DeskDecisionInput {
+            decision: Some(d.into()),
+            note: Some(note.into()),
+            verified_contacts: contacts,
+        };
+        let d =
+            desk_decision(&input("approve", "checked the registry", None), "ov", false).unwrap();
+        assert!(d.approve && d.verified_contacts.is_empty());
+        assert_eq!(d.note, "checked the registry");
+        assert!(
+            !desk_decision(&input("Reject", "no such company", None), "ev", false)
+                .unwrap()
+                .approve
+        );
+        // EV approval needs verified contacts, now or from the submission
+        let e = desk_decision(&input("approve", "ok", None), "ev", false).unwrap_err();
+        assert_eq!(e.code, codes::MISSING_REQUIRED_FIELD);
+        assert!(e.message.contains("verified_contacts"), "{}", e.message);
+        assert!(desk_decision(&input("approve", "ok", None), "ev", true).is_ok());
+        let d = desk_decision(&input("approve", "ok", Some(vec![contact()])), "ev", false).unwrap();
+        assert_eq!(
+            d.verified_contacts[0].email.as_deref(),
+            Some("gia@example.com")
+        );
+        for (bad, field) in [
+            (input("maybe", "x", None), "decision"),
+            (input("approve", "  ", None), "note"),
+        ] {
+            let e = desk_decision(&bad, "ov", false).unwrap_err();
+            assert!(e.message.contains(field), "{}", e.message);
+        }
+        assert_eq!(
+            desk_decision(&input("approve", "x", None), "dv", false)
+                .unwrap_err()
+                .code,
+            codes::INVALID_VALIDATION_TYPE
         );
     }
 

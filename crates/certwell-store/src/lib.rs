@@ -141,6 +141,17 @@ pub trait Store: Send + Sync {
         status: &str,
         validated_until: Option<&str>,
     ) -> Result<()>;
+    /// Organization validations waiting for the desk, oldest first.
+    async fn pending_org_validations(&self, limit: i64) -> Result<Vec<PendingOrgValidation>>;
+    /// An operator's decision and its audit entry, in one transaction.
+    /// NotFound: no such organization, or nothing to reject.
+    async fn decide_org_validation(&self, decision: &OrgDecision) -> Result<()>;
+    /// The desk's audit trail, newest first.
+    async fn validation_audit(
+        &self,
+        organization_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>>;
     /// A validation asked for by the customer, with its verified users.
     async fn submit_org_validation(
         &self,

@@ -234,6 +234,44 @@ pub struct Domain {
     pub dcv_last_error: Option<String>,
 }
 
+/// An organization validation waiting for the desk.
+#[derive(Debug, Clone)]
+pub struct PendingOrgValidation {
+    pub account_id: i64,
+    pub organization_id: i64,
+    pub organization_name: String,
+    pub kind: String,
+    pub date_created: String,
+    pub verified_users: Option<Value>,
+}
+
+/// An operator's decision on an organization validation.
+#[derive(Debug, Clone)]
+pub struct OrgDecision {
+    pub operator_key_id: Option<i64>,
+    pub organization_id: i64,
+    pub kind: String,
+    pub approve: bool,
+    pub validated_until: Option<String>,
+    pub note: String,
+    /// JSON array of the contacts the operator verified (EV, code signing).
+    pub verified_contacts: Option<Value>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub operator_key_id: Option<i64>,
+    pub account_id: i64,
+    pub organization_id: i64,
+    pub kind: String,
+    pub decision: String,
+    pub note: String,
+    pub verified_contacts: Option<Value>,
+}
+
 /// A one-time validation link sent by email.
 #[derive(Debug, Clone)]
 pub struct NewValidationLink {

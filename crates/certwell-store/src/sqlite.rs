@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (8, include_str!("../migrations/0008_renewals_users.sql")),
     (9, include_str!("../migrations/0009_dcv.sql")),
+    (10, include_str!("../migrations/0010_validation_desk.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -1136,6 +1137,124 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn pending_org_validations(&self, limit: i64) -> Result<Vec<PendingOrgValidation>> {
+        let rows = sqlx::query(
+            "SELECT o.account_id, o.id AS organization_id, o.name, v.type, v.date_created, v.verified_users \
+             FROM org_validations v JOIN organizations o ON o.id = v.organization_id \
+             WHERE v.status = 'pending' ORDER BY v.date_created, o.id, v.type LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let users: Option<String> = r.try_get("verified_users")?;
+                Ok(PendingOrgValidation {
+                    account_id: r.try_get("account_id")?,
+                    organization_id: r.try_get("organization_id")?,
+                    organization_name: r.try_get("name")?,
+                    kind: r.try_get("type")?,
+                    date_created: r.try_get("date_created")?,
+                    verified_users: users.map(|u| serde_json::from_str(&u)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn decide_org_validation(&self, d: &OrgDecision) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let account_id: Option<i64> =
+            sqlx::query_scalar("SELECT account_id FROM organizations WHERE id = ?")
+                .bind(d.organization_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(account_id) = account_id else {
+            return Err(StoreError::NotFound);
+        };
+        let status = if d.approve { "active" } else { "rejected" };
+        let contacts = d
+            .verified_contacts
+            .as_ref()
+            .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()))
+            .map(Value::to_string);
+        if d.approve {
+            sqlx::query(
+                "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until, verified_users) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, type) DO UPDATE SET \
+                 status = excluded.status, validated_until = excluded.validated_until, \
+                 verified_users = COALESCE(excluded.verified_users, org_validations.verified_users)",
+            )
+            .bind(d.organization_id)
+            .bind(&d.kind)
+            .bind(status)
+            .bind(&d.at)
+            .bind(&d.validated_until)
+            .bind(&contacts)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            let n = sqlx::query(
+                "UPDATE org_validations SET status = 'rejected', validated_until = NULL \
+                 WHERE organization_id = ? AND type = ?",
+            )
+            .bind(d.organization_id)
+            .bind(&d.kind)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO validation_audit (at, operator_key_id, account_id, organization_id, type, decision, note, verified_contacts) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&d.at)
+        .bind(d.operator_key_id)
+        .bind(account_id)
+        .bind(d.organization_id)
+        .bind(&d.kind)
+        .bind(if d.approve { "approved" } else { "rejected" })
+        .bind(&d.note)
+        .bind(&contacts)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn validation_audit(
+        &self,
+        organization_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM validation_audit WHERE (? IS NULL OR organization_id = ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(organization_id)
+        .bind(organization_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let c: Option<String> = r.try_get("verified_contacts")?;
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    operator_key_id: r.try_get("operator_key_id")?,
+                    account_id: r.try_get("account_id")?,
+                    organization_id: r.try_get("organization_id")?,
+                    kind: r.try_get("type")?,
+                    decision: r.try_get("decision")?,
+                    note: r.try_get("note")?,
+                    verified_contacts: c.map(|c| serde_json::from_str(&c)).transpose()?,
+                })
+            })
+            .collect()
     }
 
     async fn submit_org_validation(

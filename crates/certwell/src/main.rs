@@ -106,6 +106,31 @@ enum OperatorCommand {
     },
     /// Mark a domain validated.
     ValidateDomain { id: i64 },
+    /// List organization validations waiting for the desk.
+    Validations,
+    /// Approve or reject an organization validation, with a note.
+    Decide {
+        /// The organization id.
+        id: i64,
+        #[arg(long = "type", value_parser = ["ov", "ev", "cs", "ev_cs", "ds", "smime"])]
+        kind: String,
+        #[arg(long, conflicts_with = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+        /// Why (recorded in the audit trail).
+        #[arg(long)]
+        note: String,
+        /// A contact verified for EV or code signing: "First Last <email>";
+        /// repeatable.
+        #[arg(long = "verified-contact")]
+        verified_contacts: Vec<String>,
+    },
+    /// The desk's audit trail, newest first.
+    Audit {
+        #[arg(long)]
+        organization: Option<i64>,
+    },
     /// Mark one address of a mailbox-validated S/MIME order validated.
     ValidateEmail {
         /// The order id.
@@ -317,6 +342,46 @@ async fn run(cli: Cli) -> Result<(), String> {
                         .map(|_| println!("organization {id}: {kind} validated"))
                         .map_err(|e| e.message)
                 }
+                OperatorCommand::Validations => {
+                    match state.store.pending_org_validations(1000).await {
+                        Ok(list) => {
+                            for p in list {
+                                println!(
+                                    "organization {} ({}), account {}: {} pending since {}",
+                                    p.organization_id,
+                                    p.organization_name,
+                                    p.account_id,
+                                    p.kind,
+                                    p.date_created
+                                );
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                OperatorCommand::Decide {
+                    id,
+                    kind,
+                    approve,
+                    reject,
+                    note,
+                    verified_contacts,
+                } => decide(&state, id, &kind, approve, reject, note, &verified_contacts).await,
+                OperatorCommand::Audit { organization } => {
+                    match state.store.validation_audit(organization, 1000).await {
+                        Ok(list) => {
+                            for a in list {
+                                println!(
+                                    "{} organization {} {} {}: {}",
+                                    a.at, a.organization_id, a.kind, a.decision, a.note
+                                );
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
                 OperatorCommand::ValidateDomain { id } => {
                     certwell_server::routes::operator::validate_domain(&state, id)
                         .await
@@ -334,6 +399,62 @@ async fn run(cli: Cli) -> Result<(), String> {
             r
         }
     }
+}
+
+/// `certwell operator decide`: the desk's decision through the policy rules.
+async fn decide(
+    state: &certwell_server::state::AppState,
+    id: i64,
+    kind: &str,
+    approve: bool,
+    reject: bool,
+    note: String,
+    contacts: &[String],
+) -> Result<(), String> {
+    if approve == reject {
+        return Err("give --approve or --reject".into());
+    }
+    let mut verified = Vec::new();
+    for c in contacts {
+        let (name, email) = c
+            .split_once('<')
+            .map(|(n, e)| (n.trim(), e.trim_end_matches('>').trim()))
+            .ok_or(format!(
+                "--verified-contact '{c}': expected \"First Last <email>\""
+            ))?;
+        let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+        verified.push(certwell_api::organization::ContactInput {
+            first_name: Some(first.to_string()),
+            last_name: Some(last.trim().to_string()),
+            email: Some(email.to_string()),
+            ..Default::default()
+        });
+    }
+    let input = certwell_api::organization::DeskDecisionInput {
+        decision: Some(if approve { "approve" } else { "reject" }.into()),
+        note: Some(note),
+        verified_contacts: (!verified.is_empty()).then_some(verified),
+    };
+    let org = state
+        .store
+        .get_organization_any(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("organization {id} does not exist"))?;
+    let submitted = org
+        .validations
+        .iter()
+        .any(|v| v.kind == kind && v.verified_users.is_some());
+    let d = certwell_policy::organization::desk_decision(&input, kind, submitted)
+        .map_err(|e| e.message)?;
+    certwell_server::routes::operator::decide(state, None, id, kind, &d)
+        .await
+        .map_err(|e| e.message)?;
+    println!(
+        "organization {id}: {kind} {}",
+        if approve { "approved" } else { "rejected" }
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {

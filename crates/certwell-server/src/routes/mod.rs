@@ -234,6 +234,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(operator::put_validate_org),
         )
         .route("/domain/{id}/validate", put(operator::put_validate_domain))
+        .route("/validations", get(operator::list_pending))
+        .route("/validations/audit", get(operator::get_audit))
+        .route(
+            "/organization/{id}/validation/{type}",
+            put(operator::put_decision),
+        )
         .route("/accounts", post(operator::post_account))
         .route("/accounts/{id}/api-keys", post(operator::post_api_key))
         .route("/accounts/{id}/settings", put(operator::put_settings))

@@ -25,27 +25,158 @@ pub struct ValidateOrgBody {
     pub kind: Option<String>,
 }
 
-/// Marks an organization validated for `kind` (ov, ev, …) for the reuse period.
+/// Marks an organization validated for `kind` (ov, ev, …) for the reuse
+/// period, with an audit entry.
 pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> ApiResult<()> {
     check_validation_type(kind, "type")?;
+    decide(
+        state,
+        None,
+        org_id,
+        kind,
+        &certwell_policy::organization::DeskDecision {
+            approve: true,
+            note: "validated by the operator".into(),
+            verified_contacts: Vec::new(),
+        },
+    )
+    .await
+}
+
+fn org_not_found() -> ApiError {
+    ApiError::not_found(
+        codes::NOT_FOUND_ORGANIZATION,
+        "The specified organization was not found.",
+    )
+}
+
+/// Records a desk decision (and its audit entry); approvals last the
+/// reuse period and wake the issuer, so waiting orders move on.
+pub async fn decide(
+    state: &AppState,
+    operator_key_id: Option<i64>,
+    org_id: i64,
+    kind: &str,
+    d: &certwell_policy::organization::DeskDecision,
+) -> ApiResult<()> {
     state
         .store
         .get_organization_any(org_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                codes::NOT_FOUND_ORGANIZATION,
-                "The specified organization was not found.",
-            )
-        })?;
-    let until =
-        format_ts(OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days));
+        .ok_or_else(org_not_found)?;
+    let now = OffsetDateTime::now_utc();
+    let contacts = (!d.verified_contacts.is_empty())
+        .then(|| serde_json::to_value(&d.verified_contacts))
+        .transpose()
+        .map_err(|_| ApiError::internal("The verified contacts could not be recorded."))?;
     state
         .store
-        .set_org_validation(org_id, kind, "active", Some(&until))
-        .await?;
-    state.wake_issuer.notify_one();
+        .decide_org_validation(&certwell_store::OrgDecision {
+            operator_key_id,
+            organization_id: org_id,
+            kind: kind.to_string(),
+            approve: d.approve,
+            validated_until: d
+                .approve
+                .then(|| format_ts(now + Duration::days(state.config.validation_reuse_days))),
+            note: d.note.clone(),
+            verified_contacts: contacts,
+            at: format_ts(now),
+        })
+        .await
+        .map_err(|e| match e {
+            certwell_store::StoreError::NotFound => ApiError::bad_request(
+                codes::INVALID_VALIDATION_TYPE,
+                format!("Organization {org_id} has no '{kind}' validation to reject."),
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(
+        organization = org_id,
+        kind,
+        approve = d.approve,
+        "organization validation decided"
+    );
+    if d.approve {
+        state.wake_issuer.notify_one();
+    }
     Ok(())
+}
+
+/// `GET /operator/v1/validations`: organization validations waiting for
+/// the desk, oldest first.
+pub async fn list_pending(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+) -> ApiResult<Json<Value>> {
+    let list = state.store.pending_org_validations(1000).await?;
+    Ok(Json(json!({"validations": list.iter().map(|p| {
+        let mut v = json!({"account_id": p.account_id, "organization_id": p.organization_id,
+            "organization_name": p.organization_name, "type": p.kind, "status": "pending",
+            "date_created": p.date_created});
+        if let Some(u) = &p.verified_users {
+            v["verified_users"] = u.clone();
+        }
+        v
+    }).collect::<Vec<_>>()})))
+}
+
+/// `PUT /operator/v1/organization/{id}/validation/{type}`
+/// `{"decision":"approve"|"reject","note":"…","verified_contacts":[…]}` → 204
+pub async fn put_decision(
+    State(state): State<Arc<AppState>>,
+    op: Operator,
+    Path((id, kind)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, org_not_found)?;
+    let input: certwell_api::organization::DeskDecisionInput = parse_json(&body)?;
+    let kind = kind.to_ascii_lowercase();
+    let org = state
+        .store
+        .get_organization_any(id)
+        .await?
+        .ok_or_else(org_not_found)?;
+    let submitted_users = org
+        .validations
+        .iter()
+        .any(|v| v.kind == kind && v.verified_users.is_some());
+    let d = certwell_policy::organization::desk_decision(&input, &kind, submitted_users)?;
+    decide(&state, Some(op.key_id), id, &kind, &d).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /operator/v1/validations/audit[?organization_id=N]`: decisions,
+/// newest first.
+pub async fn get_audit(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = crate::routes::query_map(raw.as_deref());
+    let org = match q.get("organization_id").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                codes::INVALID_FILTER,
+                "The query parameter 'organization_id' must be an integer.",
+            )
+        })?),
+    };
+    let list = state.store.validation_audit(org, 1000).await?;
+    Ok(Json(
+        json!({"audit": list.iter().map(audit_json).collect::<Vec<_>>()}),
+    ))
+}
+
+pub fn audit_json(a: &certwell_store::AuditEntry) -> Value {
+    let mut v = json!({"id": a.id, "date": a.at, "account_id": a.account_id,
+        "organization_id": a.organization_id, "type": a.kind, "decision": a.decision,
+        "note": a.note, "operator_key_id": a.operator_key_id});
+    if let Some(c) = &a.verified_contacts {
+        v["verified_contacts"] = c.clone();
+    }
+    v
 }
 
 pub async fn validate_domain(state: &AppState, domain_id: i64) -> ApiResult<()> {
