@@ -139,6 +139,44 @@ async fn dns_txt_token_on_a_domain() {
     assert_eq!(info["is_pending_validation"], false, "{info}");
     assert_eq!(info["validations"][0]["dcv_status"], "complete");
 
+    // An order under a new domain: absent → 400 → published → issued by
+    // the poller and sweeper without any client call.
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["app.txt-poll.com", "txt-poll.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let order_id = v["id"].as_i64().unwrap();
+    let rv = v["dcv_random_value"].as_str().unwrap().to_string();
+    assert_eq!(v["domains"][0]["name"], "txt-poll.com");
+    let (s, e) = ts
+        .put(&format!("{ORDER}/{order_id}/check-dcv"), json!({}))
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_dns_txt"));
+    // a new order-level random value replaces the old one
+    let (s, nv) = ts
+        .put(&format!("{ORDER}/{order_id}/dcv-random-value"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{nv}");
+    let rv2 = nv["dcv_random_value"].as_str().unwrap().to_string();
+    assert_ne!(rv2, rv);
+    dns.set_txt("txt-poll.com", &[&rv]);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (_, info) = ts.get(&format!("{ORDER}/{order_id}")).await;
+    assert_eq!(
+        info["status"], "pending",
+        "the replaced value no longer counts"
+    );
+    // published at the _dnsauth label this time
+    dns.set_txt("_dnsauth.txt-poll.com", &[&rv2]);
+    let info = wait_status(&ts, order_id, "issued").await;
+    assert_eq!(
+        info["certificate"]["dns_names"],
+        json!(["app.txt-poll.com", "txt-poll.com"])
+    );
+
     // A new random value, the method switch, and methods without one.
     let (s, t) = ts
         .post(&format!("/services/v2/domain/{id}/dcv/token"), json!({}))

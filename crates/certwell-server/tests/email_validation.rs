@@ -155,6 +155,27 @@ async fn email_dcv_links_validate_the_domain_and_issue_the_order() {
     let (s, _) = page(&ts, reqwest::Method::GET, "/validate/<script>").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // An expired link is refused like an unknown one.
+    let state = &ts.server.as_ref().unwrap().state;
+    let secret = "0123456789abcdef0123456789abcdef";
+    state
+        .store
+        .create_validation_link(&certwell_store::NewValidationLink {
+            account_id: 1,
+            kind: "domain".into(),
+            domain_id: Some(domain_id.parse().unwrap()),
+            order_id: None,
+            email: "admin@mail-check.com".into(),
+            token_hash: certwell_server::extract::hash_api_key(secret),
+            expires_at: "2026-01-01T00:00:00+00:00".into(),
+            sent_at: "2025-12-01T00:00:00+00:00".into(),
+        })
+        .await
+        .unwrap();
+    let (s, html) = page(&ts, reqwest::Method::GET, &format!("/validate/{secret}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(html.contains("expired"));
+
     // Resending goes to every address again.
     let before = smtp.mails().len();
     let (s, v) = ts

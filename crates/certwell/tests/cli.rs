@@ -174,15 +174,32 @@ fn init_keys_accounts_serve_and_sigterm() {
     assert_eq!(out.trim(), "", "nothing pending");
     let (ok, _, err) = certwell(
         &dir,
-        &["operator", "decide", "1", "--type", "ev_cs", "--approve", "--note", "ok"],
+        &[
+            "operator",
+            "decide",
+            "1",
+            "--type",
+            "ev_cs",
+            "--approve",
+            "--note",
+            "ok",
+        ],
     );
     assert!(!ok, "EV code signing needs verified contacts");
     assert!(err.contains("verified_contacts"), "{err}");
     let (ok, out, err) = certwell(
         &dir,
         &[
-            "operator", "decide", "1", "--type", "ev_cs", "--approve", "--note",
-            "called the CFO", "--verified-contact", "Eve Approver <eve@example.com>",
+            "operator",
+            "decide",
+            "1",
+            "--type",
+            "ev_cs",
+            "--approve",
+            "--note",
+            "called the CFO",
+            "--verified-contact",
+            "Eve Approver <eve@example.com>",
         ],
     );
     assert!(ok, "{err}");
@@ -192,7 +209,10 @@ fn init_keys_accounts_serve_and_sigterm() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].contains("ev_cs approved: called the CFO"), "{out}");
-    assert!(lines[1].contains("ev approved: validated by the operator"), "{out}");
+    assert!(
+        lines[1].contains("ev approved: validated by the operator"),
+        "{out}"
+    );
     let (ok, _, err) = certwell(&dir, &["serve", "--validation-delay", "5"]);
     assert!(!ok, "the delay needs --sandbox");
     assert!(err.contains("validation_delay_seconds"), "{err}");
