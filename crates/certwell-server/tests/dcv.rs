@@ -129,6 +129,8 @@ async fn dns_txt_token_on_a_domain() {
     assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_dns_txt"));
     let (_, info) = ts.get(&format!("/services/v2/domain/{id}")).await;
     assert_eq!(info["is_pending_validation"], true, "{info}");
+    assert_eq!(info["dcv_token"]["token"], token.as_str());
+    assert_eq!(info["dcv_token"]["status"], "pending");
 
     // Published (beside an unrelated record): validated.
     dns.set_txt("txt-check.com", &["v=spf1 -all", &token]);

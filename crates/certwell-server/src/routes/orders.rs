@@ -662,7 +662,11 @@ pub async fn respond_created(
 /// A domain's random value as the API shows it.
 pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<DcvToken> {
     let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires.clone()?);
-    let validated = d.validated_at.is_some();
+    let now = format_ts(OffsetDateTime::now_utc());
+    let validated = d
+        .validated_until
+        .as_deref()
+        .is_some_and(|u| u > now.as_str());
     Some(DcvToken {
         token,
         status: if validated { "active" } else { "pending" }.into(),

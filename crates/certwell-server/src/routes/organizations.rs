@@ -234,7 +234,11 @@ pub async fn list_domains(
             .get_organization(caller.account_id, d.organization_id)
             .await?;
         let cname = container_name(&state, caller.account_id, d.container_id).await?;
-        items.push(domain_json(d, org.as_ref(), &cname));
+        items.push(with_dcv_token(
+            &state,
+            d,
+            domain_json(d, org.as_ref(), &cname),
+        ));
     }
     Ok(Json(paged("domains", items, total, limit, offset)))
 }
@@ -256,5 +260,18 @@ pub async fn domain_info(
         .get_organization(caller.account_id, d.organization_id)
         .await?;
     let cname = container_name(&state, caller.account_id, d.container_id).await?;
-    Ok(Json(domain_json(&d, org.as_ref(), &cname)))
+    Ok(Json(with_dcv_token(
+        &state,
+        &d,
+        domain_json(&d, org.as_ref(), &cname),
+    )))
+}
+
+/// The random value as the DCV endpoints show it (CNAME target domain or
+/// HTTP file URL included).
+fn with_dcv_token(state: &AppState, d: &certwell_store::Domain, mut v: Value) -> Value {
+    if let Some(t) = crate::routes::orders::dcv_token_json(state, d) {
+        v["dcv_token"] = json!(t);
+    }
+    v
 }
