@@ -111,10 +111,10 @@ impl Validator {
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 // Redirects stay on the same host and on http (BR 3.2.2.4.18
                 // allows others; certwell is stricter, as the issue asks).
-                let same_host = attempt
-                    .previous()
-                    .first()
-                    .is_some_and(|first| first.host_str() == attempt.url().host_str());
+                let same_host = attempt.previous().first().is_some_and(|first| {
+                    first.host_str() == attempt.url().host_str()
+                        && first.port_or_known_default() == attempt.url().port_or_known_default()
+                });
                 if attempt.previous().len() > 3 {
                     attempt.error("too many redirects")
                 } else if same_host && attempt.url().scheme() == "http" {

@@ -34,7 +34,7 @@ use crate::issuance::{
 };
 use crate::routes::orders::{
     check_contact_users, check_container, check_renewal, initial_status, key_facts, load_order,
-    new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr,
+    new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr, DcvScope,
 };
 use crate::state::AppState;
 
@@ -429,7 +429,10 @@ pub async fn create_smime_order(
         request,
         status,
         job,
-        &new_domains,
+        DcvScope {
+            new_domains: &new_domains,
+            names: &domains,
+        },
     )
     .await
 }

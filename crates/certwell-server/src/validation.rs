@@ -50,27 +50,38 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> ApiResult<()
 }
 
 /// Checks `d` over DNS or HTTP now; on success records the validation.
-pub async fn check_domain(state: &AppState, d: &Domain) -> Result<(), DcvFailure> {
+/// The outer error is the store's (a 5xx); the inner one why the check
+/// did not prove control (a 400).
+pub async fn check_domain(state: &AppState, d: &Domain) -> ApiResult<Result<(), DcvFailure>> {
     let tokens = live_tokens(d);
     if rules::is_token_method(&d.dcv_method) && tokens.is_empty() {
-        return Err(DcvFailure {
+        return Ok(Err(DcvFailure {
             code: codes::INVALID_DCV_METHOD.into(),
             message: format!(
                 "Domain {} has no unexpired random value; request a new one (POST /domain/{}/dcv/token).",
                 d.name, d.id
             ),
-        });
+        }));
     }
-    state
-        .validator
-        .check(&d.dcv_method, &d.name, &tokens)
-        .await?;
-    mark_domain_validated(state, d)
-        .await
-        .map_err(|e| DcvFailure {
-            code: e.code,
-            message: e.message,
-        })
+    if let Err(f) = state.validator.check(&d.dcv_method, &d.name, &tokens).await {
+        return Ok(Err(f));
+    }
+    // The value may have been replaced (or the method switched) while the
+    // lookup ran: only the value still current counts.
+    let current = state.store.get_domain(d.account_id, d.id).await?;
+    match current {
+        Some(c) if c.dcv_method == d.dcv_method && c.dcv_token == d.dcv_token && c.is_active => {
+            mark_domain_validated(state, &c).await?;
+            Ok(Ok(()))
+        }
+        _ => Ok(Err(DcvFailure {
+            code: codes::INVALID_DCV_METHOD.into(),
+            message: format!(
+                "Domain {}'s DCV method or random value changed during the check; check again.",
+                d.name
+            ),
+        })),
+    }
 }
 
 /// The DCV poller: re-checks due pending domains, backing off per failed
@@ -101,7 +112,15 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
             if *shutdown.borrow() {
                 return;
             }
-            if let Err(f) = check_domain(&state, &d).await {
+            let f = match check_domain(&state, &d).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(f)) => f,
+                Err(e) => {
+                    tracing::warn!(domain = %d.name, error = %e.message, "DCV poller: check not recorded");
+                    continue;
+                }
+            };
+            {
                 let attempts = u32::try_from(d.dcv_attempts).unwrap_or(u32::MAX);
                 let wait = rules::backoff_seconds(
                     attempts,
@@ -112,7 +131,7 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
                 tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
                 if let Err(e) = state
                     .store
-                    .record_dcv_attempt(d.id, &next, Some(&f.message))
+                    .record_dcv_attempt(d.id, d.dcv_token.as_deref(), &next, Some(&f.message))
                     .await
                 {
                     tracing::warn!(error = %e, "DCV poller could not record a check");
@@ -289,6 +308,9 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<
                 .store
                 .get_domain(link.account_id, id)
                 .await?
+                // A link from before a switch to another method, or to an
+                // inactive domain, no longer validates anything.
+                .filter(|d| d.dcv_method == "email" && d.is_active)
                 .ok_or_else(|| {
                     ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone.")
                 })?;

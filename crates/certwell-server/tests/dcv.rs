@@ -27,7 +27,11 @@ type Files = Arc<Mutex<HashMap<String, String>>>;
 
 async fn http_server() -> (u16, Files) {
     let files: Files = Arc::default();
-    async fn serve(State(f): State<Files>, headers: HeaderMap) -> Response {
+    async fn serve(
+        State(f): State<Files>,
+        axum::extract::RawQuery(q): axum::extract::RawQuery,
+        headers: HeaderMap,
+    ) -> Response {
         let host = headers
             .get("host")
             .and_then(|h| h.to_str().ok())
@@ -36,7 +40,13 @@ async fn http_server() -> (u16, Files) {
             .next()
             .unwrap_or("")
             .to_string();
-        match f.lock().unwrap().get(&host).cloned() {
+        // `?final` is where same-host redirects in the tests point.
+        let key = if q.as_deref() == Some("final") {
+            format!("final:{host}")
+        } else {
+            host
+        };
+        match f.lock().unwrap().get(&key).cloned() {
             Some(b) if b.starts_with("redirect:") => (
                 AxStatus::FOUND,
                 [("location", b.trim_start_matches("redirect:").to_string())],
@@ -164,6 +174,16 @@ async fn dns_txt_token_on_a_domain() {
     assert_eq!(s, StatusCode::OK, "{nv}");
     let rv2 = nv["dcv_random_value"].as_str().unwrap().to_string();
     assert_ne!(rv2, rv);
+    // A second order under the same pending domain gets its current value.
+    let (s, v2) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["www.txt-poll.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v2}");
+    assert_eq!(v2["dcv_random_value"], rv2.as_str(), "{v2}");
+    assert_eq!(v2["domains"][0]["name"], "txt-poll.com");
     dns.set_txt("txt-poll.com", &[&rv]);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let (_, info) = ts.get(&format!("{ORDER}/{order_id}")).await;
@@ -178,6 +198,7 @@ async fn dns_txt_token_on_a_domain() {
         info["certificate"]["dns_names"],
         json!(["app.txt-poll.com", "txt-poll.com"])
     );
+    wait_status(&ts, v2["id"].as_i64().unwrap(), "issued").await;
 
     // A new random value, the method switch, and methods without one.
     let (s, t) = ts
@@ -283,11 +304,35 @@ async fn dns_cname_token_order_is_issued_by_the_poller() {
     assert_eq!(val["dns_name_validations"][0]["method"], "dns-cname-token");
     assert_eq!(val["organization_validations"][0]["status"], "active");
 
+    // A subset of the names may be checked; names not on the order are 400.
+    let (s, e) = ts
+        .put(
+            &format!("{ORDER}/{id}/check-dcv"),
+            json!({"dns_names_validations": ["other.example.com"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dns_name"),
+        "{e}"
+    );
     // A wrong target is not enough; the right one is found by the poller.
     dns.set_cname("_dnsauth.cname-check.net", &format!("{rv}.evil.example"));
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let (_, info) = ts.get(&format!("{ORDER}/{id}")).await;
-    assert_eq!(info["status"], "pending");
+    let (s, e) = ts
+        .put(
+            &format!("{ORDER}/{id}/check-dcv"),
+            json!({"dns_names_validations": ["WWW.cname-check.net."]}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dns_txt"),
+        "{e}"
+    );
+    assert!(e["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("_dnsauth.cname-check.net"));
     dns.set_cname("_dnsauth.cname-check.net", &format!("{rv}.{CNAME_DOMAIN}"));
     let info = wait_status(&ts, id, "issued").await;
     let pem = info["certificate"]["dns_names"].clone();
@@ -358,8 +403,18 @@ async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
         "www.http-check.org".into(),
         format!("{rv}\n{}", "x".repeat(20_000)),
     );
-    let (s, _) = check().await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, e) = check().await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "file_random_value_not_found")
+    );
+    assert!(
+        e["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger"),
+        "{e}"
+    );
 
     files
         .lock()
@@ -377,8 +432,10 @@ async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
     let (_, val) = ts.get(&format!("{ORDER}/{id}/validation")).await;
     assert_eq!(val["dns_name_validations"][0]["approval_scope"], "fqdn");
 
-    // The validated FQDN does not cover a sibling or a subdomain: a new
-    // order for one gets its own domain.
+    // The validated FQDN does not cover a subdomain: a new order for one
+    // gets its own domain; a redirect on the same host and port is
+    // followed, and the poller issues the order by itself.
+    dns.set_a("api.www.http-check.org", Ipv4Addr::LOCALHOST);
     let (s, v) = ts
         .post(
             &format!("{ORDER}/ssl_plus"),
@@ -388,6 +445,40 @@ async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["domains"][0]["name"], "api.www.http-check.org");
     assert!(v.get("certificate_chain").is_none());
+    let id2 = v["id"].as_i64().unwrap();
+    let rv2 = v["dcv_random_value"].as_str().unwrap().to_string();
+    files.lock().unwrap().insert(
+        "api.www.http-check.org".into(),
+        format!("redirect:http://api.www.http-check.org:{port}/.well-known/pki-validation/fileauth.txt?x=1"),
+    );
+    let (s, e) = ts.put(&format!("{ORDER}/{id2}/check-dcv"), json!({})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "file_random_value_not_found"),
+        "a redirect loop: {e}"
+    );
+    files.lock().unwrap().insert(
+        "api.www.http-check.org".into(),
+        format!("redirect:http://api.www.http-check.org:{port}/.well-known/pki-validation/fileauth.txt?final"),
+    );
+    files
+        .lock()
+        .unwrap()
+        .insert("final:api.www.http-check.org".into(), rv2.clone());
+    wait_status(&ts, id2, "issued").await;
+
+    // A wildcard cannot be validated by an HTTP file: refused up front.
+    let mut body = seed_order("ssl_wildcard", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    body["certificate"]["common_name"] = json!("*.http-wild.org");
+    body["certificate"]["dns_names"] = json!([]);
+    body["validity_years"] = json!(1);
+    body["dcv_method"] = json!("http-token");
+    let (s, e) = ts.post(&format!("{ORDER}/ssl_wildcard"), body).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dcv_method"),
+        "{e}"
+    );
     ts.stop().await;
 }
 

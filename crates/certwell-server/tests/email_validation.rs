@@ -176,6 +176,34 @@ async fn email_dcv_links_validate_the_domain_and_issue_the_order() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(html.contains("expired"));
 
+    // A link sent before the domain switched to another method is dead.
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "switch-check.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "email"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["validation_emails"]["name_scope"], "switch-check.com");
+    for local in ["administrator", "webmaster", "hostmaster", "postmaster"] {
+        smtp.wait_for(&format!("{local}@switch-check.com"), 10)
+            .await;
+    }
+    let m = smtp.wait_for("admin@switch-check.com", 10).await;
+    let old_link = path_of(&m.link("/validate/").unwrap());
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/domain/{}/dcv/method", d["id"]),
+            json!({"dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = page(&ts, reqwest::Method::POST, &old_link).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, info) = ts.get(&format!("/services/v2/domain/{}", d["id"])).await;
+    assert_eq!(info["is_pending_validation"], true, "{info}");
+
     // Resending goes to every address again.
     let before = smtp.mails().len();
     let (s, v) = ts

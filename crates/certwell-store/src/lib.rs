@@ -192,13 +192,15 @@ pub trait Store: Send + Sync {
         validated_at: &str,
         validated_until: &str,
     ) -> Result<()>;
-    /// Active, unvalidated token-method domains whose token is unexpired
-    /// and whose next check is due.
+    /// Active token-method domains not (or no longer) validated whose token
+    /// is unexpired and whose next check is due.
     async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>>;
-    /// One failed check: counts it and schedules the next.
+    /// One failed check of `token`: counts it and schedules the next
+    /// (nothing when the token was replaced meanwhile).
     async fn record_dcv_attempt(
         &self,
         id: i64,
+        token: Option<&str>,
         next_check: &str,
         error: Option<&str>,
     ) -> Result<()>;

@@ -1450,11 +1450,12 @@ impl Store for SqliteStore {
 
     async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
         sqlx::query(
-            "SELECT * FROM domains WHERE validated_at IS NULL AND is_active = 1 \
+            "SELECT * FROM domains WHERE (validated_until IS NULL OR validated_until <= ?) AND is_active = 1 \
              AND dcv_method IN ('dns-txt-token', 'dns-cname-token', 'http-token') \
              AND dcv_token IS NOT NULL AND dcv_token_expires > ? \
              AND (dcv_next_check IS NULL OR dcv_next_check <= ?) ORDER BY id LIMIT ?",
         )
+        .bind(now)
         .bind(now)
         .bind(now)
         .bind(limit)
@@ -1468,16 +1469,18 @@ impl Store for SqliteStore {
     async fn record_dcv_attempt(
         &self,
         id: i64,
+        token: Option<&str>,
         next_check: &str,
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE domains SET dcv_attempts = dcv_attempts + 1, dcv_next_check = ?, dcv_last_error = ? \
-             WHERE id = ?",
+             WHERE id = ? AND dcv_token IS ?",
         )
         .bind(next_check)
         .bind(error)
         .bind(id)
+        .bind(token)
         .execute(&self.writer)
         .await?;
         Ok(())

@@ -144,7 +144,7 @@ pub async fn put_validate_token(
     if is_validated(&d) {
         return Ok(Json(json!({"token": token, "status": "active"})));
     }
-    validation::check_domain(&state, &d).await?;
+    validation::check_domain(&state, &d).await??;
     Ok(Json(json!({"token": token, "status": "active"})))
 }
 
@@ -347,11 +347,33 @@ pub async fn check_order_dcv(
     let data = OrderData::from_order(&order)?;
     let mut names = order_names(&data);
     if let Some(only) = &b.dns_names_validations {
-        names.retain(|n| only.iter().any(|o| o.eq_ignore_ascii_case(n)));
+        let only: Vec<String> = only
+            .iter()
+            .map(|o| o.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        if let Some(o) = only.iter().find(|o| !names.contains(o)) {
+            return Err(ApiError::bad_request(
+                codes::INVALID_DNS_NAME,
+                format!("The field 'dns_names_validations' names '{o}', which is not a name of order {}.", order.id),
+            ));
+        }
+        names.retain(|n| only.contains(n));
     }
     let mut results = Vec::new();
     let mut failure: Option<ApiError> = None;
-    for (d, covered) in covering_domains(&state, &order, &names).await? {
+    let covering = covering_domains(&state, &order, &names).await?;
+    // (mailbox-validated orders have addresses, not domains)
+    if let Some(n) = names
+        .iter()
+        .filter(|_| order.organization_id != 0)
+        .find(|n| !covering.iter().any(|(_, c)| c.contains(n)))
+    {
+        return Err(ApiError::bad_request(
+            codes::INVALID_DNS_NAME,
+            format!("No active domain of the organization covers '{n}'; add it with POST /domain (or activate it)."),
+        ));
+    }
+    for (d, covered) in covering {
         let ok = if is_validated(&d) {
             true
         } else if !is_token_method(&d.dcv_method) {
@@ -364,7 +386,7 @@ pub async fn check_order_dcv(
             ));
             false
         } else {
-            match validation::check_domain(&state, &d).await {
+            match validation::check_domain(&state, &d).await? {
                 Ok(()) => true,
                 Err(f) => {
                     failure.get_or_insert(f.into());
@@ -558,10 +580,8 @@ pub async fn confirm_page(
         StatusCode::OK,
         "Confirm validation",
         &format!(
-            "{what}<form method=\"post\" action=\"/validate/{s}\">\
-             <button type=\"submit\">Confirm</button></form>\
-             <p>If you did not expect this, close this page; nothing happens without confirmation.</p>",
-            s = html_escape(&secret.to_ascii_lowercase())
+            "{what}<form method=\"post\"><button type=\"submit\">Confirm</button></form>\
+             <p>If you did not expect this, close this page; nothing happens without confirmation.</p>"
         ),
     )
 }

@@ -138,6 +138,18 @@ pub async fn create_order(
 
     // Domains for names no domain of the organization covers yet.
     let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
+    if dcv_method == "http-token" && !state.config.sandbox {
+        if let Some(w) = plan
+            .sans
+            .iter()
+            .find(|n| n.starts_with("*.") && !org.domains.iter().any(|d| domain_fact(d).covers(n)))
+        {
+            return Err(ApiError::bad_request(
+                codes::INVALID_DCV_METHOD,
+                format!("The DCV method 'http-token' cannot validate the wildcard name '{w}' (an HTTP file proves one name only); use dns-txt-token, dns-cname-token or email."),
+            ));
+        }
+    }
     let new_domains = new_domains_for(
         &state,
         &org.domains,
@@ -246,7 +258,10 @@ pub async fn create_order(
         request,
         status,
         job,
-        &new_domains,
+        DcvScope {
+            new_domains: &new_domains,
+            names: &plan.sans,
+        },
     )
     .await
 }
@@ -556,10 +571,19 @@ pub fn new_domains_for(
         } else {
             registrable_domain(name)
         };
-        let Some(base) = base else {
+        let Some(mut base) = base else {
             continue;
         };
-        if http && new_domains.iter().any(|d| d.name == base) {
+        // A domain of that name exists but does not cover the name (it was
+        // validated by an HTTP file, which proves one name only): the new
+        // domain is the name itself.
+        if existing.iter().any(|d| d.name == base) {
+            base = name.trim_start_matches("*.").to_string();
+            if existing.iter().any(|d| d.name == base) {
+                continue;
+            }
+        }
+        if new_domains.iter().any(|d| d.name == base) {
             continue;
         }
         let token = (dcv_method != "email").then(new_dcv_token).transpose()?;
@@ -602,6 +626,13 @@ pub async fn initial_status(
     })
 }
 
+/// What a new order asks of domain validation: the domains it added and
+/// the names (TLS names or address domains) it needs validated.
+pub struct DcvScope<'a> {
+    pub new_domains: &'a [NewDomainRow],
+    pub names: &'a [String],
+}
+
 /// The 201 body of a new order; signs the certificate first when the order
 /// was issuable at once, or tries to issue it when it is approved.
 pub async fn respond_created(
@@ -611,13 +642,14 @@ pub async fn respond_created(
     request: Option<&str>,
     status: &str,
     job: Option<SignJob>,
-    new_domains: &[NewDomainRow],
+    dcv: DcvScope<'_>,
 ) -> ApiResult<Response> {
     let (dcv_random_value, domains) = start_domain_validation(
         state,
         caller.account_id,
         created.organization_id,
-        new_domains,
+        dcv.new_domains,
+        dcv.names,
     )
     .await?;
     let mut resp = OrderCreated {
@@ -677,29 +709,41 @@ pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<Dc
     })
 }
 
-/// After an order added domains: token domains wake the DCV poller and are
-/// returned with their random values; email domains get their DCV email
-/// (in the background). Sandbox domains are validated already.
+/// After an order is stored: the pending token domains covering its
+/// `names` (new or not) are returned with their random values and wake the
+/// DCV poller; email domains the order added get their DCV email (in the
+/// background). Sandbox domains are validated already.
 pub async fn start_domain_validation(
     state: &Arc<AppState>,
     account_id: i64,
     organization_id: i64,
     new_domains: &[NewDomainRow],
+    names: &[String],
 ) -> ApiResult<(Option<String>, Option<Vec<DomainDcv>>)> {
-    if new_domains.is_empty() || state.config.sandbox || organization_id == 0 {
+    if state.config.sandbox || organization_id == 0 || names.is_empty() {
         return Ok((None, None));
     }
+    let now = format_ts(OffsetDateTime::now_utc());
     let all = state
         .store
         .domains_of_organization(account_id, organization_id)
         .await?;
-    let added: Vec<certwell_store::Domain> = all
-        .into_iter()
-        .filter(|d| new_domains.iter().any(|n| n.name == d.name))
+    let pending: Vec<&certwell_store::Domain> = all
+        .iter()
+        .filter(|d| {
+            d.is_active
+                && d.validated_until
+                    .as_deref()
+                    .is_none_or(|u| u <= now.as_str())
+                && names.iter().any(|n| domain_fact(d).covers(n))
+        })
         .collect();
     let mut listed = Vec::new();
-    for d in &added {
+    for d in pending {
         if d.dcv_method == "email" {
+            if !new_domains.iter().any(|n| n.name == d.name) {
+                continue;
+            }
             let (state, d) = (Arc::clone(state), d.clone());
             tokio::spawn(async move {
                 if let Err(e) = crate::validation::send_domain_emails(&state, &d).await {

@@ -201,7 +201,12 @@ pub async fn create_domain(
         let (base, txt) = crate::validation::dcv_addresses(&state, &created).await;
         out["validation_emails"] =
             json!({"name_scope": created.name, "base_emails": base, "dns_txt_emails": txt});
-        crate::validation::send_domain_emails(&state, &created).await?;
+        let (state, d) = (Arc::clone(&state), created.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::validation::send_domain_emails(&state, &d).await {
+                tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
+            }
+        });
     }
     Ok((StatusCode::CREATED, Json(out)))
 }
