@@ -331,7 +331,7 @@ pub fn validate_tls_order(
         }
     }
     let payment_method = common::payment_method(req)?;
-    let dcv_method = optional_str(&req.dcv_method).map(str::to_string);
+    let dcv_method = optional_str(&req.dcv_method).map(str::to_ascii_lowercase);
     if let Some(m) = &dcv_method {
         crate::catalog::check_dcv_method(m, "dcv_method")?;
     }
