@@ -880,6 +880,30 @@ async fn users_see_only_their_containers() {
             .await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     }
+    // Reports and status changes follow the same scope.
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/report/order/{root}/expiring"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/report/order/{dept}/expiring"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, ch) = ts
+        .get_as(
+            &ada,
+            "/services/v2/order/certificate/status-changes?filters[status_last_updated]=2020-1-1+0:0:0...2100-1-1+0:0:0",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ch}");
+    let mut changed: Vec<i64> = ch["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_id"].as_i64().unwrap())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, vec![ids["dept"].0, ids["team"].0]);
     let (tid, tcid) = ids["team"];
     let (s, v) = ts.get_as(&ada, &format!("{ORDER}/{tid}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");

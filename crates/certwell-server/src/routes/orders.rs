@@ -1120,10 +1120,22 @@ pub async fn status_changes(
     let to = certwell_policy::validity::parse_range_time(b, true)
         .map(format_ts)
         .ok_or_else(bad)?;
-    let rows = state
+    let mut rows = state
         .store
         .order_status_changes(caller.account_id, &from, &to)
         .await?;
+    // A user below the root sees the changes of its containers' orders only.
+    if let Some(scope) = order_scope(&state, &caller).await? {
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(o) = state.store.get_order(caller.account_id, r.0).await? {
+                if scope.contains(&o.container_id) {
+                    kept.push(r);
+                }
+            }
+        }
+        rows = kept;
+    }
     let orders: Vec<Value> = rows
         .into_iter()
         .map(|(order_id, certificate_id, status)| {
@@ -1152,6 +1164,9 @@ pub async fn expiring_report(
         .get_container(caller.account_id, container)
         .await?
         .ok_or_else(not_found)?;
+    if !sees_container(&state, &caller, container).await? {
+        return Err(not_found());
+    }
     let now = OffsetDateTime::now_utc();
     let ends = state
         .store
