@@ -1005,6 +1005,90 @@ async fn users_see_only_their_containers() {
         assert_eq!(e["errors"][0]["code"], code, "{e}");
     }
 
+    // Contacts and assignments may only name users the caller sees.
+    let mut body = order(org);
+    body["skip_approval"] = json!(false);
+    body["organization"]["contacts"] = json!([{"contact_type": "technical_contact",
+        "user_id": admin_id, "telephone": "555-0199"}]);
+    let (s, e) = ts.post_as(&ada, &format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_contact")),
+        "{e}"
+    );
+    let mut body = order(org);
+    body["skip_approval"] = json!(false);
+    body["user_id_assignments"] = json!([admin_id]);
+    let (s, e) = ts.post_as(&ada, &format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_user_id_assignment");
+    // A revoked certificate above the caller is 404, not "already revoked".
+    let (rid_order, rid_cert) = ids["root"];
+    let (s, _) = ts
+        .put(
+            &format!("{ORDER}/{rid_order}/revoke"),
+            json!({"reason": "superseded"}),
+        )
+        .await;
+    assert!(s.is_success(), "{s}");
+    let (s, e) = ts
+        .put_as(
+            &ada,
+            &format!("/services/v2/certificate/{rid_cert}/revoke"),
+            json!({"reason": "superseded"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+
+    // Organizations and domains: readable from below (orders use them),
+    // changed only within the caller's own subtree.
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/organization/{org}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = ts
+        .put_as(
+            &mgr,
+            &format!("/services/v2/organization/{org}/deactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, doms) = ts.get("/services/v2/domain").await;
+    let root_domain = doms["domains"][0]["id"].as_i64().unwrap();
+    let (s, _) = ts
+        .get_as(&mgr, &format!("/services/v2/domain/{root_domain}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = ts
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/services/v2/domain/{root_domain}"),
+            Some(&mgr),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, d) = ts
+        .post_as(
+            &mgr,
+            "/services/v2/domain",
+            json!({"name": "other-dept.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let (_, info) = ts.get(&format!("/services/v2/domain/{}", d["id"])).await;
+    assert_eq!(info["container"]["id"], other, "{info}");
+    let (s, _) = ts
+        .get_as(&ada, &format!("/services/v2/domain/{}", d["id"]))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a sibling department's domain");
+    let (_, list) = ts.get_as(&ada, "/services/v2/domain").await;
+    assert!(!list.to_string().contains("other-dept.com"), "{list}");
+    let (_, list) = ts.get_as(&mgr, "/services/v2/domain").await;
+    assert!(list.to_string().contains("other-dept.com"), "{list}");
+
     // A contact naming a user with new details updates that user.
     let mut body = order(org);
     body["organization"]["contacts"] = json!([{"contact_type": "technical_contact",

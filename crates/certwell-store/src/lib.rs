@@ -172,6 +172,8 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         organization_id: Option<i64>,
+        // Only domains in these containers (`None`: all).
+        container_ids: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Domain>, i64)>;

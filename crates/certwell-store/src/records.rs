@@ -63,11 +63,13 @@ pub struct Container {
 }
 
 /// `GET /organization` filters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrgFilter {
     /// Only active (true) or only deactivated (false) organizations.
     pub active: Option<bool>,
     pub container_id: Option<i64>,
+    /// Only organizations in these containers (`None`: all).
+    pub container_ids: Option<Vec<i64>>,
 }
 
 /// A custom order field of an account (`/account/metadata`).

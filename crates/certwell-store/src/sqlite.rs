@@ -1085,8 +1085,13 @@ impl Store for SqliteStore {
     ) -> Result<(Vec<Organization>, i64)> {
         // NULL filter values match everything.
         const WHERE: &str =
-            "account_id = ? AND (? IS NULL OR is_active = ?) AND (? IS NULL OR container_id = ?)";
+            "account_id = ? AND (? IS NULL OR is_active = ?) AND (? IS NULL OR container_id = ?) \
+             AND (? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
         let active = filter.active.map(i64::from);
+        let scope = filter
+            .container_ids
+            .as_ref()
+            .map(|ids| serde_json::to_string(ids).unwrap_or_default());
         let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM organizations WHERE {WHERE}"
         )))
@@ -1095,6 +1100,8 @@ impl Store for SqliteStore {
         .bind(active)
         .bind(filter.container_id)
         .bind(filter.container_id)
+        .bind(&scope)
+        .bind(&scope)
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
@@ -1105,6 +1112,8 @@ impl Store for SqliteStore {
         .bind(active)
         .bind(filter.container_id)
         .bind(filter.container_id)
+        .bind(&scope)
+        .bind(&scope)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
@@ -1334,23 +1343,31 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         organization_id: Option<i64>,
+        container_ids: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Domain>, i64)> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM domains WHERE account_id = ? AND (? IS NULL OR organization_id = ?)",
-        )
+        const WHERE: &str = "account_id = ? AND (? IS NULL OR organization_id = ?) \
+             AND (? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
+        let scope = container_ids.map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM domains WHERE {WHERE}"
+        )))
         .bind(account_id)
         .bind(organization_id)
         .bind(organization_id)
+        .bind(&scope)
+        .bind(&scope)
         .fetch_one(&self.pool)
         .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM domains WHERE account_id = ? AND (? IS NULL OR organization_id = ?) ORDER BY id LIMIT ? OFFSET ?",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT * FROM domains WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
+        )))
         .bind(account_id)
         .bind(organization_id)
         .bind(organization_id)
+        .bind(&scope)
+        .bind(&scope)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)

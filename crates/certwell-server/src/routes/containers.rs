@@ -55,6 +55,34 @@ pub async fn order_scope(state: &AppState, caller: &Caller) -> ApiResult<Option<
     ))
 }
 
+/// The containers whose organizations and domains the caller may read and
+/// order with: its own subtree and the containers above it (a department
+/// orders with the company's organizations). `None`: the whole account.
+/// Changing them (activation, DCV, deletion) needs [`sees_container`].
+pub async fn org_view(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
+    if caller.at_root {
+        return Ok(None);
+    }
+    let all = state.store.list_containers(caller.account_id).await?;
+    let tree: Vec<(i64, Option<i64>)> = all.iter().map(|c| (c.id, c.parent_id)).collect();
+    let mut ids = visible_containers(&tree, caller.user.container_id);
+    let mut cur = caller.user.container_id;
+    while let Some(parent) = tree.iter().find(|(id, _)| *id == cur).and_then(|(_, p)| *p) {
+        if ids.contains(&parent) {
+            break;
+        }
+        ids.push(parent);
+        cur = parent;
+    }
+    Ok(Some(ids))
+}
+
+pub async fn in_org_view(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
+    Ok(org_view(state, caller)
+        .await?
+        .is_none_or(|v| v.contains(&id)))
+}
+
 /// Whether the caller sees what lives in container `id`.
 pub async fn sees_container(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
     if caller.at_root || id == caller.user.container_id {

@@ -32,11 +32,16 @@ fn domain_not_found() -> ApiError {
 
 async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Domain> {
     let id = path_id(id, domain_not_found)?;
-    state
+    let d = state
         .store
         .get_domain(caller.account_id, id)
         .await?
-        .ok_or_else(domain_not_found)
+        .ok_or_else(domain_not_found)?;
+    // Changing a domain's DCV needs it in the caller's own subtree.
+    if !crate::routes::containers::sees_container(state, caller, d.container_id).await? {
+        return Err(domain_not_found());
+    }
+    Ok(d)
 }
 
 fn is_validated(d: &Domain) -> bool {

@@ -373,9 +373,22 @@ pub async fn resolve_organization(
     };
     match choice {
         OrgChoice::Existing(id) => {
-            let (org, domains) = state.store.organization_with_domains(caller.account_id, *id).await?.ok_or_else(|| {
-                ApiError::bad_request(codes::INVALID_ORGANIZATION, format!("The field 'organization.id' names no organization in this account: {id}."))
-            })?;
+            let unknown = || {
+                ApiError::bad_request(
+                    codes::INVALID_ORGANIZATION,
+                    format!(
+                        "The field 'organization.id' names no organization in this account: {id}."
+                    ),
+                )
+            };
+            let (org, domains) = state
+                .store
+                .organization_with_domains(caller.account_id, *id)
+                .await?
+                .ok_or_else(unknown)?;
+            if !crate::routes::containers::in_org_view(state, caller, org.container_id).await? {
+                return Err(unknown());
+            }
             if !org.is_active {
                 return Err(ApiError::bad_request(
                     codes::INVALID_ORGANIZATION,
@@ -410,7 +423,11 @@ pub async fn resolve_organization(
                     .organization_with_domains(caller.account_id, id)
                     .await?
                 {
-                    return Ok(existing(o, domains));
+                    // (a match the caller may not use does not count)
+                    if crate::routes::containers::in_org_view(state, caller, o.container_id).await?
+                    {
+                        return Ok(existing(o, domains));
+                    }
                 }
             }
             let container_id = match new.container_id {
@@ -474,7 +491,19 @@ pub async fn update_contact_users(
     Ok(())
 }
 
-/// Contacts naming users must name users of this account.
+/// User `uid` of the account, if it sits in a container the caller sees.
+pub async fn visible_user(
+    state: &AppState,
+    caller: &Caller,
+    uid: i64,
+) -> ApiResult<Option<certwell_store::User>> {
+    match state.store.get_user(caller.account_id, uid).await? {
+        Some(u) if sees_container(state, caller, u.container_id).await? => Ok(Some(u)),
+        _ => Ok(None),
+    }
+}
+
+/// Contacts naming users must name users the caller sees.
 pub async fn check_contact_users(
     state: &AppState,
     caller: &Caller,
@@ -482,12 +511,7 @@ pub async fn check_contact_users(
 ) -> ApiResult<()> {
     for (i, c) in contacts.iter().enumerate() {
         if let Some(uid) = c.user_id {
-            if state
-                .store
-                .get_user(caller.account_id, uid)
-                .await?
-                .is_none()
-            {
+            if visible_user(state, caller, uid).await?.is_none() {
                 return Err(ApiError::bad_request(
                     codes::INVALID_CONTACT,
                     format!("The field 'organization.contacts[{i}].user_id' names no user in this account: {uid}."),
@@ -505,12 +529,7 @@ pub async fn check_user_assignments(
     level: &certwell_policy::common::OrderLevel,
 ) -> ApiResult<()> {
     for (i, uid) in level.user_id_assignments.iter().enumerate() {
-        if state
-            .store
-            .get_user(caller.account_id, *uid)
-            .await?
-            .is_none()
-        {
+        if visible_user(state, caller, *uid).await?.is_none() {
             return Err(ApiError::bad_request(
                 codes::INVALID_USER_ID_ASSIGNMENT,
                 format!(
@@ -531,9 +550,16 @@ pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -
             ));
         }
         if let Some(by) = state.store.renewal_order_of(caller.account_id, r).await? {
+            // (the renewing order's id only when the caller sees it)
+            let by = match visible_order(state, caller, by).await? {
+                Some(_) => format!("order {by}"),
+                None => "another order".to_string(),
+            };
             return Err(ApiError::bad_request(
                 codes::INVALID_RENEWAL_OF_ORDER_ID,
-                format!("Order {r} is already renewed by order {by}; cancel that order to renew it again."),
+                format!(
+                    "Order {r} is already renewed by {by}; cancel that order to renew it again."
+                ),
             ));
         }
     }

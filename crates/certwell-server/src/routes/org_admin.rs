@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
+use crate::routes::containers::{in_org_view, sees_container};
 use crate::routes::orders::sandbox_validated_until;
 use crate::state::AppState;
 use crate::views::org_validations;
@@ -37,6 +38,14 @@ async fn set_active(
         return Err(ApiError::missing_permission(
             "activate or deactivate organizations (an administrator or manager key is required)",
         ));
+    }
+    let org = state
+        .store
+        .get_organization(caller.account_id, id)
+        .await?
+        .ok_or_else(org_not_found)?;
+    if !sees_container(state, caller, org.container_id).await? {
+        return Err(org_not_found());
     }
     match state
         .store
@@ -89,6 +98,9 @@ pub async fn submit_validation(
         .get_organization(caller.account_id, id)
         .await?
         .ok_or_else(org_not_found)?;
+    if !sees_container(&state, &caller, org.container_id).await? {
+        return Err(org_not_found());
+    }
     let list = b
         .validations
         .filter(|l| !l.is_empty())
@@ -98,9 +110,7 @@ pub async fn submit_validation(
     for (i, r) in requested.iter().enumerate() {
         for (j, u) in r.verified_users.iter().enumerate() {
             if let Some(uid) = u.user_id {
-                if state
-                    .store
-                    .get_user(caller.account_id, uid)
+                if crate::routes::orders::visible_user(&state, &caller, uid)
                     .await?
                     .is_none()
                 {
@@ -149,5 +159,8 @@ pub async fn validation_details(
         .get_organization(caller.account_id, id)
         .await?
         .ok_or_else(org_not_found)?;
+    if !in_org_view(&state, &caller, org.container_id).await? {
+        return Err(org_not_found());
+    }
     Ok(Json(json!({"validations": org_validations(&org)})))
 }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
+use crate::routes::containers::{in_org_view, org_view, sees_container};
 use crate::routes::orders::{
     check_container, initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS,
 };
@@ -107,6 +108,7 @@ pub async fn list_organizations(
     let filter = certwell_store::OrgFilter {
         active: status.as_deref().map(|s| s == "active"),
         container_id: container,
+        container_ids: org_view(&state, &caller).await?,
     };
     let (orgs, total) = state
         .store
@@ -132,6 +134,9 @@ pub async fn organization_info(
         .get_organization(caller.account_id, id)
         .await?
         .ok_or_else(org_not_found)?;
+    if !in_org_view(&state, &caller, o.container_id).await? {
+        return Err(org_not_found());
+    }
     let cname = container_name(&state, caller.account_id, o.container_id).await?;
     Ok(Json(organization_json(&o, &cname)))
 }
@@ -157,9 +162,16 @@ pub async fn create_domain(
                 ),
             )
         })?;
+    if !in_org_view(&state, &caller, org.container_id).await? {
+        return Err(ApiError::bad_request(
+            codes::INVALID_ORGANIZATION,
+            format!("The field 'organization.id' names no organization in this account: {org_id}."),
+        ));
+    }
     let container_id = match d.container_id {
         Some(c) => check_container(&state, &caller, c, "container.id").await?,
-        None => org.container_id,
+        None if sees_container(&state, &caller, org.container_id).await? => org.container_id,
+        None => caller.user.container_id,
     };
     let method = d.dcv_method.clone();
     let kinds = d.validations.clone();
@@ -230,7 +242,13 @@ pub async fn list_domains(
     };
     let (domains, total) = state
         .store
-        .list_domains(caller.account_id, org_filter, limit, offset)
+        .list_domains(
+            caller.account_id,
+            org_filter,
+            org_view(&state, &caller).await?.as_deref(),
+            limit,
+            offset,
+        )
         .await?;
     let mut items = Vec::new();
     for d in &domains {
@@ -260,6 +278,9 @@ pub async fn domain_info(
         .get_domain(caller.account_id, id)
         .await?
         .ok_or_else(domain_not_found)?;
+    if !in_org_view(&state, &caller, d.container_id).await? {
+        return Err(domain_not_found());
+    }
     let org = state
         .store
         .get_organization(caller.account_id, d.organization_id)

@@ -150,6 +150,12 @@ pub async fn revoke_certificate(
         .find_certificate(caller.account_id, key.trim())
         .await?
         .ok_or_else(cert_not_found)?;
+    if crate::routes::orders::visible_order(&state, &caller, cert.order_id)
+        .await?
+        .is_none()
+    {
+        return Err(cert_not_found());
+    }
     match cert.status.as_str() {
         "issued" => {}
         "revoked" => {
@@ -166,12 +172,6 @@ pub async fn revoke_certificate(
         }
     }
     let order_id = cert.order_id;
-    if crate::routes::orders::visible_order(&state, &caller, order_id)
-        .await?
-        .is_none()
-    {
-        return Err(cert_not_found());
-    }
     revoke_or_request(&state, &caller, order_id, vec![cert], body).await
 }
 
