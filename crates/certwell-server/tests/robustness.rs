@@ -233,3 +233,104 @@ async fn odd_paths_queries_and_bodies() {
     assert_eq!(s, StatusCode::OK, "still serving");
     ts.stop().await;
 }
+
+/// The validation, user and desk endpoints: weird bodies and ids get 4xx
+/// with the error envelope (the confirmation pages answer HTML), never 5xx.
+#[tokio::test]
+async fn validation_user_and_desk_endpoints_refuse_bad_input() {
+    let ts = TestServer::start(false).await;
+    let org = ts.create_org().await;
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "robust.example.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let dom = d["id"].as_i64().unwrap();
+    let (s, o) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let order = o["id"].as_i64().unwrap();
+    let targets: Vec<(reqwest::Method, String, Value, bool)> = vec![
+        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/method"), json!({"dcv_method": "dns-txt-token", "send_dcv_email_flag": false}), false),
+        (reqwest::Method::POST, format!("/services/v2/domain/{dom}/dcv/token"), json!({}), false),
+        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/validate-token"), json!({}), false),
+        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/emails"), json!({}), false),
+        (reqwest::Method::PUT, format!("/services/v2/order/certificate/{order}/check-dcv"), json!({"dns_names_validations": ["example.com"]}), false),
+        (reqwest::Method::PUT, format!("/services/v2/order/certificate/{order}/dcv-random-value"), json!({}), false),
+        (reqwest::Method::POST, format!("/services/v2/order/certificate/{order}/email-validation"), json!({"emails": ["a@example.com"]}), false),
+        (reqwest::Method::PUT, "/services/v2/email-validation/abc?email=a@example.com".to_string(), json!({}), false),
+        (reqwest::Method::POST, "/services/v2/user".to_string(), json!({"first_name": "A", "last_name": "B", "email": "a@example.com", "container": {"id": 1}, "access_roles": [{"id": 5}]}), false),
+        (reqwest::Method::PUT, format!("/operator/v1/organization/{org}/validation/ov"), json!({"decision": "reject", "note": "x", "verified_contacts": [{"first_name": "A"}]}), true),
+        (reqwest::Method::POST, "/validate/00112233445566778899aabbccddeeff".to_string(), json!({}), false),
+    ];
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    for (method, path, body, operator) in &targets {
+        let key = if *operator { &ts.operator_key } else { &ts.key };
+        for round in 0..25 {
+            let mut b = body.clone();
+            if round > 0 {
+                mutate(&mut b, &mut rng, 0);
+            }
+            let resp = ts
+                .client
+                .request(method.clone(), ts.url(path))
+                .header("X-DC-DEVKEY", key)
+                .header("Content-Type", "application/json")
+                .body(b.to_string())
+                .send()
+                .await
+                .unwrap();
+            let s = resp.status();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap_or("").to_string())
+                .unwrap_or_default();
+            let text = resp.text().await.unwrap();
+            assert!(!s.is_server_error(), "{method} {path} {b}: {s} {text}");
+            if !s.is_success() && !ct.starts_with("text/html") {
+                let v: Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+                assert_error_envelope(s, &v, &format!("{method} {path} {b}"));
+            }
+        }
+    }
+    for p in [
+        "/services/v2/domain/abc/dcv/method",
+        "/services/v2/domain/99999/dcv/token",
+        "/services/v2/order/certificate/abc/check-dcv",
+        "/services/v2/user?container_id=x",
+        "/services/v2/user/%00",
+        "/operator/v1/validations/audit?organization_id=x",
+        "/operator/v1/organization/x/validation/ev",
+        "/operator/v1/organization/1/validation/%F0%9F%92%A9",
+        "/validate/..%2F..%2Fetc",
+        "/validate/<script>alert(1)</script>",
+    ] {
+        for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::POST] {
+            let key = if p.starts_with("/operator") { &ts.operator_key } else { &ts.key };
+            let resp = ts
+                .client
+                .request(method.clone(), ts.url(p))
+                .header("X-DC-DEVKEY", key)
+                .body("{\"decision\": [1]}")
+                .send()
+                .await
+                .unwrap();
+            let s = resp.status();
+            let text = resp.text().await.unwrap();
+            assert!(!s.is_server_error(), "{method} {p}: {s} {text}");
+            assert!(!text.contains("<script>"), "{p}: reflected markup");
+        }
+    }
+    let (s, _) = ts.get("/services/v2/user/me").await;
+    assert_eq!(s, StatusCode::OK, "still serving");
+    ts.stop().await;
+}
