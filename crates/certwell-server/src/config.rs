@@ -91,7 +91,7 @@ impl Default for DcvConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
     /// Relay host; "" sends no mail (validation emails are logged as not sent).
@@ -103,6 +103,27 @@ pub struct SmtpConfig {
     pub password: String,
     /// The From address of validation emails.
     pub from: String,
+}
+
+/// The password never reaches logs or debug output.
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 impl Default for SmtpConfig {
@@ -366,6 +387,36 @@ mod tests {
         assert!(c
             .apply_env(|k| (k == "CERTWELL_SANDBOX").then(|| "maybe".into()))
             .is_err());
+    }
+
+    #[test]
+    fn dcv_and_smtp_settings() {
+        let c: Config = toml::from_str(
+            "sandbox = true\nvalidation_delay_seconds = 3\n[dcv]\nnameserver = \"127.0.0.1:5353\"\n\
+             caa_identities = [\"Pki.Example.COM.\"]\n[smtp]\nhost = \"mail\"\ntls = \"starttls\"\n\
+             password = \"hunter2\"\n",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.caa_identities(), vec!["pki.example.com"]);
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "no secret in debug output"
+        );
+        let default_ids = Config {
+            public_url: "http://ca.example.net:8080/x".into(),
+            ..Config::default()
+        };
+        assert_eq!(default_ids.caa_identities(), vec!["ca.example.net"]);
+        for bad in [
+            "[dcv]\nnameserver = \"resolver\"\n",
+            "[smtp]\ntls = \"maybe\"\n",
+            "validation_delay_seconds = 3\n",
+        ] {
+            let c: Config = toml::from_str(bad).unwrap();
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<Config>("[dcv]\nunknown = 1\n").is_err());
     }
 
     #[test]

@@ -258,17 +258,72 @@ async fn validation_user_and_desk_endpoints_refuse_bad_input() {
     assert_eq!(s, StatusCode::CREATED, "{o}");
     let order = o["id"].as_i64().unwrap();
     let targets: Vec<(reqwest::Method, String, Value, bool)> = vec![
-        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/method"), json!({"dcv_method": "dns-txt-token", "send_dcv_email_flag": false}), false),
-        (reqwest::Method::POST, format!("/services/v2/domain/{dom}/dcv/token"), json!({}), false),
-        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/validate-token"), json!({}), false),
-        (reqwest::Method::PUT, format!("/services/v2/domain/{dom}/dcv/emails"), json!({}), false),
-        (reqwest::Method::PUT, format!("/services/v2/order/certificate/{order}/check-dcv"), json!({"dns_names_validations": ["example.com"]}), false),
-        (reqwest::Method::PUT, format!("/services/v2/order/certificate/{order}/dcv-random-value"), json!({}), false),
-        (reqwest::Method::POST, format!("/services/v2/order/certificate/{order}/email-validation"), json!({"emails": ["a@example.com"]}), false),
-        (reqwest::Method::PUT, "/services/v2/email-validation/abc?email=a@example.com".to_string(), json!({}), false),
-        (reqwest::Method::POST, "/services/v2/user".to_string(), json!({"first_name": "A", "last_name": "B", "email": "a@example.com", "container": {"id": 1}, "access_roles": [{"id": 5}]}), false),
-        (reqwest::Method::PUT, format!("/operator/v1/organization/{org}/validation/ov"), json!({"decision": "reject", "note": "x", "verified_contacts": [{"first_name": "A"}]}), true),
-        (reqwest::Method::POST, "/validate/00112233445566778899aabbccddeeff".to_string(), json!({}), false),
+        (
+            reqwest::Method::PUT,
+            format!("/services/v2/domain/{dom}/dcv/method"),
+            json!({"dcv_method": "dns-txt-token", "send_dcv_email_flag": false}),
+            false,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/services/v2/domain/{dom}/dcv/token"),
+            json!({}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/services/v2/domain/{dom}/dcv/validate-token"),
+            json!({}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/services/v2/domain/{dom}/dcv/emails"),
+            json!({}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/services/v2/order/certificate/{order}/check-dcv"),
+            json!({"dns_names_validations": ["example.com"]}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/services/v2/order/certificate/{order}/dcv-random-value"),
+            json!({}),
+            false,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/services/v2/order/certificate/{order}/email-validation"),
+            json!({"emails": ["a@example.com"]}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            "/services/v2/email-validation/abc?email=a@example.com".to_string(),
+            json!({}),
+            false,
+        ),
+        (
+            reqwest::Method::POST,
+            "/services/v2/user".to_string(),
+            json!({"first_name": "A", "last_name": "B", "email": "a@example.com", "container": {"id": 1}, "access_roles": [{"id": 5}]}),
+            false,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/operator/v1/organization/{org}/validation/ov"),
+            json!({"decision": "reject", "note": "x", "verified_contacts": [{"first_name": "A"}]}),
+            true,
+        ),
+        (
+            reqwest::Method::POST,
+            "/validate/00112233445566778899aabbccddeeff".to_string(),
+            json!({}),
+            false,
+        ),
     ];
     let mut rng = Rng(0x9e3779b97f4a7c15);
     for (method, path, body, operator) in &targets {
@@ -314,8 +369,16 @@ async fn validation_user_and_desk_endpoints_refuse_bad_input() {
         "/validate/..%2F..%2Fetc",
         "/validate/<script>alert(1)</script>",
     ] {
-        for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::POST] {
-            let key = if p.starts_with("/operator") { &ts.operator_key } else { &ts.key };
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::POST,
+        ] {
+            let key = if p.starts_with("/operator") {
+                &ts.operator_key
+            } else {
+                &ts.key
+            };
             let resp = ts
                 .client
                 .request(method.clone(), ts.url(p))
