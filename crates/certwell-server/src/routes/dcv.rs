@@ -344,11 +344,7 @@ pub async fn check_order_dcv(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
-    let b: CheckDcvBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CheckDcvBody::default()
-    } else {
-        parse_json(&body)?
-    };
+    let b: CheckDcvBody = parse_json(&body)?; // an empty body is {}
     let data = OrderData::from_order(&order)?;
     let mut names = order_names(&data);
     if let Some(only) = &b.dns_names_validations {
@@ -663,11 +659,7 @@ pub async fn resend_mailbox_emails(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
-    let b: ResendBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ResendBody::default()
-    } else {
-        parse_json(&body)?
-    };
+    let b: ResendBody = parse_json(&body)?; // an empty body is {}
     let addresses = state.store.order_emails(order.id).await?;
     if addresses.is_empty() {
         return Err(ApiError::bad_request(
