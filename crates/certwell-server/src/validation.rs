@@ -112,7 +112,12 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
             if *shutdown.borrow() {
                 return;
             }
-            let f = match check_domain(&state, &d).await {
+            // A lookup in flight must not hold up shutdown.
+            let checked = tokio::select! {
+                r = check_domain(&state, &d) => r,
+                _ = shutdown.changed() => return,
+            };
+            let f = match checked {
                 Ok(Ok(())) => continue,
                 Ok(Err(f)) => f,
                 Err(e) => {

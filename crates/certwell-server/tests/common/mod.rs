@@ -16,6 +16,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 pub struct TestServer {
+    /// The empty DNS server started when the config named no resolver.
+    pub dns: Option<dns::DnsServer>,
     pub base: String,
     pub key: String,
     pub operator_key: String,
@@ -31,10 +33,13 @@ pub fn config(sandbox: bool) -> Config {
         sandbox,
         durability: "normal".into(),
         issuance_poll_seconds: 1,
-        // CAA needs DNS; tests that check it point `dcv.nameserver` at
-        // their own server (tests/dcv.rs) and turn it on.
+        // Hermetic: no lookup leaves the machine. Tests that check DCV or
+        // CAA point `dcv.nameserver` at their own server (tests/dcv.rs) and
+        // turn CAA on; for the rest `start_with` runs an empty DNS server
+        // (every lookup answers NXDOMAIN at once).
         dcv: certwell_server::config::DcvConfig {
             caa_check: false,
+            timeout_seconds: 2,
             ..Default::default()
         },
         ..Config::default()
@@ -46,7 +51,14 @@ impl TestServer {
         Self::start_with(config(sandbox)).await
     }
 
-    pub async fn start_with(cfg: Config) -> TestServer {
+    pub async fn start_with(mut cfg: Config) -> TestServer {
+        let dns = if cfg.dcv.nameserver.is_empty() {
+            let d = dns::DnsServer::start().await;
+            cfg.dcv.nameserver = d.addr.to_string();
+            Some(d)
+        } else {
+            None
+        };
         let dir = tempfile::tempdir().expect("tempdir");
         let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg)
             .await
@@ -63,6 +75,7 @@ impl TestServer {
         .expect("operator key");
         let server = certwell_server::start(state).await.expect("start");
         TestServer {
+            dns,
             base: format!("http://{}", server.addr),
             key,
             operator_key,
@@ -73,7 +86,10 @@ impl TestServer {
     }
 
     /// Restart on the same data directory (state must survive).
-    pub async fn restart(&mut self, cfg: Config) {
+    pub async fn restart(&mut self, mut cfg: Config) {
+        if let (Some(d), true) = (&self.dns, cfg.dcv.nameserver.is_empty()) {
+            cfg.dcv.nameserver = d.addr.to_string();
+        }
         if let Some(s) = self.server.take() {
             s.shutdown().await;
         }
