@@ -423,21 +423,57 @@ pub struct SubscriberSpec {
     pub scheme: certwell_ca::SignatureScheme,
 }
 
-/// Signs a claimed certificate and records it. On failure the claim is
-/// released (the serial stays used).
-pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, Vec<ChainEntry>)> {
+/// How many serials one reservation records.
+pub const SERIAL_BLOCK: usize = 128;
+
+/// A serial of `ca_id` already recorded in the database: from the pool, or
+/// from a new block reserved (durably) now. Never handed out twice; a
+/// serial whose certificate is never stored stays recorded and unused.
+pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Vec<u8>> {
+    if let Some(s) = state
+        .serial_pool
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(ca_id)
+        .and_then(Vec::pop)
+    {
+        return Ok(s);
+    }
+    let mut block: Vec<Vec<u8>> = (0..SERIAL_BLOCK)
+        .map(|_| certwell_ca::random_serial())
+        .collect();
+    let hexes: Vec<String> = block.iter().map(hex::encode_upper).collect();
+    state.store.reserve_serials(ca_id, &hexes).await?;
+    let mine = block
+        .pop()
+        .ok_or_else(|| ApiError::internal("empty serial block"))?;
+    state
+        .serial_pool
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(ca_id.to_string())
+        .or_default()
+        .extend(block);
+    Ok(mine)
+}
+
+/// Builds and signs the leaf of `job` (ECDSA in place, RSA on the
+/// blocking pool). The serial must have been recorded already.
+pub async fn sign_leaf(
+    state: &AppState,
+    ca: &Arc<crate::hierarchy::LoadedCa>,
+    serial: Vec<u8>,
+    leaf: LeafSpec,
+    spki: Vec<u8>,
+    nb: OffsetDateTime,
+    na: OffsetDateTime,
+) -> Result<Vec<u8>, String> {
     let base = state.config.base_url();
-    let crl_url = ca_crl_url(&base, &job.ca.id);
-    let crt_url = ca_cert_url(&base, &job.ca.id);
+    let crl_url = ca_crl_url(&base, &ca.id);
+    let crt_url = ca_cert_url(&base, &ca.id);
     let ocsp_url = format!("{base}/ocsp");
-    let ca = Arc::clone(&job.ca);
-    let (serial, leaf, spki, nb, na) = (
-        job.serial.clone(),
-        job.leaf,
-        job.spki,
-        job.not_before,
-        job.not_after,
-    );
+    let ca = Arc::clone(ca);
+    let rsa = ca.signer.key_algorithm().is_rsa();
     let build = move || match leaf {
         LeafSpec::Tls { ev, subject, sans } => {
             let req = certwell_ca::TlsLeafRequest {
@@ -477,20 +513,35 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
     // ECDSA signing takes tens of microseconds: do it in place rather than
     // paying a thread hop. RSA signing (a millisecond or more) goes to the
     // blocking pool so it does not stall the async workers.
-    let signed = if job.ca.signer.key_algorithm().is_rsa() {
+    let signed = if rsa {
         tokio::task::spawn_blocking(build).await
     } else {
         Ok(build())
     };
+    match signed {
+        Ok(Ok(der)) => Ok(der),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Signs a claimed certificate and records it. On failure the claim is
+/// released (the serial stays used).
+pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, Vec<ChainEntry>)> {
+    let signed = sign_leaf(
+        state,
+        &job.ca,
+        job.serial.clone(),
+        job.leaf,
+        job.spki,
+        job.not_before,
+        job.not_after,
+    )
+    .await;
     let der = match signed {
-        Ok(Ok(der)) => der,
-        other => {
+        Ok(der) => der,
+        Err(why) => {
             let _ = state.store.release_claim(job.certificate_id).await;
-            let why = match other {
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => e.to_string(),
-                Ok(Ok(_)) => String::new(),
-            };
             tracing::error!(order = job.order_id, error = %why, "signing failed");
             return Err(ApiError::internal("The certificate could not be signed."));
         }

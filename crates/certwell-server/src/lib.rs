@@ -76,6 +76,7 @@ pub async fn open(
         mailer,
         wake_dcv: Default::default(),
         caa_holds: Default::default(),
+        serial_pool: Default::default(),
         store: Arc::new(store),
         cas: Arc::new(cas),
         config: Arc::new(config),

@@ -35,6 +35,7 @@ use crate::issuance::{
 use crate::routes::orders::{
     check_contact_users, check_container, check_renewal, initial_status, key_facts, load_order,
     new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr, DcvScope,
+    Issuance,
 };
 use crate::state::AppState;
 
@@ -369,6 +370,7 @@ pub async fn create_smime_order(
             status: status.to_string(),
             organization: org.map_or(OrgForOrder::None, |o| o.for_order),
             renewal_of_order_id: plan.common.renewal_of_order_id,
+            issued: None,
             common_name: common_name.clone(),
             names: plan.emails.clone(),
             data: serde_json::to_value(&data)
@@ -395,7 +397,7 @@ pub async fn create_smime_order(
         .await?;
     crate::routes::orders::update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = match (immediate, csr) {
-        (Some((serial, not_before, not_after, spec)), Some(csr)) => Some(SignJob {
+        (Some((serial, not_before, not_after, spec)), Some(csr)) => Issuance::Sign(SignJob {
             account_id: caller.account_id,
             order_id: created.order_id,
             certificate_id: created.certificate_id,
@@ -407,7 +409,7 @@ pub async fn create_smime_order(
             not_after,
             leaf_cn: common_name,
         }),
-        _ => None,
+        _ => Issuance::Later,
     };
     if org_is_none && !state.config.sandbox {
         for e in &mailbox_addresses {

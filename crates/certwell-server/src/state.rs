@@ -17,6 +17,10 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Wakes the DCV poller (a domain got a new token or method).
     pub wake_dcv: Notify,
+    /// Serials recorded in the database (attached to no certificate yet)
+    /// per CA id, handed out once each: a certificate signed with one is
+    /// stored with its order in a single transaction.
+    pub serial_pool: std::sync::Mutex<HashMap<String, Vec<Vec<u8>>>>,
     /// Certificates held back by CAA, and when it was last checked.
     pub caa_holds: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
     pub cas: Arc<CaRegistry>,

@@ -223,6 +223,9 @@ pub trait Store: Send + Sync {
 
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
+    /// Records serials of `ca_id` as used before anything is signed with
+    /// them (they belong to no certificate yet); Conflict on a collision.
+    async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()>;
     async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>>;
     /// The newest order renewing `order_id` that is not canceled or rejected.
     async fn renewal_order_of(&self, account_id: i64, order_id: i64) -> Result<Option<i64>>;

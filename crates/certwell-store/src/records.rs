@@ -382,7 +382,23 @@ pub struct NewOrder {
     pub emails: Vec<OrderEmail>,
     /// The order this one renews (an order of the same account).
     pub renewal_of_order_id: Option<i64>,
+    /// Signed before the order was stored, with a serial recorded earlier
+    /// by `reserve_serials`: the order is stored issued, with its
+    /// certificate, in one transaction (existing organization, no new
+    /// domains, no mailboxes only).
+    pub issued: Option<PreIssued>,
     pub created_at: String,
+}
+
+/// A certificate signed with a pre-reserved serial.
+#[derive(Debug, Clone)]
+pub struct PreIssued {
+    pub ca_id: String,
+    pub serial_hex: String,
+    pub der: Vec<u8>,
+    pub thumbprint: String,
+    pub valid_from: String,
+    pub valid_till: String,
 }
 
 #[derive(Debug, Clone)]

@@ -553,31 +553,66 @@ impl SqliteStore {
             ));
             binds.extend(o.names.iter().map(|n| Bind::Text(n.clone())));
         }
-        sql.push_str(&format!(
-            "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
-             dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
-        ));
-        binds.extend([
-            Bind::I64(o.account_id),
-            Bind::Text(
-                if o.reserve_serial.is_some() {
-                    "issuing"
-                } else {
-                    "pending"
-                }
-                .into(),
-            ),
-            Bind::Text(c.csr.clone()),
-            Bind::Text(c.spki_sha256.clone()),
-            Bind::I64(c.key_size),
-            Bind::Text(c.common_name.clone()),
-            Bind::Text(serde_json::to_string(&c.dns_names)?),
-            Bind::Text(c.signature_hash.clone()),
-            Bind::Text(now.clone()),
-        ]);
-        sql.push_str(&format!(
-            "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
-        ));
+        if let Some(p) = &o.issued {
+            sql.push_str(&format!(
+                "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
+                 dns_names, signature_hash, created_at, ca_id, serial, thumbprint, der, valid_from, valid_till, \
+                 date_issued) VALUES (?, {ORDER_ID}, 'issued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n"
+            ));
+            binds.extend([
+                Bind::I64(o.account_id),
+                Bind::Text(c.csr.clone()),
+                Bind::Text(c.spki_sha256.clone()),
+                Bind::I64(c.key_size),
+                Bind::Text(c.common_name.clone()),
+                Bind::Text(serde_json::to_string(&c.dns_names)?),
+                Bind::Text(c.signature_hash.clone()),
+                Bind::Text(now.clone()),
+                Bind::Text(p.ca_id.clone()),
+                Bind::Text(p.serial_hex.clone()),
+                Bind::Text(p.thumbprint.clone()),
+                Bind::Blob(p.der.clone()),
+                Bind::Text(p.valid_from.clone()),
+                Bind::Text(p.valid_till.clone()),
+                Bind::Text(now.clone()),
+            ]);
+            // The serial was recorded (unattached) before signing.
+            sql.push_str(&format!(
+                "UPDATE serials SET certificate_id = {CERT_ID} WHERE ca_id = ? AND serial = ? \
+                 AND certificate_id IS NULL;\n\
+                 UPDATE orders SET certificate_id = {CERT_ID}, status = 'issued' WHERE id = {ORDER_ID};\n"
+            ));
+            binds.extend([
+                Bind::Text(p.ca_id.clone()),
+                Bind::Text(p.serial_hex.clone()),
+            ]);
+        } else {
+            sql.push_str(&format!(
+                "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
+                 dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
+            ));
+            binds.extend([
+                Bind::I64(o.account_id),
+                Bind::Text(
+                    if o.reserve_serial.is_some() {
+                        "issuing"
+                    } else {
+                        "pending"
+                    }
+                    .into(),
+                ),
+                Bind::Text(c.csr.clone()),
+                Bind::Text(c.spki_sha256.clone()),
+                Bind::I64(c.key_size),
+                Bind::Text(c.common_name.clone()),
+                Bind::Text(serde_json::to_string(&c.dns_names)?),
+                Bind::Text(c.signature_hash.clone()),
+                Bind::Text(now.clone()),
+            ]);
+            sql.push_str(&format!(
+                "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
+            ));
+        }
         if let Some((status, comments)) = &o.request {
             sql.push_str(&format!(
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
@@ -608,9 +643,29 @@ impl SqliteStore {
         } else {
             "NULL"
         };
-        sql.push_str(&format!("SELECT {ORDER_ID}, {CERT_ID}, {req_id};"));
+        // The last column proves the pre-reserved serial is now this
+        // certificate's (0 when there was none to attach).
+        let attached = if let Some(p) = &o.issued {
+            binds.extend([
+                Bind::Text(p.ca_id.clone()),
+                Bind::Text(p.serial_hex.clone()),
+            ]);
+            format!(
+                "(SELECT certificate_id = {CERT_ID} FROM serials WHERE ca_id = ? AND serial = ?)"
+            )
+        } else {
+            "1".to_string()
+        };
+        sql.push_str(&format!(
+            "SELECT {ORDER_ID}, {CERT_ID}, {req_id}, {attached};"
+        ));
         let row = self.submit(sql, binds).await?;
         let get = |i: usize| row.get(i).copied().flatten();
+        if get(3) != Some(1) {
+            return Err(StoreError::Corrupt(
+                "an order was stored with a serial that was not reserved".into(),
+            ));
+        }
         Ok(CreatedOrder {
             order_id: get(0).ok_or_else(|| StoreError::Corrupt("no order id".into()))?,
             organization_id,
@@ -619,6 +674,26 @@ impl SqliteStore {
             certificate_id: get(1)
                 .ok_or_else(|| StoreError::Corrupt("no certificate id".into()))?,
         })
+    }
+
+    async fn reserve_serials_job(&self, ca_id: &str, serials: &[String]) -> Result<()> {
+        if serials.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES {};\nSELECT 1;",
+            vec!["(?, ?, NULL, ?)"; serials.len()].join(", ")
+        );
+        let now = now_ts();
+        let mut binds = Vec::with_capacity(serials.len() * 3);
+        for s in serials {
+            binds.extend([
+                Bind::Text(ca_id.to_string()),
+                Bind::Text(s.clone()),
+                Bind::Text(now.clone()),
+            ]);
+        }
+        self.submit(sql, binds).await.map(|_| ())
     }
 
     /// Hands a write job to the group-commit writer and waits for its commit.
@@ -1601,12 +1676,21 @@ impl Store for SqliteStore {
             == 1)
     }
 
+    async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {
+        self.reserve_serials_job(ca_id, serials_hex).await
+    }
+
     async fn create_order(&self, o: &NewOrder) -> Result<CreatedOrder> {
         if let (OrgForOrder::Existing(org_id), true) = (
             &o.organization,
             o.new_domains.is_empty() && o.emails.is_empty(),
         ) {
             return self.create_order_one_trip(o, *org_id).await;
+        }
+        if o.issued.is_some() {
+            return Err(StoreError::Conflict(
+                "a pre-signed certificate needs an existing organization and no new domains".into(),
+            ));
         }
         let now = &o.created_at;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;

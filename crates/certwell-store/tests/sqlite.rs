@@ -102,6 +102,7 @@ fn order(
         reserve_serial: serial.map(|s| ("CA1".to_string(), s.to_string())),
         emails: vec![],
         renewal_of_order_id: None,
+        issued: None,
         created_at: "2026-11-23T00:00:00+00:00".into(),
     }
 }
@@ -831,4 +832,58 @@ async fn renewal_links_and_container_scoped_lists() {
         .await
         .unwrap();
     assert_eq!(total, 0);
+}
+
+#[tokio::test]
+async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction() {
+    let (_d, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    s.reserve_serials("CA1", &["0A01".into(), "0A02".into()])
+        .await
+        .unwrap();
+    // a serial can be reserved once only
+    assert!(s.reserve_serials("CA1", &["0A01".into()]).await.is_err());
+    let pre = |serial: &str| PreIssued {
+        ca_id: "CA1".into(),
+        serial_hex: serial.into(),
+        der: vec![7; 12],
+        thumbprint: "CD".into(),
+        valid_from: "2026-11-23T00:00:00+00:00".into(),
+        valid_till: "2027-06-10T00:00:00+00:00".into(),
+    };
+    let mut o = order(&a, &u, Some(org.id), None, None);
+    o.issued = Some(pre("0A01"));
+    let c = s.create_order(&o).await.unwrap();
+    let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.certificate_id),
+        ("issued", Some(c.certificate_id))
+    );
+    let cert = s
+        .get_certificate(a.id, c.certificate_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cert.status, "issued");
+    assert_eq!(cert.der.as_deref(), Some(&[7u8; 12][..]));
+    assert_eq!(cert.serial.as_deref(), Some("0A01"));
+    let by_serial = s.find_certificate(a.id, "0a01").await.unwrap();
+    assert_eq!(by_serial.map(|c| c.id), Some(c.certificate_id));
+    // a serial that was never reserved (or is taken) is refused
+    let mut o = order(&a, &u, Some(org.id), None, None);
+    o.issued = Some(pre("0BAD"));
+    assert!(matches!(
+        s.create_order(&o).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    let mut o = order(&a, &u, Some(org.id), None, None);
+    o.issued = Some(pre("0A01"));
+    assert!(s.create_order(&o).await.is_err(), "a serial attaches once");
+    // pre-signed orders need the one-transaction path
+    let mut o = order(&a, &u, None, None, None);
+    o.issued = Some(pre("0A02"));
+    assert!(matches!(
+        s.create_order(&o).await,
+        Err(StoreError::Conflict(_))
+    ));
 }

@@ -27,8 +27,8 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::issuance::{
-    domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window, LeafSpec,
-    OrderData, OrderPlan, SignJob,
+    chain_entries, domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window,
+    LeafSpec, OrderData, OrderPlan, SignJob,
 };
 use crate::routes::containers::{order_scope, sees_container};
 use crate::routes::{paged, query_map};
@@ -195,6 +195,41 @@ pub async fn create_order(
         _ => None,
     };
 
+    // The common case (an existing organization, no new domains): sign now
+    // with a serial recorded earlier, and store order and certificate in
+    // one transaction.
+    let one_trip = matches!(org.for_order, OrgForOrder::Existing(_)) && new_domains.is_empty();
+    let mut presigned = None;
+    let immediate = match immediate {
+        Some((_, nb, na, leaf)) if one_trip => {
+            let serial = crate::issuance::take_reserved_serial(&state, &ca.id).await?;
+            let der = crate::issuance::sign_leaf(
+                &state,
+                ca,
+                serial.clone(),
+                leaf,
+                csr.spki_der.clone(),
+                nb,
+                na,
+            )
+            .await
+            .map_err(|why| {
+                tracing::error!(error = %why, "signing failed");
+                ApiError::internal("The certificate could not be signed.")
+            })?;
+            presigned = Some(certwell_store::PreIssued {
+                ca_id: ca.id.clone(),
+                serial_hex: hex::encode_upper(&serial),
+                thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&der),
+                der,
+                valid_from: format_ts(nb),
+                valid_till: format_ts(na),
+            });
+            None
+        }
+        other => other,
+    };
+
     let (key_type, key_size) = key_facts(&csr);
     let data = OrderData {
         plan: OrderPlan::Tls(Box::new(plan.clone())),
@@ -217,6 +252,7 @@ pub async fn create_order(
             status: status.to_string(),
             organization: org.for_order,
             renewal_of_order_id: plan.renewal_of_order_id,
+            issued: presigned.clone(),
             common_name: plan.common_name.clone(),
             names: plan.sans.clone(),
             data: serde_json::to_value(&data)
@@ -239,18 +275,22 @@ pub async fn create_order(
         })
         .await?;
     update_contact_users(&state, &caller, &plan.contacts).await?;
-    let job = immediate.map(|(serial, not_before, not_after, leaf)| SignJob {
-        account_id: caller.account_id,
-        order_id: created.order_id,
-        certificate_id: created.certificate_id,
-        ca: Arc::clone(ca),
-        serial,
-        leaf,
-        spki: csr.spki_der.clone(),
-        not_before,
-        not_after,
-        leaf_cn: plan.common_name.clone(),
-    });
+    let job = match (immediate, presigned) {
+        (_, Some(p)) => Issuance::Done(chain_entries(&state, &plan.common_name, &p.der, &ca.id)),
+        (Some((serial, not_before, not_after, leaf)), None) => Issuance::Sign(SignJob {
+            account_id: caller.account_id,
+            order_id: created.order_id,
+            certificate_id: created.certificate_id,
+            ca: Arc::clone(ca),
+            serial,
+            leaf,
+            spki: csr.spki_der.clone(),
+            not_before,
+            not_after,
+            leaf_cn: plan.common_name.clone(),
+        }),
+        (None, None) => Issuance::Later,
+    };
     respond_created(
         &state,
         &caller,
@@ -652,6 +692,16 @@ pub async fn initial_status(
     })
 }
 
+/// What creating an order does about its certificate.
+pub enum Issuance {
+    /// Nothing is signed during the request.
+    Later,
+    /// The serial was claimed with the order: sign now, then record.
+    Sign(SignJob),
+    /// Signed with a pre-reserved serial and stored with the order.
+    Done(Vec<certwell_api::order::ChainEntry>),
+}
+
 /// What a new order asks of domain validation: the domains it added and
 /// the names (TLS names or address domains) it needs validated.
 pub struct DcvScope<'a> {
@@ -667,7 +717,7 @@ pub async fn respond_created(
     created: &certwell_store::CreatedOrder,
     request: Option<&str>,
     status: &str,
-    job: Option<SignJob>,
+    issuance: Issuance,
     dcv: DcvScope<'_>,
 ) -> ApiResult<Response> {
     let (dcv_random_value, domains) = start_domain_validation(
@@ -694,7 +744,15 @@ pub async fn respond_created(
         certificate_id: None,
         certificate_chain: None,
     };
-    if let Some(job) = job {
+    if let Issuance::Done(chain) = issuance {
+        resp.certificate_id = Some(created.certificate_id);
+        resp.certificate_chain = Some(chain);
+        tracing::info!(
+            order = created.order_id,
+            certificate = created.certificate_id,
+            "certificate issued"
+        );
+    } else if let Issuance::Sign(job) = issuance {
         resp.certificate_id = Some(created.certificate_id);
         match sign_and_record_detached(Arc::clone(state), job).await {
             Ok((_, chain)) => resp.certificate_chain = Some(chain),
