@@ -397,18 +397,20 @@ pub async fn create_smime_order(
         .await?;
     crate::routes::orders::update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = match (immediate, csr) {
-        (Some((serial, not_before, not_after, spec)), Some(csr)) => Issuance::Sign(SignJob {
-            account_id: caller.account_id,
-            order_id: created.order_id,
-            certificate_id: created.certificate_id,
-            ca: Arc::clone(ca),
-            serial,
-            leaf: LeafSpec::Subscriber(spec),
-            spki: csr.spki_der,
-            not_before,
-            not_after,
-            leaf_cn: common_name,
-        }),
+        (Some((serial, not_before, not_after, spec)), Some(csr)) => {
+            Issuance::Sign(Box::new(SignJob {
+                account_id: caller.account_id,
+                order_id: created.order_id,
+                certificate_id: created.certificate_id,
+                ca: Arc::clone(ca),
+                serial,
+                leaf: LeafSpec::Subscriber(spec),
+                spki: csr.spki_der,
+                not_before,
+                not_after,
+                leaf_cn: common_name,
+            }))
+        }
         _ => Issuance::Later,
     };
     if org_is_none && !state.config.sandbox {

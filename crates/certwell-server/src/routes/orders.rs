@@ -277,7 +277,7 @@ pub async fn create_order(
     update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = match (immediate, presigned) {
         (_, Some(p)) => Issuance::Done(chain_entries(&state, &plan.common_name, &p.der, &ca.id)),
-        (Some((serial, not_before, not_after, leaf)), None) => Issuance::Sign(SignJob {
+        (Some((serial, not_before, not_after, leaf)), None) => Issuance::Sign(Box::new(SignJob {
             account_id: caller.account_id,
             order_id: created.order_id,
             certificate_id: created.certificate_id,
@@ -288,7 +288,7 @@ pub async fn create_order(
             not_before,
             not_after,
             leaf_cn: plan.common_name.clone(),
-        }),
+        })),
         (None, None) => Issuance::Later,
     };
     respond_created(
@@ -697,7 +697,7 @@ pub enum Issuance {
     /// Nothing is signed during the request.
     Later,
     /// The serial was claimed with the order: sign now, then record.
-    Sign(SignJob),
+    Sign(Box<SignJob>),
     /// Signed with a pre-reserved serial and stored with the order.
     Done(Vec<certwell_api::order::ChainEntry>),
 }
@@ -754,7 +754,7 @@ pub async fn respond_created(
         );
     } else if let Issuance::Sign(job) = issuance {
         resp.certificate_id = Some(created.certificate_id);
-        match sign_and_record_detached(Arc::clone(state), job).await {
+        match sign_and_record_detached(Arc::clone(state), *job).await {
             Ok((_, chain)) => resp.certificate_chain = Some(chain),
             Err(e) => {
                 tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
