@@ -140,6 +140,21 @@ pub fn check_custom_fields(defs: &[FieldDef], given: &[CustomFieldValue]) -> Res
     Ok(())
 }
 
+/// The containers whose organizations and domains a user of `root` may
+/// use: its subtree ([`visible_containers`]) and every container above it.
+pub fn containers_in_view(all: &[(i64, Option<i64>)], root: i64) -> Vec<i64> {
+    let mut out = visible_containers(all, root);
+    let mut cur = root;
+    while let Some(parent) = all.iter().find(|(id, _)| *id == cur).and_then(|(_, p)| *p) {
+        if out.contains(&parent) {
+            break;
+        }
+        out.push(parent);
+        cur = parent;
+    }
+    out
+}
+
 /// A user to create, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidUser {
@@ -205,6 +220,20 @@ mod tests {
             email: Some("ada@example.com".into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn containers_in_view_add_the_ancestors() {
+        // 1 ─ 2 ─ 3, and 1 ─ 4
+        let tree = [(1, None), (2, Some(1)), (3, Some(2)), (4, Some(1))];
+        assert_eq!(containers_in_view(&tree, 2), vec![2, 3, 1]);
+        assert_eq!(containers_in_view(&tree, 4), vec![4, 1]);
+        assert_eq!(containers_in_view(&tree, 1), vec![1, 2, 4, 3]);
+        // a cycle (never written) cannot loop
+        assert_eq!(
+            containers_in_view(&[(5, Some(6)), (6, Some(5))], 5),
+            vec![5, 6]
+        );
     }
 
     #[test]

@@ -27,6 +27,24 @@ pub fn is_token_method(method: &str) -> bool {
     matches!(method, "dns-txt-token" | "dns-cname-token" | "http-token")
 }
 
+/// `http-token` proves control of one exact name: it cannot validate the
+/// wildcard names among `uncovered` (names no domain covers yet).
+pub fn check_method_for_names<'a>(
+    method: &str,
+    uncovered: impl IntoIterator<Item = &'a String>,
+) -> crate::error::Result<()> {
+    if method != "http-token" {
+        return Ok(());
+    }
+    match uncovered.into_iter().find(|n| n.starts_with("*.")) {
+        None => Ok(()),
+        Some(w) => Err(crate::PolicyError::new(
+            certwell_api::error::codes::INVALID_DCV_METHOD,
+            format!("The DCV method 'http-token' cannot validate the wildcard name '{w}' (an HTTP file proves one name only); use dns-txt-token, dns-cname-token or email."),
+        )),
+    }
+}
+
 /// The names a TXT token may be published at for domain `domain`: the
 /// domain itself and `_dnsauth.<domain>`.
 pub fn txt_names(domain: &str) -> [String; 2] {
@@ -225,6 +243,16 @@ mod tests {
         assert!(!http_body_matches(&[0xff, 0xfe], &["abc"]));
         let big = vec![b'a'; MAX_HTTP_TOKEN_BYTES + 1];
         assert!(!http_body_matches(&big, &["a"]));
+    }
+
+    #[test]
+    fn http_token_refuses_wildcards() {
+        let names = ["a.example.com".to_string(), "*.example.com".to_string()];
+        assert!(check_method_for_names("dns-txt-token", &names).is_ok());
+        assert!(check_method_for_names("http-token", &names[..1]).is_ok());
+        let e = check_method_for_names("http-token", &names).unwrap_err();
+        assert_eq!(e.code, "invalid_dcv_method");
+        assert!(e.message.contains("*.example.com"));
     }
 
     #[test]

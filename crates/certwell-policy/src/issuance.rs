@@ -28,6 +28,11 @@ pub struct DomainFact<'a> {
 }
 
 impl DomainFact<'_> {
+    /// Active and validated until after `now`.
+    pub fn is_validated(&self, now: &str) -> bool {
+        self.is_active && self.validated_until.is_some_and(|u| u > now)
+    }
+
     /// Whether this domain's validation would cover `name`.
     pub fn covers(&self, name: &str) -> bool {
         if self.exact_only {
@@ -76,7 +81,7 @@ pub fn issuance_blockers(
     for name in names {
         let covered = domains
             .iter()
-            .any(|d| d.is_active && d.covers(name) && d.validated_until.is_some_and(|u| u > now));
+            .any(|d| d.covers(name) && d.is_validated(now));
         if !covered {
             out.push(Blocker::DomainNotValidated(name.clone()));
         }

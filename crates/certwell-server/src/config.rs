@@ -312,14 +312,17 @@ impl Config {
                 .map(|i| i.trim().trim_end_matches('.').to_ascii_lowercase())
                 .collect();
         }
-        let base = self.base_url();
-        let host = base
+        vec![self.public_host().to_ascii_lowercase()]
+    }
+
+    /// The host of `base_url()`.
+    pub fn public_host(&self) -> String {
+        self.base_url()
             .trim_start_matches("http://")
             .split(['/', ':'])
             .next()
             .unwrap_or("")
-            .to_ascii_lowercase();
-        vec![host]
+            .to_string()
     }
 
     /// The base URL for CA files: `public_url`, or `http://{listen}`.

@@ -304,6 +304,11 @@ pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
     }
 }
 
+/// Whether `d` is active and validated now.
+pub fn domain_validated(d: &certwell_store::Domain) -> bool {
+    domain_fact(d).is_validated(&format_ts(OffsetDateTime::now_utc()))
+}
+
 /// The TLS subject for an order of `org` (EV adds the registration fields).
 pub fn tls_subject(
     state: &AppState,
@@ -455,6 +460,33 @@ pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Ve
         .or_default()
         .extend(block);
     Ok(mine)
+}
+
+/// Signs `leaf` with a pre-reserved serial of `ca`, for storing with its
+/// order in one transaction.
+pub async fn presign(
+    state: &AppState,
+    ca: &Arc<crate::hierarchy::LoadedCa>,
+    leaf: LeafSpec,
+    spki: Vec<u8>,
+    nb: OffsetDateTime,
+    na: OffsetDateTime,
+) -> ApiResult<certwell_store::PreIssued> {
+    let serial = take_reserved_serial(state, &ca.id).await?;
+    let der = sign_leaf(state, ca, serial.clone(), leaf, spki, nb, na)
+        .await
+        .map_err(|why| {
+            tracing::error!(ca = %ca.id, error = %why, "signing failed");
+            ApiError::internal("The certificate could not be signed.")
+        })?;
+    Ok(certwell_store::PreIssued {
+        ca_id: ca.id.clone(),
+        serial_hex: hex::encode_upper(&serial),
+        thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&der),
+        der,
+        valid_from: format_ts(nb),
+        valid_till: format_ts(na),
+    })
 }
 
 /// Builds and signs the leaf of `job` (ECDSA in place, RSA on the

@@ -57,7 +57,7 @@ pub async fn open(
             "certificates left mid-issuance by a crash were returned to pending"
         );
     }
-    warn_if_internal_url(&config.base_url());
+    warn_if_internal_url(&config);
     let mut cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
     if !hierarchy::ensure_ocsp_responders(&store, dir, &config, &cas)
         .await?
@@ -114,15 +114,10 @@ fn restrict_permissions(path: &std::path::Path) {
 
 /// CRL and AIA URLs with an IP address or an internal name make every
 /// certificate fail the BR lints (pkilint `cabf.internal_domain_name`).
-fn warn_if_internal_url(base: &str) {
-    let host = base
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    if certwell_policy::dns::parse_dns_name(host, "public_url").is_err() {
+fn warn_if_internal_url(config: &Config) {
+    if certwell_policy::dns::parse_dns_name(&config.public_host(), "public_url").is_err() {
         tracing::warn!(
-            public_url = base,
+            public_url = config.base_url(),
             "public_url does not use a public DNS name; issued certificates will carry internal CRL/AIA URLs \
              and fail CA/B Forum lints. Set public_url (CERTWELL_PUBLIC_URL) to a public name for lint-clean certificates."
         );

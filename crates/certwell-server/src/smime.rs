@@ -565,11 +565,8 @@ pub async fn email_states(
         .iter()
         .map(|e| {
             let ok = domains.iter().any(|d| {
-                d.is_active
-                    && domain_covers(&d.name, email_domain(e))
-                    && d.validated_until
-                        .as_deref()
-                        .is_some_and(|u| u > now.as_str())
+                let f = crate::issuance::domain_fact(d);
+                f.covers(email_domain(e)) && f.is_validated(&now)
             });
             json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})
         })

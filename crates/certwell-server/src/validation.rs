@@ -146,11 +146,41 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
     }
 }
 
-/// A one-time link secret (128 bits) and the URL that carries it.
-fn new_link(state: &AppState) -> ApiResult<(String, String)> {
+/// Records a one-time link (128-bit secret; only its hash is stored)
+/// for `target` (a domain or an order's mailbox) and `email`, valid for
+/// `ttl`, and returns its URL.
+async fn new_link(
+    state: &AppState,
+    account_id: i64,
+    target: LinkTarget,
+    email: &str,
+    ttl: Duration,
+) -> ApiResult<String> {
     let secret = crate::token::random_hex(16)?;
-    let url = format!("{}/validate/{secret}", state.config.base_url());
-    Ok((secret, url))
+    let n = now();
+    let (kind, domain_id, order_id) = match target {
+        LinkTarget::Domain(id) => ("domain", Some(id), None),
+        LinkTarget::Mailbox(order) => ("mailbox", None, Some(order)),
+    };
+    state
+        .store
+        .create_validation_link(&NewValidationLink {
+            account_id,
+            kind: kind.into(),
+            domain_id,
+            order_id,
+            email: email.to_string(),
+            token_hash: hash_api_key(&secret),
+            expires_at: format_ts(n + ttl),
+            sent_at: format_ts(n),
+        })
+        .await?;
+    Ok(format!("{}/validate/{secret}", state.config.base_url()))
+}
+
+enum LinkTarget {
+    Domain(i64),
+    Mailbox(i64),
 }
 
 /// Where DCV email for `d` may go: the constructed addresses and those
@@ -178,21 +208,14 @@ pub async fn send_domain_emails(state: &AppState, d: &Domain) -> ApiResult<Vec<S
     let (base, txt) = dcv_addresses(state, d).await;
     let mut sent = Vec::new();
     for to in base.iter().chain(txt.iter()) {
-        let (secret, url) = new_link(state)?;
-        let n = now();
-        state
-            .store
-            .create_validation_link(&NewValidationLink {
-                account_id: d.account_id,
-                kind: "domain".into(),
-                domain_id: Some(d.id),
-                order_id: None,
-                email: to.clone(),
-                token_hash: hash_api_key(&secret),
-                expires_at: format_ts(n + Duration::days(DOMAIN_LINK_DAYS)),
-                sent_at: format_ts(n),
-            })
-            .await?;
+        let url = new_link(
+            state,
+            d.account_id,
+            LinkTarget::Domain(d.id),
+            to,
+            Duration::days(DOMAIN_LINK_DAYS),
+        )
+        .await?;
         let body = format!(
             "A certificate was requested for names under {name}.\r\n\r\n\
              To confirm that you control {name} and approve certificates for it, open this link \
@@ -230,21 +253,14 @@ pub async fn send_mailbox_email(
         );
         return Ok(false);
     }
-    let (secret, url) = new_link(state)?;
-    let n = now();
-    state
-        .store
-        .create_validation_link(&NewValidationLink {
-            account_id,
-            kind: "mailbox".into(),
-            domain_id: None,
-            order_id: Some(order_id),
-            email: email.to_string(),
-            token_hash: hash_api_key(&secret),
-            expires_at: format_ts(n + Duration::hours(MAILBOX_LINK_HOURS)),
-            sent_at: format_ts(n),
-        })
-        .await?;
+    let url = new_link(
+        state,
+        account_id,
+        LinkTarget::Mailbox(order_id),
+        email,
+        Duration::hours(MAILBOX_LINK_HOURS),
+    )
+    .await?;
     let body = format!(
         "A secure email (S/MIME) certificate was requested for {email} (order {order_id}).\r\n\r\n\
          To confirm that you control this mailbox, open this link \
@@ -259,7 +275,7 @@ pub async fn send_mailbox_email(
         Ok(()) => {
             state
                 .store
-                .mark_order_email_sent(order_id, email, &format_ts(n))
+                .mark_order_email_sent(order_id, email, &format_ts(now()))
                 .await?;
             Ok(true)
         }

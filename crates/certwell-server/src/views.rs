@@ -135,11 +135,7 @@ pub fn org_summary_php(o: &Organization) -> Value {
 }
 
 pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str) -> Value {
-    let now = certwell_store::format_ts(OffsetDateTime::now_utc());
-    let validated = d
-        .validated_until
-        .as_deref()
-        .is_some_and(|u| u > now.as_str());
+    let validated = crate::issuance::domain_validated(d);
     let mut v = json!({
         "id": d.id,
         "is_active": d.is_active,

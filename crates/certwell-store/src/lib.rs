@@ -134,13 +134,6 @@ pub trait Store: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Organization>, i64)>;
-    async fn set_org_validation(
-        &self,
-        organization_id: i64,
-        kind: &str,
-        status: &str,
-        validated_until: Option<&str>,
-    ) -> Result<()>;
     /// Organization validations waiting for the desk, oldest first.
     async fn pending_org_validations(&self, limit: i64) -> Result<Vec<PendingOrgValidation>>;
     /// An operator's decision and its audit entry, in one transaction.

@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_renewals_users.sql")),
     (9, include_str!("../migrations/0009_dcv.sql")),
     (10, include_str!("../migrations/0010_validation_desk.sql")),
+    (11, include_str!("../migrations/0011_dcv_due_index.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -83,6 +84,15 @@ impl SqliteStore {
 fn now_ts() -> String {
     let now = time::OffsetDateTime::now_utc();
     format_ts(now)
+}
+
+/// A container scope as the JSON array `json_each(?)` reads in
+/// `container_id IN (SELECT value FROM json_each(?))`.
+const SCOPE_SQL: &str = "(? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
+
+fn scope_json(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", list.join(","))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS+00:00`
@@ -1159,16 +1169,14 @@ impl Store for SqliteStore {
         offset: i64,
     ) -> Result<(Vec<Organization>, i64)> {
         // NULL filter values match everything.
-        const WHERE: &str =
+        let where_sql = format!(
             "account_id = ? AND (? IS NULL OR is_active = ?) AND (? IS NULL OR container_id = ?) \
-             AND (? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
+             AND {SCOPE_SQL}"
+        );
         let active = filter.active.map(i64::from);
-        let scope = filter
-            .container_ids
-            .as_ref()
-            .map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let scope = filter.container_ids.as_deref().map(scope_json);
         let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM organizations WHERE {WHERE}"
+            "SELECT COUNT(*) FROM organizations WHERE {where_sql}"
         )))
         .bind(account_id)
         .bind(active)
@@ -1180,7 +1188,7 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT * FROM organizations WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
+            "SELECT * FROM organizations WHERE {where_sql} ORDER BY id LIMIT ? OFFSET ?"
         )))
         .bind(account_id)
         .bind(active)
@@ -1200,27 +1208,6 @@ impl Store for SqliteStore {
             out.push(o);
         }
         Ok((out, total))
-    }
-
-    async fn set_org_validation(
-        &self,
-        organization_id: i64,
-        kind: &str,
-        status: &str,
-        validated_until: Option<&str>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (organization_id, type) DO UPDATE SET status = excluded.status, validated_until = excluded.validated_until",
-        )
-        .bind(organization_id)
-        .bind(kind)
-        .bind(status)
-        .bind(now_ts())
-        .bind(validated_until)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
     }
 
     async fn pending_org_validations(&self, limit: i64) -> Result<Vec<PendingOrgValidation>> {
@@ -1422,11 +1409,11 @@ impl Store for SqliteStore {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Domain>, i64)> {
-        const WHERE: &str = "account_id = ? AND (? IS NULL OR organization_id = ?) \
-             AND (? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
-        let scope = container_ids.map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let where_sql =
+            format!("account_id = ? AND (? IS NULL OR organization_id = ?) AND {SCOPE_SQL}");
+        let scope = container_ids.map(scope_json);
         let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM domains WHERE {WHERE}"
+            "SELECT COUNT(*) FROM domains WHERE {where_sql}"
         )))
         .bind(account_id)
         .bind(organization_id)
@@ -1436,7 +1423,7 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT * FROM domains WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
+            "SELECT * FROM domains WHERE {where_sql} ORDER BY id LIMIT ? OFFSET ?"
         )))
         .bind(account_id)
         .bind(organization_id)
@@ -2379,7 +2366,7 @@ impl Store for SqliteStore {
             "account_id = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR EXISTS \
              (SELECT 1 FROM orders o WHERE o.id = requests.order_id \
               AND o.container_id IN (SELECT value FROM json_each(?))))";
-        let scope = container_ids.map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let scope = container_ids.map(scope_json);
         let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM requests WHERE {WHERE}"
         )))

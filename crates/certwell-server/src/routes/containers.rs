@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_policy::account::{check_metadata_definition, visible_containers};
+use certwell_policy::account::{check_metadata_definition, containers_in_view, visible_containers};
 use certwell_policy::approval::Role;
 use certwell_store::{Container, MetadataField, NewMetadataField};
 use serde::Deserialize;
@@ -65,16 +65,7 @@ pub async fn org_view(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec
     }
     let all = state.store.list_containers(caller.account_id).await?;
     let tree: Vec<(i64, Option<i64>)> = all.iter().map(|c| (c.id, c.parent_id)).collect();
-    let mut ids = visible_containers(&tree, caller.user.container_id);
-    let mut cur = caller.user.container_id;
-    while let Some(parent) = tree.iter().find(|(id, _)| *id == cur).and_then(|(_, p)| *p) {
-        if ids.contains(&parent) {
-            break;
-        }
-        ids.push(parent);
-        cur = parent;
-    }
-    Ok(Some(ids))
+    Ok(Some(containers_in_view(&tree, caller.user.container_id)))
 }
 
 pub async fn in_org_view(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {

@@ -10,13 +10,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_policy::dcv::is_token_method;
-use certwell_store::{format_ts, Domain, Order};
+use certwell_store::{Domain, Order};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
-use crate::issuance::{domain_fact, try_issue, OrderData, OrderPlan};
+use crate::issuance::{domain_fact, domain_validated, try_issue, OrderData, OrderPlan};
 use crate::routes::orders::{dcv_token_json, load_order};
 use crate::routes::query_map;
 use crate::state::AppState;
@@ -44,16 +44,9 @@ async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> ApiResult<D
     Ok(d)
 }
 
-fn is_validated(d: &Domain) -> bool {
-    let now = format_ts(time::OffsetDateTime::now_utc());
-    d.validated_until
-        .as_deref()
-        .is_some_and(|u| u > now.as_str())
-}
-
-fn validation_emails(d: &Domain, base: &[String], txt: &[String]) -> Value {
-    json!({"validation_emails": {"name_scope": d.name, "base_emails": base,
-        "dns_txt_emails": txt}})
+/// Where DCV email for `d` goes: `{"name_scope","base_emails","dns_txt_emails"}`.
+pub fn validation_emails(d: &Domain, base: &[String], txt: &[String]) -> Value {
+    json!({"name_scope": d.name, "base_emails": base, "dns_txt_emails": txt})
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,11 +88,13 @@ pub async fn put_dcv_method(
         .await?;
     let d = load_domain(&state, &caller, &id).await?;
     if method == "email" {
-        if b.send_dcv_email_flag.unwrap_or(true) && !is_validated(&d) {
+        if b.send_dcv_email_flag.unwrap_or(true) && !domain_validated(&d) {
             validation::send_domain_emails(&state, &d).await?;
         }
         let (base, txt) = validation::dcv_addresses(&state, &d).await;
-        return Ok(Json(validation_emails(&d, &base, &txt)));
+        return Ok(Json(
+            json!({"validation_emails": validation_emails(&d, &base, &txt)}),
+        ));
     }
     state.wake_dcv.notify_one();
     Ok(Json(json!({"dcv_token": dcv_token_json(&state, &d)})))
@@ -146,7 +141,7 @@ pub async fn put_validate_token(
 ) -> ApiResult<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     let token = d.dcv_token.clone().unwrap_or_default();
-    if is_validated(&d) {
+    if domain_validated(&d) {
         return Ok(Json(json!({"token": token, "status": "active"})));
     }
     validation::check_domain(&state, &d).await??;
@@ -161,9 +156,7 @@ pub async fn get_dcv_emails(
 ) -> ApiResult<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     let (base, txt) = validation::dcv_addresses(&state, &d).await;
-    Ok(Json(
-        json!({"name_scope": d.name, "base_emails": base, "dns_txt_emails": txt}),
-    ))
+    Ok(Json(validation_emails(&d, &base, &txt)))
 }
 
 /// `PUT /domain/{id}/dcv/emails`: sends the DCV emails again.
@@ -262,7 +255,7 @@ async fn covering_domains(
         let pick = domains
             .iter()
             .filter(|d| d.is_active && domain_fact(d).covers(name))
-            .max_by_key(|d| is_validated(d));
+            .max_by_key(|d| domain_validated(d));
         if let Some(d) = pick {
             match out.iter_mut().find(|(x, _)| x.id == d.id) {
                 Some((_, n)) => n.push(name.clone()),
@@ -321,7 +314,7 @@ pub async fn order_validation(
             "domain_id": d.id.to_string(),
             "name_scope": d.name,
             "approval_scope": if d.dcv_method == "http-token" { "fqdn" } else { "subdomains" },
-            "status": if is_validated(&d) { "approved" } else { "pending" },
+            "status": if domain_validated(&d) { "approved" } else { "pending" },
             "method": d.dcv_method,
             "dns_names": covered,
         }));
@@ -375,7 +368,7 @@ pub async fn check_order_dcv(
         ));
     }
     for (d, covered) in covering {
-        let ok = if is_validated(&d) {
+        let ok = if domain_validated(&d) {
             true
         } else if !is_token_method(&d.dcv_method) {
             failure.get_or_insert(ApiError::bad_request(
@@ -474,7 +467,7 @@ pub async fn new_order_random_value(
     let mut domains = Vec::new();
     let mut first = None;
     for (d, _) in covering_domains(&state, &order, &order_names(&data)).await? {
-        if is_validated(&d) || !is_token_method(&d.dcv_method) {
+        if domain_validated(&d) || !is_token_method(&d.dcv_method) {
             continue;
         }
         let (token, exp) = new_dcv_token()?;

@@ -138,17 +138,13 @@ pub async fn create_order(
 
     // Domains for names no domain of the organization covers yet.
     let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
-    if dcv_method == "http-token" && !state.config.sandbox {
-        if let Some(w) = plan
-            .sans
-            .iter()
-            .find(|n| n.starts_with("*.") && !org.domains.iter().any(|d| domain_fact(d).covers(n)))
-        {
-            return Err(ApiError::bad_request(
-                codes::INVALID_DCV_METHOD,
-                format!("The DCV method 'http-token' cannot validate the wildcard name '{w}' (an HTTP file proves one name only); use dns-txt-token, dns-cname-token or email."),
-            ));
-        }
+    if !state.config.sandbox {
+        certwell_policy::dcv::check_method_for_names(
+            &dcv_method,
+            plan.sans
+                .iter()
+                .filter(|n| !org.domains.iter().any(|d| domain_fact(d).covers(n))),
+        )?;
     }
     let new_domains = new_domains_for(
         &state,
@@ -199,35 +195,12 @@ pub async fn create_order(
     // with a serial recorded earlier, and store order and certificate in
     // one transaction.
     let one_trip = matches!(org.for_order, OrgForOrder::Existing(_)) && new_domains.is_empty();
-    let mut presigned = None;
-    let immediate = match immediate {
-        Some((_, nb, na, leaf)) if one_trip => {
-            let serial = crate::issuance::take_reserved_serial(&state, &ca.id).await?;
-            let der = crate::issuance::sign_leaf(
-                &state,
-                ca,
-                serial.clone(),
-                leaf,
-                csr.spki_der.clone(),
-                nb,
-                na,
-            )
-            .await
-            .map_err(|why| {
-                tracing::error!(error = %why, "signing failed");
-                ApiError::internal("The certificate could not be signed.")
-            })?;
-            presigned = Some(certwell_store::PreIssued {
-                ca_id: ca.id.clone(),
-                serial_hex: hex::encode_upper(&serial),
-                thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&der),
-                der,
-                valid_from: format_ts(nb),
-                valid_till: format_ts(na),
-            });
-            None
-        }
-        other => other,
+    let (immediate, presigned) = match immediate {
+        Some((_, nb, na, leaf)) if one_trip => (
+            None,
+            Some(crate::issuance::presign(&state, ca, leaf, csr.spki_der.clone(), nb, na).await?),
+        ),
+        other => (other, None),
     };
 
     let (key_type, key_size) = key_facts(&csr);
@@ -778,11 +751,7 @@ pub async fn respond_created(
 /// A domain's random value as the API shows it.
 pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<DcvToken> {
     let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires.clone()?);
-    let now = format_ts(OffsetDateTime::now_utc());
-    let validated = d
-        .validated_until
-        .as_deref()
-        .is_some_and(|u| u > now.as_str());
+    let validated = crate::issuance::domain_validated(d);
     Some(DcvToken {
         token,
         status: if validated { "active" } else { "pending" }.into(),
@@ -807,7 +776,6 @@ pub async fn start_domain_validation(
     if state.config.sandbox || organization_id == 0 || names.is_empty() {
         return Ok((None, None));
     }
-    let now = format_ts(OffsetDateTime::now_utc());
     let all = state
         .store
         .domains_of_organization(account_id, organization_id)
@@ -816,9 +784,7 @@ pub async fn start_domain_validation(
         .iter()
         .filter(|d| {
             d.is_active
-                && d.validated_until
-                    .as_deref()
-                    .is_none_or(|u| u <= now.as_str())
+                && !crate::issuance::domain_validated(d)
                 && names.iter().any(|n| domain_fact(d).covers(n))
         })
         .collect();

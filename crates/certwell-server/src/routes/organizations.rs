@@ -211,8 +211,7 @@ pub async fn create_domain(
     } else if !state.config.sandbox {
         // email: the DCV emails go out now; the response names the addresses
         let (base, txt) = crate::validation::dcv_addresses(&state, &created).await;
-        out["validation_emails"] =
-            json!({"name_scope": created.name, "base_emails": base, "dns_txt_emails": txt});
+        out["validation_emails"] = crate::routes::dcv::validation_emails(&created, &base, &txt);
         let (state, d) = (Arc::clone(&state), created.clone());
         tokio::spawn(async move {
             if let Err(e) = crate::validation::send_domain_emails(&state, &d).await {
