@@ -13,6 +13,8 @@ use certwell_server::{Config, DataDir};
 use clap::Parser;
 use serde_json::json;
 
+mod http1;
+
 #[derive(Parser)]
 struct Args {
     /// What to measure: "orders" (order creation with issuance) or "ocsp"
@@ -164,7 +166,16 @@ async fn main() -> Result<(), String> {
     }
 
     if args.mode == "ocsp" {
-        let result = ocsp_bench(&args, &client, &base, &key, &bodies, &ca.cert_der).await;
+        let result = ocsp_bench(
+            &args,
+            server.addr,
+            &client,
+            &base,
+            &key,
+            &bodies,
+            &ca.cert_der,
+        )
+        .await;
         server.shutdown().await;
         return result;
     }
@@ -172,28 +183,25 @@ async fn main() -> Result<(), String> {
         return Err(format!("--mode must be orders or ocsp, not {}", args.mode));
     }
 
-    let bodies_len = bodies.len();
-    let (lat, failures, elapsed) = drive(args.concurrency, 1, bodies_len, move |i| {
-        let (client, base, key, bodies) =
-            (client.clone(), base.clone(), key.clone(), bodies.clone());
-        async move {
-            let r = client
-                .post(format!("{base}/services/v2/order/certificate/ssl_plus"))
-                .header("X-DC-DEVKEY", &key)
-                .header("Content-Type", "application/json")
-                .body(bodies[i].clone())
-                .send()
-                .await;
-            match r {
-                Ok(r) if r.status().as_u16() == 201 => r
-                    .json::<Created>()
-                    .await
-                    .map(|c| c.certificate_chain.is_some_and(|c| c.len() == 3))
-                    .unwrap_or(false),
-                _ => false,
-            }
-        }
-    })
+    let host = server.addr.to_string();
+    let path = "/services/v2/order/certificate/ssl_plus";
+    let requests: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|b| http1::post(path, &host, &key, b))
+        .collect();
+    let end = requests.len();
+    let (lat, failures, elapsed) = drive(
+        server.addr,
+        args.concurrency,
+        1,
+        end,
+        Arc::new(requests),
+        |_, status, body| {
+            status == 201
+                && serde_json::from_slice::<Created>(body)
+                    .is_ok_and(|c| c.certificate_chain.is_some_and(|c| c.len() == 3))
+        },
+    )
     .await?;
     let n = lat.len();
     let rate = n as f64 / elapsed.as_secs_f64();
@@ -231,6 +239,7 @@ async fn main() -> Result<(), String> {
 /// one.
 async fn ocsp_bench(
     args: &Args,
+    addr: std::net::SocketAddr,
     client: &reqwest::Client,
     base: &str,
     key: &str,
@@ -289,32 +298,28 @@ async fn ocsp_bench(
                 c => c.to_string(),
             })
             .collect();
-        targets.push((format!("{base}/ocsp/{path}"), revoked));
+        targets.push((format!("/ocsp/{path}"), revoked));
     }
-    let targets = Arc::new(targets);
     let revoked_n = targets.iter().filter(|t| t.1).count();
     eprintln!(
         "{} certificates, {revoked_n} revoked; sending {} OCSP requests…",
         targets.len(),
         args.requests
     );
-    let (lat, failures, elapsed) = {
-        let (client, targets) = (client.clone(), targets.clone());
-        drive(args.concurrency, 0, args.requests, move |i| {
-            let (client, targets) = (client.clone(), targets.clone());
-            async move {
-                let (url, revoked) = &targets[i % targets.len()];
-                match client.get(url).send().await {
-                    Ok(r) if r.status().as_u16() == 200 => match r.bytes().await {
-                        Ok(b) => ocsp_status(&b) == Some(if *revoked { 1 } else { 0 }),
-                        Err(_) => false,
-                    },
-                    _ => false,
-                }
-            }
-        })
-        .await?
-    };
+    let host = addr.to_string();
+    let requests: Vec<Vec<u8>> = targets.iter().map(|(p, _)| http1::get(p, &host)).collect();
+    let expected: Vec<u8> = targets.iter().map(|(_, r)| u8::from(*r)).collect();
+    let (lat, failures, elapsed) = drive(
+        addr,
+        args.concurrency,
+        0,
+        args.requests,
+        Arc::new(requests),
+        move |i, status, body| {
+            status == 200 && ocsp_status(body) == Some(expected[i % expected.len()])
+        },
+    )
+    .await?;
     let n = lat.len();
     println!(
         "ocsp: {n} GET requests over {} certificates ({revoked_n} revoked) at concurrency {} in {:.2}s, failures: {failures}",
@@ -334,24 +339,34 @@ async fn ocsp_bench(
     Ok(())
 }
 
-/// Runs `job(i)` for every i in `first..end` from `concurrency` tasks
-/// (each a keep-alive connection); returns the sorted latencies, how many
-/// jobs reported failure, and the wall time.
-async fn drive<F, Fut>(
+/// Sends request `i % requests.len()` for every i in `first..end` from
+/// `concurrency` tasks, each on its own keep-alive connection, and checks
+/// each answer with `ok(i, status, body)`; returns the sorted latencies,
+/// how many answers failed the check, and the wall time.
+async fn drive<F>(
+    addr: std::net::SocketAddr,
     concurrency: usize,
     first: usize,
     end: usize,
-    job: F,
+    requests: Arc<Vec<Vec<u8>>>,
+    ok: F,
 ) -> Result<(Vec<Duration>, usize, Duration), String>
 where
-    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    F: Fn(usize, u16, &[u8]) -> bool + Clone + Send + Sync + 'static,
 {
+    let mut conns = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        conns.push(
+            http1::Conn::connect(addr)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(first));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (job, next) = (job.clone(), next.clone());
+    for mut conn in conns {
+        let (ok, next, requests) = (ok.clone(), next.clone(), requests.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut failures = 0usize;
@@ -361,8 +376,16 @@ where
                     break;
                 }
                 let t = Instant::now();
-                if !job(i).await {
-                    failures += 1;
+                match conn.send(&requests[i % requests.len()]).await {
+                    Ok((status, body)) if ok(i, status, &body) => {}
+                    Ok(_) => failures += 1,
+                    Err(_) => {
+                        // The connection is gone; the other tasks take the
+                        // remaining requests, and the run fails.
+                        failures += 1;
+                        lat.push(t.elapsed());
+                        break;
+                    }
                 }
                 lat.push(t.elapsed());
             }

@@ -1,11 +1,22 @@
 //! Group commit: write jobs from concurrent requests are gathered into one
-//! SQLite transaction, sent to the database in one round trip and made
-//! durable with one fsync. Every job is a fragment of SQL statements whose
-//! rows (exactly one per job) are handed back to its caller only after the
-//! transaction committed. If a batch fails, its jobs are retried one by one
-//! so that one bad job cannot fail the others.
+//! SQLite transaction and sent to the database in one round trip. Every job
+//! is a fragment of SQL statements whose rows (exactly one per job) are
+//! handed back to its caller only once the transaction is durable. If a
+//! batch fails, its jobs are retried one by one so that one bad job cannot
+//! fail the others.
+//!
+//! With full durability the batch commits without its own fsync and a
+//! flusher thread makes it durable (one `fdatasync` of the WAL for all
+//! batches committed since its last one) before any reply, while the writer
+//! already runs the next batch: the disk's flush latency is no longer on the
+//! writer's path, and nothing is acknowledged before it is on disk.
 
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::Sqlite;
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,7 +68,7 @@ fn row_values(row: &SqliteRow) -> Result<JobRow> {
 }
 
 /// Runs `jobs` as one transaction. Ok(rows) has one row per job.
-async fn run(writer: &SqlitePool, jobs: &[&WriteJob]) -> Result<Vec<JobRow>> {
+async fn run(conn: &mut SqliteConnection, jobs: &[&WriteJob]) -> Result<Vec<JobRow>> {
     let mut sql = String::from("BEGIN IMMEDIATE;\n");
     for j in jobs {
         sql.push_str(&j.sql);
@@ -68,7 +79,6 @@ async fn run(writer: &SqlitePool, jobs: &[&WriteJob]) -> Result<Vec<JobRow>> {
     for j in jobs {
         q = bind_all(q, &j.binds);
     }
-    let mut conn = writer.acquire().await?;
     match q.fetch_all(&mut *conn).await {
         Ok(rows) if rows.len() == jobs.len() => rows.iter().map(row_values).collect(),
         Ok(rows) => {
@@ -86,9 +96,161 @@ async fn run(writer: &SqlitePool, jobs: &[&WriteJob]) -> Result<Vec<JobRow>> {
     }
 }
 
-/// The writer task: runs until every sender is gone.
-pub async fn writer_loop(writer: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
-    while let Some(first) = rx.recv().await {
+/// How long the writer keeps the pool's one write connection while jobs
+/// keep coming. Returning it costs a round trip to SQLite's thread (the
+/// pool checks it), so it is kept across batches, but never so long that
+/// a direct write (migrations, administration) waits noticeably.
+const HOLD: Duration = Duration::from_millis(25);
+
+/// The files whose flush makes a committed batch durable: the WAL, and the
+/// database itself should the WAL be gone (it was then checkpointed).
+#[derive(Debug, Clone)]
+pub struct SyncTarget {
+    pub wal: PathBuf,
+    pub db: PathBuf,
+}
+
+impl SyncTarget {
+    fn sync(&self) -> std::io::Result<()> {
+        match std::fs::File::open(&self.wal) {
+            Ok(f) => f.sync_data(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::File::open(&self.db)?.sync_all()
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Committed jobs waiting for the flush that makes them durable.
+type Committed = Vec<(oneshot::Sender<Result<JobRow>>, JobRow)>;
+
+/// The flusher thread: one `fdatasync` of the WAL for everything committed
+/// since the last one, then the replies. It runs while the writer already
+/// executes the next batch, so the disk's flush latency is paid once per
+/// round instead of once per batch on the writer's path.
+fn flusher(target: SyncTarget, rx: std::sync::mpsc::Receiver<Committed>) {
+    while let Ok(mut pending) = rx.recv() {
+        while let Ok(more) = rx.try_recv() {
+            pending.extend(more);
+        }
+        match target.sync() {
+            Ok(()) => {
+                for (reply, row) in pending {
+                    let _ = reply.send(Ok(row));
+                }
+            }
+            Err(e) => {
+                // Committed but not known to be on disk: the caller must
+                // not act on it (a serial must not be signed, a 201 not
+                // sent).
+                for (reply, _) in pending {
+                    let _ = reply.send(Err(StoreError::Database(format!(
+                        "the write could not be made durable: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+/// Where the writer hands out results: at once (the commit itself was
+/// durable as configured), or through the flusher.
+struct Replies {
+    flusher: Option<(
+        std::sync::mpsc::Sender<Committed>,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+impl Replies {
+    fn deliver(&self, done: Vec<(oneshot::Sender<Result<JobRow>>, Result<JobRow>)>) {
+        let mut committed = Committed::new();
+        for (reply, r) in done {
+            match (r, &self.flusher) {
+                (Ok(row), Some(_)) => committed.push((reply, row)),
+                (r, _) => {
+                    // Failures changed nothing: no flush to wait for.
+                    let _ = reply.send(r);
+                }
+            }
+        }
+        if let (Some((tx, _)), false) = (&self.flusher, committed.is_empty()) {
+            if let Err(std::sync::mpsc::SendError(lost)) = tx.send(committed) {
+                for (reply, _) in lost {
+                    let _ = reply.send(Err(StoreError::Database(
+                        "the write could not be made durable: flusher stopped".into(),
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Takes the write connection for the writer. With a flusher, commits skip
+/// their own fsync (`synchronous=NORMAL`): the flusher's makes them durable
+/// before anyone is told.
+async fn take(writer: &SqlitePool, relaxed: bool) -> Result<PoolConnection<Sqlite>> {
+    let mut conn = writer.acquire().await?;
+    if relaxed {
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(conn)
+}
+
+/// Gives the write connection back, with every commit fsynced again for
+/// the other users of the pool; a connection that cannot be restored is
+/// closed rather than returned.
+async fn give_back(conn: PoolConnection<Sqlite>, relaxed: bool) {
+    let mut conn = conn;
+    if relaxed
+        && sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+    {
+        let _ = conn.close().await;
+    }
+}
+
+/// The writer task: runs until every sender is gone. With `sync`, results
+/// are handed out only after a flush of the WAL by the flusher thread.
+pub async fn writer_loop(
+    writer: SqlitePool,
+    mut rx: mpsc::Receiver<WriteJob>,
+    sync: Option<SyncTarget>,
+    watch: std::sync::Arc<crate::org_cache::ChangeWatch>,
+) {
+    // Without a flusher thread (none asked for, or it cannot be started)
+    // every commit makes itself durable.
+    let mut replies = Replies {
+        flusher: sync.and_then(|target| {
+            let (tx, frx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("certwell-wal-flush".into())
+                .spawn(move || flusher(target, frx))
+                .ok()
+                .map(|handle| (tx, handle))
+        }),
+    };
+    let relaxed = replies.flusher.is_some();
+    let mut held: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    loop {
+        let first = match rx.try_recv() {
+            Ok(j) => j,
+            Err(_) => {
+                // Idle: give the connection back before waiting.
+                if let Some((c, _)) = held.take() {
+                    give_back(c, relaxed).await;
+                }
+                match rx.recv().await {
+                    Some(j) => j,
+                    None => break,
+                }
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -96,32 +258,63 @@ pub async fn writer_loop(writer: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let refs: Vec<&WriteJob> = jobs.iter().collect();
-        match run(&writer, &refs).await {
-            Ok(rows) => {
-                for (job, row) in jobs.into_iter().zip(rows) {
-                    let _ = job.reply.send(Ok(row));
-                }
-            }
-            Err(StoreError::Corrupt(m)) => {
-                // The batch committed; retrying would write it twice.
-                for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Corrupt(m.clone())));
-                }
-            }
-            Err(e) if jobs.len() == 1 => {
-                if let Some(job) = jobs.pop() {
-                    let _ = job.reply.send(Err(e));
-                }
-            }
-            Err(_) => {
-                for job in jobs {
-                    let r = run(&writer, &[&job])
-                        .await
-                        .map(|mut rows| rows.pop().unwrap_or_default());
-                    let _ = job.reply.send(r);
-                }
+        if held.as_ref().is_some_and(|(_, at)| at.elapsed() > HOLD) {
+            if let Some((c, _)) = held.take() {
+                give_back(c, relaxed).await;
             }
         }
+        let conn = match &mut held {
+            Some((c, _)) => c,
+            None => match take(&writer, relaxed).await {
+                Ok(c) => &mut held.insert((c, Instant::now())).0,
+                Err(e) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(StoreError::Database(e.to_string())));
+                    }
+                    continue;
+                }
+            },
+        };
+        let refs: Vec<&WriteJob> = jobs.iter().collect();
+        let res = run(conn, &refs).await;
+        let done = match res {
+            Ok(rows) => jobs
+                .into_iter()
+                .zip(rows)
+                .map(|(job, row)| (job.reply, Ok(row)))
+                .collect(),
+            Err(StoreError::Corrupt(m)) => {
+                // The batch committed; retrying would write it twice.
+                jobs.into_iter()
+                    .map(|job| (job.reply, Err(StoreError::Corrupt(m.clone()))))
+                    .collect()
+            }
+            Err(e) if jobs.len() == 1 => jobs
+                .pop()
+                .map(|job| vec![(job.reply, Err(e))])
+                .unwrap_or_default(),
+            Err(_) => {
+                let mut done = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    let r = run(conn, &[&job])
+                        .await
+                        .map(|mut rows| rows.pop().unwrap_or_default());
+                    done.push((job.reply, r));
+                }
+                done
+            }
+        };
+        // Committed (or rolled back): cached organizations read meanwhile
+        // are dropped if the batch changed them.
+        watch.settle();
+        replies.deliver(done);
+    }
+    if let Some((c, _)) = held.take() {
+        give_back(c, relaxed).await;
+    }
+    // Every committed job is flushed and answered before the store closes.
+    if let Some((tx, handle)) = replies.flusher.take() {
+        drop(tx);
+        let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     }
 }

@@ -3,6 +3,7 @@
 //! transaction; an order acknowledged to a client is committed first.
 
 mod batch;
+mod org_cache;
 mod records;
 mod sqlite;
 

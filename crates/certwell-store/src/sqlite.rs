@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::batch::{Bind, JobRow, WriteJob};
+use crate::org_cache::OrgCache;
 use crate::records::*;
 use crate::{Result, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -66,18 +68,87 @@ pub struct SqliteStore {
     /// Group-commit queue (hot-path writes: new orders, issued certificates).
     jobs: std::sync::Mutex<Option<mpsc::Sender<WriteJob>>>,
     writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Background WAL checkpoints (file databases).
+    checkpointer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Organizations with domains for order creation (see org_cache.rs).
+    orgs: OrgCache,
 }
 
 impl SqliteStore {
-    fn with_pools(pool: SqlitePool, writer: SqlitePool) -> SqliteStore {
+    fn with_pools(
+        pool: SqlitePool,
+        writer: SqlitePool,
+        sync: Option<crate::batch::SyncTarget>,
+        orgs: OrgCache,
+    ) -> SqliteStore {
         let (tx, rx) = mpsc::channel(1024);
-        let task = tokio::spawn(crate::batch::writer_loop(writer.clone(), rx));
+        let task = tokio::spawn(crate::batch::writer_loop(
+            writer.clone(),
+            rx,
+            sync,
+            Arc::clone(&orgs.watch),
+        ));
         SqliteStore {
             pool,
             writer,
             jobs: std::sync::Mutex::new(Some(tx)),
             writer_task: std::sync::Mutex::new(Some(task)),
+            checkpointer: std::sync::Mutex::new(None),
+            orgs,
         }
+    }
+}
+
+/// Pool options for a connection that writes: its row changes reach
+/// `watch` (the update hook), and so do its commits (settled when the pool
+/// takes the connection back; the group-commit writer settles each batch).
+fn watched(
+    options: SqlitePoolOptions,
+    watch: &Arc<crate::org_cache::ChangeWatch>,
+) -> SqlitePoolOptions {
+    let on_connect = Arc::clone(watch);
+    let on_release = Arc::clone(watch);
+    options
+        .after_connect(move |conn, _| {
+            let watch = Arc::clone(&on_connect);
+            Box::pin(async move {
+                conn.lock_handle()
+                    .await?
+                    .set_update_hook(move |change| watch.row_changed(change.table));
+                Ok(())
+            })
+        })
+        .after_release(move |_, _| {
+            on_release.settle();
+            Box::pin(async { Ok(true) })
+        })
+}
+
+/// SQLite's write-ahead log beside the database file `path`.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push("-wal");
+    std::path::PathBuf::from(name)
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copies committed WAL frames back into the database file from a reader
+/// connection (a passive checkpoint never blocks the writer), so that the
+/// writer's commits do not pay for it. The writer's own automatic
+/// checkpoint stays on at a larger threshold as a backstop.
+async fn checkpoint_loop(pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        // A failed attempt (busy, closing) is retried next round; the
+        // writer's own checkpoint covers a lasting failure.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await;
     }
 }
 
@@ -121,23 +192,43 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(opts.clone())
-            .await?;
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("temp_store", "memory");
+        let orgs = OrgCache::default();
+        let writer = watched(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .test_before_acquire(false),
+            &orgs.watch,
+        )
+        .connect_with(opts.clone().pragma("wal_autocheckpoint", "8192"))
+        .await?;
         // Migrate before any reader connection exists: a reader that
         // prepared a statement against the old schema would see more
         // columns than sqlx expects once SQLite re-prepares it.
         Self::migrate_pool(&writer).await?;
+        // No ping before handing out a connection: an in-process SQLite
+        // connection does not go stale, and the ping is a round trip to its
+        // thread on every read.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
-        Ok(SqliteStore::with_pools(pool, writer))
+        // Full durability: batches commit without their own fsync and are
+        // answered after the flusher's (see batch.rs), as durable and
+        // without the writer waiting for the disk.
+        let sync = matches!(durability, Durability::Full).then(|| crate::batch::SyncTarget {
+            wal: wal_path(path),
+            db: path.to_path_buf(),
+        });
+        let store = SqliteStore::with_pools(pool.clone(), writer, sync, orgs);
+        let checkpointer = tokio::spawn(checkpoint_loop(pool));
+        *store.checkpointer.lock().unwrap_or_else(|p| p.into_inner()) = Some(checkpointer);
+        Ok(store)
     }
 
     /// An in-memory database (tests).
@@ -145,11 +236,11 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(|e| StoreError::Database(e.to_string()))?
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
+        let orgs = OrgCache::default();
+        let pool = watched(SqlitePoolOptions::new().max_connections(1), &orgs.watch)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore::with_pools(pool.clone(), pool);
+        let store = SqliteStore::with_pools(pool.clone(), pool, None, orgs);
         store.migrate().await?;
         Ok(store)
     }
@@ -514,6 +605,62 @@ impl SqliteStore {
     /// multi-statement transaction sent to SQLite in a single round trip.
     /// Ids of rows inserted earlier in the batch are read from
     /// `sqlite_sequence` (all tables use AUTOINCREMENT; one writer).
+    /// One organization with its validations and domains, from the database.
+    async fn read_organization_with_domains(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> Result<Option<(Organization, Vec<Domain>)>> {
+        let row = sqlx::query(
+            "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
+             'date_created', v.date_created, 'validated_until', v.validated_until, 'verified_users', v.verified_users)) \
+             FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json, \
+             (SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, 'container_id', d.container_id, \
+             'organization_id', d.organization_id, 'name', d.name, 'is_active', d.is_active, 'dcv_method', d.dcv_method, \
+             'dcv_token', d.dcv_token, 'dcv_token_expires', d.dcv_token_expires, 'validation_types', d.validation_types, \
+             'validated_at', d.validated_at, 'validated_until', d.validated_until, 'created_at', d.created_at, \
+             'dcv_attempts', d.dcv_attempts, 'dcv_next_check', d.dcv_next_check, 'dcv_last_error', d.dcv_last_error)) \
+             FROM (SELECT * FROM domains WHERE account_id = o.account_id AND organization_id = o.id ORDER BY id) d) AS domains_json \
+             FROM organizations o WHERE o.id = ? AND o.account_id = ?",
+        )
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut org = org_row(&row)?;
+        org.validations = validations_from_json(row.try_get("validations_json")?)?;
+        let mut domains = Vec::new();
+        if let Some(text) = row.try_get::<Option<String>, _>("domains_json")? {
+            let list: Vec<Value> = serde_json::from_str(&text)?;
+            for d in list {
+                let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+                let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
+                let types: Vec<String> =
+                    serde_json::from_str(&s("validation_types").unwrap_or_else(|| "[]".into()))?;
+                domains.push(Domain {
+                    id: i("id"),
+                    account_id: i("account_id"),
+                    container_id: i("container_id"),
+                    organization_id: i("organization_id"),
+                    name: s("name").unwrap_or_default(),
+                    is_active: i("is_active") != 0,
+                    dcv_method: s("dcv_method").unwrap_or_default(),
+                    dcv_token: s("dcv_token"),
+                    dcv_token_expires: s("dcv_token_expires"),
+                    validation_types: types,
+                    validated_at: s("validated_at"),
+                    validated_until: s("validated_until"),
+                    created_at: s("created_at").unwrap_or_default(),
+                    dcv_attempts: i("dcv_attempts"),
+                    dcv_next_check: s("dcv_next_check"),
+                    dcv_last_error: s("dcv_last_error"),
+                });
+            }
+        }
+        Ok(Some((org, domains)))
+    }
+
     async fn create_order_one_trip(
         &self,
         o: &NewOrder,
@@ -1442,54 +1589,15 @@ impl Store for SqliteStore {
         account_id: i64,
         id: i64,
     ) -> Result<Option<(Organization, Vec<Domain>)>> {
-        let row = sqlx::query(
-            "SELECT o.*, (SELECT json_group_array(json_object('kind', v.type, 'status', v.status, \
-             'date_created', v.date_created, 'validated_until', v.validated_until, 'verified_users', v.verified_users)) \
-             FROM (SELECT * FROM org_validations WHERE organization_id = o.id ORDER BY type) v) AS validations_json, \
-             (SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, 'container_id', d.container_id, \
-             'organization_id', d.organization_id, 'name', d.name, 'is_active', d.is_active, 'dcv_method', d.dcv_method, \
-             'dcv_token', d.dcv_token, 'dcv_token_expires', d.dcv_token_expires, 'validation_types', d.validation_types, \
-             'validated_at', d.validated_at, 'validated_until', d.validated_until, 'created_at', d.created_at, \
-             'dcv_attempts', d.dcv_attempts, 'dcv_next_check', d.dcv_next_check, 'dcv_last_error', d.dcv_last_error)) \
-             FROM (SELECT * FROM domains WHERE account_id = o.account_id AND organization_id = o.id ORDER BY id) d) AS domains_json \
-             FROM organizations o WHERE o.id = ? AND o.account_id = ?",
-        )
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut org = org_row(&row)?;
-        org.validations = validations_from_json(row.try_get("validations_json")?)?;
-        let mut domains = Vec::new();
-        if let Some(text) = row.try_get::<Option<String>, _>("domains_json")? {
-            let list: Vec<Value> = serde_json::from_str(&text)?;
-            for d in list {
-                let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-                let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
-                let types: Vec<String> =
-                    serde_json::from_str(&s("validation_types").unwrap_or_else(|| "[]".into()))?;
-                domains.push(Domain {
-                    id: i("id"),
-                    account_id: i("account_id"),
-                    container_id: i("container_id"),
-                    organization_id: i("organization_id"),
-                    name: s("name").unwrap_or_default(),
-                    is_active: i("is_active") != 0,
-                    dcv_method: s("dcv_method").unwrap_or_default(),
-                    dcv_token: s("dcv_token"),
-                    dcv_token_expires: s("dcv_token_expires"),
-                    validation_types: types,
-                    validated_at: s("validated_at"),
-                    validated_until: s("validated_until"),
-                    created_at: s("created_at").unwrap_or_default(),
-                    dcv_attempts: i("dcv_attempts"),
-                    dcv_next_check: s("dcv_next_check"),
-                    dcv_last_error: s("dcv_last_error"),
-                });
-            }
+        let ticket = match self.orgs.get(account_id, id) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(ticket) => ticket,
+        };
+        let found = self.read_organization_with_domains(account_id, id).await?;
+        if let Some(v) = &found {
+            self.orgs.put(ticket, v);
         }
-        Ok(Some((org, domains)))
+        Ok(found)
     }
 
     async fn domains_of_organization(
@@ -2787,6 +2895,15 @@ impl Store for SqliteStore {
             .take();
         if let Some(t) = task {
             let _ = t.await;
+        }
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(c) = checkpointer {
+            c.abort();
+            let _ = c.await;
         }
         self.writer.close().await;
         self.pool.close().await;

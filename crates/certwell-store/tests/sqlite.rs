@@ -887,3 +887,69 @@ async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction() {
         Err(StoreError::Conflict(_))
     ));
 }
+
+fn domain_row(org: &Organization, name: &str) -> NewDomainRow {
+    NewDomainRow {
+        container_id: org.container_id,
+        organization_id: org.id,
+        name: name.into(),
+        dcv_method: "dns-txt-token".into(),
+        dcv_token: None,
+        dcv_token_expires: None,
+        validation_types: vec!["ov".into()],
+        validated_at: None,
+        validated_until: Some("2099-01-01T00:00:00+00:00".into()),
+    }
+}
+
+/// Order creation reads organizations with their domains from a cache:
+/// every change made through the store shows at once, whether it went
+/// through the group-commit writer or a direct write, and a change made by
+/// another process (the CLI) once the entry expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_organizations_follow_every_change() {
+    let (dir, s) = store().await;
+    let (a, u, org) = setup(&s).await;
+    let get = || async {
+        s.organization_with_domains(a.id, org.id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(get().await.1.is_empty());
+    assert!(get().await.1.is_empty(), "served from the cache");
+
+    // A direct write.
+    let d = s
+        .create_domain(a.id, &domain_row(&org, "example.com"))
+        .await
+        .unwrap();
+    let (_, domains) = get().await;
+    assert_eq!(domains.len(), 1);
+    assert!(domains[0].is_active);
+    s.set_domain_active(a.id, d.id, false).await.unwrap();
+    assert!(!get().await.1[0].is_active);
+    s.set_organization_active(a.id, org.id, false)
+        .await
+        .unwrap();
+    assert!(!get().await.0.is_active);
+    s.set_organization_active(a.id, org.id, true).await.unwrap();
+    assert!(get().await.0.is_active);
+
+    // A batch of the group-commit writer that adds a domain.
+    let mut o = order(&a, &u, Some(org.id), None, None);
+    o.new_domains = vec![domain_row(&org, "example.net")];
+    s.create_order(&o).await.unwrap();
+    let names: Vec<String> = get().await.1.into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["example.com", "example.net"]);
+
+    // Another process on the same file: seen once the entry expires.
+    assert!(!get().await.1[0].is_active);
+    let other = SqliteStore::open(&dir.path().join("t.db"), Durability::Full)
+        .await
+        .unwrap();
+    other.set_domain_active(a.id, d.id, true).await.unwrap();
+    other.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(get().await.1[0].is_active);
+}
