@@ -205,6 +205,20 @@ async fn main() -> Result<(), String> {
     .await?;
     let n = lat.len();
     let rate = n as f64 / elapsed.as_secs_f64();
+    // What the store holds: every order of the run plus the warm-up, issued.
+    let stored = client
+        .get(format!(
+            "{base}/services/v2/order/certificate?filters[status]=issued&limit=1"
+        ))
+        .header("X-DC-DEVKEY", &key)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<serde_json::Value>()
+        .await
+        .map_err(|e| e.to_string())?["page"]["total"]
+        .as_u64()
+        .unwrap_or(0);
     server.shutdown().await;
 
     let threads = std::thread::available_parallelism()
@@ -218,6 +232,7 @@ async fn main() -> Result<(), String> {
         args.concurrency,
         elapsed.as_secs_f64()
     );
+    println!("stored: {stored} issued orders (the run and one warm-up order)");
     println!("orders/s: {rate:.0}");
     println!(
         "latency p50: {:.2} ms, p99: {:.2} ms",
@@ -228,6 +243,12 @@ async fn main() -> Result<(), String> {
     println!("orders/s ÷ signatures/s: {:.1}%", 100.0 * rate / sign_rate);
     if failures > 0 {
         return Err(format!("{failures} orders were not issued"));
+    }
+    if stored != (n + 1) as u64 {
+        return Err(format!(
+            "the store holds {stored} issued orders, expected {}",
+            n + 1
+        ));
     }
     Ok(())
 }

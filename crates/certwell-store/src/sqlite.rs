@@ -681,7 +681,13 @@ impl SqliteStore {
             Bind::I64(o.container_id),
             Bind::I64(o.user_id),
             Bind::Text(o.product_name_id.clone()),
-            Bind::Text(o.status.clone()),
+            // Signed already: stored issued at once (one index entry, not
+            // an insert and a move).
+            Bind::Text(if o.issued.is_some() {
+                "issued".into()
+            } else {
+                o.status.clone()
+            }),
             Bind::I64(organization_id),
             Bind::Text(o.common_name.clone()),
             Bind::Text(o.data.to_string()),
@@ -737,7 +743,7 @@ impl SqliteStore {
             sql.push_str(&format!(
                 "UPDATE serials SET certificate_id = {CERT_ID} WHERE ca_id = ? AND serial = ? \
                  AND certificate_id IS NULL;\n\
-                 UPDATE orders SET certificate_id = {CERT_ID}, status = 'issued' WHERE id = {ORDER_ID};\n"
+                 UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
             ));
             binds.extend([
                 Bind::Text(p.ca_id.clone()),
