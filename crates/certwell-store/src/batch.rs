@@ -122,6 +122,11 @@ impl SyncTarget {
     }
 }
 
+/// The answer to a job that committed but is not known to be on disk.
+fn not_durable(why: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("the write could not be made durable: {why}"))
+}
+
 /// Committed jobs waiting for the flush that makes them durable.
 type Committed = Vec<(oneshot::Sender<Result<JobRow>>, JobRow)>;
 
@@ -145,9 +150,7 @@ fn flusher(target: SyncTarget, rx: std::sync::mpsc::Receiver<Committed>) {
                 // not act on it (a serial must not be signed, a 201 not
                 // sent).
                 for (reply, _) in pending {
-                    let _ = reply.send(Err(StoreError::Database(format!(
-                        "the write could not be made durable: {e}"
-                    ))));
+                    let _ = reply.send(Err(not_durable(&e)));
                 }
             }
         }
@@ -178,9 +181,7 @@ impl Replies {
         if let (Some((tx, _)), false) = (&self.flusher, committed.is_empty()) {
             if let Err(std::sync::mpsc::SendError(lost)) = tx.send(committed) {
                 for (reply, _) in lost {
-                    let _ = reply.send(Err(StoreError::Database(
-                        "the write could not be made durable: flusher stopped".into(),
-                    )));
+                    let _ = reply.send(Err(not_durable(&"flusher stopped")));
                 }
             }
         }
