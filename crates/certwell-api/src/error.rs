@@ -53,6 +53,8 @@ pub mod codes {
     pub const DCV_EMAIL_NOT_SENT: &str = "dcv_email_not_sent";
     pub const VALIDATION_LINK_INVALID: &str = "invalid_validation_link";
     pub const CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY: &str = "cert_validity_exceeds_order_validity";
+    /// The certificate failed certwell's pre-sign profile check (certwell).
+    pub const CERTIFICATE_PROFILE_VIOLATION: &str = "certificate_profile_violation";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 
     // Field-level validation (certwell)

@@ -3,6 +3,8 @@
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::derw::{self, Tlv};
+use crate::profile::{check_tbs, CertProfile, CheckedTbs};
+use crate::serial::RecordedSerial;
 use crate::signer::{SignatureScheme, Signer};
 use crate::CaError;
 
@@ -21,17 +23,17 @@ const OID_JUR_L: &str = "1.3.6.1.4.1.311.60.2.1.1";
 const OID_JUR_ST: &str = "1.3.6.1.4.1.311.60.2.1.2";
 const OID_JUR_C: &str = "1.3.6.1.4.1.311.60.2.1.3";
 
-const OID_EXT_SKI: &str = "2.5.29.14";
+pub(crate) const OID_EXT_SKI: &str = "2.5.29.14";
 pub(crate) const OID_EXT_KU: &str = "2.5.29.15";
 pub(crate) const OID_EXT_SAN: &str = "2.5.29.17";
-const OID_EXT_BC: &str = "2.5.29.19";
-const OID_EXT_CRLDP: &str = "2.5.29.31";
-const OID_EXT_CP: &str = "2.5.29.32";
+pub(crate) const OID_EXT_BC: &str = "2.5.29.19";
+pub(crate) const OID_EXT_CRLDP: &str = "2.5.29.31";
+pub(crate) const OID_EXT_CP: &str = "2.5.29.32";
 pub(crate) const OID_EXT_AKI: &str = "2.5.29.35";
 pub(crate) const OID_EXT_EKU: &str = "2.5.29.37";
-const OID_EXT_AIA: &str = "1.3.6.1.5.5.7.1.1";
+pub(crate) const OID_EXT_AIA: &str = "1.3.6.1.5.5.7.1.1";
 
-const OID_KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+pub(crate) const OID_KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
 /// EKU id-kp-emailProtection.
 pub const OID_EKU_EMAIL_PROTECTION: &str = "1.3.6.1.5.5.7.3.4";
 /// EKU id-kp-clientAuth.
@@ -43,9 +45,9 @@ pub const OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS: &str = "1.2.840.113583.1.1.5";
 /// EKU id-kp-OCSPSigning (RFC 5280 §4.2.1.12).
 pub const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1), extnValue NULL.
-const OID_EXT_OCSP_NOCHECK: &str = "1.3.6.1.5.5.7.48.1.5";
-const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
-const OID_AD_CA_ISSUERS: &str = "1.3.6.1.5.5.7.48.2";
+pub(crate) const OID_EXT_OCSP_NOCHECK: &str = "1.3.6.1.5.5.7.48.1.5";
+pub(crate) const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
+pub(crate) const OID_AD_CA_ISSUERS: &str = "1.3.6.1.5.5.7.48.2";
 
 /// CA/B Forum reserved policy OIDs.
 pub const POLICY_TLS_OV: &str = "2.23.140.1.2.2";
@@ -150,13 +152,13 @@ impl CaProfile {
 }
 
 /// Input for [`build_ca_certificate`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct CaCertRequest<'a> {
     pub profile: CaProfile,
     pub subject: &'a CaSubject,
     pub subject_spki_der: &'a [u8],
-    /// Big-endian positive serial bytes (from [`random_serial`]).
-    pub serial: &'a [u8],
+    /// The serial, recorded before signing (consumed by the build).
+    pub serial: RecordedSerial,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// For ICAs: URL of the ISSUER's (root's) CRL. Ignored for Root.
@@ -192,17 +194,21 @@ pub struct TlsSubject {
 }
 
 /// Input for [`build_tls_leaf`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TlsLeafRequest<'a> {
     pub ev: bool,
     pub subject: &'a TlsSubject,
     /// SAN dNSNames in order; wildcards like `*.example.com` allowed for OV.
     pub dns_names: &'a [String],
     pub subject_spki_der: &'a [u8],
-    pub serial: &'a [u8],
+    /// The serial, recorded before signing (consumed by the build).
+    pub serial: RecordedSerial,
     pub not_before: OffsetDateTime,
     /// Encoded as given (UTCTime before 2050, else GeneralizedTime).
     pub not_after: OffsetDateTime,
+    /// The validity cap in force (BR §6.3.2; at most 398 days): the
+    /// pre-sign profile check refuses a longer certificate.
+    pub max_validity_days: i64,
     /// CRLDP of the issuing CA (http).
     pub crl_url: &'a str,
     /// AIA caIssuers (http).
@@ -215,7 +221,7 @@ pub struct TlsLeafRequest<'a> {
 
 /// 16 bytes from the OS CSPRNG, top bit cleared, first byte non-zero
 /// (so ≥ 64 bits of entropy, positive, minimal DER).
-pub fn random_serial() -> Vec<u8> {
+pub(crate) fn random_serial() -> Vec<u8> {
     use rand::TryRngCore;
     let mut buf = [0u8; 16];
     if rand::rngs::OsRng.try_fill_bytes(&mut buf).is_err() {
@@ -492,6 +498,16 @@ fn verification_algorithm(
 /// `SEQUENCE { tbs, alg, BIT STRING sig }`, verifying the result with
 /// `verify_spki` (the issuer public key).
 pub(crate) fn sign_and_assemble(
+    tbs: CheckedTbs,
+    alg_der: &[u8],
+    signer: &dyn Signer,
+    verify_spki: &[u8],
+) -> Result<Vec<u8>, CaError> {
+    sign_raw_and_assemble(tbs.der(), alg_der, signer, verify_spki)
+}
+
+/// [`sign_and_assemble`] for signed objects other than certificates (CRLs).
+pub(crate) fn sign_raw_and_assemble(
     tbs: &[u8],
     alg_der: &[u8],
     signer: &dyn Signer,
@@ -505,13 +521,13 @@ pub(crate) fn sign_and_assemble(
 /// the AlgorithmIdentifier is `scheme.algorithm_der()`, which must be the one
 /// already placed in `tbs`.
 pub(crate) fn sign_with_and_assemble(
-    tbs: &[u8],
+    tbs: CheckedTbs,
     scheme: SignatureScheme,
     signer: &dyn Signer,
     verify_spki: &[u8],
 ) -> Result<Vec<u8>, CaError> {
-    let sig = signer.sign_with(scheme, tbs)?;
-    assemble_verified(tbs, &scheme.algorithm_der(), &sig, verify_spki)
+    let sig = signer.sign_with(scheme, tbs.der())?;
+    assemble_verified(tbs.der(), &scheme.algorithm_der(), &sig, verify_spki)
 }
 
 fn assemble_verified(
@@ -877,7 +893,7 @@ fn ext_san_dns(names: &[String]) -> Vec<u8> {
 }
 
 pub(crate) fn tbs_certificate(
-    serial: &[u8],
+    serial: &RecordedSerial,
     alg_der: &[u8],
     issuer: &[u8],
     validity: &[u8],
@@ -886,7 +902,7 @@ pub(crate) fn tbs_certificate(
     extensions: &[Vec<u8>],
 ) -> Result<Vec<u8>, CaError> {
     let version = derw::cons(derw::ctx_cons(0), &[&derw::uint_u64(2)]);
-    let serial = encode_serial(serial)?;
+    let serial = encode_serial(serial.as_bytes())?;
     let ext_refs: Vec<&[u8]> = extensions.iter().map(Vec::as_slice).collect();
     let exts = derw::cons(derw::ctx_cons(3), &[&derw::seq(&ext_refs)]);
     Ok(derw::seq(&[
@@ -952,7 +968,7 @@ fn parse_crl_parts(der: &[u8]) -> Result<SignedParts<'_>, CaError> {
 /// certificate (TLS, S/MIME or client-auth) or a delegated OCSP responder
 /// certificate; see [`CaProfile`].
 pub fn build_ca_certificate(
-    req: &CaCertRequest,
+    req: CaCertRequest,
     issuer_cert_der: Option<&[u8]>,
     signer: &dyn Signer,
 ) -> Result<Vec<u8>, CaError> {
@@ -977,7 +993,7 @@ pub fn build_ca_certificate(
                 ext_aki(&ski),
             ];
             let tbs = tbs_certificate(
-                req.serial,
+                &req.serial,
                 &alg,
                 &subject,
                 &validity,
@@ -985,7 +1001,8 @@ pub fn build_ca_certificate(
                 req.subject_spki_der,
                 &exts,
             )?;
-            sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+            let tbs = check_tbs(tbs, CertProfile::Ca(req.profile), &req.serial, &alg)?;
+            sign_and_assemble(tbs, &alg, signer, &signer_spki)
         }
         (CaProfile::Root, Some(_)) => Err(CaError::InvalidInput(
             "a Root profile certificate is self-signed; pass issuer_cert_der = None".into(),
@@ -1002,7 +1019,7 @@ pub fn build_ca_certificate(
             }
             let exts = ocsp_responder_extensions(&ski, &issuer.subject_key_id()?);
             let tbs = tbs_certificate(
-                req.serial,
+                &req.serial,
                 &alg,
                 issuer.subject_raw,
                 &validity,
@@ -1010,7 +1027,8 @@ pub fn build_ca_certificate(
                 req.subject_spki_der,
                 &exts,
             )?;
-            sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+            let tbs = check_tbs(tbs, CertProfile::Ca(req.profile), &req.serial, &alg)?;
+            sign_and_assemble(tbs, &alg, signer, &signer_spki)
         }
         (profile, Some(issuer_der)) => {
             let (policies, ekus) = profile
@@ -1047,7 +1065,7 @@ pub fn build_ca_certificate(
                 exts.push(ext_aia(req.issuer_cert_url, None));
             }
             let tbs = tbs_certificate(
-                req.serial,
+                &req.serial,
                 &alg,
                 issuer.subject_raw,
                 &validity,
@@ -1055,7 +1073,8 @@ pub fn build_ca_certificate(
                 req.subject_spki_der,
                 &exts,
             )?;
-            sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+            let tbs = check_tbs(tbs, CertProfile::Ca(req.profile), &req.serial, &alg)?;
+            sign_and_assemble(tbs, &alg, signer, &signer_spki)
         }
     }
 }
@@ -1095,7 +1114,7 @@ fn ocsp_responder_extensions(ski: &[u8], issuer_ski: &[u8]) -> Vec<Vec<u8>> {
 
 /// Build an OV or EV TLS subscriber certificate (BR §7.1.2.7).
 pub fn build_tls_leaf(
-    req: &TlsLeafRequest,
+    req: TlsLeafRequest,
     issuer_cert_der: &[u8],
     signer: &dyn Signer,
 ) -> Result<Vec<u8>, CaError> {
@@ -1164,7 +1183,7 @@ pub fn build_tls_leaf(
         ext_aia(Some(req.ca_issuers_url), req.ocsp_url),
     ];
     let tbs = tbs_certificate(
-        req.serial,
+        &req.serial,
         &alg,
         issuer.subject_raw,
         &validity,
@@ -1172,7 +1191,12 @@ pub fn build_tls_leaf(
         req.subject_spki_der,
         &exts,
     )?;
-    sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+    let profile = CertProfile::TlsServer {
+        ev: req.ev,
+        max_validity_days: req.max_validity_days,
+    };
+    let tbs = check_tbs(tbs, profile, &req.serial, &alg)?;
+    sign_and_assemble(tbs, &alg, signer, &signer_spki)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use crate::cert::{encode_serial, encode_time, sign_and_assemble, ParsedCert, OID_EXT_AKI};
+use crate::cert::{encode_serial, encode_time, sign_raw_and_assemble, ParsedCert, OID_EXT_AKI};
 use crate::derw;
 use crate::signer::Signer;
 use crate::CaError;
@@ -116,5 +116,5 @@ pub fn build_crl(
     parts.push(crl_exts);
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     let tbs = derw::seq(&refs);
-    sign_and_assemble(&tbs, &alg, signer, &signer_spki)
+    sign_raw_and_assemble(&tbs, &alg, signer, &signer_spki)
 }

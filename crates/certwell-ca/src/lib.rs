@@ -12,6 +12,10 @@
 //! * OCSP (RFC 6960): [`parse_ocsp_request`], [`build_ocsp_response`],
 //!   [`ocsp_error_response`], [`issuer_hashes`]; delegated responder
 //!   certificates via [`CaProfile::OcspResponder`].
+//! * [`RecordedSerial`] / [`SerialLedger`]: a serial reaches a builder only
+//!   after a ledger (the store) recorded it; [`check_tbs`] / [`CheckedTbs`]:
+//!   every to-be-signed certificate is re-parsed and checked against its
+//!   [`CertProfile`] before the real signature.
 //! * helpers: PEM, thumbprints, PKCS#7 certs-only bundles.
 //!
 //! All DER is produced by a small in-crate writer so that every byte
@@ -24,13 +28,15 @@ mod crl;
 mod csr;
 mod derw;
 mod ocsp;
+mod profile;
+mod serial;
 mod signer;
 mod subscriber;
 pub mod testing;
 mod util;
 
 pub use cert::{
-    build_ca_certificate, build_tls_leaf, random_serial, verify_issued_by, CaCertRequest,
+    build_ca_certificate, build_tls_leaf, verify_issued_by, CaCertRequest,
     CaProfile, CaSubject, TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC,
     OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS, OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS,
     OID_EKU_EMAIL_PROTECTION, OID_EKU_OCSP_SIGNING, POLICY_CERTWELL_CLIENT_AUTH,
@@ -45,6 +51,10 @@ pub use ocsp::{
     OCSP_MIN_VALIDITY_SECS, OCSP_STATUS_INTERNAL_ERROR, OCSP_STATUS_MALFORMED_REQUEST,
     OCSP_STATUS_SIG_REQUIRED, OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
 };
+pub use profile::{
+    check_tbs, CertProfile, CheckedTbs, SubscriberProfile, SMIME_HARD_MAX_DAYS, TLS_HARD_MAX_DAYS,
+};
+pub use serial::{RecordedSerial, SerialLedger};
 pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
 pub use subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 pub use util::{
@@ -67,4 +77,8 @@ pub enum CaError {
     /// The signing operation failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The to-be-signed certificate does not meet its profile; nothing was
+    /// signed.
+    #[error("the certificate would violate its profile: {0}")]
+    Profile(String),
 }

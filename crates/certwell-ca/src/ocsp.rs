@@ -667,7 +667,8 @@ fn generalized_time(t: OffsetDateTime) -> Result<Vec<u8>, CaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cert::{build_ca_certificate, random_serial, CaCertRequest, CaProfile, CaSubject};
+    use crate::cert::{build_ca_certificate, CaCertRequest, CaProfile, CaSubject};
+    use crate::testing::recorded_serial;
     use crate::signer::{KeyAlgorithm, SoftwareSigner};
     use time::macros::datetime;
     use time::Duration;
@@ -922,11 +923,11 @@ mod tests {
         };
         let ca_spki = ca.spki_der();
         let root = build_ca_certificate(
-            &CaCertRequest {
+            CaCertRequest {
                 profile: CaProfile::Root,
                 subject: &subject,
                 subject_spki_der: &ca_spki,
-                serial: &random_serial(),
+                serial: recorded_serial(),
                 not_before: nb,
                 not_after: nb + Duration::days(3000),
                 issuer_crl_url: None,
@@ -939,14 +940,14 @@ mod tests {
         let (resp_key, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let resp_spki = resp_key.spki_der();
         let responder = build_ca_certificate(
-            &CaCertRequest {
+            CaCertRequest {
                 profile: CaProfile::OcspResponder,
                 subject: &CaSubject {
                     common_name: "Unit Responder".into(),
                     ..subject.clone()
                 },
                 subject_spki_der: &resp_spki,
-                serial: &random_serial(),
+                serial: recorded_serial(),
                 not_before: nb,
                 not_after: nb + Duration::days(90),
                 issuer_crl_url: None,

@@ -17,6 +17,8 @@ use crate::cert::{
     OID_EXT_SAN, OID_L, OID_O, OID_POSTAL_CODE, OID_SERIAL_NUMBER, OID_ST, OID_STREET,
 };
 use crate::derw;
+use crate::profile::{check_tbs, CertProfile, SubscriberProfile};
+use crate::serial::RecordedSerial;
 use crate::signer::{SignatureScheme, Signer};
 use crate::CaError;
 
@@ -81,7 +83,7 @@ pub struct KeyUsageBits {
 }
 
 /// Input for [`build_subscriber_leaf`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SubscriberLeafRequest<'a> {
     /// Subject attributes in order; may be empty (the SAN is then critical).
     pub subject: &'a [SubjectAttr],
@@ -96,10 +98,14 @@ pub struct SubscriberLeafRequest<'a> {
     /// certificatePolicies OIDs without qualifiers (non-critical); non-empty.
     pub policy_oids: &'a [&'a str],
     pub subject_spki_der: &'a [u8],
-    /// Big-endian positive serial bytes (from [`crate::random_serial`]).
-    pub serial: &'a [u8],
+    /// The serial, recorded before signing (consumed by the build).
+    pub serial: RecordedSerial,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+    /// Which subscriber profile the pre-sign check holds the certificate to.
+    pub profile: SubscriberProfile,
+    /// The validity cap of the product (S/MIME: at most 825 days).
+    pub max_validity_days: i64,
     /// CRLDP of the issuing CA (http).
     pub crl_url: &'a str,
     /// AIA caIssuers (http).
@@ -119,12 +125,12 @@ pub struct SubscriberLeafRequest<'a> {
 /// omitted only when there are neither emails nor a UPN). No basicConstraints.
 /// The certificate is verified against the issuer key before it is returned.
 pub fn build_subscriber_leaf(
-    req: &SubscriberLeafRequest,
+    req: SubscriberLeafRequest,
     issuer_cert_der: &[u8],
     signer: &dyn Signer,
 ) -> Result<Vec<u8>, CaError> {
     let issuer = ParsedCert::parse(issuer_cert_der)?;
-    let signer_spki = check_issuer_and_signer(&issuer, signer, req)?;
+    let signer_spki = check_issuer_and_signer(&issuer, signer, &req)?;
     let kind = validate_subject_spki(req.subject_spki_der)?;
 
     check_emails(req.emails)?;
@@ -169,7 +175,7 @@ pub fn build_subscriber_leaf(
 
     let alg = req.signature.algorithm_der();
     let tbs = tbs_certificate(
-        req.serial,
+        &req.serial,
         &alg,
         issuer.subject_raw,
         &validity,
@@ -177,7 +183,12 @@ pub fn build_subscriber_leaf(
         req.subject_spki_der,
         &exts,
     )?;
-    sign_with_and_assemble(&tbs, req.signature, signer, &signer_spki)
+    let profile = CertProfile::Subscriber {
+        kind: req.profile,
+        max_validity_days: req.max_validity_days,
+    };
+    let tbs = check_tbs(tbs, profile, &req.serial, &alg)?;
+    sign_with_and_assemble(tbs, req.signature, signer, &signer_spki)
 }
 
 /// The issuer must be a CA whose key is `signer`, the scheme must fit that

@@ -38,3 +38,50 @@ pub fn make_csr(alg: KeyAlgorithm, cn: &str) -> (String, Vec<u8>) {
     let der = csr_der_for_signer(&signer, cn);
     (der_to_pem("CERTIFICATE REQUEST", &der), pkcs8)
 }
+
+/// A ledger that keeps serials in memory: for this crate's tests and
+/// benchmarks only (behind the `testing` feature), where no durable store
+/// exists. It still refuses a serial recorded twice.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Default)]
+pub struct MemoryLedger {
+    recorded: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl crate::SerialLedger for &MemoryLedger {
+    type Receipt = ();
+    type Error = String;
+    async fn record(self, issuer_id: &str, serials_hex: Vec<String>) -> Result<(), String> {
+        let mut set = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        for s in serials_hex {
+            if !set.insert((issuer_id.to_string(), s.clone())) {
+                return Err(format!("serial {s} recorded twice"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fresh serial recorded in a throw-away [`MemoryLedger`] (tests only).
+#[cfg(any(test, feature = "testing"))]
+pub fn recorded_serial() -> crate::RecordedSerial {
+    let ledger = MemoryLedger::default();
+    let fut = crate::RecordedSerial::reserve_one(&ledger, "test");
+    match poll_ready(fut) {
+        Ok((serial, ())) => serial,
+        Err(e) => panic!("memory ledger: {e}"),
+    }
+}
+
+/// Drives a future that never waits (the memory ledger's) to completion.
+#[cfg(any(test, feature = "testing"))]
+fn poll_ready<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the memory ledger never waits"),
+    }
+}

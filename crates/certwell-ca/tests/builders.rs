@@ -21,11 +21,11 @@ fn setup() -> Ctx {
     };
     let spki = root_signer.spki_der();
     let root_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::Root,
             subject: &subject,
             subject_spki_der: &spki,
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             // GeneralizedTime from 2050 on
             not_after: datetime!(2055-01-01 00:00:00 UTC),
@@ -43,11 +43,11 @@ fn setup() -> Ctx {
         ..subject
     };
     let ica_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::TlsIssuing { ev: false },
             subject: &ica_subject,
             subject_spki_der: &ica_spki,
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(1000),
             issuer_crl_url: Some("http://crl.example.com/root.crl"),
@@ -80,14 +80,15 @@ fn leaf(c: &Ctx, ev: bool, subject: &TlsSubject, dns: &[&str]) -> Result<Vec<u8>
     let dns: Vec<String> = dns.iter().map(|s| s.to_string()).collect();
     let nb = datetime!(2026-11-02 00:00:00 UTC);
     build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             ev,
             subject,
             dns_names: &dns,
             subject_spki_der: &c.leaf_spki,
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::seconds(199 * 86400 - 1),
+            max_validity_days: 398,
             crl_url: "http://crl.example.com/ica.crl",
             ca_issuers_url: "http://certs.example.com/ica.crt",
             ocsp_url: None,
@@ -175,91 +176,86 @@ fn leaf_input_errors() {
         f(&mut s);
         assert!(leaf(&c, false, &s, &["a.example.com"]).is_err());
     }
-    // Wrong signer for the issuer; CA key as subscriber key; bad validity; bad serial; bad URLs.
+    // Wrong signer for the issuer; CA key as subscriber key; bad validity; bad URLs.
+    // (Malformed serials — zero, over 20 octets — can no longer reach a
+    // builder: a RecordedSerial only comes from a ledger. encode_serial's
+    // refusal is unit-tested in src/cert.rs `serials`, check_tbs's in
+    // src/profile.rs `refuses_invalid_serials`.)
     let dns = vec!["a.example.com".to_string()];
-    let base = TlsLeafRequest {
-        ev: false,
-        subject: &ov(),
-        dns_names: &dns,
-        subject_spki_der: &c.leaf_spki,
-        serial: &[0x01],
-        not_before: datetime!(2026-11-02 00:00:00 UTC),
-        not_after: datetime!(2027-01-01 00:00:00 UTC),
-        crl_url: "http://crl.example.com/ica.crl",
-        ca_issuers_url: "http://certs.example.com/ica.crt",
-        ocsp_url: None,
-    };
-    assert!(build_tls_leaf(&base, &c.ica_der, &c.ica_signer).is_ok());
-    assert!(build_tls_leaf(&base, &c.ica_der, &c.root_signer).is_err());
+    let subject = ov();
+    let base = || base_request(&c, &subject, &dns);
+    assert!(build_tls_leaf(base(), &c.ica_der, &c.ica_signer).is_ok());
+    assert!(build_tls_leaf(base(), &c.ica_der, &c.root_signer).is_err());
     let ica_spki = c.ica_signer.spki_der();
     assert!(build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             subject_spki_der: &ica_spki,
-            ..base.clone()
+            ..base()
         },
         &c.ica_der,
         &c.ica_signer
     )
     .is_err());
     assert!(build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             subject_spki_der: b"junk",
-            ..base.clone()
+            ..base()
+        },
+        &c.ica_der,
+        &c.ica_signer
+    )
+    .is_err());
+    let nb = base().not_before;
+    assert!(build_tls_leaf(
+        TlsLeafRequest {
+            not_after: nb,
+            ..base()
         },
         &c.ica_der,
         &c.ica_signer
     )
     .is_err());
     assert!(build_tls_leaf(
-        &TlsLeafRequest {
-            not_after: base.not_before,
-            ..base.clone()
-        },
-        &c.ica_der,
-        &c.ica_signer
-    )
-    .is_err());
-    assert!(build_tls_leaf(
-        &TlsLeafRequest {
-            serial: &[0],
-            ..base.clone()
-        },
-        &c.ica_der,
-        &c.ica_signer
-    )
-    .is_err());
-    assert!(build_tls_leaf(
-        &TlsLeafRequest {
-            serial: &[0x7f; 21],
-            ..base.clone()
-        },
-        &c.ica_der,
-        &c.ica_signer
-    )
-    .is_err());
-    assert!(build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             crl_url: "ldap://x",
-            ..base.clone()
+            ..base()
         },
         &c.ica_der,
         &c.ica_signer
     )
     .is_err());
     assert!(build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             ocsp_url: Some("https://o.example.com"),
-            ..base.clone()
+            ..base()
         },
         &c.ica_der,
         &c.ica_signer
     )
     .is_err());
     // Issuer must be a CA certificate and parseable.
-    let leaf_der = build_tls_leaf(&base, &c.ica_der, &c.ica_signer).unwrap();
-    assert!(build_tls_leaf(&base, &leaf_der, &c.ica_signer).is_err());
-    assert!(build_tls_leaf(&base, b"not a cert", &c.ica_signer).is_err());
-    assert!(build_tls_leaf(&base, &[], &c.ica_signer).is_err());
+    let leaf_der = build_tls_leaf(base(), &c.ica_der, &c.ica_signer).unwrap();
+    assert!(build_tls_leaf(base(), &leaf_der, &c.ica_signer).is_err());
+    assert!(build_tls_leaf(base(), b"not a cert", &c.ica_signer).is_err());
+    assert!(build_tls_leaf(base(), &[], &c.ica_signer).is_err());
+}
+
+/// A valid OV request under `c`'s ICA with a fresh recorded serial (tests
+/// vary one field with `..base_request(..)`).
+fn base_request<'a>(c: &'a Ctx, subject: &'a TlsSubject, dns: &'a [String]) -> TlsLeafRequest<'a> {
+    TlsLeafRequest {
+        ev: false,
+        subject,
+        dns_names: dns,
+        subject_spki_der: &c.leaf_spki,
+        serial: testing::recorded_serial(),
+        not_before: datetime!(2026-11-02 00:00:00 UTC),
+        not_after: datetime!(2027-01-01 00:00:00 UTC),
+        max_validity_days: 398,
+        crl_url: "http://crl.example.com/ica.crl",
+        ca_issuers_url: "http://certs.example.com/ica.crt",
+        ocsp_url: None,
+    }
 }
 
 #[test]
@@ -272,38 +268,33 @@ fn ca_and_crl_input_errors() {
     };
     let spki = c.root_signer.spki_der();
     let nb = datetime!(2026-11-01 00:00:00 UTC);
-    let req = CaCertRequest {
+    let req = || CaCertRequest {
         profile: CaProfile::Root,
         subject: &subject,
         subject_spki_der: &spki,
-        serial: &[1],
+        serial: testing::recorded_serial(),
         not_before: nb,
         not_after: nb + Duration::days(3000),
         issuer_crl_url: None,
         issuer_cert_url: None,
     };
-    assert!(build_ca_certificate(&req, None, &c.root_signer).is_ok());
+    assert!(build_ca_certificate(req(), None, &c.root_signer).is_ok());
     // Root with issuer / with foreign signer.
-    assert!(build_ca_certificate(&req, Some(&c.root_der), &c.root_signer).is_err());
-    assert!(build_ca_certificate(&req, None, &c.ica_signer).is_err());
+    assert!(build_ca_certificate(req(), Some(&c.root_der), &c.root_signer).is_err());
+    assert!(build_ca_certificate(req(), None, &c.ica_signer).is_err());
     // ICA without issuer / without CRL URL / with https CRL URL.
-    let ica = CaCertRequest {
+    let ica = |issuer_crl_url| CaCertRequest {
         profile: CaProfile::TlsIssuing { ev: true },
-        ..req.clone()
+        issuer_crl_url,
+        ..req()
     };
-    assert!(build_ca_certificate(&ica, None, &c.root_signer).is_err());
-    assert!(build_ca_certificate(&ica, Some(&c.root_der), &c.root_signer).is_err());
-    let ica = CaCertRequest {
-        issuer_crl_url: Some("https://crl.example.com/r.crl"),
-        ..ica
-    };
-    assert!(build_ca_certificate(&ica, Some(&c.root_der), &c.root_signer).is_err());
-    let ica = CaCertRequest {
-        issuer_crl_url: Some("http://crl.example.com/r.crl"),
-        ..ica
-    };
-    assert!(build_ca_certificate(&ica, Some(&c.root_der), &c.root_signer).is_ok());
-    assert!(build_ca_certificate(&ica, Some(&c.root_der), &c.ica_signer).is_err());
+    assert!(build_ca_certificate(ica(None), None, &c.root_signer).is_err());
+    assert!(build_ca_certificate(ica(None), Some(&c.root_der), &c.root_signer).is_err());
+    let https = Some("https://crl.example.com/r.crl");
+    assert!(build_ca_certificate(ica(https), Some(&c.root_der), &c.root_signer).is_err());
+    let http = Some("http://crl.example.com/r.crl");
+    assert!(build_ca_certificate(ica(http), Some(&c.root_der), &c.root_signer).is_ok());
+    assert!(build_ca_certificate(ica(http), Some(&c.root_der), &c.ica_signer).is_err());
 
     // CRL errors.
     let nb = datetime!(2026-11-05 00:00:00 UTC);

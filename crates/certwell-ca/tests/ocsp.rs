@@ -54,7 +54,7 @@ fn ca_request<'a>(
     profile: CaProfile,
     subject: &'a CaSubject,
     spki: &'a [u8],
-    serial: &'a [u8],
+    serial: RecordedSerial,
     nb: OffsetDateTime,
     days: i64,
 ) -> CaCertRequest<'a> {
@@ -78,11 +78,11 @@ fn make_ica(
 ) -> (Vec<u8>, SoftwareSigner) {
     let (signer, _) = SoftwareSigner::generate(alg).unwrap();
     let der = build_ca_certificate(
-        &ca_request(
+        ca_request(
             CaProfile::TlsIssuing { ev: false },
             &subject(cn),
             &signer.spki_der(),
-            &random_serial(),
+            testing::recorded_serial(),
             now(),
             3652,
         ),
@@ -101,11 +101,11 @@ fn responder_cert(
 ) -> (Vec<u8>, SoftwareSigner) {
     let (signer, _) = SoftwareSigner::generate(alg).unwrap();
     let der = build_ca_certificate(
-        &ca_request(
+        ca_request(
             CaProfile::OcspResponder,
             &subject("Certwell Test OCSP Responder"),
             &signer.spki_der(),
-            &random_serial(),
+            testing::recorded_serial(),
             now(),
             90,
         ),
@@ -121,14 +121,14 @@ fn setup() -> Setup {
     let nb = now();
     let (root_signer, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP384).unwrap();
     let root_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             issuer_crl_url: None,
             issuer_cert_url: None,
             ..ca_request(
                 CaProfile::Root,
                 &subject("Certwell OCSP Test Root"),
                 &root_signer.spki_der(),
-                &random_serial(),
+                testing::recorded_serial(),
                 nb,
                 7305,
             )
@@ -156,9 +156,10 @@ fn setup() -> Setup {
     let responder = write(dir.path(), "responder", resp_der);
 
     let (leaf_signer, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let leaf_serial = random_serial();
+    let recorded = testing::recorded_serial();
+    let leaf_serial = recorded.as_bytes().to_vec();
     let leaf_der = build_tls_leaf(
-        &TlsLeafRequest {
+        TlsLeafRequest {
             ev: false,
             subject: &TlsSubject {
                 country: "US".into(),
@@ -168,9 +169,10 @@ fn setup() -> Setup {
             },
             dns_names: &["www.example.com".to_string()],
             subject_spki_der: &leaf_signer.spki_der(),
-            serial: &leaf_serial,
+            serial: recorded,
             not_before: nb,
             not_after: nb + Duration::days(90),
+            max_validity_days: 398,
             crl_url: "http://crl.certwell.example.com/ica.crl",
             ca_issuers_url: "http://certs.certwell.example.com/ica.crt",
             ocsp_url: Some("http://ocsp.certwell.example.com"),
@@ -731,13 +733,12 @@ fn responder_and_response_input_errors() {
     // Responder certificates: the issuer must be a CA with the signer's key,
     // and the responder needs its own key.
     let responder_subject = subject("Certwell Test OCSP Responder 2");
-    let serial = random_serial();
     let req = |spki| {
         ca_request(
             CaProfile::OcspResponder,
             &responder_subject,
             spki,
-            &serial,
+            testing::recorded_serial(),
             s.nb,
             90,
         )
@@ -745,22 +746,22 @@ fn responder_and_response_input_errors() {
     let spki = s.responder_signer.spki_der();
     let ica_spki = s.ica_signer.spki_der();
     invalid(
-        build_ca_certificate(&req(&spki), None, &s.ica_signer),
+        build_ca_certificate(req(&spki), None, &s.ica_signer),
         "no issuer",
     );
     invalid(
-        build_ca_certificate(&req(&spki), Some(&s.leaf.der), &s.ica_signer),
+        build_ca_certificate(req(&spki), Some(&s.leaf.der), &s.ica_signer),
         "leaf issuer",
     );
     invalid(
-        build_ca_certificate(&req(&spki), Some(&s.ica.der), &s.responder_signer),
+        build_ca_certificate(req(&spki), Some(&s.ica.der), &s.responder_signer),
         "signer is not the issuer",
     );
     invalid(
-        build_ca_certificate(&req(&ica_spki), Some(&s.ica.der), &s.ica_signer),
+        build_ca_certificate(req(&ica_spki), Some(&s.ica.der), &s.ica_signer),
         "responder with the CA's own key",
     );
-    build_ca_certificate(&req(&spki), Some(&s.ica.der), &s.ica_signer).unwrap();
+    build_ca_certificate(req(&spki), Some(&s.ica.der), &s.ica_signer).unwrap();
 }
 
 // ---- malformed requests ------------------------------------------------------------------

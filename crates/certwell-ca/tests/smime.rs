@@ -89,11 +89,11 @@ fn build_ica(dir: &Path, root: &Ca, nb: OffsetDateTime, spec: IcaSpec) -> Ca {
     let (name, alg, profile, cn) = spec;
     let (signer, _) = SoftwareSigner::generate(alg).unwrap();
     let der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile,
             subject: &ca_subject(cn),
             subject_spki_der: &signer.spki_der(),
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(3652),
             issuer_crl_url: Some(ROOT_CRL),
@@ -317,11 +317,11 @@ fn build() -> Hierarchy {
 
     let (root_signer, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP384).unwrap();
     let root_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::Root,
             subject: &ca_subject("Certwell Test S/MIME Root CA"),
             subject_spki_der: &root_signer.spki_der(),
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(7305),
             issuer_crl_url: None,
@@ -366,8 +366,9 @@ fn build() -> Hierarchy {
         let ica = icas.iter().find(|c| c.cert.name == s.ica).unwrap();
         let (key, _) = SoftwareSigner::generate(s.key).unwrap();
         let emails: Vec<String> = s.emails.iter().map(|e| e.to_string()).collect();
+        let (profile, max_validity_days) = subscriber_profile(s.policy);
         let der = build_subscriber_leaf(
-            &SubscriberLeafRequest {
+            SubscriberLeafRequest {
                 subject: &s.subject,
                 emails: &emails,
                 upn: s.upn,
@@ -375,9 +376,11 @@ fn build() -> Hierarchy {
                 ext_key_usages: &s.ekus,
                 policy_oids: &[s.policy],
                 subject_spki_der: &key.spki_der(),
-                serial: &random_serial(),
+                serial: testing::recorded_serial(),
                 not_before: nb,
                 not_after: leaf_na,
+                profile,
+                max_validity_days,
                 crl_url: ICA_CRL,
                 ca_issuers_url: ICA_CERT,
                 ocsp_url: Some(OCSP),
@@ -402,6 +405,20 @@ fn build() -> Hierarchy {
         root: root.cert,
         icas,
         leaves,
+    }
+}
+
+/// The pre-sign profile of a leaf with certificatePolicy `policy`, and the
+/// validity cap of that product (S/MIME 825 days, the others 1095).
+fn subscriber_profile(policy: &str) -> (SubscriberProfile, i64) {
+    if policy.starts_with("2.23.140.1.5.") {
+        (SubscriberProfile::Smime, 825)
+    } else if policy == POLICY_CERTWELL_CLIENT_AUTH {
+        (SubscriberProfile::ClientAuth, 1095)
+    } else if policy == POLICY_CERTWELL_DOCUMENT_SIGNING {
+        (SubscriberProfile::DocumentSigning, 1095)
+    } else {
+        panic!("no subscriber profile for policy {policy}")
     }
 }
 
@@ -777,11 +794,11 @@ fn small() -> Small {
     let nb = now();
     let (root_signer, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let root_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::Root,
             subject: &ca_subject("Small Root"),
             subject_spki_der: &root_signer.spki_der(),
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(3650),
             issuer_crl_url: None,
@@ -793,11 +810,11 @@ fn small() -> Small {
     .unwrap();
     let (ica_signer, _) = SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let ica_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::SmimeIssuing,
             subject: &ca_subject("Small S/MIME CA"),
             subject_spki_der: &ica_signer.spki_der(),
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(1825),
             issuer_crl_url: Some(ROOT_CRL),
@@ -816,7 +833,8 @@ fn small() -> Small {
     }
 }
 
-/// A valid mailbox-strict request for `small()`; tests mutate one field.
+/// A valid mailbox-strict request for `small()` with a fresh recorded
+/// serial; tests vary one field with `..base_request(..)`.
 fn base_request<'a>(
     spki: &'a [u8],
     subject: &'a [SubjectAttr],
@@ -834,9 +852,11 @@ fn base_request<'a>(
         ext_key_usages: &[OID_EKU_EMAIL_PROTECTION],
         policy_oids: &[MBX_STRICT],
         subject_spki_der: spki,
-        serial: &[0x42, 0x01],
+        serial: testing::recorded_serial(),
         not_before: nb,
         not_after: nb + Duration::days(365),
+        profile: SubscriberProfile::Smime,
+        max_validity_days: 825,
         crl_url: ICA_CRL,
         ca_issuers_url: ICA_CERT,
         ocsp_url: None,
@@ -850,15 +870,15 @@ fn subscriber_leaf_input_errors() {
     let c = small();
     let emails = vec!["alice@example.com".to_string()];
     let subject = vec![A::CommonName("alice@example.com".into())];
-    let issue = |req: &SubscriberLeafRequest| build_subscriber_leaf(req, &c.ica_der, &c.ica_signer);
-    let invalid = |req: &SubscriberLeafRequest, needle: &str| match issue(req) {
+    let issue = |req: SubscriberLeafRequest| build_subscriber_leaf(req, &c.ica_der, &c.ica_signer);
+    let invalid = |req: SubscriberLeafRequest, needle: &str| match issue(req) {
         Err(CaError::InvalidInput(m)) => {
             assert!(m.contains(needle), "expected {needle:?} in {m:?}")
         }
         other => panic!("expected InvalidInput({needle:?}), got {other:?}"),
     };
-    let base = base_request(&c.leaf_spki, &subject, &emails);
-    let der = issue(&base).unwrap();
+    let base = || base_request(&c.leaf_spki, &subject, &emails);
+    let der = issue(base()).unwrap();
     verify_issued_by(&der, &c.ica_der).unwrap();
 
     // Scheme / issuing-key mismatch.
@@ -868,9 +888,9 @@ fn subscriber_leaf_input_errors() {
         SignatureScheme::EcdsaP384Sha384,
     ] {
         invalid(
-            &SubscriberLeafRequest {
+            SubscriberLeafRequest {
                 signature: scheme,
-                ..base.clone()
+                ..base()
             },
             "cannot be used with a ecdsa-p256 issuing key",
         );
@@ -881,59 +901,59 @@ fn subscriber_leaf_input_errors() {
         f(&mut k);
         SubscriberLeafRequest {
             key_usage: k,
-            ..base.clone()
+            ..base()
         }
     };
-    invalid(&ku(|_| {}), "at least one usage");
+    invalid(ku(|_| {}), "at least one usage");
     invalid(
-        &ku(|k| {
+        ku(|k| {
             k.digital_signature = true;
             k.encipher_only = true;
         }),
         "require key_agreement",
     );
     invalid(
-        &ku(|k| {
+        ku(|k| {
             k.key_agreement = true;
             k.encipher_only = true;
             k.decipher_only = true;
         }),
         "at most one",
     );
-    invalid(&ku(|k| k.key_encipherment = true), "EC key");
-    invalid(&ku(|k| k.data_encipherment = true), "EC key");
+    invalid(ku(|k| k.key_encipherment = true), "EC key");
+    invalid(ku(|k| k.data_encipherment = true), "EC key");
     // SAN / emails.
     let non_ascii = vec!["jörg@example.com".to_string()];
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             subject: &[],
             emails: &non_ascii,
-            ..base.clone()
+            ..base()
         },
         "ASCII",
     );
     let dup = vec!["a@example.com".to_string(), "A@example.com".to_string()];
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             subject: &[],
             emails: &dup,
-            ..base.clone()
+            ..base()
         },
         "duplicate email",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             subject: &[],
             emails: &[],
             upn: None,
-            ..base.clone()
+            ..base()
         },
         "empty subject needs a subjectAltName",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             upn: Some("not a upn"),
-            ..base.clone()
+            ..base()
         },
         "invalid upn",
     );
@@ -962,63 +982,63 @@ fn subscriber_leaf_input_errors() {
     ];
     for (attrs, needle) in &bad_subjects {
         invalid(
-            &SubscriberLeafRequest {
+            SubscriberLeafRequest {
                 subject: attrs,
-                ..base.clone()
+                ..base()
             },
             needle,
         );
     }
     // OIDs, URLs, keys.
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             policy_oids: &[],
-            ..base.clone()
+            ..base()
         },
         "policy_oids must not be empty",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             policy_oids: &["2.23.140.1.5.1.3", "2.23.140.1.5.1.3"],
-            ..base.clone()
+            ..base()
         },
         "duplicate",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             ext_key_usages: &["1.3.6.1.5.5.7.3.x"],
-            ..base.clone()
+            ..base()
         },
         "not a dotted OID",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             crl_url: "ldap://crl.example.com/ica",
-            ..base.clone()
+            ..base()
         },
         "crl_url must be an http:// URL",
     );
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             ocsp_url: Some("https://ocsp.example.com"),
-            ..base.clone()
+            ..base()
         },
         "ocsp_url must be an http:// URL",
     );
     let ica_spki = c.ica_signer.spki_der();
     invalid(
-        &SubscriberLeafRequest {
+        SubscriberLeafRequest {
             subject_spki_der: &ica_spki,
-            ..base.clone()
+            ..base()
         },
         "must not be the CA key",
     );
     // Wrong issuer: a non-CA issuer, and a CA whose key is not the signer.
-    match build_subscriber_leaf(&base, &der, &c.ica_signer) {
+    match build_subscriber_leaf(base(), &der, &c.ica_signer) {
         Err(CaError::InvalidInput(m)) => assert!(m.contains("not a CA"), "{m}"),
         other => panic!("{other:?}"),
     }
-    match build_subscriber_leaf(&base, &c.root_der, &c.ica_signer) {
+    match build_subscriber_leaf(base(), &c.root_der, &c.ica_signer) {
         Err(CaError::InvalidInput(m)) => assert!(m.contains("signer key"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -1028,15 +1048,23 @@ fn subscriber_leaf_input_errors() {
 fn subscriber_leaf_optional_parts() {
     use der::Encode;
     let c = small();
-    // Empty subject with only a UPN: SAN is critical and holds just the otherName;
-    // no EKU requested → no EKU extension.
-    let req = SubscriberLeafRequest {
+    // Empty subject with only a UPN: SAN is critical and holds just the otherName.
+    let req = |ext_key_usages| SubscriberLeafRequest {
         upn: Some("svc-backup@corp.example.com"),
-        ext_key_usages: &[],
+        ext_key_usages,
         policy_oids: &[POLICY_CERTWELL_CLIENT_AUTH],
+        profile: SubscriberProfile::ClientAuth,
+        max_validity_days: 1095,
         ..base_request(&c.leaf_spki, &[], &[])
     };
-    let der = build_subscriber_leaf(&req, &c.ica_der, &c.ica_signer).unwrap();
+    // No EKU requested → the builder would omit the EKU extension, but the
+    // pre-sign ClientAuth profile check requires clientAuth, so nothing is
+    // signed (before check_tbs this certificate was issued without an EKU).
+    match build_subscriber_leaf(req(&[]), &c.ica_der, &c.ica_signer) {
+        Err(CaError::Profile(m)) => assert!(m.contains("clientAuth"), "{m}"),
+        other => panic!("expected a profile violation, got {other:?}"),
+    }
+    let der = build_subscriber_leaf(req(&[OID_EKU_CLIENT_AUTH]), &c.ica_der, &c.ica_signer).unwrap();
     let cert = parse(&der);
     assert!(cert.tbs_certificate().subject().is_empty());
     let san = ext(&cert, "2.5.29.17").unwrap();
@@ -1049,7 +1077,11 @@ fn subscriber_leaf_optional_parts() {
     expected.extend_from_slice(&[0xa0, n + 2, 0x0c, n]);
     expected.extend_from_slice(upn);
     assert_eq!(san.extn_value.as_bytes(), expected.as_slice());
-    assert!(ext(&cert, "2.5.29.37").is_none());
+    // extKeyUsage: exactly { id-kp-clientAuth }.
+    assert_eq!(
+        ext(&cert, "2.5.29.37").unwrap().extn_value.as_bytes(),
+        [0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02]
+    );
     assert!(ext(&cert, "2.5.29.19").is_none());
     // AIA without OCSP, keyIdentifier-only AKI = issuer SKI.
     let ica = parse(&c.ica_der);
@@ -1075,7 +1107,7 @@ fn ca_profile_input_errors() {
         profile,
         subject: &subject,
         subject_spki_der: &spki,
-        serial: &[1],
+        serial: testing::recorded_serial(),
         not_before: nb,
         not_after: nb + Duration::days(10),
         issuer_crl_url: Some(ROOT_CRL),
@@ -1083,13 +1115,13 @@ fn ca_profile_input_errors() {
     };
     for profile in [CaProfile::SmimeIssuing, CaProfile::ClientAuthIssuing] {
         // An issuing profile needs the issuer certificate (here the S/MIME ICA).
-        assert!(build_ca_certificate(&req(profile, Some(ROOT_CERT)), None, &c.ica_signer).is_err());
-        match build_ca_certificate(&req(profile, None), Some(&c.ica_der), &c.ica_signer) {
+        assert!(build_ca_certificate(req(profile, Some(ROOT_CERT)), None, &c.ica_signer).is_err());
+        match build_ca_certificate(req(profile, None), Some(&c.ica_der), &c.ica_signer) {
             Err(CaError::InvalidInput(m)) => assert!(m.contains("issuer_cert_url"), "{m}"),
             other => panic!("{other:?}"),
         }
         let ok = build_ca_certificate(
-            &req(profile, Some(ROOT_CERT)),
+            req(profile, Some(ROOT_CERT)),
             Some(&c.ica_der),
             &c.ica_signer,
         )

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use certwell_ca::{CaProfile, CaSubject, KeyAlgorithm, Signer, SoftwareSigner};
+use certwell_ca::{CaProfile, CaSubject, KeyAlgorithm, RecordedSerial, Signer, SoftwareSigner};
 use certwell_policy::CaPurpose;
 use certwell_store::{CaRecord, Store};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, DataDir};
 use crate::keyfile;
+use crate::ledger::Serials;
 
 /// One CA to create on init.
 #[derive(Debug, Clone)]
@@ -171,10 +172,7 @@ pub async fn create_hierarchy(
     specs: &[CaSpec],
 ) -> Result<(), String> {
     let existing = store.list_cas().await.map_err(|e| e.to_string())?;
-    let base = config.base_url();
-    // handle -> (CA id, signer, certificate DER)
-    type Made = (String, Arc<dyn Signer>, Vec<u8>);
-    let mut made: HashMap<&str, Made> = HashMap::new();
+    let mut made: HashMap<&str, Issuer> = HashMap::new();
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .map_err(|e| e.to_string())?;
@@ -191,23 +189,17 @@ pub async fn create_hierarchy(
                     SoftwareSigner::from_pkcs8(alg, &pkcs8)
                         .map_err(|e| format!("CA {}: {e}", rec.id))?,
                 );
-                made.insert(spec.handle, (rec.id.clone(), signer, rec.cert_der.clone()));
+                made.insert(
+                    spec.handle,
+                    Issuer {
+                        id: rec.id.clone(),
+                        signer,
+                        cert_der: rec.cert_der.clone(),
+                    },
+                );
             }
             continue;
         }
-        let (signer, pkcs8) =
-            SoftwareSigner::generate(spec.key_algorithm).map_err(|e| e.to_string())?;
-        let signer: Arc<dyn Signer> = Arc::new(signer);
-        let spki = signer.spki_der();
-        let id = ca_id_for(&spki);
-        let key_rel = format!("keys/{id}.key");
-        keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
-        let subject = CaSubject {
-            country: config.ca_country.clone(),
-            organization: config.ca_organization.clone(),
-            common_name: spec.common_name.to_string(),
-        };
-        let serial = certwell_ca::random_serial();
         let profile = match spec.profile {
             SpecProfile::Root => CaProfile::Root,
             SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
@@ -215,10 +207,7 @@ pub async fn create_hierarchy(
             SpecProfile::ClientAuthIssuing => CaProfile::ClientAuthIssuing,
             SpecProfile::DocumentSigningIssuing => CaProfile::DocumentSigningIssuing,
         };
-        let not_before = now - Duration::minutes(5);
-        let not_after = not_before + Duration::days(spec.validity_days);
-        // A root signs itself; an issuing CA is signed by its parent and
-        // points at the parent's CRL and certificate.
+        // A root signs itself; an issuing CA is signed by its parent.
         let parent = match spec.parent {
             None => None,
             Some(p) => Some(
@@ -226,45 +215,111 @@ pub async fn create_hierarchy(
                     .ok_or_else(|| format!("CA {}: parent {p} must come first", spec.handle))?,
             ),
         };
-        let crl = parent.map(|(pid, _, _)| ca_crl_url(&base, pid));
-        let crt = parent.map(|(pid, _, _)| ca_cert_url(&base, pid));
-        let req = certwell_ca::CaCertRequest {
-            profile,
-            subject: &subject,
-            subject_spki_der: &spki,
-            serial: &serial,
-            not_before,
-            not_after,
-            issuer_crl_url: crl.as_deref(),
-            issuer_cert_url: crt.as_deref(),
-        };
-        let (issuer_cert, issuer_signer) = match parent {
-            Some((_, psigner, pcert)) => (Some(pcert.as_slice()), psigner.as_ref()),
-            None => (None, signer.as_ref()),
-        };
-        let cert_der = certwell_ca::build_ca_certificate(&req, issuer_cert, issuer_signer)
-            .map_err(|e| e.to_string())?;
-        let parent_id = spec
-            .parent
-            .and_then(|p| made.get(p))
-            .map(|(pid, _, _)| pid.clone());
-        store
-            .insert_ca(&CaRecord {
-                id: id.clone(),
-                name: spec.common_name.to_string(),
-                parent_id,
+        let (rec, signer) = issue_ca(
+            store,
+            dir,
+            config,
+            NewCa {
+                key_algorithm: spec.key_algorithm,
+                common_name: spec.common_name.to_string(),
+                profile,
+                validity_days: spec.validity_days,
+                parent,
                 purpose: spec.purpose.map(|p| p.as_str().to_string()),
-                key_algorithm: spec.key_algorithm.as_str().to_string(),
-                key_file: key_rel,
-                cert_der: cert_der.clone(),
                 is_default: spec.is_default,
-                created_at: certwell_store::format_ts(now),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        made.insert(spec.handle, (id, signer, cert_der));
+                now,
+            },
+        )
+        .await?;
+        made.insert(
+            spec.handle,
+            Issuer {
+                id: rec.id,
+                signer,
+                cert_der: rec.cert_der,
+            },
+        );
     }
     Ok(())
+}
+
+/// A CA that signs another CA's certificate.
+struct Issuer {
+    id: String,
+    signer: Arc<dyn Signer>,
+    cert_der: Vec<u8>,
+}
+
+/// A CA certificate to make: a root (no parent), an issuing CA or a
+/// delegated OCSP responder.
+struct NewCa<'a> {
+    key_algorithm: KeyAlgorithm,
+    common_name: String,
+    profile: CaProfile,
+    validity_days: i64,
+    parent: Option<&'a Issuer>,
+    purpose: Option<String>,
+    is_default: bool,
+    now: OffsetDateTime,
+}
+
+/// Generates the key of `new`, records a serial of its issuer (the CA
+/// itself for a root) before signing, builds and signs its certificate
+/// (checked against its profile first), writes the key and stores the CA.
+async fn issue_ca(
+    store: &dyn Store,
+    dir: &DataDir,
+    config: &Config,
+    new: NewCa<'_>,
+) -> Result<(CaRecord, Arc<dyn Signer>), String> {
+    let (signer, pkcs8) = SoftwareSigner::generate(new.key_algorithm).map_err(|e| e.to_string())?;
+    let signer: Arc<dyn Signer> = Arc::new(signer);
+    let spki = signer.spki_der();
+    let id = ca_id_for(&spki);
+    let key_rel = format!("keys/{id}.key");
+    keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
+    let subject = CaSubject {
+        country: config.ca_country.clone(),
+        organization: config.ca_organization.clone(),
+        common_name: new.common_name.chars().take(64).collect(),
+    };
+    let issuer_id = new.parent.map_or(id.as_str(), |p| p.id.as_str());
+    let (serial, ()) = RecordedSerial::reserve_one(Serials(store), issuer_id)
+        .await
+        .map_err(|e| format!("CA {}: recording its serial: {e}", new.common_name))?;
+    let base = config.base_url();
+    let crl = new.parent.map(|p| ca_crl_url(&base, &p.id));
+    let crt = new.parent.map(|p| ca_cert_url(&base, &p.id));
+    let not_before = new.now - Duration::minutes(5);
+    let req = certwell_ca::CaCertRequest {
+        profile: new.profile,
+        subject: &subject,
+        subject_spki_der: &spki,
+        serial,
+        not_before,
+        not_after: not_before + Duration::days(new.validity_days),
+        issuer_crl_url: crl.as_deref(),
+        issuer_cert_url: crt.as_deref(),
+    };
+    let (issuer_cert, issuer_signer) = match new.parent {
+        Some(p) => (Some(p.cert_der.as_slice()), p.signer.as_ref()),
+        None => (None, signer.as_ref()),
+    };
+    let cert_der = certwell_ca::build_ca_certificate(req, issuer_cert, issuer_signer)
+        .map_err(|e| format!("CA {}: {e}", new.common_name))?;
+    let rec = CaRecord {
+        id,
+        name: subject.common_name,
+        parent_id: new.parent.map(|p| p.id.clone()),
+        purpose: new.purpose,
+        key_algorithm: new.key_algorithm.as_str().to_string(),
+        key_file: key_rel,
+        cert_der,
+        is_default: new.is_default,
+        created_at: certwell_store::format_ts(new.now),
+    };
+    store.insert_ca(&rec).await.map_err(|e| e.to_string())?;
+    Ok((rec, signer))
 }
 
 /// The `purpose` stored for delegated OCSP responder certificates.
@@ -297,46 +352,29 @@ pub async fn ensure_ocsp_responders(
         if current {
             continue;
         }
-        let (signer, pkcs8) =
-            SoftwareSigner::generate(KeyAlgorithm::EcdsaP256).map_err(|e| e.to_string())?;
-        let spki = signer.spki_der();
-        let id = ca_id_for(&spki);
-        let key_rel = format!("keys/{id}.key");
-        keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
-        let name = format!("{} OCSP Responder", ca.name);
-        let subject = CaSubject {
-            country: config.ca_country.clone(),
-            organization: config.ca_organization.clone(),
-            common_name: name.chars().take(64).collect(),
+        let issuer = Issuer {
+            id: ca.id.clone(),
+            signer: Arc::clone(&ca.signer),
+            cert_der: ca.cert_der.clone(),
         };
-        let serial = certwell_ca::random_serial();
-        let not_before = now - Duration::minutes(5);
-        let req = certwell_ca::CaCertRequest {
-            profile: CaProfile::OcspResponder,
-            subject: &subject,
-            subject_spki_der: &spki,
-            serial: &serial,
-            not_before,
-            not_after: not_before + Duration::days(RESPONDER_VALIDITY_DAYS),
-            issuer_crl_url: None,
-            issuer_cert_url: None,
-        };
-        let cert_der =
-            certwell_ca::build_ca_certificate(&req, Some(&ca.cert_der), ca.signer.as_ref())
-                .map_err(|e| format!("OCSP responder for {}: {e}", ca.id))?;
-        let rec = CaRecord {
-            id,
-            name: subject.common_name.clone(),
-            parent_id: Some(ca.id.clone()),
-            purpose: Some(OCSP_RESPONDER_PURPOSE.to_string()),
-            key_algorithm: KeyAlgorithm::EcdsaP256.as_str().to_string(),
-            key_file: key_rel,
-            cert_der,
-            is_default: false,
-            created_at: certwell_store::format_ts(now),
-        };
-        store.insert_ca(&rec).await.map_err(|e| e.to_string())?;
-        made.push(Arc::new(LoadedCa::from_record(rec, Arc::new(signer))));
+        let (rec, signer) = issue_ca(
+            store,
+            dir,
+            config,
+            NewCa {
+                key_algorithm: KeyAlgorithm::EcdsaP256,
+                common_name: format!("{} OCSP Responder", ca.name),
+                profile: CaProfile::OcspResponder,
+                validity_days: RESPONDER_VALIDITY_DAYS,
+                parent: Some(&issuer),
+                purpose: Some(OCSP_RESPONDER_PURPOSE.to_string()),
+                is_default: false,
+                now,
+            },
+        )
+        .await
+        .map_err(|e| format!("OCSP responder for {}: {e}", ca.id))?;
+        made.push(Arc::new(LoadedCa::from_record(rec, signer)));
     }
     Ok(made)
 }

@@ -15,11 +15,13 @@ use certwell_policy::reissue::ExtraPlan;
 use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
+use certwell_ca::RecordedSerial;
 use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hierarchy::{ca_cert_url, ca_crl_url};
+use crate::ledger;
 use crate::pem::cert_pem;
 use crate::state::AppState;
 
@@ -363,11 +365,16 @@ pub fn validity_window(
     term_end: &str,
     now: OffsetDateTime,
 ) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
-    let max_days = state
+    validity_window_days(term_end, now, tls_max_days(state, now))
+}
+
+/// The longest TLS certificate certwell issues now: the configured cap, or
+/// the BR maximum in force.
+pub fn tls_max_days(state: &AppState, now: OffsetDateTime) -> i64 {
+    state
         .config
         .tls_max_validity_days
-        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now));
-    validity_window_days(term_end, now, max_days)
+        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now))
 }
 
 /// Certificate validity: from now to the end of the order term, at most
@@ -397,7 +404,7 @@ pub struct SignJob {
     pub order_id: i64,
     pub certificate_id: i64,
     pub ca: Arc<crate::hierarchy::LoadedCa>,
-    pub serial: Vec<u8>,
+    pub serial: RecordedSerial,
     pub leaf: LeafSpec,
     pub spki: Vec<u8>,
     pub not_before: OffsetDateTime,
@@ -412,6 +419,8 @@ pub enum LeafSpec {
         ev: bool,
         subject: certwell_ca::TlsSubject,
         sans: Vec<String>,
+        /// The validity cap in force (checked again before signing).
+        max_validity_days: i64,
     },
     /// S/MIME, client authentication.
     Subscriber(SubscriberSpec),
@@ -426,6 +435,8 @@ pub struct SubscriberSpec {
     pub ext_key_usages: Vec<&'static str>,
     pub policy_oids: Vec<&'static str>,
     pub scheme: certwell_ca::SignatureScheme,
+    pub profile: certwell_ca::SubscriberProfile,
+    pub max_validity_days: i64,
 }
 
 /// How many serials one reservation records.
@@ -434,7 +445,7 @@ pub const SERIAL_BLOCK: usize = 128;
 /// A serial of `ca_id` already recorded in the database: from the pool, or
 /// from a new block reserved (durably) now. Never handed out twice; a
 /// serial whose certificate is never stored stays recorded and unused.
-pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Vec<u8>> {
+pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<RecordedSerial> {
     if let Some(s) = state
         .serial_pool
         .lock()
@@ -444,11 +455,9 @@ pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Ve
     {
         return Ok(s);
     }
-    let mut block: Vec<Vec<u8>> = (0..SERIAL_BLOCK)
-        .map(|_| certwell_ca::random_serial())
-        .collect();
-    let hexes: Vec<String> = block.iter().map(hex::encode_upper).collect();
-    state.store.reserve_serials(ca_id, &hexes).await?;
+    let (mut block, ()) =
+        RecordedSerial::reserve(ledger::Serials(state.store.as_ref()), ca_id, SERIAL_BLOCK)
+            .await?;
     let mine = block
         .pop()
         .ok_or_else(|| ApiError::internal("empty serial block"))?;
@@ -462,6 +471,25 @@ pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Ve
     Ok(mine)
 }
 
+/// Stores `order`; with `serial_for` (the issuing CA of a certificate to
+/// sign right after), a fresh serial of that CA is recorded and the
+/// certificate claimed in the same transaction, and returned.
+pub async fn create_order(
+    state: &AppState,
+    order: certwell_store::NewOrder,
+    serial_for: Option<&str>,
+) -> ApiResult<(certwell_store::CreatedOrder, Option<RecordedSerial>)> {
+    match serial_for {
+        None => Ok((state.store.create_order(&order).await?, None)),
+        Some(ca_id) => {
+            let (serial, created) =
+                RecordedSerial::reserve_one(ledger::WithOrder(state.store.as_ref(), order), ca_id)
+                    .await?;
+            Ok((created, Some(serial)))
+        }
+    }
+}
+
 /// Signs `leaf` with a pre-reserved serial of `ca`, for storing with its
 /// order in one transaction.
 pub async fn presign(
@@ -473,15 +501,13 @@ pub async fn presign(
     na: OffsetDateTime,
 ) -> ApiResult<certwell_store::PreIssued> {
     let serial = take_reserved_serial(state, &ca.id).await?;
-    let der = sign_leaf(state, ca, serial.clone(), leaf, spki, nb, na)
+    let serial_hex = serial.hex();
+    let der = sign_leaf(state, ca, serial, leaf, spki, nb, na)
         .await
-        .map_err(|why| {
-            tracing::error!(ca = %ca.id, error = %why, "signing failed");
-            ApiError::internal("The certificate could not be signed.")
-        })?;
+        .map_err(|e| signing_error(&ca.id, e))?;
     Ok(certwell_store::PreIssued {
         ca_id: ca.id.clone(),
-        serial_hex: hex::encode_upper(&serial),
+        serial_hex,
         thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&der),
         der,
         valid_from: format_ts(nb),
@@ -489,17 +515,39 @@ pub async fn presign(
     })
 }
 
+/// The API error for a certificate that was not signed: a profile
+/// violation names the rule (nothing was signed); anything else is the
+/// CA's own failure.
+fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> ApiError {
+    tracing::error!(ca = %ca_id, error = %e, "signing failed");
+    match e {
+        certwell_ca::CaError::Profile(why) => ApiError::bad_request(
+            certwell_api::error::codes::CERTIFICATE_PROFILE_VIOLATION,
+            format!("The certificate was not issued: it would violate its profile ({why})."),
+        ),
+        _ => ApiError::internal("The certificate could not be signed."),
+    }
+}
+
 /// Builds and signs the leaf of `job` (ECDSA in place, RSA on the
-/// blocking pool). The serial must have been recorded already.
+/// blocking pool). The serial must have been recorded already: the type
+/// says so.
 pub async fn sign_leaf(
     state: &AppState,
     ca: &Arc<crate::hierarchy::LoadedCa>,
-    serial: Vec<u8>,
+    serial: RecordedSerial,
     leaf: LeafSpec,
     spki: Vec<u8>,
     nb: OffsetDateTime,
     na: OffsetDateTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, certwell_ca::CaError> {
+    if serial.issuer_id() != ca.id {
+        return Err(certwell_ca::CaError::InvalidInput(format!(
+            "serial recorded for CA {} used with CA {}",
+            serial.issuer_id(),
+            ca.id
+        )));
+    }
     let base = state.config.base_url();
     let crl_url = ca_crl_url(&base, &ca.id);
     let crt_url = ca_cert_url(&base, &ca.id);
@@ -507,20 +555,26 @@ pub async fn sign_leaf(
     let ca = Arc::clone(ca);
     let rsa = ca.signer.key_algorithm().is_rsa();
     let build = move || match leaf {
-        LeafSpec::Tls { ev, subject, sans } => {
+        LeafSpec::Tls {
+            ev,
+            subject,
+            sans,
+            max_validity_days,
+        } => {
             let req = certwell_ca::TlsLeafRequest {
                 ev,
                 subject: &subject,
                 dns_names: &sans,
                 subject_spki_der: &spki,
-                serial: &serial,
+                serial,
                 not_before: nb,
                 not_after: na,
+                max_validity_days,
                 crl_url: &crl_url,
                 ca_issuers_url: &crt_url,
                 ocsp_url: Some(&ocsp_url),
             };
-            certwell_ca::build_tls_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+            certwell_ca::build_tls_leaf(req, &ca.cert_der, ca.signer.as_ref())
         }
         LeafSpec::Subscriber(s) => {
             let req = certwell_ca::SubscriberLeafRequest {
@@ -531,39 +585,39 @@ pub async fn sign_leaf(
                 ext_key_usages: &s.ext_key_usages,
                 policy_oids: &s.policy_oids,
                 subject_spki_der: &spki,
-                serial: &serial,
+                serial,
                 not_before: nb,
                 not_after: na,
+                profile: s.profile,
+                max_validity_days: s.max_validity_days,
                 crl_url: &crl_url,
                 ca_issuers_url: &crt_url,
                 ocsp_url: Some(&ocsp_url),
                 signature: s.scheme,
             };
-            certwell_ca::build_subscriber_leaf(&req, &ca.cert_der, ca.signer.as_ref())
+            certwell_ca::build_subscriber_leaf(req, &ca.cert_der, ca.signer.as_ref())
         }
     };
     // ECDSA signing takes tens of microseconds: do it in place rather than
     // paying a thread hop. RSA signing (a millisecond or more) goes to the
     // blocking pool so it does not stall the async workers.
-    let signed = if rsa {
-        tokio::task::spawn_blocking(build).await
+    if rsa {
+        tokio::task::spawn_blocking(build)
+            .await
+            .map_err(|e| certwell_ca::CaError::Signing(e.to_string()))?
     } else {
-        Ok(build())
-    };
-    match signed {
-        Ok(Ok(der)) => Ok(der),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
+        build()
     }
 }
 
 /// Signs a claimed certificate and records it. On failure the claim is
 /// released (the serial stays used).
 pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, Vec<ChainEntry>)> {
+    let serial_hex = job.serial.hex();
     let signed = sign_leaf(
         state,
         &job.ca,
-        job.serial.clone(),
+        job.serial,
         job.leaf,
         job.spki,
         job.not_before,
@@ -574,8 +628,8 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
         Ok(der) => der,
         Err(why) => {
             let _ = state.store.release_claim(job.certificate_id).await;
-            tracing::error!(order = job.order_id, error = %why, "signing failed");
-            return Err(ApiError::internal("The certificate could not be signed."));
+            tracing::error!(order = job.order_id, "certificate not signed");
+            return Err(signing_error(&job.ca.id, why));
         }
     };
     let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);
@@ -583,7 +637,7 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
         certificate_id: job.certificate_id,
         order_id: job.order_id,
         ca_id: job.ca.id.clone(),
-        serial_hex: hex::encode_upper(&job.serial),
+        serial_hex,
         der: der.clone(),
         thumbprint,
         valid_from: format_ts(job.not_before),
@@ -753,7 +807,12 @@ pub async fn try_issue_certificate(
                 None => (plan.common_name.clone(), plan.sans.clone()),
             };
             let subject = tls_subject(state, ev, org_data, &org.created_at, &cn);
-            let leaf = LeafSpec::Tls { ev, subject, sans };
+            let leaf = LeafSpec::Tls {
+                ev,
+                subject,
+                sans,
+                max_validity_days: tls_max_days(state, now),
+            };
             (leaf, cn, nb, na)
         }
         OrderPlan::Smime(plan) => {
@@ -771,17 +830,13 @@ pub async fn try_issue_certificate(
             )
         }
     };
-    let serial = certwell_ca::random_serial();
     // Record the serial and claim the certificate before signing.
-    match state
-        .store
-        .claim_and_reserve_serial(&ca.id, &hex::encode_upper(&serial), cert_id)
-        .await
-    {
-        Ok(()) => {}
+    let claim = ledger::ClaimingCertificate(state.store.as_ref(), cert_id);
+    let serial = match RecordedSerial::reserve_one(claim, &ca.id).await {
+        Ok((serial, ())) => serial,
         Err(StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
-    }
+    };
     let job = SignJob {
         account_id,
         order_id,

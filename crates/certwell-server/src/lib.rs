@@ -9,6 +9,7 @@ pub mod hierarchy;
 pub mod init;
 pub mod issuance;
 pub mod keyfile;
+pub mod ledger;
 pub mod mail;
 pub mod pem;
 pub mod ratelimit;

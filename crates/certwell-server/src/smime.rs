@@ -102,12 +102,17 @@ pub fn smime_validity(
     plan: &SmimeOrderPlan,
     now: OffsetDateTime,
 ) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
-    let max = if plan.smime_type.is_some() {
+    validity_window_days(&plan.term_end, now, smime_max_days(plan))
+}
+
+/// The longest certificate of `plan`: the SBR cap for S/MIME, the client
+/// term cap otherwise.
+fn smime_max_days(plan: &SmimeOrderPlan) -> i64 {
+    if plan.smime_type.is_some() {
         SMIME_MAX_CERT_DAYS
     } else {
         CLIENT_AUTH_MAX_TERM_DAYS
-    };
-    validity_window_days(&plan.term_end, now, max)
+    }
 }
 
 /// The common name the order row shows.
@@ -148,10 +153,17 @@ pub fn subscriber_spec(
 ) -> ApiResult<SubscriberSpec> {
     let kind = key_kind(csr);
     let ku = key_usage(&plan.usage, kind);
-    let policy_oids = match (plan.smime_type, plan.generation) {
-        (Some(t), Some(g)) => vec![smime_policy_oid(t, g)],
-        _ if plan.doc_signing.is_some() => vec![certwell_ca::POLICY_CERTWELL_DOCUMENT_SIGNING],
-        _ => vec![certwell_ca::POLICY_CERTWELL_CLIENT_AUTH],
+    use certwell_ca::SubscriberProfile;
+    let (policy_oids, profile) = match (plan.smime_type, plan.generation) {
+        (Some(t), Some(g)) => (vec![smime_policy_oid(t, g)], SubscriberProfile::Smime),
+        _ if plan.doc_signing.is_some() => (
+            vec![certwell_ca::POLICY_CERTWELL_DOCUMENT_SIGNING],
+            SubscriberProfile::DocumentSigning,
+        ),
+        _ => (
+            vec![certwell_ca::POLICY_CERTWELL_CLIENT_AUTH],
+            SubscriberProfile::ClientAuth,
+        ),
     };
     let scheme = certwell_ca::SignatureScheme::for_key(
         ca.signer.key_algorithm(),
@@ -178,6 +190,8 @@ pub fn subscriber_spec(
         ext_key_usages: extended_key_usages(&plan.usage),
         policy_oids,
         scheme,
+        profile,
+        max_validity_days: smime_max_days(plan),
     })
 }
 
@@ -322,7 +336,7 @@ pub async fn create_smime_order(
         (Some(csr), true) => {
             let (nb, na) = smime_validity(&plan, now)?;
             let spec = subscriber_spec(&plan, org_data, csr, ca)?;
-            Some((certwell_ca::random_serial(), nb, na, spec))
+            Some((nb, na, spec))
         }
         _ => None,
     };
@@ -359,9 +373,9 @@ pub async fn create_smime_order(
     };
     let org_is_none = org.is_none();
     let mailbox_addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
-    let created = state
-        .store
-        .create_order(&NewOrder {
+    let (created, serial) = crate::issuance::create_order(
+        &state,
+        NewOrder {
             payment,
             account_id: caller.account_id,
             container_id,
@@ -388,16 +402,16 @@ pub async fn create_smime_order(
                 dns_names: Vec::new(),
                 signature_hash: plan.signature_hash.clone(),
             },
-            reserve_serial: immediate
-                .as_ref()
-                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
+            reserve_serial: None,
             emails,
             created_at: format_ts(now),
-        })
-        .await?;
+        },
+        immediate.as_ref().map(|_| ca.id.as_str()),
+    )
+    .await?;
     crate::routes::orders::update_contact_users(&state, &caller, &plan.contacts).await?;
-    let job = match (immediate, csr) {
-        (Some((serial, not_before, not_after, spec)), Some(csr)) => {
+    let job = match (immediate.zip(serial), csr) {
+        (Some(((not_before, not_after, spec), serial)), Some(csr)) => {
             Issuance::Sign(Box::new(SignJob {
                 account_id: caller.account_id,
                 order_id: created.order_id,

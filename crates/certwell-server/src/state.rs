@@ -20,7 +20,7 @@ pub struct AppState {
     /// Serials recorded in the database (attached to no certificate yet)
     /// per CA id, handed out once each: a certificate signed with one is
     /// stored with its order in a single transaction.
-    pub serial_pool: std::sync::Mutex<HashMap<String, Vec<Vec<u8>>>>,
+    pub serial_pool: std::sync::Mutex<HashMap<String, Vec<certwell_ca::RecordedSerial>>>,
     /// Certificates held back by CAA, and when it was last checked.
     pub caa_holds: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
     pub cas: Arc<CaRegistry>,

@@ -89,3 +89,40 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
     store.close().await;
     store2.close().await;
 }
+
+/// Every CA certificate certwell signs — roots, issuing CAs and the
+/// delegated OCSP responders made at start — carries a serial that was
+/// recorded for its issuer before signing: recording it again collides.
+#[tokio::test]
+async fn every_ca_certificate_serial_was_recorded_before_signing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let config = Config {
+        sandbox: true,
+        public_url: "http://ca.certwell.example".into(),
+        ..Config::default()
+    };
+    let (state, _) = certwell_server::open(&dir, config).await.unwrap();
+    let cas = state.store.list_cas().await.unwrap();
+    let responders = cas
+        .iter()
+        .filter(|c| c.purpose.as_deref() == Some("ocsp_responder"))
+        .count();
+    assert!(responders > 0, "the OCSP responders were made at start");
+    for ca in &cas {
+        let serial = certwell_ca::certificate_summary(&ca.cert_der)
+            .unwrap()
+            .serial_hex;
+        let issuer = ca.parent_id.clone().unwrap_or_else(|| ca.id.clone());
+        let again = state
+            .store
+            .reserve_serials(&issuer, std::slice::from_ref(&serial))
+            .await;
+        assert!(
+            matches!(again, Err(certwell_store::StoreError::Conflict(_))),
+            "{}: serial {serial} of issuer {issuer} was not recorded ({again:?})",
+            ca.name
+        );
+    }
+    state.store.close().await;
+}

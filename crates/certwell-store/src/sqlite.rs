@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_dcv.sql")),
     (10, include_str!("../migrations/0010_validation_desk.sql")),
     (11, include_str!("../migrations/0011_dcv_due_index.sql")),
+    (12, include_str!("../migrations/0012_serials_any_issuer.sql")),
 ];
 
 /// How hard a commit tries to reach the disk.

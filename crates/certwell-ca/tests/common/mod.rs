@@ -98,11 +98,11 @@ pub fn build() -> Hierarchy {
         common_name: "Certwell Test Root CA".into(),
     };
     let root_der = build_ca_certificate(
-        &CaCertRequest {
+        CaCertRequest {
             profile: CaProfile::Root,
             subject: &root_subject,
             subject_spki_der: &root_spki,
-            serial: &random_serial(),
+            serial: testing::recorded_serial(),
             not_before: nb,
             not_after: nb + Duration::days(7305),
             issuer_crl_url: None,
@@ -148,11 +148,11 @@ pub fn build() -> Hierarchy {
             common_name: cn.into(),
         };
         let der = build_ca_certificate(
-            &CaCertRequest {
+            CaCertRequest {
                 profile: CaProfile::TlsIssuing { ev },
                 subject: &subject,
                 subject_spki_der: &spki,
-                serial: &random_serial(),
+                serial: testing::recorded_serial(),
                 not_before: nb,
                 not_after: nb + Duration::days(3652),
                 issuer_crl_url: Some("http://crl.certwell.example.com/root.crl"),
@@ -262,16 +262,18 @@ pub fn build() -> Hierarchy {
         let dns: Vec<String> = s.dns.iter().map(|d| d.to_string()).collect();
         let ica = &icas[s.ica];
         assert_eq!(ica.ev, s.ev);
-        let serial = random_serial();
+        let recorded = testing::recorded_serial();
+        let serial = recorded.as_bytes().to_vec();
         let der = build_tls_leaf(
-            &TlsLeafRequest {
+            TlsLeafRequest {
                 ev: s.ev,
                 subject: &subject,
                 dns_names: &dns,
                 subject_spki_der: &csr.spki_der,
-                serial: &serial,
+                serial: recorded,
                 not_before: nb,
                 not_after: leaf_na,
+                max_validity_days: 398,
                 crl_url: "http://crl.certwell.example.com/ica.crl",
                 ca_issuers_url: "http://certs.certwell.example.com/ica.crt",
                 ocsp_url: if s.ocsp {
@@ -349,7 +351,7 @@ pub fn build() -> Hierarchy {
                 reason: Some(1),
             },
             CrlEntry {
-                serial: random_serial(),
+                serial: unissued_serial(),
                 revocation_date: nb,
                 reason: None,
             },
@@ -370,7 +372,7 @@ pub fn build() -> Hierarchy {
         &root,
         &root_signer,
         &[CrlEntry {
-            serial: random_serial(),
+            serial: unissued_serial(),
             revocation_date: nb,
             reason: Some(5),
         }],
@@ -386,6 +388,11 @@ pub fn build() -> Hierarchy {
         crls,
         revoked_leaf: "leaf-ov-rsa2048",
     }
+}
+
+/// Serial bytes for a CRL entry of a certificate this fixture never issued.
+fn unissued_serial() -> Vec<u8> {
+    testing::recorded_serial().as_bytes().to_vec()
 }
 
 pub fn ica_by_name<'a>(h: &'a Hierarchy, name: &str) -> &'a Ica {

@@ -178,13 +178,13 @@ pub async fn create_order(
             let ev = product.validation == certwell_policy::ValidationLevel::Ev;
             let subject = tls_subject(&state, ev, org_data, &org.created_at, &plan.common_name);
             Some((
-                certwell_ca::random_serial(),
                 nb,
                 na,
                 LeafSpec::Tls {
                     ev,
                     subject,
                     sans: plan.sans.clone(),
+                    max_validity_days: crate::issuance::tls_max_days(&state, now),
                 },
             ))
         }
@@ -196,7 +196,7 @@ pub async fn create_order(
     // one transaction.
     let one_trip = matches!(org.for_order, OrgForOrder::Existing(_)) && new_domains.is_empty();
     let (immediate, presigned) = match immediate {
-        Some((_, nb, na, leaf)) if one_trip => (
+        Some((nb, na, leaf)) if one_trip => (
             None,
             Some(crate::issuance::presign(&state, ca, leaf, csr.spki_der.clone(), nb, na).await?),
         ),
@@ -214,9 +214,9 @@ pub async fn create_order(
         price_cents: payment.price_cents,
         order_level,
     };
-    let created = state
-        .store
-        .create_order(&NewOrder {
+    let (created, serial) = crate::issuance::create_order(
+        &state,
+        NewOrder {
             payment,
             account_id: caller.account_id,
             container_id,
@@ -240,17 +240,17 @@ pub async fn create_order(
                 dns_names: plan.sans.clone(),
                 signature_hash: plan.signature_hash.clone(),
             },
-            reserve_serial: immediate
-                .as_ref()
-                .map(|(serial, ..)| (ca.id.clone(), hex::encode_upper(serial))),
+            reserve_serial: None,
             emails: Vec::new(),
             created_at: format_ts(now),
-        })
-        .await?;
+        },
+        immediate.as_ref().map(|_| ca.id.as_str()),
+    )
+    .await?;
     update_contact_users(&state, &caller, &plan.contacts).await?;
-    let job = match (immediate, presigned) {
+    let job = match (immediate.zip(serial), presigned) {
         (_, Some(p)) => Issuance::Done(chain_entries(&state, &plan.common_name, &p.der, &ca.id)),
-        (Some((serial, not_before, not_after, leaf)), None) => Issuance::Sign(Box::new(SignJob {
+        (Some(((not_before, not_after, leaf), serial)), None) => Issuance::Sign(Box::new(SignJob {
             account_id: caller.account_id,
             order_id: created.order_id,
             certificate_id: created.certificate_id,
