@@ -340,7 +340,8 @@ pub struct OrderPayment {
     /// The client's `alternative_order_id`.
     pub alternative_order_id: Option<String>,
     /// The account requires unique alternative order ids: a second order
-    /// with the same one fails with [`StoreError::Conflict`](crate::StoreError)
+    /// with the same one fails with
+    /// [`StoreError::DuplicateAlternativeOrderId`](crate::StoreError)
     /// naming `alternative_order_id`, whatever the concurrency.
     pub unique: bool,
     /// The order's price.

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{now_ts, SqliteStore};
 use crate::batch::Bind;
 use crate::records::*;
-use crate::Result;
+use crate::{Conflict, Result, StoreError};
 
 pub(super) fn ca_row(r: &SqliteRow) -> Result<CaRecord> {
     Ok(CaRecord {
@@ -40,7 +40,13 @@ impl SqliteStore {
                 Bind::Text(now.clone()),
             ]);
         }
-        self.submit(sql, binds).await.map(|_| ())
+        // The serials' primary key is the only unique key this job can
+        // violate: a duplicate is a serial used before.
+        match self.submit(sql, binds).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(Conflict::Duplicate)) => Err(Conflict::SerialInUse.into()),
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {

@@ -4,10 +4,11 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::rules::Verdict;
 use super::{now_ts, SqliteStore};
 use crate::batch::Bind;
 use crate::records::*;
-use crate::{Result, StoreError};
+use crate::{Conflict, Result};
 
 pub(super) fn cert_row(r: &SqliteRow) -> Result<Certificate> {
     let names: String = r.try_get("dns_names")?;
@@ -125,10 +126,11 @@ impl SqliteStore {
             .await?
             .rows_affected();
         if n != 1 {
-            return Err(StoreError::Conflict(format!(
-                "certificate {certificate_id} is not pending"
-            )));
+            return Err(Conflict::CertificateNotPending { certificate_id }.into());
         }
+        let mut verdict = Verdict::default();
+        verdict.serial_in_use(ca_id, serial_hex);
+        verdict.check(&mut tx).await?;
         sqlx::query(
             "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)",
         )
@@ -187,10 +189,10 @@ impl SqliteStore {
         if row.first().copied().flatten() == Some(1) {
             Ok(())
         } else {
-            Err(StoreError::Conflict(format!(
-                "certificate {} is not being issued",
-                c.certificate_id
-            )))
+            Err(Conflict::CertificateNotIssuing {
+                certificate_id: c.certificate_id,
+            }
+            .into())
         }
     }
 
@@ -266,9 +268,10 @@ impl SqliteStore {
             .await?
             .rows_affected();
             if n != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "request {req_id} is not open"
-                )));
+                return Err(Conflict::RequestNotOpen {
+                    request_id: *req_id,
+                }
+                .into());
             }
         }
         let mut revoked = Vec::new();

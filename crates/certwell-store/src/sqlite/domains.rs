@@ -5,7 +5,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{now_ts, scope_json, SqliteStore, SCOPE_SQL};
 use crate::records::*;
-use crate::{Result, StoreError};
+use crate::{Conflict, Result, StoreError};
 
 pub(super) fn domain_row(r: &SqliteRow) -> Result<Domain> {
     let types: String = r.try_get("validation_types")?;
@@ -77,7 +77,9 @@ impl SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let id = insert_domain_tx(&mut tx, account_id, d, &now)
             .await?
-            .ok_or_else(|| StoreError::Conflict(format!("domain {} already exists", d.name)))?;
+            .ok_or_else(|| Conflict::DomainExists {
+                name: d.name.clone(),
+            })?;
         tx.commit().await?;
         self.get_domain(account_id, id)
             .await?

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::rules::Verdict;
 use super::{format_ts, SqliteStore};
 use crate::records::*;
 use crate::{Result, StoreError};
@@ -37,7 +38,10 @@ impl SqliteStore {
             return Err(StoreError::NotFound);
         }
         // A deposit is a negative debit; taking money away may not
-        // overdraw the account either (the ledger trigger checks).
+        // overdraw the account either.
+        let mut verdict = Verdict::default();
+        verdict.debit(account_id, -amount_cents);
+        verdict.check(&mut tx).await?;
         sqlx::query(
             "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) VALUES (?, NULL, ?, ?, ?)",
         )

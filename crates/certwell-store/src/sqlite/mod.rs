@@ -15,6 +15,7 @@ mod finance;
 mod orders;
 mod organizations;
 mod requests;
+mod rules;
 mod store_impl;
 
 use std::path::Path;
@@ -115,6 +116,8 @@ impl SqliteStore {
 /// Pool options for a connection that writes: its row changes reach
 /// `watch` (the update hook), and so do its commits (settled when the pool
 /// takes the connection back; the group-commit writer settles each batch).
+/// It also gets the temporary table group-commit jobs keep their checks'
+/// verdict in (see rules.rs).
 fn watched(
     options: SqlitePoolOptions,
     watch: &Arc<crate::org_cache::ChangeWatch>,
@@ -128,6 +131,9 @@ fn watched(
                 conn.lock_handle()
                     .await?
                     .set_update_hook(move |change| watch.row_changed(change.table));
+                sqlx::query(rules::CREATE_GATE_TABLE)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             })
         })

@@ -7,10 +7,28 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::domains::insert_domain_tx;
 use super::organizations::insert_org_tx;
+use super::rules::{refused, Verdict, PASSED, VERDICT};
 use super::{json_col, now_ts, SqliteStore};
 use crate::batch::Bind;
 use crate::records::*;
-use crate::{Result, StoreError};
+use crate::{Conflict, Result, StoreError};
+
+/// The business rules a new order is checked against, in the order their
+/// errors are reported.
+fn order_verdict(o: &NewOrder) -> Verdict {
+    let mut v = Verdict::default();
+    if let Some(alt_id) = o.payment.unique_alternative_order_id() {
+        v.duplicate_alternative_order_id(o.account_id, &alt_id);
+    }
+    if let Some(amount) = o.payment.debit_cents {
+        v.debit(o.account_id, amount);
+    }
+    v.blocked_key(&o.certificate.spki_sha256);
+    if let Some((ca_id, serial)) = &o.reserve_serial {
+        v.serial_in_use(ca_id, serial);
+    }
+    v
+}
 
 pub(super) fn order_row(r: &SqliteRow) -> Result<Order> {
     Ok(Order {
@@ -61,13 +79,19 @@ impl SqliteStore {
         const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
         let now = &o.created_at;
         let c = &o.certificate;
-        let mut sql = String::from(
-            "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
+        // The order's checks run first, in the same transaction; every
+        // write below happens only if they passed (see rules.rs).
+        let verdict = order_verdict(o);
+        let mut sql = format!(
+            "INSERT OR REPLACE INTO temp.certwell_gate (id, verdict) VALUES (1, {});\n\
+             INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
              common_name, data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents, \
              renewal_of_order_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE {PASSED};\n",
+            verdict.expr()
         );
-        let mut binds = vec![
+        let mut binds = verdict.into_binds();
+        binds.extend([
             Bind::I64(o.account_id),
             Bind::I64(o.container_id),
             Bind::I64(o.user_id),
@@ -88,11 +112,11 @@ impl SqliteStore {
             Bind::OptText(o.payment.unique_alternative_order_id()),
             Bind::I64(o.payment.price_cents),
             Bind::OptI64(o.renewal_of_order_id),
-        ];
+        ]);
         if let Some(amount) = o.payment.debit_cents {
             sql.push_str(&format!(
                 "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) \
-                 VALUES (?, {ORDER_ID}, ?, 'order', ?);\n"
+                 SELECT ?, {ORDER_ID}, ?, 'order', ? WHERE {PASSED};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -102,8 +126,9 @@ impl SqliteStore {
         }
         if !o.names.is_empty() {
             sql.push_str(&format!(
-                "INSERT INTO order_names (order_id, name) VALUES {};\n",
-                vec![format!("({ORDER_ID}, ?)"); o.names.len()].join(", ")
+                "INSERT INTO order_names (order_id, name) SELECT {ORDER_ID}, column1 FROM (VALUES {}) \
+                 WHERE {PASSED};\n",
+                vec!["(?)"; o.names.len()].join(", ")
             ));
             binds.extend(o.names.iter().map(|n| Bind::Text(n.clone())));
         }
@@ -111,7 +136,8 @@ impl SqliteStore {
             sql.push_str(&format!(
                 "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
                  dns_names, signature_hash, created_at, ca_id, serial, thumbprint, der, valid_from, valid_till, \
-                 date_issued) VALUES (?, {ORDER_ID}, 'issued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n"
+                 date_issued) SELECT ?, {ORDER_ID}, 'issued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                 WHERE {PASSED};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -133,8 +159,8 @@ impl SqliteStore {
             // The serial was recorded (unattached) before signing.
             sql.push_str(&format!(
                 "UPDATE serials SET certificate_id = {CERT_ID} WHERE ca_id = ? AND serial = ? \
-                 AND certificate_id IS NULL;\n\
-                 UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
+                 AND certificate_id IS NULL AND {PASSED};\n\
+                 UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PASSED};\n"
             ));
             binds.extend([
                 Bind::Text(p.ca_id.clone()),
@@ -143,7 +169,8 @@ impl SqliteStore {
         } else {
             sql.push_str(&format!(
                 "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
-                 dns_names, signature_hash, created_at) VALUES (?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ?);\n"
+                 dns_names, signature_hash, created_at) SELECT ?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ? \
+                 WHERE {PASSED};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -164,13 +191,13 @@ impl SqliteStore {
                 Bind::Text(now.clone()),
             ]);
             sql.push_str(&format!(
-                "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID};\n"
+                "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PASSED};\n"
             ));
         }
         if let Some((status, comments)) = &o.request {
             sql.push_str(&format!(
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
-                 VALUES (?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ?);\n"
+                 SELECT ?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ? WHERE {PASSED};\n"
             ));
             let processed = (status == "approved").then(|| now.clone());
             binds.extend([
@@ -184,7 +211,8 @@ impl SqliteStore {
         }
         if let Some((ca_id, serial)) = &o.reserve_serial {
             sql.push_str(&format!(
-                "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, {CERT_ID}, ?);\n"
+                "INSERT INTO serials (ca_id, serial, certificate_id, created_at) \
+                 SELECT ?, ?, {CERT_ID}, ? WHERE {PASSED};\n"
             ));
             binds.extend([
                 Bind::Text(ca_id.clone()),
@@ -211,10 +239,12 @@ impl SqliteStore {
             "1".to_string()
         };
         sql.push_str(&format!(
-            "SELECT {ORDER_ID}, {CERT_ID}, {req_id}, {attached};"
+            "SELECT {ORDER_ID}, {CERT_ID}, {req_id}, {attached}, {VERDICT};"
         ));
         let row = self.submit(sql, binds).await?;
         let get = |i: usize| row.get(i).copied().flatten();
+        // Refused: nothing was written.
+        refused(get(4))?;
         if get(3) != Some(1) {
             return Err(StoreError::Corrupt(
                 "an order was stored with a serial that was not reserved".into(),
@@ -238,12 +268,11 @@ impl SqliteStore {
             return self.create_order_one_trip(o, *org_id).await;
         }
         if o.issued.is_some() {
-            return Err(StoreError::Conflict(
-                "a pre-signed certificate needs an existing organization and no new domains".into(),
-            ));
+            return Err(Conflict::PreSignedNeedsExistingOrganization.into());
         }
         let now = &o.created_at;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        order_verdict(o).check(&mut tx).await?;
         let (organization_id, organization_created) = match &o.organization {
             OrgForOrder::Existing(id) => (Some(*id), false),
             OrgForOrder::New(row) => (
@@ -254,9 +283,8 @@ impl SqliteStore {
         };
         for d in &o.new_domains {
             let mut d = d.clone();
-            d.organization_id = organization_id.ok_or_else(|| {
-                StoreError::Conflict("a domain needs the order's organization".into())
-            })?;
+            d.organization_id =
+                organization_id.ok_or(StoreError::Conflict(Conflict::DomainWithoutOrganization))?;
             insert_domain_tx(&mut tx, o.account_id, &d, now).await?;
         }
         let order_id: i64 = sqlx::query_scalar(
@@ -421,11 +449,18 @@ impl SqliteStore {
             None => return Err(StoreError::NotFound),
             Some("issued") => {}
             Some(other) => {
-                return Err(StoreError::Conflict(format!(
-                    "the order is {other}; only an issued order can be reissued or duplicated"
-                )))
+                return Err(Conflict::OrderNotIssued {
+                    status: other.to_string(),
+                }
+                .into())
             }
         }
+        let mut verdict = Verdict::default();
+        verdict.blocked_key(&x.certificate.spki_sha256);
+        if let Some((ca_id, serial)) = &x.reserve_serial {
+            verdict.serial_in_use(ca_id, serial);
+        }
+        verdict.check(&mut tx).await?;
         if x.kind == "reissue" {
             sqlx::query(
                 "UPDATE orders SET status = 'reissue_pending', updated_at = ? WHERE id = ?",
@@ -621,7 +656,7 @@ impl SqliteStore {
         .await?
         .rows_affected();
         if n != 1 {
-            return Err(StoreError::Conflict("the order already has a CSR".into()));
+            return Err(Conflict::CsrAlreadyAttached.into());
         }
         sqlx::query(
             "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'waiting_pickup', 'needs_approval')",
