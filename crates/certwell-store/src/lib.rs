@@ -3,14 +3,16 @@
 //! transaction; an order acknowledged to a client is committed first.
 
 mod batch;
+mod config;
 mod error;
 mod org_cache;
 mod records;
 mod sqlite;
 
+pub use config::{open_store, Durability, StoreConfig, StoreLocation};
 pub use error::{Conflict, StoreError};
 pub use records::*;
-pub use sqlite::{format_ts, is_order_sort_key, Durability, SqliteStore};
+pub use sqlite::{format_ts, is_order_sort_key, SqliteStore};
 
 use async_trait::async_trait;
 use serde_json::Value;

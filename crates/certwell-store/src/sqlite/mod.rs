@@ -32,7 +32,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::batch::{Bind, JobRow, WriteJob};
 use crate::org_cache::OrgCache;
-use crate::{Result, StoreError};
+use crate::{Durability, Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 pub use orders::is_order_sort_key;
@@ -62,16 +62,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (11, include_str!("../../migrations/0011_dcv_due_index.sql")),
 ];
-
-/// How hard a commit tries to reach the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// fsync on every commit (`synchronous=FULL`): a 201 survives power loss.
-    Full,
-    /// `synchronous=NORMAL`: survives a process crash, may lose the last
-    /// commits on power loss.
-    Normal,
-}
 
 /// Reads go to a pool of connections; all writes go through one writer
 /// connection, so concurrent writers queue in-process instead of sleeping in
