@@ -12,7 +12,7 @@ mod sqlite;
 pub use config::{open_store, Durability, StoreConfig, StoreLocation};
 pub use error::{Conflict, StoreError};
 pub use records::*;
-pub use sqlite::{format_ts, is_order_sort_key, SqliteStore};
+pub use sqlite::{format_ts, SqliteStore};
 
 use async_trait::async_trait;
 use serde_json::Value;

@@ -35,8 +35,6 @@ use crate::org_cache::OrgCache;
 use crate::{Durability, Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-pub use orders::is_order_sort_key;
-
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_revocation.sql")),

@@ -48,21 +48,18 @@ pub(super) fn order_row(r: &SqliteRow) -> Result<Order> {
     })
 }
 
-/// Columns `sort=` may name, mapped to SQL.
-pub(super) fn order_sort_column(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "order_id" | "id" => "o.id",
-        "date_created" => "o.created_at",
-        "common_name" => "o.common_name",
-        "status" => "o.status",
-        "product_name" | "product_name_id" => "o.product_name_id",
-        "valid_till" => "(SELECT valid_till FROM certificates c WHERE c.id = o.certificate_id)",
-        _ => return None,
-    })
-}
-
-pub fn is_order_sort_key(key: &str) -> bool {
-    order_sort_column(key).is_some()
+/// The SQL a sort key orders by.
+fn order_sort_column(key: OrderSortKey) -> &'static str {
+    match key {
+        OrderSortKey::Id => "o.id",
+        OrderSortKey::DateCreated => "o.created_at",
+        OrderSortKey::CommonName => "o.common_name",
+        OrderSortKey::Status => "o.status",
+        OrderSortKey::ProductName => "o.product_name_id",
+        OrderSortKey::ValidTill => {
+            "(SELECT valid_till FROM certificates c WHERE c.id = o.certificate_id)"
+        }
+    }
 }
 
 impl SqliteStore {
@@ -802,8 +799,9 @@ impl SqliteStore {
         let mut order_by: Vec<String> = q
             .sort
             .iter()
-            .filter_map(|(k, desc)| {
-                order_sort_column(k).map(|c| format!("{c} {}", if *desc { "DESC" } else { "ASC" }))
+            .map(|s| {
+                let column = order_sort_column(s.key);
+                format!("{column} {}", if s.descending { "DESC" } else { "ASC" })
             })
             .collect();
         order_by.push("o.id ASC".into());
