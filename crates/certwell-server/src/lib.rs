@@ -24,7 +24,7 @@ pub mod zip;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use certwell_store::{Durability, SqliteStore, Store};
+use certwell_store::{Durability, StoreConfig};
 use tokio::sync::watch;
 
 pub use config::{Config, DataDir};
@@ -43,11 +43,11 @@ pub async fn open(
     } else {
         Durability::Full
     };
-    let store = SqliteStore::open(&dir.database(), durability)
+    let store = certwell_store::open_store(&StoreConfig::sqlite(dir.database(), durability))
         .await
         .map_err(|e| format!("{}: {e}", dir.database().display()))?;
     restrict_permissions(&dir.database());
-    let outcome = init::initialize(&store, dir, &config).await?;
+    let outcome = init::initialize(store.as_ref(), dir, &config).await?;
     let reset = store
         .reset_stale_claims()
         .await
@@ -59,12 +59,12 @@ pub async fn open(
         );
     }
     warn_if_internal_url(&config);
-    let mut cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
-    if !hierarchy::ensure_ocsp_responders(&store, dir, &config, &cas)
+    let mut cas = hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
+    if !hierarchy::ensure_ocsp_responders(store.as_ref(), dir, &config, &cas)
         .await?
         .is_empty()
     {
-        cas = hierarchy::CaRegistry::load(&store, &dir.root).await?;
+        cas = hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
     }
     let rate_limiter =
         ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
@@ -78,7 +78,7 @@ pub async fn open(
         wake_dcv: Default::default(),
         caa_holds: Default::default(),
         serial_pool: Default::default(),
-        store: Arc::new(store),
+        store,
         cas: Arc::new(cas),
         config: Arc::new(config),
         crl_cache: Default::default(),

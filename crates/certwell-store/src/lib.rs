@@ -3,63 +3,19 @@
 //! transaction; an order acknowledged to a client is committed first.
 
 mod batch;
+mod config;
+mod error;
 mod org_cache;
 mod records;
 mod sqlite;
 
+pub use config::{open_store, Durability, StoreConfig, StoreLocation};
+pub use error::{Conflict, StoreError};
 pub use records::*;
-pub use sqlite::{format_ts, is_order_sort_key, Durability, SqliteStore};
+pub use sqlite::{format_ts, SqliteStore};
 
 use async_trait::async_trait;
 use serde_json::Value;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("database error: {0}")]
-    Database(String),
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
-    /// The key was revoked for key compromise and may not be certified.
-    #[error("the key is blocked (revoked for key compromise)")]
-    BlockedKey,
-    /// A balance debit the account's funds and negative-balance limit do
-    /// not cover.
-    #[error("insufficient funds")]
-    InsufficientFunds,
-    /// Another order of the account has this alternative_order_id.
-    #[error("duplicate alternative_order_id")]
-    DuplicateAlternativeOrderId,
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                if db.message().contains("alt_id_unique") {
-                    return StoreError::DuplicateAlternativeOrderId;
-                }
-                return StoreError::Conflict(db.message().to_string());
-            }
-            if db.message().contains("certwell:insufficient_funds") {
-                return StoreError::InsufficientFunds;
-            }
-            if db.message().contains("certwell:blocked_key") {
-                return StoreError::BlockedKey;
-            }
-        }
-        StoreError::Database(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Corrupt(e.to_string())
-    }
-}
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 

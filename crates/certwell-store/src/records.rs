@@ -340,7 +340,8 @@ pub struct OrderPayment {
     /// The client's `alternative_order_id`.
     pub alternative_order_id: Option<String>,
     /// The account requires unique alternative order ids: a second order
-    /// with the same one fails with [`StoreError::Conflict`](crate::StoreError)
+    /// with the same one fails with
+    /// [`StoreError::DuplicateAlternativeOrderId`](crate::StoreError)
     /// naming `alternative_order_id`, whatever the concurrency.
     pub unique: bool,
     /// The order's price.
@@ -438,6 +439,42 @@ pub struct Order {
     pub updated_at: String,
 }
 
+/// A column orders can be listed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderSortKey {
+    Id,
+    DateCreated,
+    CommonName,
+    Status,
+    ProductName,
+    /// The current certificate's notAfter.
+    ValidTill,
+}
+
+impl OrderSortKey {
+    /// The key as the API names it (`sort=`): `order_id` or `id`,
+    /// `date_created`, `common_name`, `status`, `product_name` or
+    /// `product_name_id`, `valid_till`.
+    pub fn parse(key: &str) -> Option<OrderSortKey> {
+        Some(match key {
+            "order_id" | "id" => OrderSortKey::Id,
+            "date_created" => OrderSortKey::DateCreated,
+            "common_name" => OrderSortKey::CommonName,
+            "status" => OrderSortKey::Status,
+            "product_name" | "product_name_id" => OrderSortKey::ProductName,
+            "valid_till" => OrderSortKey::ValidTill,
+            _ => return None,
+        })
+    }
+}
+
+/// One sort key of an order list and its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSort {
+    pub key: OrderSortKey,
+    pub descending: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OrderQuery {
     pub id: Option<i64>,
@@ -459,8 +496,8 @@ pub struct OrderQuery {
     pub serial_number: Option<String>,
     /// (value, contains?)
     pub search: Option<(String, bool)>,
-    /// (column, descending)
-    pub sort: Vec<(String, bool)>,
+    /// Sort keys, most significant first (then by id).
+    pub sort: Vec<OrderSort>,
     pub limit: i64,
     pub offset: i64,
 }

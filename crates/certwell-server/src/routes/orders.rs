@@ -1035,14 +1035,21 @@ pub async fn list_orders(
                 Some(k) => (true, k),
                 None => (false, part),
             };
-            if !certwell_store::is_order_sort_key(key) {
+            let Some(key) = certwell_store::OrderSortKey::parse(key) else {
                 return Err(ApiError::bad_request(
                     codes::INVALID_FILTER,
                     format!("The sort key '{key}' is not supported."),
                 ));
-            }
-            if !sort.iter().any(|(k, _): &(String, bool)| k == key) {
-                sort.push((key.to_string(), desc));
+            };
+            // A repeated key (or another name of it) orders by nothing more.
+            if !sort
+                .iter()
+                .any(|s: &certwell_store::OrderSort| s.key == key)
+            {
+                sort.push(certwell_store::OrderSort {
+                    key,
+                    descending: desc,
+                });
             }
         }
     }

@@ -195,7 +195,9 @@ pub async fn create_domain(
         )
         .await
         .map_err(|e| match e {
-            certwell_store::StoreError::Conflict(_) => ApiError::bad_request(
+            certwell_store::StoreError::Conflict(
+                certwell_store::Conflict::DomainExists { .. } | certwell_store::Conflict::Duplicate,
+            ) => ApiError::bad_request(
                 codes::DUPLICATE_DOMAIN,
                 format!(
                     "The domain '{}' already exists for organization {}.",

@@ -13,7 +13,7 @@ use certwell_api::order::{OrderCreated, OrderRequest, RequestRef};
 use certwell_policy::catalog::find_product;
 use certwell_policy::dns::domain_covers;
 use certwell_policy::reissue::{validate_smime_extra, validate_tls_extra, ExtraKind};
-use certwell_store::{format_ts, NewCertificateRow, NewExtraCertificate, StoreError};
+use certwell_store::{format_ts, Conflict, NewCertificateRow, NewExtraCertificate, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -168,8 +168,11 @@ async fn create(
         .await
     {
         Ok(c) => c,
-        Err(StoreError::Conflict(m)) => {
-            return Err(ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, m))
+        Err(StoreError::Conflict(c @ Conflict::OrderNotIssued { .. })) => {
+            return Err(ApiError::bad_request(
+                codes::INVALID_STATUS_TRANSITION,
+                c.to_string(),
+            ))
         }
         Err(e) => return Err(e.into()),
     };

@@ -110,9 +110,9 @@ pub async fn revoke_now(
         })
         .await
         .map_err(|e| match e {
-            certwell_store::StoreError::Conflict(m) => {
-                ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, m)
-            }
+            certwell_store::StoreError::Conflict(
+                c @ certwell_store::Conflict::RequestNotOpen { .. },
+            ) => ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, c.to_string()),
             other => other.into(),
         })?;
     let mut cache = state.crl_cache.lock().await;

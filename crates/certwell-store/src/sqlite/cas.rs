@@ -1,0 +1,92 @@
+//! The CA hierarchy's records, CRL numbers and serials reserved before signing.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{now_ts, SqliteStore};
+use crate::batch::Bind;
+use crate::records::*;
+use crate::{Conflict, Result, StoreError};
+
+pub(super) fn ca_row(r: &SqliteRow) -> Result<CaRecord> {
+    Ok(CaRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        parent_id: r.try_get("parent_id")?,
+        purpose: r.try_get("purpose")?,
+        key_algorithm: r.try_get("key_algorithm")?,
+        key_file: r.try_get("key_file")?,
+        cert_der: r.try_get("cert_der")?,
+        is_default: r.try_get::<i64, _>("is_default")? != 0,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl SqliteStore {
+    async fn reserve_serials_job(&self, ca_id: &str, serials: &[String]) -> Result<()> {
+        if serials.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES {};\nSELECT 1;",
+            vec!["(?, ?, NULL, ?)"; serials.len()].join(", ")
+        );
+        let now = now_ts();
+        let mut binds = Vec::with_capacity(serials.len() * 3);
+        for s in serials {
+            binds.extend([
+                Bind::Text(ca_id.to_string()),
+                Bind::Text(s.clone()),
+                Bind::Text(now.clone()),
+            ]);
+        }
+        // The serials' primary key is the only unique key this job can
+        // violate: a duplicate is a serial used before.
+        match self.submit(sql, binds).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(Conflict::Duplicate)) => Err(Conflict::SerialInUse.into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cas (id, name, parent_id, purpose, key_algorithm, key_file, cert_der, is_default, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&ca.id)
+        .bind(&ca.name)
+        .bind(&ca.parent_id)
+        .bind(&ca.purpose)
+        .bind(&ca.key_algorithm)
+        .bind(&ca.key_file)
+        .bind(&ca.cert_der)
+        .bind(ca.is_default as i64)
+        .bind(&ca.created_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn list_cas(&self) -> Result<Vec<CaRecord>> {
+        let rows = sqlx::query("SELECT * FROM cas ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    pub(crate) async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO crl_numbers (ca_id, last_number) VALUES (?, 1) \
+             ON CONFLICT (ca_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+        )
+        .bind(ca_id)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(n)
+    }
+
+    pub(crate) async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {
+        self.reserve_serials_job(ca_id, serials_hex).await
+    }
+}

@@ -1,0 +1,523 @@
+//! [`Store`] for [`SqliteStore`]: every method is the inherent one of the
+//! same name, defined in the file of its aggregate.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::SqliteStore;
+use crate::records::*;
+use crate::{Result, Store};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(
+        &self,
+        name: &str,
+        settings: &AccountSettings,
+        admin: &NewUser,
+    ) -> Result<(Account, User)> {
+        SqliteStore::create_account(self, name, settings, admin).await
+    }
+
+    async fn get_account(&self, id: i64) -> Result<Option<Account>> {
+        SqliteStore::get_account(self, id).await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        SqliteStore::list_accounts(self).await
+    }
+
+    async fn update_account_settings(&self, id: i64, settings: &AccountSettings) -> Result<()> {
+        SqliteStore::update_account_settings(self, id, settings).await
+    }
+
+    async fn get_container(&self, account_id: i64, id: i64) -> Result<Option<Container>> {
+        SqliteStore::get_container(self, account_id, id).await
+    }
+
+    async fn list_containers(&self, account_id: i64) -> Result<Vec<Container>> {
+        SqliteStore::list_containers(self, account_id).await
+    }
+
+    async fn create_container(
+        &self,
+        account_id: i64,
+        parent_id: i64,
+        name: &str,
+        description: &str,
+    ) -> Result<i64> {
+        SqliteStore::create_container(self, account_id, parent_id, name, description).await
+    }
+
+    async fn list_metadata(&self, account_id: i64) -> Result<Vec<MetadataField>> {
+        SqliteStore::list_metadata(self, account_id).await
+    }
+
+    async fn create_metadata(&self, account_id: i64, f: &NewMetadataField) -> Result<i64> {
+        SqliteStore::create_metadata(self, account_id, f).await
+    }
+
+    async fn update_metadata(&self, account_id: i64, id: i64, f: &NewMetadataField) -> Result<()> {
+        SqliteStore::update_metadata(self, account_id, id, f).await
+    }
+
+    async fn delete_metadata(&self, account_id: i64, id: i64) -> Result<()> {
+        SqliteStore::delete_metadata(self, account_id, id).await
+    }
+
+    async fn create_user(&self, account_id: i64, user: &NewUser) -> Result<User> {
+        SqliteStore::create_user(self, account_id, user).await
+    }
+
+    async fn get_user(&self, account_id: i64, id: i64) -> Result<Option<User>> {
+        SqliteStore::get_user(self, account_id, id).await
+    }
+
+    async fn list_users(&self, account_id: i64) -> Result<Vec<User>> {
+        SqliteStore::list_users(self, account_id).await
+    }
+
+    async fn update_user_contact(
+        &self,
+        account_id: i64,
+        id: i64,
+        contact: &UserContactUpdate,
+    ) -> Result<()> {
+        SqliteStore::update_user_contact(self, account_id, id, contact).await
+    }
+
+    async fn first_admin(&self, account_id: i64) -> Result<Option<User>> {
+        SqliteStore::first_admin(self, account_id).await
+    }
+
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<i64> {
+        SqliteStore::create_api_key(self, key).await
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        SqliteStore::find_api_key(self, key_hash).await
+    }
+
+    async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
+        SqliteStore::insert_ca(self, ca).await
+    }
+
+    async fn list_cas(&self) -> Result<Vec<CaRecord>> {
+        SqliteStore::list_cas(self).await
+    }
+
+    async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
+        SqliteStore::next_crl_number(self, ca_id).await
+    }
+
+    async fn create_organization(
+        &self,
+        account_id: i64,
+        org: &NewOrganizationRow,
+    ) -> Result<Organization> {
+        SqliteStore::create_organization(self, account_id, org).await
+    }
+
+    async fn find_duplicate_organization(
+        &self,
+        account_id: i64,
+        key: &OrgDuplicateKey,
+    ) -> Result<Option<i64>> {
+        SqliteStore::find_duplicate_organization(self, account_id, key).await
+    }
+
+    async fn get_organization(&self, account_id: i64, id: i64) -> Result<Option<Organization>> {
+        SqliteStore::get_organization(self, account_id, id).await
+    }
+
+    async fn get_organization_any(&self, id: i64) -> Result<Option<Organization>> {
+        SqliteStore::get_organization_any(self, id).await
+    }
+
+    async fn list_organizations(
+        &self,
+        account_id: i64,
+        filter: OrgFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Organization>, i64)> {
+        SqliteStore::list_organizations(self, account_id, filter, limit, offset).await
+    }
+
+    async fn pending_org_validations(&self, limit: i64) -> Result<Vec<PendingOrgValidation>> {
+        SqliteStore::pending_org_validations(self, limit).await
+    }
+
+    async fn decide_org_validation(&self, decision: &OrgDecision) -> Result<()> {
+        SqliteStore::decide_org_validation(self, decision).await
+    }
+
+    async fn validation_audit(
+        &self,
+        organization_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        SqliteStore::validation_audit(self, organization_id, limit).await
+    }
+
+    async fn submit_org_validation(
+        &self,
+        organization_id: i64,
+        kind: &str,
+        status: &str,
+        validated_until: Option<&str>,
+        verified_users: &Value,
+    ) -> Result<()> {
+        SqliteStore::submit_org_validation(
+            self,
+            organization_id,
+            kind,
+            status,
+            validated_until,
+            verified_users,
+        )
+        .await
+    }
+
+    async fn set_organization_active(&self, account_id: i64, id: i64, active: bool) -> Result<()> {
+        SqliteStore::set_organization_active(self, account_id, id, active).await
+    }
+
+    async fn create_domain(&self, account_id: i64, d: &NewDomainRow) -> Result<Domain> {
+        SqliteStore::create_domain(self, account_id, d).await
+    }
+
+    async fn get_domain(&self, account_id: i64, id: i64) -> Result<Option<Domain>> {
+        SqliteStore::get_domain(self, account_id, id).await
+    }
+
+    async fn get_domain_any(&self, id: i64) -> Result<Option<Domain>> {
+        SqliteStore::get_domain_any(self, id).await
+    }
+
+    async fn list_domains(
+        &self,
+        account_id: i64,
+        organization_id: Option<i64>,
+
+        container_ids: Option<&[i64]>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Domain>, i64)> {
+        SqliteStore::list_domains(
+            self,
+            account_id,
+            organization_id,
+            container_ids,
+            limit,
+            offset,
+        )
+        .await
+    }
+
+    async fn organization_with_domains(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> Result<Option<(Organization, Vec<Domain>)>> {
+        SqliteStore::organization_with_domains(self, account_id, id).await
+    }
+
+    async fn domains_of_organization(
+        &self,
+        account_id: i64,
+        organization_id: i64,
+    ) -> Result<Vec<Domain>> {
+        SqliteStore::domains_of_organization(self, account_id, organization_id).await
+    }
+
+    async fn set_domain_validated(
+        &self,
+        id: i64,
+        validated_at: &str,
+        validated_until: &str,
+    ) -> Result<()> {
+        SqliteStore::set_domain_validated(self, id, validated_at, validated_until).await
+    }
+
+    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
+        SqliteStore::domains_due_for_dcv(self, now, limit).await
+    }
+
+    async fn record_dcv_attempt(
+        &self,
+        id: i64,
+        token: Option<&str>,
+        next_check: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        SqliteStore::record_dcv_attempt(self, id, token, next_check, error).await
+    }
+
+    async fn set_domain_dcv(
+        &self,
+        account_id: i64,
+        id: i64,
+        method: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<()> {
+        SqliteStore::set_domain_dcv(self, account_id, id, method, token).await
+    }
+
+    async fn set_domain_active(&self, account_id: i64, id: i64, active: bool) -> Result<()> {
+        SqliteStore::set_domain_active(self, account_id, id, active).await
+    }
+
+    async fn delete_domain(&self, account_id: i64, id: i64) -> Result<()> {
+        SqliteStore::delete_domain(self, account_id, id).await
+    }
+
+    async fn create_validation_link(&self, link: &NewValidationLink) -> Result<i64> {
+        SqliteStore::create_validation_link(self, link).await
+    }
+
+    async fn find_validation_link(&self, token_hash: &str) -> Result<Option<ValidationLink>> {
+        SqliteStore::find_validation_link(self, token_hash).await
+    }
+
+    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool> {
+        SqliteStore::use_validation_link(self, id, now).await
+    }
+
+    async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder> {
+        SqliteStore::create_order(self, order).await
+    }
+
+    async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {
+        SqliteStore::reserve_serials(self, ca_id, serials_hex).await
+    }
+
+    async fn get_order(&self, account_id: i64, id: i64) -> Result<Option<Order>> {
+        SqliteStore::get_order(self, account_id, id).await
+    }
+
+    async fn renewal_order_of(&self, account_id: i64, order_id: i64) -> Result<Option<i64>> {
+        SqliteStore::renewal_order_of(self, account_id, order_id).await
+    }
+
+    async fn create_extra_certificate(
+        &self,
+        x: &NewExtraCertificate,
+    ) -> Result<CreatedExtraCertificate> {
+        SqliteStore::create_extra_certificate(self, x).await
+    }
+
+    async fn certificates_awaiting_issuance(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        SqliteStore::certificates_awaiting_issuance(self, after_id, limit).await
+    }
+
+    async fn cancel_reissue(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        note: Option<&str>,
+        at: &str,
+    ) -> Result<bool> {
+        SqliteStore::cancel_reissue(self, account_id, order_id, note, at).await
+    }
+
+    async fn expiring_certificates(
+        &self,
+        account_id: i64,
+        container_id: i64,
+        from: &str,
+        until: &str,
+    ) -> Result<Vec<String>> {
+        SqliteStore::expiring_certificates(self, account_id, container_id, from, until).await
+    }
+
+    async fn certificate_by_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+    ) -> Result<Option<Certificate>> {
+        SqliteStore::certificate_by_serial(self, ca_id, serial_hex).await
+    }
+
+    async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>> {
+        SqliteStore::order_emails(self, order_id).await
+    }
+
+    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()> {
+        SqliteStore::mark_order_email_sent(self, order_id, email, at).await
+    }
+
+    async fn set_order_email_validated(
+        &self,
+        order_id: i64,
+        email: &str,
+        validated_at: &str,
+    ) -> Result<()> {
+        SqliteStore::set_order_email_validated(self, order_id, email, validated_at).await
+    }
+
+    async fn attach_csr(&self, a: &CsrAttachment) -> Result<()> {
+        SqliteStore::attach_csr(self, a).await
+    }
+
+    async fn find_order_by_certificate(
+        &self,
+        account_id: i64,
+        serial_or_thumbprint: &str,
+    ) -> Result<Option<Order>> {
+        SqliteStore::find_order_by_certificate(self, account_id, serial_or_thumbprint).await
+    }
+
+    async fn list_orders(&self, account_id: i64, q: &OrderQuery) -> Result<(Vec<Order>, i64)> {
+        SqliteStore::list_orders(self, account_id, q).await
+    }
+
+    async fn order_status_changes(
+        &self,
+        account_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(i64, Option<i64>, String)>> {
+        SqliteStore::order_status_changes(self, account_id, from, to).await
+    }
+
+    async fn set_order_status(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool> {
+        SqliteStore::set_order_status(self, account_id, order_id, from, to).await
+    }
+
+    async fn get_request(&self, account_id: i64, id: i64) -> Result<Option<Request>> {
+        SqliteStore::get_request(self, account_id, id).await
+    }
+
+    async fn list_requests(
+        &self,
+        account_id: i64,
+        status: Option<&str>,
+
+        container_ids: Option<&[i64]>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Request>, i64)> {
+        SqliteStore::list_requests(self, account_id, status, container_ids, limit, offset).await
+    }
+
+    async fn requests_for_order(&self, order_id: i64) -> Result<Vec<Request>> {
+        SqliteStore::requests_for_order(self, order_id).await
+    }
+
+    async fn process_request(&self, p: &ProcessRequest) -> Result<bool> {
+        SqliteStore::process_request(self, p).await
+    }
+
+    async fn get_certificate(&self, account_id: i64, id: i64) -> Result<Option<Certificate>> {
+        SqliteStore::get_certificate(self, account_id, id).await
+    }
+
+    async fn certificates_for_order(&self, order_id: i64) -> Result<Vec<Certificate>> {
+        SqliteStore::certificates_for_order(self, order_id).await
+    }
+
+    async fn claim_and_reserve_serial(
+        &self,
+        ca_id: &str,
+        serial_hex: &str,
+        certificate_id: i64,
+    ) -> Result<()> {
+        SqliteStore::claim_and_reserve_serial(self, ca_id, serial_hex, certificate_id).await
+    }
+
+    async fn release_claim(&self, certificate_id: i64) -> Result<()> {
+        SqliteStore::release_claim(self, certificate_id).await
+    }
+
+    async fn reset_stale_claims(&self) -> Result<u64> {
+        SqliteStore::reset_stale_claims(self).await
+    }
+
+    async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()> {
+        SqliteStore::record_issued(self, issued).await
+    }
+
+    async fn orders_awaiting_issuance(
+        &self,
+        updated_before: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        SqliteStore::orders_awaiting_issuance(self, updated_before, after_id, limit).await
+    }
+
+    async fn find_certificate(
+        &self,
+        account_id: i64,
+        id_or_serial: &str,
+    ) -> Result<Option<Certificate>> {
+        SqliteStore::find_certificate(self, account_id, id_or_serial).await
+    }
+
+    async fn create_request(
+        &self,
+        account_id: i64,
+        order_id: i64,
+        kind: &str,
+        status: &str,
+        requester_id: i64,
+        comments: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<Request> {
+        SqliteStore::create_request(
+            self,
+            account_id,
+            order_id,
+            kind,
+            status,
+            requester_id,
+            comments,
+            data,
+        )
+        .await
+    }
+
+    async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
+        SqliteStore::revoke_certificates(self, r).await
+    }
+
+    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>> {
+        SqliteStore::revoked_entries(self, ca_id).await
+    }
+
+    async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool> {
+        SqliteStore::is_key_blocked(self, spki_sha256).await
+    }
+
+    async fn balance(&self, account_id: i64) -> Result<Balance> {
+        SqliteStore::balance(self, account_id).await
+    }
+
+    async fn deposit(&self, account_id: i64, amount_cents: i64, note: &str) -> Result<i64> {
+        SqliteStore::deposit(self, account_id, amount_cents, note).await
+    }
+
+    async fn set_negative_limit(
+        &self,
+        account_id: i64,
+        limit_cents: i64,
+        unlimited: bool,
+    ) -> Result<()> {
+        SqliteStore::set_negative_limit(self, account_id, limit_cents, unlimited).await
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
+}
