@@ -36,11 +36,11 @@ pub mod testing;
 mod util;
 
 pub use cert::{
-    build_ca_certificate, build_tls_leaf, verify_issued_by, CaCertRequest,
-    CaProfile, CaSubject, TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC,
-    OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS, OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS,
-    OID_EKU_EMAIL_PROTECTION, OID_EKU_OCSP_SIGNING, POLICY_CERTWELL_CLIENT_AUTH,
-    POLICY_CERTWELL_DOCUMENT_SIGNING, POLICY_TLS_EV, POLICY_TLS_OV, SMIME_ISSUING_CA_POLICIES,
+    build_ca_certificate, build_tls_leaf, verify_issued_by, CaCertRequest, CaProfile, CaSubject,
+    TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC, OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS,
+    OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS, OID_EKU_EMAIL_PROTECTION,
+    OID_EKU_OCSP_SIGNING, POLICY_CERTWELL_CLIENT_AUTH, POLICY_CERTWELL_DOCUMENT_SIGNING,
+    POLICY_TLS_EV, POLICY_TLS_OV, SMIME_ISSUING_CA_POLICIES,
 };
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};

@@ -668,8 +668,8 @@ fn generalized_time(t: OffsetDateTime) -> Result<Vec<u8>, CaError> {
 mod tests {
     use super::*;
     use crate::cert::{build_ca_certificate, CaCertRequest, CaProfile, CaSubject};
-    use crate::testing::recorded_serial;
     use crate::signer::{KeyAlgorithm, SoftwareSigner};
+    use crate::testing::recorded_serial;
     use time::macros::datetime;
     use time::Duration;
 

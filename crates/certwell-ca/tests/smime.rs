@@ -1064,7 +1064,8 @@ fn subscriber_leaf_optional_parts() {
         Err(CaError::Profile(m)) => assert!(m.contains("clientAuth"), "{m}"),
         other => panic!("expected a profile violation, got {other:?}"),
     }
-    let der = build_subscriber_leaf(req(&[OID_EKU_CLIENT_AUTH]), &c.ica_der, &c.ica_signer).unwrap();
+    let der =
+        build_subscriber_leaf(req(&[OID_EKU_CLIENT_AUTH]), &c.ica_der, &c.ica_signer).unwrap();
     let cert = parse(&der);
     assert!(cert.tbs_certificate().subject().is_empty());
     let san = ext(&cert, "2.5.29.17").unwrap();

@@ -7,8 +7,8 @@ use certwell_store::{AccountSettings, NewApiKey, NewUser, Store};
 use crate::config::{Config, DataDir};
 use crate::error::ApiError;
 use crate::extract::hash_api_key;
-use crate::hierarchy::{create_hierarchy, default_hierarchy};
 use crate::keyfile;
+use crate::service::hierarchy::{create_hierarchy, default_hierarchy};
 
 /// Stores the hash of a new key and returns the key (shown once).
 pub async fn new_api_key(

@@ -1,23 +1,17 @@
 //! certwell's HTTP server: axum routes over the policy, CA and store crates.
 
-pub mod billing;
 pub mod config;
-pub mod dcv;
 pub mod error;
 pub mod extract;
-pub mod hierarchy;
 pub mod init;
-pub mod issuance;
 pub mod keyfile;
-pub mod ledger;
 pub mod mail;
 pub mod pem;
 pub mod ratelimit;
 pub mod routes;
-pub mod smime;
+pub mod service;
 pub mod state;
 pub mod token;
-pub mod validation;
 pub mod views;
 pub mod zip;
 
@@ -59,18 +53,18 @@ pub async fn open(
         );
     }
     warn_if_internal_url(&config);
-    let mut cas = hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
-    if !hierarchy::ensure_ocsp_responders(store.as_ref(), dir, &config, &cas)
+    let mut cas = service::hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
+    if !service::hierarchy::ensure_ocsp_responders(store.as_ref(), dir, &config, &cas)
         .await?
         .is_empty()
     {
-        cas = hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
+        cas = service::hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
     }
     let rate_limiter =
         ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
-    let ocsp_issuers = routes::ocsp::issuer_index(&cas)?;
-    let ocsp_responders = routes::ocsp::responder_index(&cas);
-    let validator = dcv::Validator::new(&config)?;
+    let ocsp_issuers = service::status::issuer_index(&cas)?;
+    let ocsp_responders = service::status::responder_index(&cas);
+    let validator = service::dcv::Validator::new(&config)?;
     let mailer = mail::Mailer::new(&config.smtp)?;
     let state = Arc::new(AppState {
         validator,
@@ -170,9 +164,9 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             })
             .await
     });
-    let publisher = tokio::spawn(routes::ca::run_publisher(state.clone(), rx.clone()));
-    let poller = tokio::spawn(validation::run_poller(state.clone(), rx.clone()));
-    let sweeper = tokio::spawn(issuance::run_sweeper(state.clone(), rx));
+    let publisher = tokio::spawn(service::status::run_publisher(state.clone(), rx.clone()));
+    let poller = tokio::spawn(service::validation::run_poller(state.clone(), rx.clone()));
+    let sweeper = tokio::spawn(service::issuance::run_sweeper(state.clone(), rx));
     Ok(RunningServer {
         addr,
         state,

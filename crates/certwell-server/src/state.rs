@@ -7,13 +7,13 @@ use certwell_store::Store;
 use tokio::sync::{Mutex, Notify};
 
 use crate::config::{Config, DataDir};
-use crate::hierarchy::{CaRegistry, LoadedCa};
 use crate::ratelimit::RateLimiter;
+use crate::service::hierarchy::{CaRegistry, LoadedCa};
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
     /// DNS, HTTP and CAA checks through the configured resolver.
-    pub validator: crate::dcv::Validator,
+    pub validator: crate::service::dcv::Validator,
     pub mailer: crate::mail::Mailer,
     /// Wakes the DCV poller (a domain got a new token or method).
     pub wake_dcv: Notify,

@@ -8,7 +8,7 @@ use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use crate::issuance::{OrderData, OrderPlan};
+use crate::service::issuance::{OrderData, OrderPlan};
 
 pub fn user_summary(u: &User) -> Value {
     json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
@@ -135,7 +135,7 @@ pub fn org_summary_php(o: &Organization) -> Value {
 }
 
 pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str) -> Value {
-    let validated = crate::issuance::domain_validated(d);
+    let validated = crate::service::issuance::domain_validated(d);
     let mut v = json!({
         "id": d.id,
         "is_active": d.is_active,

@@ -2,7 +2,7 @@
 //! only) gets the S/MIME and client-authentication CAs on the next start,
 //! and the CAs it had stay as they were.
 
-use certwell_server::hierarchy::{create_hierarchy, default_hierarchy};
+use certwell_server::service::hierarchy::{create_hierarchy, default_hierarchy};
 use certwell_server::{Config, DataDir};
 use certwell_store::{Durability, SqliteStore, Store};
 

@@ -425,13 +425,13 @@ async fn revocation_resigns_cached_ocsp_answers_at_once() {
             .len()
     );
     assert_eq!(
-        certwell_server::routes::ocsp::renew_responders(&state)
+        certwell_server::service::status::renew_responders(&state)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        certwell_server::routes::ocsp::presign_due(&state),
+        certwell_server::service::status::presign_due(&state),
         0,
         "nothing is due yet"
     );

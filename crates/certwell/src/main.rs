@@ -284,10 +284,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let r = match command {
                 AccountCommand::Create { name } => {
-                    let (id, key) =
-                        certwell_server::routes::operator::create_account(&state, &name)
-                            .await
-                            .map_err(|e| e.message)?;
+                    let (id, key) = certwell_server::service::desk::create_account(&state, &name)
+                        .await
+                        .map_err(|e| e.message)?;
                     println!("account {id}\nadmin API key: {key}");
                     Ok(())
                 }
@@ -337,7 +336,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let r = match command {
                 OperatorCommand::ValidateOrg { id, kind } => {
-                    certwell_server::routes::operator::validate_org(&state, id, &kind)
+                    certwell_server::service::desk::validate_org(&state, id, &kind)
                         .await
                         .map(|_| println!("organization {id}: {kind} validated"))
                         .map_err(|e| e.message)
@@ -383,13 +382,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                     }
                 }
                 OperatorCommand::ValidateDomain { id } => {
-                    certwell_server::routes::operator::validate_domain(&state, id)
+                    certwell_server::service::desk::validate_domain(&state, id)
                         .await
                         .map(|_| println!("domain {id}: validated"))
                         .map_err(|e| e.message)
                 }
                 OperatorCommand::ValidateEmail { order, email } => {
-                    certwell_server::routes::operator::validate_order_email(&state, order, &email)
+                    certwell_server::service::desk::validate_order_email(&state, order, &email)
                         .await
                         .map(|_| println!("order {order}: {email} validated"))
                         .map_err(|e| e.message)
@@ -447,7 +446,7 @@ async fn decide(
         .any(|v| v.kind == kind && v.verified_users.is_some());
     let d = certwell_policy::organization::desk_decision(&input, kind, submitted)
         .map_err(|e| e.message)?;
-    certwell_server::routes::operator::decide(state, None, id, kind, &d)
+    certwell_server::service::desk::decide(state, None, id, kind, &d)
         .await
         .map_err(|e| e.message)?;
     println!(

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::routes::containers::{sees_container, visible};
 use crate::routes::query_map;
+use crate::service::access::{sees_container, visible};
 use crate::state::AppState;
 
 fn user_not_found() -> ApiError {
@@ -124,7 +124,7 @@ pub async fn create_user(
     let container_id = match u.container_id {
         None => caller.user.container_id,
         Some(c) => {
-            crate::routes::orders::check_container(&state, &caller, c, "container.id").await?
+            crate::service::access::check_container(&state, &caller, c, "container.id").await?
         }
     };
     let new = NewUser {
@@ -188,4 +188,14 @@ pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
         }
     }
     Ok(Json(v))
+}
+
+/// `GET /finance/balance`
+pub async fn get_balance(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        crate::service::billing::balance(&state, &caller).await?,
+    ))
 }

@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{path_id, Caller};
-use crate::issuance::OrderData;
 use crate::pem::{cert_pem, pem_crlf};
+use crate::service::issuance::OrderData;
 use crate::state::AppState;
 
 fn cert_not_found() -> ApiError {
@@ -50,7 +50,7 @@ async fn issued(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Certif
         .get_certificate(caller.account_id, id)
         .await?
         .ok_or_else(cert_not_found)?;
-    if crate::routes::orders::visible_order(state, caller, c.order_id)
+    if crate::service::access::visible_order(state, caller, c.order_id)
         .await?
         .is_none()
     {
@@ -206,7 +206,7 @@ pub async fn download_platform(
 
 async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<Bundle> {
     let order_id = path_id(order_id, ApiError::order_not_found)?;
-    let order = crate::routes::orders::visible_order(state, caller, order_id)
+    let order = crate::service::access::visible_order(state, caller, order_id)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let cid = order.certificate_id.ok_or_else(|| {

@@ -10,77 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_policy::account::{check_metadata_definition, containers_in_view, visible_containers};
-use certwell_policy::approval::Role;
+use certwell_policy::account::check_metadata_definition;
 use certwell_store::{Container, MetadataField, NewMetadataField};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
+use crate::service::access::{admin_only, container_not_found, visible};
 use crate::state::AppState;
-
-fn container_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "The specified container was not found.")
-}
-
-fn admin_only(caller: &Caller, what: &str) -> ApiResult<()> {
-    if caller.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::missing_permission(&format!(
-            "{what} (an administrator key is required)"
-        )))
-    }
-}
-
-/// The account's containers the caller's user sees: its own container
-/// and everything below it.
-pub async fn visible(state: &AppState, caller: &Caller) -> ApiResult<Vec<Container>> {
-    let all = state.store.list_containers(caller.account_id).await?;
-    let tree: Vec<(i64, Option<i64>)> = all.iter().map(|c| (c.id, c.parent_id)).collect();
-    let ids = visible_containers(&tree, caller.user.container_id);
-    Ok(all.into_iter().filter(|c| ids.contains(&c.id)).collect())
-}
-
-/// The containers whose orders and certificates the caller sees: `None`
-/// for a user of the root container (the whole account), else its own
-/// container and those below it.
-pub async fn order_scope(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
-    if caller.at_root {
-        return Ok(None);
-    }
-    Ok(Some(
-        visible(state, caller).await?.iter().map(|c| c.id).collect(),
-    ))
-}
-
-/// The containers whose organizations and domains the caller may read and
-/// order with: its own subtree and the containers above it (a department
-/// orders with the company's organizations). `None`: the whole account.
-/// Changing them (activation, DCV, deletion) needs [`sees_container`].
-pub async fn org_view(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
-    if caller.at_root {
-        return Ok(None);
-    }
-    let all = state.store.list_containers(caller.account_id).await?;
-    let tree: Vec<(i64, Option<i64>)> = all.iter().map(|c| (c.id, c.parent_id)).collect();
-    Ok(Some(containers_in_view(&tree, caller.user.container_id)))
-}
-
-pub async fn in_org_view(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
-    Ok(org_view(state, caller)
-        .await?
-        .is_none_or(|v| v.contains(&id)))
-}
-
-/// Whether the caller sees what lives in container `id`.
-pub async fn sees_container(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
-    if caller.at_root || id == caller.user.container_id {
-        return Ok(true);
-    }
-    Ok(visible(state, caller).await?.iter().any(|c| c.id == id))
-}
 
 fn container_json(c: &Container) -> Value {
     let mut v = json!({"id": c.id, "name": c.name, "parent_id": c.parent_id.unwrap_or(0),
@@ -278,29 +216,4 @@ pub async fn delete_metadata(
     }
     state.invalidate_metadata(caller.account_id);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Checks an order's custom field values against the account's fields
-/// (cached for a short time; changes through this server apply at once).
-pub async fn check_order_custom_fields(
-    state: &AppState,
-    caller: &Caller,
-    given: &[certwell_policy::common::CustomFieldValue],
-) -> ApiResult<()> {
-    let defs = state.metadata_for(caller.account_id).await?;
-    if defs.is_empty() && given.is_empty() {
-        return Ok(());
-    }
-    let view: Vec<certwell_policy::account::FieldDef> = defs
-        .iter()
-        .map(|d| certwell_policy::account::FieldDef {
-            id: d.id,
-            label: &d.label,
-            is_required: d.is_required,
-            is_active: d.is_active,
-            data_type: &d.data_type,
-        })
-        .collect();
-    certwell_policy::account::check_custom_fields(&view, given)?;
-    Ok(())
 }

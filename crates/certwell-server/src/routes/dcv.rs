@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
-use crate::issuance::{domain_fact, domain_validated, try_issue, OrderData, OrderPlan};
-use crate::routes::orders::{dcv_token_json, load_order};
 use crate::routes::query_map;
+use crate::service::access::load_order;
+use crate::service::intake::dcv_token_json;
+use crate::service::issuance::{domain_fact, domain_validated, try_issue, OrderData, OrderPlan};
+use crate::service::validation::{self, Confirmed};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
-use crate::validation::{self, Confirmed};
 
 fn domain_not_found() -> ApiError {
     ApiError::not_found(
@@ -38,7 +39,7 @@ async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> ApiResult<D
         .await?
         .ok_or_else(domain_not_found)?;
     // Changing a domain's DCV needs it in the caller's own subtree.
-    if !crate::routes::containers::sees_container(state, caller, d.container_id).await? {
+    if !crate::service::access::sees_container(state, caller, d.container_id).await? {
         return Err(domain_not_found());
     }
     Ok(d)
@@ -232,7 +233,7 @@ pub async fn delete(
 fn order_names(data: &OrderData) -> Vec<String> {
     match &data.plan {
         OrderPlan::Tls(p) => p.sans.clone(),
-        OrderPlan::Smime(p) => crate::smime::email_domains(&p.emails),
+        OrderPlan::Smime(p) => crate::service::smime::email_domains(&p.emails),
     }
 }
 
@@ -426,7 +427,7 @@ async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Optio
     if order.status != "pending" {
         return None;
     }
-    crate::issuance::caa_failure(state, &order.product_name_id, &order_names(data))
+    crate::service::issuance::caa_failure(state, &order.product_name_id, &order_names(data))
         .await
         .map(Into::into)
 }
@@ -440,7 +441,7 @@ pub async fn caa_status(state: &AppState, order: &Order) -> ApiResult<Option<Val
     let data = OrderData::from_order(order)?;
     let mut m = serde_json::Map::new();
     for n in order_names(&data) {
-        let msg = match crate::issuance::caa_failure(
+        let msg = match crate::service::issuance::caa_failure(
             state,
             &order.product_name_id,
             std::slice::from_ref(&n),

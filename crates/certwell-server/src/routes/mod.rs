@@ -120,11 +120,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/order/certificate/{id}/csr",
-            axum::routing::post(crate::smime::upload_csr),
+            axum::routing::post(orders::upload_csr),
         )
         .route(
             "/order/certificate/{id}/email-validation",
-            get(crate::smime::email_validation).post(dcv::resend_mailbox_emails),
+            get(orders::email_validation).post(dcv::resend_mailbox_emails),
         )
         .route(
             "/order/certificate/{id}/validation",
@@ -214,7 +214,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/report/order/{container_id}/expiring",
             get(orders::expiring_report),
         )
-        .route("/finance/balance", get(crate::billing::get_balance))
+        .route("/finance/balance", get(account::get_balance))
         .route("/container", get(containers::list_containers))
         .route("/container/{id}", get(containers::container_info))
         .route("/container/{id}/children", post(containers::create_child))

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
-use crate::routes::containers::{in_org_view, sees_container};
-use crate::routes::orders::sandbox_validated_until;
+use crate::service::access::{in_org_view, sees_container};
+use crate::service::intake::sandbox_validated_until;
 use crate::state::AppState;
 use crate::views::org_validations;
 
@@ -110,7 +110,7 @@ pub async fn submit_validation(
     for (i, r) in requested.iter().enumerate() {
         for (j, u) in r.verified_users.iter().enumerate() {
             if let Some(uid) = u.user_id {
-                if crate::routes::orders::visible_user(&state, &caller, uid)
+                if crate::service::access::visible_user(&state, &caller, uid)
                     .await?
                     .is_none()
                 {

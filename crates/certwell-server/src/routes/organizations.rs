@@ -14,11 +14,10 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::routes::containers::{in_org_view, org_view, sees_container};
-use crate::routes::orders::{
-    check_container, initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS,
-};
 use crate::routes::{paged, query_map};
+use crate::service::access::check_container;
+use crate::service::access::{in_org_view, org_view, sees_container};
+use crate::service::intake::{initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 use crate::views::{domain_json, organization_json};
@@ -208,15 +207,15 @@ pub async fn create_domain(
         })?;
     let mut out = json!({"id": created.id});
     if token.is_some() {
-        out["dcv_token"] = json!(crate::routes::orders::dcv_token_json(&state, &created));
+        out["dcv_token"] = json!(crate::service::intake::dcv_token_json(&state, &created));
         state.wake_dcv.notify_one();
     } else if !state.config.sandbox {
         // email: the DCV emails go out now; the response names the addresses
-        let (base, txt) = crate::validation::dcv_addresses(&state, &created).await;
+        let (base, txt) = crate::service::validation::dcv_addresses(&state, &created).await;
         out["validation_emails"] = crate::routes::dcv::validation_emails(&created, &base, &txt);
         let (state, d) = (Arc::clone(&state), created.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::validation::send_domain_emails(&state, &d).await {
+            if let Err(e) = crate::service::validation::send_domain_emails(&state, &d).await {
                 tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
             }
         });
@@ -297,7 +296,7 @@ pub async fn domain_info(
 /// The random value as the DCV endpoints show it (CNAME target domain or
 /// HTTP file URL included).
 fn with_dcv_token(state: &AppState, d: &certwell_store::Domain, mut v: Value) -> Value {
-    if let Some(t) = crate::routes::orders::dcv_token_json(state, d) {
+    if let Some(t) = crate::service::intake::dcv_token_json(state, d) {
         v["dcv_token"] = json!(t);
     }
     v

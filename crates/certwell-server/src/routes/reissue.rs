@@ -19,8 +19,9 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, Caller};
-use crate::issuance::{extra_plan, try_issue_certificate, OrderData, OrderPlan};
-use crate::routes::orders::{initial_status, key_facts, load_order, pick_issuing_ca, verify_csr};
+use crate::service::access::load_order;
+use crate::service::intake::{initial_status, key_facts, pick_issuing_ca, verify_csr};
+use crate::service::issuance::{extra_plan, try_issue_certificate, OrderData, OrderPlan};
 use crate::state::AppState;
 use crate::views::{certificate_fields, server_platform_json, ymd};
 
@@ -110,7 +111,7 @@ async fn create(
     }
     let csr = verify_csr(&state, &plan.csr)?;
     if let OrderPlan::Smime(p) = &data.plan {
-        crate::smime::check_key(p, &csr, None)?;
+        crate::service::smime::check_key(p, &csr, None)?;
     }
     let ca = pick_issuing_ca(
         &state,

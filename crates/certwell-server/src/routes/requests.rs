@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paging, parse_json, path_id, Caller};
-use crate::issuance::try_issue;
 use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
+use crate::service::issuance::try_issue;
 use crate::state::AppState;
 use crate::views::{product_summary, user_summary};
 
@@ -80,7 +80,7 @@ pub async fn list_requests(
             ));
         }
     }
-    let scope = crate::routes::containers::order_scope(&state, &caller).await?;
+    let scope = crate::service::access::order_scope(&state, &caller).await?;
     let (reqs, total) = state
         .store
         .list_requests(
@@ -105,7 +105,7 @@ async fn visible_request(state: &AppState, caller: &Caller, id: i64) -> ApiResul
         .get_request(caller.account_id, id)
         .await?
         .ok_or_else(request_not_found)?;
-    crate::routes::orders::visible_order(state, caller, r.order_id)
+    crate::service::access::visible_order(state, caller, r.order_id)
         .await?
         .ok_or_else(request_not_found)?;
     Ok(r)
@@ -177,10 +177,10 @@ pub async fn update_request_status(
     };
     if r.kind == "revoke" && next == "approved" {
         let (ids, reason) =
-            crate::routes::revoke::revoke_payload(r.data.as_ref()).ok_or_else(|| {
+            crate::service::lifecycle::revoke_payload(r.data.as_ref()).ok_or_else(|| {
                 ApiError::internal("The revoke request has no certificates recorded.")
             })?;
-        crate::routes::revoke::revoke_now(
+        crate::service::lifecycle::revoke_now(
             &state,
             caller.account_id,
             &ids,

@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_store::{format_ts, Certificate, Revocation};
+use certwell_store::Certificate;
 use serde::Deserialize;
-use serde_json::{json, Value};
-use time::OffsetDateTime;
+use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, path_id, Caller};
+use crate::service::lifecycle::revoke_now;
 use crate::state::AppState;
 use crate::views::user_summary;
 use certwell_policy::revocation::parse_reason;
@@ -90,46 +90,6 @@ async fn revoke_or_request(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// Revokes the certificates at once and refreshes their CAs' CRLs.
-pub async fn revoke_now(
-    state: &AppState,
-    account_id: i64,
-    certificate_ids: &[i64],
-    reason: &str,
-    approve_request: Option<(i64, i64, Option<String>)>,
-) -> ApiResult<Vec<Certificate>> {
-    let revoked = state
-        .store
-        .revoke_certificates(&Revocation {
-            account_id,
-            certificate_ids: certificate_ids.to_vec(),
-            reason: reason.to_string(),
-            revoked_at: format_ts(OffsetDateTime::now_utc()),
-            block_keys: reason == "keyCompromise",
-            approve_request,
-        })
-        .await
-        .map_err(|e| match e {
-            certwell_store::StoreError::Conflict(
-                c @ certwell_store::Conflict::RequestNotOpen { .. },
-            ) => ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, c.to_string()),
-            other => other.into(),
-        })?;
-    let mut cache = state.crl_cache.lock().await;
-    for c in &revoked {
-        if let Some(ca) = &c.ca_id {
-            cache.remove(ca);
-        }
-        tracing::info!(certificate = c.id, reason, "certificate revoked");
-    }
-    drop(cache);
-    crate::routes::ocsp::on_revoked(state, &revoked);
-    if !revoked.is_empty() {
-        state.revocations.notify_one();
-    }
-    Ok(revoked)
-}
-
 fn cert_not_found() -> ApiError {
     ApiError::not_found(
         codes::NOT_FOUND_CERTIFICATE,
@@ -150,7 +110,7 @@ pub async fn revoke_certificate(
         .find_certificate(caller.account_id, key.trim())
         .await?
         .ok_or_else(cert_not_found)?;
-    if crate::routes::orders::visible_order(&state, &caller, cert.order_id)
+    if crate::service::access::visible_order(&state, &caller, cert.order_id)
         .await?
         .is_none()
     {
@@ -184,7 +144,7 @@ pub async fn revoke_order(
 ) -> ApiResult<Response> {
     let body: RevokeBody = parse_json(&body)?;
     let id = path_id(&id, ApiError::order_not_found)?;
-    let order = crate::routes::orders::visible_order(&state, &caller, id)
+    let order = crate::service::access::visible_order(&state, &caller, id)
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let certs: Vec<Certificate> = state
@@ -201,17 +161,4 @@ pub async fn revoke_order(
         ));
     }
     revoke_or_request(&state, &caller, order.id, certs, body).await
-}
-
-/// Certificate ids and reason of a revoke request.
-pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, String)> {
-    let d = data?;
-    let ids = d
-        .get("certificate_ids")?
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_i64)
-        .collect();
-    let reason = d.get("revocation_reason")?.as_str()?.to_string();
-    Some((ids, reason))
 }

@@ -59,7 +59,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0010_validation_desk.sql"),
     ),
     (11, include_str!("../../migrations/0011_dcv_due_index.sql")),
-    (12, include_str!("../../migrations/0012_serials_any_issuer.sql")),
+    (
+        12,
+        include_str!("../../migrations/0012_serials_any_issuer.sql"),
+    ),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

@@ -145,6 +145,7 @@ impl SqliteStore {
         Ok(true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn create_request(
         &self,
         account_id: i64,

@@ -2,10 +2,6 @@
 //! alternative order ids: the policy rules of `certwell_policy::payment`
 //! applied with the account's settings.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 use certwell_policy::payment::{format_money, validate_payment, PaymentPlan};
@@ -72,10 +68,7 @@ pub async fn order_payment(
 
 /// `GET /finance/balance` (api-surface.md §9): money as strings; an
 /// account without a limit reports `unlimited_negative_balance`.
-pub async fn get_balance(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> ApiResult<Json<Value>> {
+pub async fn balance(state: &AppState, caller: &Caller) -> ApiResult<Value> {
     let b = state.store.balance(caller.account_id).await?;
     let mut v = json!({
         "balance": format_money(b.balance_cents),
@@ -89,5 +82,5 @@ pub async fn get_balance(
         v["negative_balance_limit"] = json!(format_money(b.negative_limit_cents));
         v["total_available_funds"] = json!(format_money(b.balance_cents + b.negative_limit_cents));
     }
-    Ok(Json(v))
+    Ok(v)
 }

@@ -9,9 +9,9 @@ use certwell_policy::dcv::{self as rules, CaaUse};
 use certwell_store::{format_ts, Domain, NewValidationLink, ValidationLink};
 use time::{Duration, OffsetDateTime};
 
-use crate::dcv::DcvFailure;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::hash_api_key;
+use crate::service::dcv::DcvFailure;
 use crate::state::AppState;
 
 /// Domain DCV links live as long as the random value (BR 3.2.2.4.4: 30

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, DataDir};
 use crate::keyfile;
-use crate::ledger::Serials;
+use crate::service::ledger::Serials;
 
 /// One CA to create on init.
 #[derive(Debug, Clone)]

@@ -3,11 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::{CsrUpload, OrderRequest};
 use certwell_policy::catalog::{Family, Product, SmimeType};
@@ -27,17 +22,18 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, path_id, Caller};
-use crate::hierarchy::LoadedCa;
-use crate::issuance::{
+use crate::extract::Caller;
+use crate::service::access::{check_contact_users, check_container, check_renewal, load_order};
+use crate::service::hierarchy::LoadedCa;
+use crate::service::intake::{
+    initial_status, key_facts, new_domains_for, pick_issuing_ca, resolve_organization,
+    respond_created, verify_csr, DcvScope, Issuance,
+};
+use crate::service::issuance::{
     try_issue, validity_window_days, LeafSpec, OrderData, OrderPlan, SignJob, SubscriberSpec,
 };
-use crate::routes::orders::{
-    check_contact_users, check_container, check_renewal, initial_status, key_facts, load_order,
-    new_domains_for, pick_issuing_ca, resolve_organization, respond_created, verify_csr, DcvScope,
-    Issuance,
-};
 use crate::state::AppState;
+use certwell_api::order::OrderCreated;
 
 /// The distinct domains of a list of addresses, in order.
 pub fn email_domains(emails: &[String]) -> Vec<String> {
@@ -198,12 +194,11 @@ pub fn subscriber_spec(
 /// `POST /order/certificate/{product}` for secure-email, client and
 /// document-signing products.
 pub async fn create_smime_order(
-    state: Arc<AppState>,
-    caller: Caller,
+    state: &Arc<AppState>,
+    caller: &Caller,
     product: &'static Product,
-    body: &[u8],
-) -> ApiResult<Response> {
-    let req: OrderRequest = parse_json(body)?;
+    req: OrderRequest,
+) -> ApiResult<OrderCreated> {
     let now = OffsetDateTime::now_utc();
     let account = state
         .store
@@ -251,20 +246,17 @@ pub async fn create_smime_order(
     }
     check_contact_users(&state, &caller, &plan.contacts).await?;
     let order_level = certwell_policy::common::order_level(&req)?;
-    crate::routes::orders::check_user_assignments(&state, &caller, &order_level).await?;
+    crate::service::access::check_user_assignments(&state, &caller, &order_level).await?;
     let container_id = match plan.common.container_id {
         Some(c) => check_container(&state, &caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
     check_renewal(&state, &caller, plan.common.renewal_of_order_id).await?;
-    crate::routes::containers::check_order_custom_fields(
-        &state,
-        &caller,
-        &plan.common.custom_fields,
-    )
-    .await?;
+    crate::service::intake::check_order_custom_fields(&state, &caller, &plan.common.custom_fields)
+        .await?;
     let (payment_plan, payment) =
-        crate::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now).await?;
+        crate::service::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now)
+            .await?;
 
     // Email domains are validated for the organization; free-mail domains
     // only when the organization already validated them.
@@ -327,9 +319,9 @@ pub async fn create_smime_order(
             .is_empty(),
     };
     let blocked = blocked
-        || crate::issuance::sandbox_delay_pending(&state, &format_ts(now))
+        || crate::service::issuance::sandbox_delay_pending(&state, &format_ts(now))
         || (status == "pending"
-            && crate::issuance::caa_failure(&state, product.name_id, &domains)
+            && crate::service::issuance::caa_failure(&state, product.name_id, &domains)
                 .await
                 .is_some());
     let immediate = match (&csr, status == "pending" && !blocked) {
@@ -373,7 +365,7 @@ pub async fn create_smime_order(
     };
     let org_is_none = org.is_none();
     let mailbox_addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
-    let (created, serial) = crate::issuance::create_order(
+    let (created, serial) = crate::service::issuance::create_order(
         &state,
         NewOrder {
             payment,
@@ -409,7 +401,7 @@ pub async fn create_smime_order(
         immediate.as_ref().map(|_| ca.id.as_str()),
     )
     .await?;
-    crate::routes::orders::update_contact_users(&state, &caller, &plan.contacts).await?;
+    crate::service::intake::update_contact_users(&state, &caller, &plan.contacts).await?;
     let job = match (immediate.zip(serial), csr) {
         (Some(((not_before, not_after, spec), serial)), Some(csr)) => {
             Issuance::Sign(Box::new(SignJob {
@@ -433,7 +425,8 @@ pub async fn create_smime_order(
             let order_id = created.order_id;
             tokio::spawn(async move {
                 if let Err(err) =
-                    crate::validation::send_mailbox_email(&state, account, order_id, &e).await
+                    crate::service::validation::send_mailbox_email(&state, account, order_id, &e)
+                        .await
                 {
                     tracing::warn!(order = order_id, error = %err.message, "mailbox email not sent");
                 }
@@ -459,14 +452,12 @@ pub async fn create_smime_order(
 /// order created without one. 200 with the order's id, status and, when
 /// the certificate was issued at once, its id and chain.
 pub async fn upload_csr(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let order_id = path_id(&id, ApiError::order_not_found)?;
-    let order = load_order(&state, &caller, &order_id.to_string()).await?;
-    let b: CsrUpload = parse_json(&body)?;
+    state: &Arc<AppState>,
+    caller: &Caller,
+    order_id: i64,
+    b: CsrUpload,
+) -> ApiResult<Value> {
+    let order = load_order(state, caller, &order_id.to_string()).await?;
     let pem = b
         .csr
         .as_deref()
@@ -538,7 +529,7 @@ pub async fn upload_csr(
             Err(e) => tracing::warn!(order = order.id, error = %e.message, "issuance deferred"),
         }
     }
-    Ok((StatusCode::OK, Json(resp)))
+    Ok(resp)
 }
 
 /// Per-address validation state of an order: mailbox-validated orders keep
@@ -579,7 +570,7 @@ pub async fn email_states(
         .iter()
         .map(|e| {
             let ok = domains.iter().any(|d| {
-                let f = crate::issuance::domain_fact(d);
+                let f = crate::service::issuance::domain_fact(d);
                 f.covers(email_domain(e)) && f.is_validated(&now)
             });
             json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})
@@ -588,16 +579,12 @@ pub async fn email_states(
 }
 
 /// `GET /order/certificate/{id}/email-validation`
-pub async fn email_validation(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let order = load_order(&state, &caller, &id).await?;
-    let emails = email_states(&state, &order).await?;
+pub async fn email_validation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
+    let order = load_order(state, caller, id).await?;
+    let emails = email_states(state, &order).await?;
     let mut v = json!({"delivery_options": ["email"]});
     if !emails.is_empty() {
         v["emails"] = json!(emails);
     }
-    Ok(Json(v))
+    Ok(v)
 }

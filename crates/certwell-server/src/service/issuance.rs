@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
+use certwell_ca::RecordedSerial;
 use certwell_policy::issuance::{
     issuance_blockers as policy_blockers, DomainFact, OrgValidationFact,
 };
@@ -15,14 +16,13 @@ use certwell_policy::reissue::ExtraPlan;
 use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
-use certwell_ca::RecordedSerial;
 use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, ApiResult};
-use crate::hierarchy::{ca_cert_url, ca_crl_url};
-use crate::ledger;
 use crate::pem::cert_pem;
+use crate::service::hierarchy::{ca_cert_url, ca_crl_url};
+use crate::service::ledger;
 use crate::state::AppState;
 
 /// What an order asked for, per product family. Stored untagged, so
@@ -205,14 +205,16 @@ pub async fn caa_failure(
     state: &AppState,
     product: &str,
     names: &[String],
-) -> Option<crate::dcv::DcvFailure> {
+) -> Option<crate::service::dcv::DcvFailure> {
     if state.config.sandbox {
         return None;
     }
     let uses = match find_product(product).map(|p| p.family) {
-        Some(certwell_policy::catalog::Family::Tls) => crate::validation::caa_uses_tls(names),
+        Some(certwell_policy::catalog::Family::Tls) => {
+            crate::service::validation::caa_uses_tls(names)
+        }
         Some(certwell_policy::catalog::Family::SecureEmail) => {
-            crate::validation::caa_uses_email(names)
+            crate::service::validation::caa_uses_email(names)
         }
         _ => return None,
     };
@@ -262,7 +264,7 @@ pub async fn validation_blockers(
     let names: Vec<String> = match (&data.plan, names) {
         (OrderPlan::Tls(_), Some(n)) => n.to_vec(),
         (OrderPlan::Tls(p), None) => p.sans.clone(),
-        (OrderPlan::Smime(p), _) => crate::smime::email_domains(&p.emails),
+        (OrderPlan::Smime(p), _) => crate::service::smime::email_domains(&p.emails),
     };
     Ok(policy_blockers(
         product.validation,
@@ -403,7 +405,7 @@ pub struct SignJob {
     pub account_id: i64,
     pub order_id: i64,
     pub certificate_id: i64,
-    pub ca: Arc<crate::hierarchy::LoadedCa>,
+    pub ca: Arc<crate::service::hierarchy::LoadedCa>,
     pub serial: RecordedSerial,
     pub leaf: LeafSpec,
     pub spki: Vec<u8>,
@@ -456,8 +458,7 @@ pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Re
         return Ok(s);
     }
     let (mut block, ()) =
-        RecordedSerial::reserve(ledger::Serials(state.store.as_ref()), ca_id, SERIAL_BLOCK)
-            .await?;
+        RecordedSerial::reserve(ledger::Serials(state.store.as_ref()), ca_id, SERIAL_BLOCK).await?;
     let mine = block
         .pop()
         .ok_or_else(|| ApiError::internal("empty serial block"))?;
@@ -494,7 +495,7 @@ pub async fn create_order(
 /// order in one transaction.
 pub async fn presign(
     state: &AppState,
-    ca: &Arc<crate::hierarchy::LoadedCa>,
+    ca: &Arc<crate::service::hierarchy::LoadedCa>,
     leaf: LeafSpec,
     spki: Vec<u8>,
     nb: OffsetDateTime,
@@ -534,7 +535,7 @@ fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> ApiError {
 /// says so.
 pub async fn sign_leaf(
     state: &AppState,
-    ca: &Arc<crate::hierarchy::LoadedCa>,
+    ca: &Arc<crate::service::hierarchy::LoadedCa>,
     serial: RecordedSerial,
     leaf: LeafSpec,
     spki: Vec<u8>,
@@ -747,7 +748,7 @@ pub async fn try_issue_certificate(
     let caa_names = match (&extra, &data.plan) {
         (Some(x), _) => x.sans.clone(),
         (None, OrderPlan::Tls(p)) => p.sans.clone(),
-        (None, OrderPlan::Smime(p)) => crate::smime::email_domains(&p.emails),
+        (None, OrderPlan::Smime(p)) => crate::service::smime::email_domains(&p.emails),
     };
     if let Some(f) = caa_failure(state, &order.product_name_id, &caa_names).await {
         tracing::info!(order = order_id, code = %f.code, "CAA forbids issuance");
@@ -816,12 +817,12 @@ pub async fn try_issue_certificate(
             (leaf, cn, nb, na)
         }
         OrderPlan::Smime(plan) => {
-            let (nb, na) = crate::smime::smime_validity(plan, now)?;
+            let (nb, na) = crate::service::smime::smime_validity(plan, now)?;
             let mut plan = plan.as_ref().clone();
             if let Some(x) = &extra {
                 plan.signature_hash = x.signature_hash.clone();
             }
-            let spec = crate::smime::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
+            let spec = crate::service::smime::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
             (
                 LeafSpec::Subscriber(spec),
                 order.common_name.clone(),

@@ -1,0 +1,20 @@
+//! The service layer: what certwell does, apart from how it is asked.
+//!
+//! Routes (`crate::routes`) extract a request, call one function here and
+//! turn the result into a response; the CLI calls the same functions.
+//! Nothing here imports `routes`. Background jobs live beside the service
+//! they serve: the issuance sweeper in [`issuance`], the DCV poller in
+//! [`validation`], the CRL/OCSP publisher in [`status`].
+
+pub mod access;
+pub mod billing;
+pub mod dcv;
+pub mod desk;
+pub mod hierarchy;
+pub mod intake;
+pub mod issuance;
+pub mod ledger;
+pub mod lifecycle;
+pub mod smime;
+pub mod status;
+pub mod validation;

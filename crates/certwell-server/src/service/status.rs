@@ -1,0 +1,430 @@
+//! Revocation status: the OCSP responder (RFC 6960) behind `POST /ocsp` and
+//! `GET /ocsp/{base64}`, the CRLs behind `/ca/{id}.crl`, and the publisher
+//! that keeps both fresh.
+//!
+//! Responses are signed by a delegated responder certificate per issuing
+//! CA and cached per CertID: the first request for a certificate signs its
+//! answer, later ones are served from memory, the publisher re-signs the
+//! cached answers before they go stale, and a revocation re-signs the
+//! cached answers of the revoked serials at once (before the revoke call
+//! returns). Nonces are not echoed (RFC 8954 lets a responder ignore them),
+//! which is what makes the cache possible. "unknown" is never cached.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use certwell_ca::{OcspCertStatus, OcspHash, OcspSingle};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::hierarchy::{CaRegistry, LoadedCa};
+use crate::state::{AppState, CachedOcsp, OcspIssuerIndex};
+use certwell_store::Certificate;
+
+/// Responses are valid this long (BR/SBR: 8 hours to 10 days)…
+const RESPONSE_VALIDITY: Duration = Duration::days(4);
+/// …and re-signed after this (well inside the validity).
+const RESPONSE_REFRESH: Duration = Duration::days(1);
+/// The publisher re-signs cached answers this long before their refresh
+/// time, so a busy certificate's answer never has to be signed on request.
+const PRESIGN_AHEAD: Duration = Duration::hours(2);
+/// At most this many cached answers (about 0.5 KiB each); past it the
+/// stale ones go, then all of them.
+const CACHE_MAX: usize = 200_000;
+
+/// The newest responder of every issuing CA, by CA id.
+pub fn responder_index(cas: &CaRegistry) -> HashMap<String, Arc<LoadedCa>> {
+    cas.cas()
+        .filter(|c| c.purpose.is_some())
+        .filter_map(|c| Some((c.id.clone(), cas.ocsp_responder(&c.id)?.clone())))
+        .collect()
+}
+
+fn responder(state: &AppState, ca_id: &str) -> Option<Arc<LoadedCa>> {
+    state.ocsp_responders.read().ok()?.get(ca_id).cloned()
+}
+
+/// Signs one answer with the current responder of `ca_id`.
+fn sign_single(
+    state: &AppState,
+    ca_id: &str,
+    cert_id_raw: &[u8],
+    status: OcspCertStatus,
+    now: OffsetDateTime,
+) -> Option<Arc<Vec<u8>>> {
+    let responder = responder(state, ca_id)?;
+    let single = OcspSingle {
+        cert_id_raw,
+        status,
+        this_update: now,
+        next_update: now + RESPONSE_VALIDITY,
+    };
+    match certwell_ca::build_ocsp_response(
+        &responder.cert_der,
+        responder.signer.as_ref(),
+        now,
+        &[single],
+        None,
+    ) {
+        Ok(d) => Some(Arc::new(d)),
+        Err(e) => {
+            tracing::error!(ca = %ca_id, error = %e, "OCSP response could not be signed");
+            None
+        }
+    }
+}
+
+/// Now, in whole seconds (what certificates, CRLs and OCSP responses carry).
+pub fn now_secs() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
+/// (hash algorithm, issuer name hash, issuer key hash) → CA id, for every
+/// issuing CA and every hash algorithm a request may use.
+pub fn issuer_index(cas: &CaRegistry) -> Result<OcspIssuerIndex, String> {
+    let mut map = HashMap::new();
+    for ca in cas.cas().filter(|c| c.purpose.is_some()) {
+        for alg in OcspHash::ALL {
+            let (name, key) = certwell_ca::issuer_hashes(&ca.cert_der, alg)
+                .map_err(|e| format!("CA {}: {e}", ca.id))?;
+            map.insert((alg, name, key), ca.id.clone());
+        }
+    }
+    Ok(map)
+}
+
+/// An OCSP answer: the DER response and, when it may be cached by
+/// clients, for how many seconds.
+pub type OcspAnswer = (Arc<Vec<u8>>, Option<i64>);
+
+/// Answers a DER OCSPRequest; `Err` carries the OCSP error status to send.
+pub async fn answer(state: &AppState, der: &[u8]) -> Result<OcspAnswer, u8> {
+    let req = match certwell_ca::parse_ocsp_request(der) {
+        Ok(r) => r,
+        Err(e) => return Err(e.response_status()),
+    };
+    let now = now_secs();
+    // The common case: one certificate, answered from the cache.
+    if let [id] = req.cert_ids.as_slice() {
+        if let Ok(cache) = state.ocsp_cache.read() {
+            if let Some(c) = cache.get(&id.raw).filter(|c| c.refresh_at > now) {
+                let age = (c.refresh_at - now).whole_seconds();
+                return Ok((c.der.clone(), Some(age)));
+            }
+        }
+    }
+    // All certificates of one request must come from one CA (one signer).
+    let mut ca_id = None;
+    for id in &req.cert_ids {
+        let key = (
+            id.hash_algorithm,
+            id.issuer_name_hash.clone(),
+            id.issuer_key_hash.clone(),
+        );
+        match (state.ocsp_issuers.get(&key), &ca_id) {
+            (None, _) => return Err(certwell_ca::OCSP_STATUS_UNAUTHORIZED),
+            (Some(c), Some(prev)) if c != prev => {
+                return Err(certwell_ca::OCSP_STATUS_UNAUTHORIZED)
+            }
+            (Some(c), _) => ca_id = Some(c.clone()),
+        }
+    }
+    let Some(ca_id) = ca_id else {
+        return Err(certwell_ca::OCSP_STATUS_MALFORMED_REQUEST);
+    };
+    let Some(responder) = responder(state, &ca_id) else {
+        return Err(certwell_ca::OCSP_STATUS_UNAUTHORIZED);
+    };
+    let epoch = state.ocsp_epoch.load(Ordering::SeqCst);
+    let mut statuses = Vec::new();
+    for id in &req.cert_ids {
+        match cert_status(state, &ca_id, &id.serial).await {
+            Ok(s) => statuses.push(s),
+            Err(()) => return Err(certwell_ca::OCSP_STATUS_TRY_LATER),
+        }
+    }
+    let singles: Vec<OcspSingle> = req
+        .cert_ids
+        .iter()
+        .zip(&statuses)
+        .map(|(id, status)| OcspSingle {
+            cert_id_raw: &id.raw,
+            status: *status,
+            this_update: now,
+            next_update: now + RESPONSE_VALIDITY,
+        })
+        .collect();
+    let der = match certwell_ca::build_ocsp_response(
+        &responder.cert_der,
+        responder.signer.as_ref(),
+        now,
+        &singles,
+        None,
+    ) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            tracing::error!(ca = %ca_id, error = %e, "OCSP response could not be signed");
+            return Err(certwell_ca::OCSP_STATUS_INTERNAL_ERROR);
+        }
+    };
+    // "unknown" may turn into "good" when the serial is issued: never cached.
+    if let ([id], [status]) = (req.cert_ids.as_slice(), statuses.as_slice()) {
+        if !matches!(status, OcspCertStatus::Unknown) {
+            if let Ok(mut cache) = state.ocsp_cache.write() {
+                // A revocation since the lookup: do not cache what may be stale.
+                if state.ocsp_epoch.load(Ordering::SeqCst) == epoch {
+                    if cache.len() >= CACHE_MAX {
+                        cache.retain(|_, c| c.refresh_at > now);
+                        if cache.len() >= CACHE_MAX {
+                            cache.clear();
+                        }
+                    }
+                    cache.insert(
+                        id.raw.clone(),
+                        CachedOcsp {
+                            ca_id: ca_id.clone(),
+                            serial: id.serial.clone(),
+                            status: *status,
+                            der: der.clone(),
+                            refresh_at: now + RESPONSE_REFRESH,
+                        },
+                    );
+                }
+            }
+            return Ok((der, Some(RESPONSE_REFRESH.whole_seconds())));
+        }
+    }
+    Ok((der, None))
+}
+
+/// good / revoked / unknown for a serial of CA `ca_id`: "good" only for a
+/// certificate the CA issued; a reserved serial whose certificate was
+/// never signed, or a serial never used, is unknown.
+async fn cert_status(state: &AppState, ca_id: &str, serial: &[u8]) -> Result<OcspCertStatus, ()> {
+    let hex = hex::encode_upper(serial);
+    let cert = state
+        .store
+        .certificate_by_serial(ca_id, &hex)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "OCSP lookup failed"))?;
+    Ok(match cert {
+        Some(c) => status_of(&c),
+        None => OcspCertStatus::Unknown,
+    })
+}
+
+/// What the responder says of a stored certificate.
+fn status_of(c: &Certificate) -> OcspCertStatus {
+    match c.status.as_str() {
+        "issued" => OcspCertStatus::Good,
+        "revoked" => {
+            let time = c
+                .revoked_at
+                .as_deref()
+                .and_then(|t| {
+                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                })
+                .unwrap_or_else(OffsetDateTime::now_utc);
+            let reason = c
+                .revocation_reason
+                .as_deref()
+                .and_then(certwell_policy::revocation::reason_code)
+                .filter(|r| *r != 0);
+            OcspCertStatus::Revoked { time, reason }
+        }
+        _ => OcspCertStatus::Unknown,
+    }
+}
+
+/// After a revocation: every cached answer for a revoked certificate is
+/// re-signed as "revoked" at once (or dropped if that fails), and answers
+/// being looked up meanwhile are not cached.
+pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
+    let targets: Vec<(String, Vec<u8>, OcspCertStatus)> = revoked
+        .iter()
+        .filter_map(|c| {
+            let serial = hex::decode(c.serial.as_deref()?).ok()?;
+            let skip = serial.iter().take_while(|b| **b == 0).count();
+            Some((c.ca_id.clone()?, serial[skip..].to_vec(), status_of(c)))
+        })
+        .collect();
+    let now = now_secs();
+    let Ok(mut cache) = state.ocsp_cache.write() else {
+        return;
+    };
+    state.ocsp_epoch.fetch_add(1, Ordering::SeqCst);
+    let mut dropped = Vec::new();
+    for (raw, entry) in cache.iter_mut() {
+        let Some((_, _, status)) = targets
+            .iter()
+            .find(|(ca, s, _)| *ca == entry.ca_id && *s == entry.serial)
+        else {
+            continue;
+        };
+        match sign_single(state, &entry.ca_id, raw, *status, now) {
+            Some(der) => {
+                entry.der = der;
+                entry.status = *status;
+                entry.refresh_at = now + RESPONSE_REFRESH;
+            }
+            None => dropped.push(raw.clone()),
+        }
+    }
+    for raw in dropped {
+        cache.remove(&raw);
+    }
+}
+
+/// Re-signs the cached answers that are due within [`PRESIGN_AHEAD`] (run
+/// by the publisher), so hot certificates are always answered from memory.
+/// Returns how many were re-signed.
+pub fn presign_due(state: &AppState) -> usize {
+    let now = now_secs();
+    let due: Vec<(Vec<u8>, String, OcspCertStatus)> = match state.ocsp_cache.read() {
+        Ok(cache) => cache
+            .iter()
+            .filter(|(_, c)| c.refresh_at <= now + PRESIGN_AHEAD)
+            .map(|(raw, c)| (raw.clone(), c.ca_id.clone(), c.status))
+            .collect(),
+        Err(_) => return 0,
+    };
+    let mut n = 0;
+    for (raw, ca_id, status) in due {
+        let epoch = state.ocsp_epoch.load(Ordering::SeqCst);
+        let Some(der) = sign_single(state, &ca_id, &raw, status, now) else {
+            continue;
+        };
+        if let Ok(mut cache) = state.ocsp_cache.write() {
+            // A revocation meanwhile has re-signed (or dropped) it already.
+            if state.ocsp_epoch.load(Ordering::SeqCst) != epoch {
+                continue;
+            }
+            if let Some(c) = cache.get_mut(&raw) {
+                c.der = der;
+                c.refresh_at = now + RESPONSE_REFRESH;
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Renews responder certificates that are due (see
+/// [`ensure_ocsp_responders`](crate::service::hierarchy::ensure_ocsp_responders)) and
+/// makes the new ones current. Cached answers signed by the old responder
+/// stay valid (it outlives them) and are replaced as they are refreshed.
+pub async fn renew_responders(state: &AppState) -> Result<usize, String> {
+    let made = crate::service::hierarchy::ensure_ocsp_responders(
+        state.store.as_ref(),
+        &state.dir,
+        &state.config,
+        &state.cas,
+    )
+    .await?;
+    let n = made.len();
+    if n > 0 {
+        let mut map = state
+            .ocsp_responders
+            .write()
+            .map_err(|_| "responder map poisoned".to_string())?;
+        for r in made {
+            if let Some(parent) = r.parent_id.clone() {
+                tracing::info!(ca = %parent, responder = %r.id, "OCSP responder certificate renewed");
+                map.insert(parent, r);
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// A CRL is regenerated when older than this (nextUpdate is 7 days out).
+const CRL_REFRESH: Duration = Duration::hours(1);
+const CRL_NEXT_UPDATE: Duration = Duration::days(7);
+
+pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
+    let ca = state
+        .cas
+        .get(ca_id)
+        .filter(|c| !c.is_ocsp_responder)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
+    let now = now_secs();
+    let mut cache = state.crl_cache.lock().await;
+    if let Some((der, made)) = cache.get(&ca.id) {
+        if now - *made < CRL_REFRESH {
+            return Ok(der.clone());
+        }
+    }
+    let number = state.store.next_crl_number(&ca.id).await? as u64;
+    let mut entries = Vec::new();
+    for (serial, at, reason) in state.store.revoked_entries(&ca.id).await? {
+        let (Ok(serial), Ok(at)) = (
+            hex::decode(&serial),
+            OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339),
+        ) else {
+            tracing::error!(ca = %ca.id, serial, "unreadable revocation record");
+            continue;
+        };
+        let code = reason
+            .as_deref()
+            .and_then(certwell_policy::revocation::reason_code)
+            .filter(|c| *c != 0);
+        entries.push(certwell_ca::CrlEntry {
+            serial,
+            revocation_date: at,
+            reason: code,
+        });
+    }
+    let ca2 = Arc::clone(&ca);
+    let der = tokio::task::spawn_blocking(move || {
+        certwell_ca::build_crl(
+            &ca2.cert_der,
+            ca2.signer.as_ref(),
+            number,
+            now,
+            now + CRL_NEXT_UPDATE,
+            &entries,
+        )
+    })
+    .await
+    .map_err(|_| ApiError::internal("CRL task failed"))?
+    .map_err(|e| ApiError::internal(format!("CRL signing failed: {e}")))?;
+    let der = Arc::new(der);
+    cache.insert(ca.id.clone(), (der.clone(), now));
+    Ok(der)
+}
+
+/// How often the publisher re-signs CRLs that nobody fetched (well inside
+/// the 7-day nextUpdate; SBR/BR ask for at least every 7 days).
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Keeps every CA's CRL fresh: on a schedule, and within moments of a
+/// revocation (which drops the cached CRL and wakes this task). On the
+/// same schedule it renews OCSP responder certificates that are due and
+/// re-signs cached OCSP answers before they go stale.
+pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let cas: Vec<_> = state.cas.cas().cloned().collect();
+        for ca in cas {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = crl_der(&state, &ca.id).await {
+                tracing::warn!(ca = %ca.id, error = %e.message, "CRL could not be published");
+            }
+        }
+        if let Err(e) = renew_responders(&state).await {
+            tracing::warn!(error = %e, "OCSP responder certificates could not be renewed");
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || presign_due(&st)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(PUBLISH_EVERY) => {}
+            _ = state.revocations.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
