@@ -495,18 +495,6 @@ pub const PLATFORM_INSTALL_URL: &str = "http://www.digicert.com/SSL-certificate-
 pub const PLATFORM_CSR_URL: &str = "http://www.digicert.com/csr-creation.htm";
 
 /// DCV methods (api-surface.md §8.4).
-pub static DCV_METHODS: &[&str] = &["email", "dns-txt-token", "dns-cname-token", "http-token"];
-
-pub fn check_dcv_method(method: &str, field: &str) -> crate::error::Result<()> {
-    if !DCV_METHODS.contains(&method) {
-        return Err(crate::PolicyError::new(
-            certwell_api::error::codes::INVALID_DCV_METHOD,
-            format!("The field '{field}' must be one of {DCV_METHODS:?}; got '{method}'."),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,9 +22,59 @@ pub const CONSTRUCTED_LOCAL_PARTS: &[&str] = &[
 /// Largest `fileauth.txt` certwell reads.
 pub const MAX_HTTP_TOKEN_BYTES: usize = 8 * 1024;
 
-/// Whether a DCV method proves control with a random value.
+/// A domain control validation method, as the API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DcvMethod {
+    Email,
+    DnsTxtToken,
+    DnsCnameToken,
+    HttpToken,
+}
+
+impl DcvMethod {
+    pub const ALL: [DcvMethod; 4] = [
+        DcvMethod::Email,
+        DcvMethod::DnsTxtToken,
+        DcvMethod::DnsCnameToken,
+        DcvMethod::HttpToken,
+    ];
+
+    /// The wire (and stored) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DcvMethod::Email => "email",
+            DcvMethod::DnsTxtToken => "dns-txt-token",
+            DcvMethod::DnsCnameToken => "dns-cname-token",
+            DcvMethod::HttpToken => "http-token",
+        }
+    }
+
+    /// The one parser of a `dcv_method` a client sends (orders, `POST
+    /// /domain`, `PUT /domain/{id}/dcv/method`): any letter case,
+    /// surrounding spaces ignored.
+    pub fn parse(raw: &str, field: &str) -> crate::error::Result<DcvMethod> {
+        let wanted = raw.trim();
+        DcvMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| {
+                let names: Vec<&str> = DcvMethod::ALL.iter().map(|m| m.as_str()).collect();
+                crate::PolicyError::new(
+                    certwell_api::error::codes::INVALID_DCV_METHOD,
+                    format!("The field '{field}' must be one of {names:?}; got '{raw}'."),
+                )
+            })
+    }
+
+    /// Whether the method proves control with a random value.
+    pub fn is_token(self) -> bool {
+        self != DcvMethod::Email
+    }
+}
+
+/// Whether a (stored) DCV method proves control with a random value.
 pub fn is_token_method(method: &str) -> bool {
-    matches!(method, "dns-txt-token" | "dns-cname-token" | "http-token")
+    DcvMethod::parse(method, "dcv_method").is_ok_and(DcvMethod::is_token)
 }
 
 /// `http-token` proves control of one exact name: it cannot validate the
@@ -207,6 +257,22 @@ pub fn backoff_seconds(attempts: u32, base: u64, max: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dcv_method_has_one_parser() {
+        for (raw, want) in [
+            ("email", DcvMethod::Email),
+            ("DNS-TXT-TOKEN", DcvMethod::DnsTxtToken),
+            (" dns-cname-token ", DcvMethod::DnsCnameToken),
+            ("Http-Token", DcvMethod::HttpToken),
+        ] {
+            assert_eq!(DcvMethod::parse(raw, "dcv_method").unwrap(), want, "{raw}");
+        }
+        let e = DcvMethod::parse("carrier-pigeon", "dcv_method").unwrap_err();
+        assert_eq!(e.code, "invalid_dcv_method");
+        assert!(is_token_method("dns-txt-token") && !is_token_method("email"));
+    }
+
     use super::*;
 
     fn rec(tag: &str, value: &str) -> CaaRecord {

@@ -361,13 +361,15 @@ pub fn validate_new_domain(d: &DomainInput) -> Result<NewDomain> {
     if validations.is_empty() {
         return Err(PolicyError::missing("validations"));
     }
-    let dcv_method = optional_str(&d.dcv_method).unwrap_or("email");
-    crate::catalog::check_dcv_method(dcv_method, "dcv_method")?;
+    let dcv_method = match optional_str(&d.dcv_method) {
+        Some(m) => crate::dcv::DcvMethod::parse(m, "dcv_method")?,
+        None => crate::dcv::DcvMethod::Email,
+    };
     Ok(NewDomain {
         name: name.name,
         organization_id,
         validations,
-        dcv_method: dcv_method.to_string(),
+        dcv_method: dcv_method.as_str().to_string(),
         container_id: d.container.as_ref().and_then(|c| c.id),
     })
 }

@@ -331,10 +331,9 @@ pub fn validate_tls_order(
         }
     }
     let payment_method = common::payment_method(req)?;
-    let dcv_method = optional_str(&req.dcv_method).map(str::to_ascii_lowercase);
-    if let Some(m) = &dcv_method {
-        crate::catalog::check_dcv_method(m, "dcv_method")?;
-    }
+    let dcv_method = optional_str(&req.dcv_method)
+        .map(|m| crate::dcv::DcvMethod::parse(m, "dcv_method").map(|m| m.as_str().to_string()))
+        .transpose()?;
     let locale = optional_str(&req.locale).map(str::to_string);
     if let Some(l) = &locale {
         if !is_locale(l) {

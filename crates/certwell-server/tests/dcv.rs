@@ -592,3 +592,36 @@ async fn caa_records_block_issuance_until_they_allow_it() {
     assert!(v["certificate_chain"].is_array(), "issued at once: {v}");
     ts.stop().await;
 }
+
+/// `dcv_method` is parsed by one rule everywhere: `POST /domain` takes
+/// any letter case, as orders and `PUT …/dcv/method` do, and stores the
+/// vendor's spelling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcv_method_in_any_case_on_a_new_domain() {
+    let dns = DnsServer::start().await;
+    let (port, _) = http_server().await;
+    let ts = TestServer::start_with(dcv_config(&dns, port)).await;
+    let org = ov_org(&ts).await;
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "case-check.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": " DNS-TXT-TOKEN "}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["dcv_token"]["token"].as_str().unwrap().len(), 32, "{d}");
+    let (_, info) = ts.get(&format!("/services/v2/domain/{}", d["id"])).await;
+    assert_eq!(info["dcv_method"], "dns-txt-token", "{info}");
+    let (s, e) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "case-check2.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "carrier-pigeon"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_dcv_method")
+    );
+}

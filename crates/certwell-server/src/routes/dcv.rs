@@ -69,11 +69,10 @@ pub async fn put_dcv_method(
     let method = b
         .dcv_method
         .as_deref()
-        .map(|m| m.trim().to_ascii_lowercase())
-        .filter(|m| !m.is_empty())
+        .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("dcv_method"))?;
-    certwell_policy::catalog::check_dcv_method(&method, "dcv_method")?;
-    let token = if is_token_method(&method) {
+    let method = certwell_policy::dcv::DcvMethod::parse(method, "dcv_method")?.as_str();
+    let token = if is_token_method(method) {
         Some(new_dcv_token()?)
     } else {
         None
@@ -83,7 +82,7 @@ pub async fn put_dcv_method(
         .set_domain_dcv(
             caller.account_id,
             d.id,
-            &method,
+            method,
             token.as_ref().map(|(t, e)| (t.as_str(), e.as_str())),
         )
         .await?;

@@ -108,20 +108,20 @@ pub async fn create_order(
             "skip approval (an administrator or manager key is required)",
         ));
     }
-    let csr = verify_csr(&state, &plan.csr)?;
-    let ca = pick_issuing_ca(&state, product, plan.ca_cert_id.as_deref())?;
-    let org = resolve_organization(&state, &caller, &plan.organization, now).await?;
-    check_contact_users(&state, &caller, &plan.contacts).await?;
+    let csr = verify_csr(state, &plan.csr)?;
+    let ca = pick_issuing_ca(state, product, plan.ca_cert_id.as_deref())?;
+    let org = resolve_organization(state, caller, &plan.organization, now).await?;
+    check_contact_users(state, caller, &plan.contacts).await?;
     let container_id = match plan.container_id {
-        Some(c) => check_container(&state, &caller, c, "container.id").await?,
+        Some(c) => check_container(state, caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
-    check_renewal(&state, &caller, plan.renewal_of_order_id).await?;
+    check_renewal(state, caller, plan.renewal_of_order_id).await?;
     let order_level = certwell_policy::common::order_level(&req)?;
-    check_user_assignments(&state, &caller, &order_level).await?;
-    crate::service::intake::check_order_custom_fields(&state, &caller, &plan.custom_fields).await?;
+    check_user_assignments(state, caller, &order_level).await?;
+    crate::service::intake::check_order_custom_fields(state, caller, &plan.custom_fields).await?;
     let (payment_plan, payment) =
-        crate::service::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now)
+        crate::service::billing::order_payment(state, caller, product, &req, &plan.term_end, now)
             .await?;
 
     // Domains for names no domain of the organization covers yet.
@@ -135,7 +135,7 @@ pub async fn create_order(
         )?;
     }
     let new_domains = new_domains_for(
-        &state,
+        state,
         &org.domains,
         &plan.sans,
         container_id,
@@ -143,12 +143,12 @@ pub async fn create_order(
         product.validation.as_str(),
     )?;
 
-    let (status, request) = initial_status(&state, &caller, plan.skip_approval).await?;
+    let (status, request) = initial_status(state, caller, plan.skip_approval).await?;
 
     // Issuable during this request? Then the serial is recorded in the same
     // transaction as the order, and the certificate is signed right after.
     let issuable = status == "pending"
-        && !crate::service::issuance::sandbox_delay_pending(&state, &format_ts(now))
+        && !crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
         && issuance_blockers(
             product.validation,
             &org.validation_facts(),
@@ -157,14 +157,14 @@ pub async fn create_order(
             &format_ts(now),
         )
         .is_empty()
-        && crate::service::issuance::caa_failure(&state, product.name_id, &plan.sans)
+        && crate::service::issuance::caa_failure(state, product.name_id, &plan.sans)
             .await
             .is_none();
     let immediate = match (&org.data, issuable) {
         (Some(org_data), true) => {
-            let (nb, na) = validity_window(&state, &plan.term_end, now)?;
+            let (nb, na) = validity_window(state, &plan.term_end, now)?;
             let ev = product.validation == certwell_policy::ValidationLevel::Ev;
-            let subject = tls_subject(&state, ev, org_data, &org.created_at, &plan.common_name);
+            let subject = tls_subject(state, ev, org_data, &org.created_at, &plan.common_name);
             Some((
                 nb,
                 na,
@@ -172,7 +172,7 @@ pub async fn create_order(
                     ev,
                     subject,
                     sans: plan.sans.clone(),
-                    max_validity_days: crate::service::issuance::tls_max_days(&state, now),
+                    max_validity_days: crate::service::issuance::tls_max_days(state, now),
                 },
             ))
         }
@@ -187,7 +187,7 @@ pub async fn create_order(
         Some((nb, na, leaf)) if one_trip => (
             None,
             Some(
-                crate::service::issuance::presign(&state, ca, leaf, csr.spki_der.clone(), nb, na)
+                crate::service::issuance::presign(state, ca, leaf, csr.spki_der.clone(), nb, na)
                     .await?,
             ),
         ),
@@ -206,7 +206,7 @@ pub async fn create_order(
         order_level,
     };
     let (created, serial) = crate::service::issuance::create_order(
-        &state,
+        state,
         NewOrder {
             payment,
             account_id: caller.account_id,
@@ -238,9 +238,9 @@ pub async fn create_order(
         immediate.as_ref().map(|_| ca.id.as_str()),
     )
     .await?;
-    update_contact_users(&state, &caller, &plan.contacts).await?;
+    update_contact_users(state, caller, &plan.contacts).await?;
     let job = match (immediate.zip(serial), presigned) {
-        (_, Some(p)) => Issuance::Done(chain_entries(&state, &plan.common_name, &p.der, &ca.id)),
+        (_, Some(p)) => Issuance::Done(chain_entries(state, &plan.common_name, &p.der, &ca.id)),
         (Some(((not_before, not_after, leaf), serial)), None) => {
             Issuance::Sign(Box::new(SignJob {
                 account_id: caller.account_id,
@@ -258,8 +258,8 @@ pub async fn create_order(
         (None, None) => Issuance::Later,
     };
     respond_created(
-        &state,
-        &caller,
+        state,
+        caller,
         &created,
         request,
         status,

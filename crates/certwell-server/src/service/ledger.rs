@@ -3,8 +3,6 @@
 //! committed (and synced) the serials, so a [`certwell_ca::RecordedSerial`]
 //! in hand means the serial is on disk.
 
-use std::future::Future;
-
 use certwell_ca::SerialLedger;
 use certwell_store::{CreatedOrder, NewOrder, Store, StoreError};
 
@@ -15,12 +13,8 @@ pub struct Serials<'a>(pub &'a dyn Store);
 impl SerialLedger for Serials<'_> {
     type Receipt = ();
     type Error = StoreError;
-    fn record(
-        self,
-        issuer_id: &str,
-        serials_hex: Vec<String>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.0.reserve_serials(issuer_id, &serials_hex).await }
+    async fn record(self, issuer_id: &str, serials_hex: Vec<String>) -> Result<(), StoreError> {
+        self.0.reserve_serials(issuer_id, &serials_hex).await
     }
 }
 
@@ -31,19 +25,13 @@ pub struct ClaimingCertificate<'a>(pub &'a dyn Store, pub i64);
 impl SerialLedger for ClaimingCertificate<'_> {
     type Receipt = ();
     type Error = StoreError;
-    fn record(
-        self,
-        issuer_id: &str,
-        serials_hex: Vec<String>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            let [serial] = serials_hex.as_slice() else {
-                return Err(StoreError::Database("one serial per claim".into()));
-            };
-            self.0
-                .claim_and_reserve_serial(issuer_id, serial, self.1)
-                .await
-        }
+    async fn record(self, issuer_id: &str, serials_hex: Vec<String>) -> Result<(), StoreError> {
+        let [serial] = serials_hex.as_slice() else {
+            return Err(StoreError::Database("one serial per claim".into()));
+        };
+        self.0
+            .claim_and_reserve_serial(issuer_id, serial, self.1)
+            .await
     }
 }
 
@@ -54,18 +42,16 @@ pub struct WithOrder<'a>(pub &'a dyn Store, pub NewOrder);
 impl SerialLedger for WithOrder<'_> {
     type Receipt = CreatedOrder;
     type Error = StoreError;
-    fn record(
+    async fn record(
         self,
         issuer_id: &str,
         serials_hex: Vec<String>,
-    ) -> impl Future<Output = Result<CreatedOrder, StoreError>> + Send {
-        async move {
-            let [serial] = serials_hex.as_slice() else {
-                return Err(StoreError::Database("one serial per order".into()));
-            };
-            let mut order = self.1;
-            order.reserve_serial = Some((issuer_id.to_string(), serial.clone()));
-            self.0.create_order(&order).await
-        }
+    ) -> Result<CreatedOrder, StoreError> {
+        let [serial] = serials_hex.as_slice() else {
+            return Err(StoreError::Database("one serial per order".into()));
+        };
+        let mut order = self.1;
+        order.reserve_serial = Some((issuer_id.to_string(), serial.clone()));
+        self.0.create_order(&order).await
     }
 }

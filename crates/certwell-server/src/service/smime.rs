@@ -223,16 +223,16 @@ pub async fn create_smime_order(
     }
     let csr = match &plan.csr {
         Some(pem) => {
-            let csr = verify_csr(&state, pem)?;
+            let csr = verify_csr(state, pem)?;
             check_key(&plan, &csr, None)?;
             Some(csr)
         }
         None => None,
     };
-    let ca = pick_issuing_ca(&state, product, plan.ca_cert_id.as_deref())?;
+    let ca = pick_issuing_ca(state, product, plan.ca_cert_id.as_deref())?;
 
     let org = match &plan.organization {
-        Some(choice) => Some(resolve_organization(&state, &caller, choice, now).await?),
+        Some(choice) => Some(resolve_organization(state, caller, choice, now).await?),
         None => None,
     };
     let org_data = org.as_ref().and_then(|o| o.data.as_ref());
@@ -244,18 +244,18 @@ pub async fn create_smime_order(
             "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
         ));
     }
-    check_contact_users(&state, &caller, &plan.contacts).await?;
+    check_contact_users(state, caller, &plan.contacts).await?;
     let order_level = certwell_policy::common::order_level(&req)?;
-    crate::service::access::check_user_assignments(&state, &caller, &order_level).await?;
+    crate::service::access::check_user_assignments(state, caller, &order_level).await?;
     let container_id = match plan.common.container_id {
-        Some(c) => check_container(&state, &caller, c, "container.id").await?,
+        Some(c) => check_container(state, caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
-    check_renewal(&state, &caller, plan.common.renewal_of_order_id).await?;
-    crate::service::intake::check_order_custom_fields(&state, &caller, &plan.common.custom_fields)
+    check_renewal(state, caller, plan.common.renewal_of_order_id).await?;
+    crate::service::intake::check_order_custom_fields(state, caller, &plan.common.custom_fields)
         .await?;
     let (payment_plan, payment) =
-        crate::service::billing::order_payment(&state, &caller, product, &req, &plan.term_end, now)
+        crate::service::billing::order_payment(state, caller, product, &req, &plan.term_end, now)
             .await?;
 
     // Email domains are validated for the organization; free-mail domains
@@ -273,7 +273,7 @@ pub async fn create_smime_order(
                 }
             }
             new_domains_for(
-                &state,
+                state,
                 &o.domains,
                 &domains,
                 container_id,
@@ -302,7 +302,7 @@ pub async fn create_smime_order(
         Vec::new()
     };
 
-    let (mut status, request) = initial_status(&state, &caller, plan.common.skip_approval).await?;
+    let (mut status, request) = initial_status(state, caller, plan.common.skip_approval).await?;
     if status == "pending" && csr.is_none() {
         status = product.awaiting_csr_status();
     }
@@ -319,9 +319,9 @@ pub async fn create_smime_order(
             .is_empty(),
     };
     let blocked = blocked
-        || crate::service::issuance::sandbox_delay_pending(&state, &format_ts(now))
+        || crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
         || (status == "pending"
-            && crate::service::issuance::caa_failure(&state, product.name_id, &domains)
+            && crate::service::issuance::caa_failure(state, product.name_id, &domains)
                 .await
                 .is_some());
     let immediate = match (&csr, status == "pending" && !blocked) {
@@ -366,7 +366,7 @@ pub async fn create_smime_order(
     let org_is_none = org.is_none();
     let mailbox_addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
     let (created, serial) = crate::service::issuance::create_order(
-        &state,
+        state,
         NewOrder {
             payment,
             account_id: caller.account_id,
@@ -401,7 +401,7 @@ pub async fn create_smime_order(
         immediate.as_ref().map(|_| ca.id.as_str()),
     )
     .await?;
-    crate::service::intake::update_contact_users(&state, &caller, &plan.contacts).await?;
+    crate::service::intake::update_contact_users(state, caller, &plan.contacts).await?;
     let job = match (immediate.zip(serial), csr) {
         (Some(((not_before, not_after, spec), serial)), Some(csr)) => {
             Issuance::Sign(Box::new(SignJob {
@@ -421,7 +421,7 @@ pub async fn create_smime_order(
     };
     if org_is_none && !state.config.sandbox {
         for e in &mailbox_addresses {
-            let (state, e, account) = (Arc::clone(&state), e.clone(), caller.account_id);
+            let (state, e, account) = (Arc::clone(state), e.clone(), caller.account_id);
             let order_id = created.order_id;
             tokio::spawn(async move {
                 if let Err(err) =
@@ -434,8 +434,8 @@ pub async fn create_smime_order(
         }
     }
     respond_created(
-        &state,
-        &caller,
+        state,
+        caller,
         &created,
         request,
         status,
@@ -490,7 +490,7 @@ pub async fn upload_csr(
     if !cert.csr.is_empty() {
         return Err(not_waiting());
     }
-    let csr = verify_csr(&state, pem).map_err(|mut e| {
+    let csr = verify_csr(state, pem).map_err(|mut e| {
         e.message = e.message.replace("'certificate.csr'", "'csr'");
         e
     })?;
@@ -520,7 +520,7 @@ pub async fn upload_csr(
     let mut resp = json!({"id": order.id, "status": next});
     if next == "pending" {
         resp["certificate_id"] = json!(cert_id);
-        match try_issue(&state, caller.account_id, order.id).await {
+        match try_issue(state, caller.account_id, order.id).await {
             Ok(Some((_, chain))) => {
                 resp["status"] = json!("issued");
                 resp["certificate_chain"] = json!(chain);
