@@ -206,8 +206,10 @@ pub struct TlsLeafRequest<'a> {
     pub not_before: OffsetDateTime,
     /// Encoded as given (UTCTime before 2050, else GeneralizedTime).
     pub not_after: OffsetDateTime,
-    /// The validity cap in force (BR §6.3.2; at most 398 days): the
-    /// pre-sign profile check refuses a longer certificate.
+    /// The validity cap in force: the pre-sign profile check refuses a
+    /// certificate longer than this or than the BR §6.3.2 maximum for its
+    /// `not_before` ([`crate::tls_br_max_days`]: 398, 200, 100 or 47 days),
+    /// whichever is lower.
     pub max_validity_days: i64,
     /// CRLDP of the issuing CA (http).
     pub crl_url: &'a str,

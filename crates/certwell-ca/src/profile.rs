@@ -6,6 +6,7 @@
 //! certificate signing functions take nothing else, so a TBS that fails its
 //! profile is never signed.
 
+use time::macros::datetime;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::cert::{
@@ -19,8 +20,31 @@ use crate::derw::{self, Tlv};
 use crate::serial::RecordedSerial;
 use crate::CaError;
 
-/// BR §6.3.2 as of 2020: no TLS subscriber certificate is valid longer.
-pub const TLS_HARD_MAX_DAYS: i64 = 398;
+/// BR §6.3.2 (as amended by ballot SC-081): the longest validity period,
+/// in days, of a TLS subscriber certificate whose notBefore is
+/// `not_before`. The schedule, by notBefore (UTC):
+///
+/// | notBefore                 | maximum  |
+/// |---------------------------|----------|
+/// | before 2026-03-15         | 398 days |
+/// | 2026-03-15 to 2027-03-14  | 200 days |
+/// | 2027-03-15 to 2029-03-14  | 100 days |
+/// | from 2029-03-15           | 47 days  |
+///
+/// This is the BR maximum itself, the hard cap [`check_tbs`] enforces;
+/// certwell's issuance policy stays a day below it.
+pub fn tls_br_max_days(not_before: OffsetDateTime) -> i64 {
+    if not_before < datetime!(2026-03-15 00:00 UTC) {
+        398
+    } else if not_before < datetime!(2027-03-15 00:00 UTC) {
+        200
+    } else if not_before < datetime!(2029-03-15 00:00 UTC) {
+        100
+    } else {
+        47
+    }
+}
+
 /// SBR §6.3.2: no S/MIME subscriber certificate is valid longer.
 pub const SMIME_HARD_MAX_DAYS: i64 = 825;
 
@@ -28,6 +52,20 @@ const OID_ANY_EKU: &str = "2.5.29.37.0";
 const OID_EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 const OID_EKU_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 const SMIME_POLICY_PREFIX: &str = "2.23.140.1.5.";
+/// CA/B Forum TLS BR reserved policies: EV (2.23.140.1.1, also
+/// [`POLICY_TLS_EV`]) and DV/OV/IV under 2.23.140.1.2 ([`POLICY_TLS_OV`] is
+/// 2.23.140.1.2.2).
+const TLS_POLICY_PREFIX: &str = "2.23.140.1.2.";
+
+/// Whether `oid` is a CA/B Forum TLS BR reserved policy (EV, DV, OV, IV).
+fn is_tls_policy(oid: &str) -> bool {
+    oid == POLICY_TLS_EV || oid.starts_with(TLS_POLICY_PREFIX)
+}
+
+/// Whether `oid` is an S/MIME BR reserved policy (2.23.140.1.5.x.y).
+fn is_smime_policy(oid: &str) -> bool {
+    oid.starts_with(SMIME_POLICY_PREFIX)
+}
 
 /// Which kind of subscriber certificate a non-TLS leaf is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,15 +79,35 @@ pub enum SubscriberProfile {
     DocumentSigning,
 }
 
+impl SubscriberProfile {
+    /// The kind of certificate, as the refusals name it.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            SubscriberProfile::Smime => "an S/MIME certificate",
+            SubscriberProfile::ClientAuth => "a client-authentication certificate",
+            SubscriberProfile::DocumentSigning => "a document-signing certificate",
+        }
+    }
+}
+
 /// The profile a TBS certificate is checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertProfile {
     /// A root, an issuing CA or a delegated OCSP responder.
     Ca(CaProfile),
     /// OV/EV TLS server certificate; `max_validity_days` is the cap in
-    /// force (at most [`TLS_HARD_MAX_DAYS`]).
+    /// force, lowered to the BR maximum for the certificate's notBefore
+    /// ([`tls_br_max_days`]) if it is higher. A TBS carrying a reserved
+    /// S/MIME policy never passes as TLS.
     TlsServer { ev: bool, max_validity_days: i64 },
     /// S/MIME, client-authentication or document-signing certificate.
+    ///
+    /// The certificate's policies decide which rules apply, not only
+    /// `kind`: a TBS carrying a reserved S/MIME policy (2.23.140.1.5.x.y)
+    /// is an S/MIME certificate and passes only as [`SubscriberProfile::Smime`]
+    /// (so the SBR rules — 825 days, strict EKUs, an rfc822Name — always
+    /// apply to it), and a TBS carrying a TLS BR policy (EV, DV, OV, IV)
+    /// passes as no subscriber profile.
     Subscriber {
         kind: SubscriberProfile,
         max_validity_days: i64,
@@ -221,13 +279,20 @@ impl<'a> Tbs<'a> {
                 ev,
                 max_validity_days,
             } => {
-                self.check_leaf_common(ku, max_validity_days.min(TLS_HARD_MAX_DAYS))?;
+                if let Some(p) = self.policies()?.into_iter().find(|p| is_smime_policy(p)) {
+                    return Err(violation(format!(
+                        "a TLS certificate must not carry the reserved S/MIME policy {p}"
+                    )));
+                }
+                let cap = max_validity_days.min(tls_br_max_days(self.not_before));
+                self.check_leaf_common(ku, cap)?;
                 self.check_tls(ev)
             }
             CertProfile::Subscriber {
                 kind,
                 max_validity_days,
             } => {
+                self.check_subscriber_policy_family(kind)?;
                 let cap = match kind {
                     SubscriberProfile::Smime => max_validity_days.min(SMIME_HARD_MAX_DAYS),
                     _ => max_validity_days,
@@ -381,6 +446,31 @@ impl<'a> Tbs<'a> {
         Ok(())
     }
 
+    /// The policies a subscriber TBS asserts decide which profile it is
+    /// held to, whatever the caller named: a TLS BR policy is refused in
+    /// every subscriber profile, and a reserved S/MIME policy is accepted
+    /// only under [`SubscriberProfile::Smime`], whose rules then apply.
+    fn check_subscriber_policy_family(&self, kind: SubscriberProfile) -> Result<(), CaError> {
+        let policies = self.policies()?;
+        if let Some(p) = policies.iter().find(|p| is_tls_policy(p)) {
+            return Err(violation(format!(
+                "{} must not carry the TLS policy {p}",
+                kind.describe()
+            )));
+        }
+        if kind != SubscriberProfile::Smime {
+            if let Some(p) = policies.iter().find(|p| is_smime_policy(p)) {
+                return Err(violation(format!(
+                    "{} must not carry the reserved S/MIME policy {p}: \
+                     a certificate with it is an S/MIME certificate and is held to the \
+                     S/MIME rules",
+                    kind.describe()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_subscriber(&self, kind: SubscriberProfile) -> Result<(), CaError> {
         let ekus = self.ekus()?;
         if ekus.iter().any(|e| e == OID_KP_SERVER_AUTH) {
@@ -390,10 +480,8 @@ impl<'a> Tbs<'a> {
         let has = |oid: &str| ekus.iter().any(|e| e == oid);
         match kind {
             SubscriberProfile::Smime => {
-                let reserved: Vec<&String> = policies
-                    .iter()
-                    .filter(|p| p.starts_with(SMIME_POLICY_PREFIX))
-                    .collect();
+                let reserved: Vec<&String> =
+                    policies.iter().filter(|p| is_smime_policy(p)).collect();
                 if reserved.len() != 1 {
                     return Err(violation(
                         "an S/MIME certificate needs exactly one reserved S/MIME policy",
@@ -834,6 +922,13 @@ mod tests {
 
         fn valid_for(mut self, secs: i64) -> Parts {
             self.not_after = self.not_before + Duration::seconds(secs);
+            self
+        }
+
+        /// Moves notBefore to `nb`, keeping the validity period.
+        fn starting(mut self, nb: OffsetDateTime) -> Parts {
+            self.not_after = nb + (self.not_after - self.not_before);
+            self.not_before = nb;
             self
         }
     }
@@ -1299,9 +1394,33 @@ mod tests {
     // ---- TLS leaves ------------------------------------------------------------------------
 
     #[test]
+    fn tls_br_max_days_follows_the_sc081_schedule() {
+        for (nb, days) in [
+            (datetime!(2020-09-01 00:00 UTC), 398),
+            (datetime!(2026-03-14 23:59:59 UTC), 398),
+            (datetime!(2026-03-15 00:00 UTC), 200),
+            (datetime!(2027-03-14 23:59:59 UTC), 200),
+            (datetime!(2027-03-15 00:00 UTC), 100),
+            (datetime!(2029-03-14 23:59:59 UTC), 100),
+            (datetime!(2029-03-15 00:00 UTC), 47),
+            (datetime!(2049-12-31 23:59:59 UTC), 47),
+            // The boundary is midnight UTC, whatever the offset it is given in.
+            (datetime!(2026-03-15 00:30 +01:00), 398),
+            (datetime!(2027-03-14 23:30 -01:00), 100),
+        ] {
+            assert_eq!(tls_br_max_days(nb), days, "notBefore {nb}");
+        }
+    }
+
+    #[test]
     fn tls_validity_cap() {
         let i = issuer();
-        let leaf = || tls_leaf(&i, false, &["www.example.com"], None);
+        // Before 2026-03-15 the BR maximum is 398 days; the later steps of
+        // the schedule are `tls_validity_cap_follows_the_br_schedule`.
+        let leaf = || {
+            tls_leaf(&i, false, &["www.example.com"], None)
+                .starting(datetime!(2026-01-15 00:00 UTC))
+        };
         let tls = |max| CertProfile::TlsServer {
             ev: false,
             max_validity_days: max,
@@ -1327,6 +1446,70 @@ mod tests {
         );
         // No cap (0) admits nothing.
         refused(leaf().valid_for(day).check(tls(0)), "maximum of 0 days");
+    }
+
+    /// BR §6.3.2 (SC-081): the hard cap steps down by notBefore, and the
+    /// caller's cap applies when it is lower.
+    #[test]
+    fn tls_validity_cap_follows_the_br_schedule() {
+        let i = issuer();
+        let leaf = |nb| tls_leaf(&i, false, &["www.example.com"], None).starting(nb);
+        let tls = |max| CertProfile::TlsServer {
+            ev: false,
+            max_validity_days: max,
+        };
+        let day = 86_400;
+        let second = Duration::seconds(1);
+        for (boundary, before, from) in [
+            (datetime!(2026-03-15 00:00 UTC), 398, 200),
+            (datetime!(2027-03-15 00:00 UTC), 200, 100),
+            (datetime!(2029-03-15 00:00 UTC), 100, 47),
+        ] {
+            // The last second before the boundary: the earlier maximum.
+            let last = boundary - second;
+            leaf(last)
+                .valid_for(before * day - 1)
+                .check(tls(500))
+                .unwrap();
+            refused(
+                leaf(last).valid_for(before * day).check(tls(500)),
+                &format!("maximum of {before} days"),
+            );
+            // From the boundary on: the lower one, even if the caller allows more…
+            leaf(boundary)
+                .valid_for(from * day - 1)
+                .check(tls(500))
+                .unwrap();
+            for caller in [500, before] {
+                refused(
+                    leaf(boundary).valid_for(from * day).check(tls(caller)),
+                    &format!("maximum of {from} days"),
+                );
+            }
+            refused(
+                leaf(boundary)
+                    .valid_for(before * day - 1)
+                    .check(tls(before)),
+                &format!("maximum of {from} days"),
+            );
+            // …and a lower cap of the caller's still wins.
+            refused(
+                leaf(boundary).valid_for(30 * day).check(tls(30)),
+                "maximum of 30 days",
+            );
+            leaf(boundary)
+                .valid_for(30 * day - 1)
+                .check(tls(30))
+                .unwrap();
+        }
+        // The fixtures' notBefore (2026-11-02) is in the 200-day step.
+        assert_eq!(tls_br_max_days(NB), 200);
+        refused(
+            tls_leaf(&i, false, &["www.example.com"], None)
+                .valid_for(200 * day)
+                .check(OV),
+            "maximum of 200 days",
+        );
     }
 
     #[test]
@@ -1612,13 +1795,12 @@ mod tests {
         );
     }
 
-    /// Evidence for a suspected gap (see the hand-over report): the
-    /// subscriber profile is the caller's choice, and nothing ties it to the
-    /// policies the TBS asserts. A certificate carrying an S/MIME BR reserved
-    /// policy and emailProtection, but checked as `ClientAuth`, escapes every
-    /// S/MIME rule (825-day cap, strict EKUs, rfc822Name). Fails today.
+    /// The subscriber profile is the caller's choice, but the policies the
+    /// TBS asserts decide which rules apply: a certificate carrying an
+    /// S/MIME BR reserved policy and emailProtection, checked as
+    /// `ClientAuth`, must not escape the S/MIME rules (825-day cap, strict
+    /// EKUs, rfc822Name).
     #[test]
-    #[ignore = "documents a suspected check_tbs gap; fails today"]
     fn a_reserved_smime_policy_is_held_to_the_smime_rules_whatever_the_profile() {
         let i = issuer();
         let p = subscriber_leaf(
@@ -1633,6 +1815,95 @@ mod tests {
             p.check(CLIENT).is_err(),
             "an S/MIME certificate passed as ClientAuth"
         );
+        refused(
+            p.check(CLIENT),
+            "a client-authentication certificate must not carry the reserved S/MIME \
+             policy 2.23.140.1.5.1.3",
+        );
+        // Held to the S/MIME rules, it fails each of them in turn.
+        refused(p.check(SMIME), "maximum of 825 days");
+        let p = p.valid_for(825 * 86_400 - 1);
+        refused(
+            p.check(SMIME),
+            "a strict S/MIME certificate has emailProtection only",
+        );
+        let p = p.set(ext_eku(&[OID_EKU_EMAIL_PROTECTION]));
+        refused(p.check(SMIME), "needs an rfc822Name");
+
+        // A certificate that meets every S/MIME rule passes only as S/MIME:
+        // not as client authentication or document signing (whatever else it
+        // carries), nor as TLS.
+        smime_strict(&i).check(SMIME).unwrap();
+        let with_client_parts = || {
+            subscriber_leaf(
+                &i,
+                &[OID_EKU_EMAIL_PROTECTION, OID_EKU_CLIENT_AUTH],
+                &[POLICY_CERTWELL_CLIENT_AUTH, MBX_MP],
+                san(&[email("alice@example.com")]),
+            )
+        };
+        with_client_parts().check(SMIME).unwrap();
+        refused(
+            with_client_parts().check(CLIENT),
+            "must not carry the reserved S/MIME policy 2.23.140.1.5.1.2",
+        );
+        let with_docsign_parts = subscriber_leaf(
+            &i,
+            &[OID_EKU_EMAIL_PROTECTION, OID_EKU_DOCUMENT_SIGNING_MS],
+            &[POLICY_CERTWELL_DOCUMENT_SIGNING, SPONSOR_STRICT],
+            san(&[email("alice@example.com")]),
+        );
+        refused(
+            with_docsign_parts.check(DOCSIGN),
+            "a document-signing certificate must not carry the reserved S/MIME \
+             policy 2.23.140.1.5.3.3",
+        );
+        refused(
+            tls_leaf(&i, false, &["www.example.com"], None)
+                .set(ext_policy_list(&[POLICY_TLS_OV, MBX_MP]))
+                .check(OV),
+            "a TLS certificate must not carry the reserved S/MIME policy 2.23.140.1.5.1.2",
+        );
+    }
+
+    /// Likewise a TLS BR policy (EV, OV, and DV/IV) makes no subscriber
+    /// certificate, in any subscriber profile.
+    #[test]
+    fn a_tls_policy_passes_as_no_subscriber_profile() {
+        let i = issuer();
+        const DV: &str = "2.23.140.1.2.1";
+        const IV: &str = "2.23.140.1.2.3";
+        for tls_policy in [POLICY_TLS_OV, POLICY_TLS_EV, DV, IV] {
+            let client = subscriber_leaf(
+                &i,
+                &[OID_EKU_CLIENT_AUTH],
+                &[POLICY_CERTWELL_CLIENT_AUTH, tls_policy],
+                san(&[upn("svc@corp.example.com")]),
+            );
+            refused(
+                client.check(CLIENT),
+                &format!(
+                    "a client-authentication certificate must not carry the TLS policy {tls_policy}"
+                ),
+            );
+            let docsign = subscriber_leaf(
+                &i,
+                &[OID_EKU_DOCUMENT_SIGNING_MS],
+                &[tls_policy, POLICY_CERTWELL_DOCUMENT_SIGNING],
+                san(&[email("alice@example.com")]),
+            );
+            refused(
+                docsign.check(DOCSIGN),
+                &format!(
+                    "a document-signing certificate must not carry the TLS policy {tls_policy}"
+                ),
+            );
+            let smime = smime_strict(&i).set(ext_policy_list(&[MBX_STRICT, tls_policy]));
+            refused(
+                smime.check(SMIME),
+                &format!("an S/MIME certificate must not carry the TLS policy {tls_policy}"),
+            );
+        }
     }
 
     // ---- OCSP responders and CAs -------------------------------------------------------

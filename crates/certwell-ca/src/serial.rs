@@ -76,6 +76,37 @@ impl RecordedSerial {
         &self.issuer_id
     }
 
+    /// `Ok` only if this serial was recorded for the CA `issuer_id`: a
+    /// serial recorded for one CA must never be signed under another (it
+    /// would be unrecorded there, and might collide with one of that CA's
+    /// own serials).
+    ///
+    /// The certificate builders cannot check this themselves: they know the
+    /// issuing CA by its certificate and key, not by the id its ledger
+    /// records serials under. So whoever hands a serial to a builder must
+    /// call this first, with the id of the CA whose certificate and signer
+    /// it passes:
+    ///
+    /// ```
+    /// # fn sign(serial: certwell_ca::RecordedSerial) -> Result<(), certwell_ca::CaError> {
+    /// # let ca_id = serial.issuer_id().to_string();
+    /// serial.for_issuer(&ca_id)?;
+    /// // … then build with the certificate and signer of `ca_id`.
+    /// # Ok(()) }
+    /// ```
+    pub fn for_issuer(&self, issuer_id: &str) -> Result<(), crate::CaError> {
+        if self.issuer_id == issuer_id {
+            Ok(())
+        } else {
+            Err(crate::CaError::InvalidInput(format!(
+                "serial {} recorded for CA {} used with CA {}",
+                self.hex(),
+                self.issuer_id,
+                issuer_id
+            )))
+        }
+    }
+
     /// Big-endian serial bytes (positive, minimal).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -90,6 +121,7 @@ impl RecordedSerial {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::RecordedSerial;
+    use crate::CaError;
 
     /// A `RecordedSerial` holding `bytes` without any ledger, for unit tests
     /// only: it lets the pre-sign check (`profile.rs`) be fed serials that
@@ -98,6 +130,21 @@ pub(crate) mod tests {
         RecordedSerial {
             issuer_id: "unit-test".into(),
             bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn for_issuer_accepts_only_the_ca_the_serial_was_recorded_for() {
+        let serial = unrecorded(&[0x12, 0x34]);
+        serial.for_issuer("unit-test").unwrap();
+        for other in ["other-ca", "unit-test2", "Unit-Test", ""] {
+            match serial.for_issuer(other) {
+                Err(CaError::InvalidInput(m)) => assert_eq!(
+                    m,
+                    format!("serial 1234 recorded for CA unit-test used with CA {other}")
+                ),
+                res => panic!("{other:?}: expected InvalidInput, got {res:?}"),
+            }
         }
     }
 }

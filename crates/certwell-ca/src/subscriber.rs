@@ -93,7 +93,10 @@ pub struct SubscriberLeafRequest<'a> {
     pub upn: Option<&'a str>,
     /// keyUsage (critical).
     pub key_usage: KeyUsageBits,
-    /// extKeyUsage OIDs (non-critical); empty → no EKU extension.
+    /// extKeyUsage OIDs (non-critical); non-empty: every subscriber
+    /// profile requires an extKeyUsage (S/MIME: emailProtection; client
+    /// authentication: clientAuth; document signing: Microsoft Document
+    /// Signing or Adobe Authentic Documents), so an empty list is refused.
     pub ext_key_usages: &'a [&'a str],
     /// certificatePolicies OIDs without qualifiers (non-critical); non-empty.
     pub policy_oids: &'a [&'a str],
@@ -119,7 +122,7 @@ pub struct SubscriberLeafRequest<'a> {
 /// Build a subscriber certificate (S/MIME, client authentication, document
 /// signing) issued by `issuer_cert_der`, whose key is `signer`.
 ///
-/// Extensions: AKI (issuer SKI), SKI, keyUsage (critical), extKeyUsage if any,
+/// Extensions: AKI (issuer SKI), SKI, keyUsage (critical), extKeyUsage,
 /// certificatePolicies, CRLDP, AIA (caIssuers + optional OCSP) and SAN
 /// (rfc822Names, then the UPN otherName; critical iff the subject is empty;
 /// omitted only when there are neither emails nor a UPN). No basicConstraints.
@@ -146,6 +149,16 @@ pub fn build_subscriber_leaf(
     let subject = subject_der(req.subject, req.emails)?;
     let ku = key_usage_bits(&req.key_usage, kind)?;
     check_oid_list("ext_key_usages", req.ext_key_usages, false)?;
+    if req.ext_key_usages.is_empty() {
+        // A profile rule, reported as such (the pre-sign check would refuse
+        // the certificate too, but less plainly).
+        return Err(CaError::Profile(format!(
+            "ext_key_usages is empty, but every subscriber certificate needs an \
+             extKeyUsage ({}: {})",
+            req.profile.describe(),
+            required_eku(req.profile)
+        )));
+    }
     check_oid_list("policy_oids", req.policy_oids, true)?;
     check_http_url("crl_url", req.crl_url)?;
     check_http_url("ca_issuers_url", req.ca_issuers_url)?;
@@ -159,9 +172,7 @@ pub fn build_subscriber_leaf(
         ext_ski(&key_identifier(req.subject_spki_der)?),
         ext_ku(&ku),
     ];
-    if !req.ext_key_usages.is_empty() {
-        exts.push(ext_eku(req.ext_key_usages));
-    }
+    exts.push(ext_eku(req.ext_key_usages));
     exts.push(ext_policy_list(req.policy_oids));
     exts.push(ext_crldp(req.crl_url));
     exts.push(ext_aia(Some(req.ca_issuers_url), req.ocsp_url));
@@ -189,6 +200,18 @@ pub fn build_subscriber_leaf(
     };
     let tbs = check_tbs(tbs, profile, &req.serial, &alg)?;
     sign_with_and_assemble(tbs, req.signature, signer, &signer_spki)
+}
+
+/// The extKeyUsage a subscriber profile cannot do without, as the
+/// empty-list refusal names it.
+fn required_eku(profile: SubscriberProfile) -> &'static str {
+    match profile {
+        SubscriberProfile::Smime => "emailProtection",
+        SubscriberProfile::ClientAuth => "clientAuth",
+        SubscriberProfile::DocumentSigning => {
+            "Microsoft Document Signing or Adobe Authentic Documents"
+        }
+    }
 }
 
 /// The issuer must be a CA whose key is `signer`, the scheme must fit that

@@ -41,7 +41,9 @@ pub fn make_csr(alg: KeyAlgorithm, cn: &str) -> (String, Vec<u8>) {
 
 /// A ledger that keeps serials in memory: for this crate's tests and
 /// benchmarks only (behind the `testing` feature), where no durable store
-/// exists. It still refuses a serial recorded twice.
+/// exists. It still refuses a serial recorded twice, and records a batch
+/// all or nothing (as a store transaction would): a batch holding one
+/// serial already recorded, or one serial twice, records none of them.
 #[cfg(any(test, feature = "testing"))]
 #[derive(Default)]
 pub struct MemoryLedger {
@@ -54,11 +56,18 @@ impl crate::SerialLedger for &MemoryLedger {
     type Error = String;
     async fn record(self, issuer_id: &str, serials_hex: Vec<String>) -> Result<(), String> {
         let mut set = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
-        for s in serials_hex {
-            if !set.insert((issuer_id.to_string(), s.clone())) {
-                return Err(format!("serial {s} recorded twice"));
+        let batch: Vec<(String, String)> = serials_hex
+            .into_iter()
+            .map(|s| (issuer_id.to_string(), s))
+            .collect();
+        // Check the whole batch before inserting any of it.
+        let mut seen = std::collections::HashSet::with_capacity(batch.len());
+        for key in &batch {
+            if set.contains(key) || !seen.insert(key) {
+                return Err(format!("serial {} recorded twice", key.1));
             }
         }
+        set.extend(batch);
         Ok(())
     }
 }

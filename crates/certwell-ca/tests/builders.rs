@@ -240,6 +240,45 @@ fn leaf_input_errors() {
     assert!(build_tls_leaf(base(), &[], &c.ica_signer).is_err());
 }
 
+/// BR §6.3.2 (SC-081): the builder's pre-sign check caps a TLS leaf at the
+/// BR maximum for its notBefore even when the caller's cap is higher.
+#[test]
+fn tls_leaf_validity_follows_the_br_schedule() {
+    let c = setup();
+    let dns = vec!["a.example.com".to_string()];
+    let subject = ov();
+    let build = |not_before: time::OffsetDateTime, days: i64| {
+        build_tls_leaf(
+            TlsLeafRequest {
+                not_before,
+                not_after: not_before + Duration::seconds(days * 86400 - 1),
+                max_validity_days: 398,
+                ..base_request(&c, &subject, &dns)
+            },
+            &c.ica_der,
+            &c.ica_signer,
+        )
+    };
+    for (boundary, before, from) in [
+        (datetime!(2026-03-15 00:00:00 UTC), 398, 200),
+        (datetime!(2027-03-15 00:00:00 UTC), 200, 100),
+        (datetime!(2029-03-15 00:00:00 UTC), 100, 47),
+    ] {
+        let last = boundary - Duration::seconds(1);
+        assert_eq!(tls_br_max_days(last), before);
+        assert_eq!(tls_br_max_days(boundary), from);
+        let der = build(last, before).unwrap();
+        verify_issued_by(&der, &c.ica_der).unwrap();
+        build(boundary, from).unwrap();
+        match build(boundary, from + 1) {
+            Err(CaError::Profile(m)) => {
+                assert!(m.contains(&format!("maximum of {from} days")), "{m}")
+            }
+            other => panic!("expected a profile violation, got {other:?}"),
+        }
+    }
+}
+
 /// A valid OV request under `c`'s ICA with a fresh recorded serial (tests
 /// vary one field with `..base_request(..)`).
 fn base_request<'a>(c: &'a Ctx, subject: &'a TlsSubject, dns: &'a [String]) -> TlsLeafRequest<'a> {

@@ -171,7 +171,8 @@ fn setup() -> Setup {
             subject_spki_der: &leaf_signer.spki_der(),
             serial: recorded,
             not_before: nb,
-            not_after: nb + Duration::days(90),
+            // 90 days, or less once the BR maximum is lower (2029).
+            not_after: nb + Duration::days(90.min(tls_br_max_days(nb) - 1)),
             max_validity_days: 398,
             crl_url: "http://crl.certwell.example.com/ica.crl",
             ca_issuers_url: "http://certs.certwell.example.com/ica.crt",

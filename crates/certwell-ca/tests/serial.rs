@@ -132,3 +132,41 @@ fn recorded_serial_helper_gives_fresh_serials() {
     assert_ne!(a, b);
     assert_eq!(a.as_bytes().len(), 16);
 }
+
+#[test]
+fn memory_ledger_records_a_batch_all_or_nothing() {
+    let ledger = MemoryLedger::default();
+    ready((&ledger).record("ica-1", vec!["01".into()])).unwrap();
+    // A batch with one serial already recorded records none of the others…
+    let err = ready((&ledger).record("ica-1", vec!["0A0B".into(), "01".into()])).unwrap_err();
+    assert!(err.contains("01") && err.contains("twice"), "{err}");
+    // …nor does a batch with one serial twice (the repeat comes last).
+    let err =
+        ready((&ledger).record("ica-1", vec!["0C".into(), "0D".into(), "0C".into()])).unwrap_err();
+    assert!(err.contains("0C"), "{err}");
+    // So each of them can still be recorded, once.
+    ready((&ledger).record("ica-1", vec!["0A0B".into(), "0C".into(), "0D".into()])).unwrap();
+    for s in ["01", "0A0B", "0C", "0D"] {
+        assert!(
+            ready((&ledger).record("ica-1", vec![s.into()])).is_err(),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn a_serial_is_for_the_ca_it_was_recorded_for_only() {
+    let ledger = MemoryLedger::default();
+    let (serial, ()) = ready(RecordedSerial::reserve_one(&ledger, "ica-1")).unwrap();
+    serial.for_issuer("ica-1").unwrap();
+    match serial.for_issuer("ica-2") {
+        Err(certwell_ca::CaError::InvalidInput(m)) => assert_eq!(
+            m,
+            format!(
+                "serial {} recorded for CA ica-1 used with CA ica-2",
+                serial.hex()
+            )
+        ),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}

@@ -1057,12 +1057,41 @@ fn subscriber_leaf_optional_parts() {
         max_validity_days: 1095,
         ..base_request(&c.leaf_spki, &[], &[])
     };
-    // No EKU requested → the builder would omit the EKU extension, but the
-    // pre-sign ClientAuth profile check requires clientAuth, so nothing is
-    // signed (before check_tbs this certificate was issued without an EKU).
+    // No EKU requested: every subscriber profile requires one, so the
+    // builder refuses the request itself, naming the field and the EKU the
+    // profile needs (before check_tbs this certificate was issued without
+    // an EKU; after it, only the pre-sign check's "needs clientAuth" said so).
     match build_subscriber_leaf(req(&[]), &c.ica_der, &c.ica_signer) {
         Err(CaError::Profile(m)) => assert!(m.contains("clientAuth"), "{m}"),
         other => panic!("expected a profile violation, got {other:?}"),
+    }
+    for (profile, policy, needed) in [
+        (SubscriberProfile::ClientAuth, POLICY_CERTWELL_CLIENT_AUTH, "a client-authentication certificate: clientAuth"),
+        (SubscriberProfile::Smime, MBX_STRICT, "an S/MIME certificate: emailProtection"),
+        (
+            SubscriberProfile::DocumentSigning,
+            POLICY_CERTWELL_DOCUMENT_SIGNING,
+            "a document-signing certificate: Microsoft Document Signing or Adobe Authentic Documents",
+        ),
+    ] {
+        let emails = ["alice@example.com".to_string()];
+        let policies = [policy];
+        let req = SubscriberLeafRequest {
+            ext_key_usages: &[],
+            policy_oids: &policies,
+            profile,
+            ..base_request(&c.leaf_spki, &[], &emails)
+        };
+        match build_subscriber_leaf(req, &c.ica_der, &c.ica_signer) {
+            Err(CaError::Profile(m)) => assert_eq!(
+                m,
+                format!(
+                    "ext_key_usages is empty, but every subscriber certificate needs an \
+                     extKeyUsage ({needed})"
+                )
+            ),
+            other => panic!("{profile:?}: expected a profile violation, got {other:?}"),
+        }
     }
     let der =
         build_subscriber_leaf(req(&[OID_EKU_CLIENT_AUTH]), &c.ica_der, &c.ica_signer).unwrap();
@@ -1094,6 +1123,88 @@ fn subscriber_leaf_optional_parts() {
     assert_eq!(
         cert.signature_algorithm().to_der().unwrap(),
         SignatureScheme::EcdsaP256Sha256.algorithm_der()
+    );
+}
+
+/// The policies of the request, not only its `profile`, decide which rules
+/// the certificate is held to: a reserved S/MIME policy passes only as
+/// S/MIME, a TLS policy as no subscriber profile. Nothing is signed.
+#[test]
+fn subscriber_profile_follows_the_requested_policies() {
+    let c = small();
+    let emails = vec!["alice@example.com".to_string()];
+    let issue = |req: SubscriberLeafRequest| build_subscriber_leaf(req, &c.ica_der, &c.ica_signer);
+    let refused = |req: SubscriberLeafRequest, needle: &str| match issue(req) {
+        Err(CaError::Profile(m)) => assert!(m.contains(needle), "expected {needle:?} in {m:?}"),
+        other => panic!("expected a profile violation {needle:?}, got {other:?}"),
+    };
+    let client = |policy_oids, ext_key_usages| SubscriberLeafRequest {
+        ext_key_usages,
+        policy_oids,
+        profile: SubscriberProfile::ClientAuth,
+        max_validity_days: 1095,
+        ..base_request(&c.leaf_spki, &[], &emails)
+    };
+    // A plain client-authentication certificate is fine…
+    let der = issue(client(
+        &[POLICY_CERTWELL_CLIENT_AUTH],
+        &[OID_EKU_CLIENT_AUTH],
+    ))
+    .unwrap();
+    verify_issued_by(&der, &c.ica_der).unwrap();
+    // …but with a reserved S/MIME policy it is an S/MIME certificate, which
+    // never passes as ClientAuth (here it would also escape the 825-day cap,
+    // the strict-EKU rule and the rfc822Name rule)…
+    fn long(req: SubscriberLeafRequest<'_>) -> SubscriberLeafRequest<'_> {
+        SubscriberLeafRequest {
+            not_after: req.not_before + Duration::days(1000),
+            ..req
+        }
+    }
+    refused(
+        long(client(
+            &[POLICY_CERTWELL_CLIENT_AUTH, MBX_STRICT],
+            &[OID_EKU_CLIENT_AUTH, OID_EKU_EMAIL_PROTECTION],
+        )),
+        "a client-authentication certificate must not carry the reserved S/MIME policy 2.23.140.1.5.1.3",
+    );
+    // …and as S/MIME it meets the S/MIME rules.
+    refused(
+        long(SubscriberLeafRequest {
+            profile: SubscriberProfile::Smime,
+            max_validity_days: 1095,
+            ..client(
+                &[POLICY_CERTWELL_CLIENT_AUTH, MBX_STRICT],
+                &[OID_EKU_CLIENT_AUTH, OID_EKU_EMAIL_PROTECTION],
+            )
+        }),
+        "maximum of 825 days",
+    );
+    // Nor as document signing.
+    refused(
+        SubscriberLeafRequest {
+            profile: SubscriberProfile::DocumentSigning,
+            ..client(
+                &[POLICY_CERTWELL_DOCUMENT_SIGNING, MBX_MP],
+                &[OID_EKU_DOCUMENT_SIGNING_MS, OID_EKU_EMAIL_PROTECTION],
+            )
+        },
+        "a document-signing certificate must not carry the reserved S/MIME policy 2.23.140.1.5.1.2",
+    );
+    // A TLS policy makes no subscriber certificate of any kind.
+    refused(
+        client(
+            &[POLICY_CERTWELL_CLIENT_AUTH, POLICY_TLS_OV],
+            &[OID_EKU_CLIENT_AUTH],
+        ),
+        "a client-authentication certificate must not carry the TLS policy 2.23.140.1.2.2",
+    );
+    refused(
+        SubscriberLeafRequest {
+            policy_oids: &[MBX_STRICT, POLICY_TLS_EV],
+            ..base_request(&c.leaf_spki, &[], &emails)
+        },
+        "an S/MIME certificate must not carry the TLS policy 2.23.140.1.1",
     );
 }
 
