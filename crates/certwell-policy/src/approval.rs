@@ -1,5 +1,7 @@
 //! The account's approval workflow and what it means for a new request.
 
+use certwell_types::RequestStatus;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalWorkflow {
     /// A new request waits for one approval (`pending`).
@@ -28,11 +30,11 @@ impl ApprovalWorkflow {
         }
     }
     /// Status of a new request under this workflow.
-    pub fn initial_request_status(self) -> &'static str {
+    pub fn initial_request_status(self) -> RequestStatus {
         match self {
-            ApprovalWorkflow::OneStep => "pending",
-            ApprovalWorkflow::TwoStep => "submitted",
-            ApprovalWorkflow::AutoApprove => "approved",
+            ApprovalWorkflow::OneStep => RequestStatus::Pending,
+            ApprovalWorkflow::TwoStep => RequestStatus::Submitted,
+            ApprovalWorkflow::AutoApprove => RequestStatus::Approved,
         }
     }
 }
@@ -91,12 +93,13 @@ impl Role {
 
 /// The next status when an approver sets `wanted` on a request currently in
 /// `current`. Returns None when the transition is not allowed.
-pub fn request_transition(current: &str, wanted: &str) -> Option<&'static str> {
+pub fn request_transition(current: RequestStatus, wanted: RequestStatus) -> Option<RequestStatus> {
+    use RequestStatus::*;
     match (current, wanted) {
         // two-step: the first approval moves a submitted request to pending
-        ("submitted", "approved") | ("submitted", "pending") => Some("pending"),
-        ("pending", "approved") => Some("approved"),
-        ("submitted", "rejected") | ("pending", "rejected") => Some("rejected"),
+        (Submitted, Approved) | (Submitted, Pending) => Some(Pending),
+        (Pending, Approved) => Some(Approved),
+        (Submitted, Rejected) | (Pending, Rejected) => Some(Rejected),
         _ => None,
     }
 }
@@ -109,15 +112,15 @@ mod tests {
     fn workflows() {
         assert_eq!(
             ApprovalWorkflow::OneStep.initial_request_status(),
-            "pending"
+            RequestStatus::Pending
         );
         assert_eq!(
             ApprovalWorkflow::TwoStep.initial_request_status(),
-            "submitted"
+            RequestStatus::Submitted
         );
         assert_eq!(
             ApprovalWorkflow::AutoApprove.initial_request_status(),
-            "approved"
+            RequestStatus::Approved
         );
         assert_eq!(
             ApprovalWorkflow::parse("two_step"),
@@ -128,12 +131,27 @@ mod tests {
 
     #[test]
     fn transitions() {
-        assert_eq!(request_transition("pending", "approved"), Some("approved"));
-        assert_eq!(request_transition("submitted", "approved"), Some("pending"));
-        assert_eq!(request_transition("pending", "rejected"), Some("rejected"));
-        assert_eq!(request_transition("approved", "rejected"), None);
-        assert_eq!(request_transition("rejected", "approved"), None);
-        assert_eq!(request_transition("pending", "bogus"), None);
+        assert_eq!(
+            request_transition(RequestStatus::Pending, RequestStatus::Approved),
+            Some(RequestStatus::Approved)
+        );
+        assert_eq!(
+            request_transition(RequestStatus::Submitted, RequestStatus::Approved),
+            Some(RequestStatus::Pending)
+        );
+        assert_eq!(
+            request_transition(RequestStatus::Pending, RequestStatus::Rejected),
+            Some(RequestStatus::Rejected)
+        );
+        assert_eq!(
+            request_transition(RequestStatus::Approved, RequestStatus::Rejected),
+            None
+        );
+        assert_eq!(
+            request_transition(RequestStatus::Rejected, RequestStatus::Approved),
+            None
+        );
+        assert_eq!(RequestStatus::parse("bogus"), None);
     }
 
     #[test]

@@ -443,10 +443,10 @@ impl Product {
     /// The status an approved order without its CSR waits in: document
     /// signing calls it `waiting_pickup` (the token or client app has not
     /// picked the certificate up yet), the other products `needs_csr`.
-    pub fn awaiting_csr_status(&self) -> &'static str {
+    pub fn awaiting_csr_status(&self) -> certwell_types::OrderStatus {
         match self.family {
-            Family::DocumentSigning => "waiting_pickup",
-            _ => "needs_csr",
+            Family::DocumentSigning => certwell_types::OrderStatus::WaitingPickup,
+            _ => certwell_types::OrderStatus::NeedsCsr,
         }
     }
 }

@@ -22,68 +22,35 @@ pub const CONSTRUCTED_LOCAL_PARTS: &[&str] = &[
 /// Largest `fileauth.txt` certwell reads.
 pub const MAX_HTTP_TOKEN_BYTES: usize = 8 * 1024;
 
-/// A domain control validation method, as the API names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DcvMethod {
-    Email,
-    DnsTxtToken,
-    DnsCnameToken,
-    HttpToken,
-}
+pub use certwell_types::DcvMethod;
 
-impl DcvMethod {
-    pub const ALL: [DcvMethod; 4] = [
-        DcvMethod::Email,
-        DcvMethod::DnsTxtToken,
-        DcvMethod::DnsCnameToken,
-        DcvMethod::HttpToken,
-    ];
-
-    /// The wire (and stored) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DcvMethod::Email => "email",
-            DcvMethod::DnsTxtToken => "dns-txt-token",
-            DcvMethod::DnsCnameToken => "dns-cname-token",
-            DcvMethod::HttpToken => "http-token",
-        }
-    }
-
-    /// The one parser of a `dcv_method` a client sends (orders, `POST
-    /// /domain`, `PUT /domain/{id}/dcv/method`): any letter case,
-    /// surrounding spaces ignored.
-    pub fn parse(raw: &str, field: &str) -> crate::error::Result<DcvMethod> {
-        let wanted = raw.trim();
-        DcvMethod::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| {
-                let names: Vec<&str> = DcvMethod::ALL.iter().map(|m| m.as_str()).collect();
-                crate::PolicyError::new(
-                    certwell_api::error::codes::INVALID_DCV_METHOD,
-                    format!("The field '{field}' must be one of {names:?}; got '{raw}'."),
-                )
-            })
-    }
-
-    /// Whether the method proves control with a random value.
-    pub fn is_token(self) -> bool {
-        self != DcvMethod::Email
-    }
+/// The one parser of a `dcv_method` a client sends (orders, `POST
+/// /domain`, `PUT /domain/{id}/dcv/method`): any letter case, surrounding
+/// spaces ignored.
+pub fn parse_dcv_method(raw: &str, field: &str) -> crate::error::Result<DcvMethod> {
+    DcvMethod::parse(raw).ok_or_else(|| {
+        crate::PolicyError::new(
+            certwell_api::error::codes::INVALID_DCV_METHOD,
+            format!(
+                "The field '{field}' must be one of {:?}; got '{raw}'.",
+                DcvMethod::names()
+            ),
+        )
+    })
 }
 
 /// Whether a (stored) DCV method proves control with a random value.
 pub fn is_token_method(method: &str) -> bool {
-    DcvMethod::parse(method, "dcv_method").is_ok_and(DcvMethod::is_token)
+    DcvMethod::parse(method).is_some_and(DcvMethod::is_token)
 }
 
 /// `http-token` proves control of one exact name: it cannot validate the
 /// wildcard names among `uncovered` (names no domain covers yet).
 pub fn check_method_for_names<'a>(
-    method: &str,
+    method: DcvMethod,
     uncovered: impl IntoIterator<Item = &'a String>,
 ) -> crate::error::Result<()> {
-    if method != "http-token" {
+    if !method.exact_name_only() {
         return Ok(());
     }
     match uncovered.into_iter().find(|n| n.starts_with("*.")) {
@@ -266,9 +233,9 @@ mod tests {
             (" dns-cname-token ", DcvMethod::DnsCnameToken),
             ("Http-Token", DcvMethod::HttpToken),
         ] {
-            assert_eq!(DcvMethod::parse(raw, "dcv_method").unwrap(), want, "{raw}");
+            assert_eq!(parse_dcv_method(raw, "dcv_method").unwrap(), want, "{raw}");
         }
-        let e = DcvMethod::parse("carrier-pigeon", "dcv_method").unwrap_err();
+        let e = parse_dcv_method("carrier-pigeon", "dcv_method").unwrap_err();
         assert_eq!(e.code, "invalid_dcv_method");
         assert!(is_token_method("dns-txt-token") && !is_token_method("email"));
     }
@@ -314,9 +281,9 @@ mod tests {
     #[test]
     fn http_token_refuses_wildcards() {
         let names = ["a.example.com".to_string(), "*.example.com".to_string()];
-        assert!(check_method_for_names("dns-txt-token", &names).is_ok());
-        assert!(check_method_for_names("http-token", &names[..1]).is_ok());
-        let e = check_method_for_names("http-token", &names).unwrap_err();
+        assert!(check_method_for_names(DcvMethod::DnsTxtToken, &names).is_ok());
+        assert!(check_method_for_names(DcvMethod::HttpToken, &names[..1]).is_ok());
+        let e = check_method_for_names(DcvMethod::HttpToken, &names).unwrap_err();
         assert_eq!(e.code, "invalid_dcv_method");
         assert!(e.message.contains("*.example.com"));
     }

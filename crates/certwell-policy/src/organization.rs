@@ -338,7 +338,7 @@ pub struct NewDomain {
     pub name: String,
     pub organization_id: i64,
     pub validations: Vec<String>,
-    pub dcv_method: String,
+    pub dcv_method: crate::dcv::DcvMethod,
     pub container_id: Option<i64>,
 }
 
@@ -362,14 +362,14 @@ pub fn validate_new_domain(d: &DomainInput) -> Result<NewDomain> {
         return Err(PolicyError::missing("validations"));
     }
     let dcv_method = match optional_str(&d.dcv_method) {
-        Some(m) => crate::dcv::DcvMethod::parse(m, "dcv_method")?,
+        Some(m) => crate::dcv::parse_dcv_method(m, "dcv_method")?,
         None => crate::dcv::DcvMethod::Email,
     };
     Ok(NewDomain {
         name: name.name,
         organization_id,
         validations,
-        dcv_method: dcv_method.as_str().to_string(),
+        dcv_method,
         container_id: d.container.as_ref().and_then(|c| c.id),
     })
 }

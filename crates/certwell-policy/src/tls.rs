@@ -51,7 +51,7 @@ pub struct TlsOrderPlan {
     pub renewal_of_order_id: Option<i64>,
     pub renewed_thumbprint: Option<String>,
     pub payment_method: String,
-    pub dcv_method: Option<String>,
+    pub dcv_method: Option<crate::dcv::DcvMethod>,
     pub skip_approval: bool,
     pub disable_ct: bool,
     pub locale: Option<String>,
@@ -332,7 +332,7 @@ pub fn validate_tls_order(
     }
     let payment_method = common::payment_method(req)?;
     let dcv_method = optional_str(&req.dcv_method)
-        .map(|m| crate::dcv::DcvMethod::parse(m, "dcv_method").map(|m| m.as_str().to_string()))
+        .map(|m| crate::dcv::parse_dcv_method(m, "dcv_method"))
         .transpose()?;
     let locale = optional_str(&req.locale).map(str::to_string);
     if let Some(l) = &locale {

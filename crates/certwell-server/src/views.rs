@@ -5,6 +5,7 @@ use certwell_policy::catalog::{
 };
 use certwell_policy::organization::{display_name, NewOrganization};
 use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
+use certwell_store::{CertificateStatus, OrderStatus};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
@@ -215,7 +216,7 @@ pub fn request_brief(r: &Request) -> Value {
 
 /// Certificate fields shared by order info and lists.
 pub fn certificate_fields(c: &Certificate, v: &mut Value) {
-    if c.status == "revoked" {
+    if c.status == CertificateStatus::Revoked {
         v["status"] = json!("revoked");
         if let Some(t) = &c.revoked_at {
             v["date_revoked"] = json!(t);
@@ -247,7 +248,7 @@ pub fn certificate_fields(c: &Certificate, v: &mut Value) {
 /// The order status clients see: an issued order whose certificate has
 /// passed notAfter is `expired`.
 pub fn effective_status(order: &Order, cert: Option<&Certificate>) -> String {
-    if order.status == "issued" {
+    if order.status == OrderStatus::Issued {
         let now = certwell_store::format_ts(OffsetDateTime::now_utc());
         if cert
             .and_then(|c| c.valid_till.as_deref())
@@ -256,7 +257,7 @@ pub fn effective_status(order: &Order, cert: Option<&Certificate>) -> String {
             return "expired".into();
         }
     }
-    order.status.clone()
+    order.status.as_str().to_string()
 }
 
 pub struct OrderContext<'a> {
@@ -448,8 +449,10 @@ pub fn order_info_json(c: &OrderContext) -> Value {
     }
     if let OrderPlan::Tls(p) = plan {
         v["disable_ct"] = json!(p.disable_ct);
+        if let Some(m) = p.dcv_method {
+            v["dcv_method"] = json!(m);
+        }
         for (k, val) in [
-            ("dcv_method", &p.dcv_method),
             ("custom_renewal_message", &p.custom_renewal_message),
             ("locale", &p.locale),
             ("renewed_thumbprint", &p.renewed_thumbprint),
@@ -510,14 +513,14 @@ pub fn order_list_item(c: &OrderContext) -> Value {
 mod tests {
     use super::*;
 
-    fn order(status: &str) -> Order {
+    fn order(status: OrderStatus) -> Order {
         Order {
             id: 1,
             account_id: 1,
             container_id: 1,
             user_id: 1,
             product_name_id: "ssl_plus".into(),
-            status: status.into(),
+            status,
             organization_id: 1,
             common_name: "example.com".into(),
             certificate_id: Some(1),
@@ -535,7 +538,7 @@ mod tests {
             order_id: 1,
             ca_id: None,
             serial: None,
-            status: "issued".into(),
+            status: CertificateStatus::Issued,
             thumbprint: None,
             der: None,
             csr: String::new(),
@@ -561,10 +564,22 @@ mod tests {
     fn expired_orders() {
         let past = cert("2020-01-01T00:00:00+00:00");
         let future = cert("2099-01-01T00:00:00+00:00");
-        assert_eq!(effective_status(&order("issued"), Some(&past)), "expired");
-        assert_eq!(effective_status(&order("issued"), Some(&future)), "issued");
-        assert_eq!(effective_status(&order("revoked"), Some(&past)), "revoked");
-        assert_eq!(effective_status(&order("pending"), None), "pending");
+        assert_eq!(
+            effective_status(&order(OrderStatus::Issued), Some(&past)),
+            "expired"
+        );
+        assert_eq!(
+            effective_status(&order(OrderStatus::Issued), Some(&future)),
+            "issued"
+        );
+        assert_eq!(
+            effective_status(&order(OrderStatus::Revoked), Some(&past)),
+            "revoked"
+        );
+        assert_eq!(
+            effective_status(&order(OrderStatus::Pending), None),
+            "pending"
+        );
     }
 
     #[test]

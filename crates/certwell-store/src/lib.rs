@@ -161,7 +161,7 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         id: i64,
-        method: &str,
+        method: DcvMethod,
         token: Option<(&str, &str)>,
     ) -> Result<()>;
     async fn set_domain_active(&self, account_id: i64, id: i64, active: bool) -> Result<()>;
@@ -257,7 +257,7 @@ pub trait Store: Send + Sync {
     async fn list_requests(
         &self,
         account_id: i64,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
         // Only requests of orders in these containers (`None`: all).
         container_ids: Option<&[i64]>,
         limit: i64,
@@ -309,7 +309,7 @@ pub trait Store: Send + Sync {
         account_id: i64,
         order_id: i64,
         kind: &str,
-        status: &str,
+        status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,
         data: &serde_json::Value,

@@ -1,6 +1,7 @@
 //! Row types. Free-form parts of a record (an order's full request, an
 //! organization's address and contacts) are JSON documents in `data`.
 
+pub use certwell_types::{CertificateStatus, DcvMethod, OrderStatus, RequestStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -207,7 +208,7 @@ pub struct NewDomainRow {
     pub container_id: i64,
     pub organization_id: i64,
     pub name: String,
-    pub dcv_method: String,
+    pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
     pub dcv_token_expires: Option<String>,
     pub validation_types: Vec<String>,
@@ -223,7 +224,7 @@ pub struct Domain {
     pub organization_id: i64,
     pub name: String,
     pub is_active: bool,
-    pub dcv_method: String,
+    pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
     pub dcv_token_expires: Option<String>,
     pub validation_types: Vec<String>,
@@ -330,7 +331,7 @@ pub struct CsrAttachment {
     pub spki_sha256: String,
     pub key_size: i64,
     /// The order's status once it has its CSR.
-    pub order_status: String,
+    pub order_status: OrderStatus,
     pub updated_at: String,
 }
 
@@ -365,7 +366,7 @@ pub struct NewOrder {
     pub container_id: i64,
     pub user_id: i64,
     pub product_name_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub organization: OrgForOrder,
     pub common_name: String,
     pub names: Vec<String>,
@@ -374,7 +375,7 @@ pub struct NewOrder {
     /// is filled in inside the transaction when the organization is new).
     pub new_domains: Vec<NewDomainRow>,
     /// (status, comments) of the new_request, if the order has one.
-    pub request: Option<(String, Option<String>)>,
+    pub request: Option<(RequestStatus, Option<String>)>,
     pub certificate: NewCertificateRow,
     /// (CA id, serial hex): the order is issuable now; claim its certificate
     /// and record the serial in the same transaction.
@@ -428,7 +429,7 @@ pub struct Order {
     pub container_id: i64,
     pub user_id: i64,
     pub product_name_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     /// 0: the order has no organization (mailbox-validated S/MIME).
     pub organization_id: i64,
     pub common_name: String,
@@ -508,7 +509,7 @@ pub struct Request {
     pub account_id: i64,
     pub order_id: i64,
     pub kind: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub requester_id: i64,
     pub comments: Option<String>,
     pub processor_id: Option<i64>,
@@ -523,16 +524,16 @@ pub struct Request {
 pub struct ProcessRequest {
     pub account_id: i64,
     pub request_id: i64,
-    pub from: String,
-    pub to: String,
+    pub from: RequestStatus,
+    pub to: RequestStatus,
     pub processor_id: i64,
     pub processor_comment: Option<String>,
     pub date_processed: String,
     /// New order status, if the order moves with the request.
-    pub order_status: Option<String>,
+    pub order_status: Option<OrderStatus>,
     /// What an approved order without its CSR waits in: `needs_csr`
     /// (S/MIME, client) or `waiting_pickup` (document signing).
-    pub awaiting_csr_status: String,
+    pub awaiting_csr_status: OrderStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -542,7 +543,7 @@ pub struct Certificate {
     pub order_id: i64,
     pub ca_id: Option<String>,
     pub serial: Option<String>,
-    pub status: String,
+    pub status: CertificateStatus,
     pub thumbprint: Option<String>,
     pub der: Option<Vec<u8>>,
     pub csr: String,
@@ -577,7 +578,7 @@ pub struct NewExtraCertificate {
     pub certificate: NewCertificateRow,
     pub data: Value,
     /// (status, comments) of the reissue/duplicate request, if any.
-    pub request: Option<(String, Option<String>)>,
+    pub request: Option<(RequestStatus, Option<String>)>,
     /// True when the request is approved (or skipped): the certificate
     /// waits only for validation.
     pub approved: bool,

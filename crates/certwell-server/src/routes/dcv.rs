@@ -1,6 +1,7 @@
 //! Domain control validation endpoints (api-surface.md §8.5, §3.4, §3.5)
 //! and the one-time confirmation pages that validation emails link to.
 
+use certwell_store::{DcvMethod, OrderStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -9,7 +10,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_policy::dcv::is_token_method;
 use certwell_store::{Domain, Order};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -71,8 +71,8 @@ pub async fn put_dcv_method(
         .as_deref()
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("dcv_method"))?;
-    let method = certwell_policy::dcv::DcvMethod::parse(method, "dcv_method")?.as_str();
-    let token = if is_token_method(method) {
+    let method = certwell_policy::dcv::parse_dcv_method(method, "dcv_method")?;
+    let token = if method.is_token() {
         Some(new_dcv_token()?)
     } else {
         None
@@ -87,7 +87,7 @@ pub async fn put_dcv_method(
         )
         .await?;
     let d = load_domain(&state, &caller, &id).await?;
-    if method == "email" {
+    if method == DcvMethod::Email {
         if b.send_dcv_email_flag.unwrap_or(true) && !domain_validated(&d) {
             validation::send_domain_emails(&state, &d).await?;
         }
@@ -107,7 +107,7 @@ pub async fn post_dcv_token(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let d = load_domain(&state, &caller, &id).await?;
-    if !is_token_method(&d.dcv_method) {
+    if !d.dcv_method.is_token() {
         return Err(ApiError::bad_request(
             codes::INVALID_DCV_METHOD,
             format!(
@@ -119,14 +119,14 @@ pub async fn post_dcv_token(
     let (token, exp) = new_dcv_token()?;
     state
         .store
-        .set_domain_dcv(caller.account_id, d.id, &d.dcv_method, Some((&token, &exp)))
+        .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
         .await?;
     state.wake_dcv.notify_one();
     let mut v = json!({"token": token, "expiration_date": exp});
-    if d.dcv_method == "http-token" {
+    if d.dcv_method == DcvMethod::HttpToken {
         v["http_token_url"] = json!(state.validator.token_url(&d.name));
     }
-    if d.dcv_method == "dns-cname-token" {
+    if d.dcv_method == DcvMethod::DnsCnameToken {
         v["verification_value"] = json!(state.validator.cname_verification_domain());
     }
     Ok((StatusCode::CREATED, Json(v)))
@@ -166,7 +166,7 @@ pub async fn put_dcv_emails(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
-    if d.dcv_method != "email" {
+    if d.dcv_method != DcvMethod::Email {
         return Err(ApiError::bad_request(
             codes::INVALID_DCV_METHOD,
             format!("Domain {} does not use email DCV.", d.name),
@@ -313,7 +313,7 @@ pub async fn order_validation(
         list.push(json!({
             "domain_id": d.id.to_string(),
             "name_scope": d.name,
-            "approval_scope": if d.dcv_method == "http-token" { "fqdn" } else { "subdomains" },
+            "approval_scope": if d.dcv_method == DcvMethod::HttpToken { "fqdn" } else { "subdomains" },
             "status": if domain_validated(&d) { "approved" } else { "pending" },
             "method": d.dcv_method,
             "dns_names": covered,
@@ -370,7 +370,7 @@ pub async fn check_order_dcv(
     for (d, covered) in covering {
         let ok = if domain_validated(&d) {
             true
-        } else if !is_token_method(&d.dcv_method) {
+        } else if !d.dcv_method.is_token() {
             failure.get_or_insert(ApiError::bad_request(
                 codes::INVALID_DCV_METHOD,
                 format!(
@@ -396,8 +396,8 @@ pub async fn check_order_dcv(
         return Err(e);
     }
     let mut certificate_id = order.certificate_id;
-    let mut status = order.status.clone();
-    if order.status == "pending" {
+    let mut status = order.status;
+    if order.status == OrderStatus::Pending {
         // An explicit check re-reads CAA at once.
         if let Some(c) = order.certificate_id {
             state
@@ -408,7 +408,7 @@ pub async fn check_order_dcv(
         }
         if let Some((cid, _)) = try_issue(&state, order.account_id, order.id).await? {
             certificate_id = Some(cid);
-            status = "issued".into();
+            status = OrderStatus::Issued;
         } else if let Some(caa) = caa_message(&state, &order, &data).await {
             return Err(caa);
         }
@@ -423,7 +423,7 @@ pub async fn check_order_dcv(
 
 /// A pending order CAA holds back: its `caa_check_failed|<name>` error.
 async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Option<ApiError> {
-    if order.status != "pending" {
+    if order.status != OrderStatus::Pending {
         return None;
     }
     crate::service::issuance::caa_failure(state, &order.product_name_id, &order_names(data))
@@ -434,7 +434,10 @@ async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Optio
 /// `caa_status_message` of order info (`include_caa_status=true`): per
 /// name, whether CAA allows issuance; pending orders only.
 pub async fn caa_status(state: &AppState, order: &Order) -> ApiResult<Option<Value>> {
-    if !matches!(order.status.as_str(), "pending" | "needs_approval") {
+    if !matches!(
+        order.status,
+        OrderStatus::Pending | OrderStatus::NeedsApproval
+    ) {
         return Ok(None);
     }
     let data = OrderData::from_order(order)?;
@@ -467,13 +470,13 @@ pub async fn new_order_random_value(
     let mut domains = Vec::new();
     let mut first = None;
     for (d, _) in covering_domains(&state, &order, &order_names(&data)).await? {
-        if domain_validated(&d) || !is_token_method(&d.dcv_method) {
+        if domain_validated(&d) || !d.dcv_method.is_token() {
             continue;
         }
         let (token, exp) = new_dcv_token()?;
         state
             .store
-            .set_domain_dcv(caller.account_id, d.id, &d.dcv_method, Some((&token, &exp)))
+            .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
             .await?;
         first.get_or_insert(token.clone());
         let d = state

@@ -1,5 +1,6 @@
 //! `/order/certificate…`: create, info, list, status.
 
+use certwell_store::OrderStatus;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -279,7 +280,7 @@ pub async fn update_order_status(
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     match status.as_str() {
-        "canceled" if order.status == "reissue_pending" => {
+        "canceled" if order.status == OrderStatus::ReissuePending => {
             // Cancels the reissue; the order keeps its certificate.
             let ok = state
                 .store

@@ -172,9 +172,9 @@ pub async fn create_domain(
         None if sees_container(&state, &caller, org.container_id).await? => org.container_id,
         None => caller.user.container_id,
     };
-    let method = d.dcv_method.clone();
+    let method = d.dcv_method;
     let kinds = d.validations.clone();
-    let token = (method != "email").then(new_dcv_token).transpose()?;
+    let token = method.is_token().then(new_dcv_token).transpose()?;
     let (validated_at, validated_until) = sandbox_validated_until(&state);
     let created = state
         .store
@@ -184,7 +184,7 @@ pub async fn create_domain(
                 container_id,
                 organization_id: org.id,
                 name: d.name.clone(),
-                dcv_method: method.clone(),
+                dcv_method: method,
                 dcv_token: token.as_ref().map(|t| t.0.clone()),
                 dcv_token_expires: token.as_ref().map(|t| t.1.clone()),
                 validation_types: kinds,

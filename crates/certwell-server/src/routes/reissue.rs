@@ -1,6 +1,7 @@
 //! Reissue and duplicate (api-surface.md §3.7, §3.8):
 //! `POST|GET /order/certificate/{id}/reissue` and `…/duplicate`.
 
+use certwell_store::{CertificateStatus, OrderStatus, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -58,8 +59,8 @@ async fn create(
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
     let now = OffsetDateTime::now_utc();
-    if order.status != "issued" {
-        let (code, why) = if order.status == "reissue_pending" {
+    if order.status != OrderStatus::Issued {
+        let (code, why) = if order.status == OrderStatus::ReissuePending {
             (
                 codes::REISSUE_PENDING,
                 "a reissue is already pending".to_string(),
@@ -137,7 +138,7 @@ async fn create(
         }
     }
     let (_, request) = initial_status(&state, &caller, plan.skip_approval).await?;
-    let approved = plan.skip_approval || request == Some("approved");
+    let approved = plan.skip_approval || request == Some(RequestStatus::Approved);
     let mut x = plan.clone();
     x.ca_cert_id = Some(ca.id.clone());
     let (_, key_size) = key_facts(&csr);
@@ -161,7 +162,7 @@ async fn create(
             },
             data: serde_json::to_value(&x)
                 .map_err(|_| ApiError::internal("The request could not be encoded."))?,
-            request: request.map(|s| (s.to_string(), plan.comments.clone())),
+            request: request.map(|s| (s, plan.comments.clone())),
             approved,
             reserve_serial: None,
             created_at: format_ts(now),
@@ -183,7 +184,10 @@ async fn create(
         requests: created.request_id.map(|id| {
             vec![RequestRef {
                 id,
-                status: request.unwrap_or_default().to_string(),
+                status: request
+                    .map(RequestStatus::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             }]
         }),
         certificate_id: None,
@@ -243,10 +247,10 @@ async fn list(
             "id": c.id,
             "common_name": c.common_name,
             "dns_names": c.dns_names,
-            "status": match c.status.as_str() {
-                "issued" => "approved",
-                "needs_approval" => "pending",
-                other => other,
+            "status": match c.status {
+                CertificateStatus::Issued => "approved",
+                CertificateStatus::NeedsApproval => "pending",
+                other => other.as_str(),
             },
             "date_created": c.created_at,
             "csr": c.csr,

@@ -1,5 +1,6 @@
 //! `/request…`: the approval workflow.
 
+use certwell_store::{OrderStatus, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -28,7 +29,9 @@ fn request_not_found() -> ApiError {
     )
 }
 
-const STATUSES: &[&str] = &["submitted", "pending", "approved", "rejected"];
+fn statuses() -> Vec<&'static str> {
+    RequestStatus::names()
+}
 
 async fn list_item(state: &AppState, r: &Request) -> ApiResult<Value> {
     let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
@@ -68,28 +71,19 @@ pub async fn list_requests(
 ) -> ApiResult<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let status = q
-        .get("status")
-        .or_else(|| q.get("filters[status]"))
-        .cloned();
-    if let Some(s) = &status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::bad_request(
+    let status = match q.get("status").or_else(|| q.get("filters[status]")) {
+        None => None,
+        Some(s) => Some(RequestStatus::from_name(s).ok_or_else(|| {
+            ApiError::bad_request(
                 codes::INVALID_FILTER,
-                format!("The filter 'status' must be one of {STATUSES:?}."),
-            ));
-        }
-    }
+                format!("The filter 'status' must be one of {:?}.", statuses()),
+            )
+        })?),
+    };
     let scope = crate::service::access::order_scope(&state, &caller).await?;
     let (reqs, total) = state
         .store
-        .list_requests(
-            caller.account_id,
-            status.as_deref(),
-            scope.as_deref(),
-            limit,
-            offset,
-        )
+        .list_requests(caller.account_id, status, scope.as_deref(), limit, offset)
         .await?;
     let mut items = Vec::new();
     for r in &reqs {
@@ -146,18 +140,21 @@ pub async fn update_request_status(
 ) -> ApiResult<StatusCode> {
     let id = path_id(&id, request_not_found)?;
     let body: RequestStatusUpdate = parse_json(&body)?;
-    let wanted = body
+    let raw = body
         .status
         .as_deref()
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?;
-    if !STATUSES.contains(&wanted.as_str()) {
-        return Err(ApiError::bad_request(
+    let wanted = RequestStatus::parse(&raw).ok_or_else(|| {
+        ApiError::bad_request(
             codes::INVALID_STATUS,
-            format!("The field 'status' must be one of {STATUSES:?}; got '{wanted}'."),
-        ));
-    }
+            format!(
+                "The field 'status' must be one of {:?}; got '{raw}'.",
+                statuses()
+            ),
+        )
+    })?;
     let r = visible_request(&state, &caller, id).await?;
     if !caller.role.can_approve() {
         return Err(ApiError::new(
@@ -166,7 +163,7 @@ pub async fn update_request_status(
             "Access denied: only administrators and managers may approve or reject requests.",
         ));
     }
-    let Some(next) = request_transition(&r.status, &wanted) else {
+    let Some(next) = request_transition(r.status, wanted) else {
         return Err(ApiError::bad_request(
             codes::INVALID_STATUS_TRANSITION,
             format!(
@@ -175,7 +172,7 @@ pub async fn update_request_status(
             ),
         ));
     };
-    if r.kind == "revoke" && next == "approved" {
+    if r.kind == "revoke" && next == RequestStatus::Approved {
         let (ids, reason) =
             crate::service::lifecycle::revoke_payload(r.data.as_ref()).ok_or_else(|| {
                 ApiError::internal("The revoke request has no certificates recorded.")
@@ -192,12 +189,12 @@ pub async fn update_request_status(
     }
     let awaiting_csr_status = match state.store.get_order(caller.account_id, r.order_id).await? {
         Some(o) => certwell_policy::catalog::find_product(&o.product_name_id)
-            .map_or("needs_csr", |p| p.awaiting_csr_status()),
-        None => "needs_csr",
+            .map_or(OrderStatus::NeedsCsr, |p| p.awaiting_csr_status()),
+        None => OrderStatus::NeedsCsr,
     };
     let order_status = match (r.kind.as_str(), next) {
-        ("new_request", "approved") => Some("pending".to_string()),
-        ("new_request", "rejected") => Some("rejected".to_string()),
+        ("new_request", RequestStatus::Approved) => Some(OrderStatus::Pending),
+        ("new_request", RequestStatus::Rejected) => Some(OrderStatus::Rejected),
         _ => None,
     };
     let ok = state
@@ -205,13 +202,13 @@ pub async fn update_request_status(
         .process_request(&ProcessRequest {
             account_id: caller.account_id,
             request_id: id,
-            from: r.status.clone(),
-            to: next.to_string(),
+            from: r.status,
+            to: next,
             processor_id: caller.user.id,
             processor_comment: body.processor_comment.clone(),
             date_processed: format_ts(OffsetDateTime::now_utc()),
-            order_status: order_status.clone(),
-            awaiting_csr_status: awaiting_csr_status.to_string(),
+            order_status,
+            awaiting_csr_status,
         })
         .await?;
     if !ok {
@@ -220,7 +217,7 @@ pub async fn update_request_status(
             "The request was changed by someone else; fetch it and try again.",
         ));
     }
-    if order_status.as_deref() == Some("pending") {
+    if order_status == Some(OrderStatus::Pending) {
         if let Err(e) = try_issue(&state, caller.account_id, r.order_id).await {
             tracing::warn!(order = r.order_id, error = %e.message, "issuance deferred");
         }

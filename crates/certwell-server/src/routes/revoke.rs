@@ -1,6 +1,7 @@
 //! Revocation: `PUT /certificate/{id|serial}/revoke` and
 //! `PUT /order/certificate/{id}/revoke` (api-surface.md §3.9, §5.3).
 
+use certwell_store::{CertificateStatus, OrderStatus, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -54,7 +55,7 @@ async fn revoke_or_request(
         .store
         .get_order(caller.account_id, order_id)
         .await?
-        .is_some_and(|o| o.status == "reissue_pending")
+        .is_some_and(|o| o.status == OrderStatus::ReissuePending)
     {
         return Err(ApiError::bad_request(
             codes::REISSUE_PENDING,
@@ -76,7 +77,7 @@ async fn revoke_or_request(
             caller.account_id,
             order_id,
             "revoke",
-            "pending",
+            RequestStatus::Pending,
             caller.user.id,
             comments.as_deref(),
             &json!({"certificate_ids": ids, "revocation_reason": reason}),
@@ -116,9 +117,9 @@ pub async fn revoke_certificate(
     {
         return Err(cert_not_found());
     }
-    match cert.status.as_str() {
-        "issued" => {}
-        "revoked" => {
+    match cert.status {
+        CertificateStatus::Issued => {}
+        CertificateStatus::Revoked => {
             return Err(ApiError::bad_request(
                 codes::CERTIFICATE_ALREADY_REVOKED,
                 format!("Certificate {} is already revoked.", cert.id),
@@ -152,7 +153,7 @@ pub async fn revoke_order(
         .certificates_for_order(order.id)
         .await?
         .into_iter()
-        .filter(|c| c.status == "issued")
+        .filter(|c| c.status == CertificateStatus::Issued)
         .collect();
     if certs.is_empty() {
         return Err(ApiError::bad_request(

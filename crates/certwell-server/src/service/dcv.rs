@@ -3,6 +3,7 @@
 //! the HTTP client resolves names through the same resolver. The rules of
 //! what proves control live in `certwell_policy::dcv`.
 
+use certwell_store::DcvMethod;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,12 +181,12 @@ impl Validator {
     /// Proves control of `domain` with `method` and one of `tokens`.
     pub async fn check(
         &self,
-        method: &str,
+        method: DcvMethod,
         domain: &str,
         tokens: &[&str],
     ) -> Result<(), DcvFailure> {
         match method {
-            "dns-txt-token" => {
+            DcvMethod::DnsTxtToken => {
                 for n in rules::txt_names(domain) {
                     let found = self.txt(&n).await.map_err(|e| txt_failure(domain, &e))?;
                     if rules::txt_matches(found.iter().map(String::as_str), tokens) {
@@ -197,7 +198,7 @@ impl Validator {
                     &format!("no TXT record at {domain} or _dnsauth.{domain} holds the random value"),
                 ))
             }
-            "dns-cname-token" => {
+            DcvMethod::DnsCnameToken => {
                 let n = rules::cname_name(domain);
                 let targets = self.cname(&n).await.map_err(|e| txt_failure(domain, &e))?;
                 if targets
@@ -215,7 +216,7 @@ impl Validator {
                     ))
                 }
             }
-            "http-token" => {
+            DcvMethod::HttpToken => {
                 let body = self.fetch_token_file(domain).await.map_err(|e| DcvFailure {
                     code: codes::FILE_RANDOM_VALUE_NOT_FOUND.into(),
                     message: format!(

@@ -27,6 +27,7 @@ use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey,
     OrgForOrder,
 };
+use certwell_store::{DcvMethod, OrderStatus, RequestStatus};
 use serde_json::Value;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -125,10 +126,10 @@ pub async fn create_order(
             .await?;
 
     // Domains for names no domain of the organization covers yet.
-    let dcv_method = plan.dcv_method.clone().unwrap_or_else(|| "email".into());
+    let dcv_method = plan.dcv_method.unwrap_or(DcvMethod::Email);
     if !state.config.sandbox {
         certwell_policy::dcv::check_method_for_names(
-            &dcv_method,
+            dcv_method,
             plan.sans
                 .iter()
                 .filter(|n| !org.domains.iter().any(|d| domain_fact(d).covers(n))),
@@ -139,7 +140,7 @@ pub async fn create_order(
         &org.domains,
         &plan.sans,
         container_id,
-        &dcv_method,
+        dcv_method,
         product.validation.as_str(),
     )?;
 
@@ -147,7 +148,7 @@ pub async fn create_order(
 
     // Issuable during this request? Then the serial is recorded in the same
     // transaction as the order, and the certificate is signed right after.
-    let issuable = status == "pending"
+    let issuable = status == OrderStatus::Pending
         && !crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
         && issuance_blockers(
             product.validation,
@@ -213,7 +214,7 @@ pub async fn create_order(
             container_id,
             user_id: caller.user.id,
             product_name_id: product.name_id.to_string(),
-            status: status.to_string(),
+            status,
             organization: org.for_order,
             renewal_of_order_id: plan.renewal_of_order_id,
             issued: presigned.clone(),
@@ -222,7 +223,7 @@ pub async fn create_order(
             data: serde_json::to_value(&data)
                 .map_err(|_| ApiError::internal("order could not be encoded"))?,
             new_domains: new_domains.clone(),
-            request: request.map(|s| (s.to_string(), plan.comments.clone())),
+            request: request.map(|s| (s, plan.comments.clone())),
             certificate: NewCertificateRow {
                 csr: plan.csr.clone(),
                 spki_sha256: csr.spki_sha256_hex.clone(),
@@ -352,7 +353,7 @@ impl ResolvedOrg {
                 name: &d.name,
                 is_active: true,
                 validated_until: d.validated_until.as_deref(),
-                exact_only: d.dcv_method == "http-token",
+                exact_only: d.dcv_method == DcvMethod::HttpToken,
             }))
             .collect()
     }
@@ -504,12 +505,12 @@ pub fn new_domains_for(
     existing: &[certwell_store::Domain],
     names: &[String],
     container_id: i64,
-    dcv_method: &str,
+    dcv_method: DcvMethod,
     validation_type: &str,
 ) -> ApiResult<Vec<NewDomainRow>> {
     let (validated_at, validated_until) = sandbox_validated_until(state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
-    let http = dcv_method == "http-token";
+    let http = dcv_method.exact_name_only();
     for name in names {
         if existing.iter().any(|d| domain_fact(d).covers(name))
             || new_domains.iter().any(|d| {
@@ -542,12 +543,12 @@ pub fn new_domains_for(
         if new_domains.iter().any(|d| d.name == base) {
             continue;
         }
-        let token = (dcv_method != "email").then(new_dcv_token).transpose()?;
+        let token = dcv_method.is_token().then(new_dcv_token).transpose()?;
         new_domains.push(NewDomainRow {
             container_id,
             organization_id: 0,
             name: base,
-            dcv_method: dcv_method.to_string(),
+            dcv_method,
             dcv_token: token.as_ref().map(|t| t.0.clone()),
             dcv_token_expires: token.map(|t| t.1),
             validation_types: vec![validation_type.to_string()],
@@ -564,9 +565,9 @@ pub async fn initial_status(
     state: &AppState,
     caller: &Caller,
     skip_approval: bool,
-) -> ApiResult<(&'static str, Option<&'static str>)> {
+) -> ApiResult<(OrderStatus, Option<RequestStatus>)> {
     if skip_approval {
-        return Ok(("pending", None));
+        return Ok((OrderStatus::Pending, None));
     }
     let account = state
         .store
@@ -575,11 +576,12 @@ pub async fn initial_status(
         .ok_or_else(ApiError::forbidden_invalid_key)?;
     let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
         .unwrap_or(ApprovalWorkflow::OneStep);
-    Ok(match workflow.initial_request_status() {
-        "approved" => ("pending", Some("approved")),
-        "pending" => ("needs_approval", Some("pending")),
-        _ => ("needs_approval", Some("submitted")),
-    })
+    let request = workflow.initial_request_status();
+    let order = match request {
+        RequestStatus::Approved => OrderStatus::Pending,
+        _ => OrderStatus::NeedsApproval,
+    };
+    Ok((order, Some(request)))
 }
 
 /// What creating an order does about its certificate.
@@ -605,8 +607,8 @@ pub async fn respond_created(
     state: &Arc<AppState>,
     caller: &Caller,
     created: &certwell_store::CreatedOrder,
-    request: Option<&str>,
-    status: &str,
+    request: Option<RequestStatus>,
+    status: OrderStatus,
     issuance: Issuance,
     dcv: DcvScope<'_>,
 ) -> ApiResult<OrderCreated> {
@@ -628,7 +630,10 @@ pub async fn respond_created(
         requests: created.request_id.map(|id| {
             vec![RequestRef {
                 id,
-                status: request.unwrap_or_default().to_string(),
+                status: request
+                    .map(RequestStatus::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             }]
         }),
         certificate_id: None,
@@ -650,9 +655,12 @@ pub async fn respond_created(
                 tracing::warn!(order = created.order_id, error = %e.message, "issuance deferred")
             }
         }
-    } else if status == "pending" || status == "needs_csr" || status == "waiting_pickup" {
+    } else if matches!(
+        status,
+        OrderStatus::Pending | OrderStatus::NeedsCsr | OrderStatus::WaitingPickup
+    ) {
         resp.certificate_id = Some(created.certificate_id);
-        if status == "pending" {
+        if status == OrderStatus::Pending {
             match try_issue(state, caller.account_id, created.order_id).await {
                 Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
                 Ok(None) => state.wake_issuer.notify_one(),
@@ -673,9 +681,10 @@ pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<Dc
         token,
         status: if validated { "active" } else { "pending" }.into(),
         expiration_date: exp,
-        verification_value: (d.dcv_method == "dns-cname-token")
+        verification_value: (d.dcv_method == DcvMethod::DnsCnameToken)
             .then(|| state.validator.cname_verification_domain().to_string()),
-        http_token_url: (d.dcv_method == "http-token").then(|| state.validator.token_url(&d.name)),
+        http_token_url: (d.dcv_method == DcvMethod::HttpToken)
+            .then(|| state.validator.token_url(&d.name)),
     })
 }
 
@@ -707,7 +716,7 @@ pub async fn start_domain_validation(
         .collect();
     let mut listed = Vec::new();
     for d in pending {
-        if d.dcv_method == "email" {
+        if d.dcv_method == DcvMethod::Email {
             if !new_domains.iter().any(|n| n.name == d.name) {
                 continue;
             }

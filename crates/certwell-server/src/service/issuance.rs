@@ -4,6 +4,7 @@
 //! claim on the certificate row, before anything is signed; a certificate
 //! whose signing fails gives the claim back and its serial is never reused.
 
+use certwell_store::{CertificateStatus, DcvMethod, OrderStatus};
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
@@ -186,7 +187,7 @@ pub async fn blockers(
     order: &Order,
     data: &OrderData,
 ) -> ApiResult<Vec<Blocker>> {
-    if order.status != "pending" {
+    if order.status != OrderStatus::Pending {
         return Ok(vec![Blocker::NotApproved]);
     }
     if sandbox_delay_pending(state, &order.created_at) {
@@ -304,7 +305,7 @@ pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
         name: &d.name,
         is_active: d.is_active,
         validated_until: d.validated_until.as_deref(),
-        exact_only: d.dcv_method == "http-token",
+        exact_only: d.dcv_method == DcvMethod::HttpToken,
     }
 }
 
@@ -542,13 +543,7 @@ pub async fn sign_leaf(
     nb: OffsetDateTime,
     na: OffsetDateTime,
 ) -> Result<Vec<u8>, certwell_ca::CaError> {
-    if serial.issuer_id() != ca.id {
-        return Err(certwell_ca::CaError::InvalidInput(format!(
-            "serial recorded for CA {} used with CA {}",
-            serial.issuer_id(),
-            ca.id
-        )));
-    }
+    serial.for_issuer(&ca.id)?;
     let base = state.config.base_url();
     let crl_url = ca_crl_url(&base, &ca.id);
     let crt_url = ca_cert_url(&base, &ca.id);
@@ -718,7 +713,10 @@ pub async fn try_issue_certificate(
         .get_certificate(account_id, cert_id)
         .await?
         .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
-    if cert_row.status != "pending" || cert_row.csr.is_empty() || cert_row.order_id != order_id {
+    if cert_row.status != CertificateStatus::Pending
+        || cert_row.csr.is_empty()
+        || cert_row.order_id != order_id
+    {
         return Ok(None);
     }
     let extra =

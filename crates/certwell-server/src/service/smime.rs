@@ -1,6 +1,7 @@
 //! S/MIME and client-certificate orders: creation, the CSR that may come
 //! later, per-address validation, and the certificate profile.
 
+use certwell_store::{DcvMethod, OrderStatus};
 use std::sync::Arc;
 
 use certwell_api::error::codes;
@@ -277,7 +278,7 @@ pub async fn create_smime_order(
                 &o.domains,
                 &domains,
                 container_id,
-                "email",
+                DcvMethod::Email,
                 product.validation.as_str(),
             )?
         }
@@ -303,7 +304,7 @@ pub async fn create_smime_order(
     };
 
     let (mut status, request) = initial_status(state, caller, plan.common.skip_approval).await?;
-    if status == "pending" && csr.is_none() {
+    if status == OrderStatus::Pending && csr.is_none() {
         status = product.awaiting_csr_status();
     }
     let blocked = match &org {
@@ -320,11 +321,11 @@ pub async fn create_smime_order(
     };
     let blocked = blocked
         || crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
-        || (status == "pending"
+        || (status == OrderStatus::Pending
             && crate::service::issuance::caa_failure(state, product.name_id, &domains)
                 .await
                 .is_some());
-    let immediate = match (&csr, status == "pending" && !blocked) {
+    let immediate = match (&csr, status == OrderStatus::Pending && !blocked) {
         (Some(csr), true) => {
             let (nb, na) = smime_validity(&plan, now)?;
             let spec = subscriber_spec(&plan, org_data, csr, ca)?;
@@ -334,7 +335,7 @@ pub async fn create_smime_order(
     };
     if plan.reject_if_pending && immediate.is_none() {
         let why = match (status, &csr) {
-            ("needs_approval", _) => "the order needs approval",
+            (OrderStatus::NeedsApproval, _) => "the order needs approval",
             (_, None) => "the order has no CSR",
             _ => "the order's email addresses or organization are not validated yet",
         };
@@ -373,7 +374,7 @@ pub async fn create_smime_order(
             container_id,
             user_id: caller.user.id,
             product_name_id: product.name_id.to_string(),
-            status: status.to_string(),
+            status,
             organization: org.map_or(OrgForOrder::None, |o| o.for_order),
             renewal_of_order_id: plan.common.renewal_of_order_id,
             issued: None,
@@ -382,7 +383,7 @@ pub async fn create_smime_order(
             data: serde_json::to_value(&data)
                 .map_err(|_| ApiError::internal("order could not be encoded"))?,
             new_domains: new_domains.clone(),
-            request: request.map(|s| (s.to_string(), plan.common.comments.clone())),
+            request: request.map(|s| (s, plan.common.comments.clone())),
             certificate: NewCertificateRow {
                 csr: plan.csr.clone().unwrap_or_default(),
                 spki_sha256: csr
@@ -476,8 +477,8 @@ pub async fn upload_csr(
     };
     let plan = data.smime().ok_or_else(not_waiting)?;
     if !matches!(
-        order.status.as_str(),
-        "needs_csr" | "waiting_pickup" | "needs_approval"
+        order.status,
+        OrderStatus::NeedsCsr | OrderStatus::WaitingPickup | OrderStatus::NeedsApproval
     ) {
         return Err(not_waiting());
     }
@@ -495,11 +496,12 @@ pub async fn upload_csr(
         e
     })?;
     check_key(plan, &csr, plan.declared_key)?;
-    let next = if order.status == "needs_csr" || order.status == "waiting_pickup" {
-        "pending"
-    } else {
-        "needs_approval"
-    };
+    let next =
+        if order.status == OrderStatus::NeedsCsr || order.status == OrderStatus::WaitingPickup {
+            OrderStatus::Pending
+        } else {
+            OrderStatus::NeedsApproval
+        };
     match state
         .store
         .attach_csr(&CsrAttachment {
@@ -508,7 +510,7 @@ pub async fn upload_csr(
             csr: pem.to_string(),
             spki_sha256: csr.spki_sha256_hex.clone(),
             key_size: key_facts(&csr).1,
-            order_status: next.to_string(),
+            order_status: next,
             updated_at: format_ts(OffsetDateTime::now_utc()),
         })
         .await
@@ -518,11 +520,11 @@ pub async fn upload_csr(
         Err(e) => return Err(e.into()),
     }
     let mut resp = json!({"id": order.id, "status": next});
-    if next == "pending" {
+    if next == OrderStatus::Pending {
         resp["certificate_id"] = json!(cert_id);
         match try_issue(state, caller.account_id, order.id).await {
             Ok(Some((_, chain))) => {
-                resp["status"] = json!("issued");
+                resp["status"] = json!(OrderStatus::Issued);
                 resp["certificate_chain"] = json!(chain);
             }
             Ok(None) => state.wake_issuer.notify_one(),

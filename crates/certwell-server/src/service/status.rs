@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::service::hierarchy::{CaRegistry, LoadedCa};
 use crate::state::{AppState, CachedOcsp, OcspIssuerIndex};
-use certwell_store::Certificate;
+use certwell_store::{Certificate, CertificateStatus};
 
 /// Responses are valid this long (BR/SBR: 8 hours to 10 days)…
 const RESPONSE_VALIDITY: Duration = Duration::days(4);
@@ -218,9 +218,9 @@ async fn cert_status(state: &AppState, ca_id: &str, serial: &[u8]) -> Result<Ocs
 
 /// What the responder says of a stored certificate.
 fn status_of(c: &Certificate) -> OcspCertStatus {
-    match c.status.as_str() {
-        "issued" => OcspCertStatus::Good,
-        "revoked" => {
+    match c.status {
+        CertificateStatus::Issued => OcspCertStatus::Good,
+        CertificateStatus::Revoked => {
             let time = c
                 .revoked_at
                 .as_deref()

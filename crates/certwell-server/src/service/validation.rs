@@ -2,6 +2,7 @@
 //! emails with one-time links, and confirming those links. Lookups are in
 //! `dcv`, rules in `certwell_policy::dcv`.
 
+use certwell_store::DcvMethod;
 use std::sync::Arc;
 
 use certwell_api::error::codes;
@@ -54,7 +55,7 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> ApiResult<()
 /// did not prove control (a 400).
 pub async fn check_domain(state: &AppState, d: &Domain) -> ApiResult<Result<(), DcvFailure>> {
     let tokens = live_tokens(d);
-    if rules::is_token_method(&d.dcv_method) && tokens.is_empty() {
+    if d.dcv_method.is_token() && tokens.is_empty() {
         return Ok(Err(DcvFailure {
             code: codes::INVALID_DCV_METHOD.into(),
             message: format!(
@@ -63,7 +64,7 @@ pub async fn check_domain(state: &AppState, d: &Domain) -> ApiResult<Result<(), 
             ),
         }));
     }
-    if let Err(f) = state.validator.check(&d.dcv_method, &d.name, &tokens).await {
+    if let Err(f) = state.validator.check(d.dcv_method, &d.name, &tokens).await {
         return Ok(Err(f));
     }
     // The value may have been replaced (or the method switched) while the
@@ -331,7 +332,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<
                 .await?
                 // A link from before a switch to another method, or to an
                 // inactive domain, no longer validates anything.
-                .filter(|d| d.dcv_method == "email" && d.is_active)
+                .filter(|d| d.dcv_method == DcvMethod::Email && d.is_active)
                 .ok_or_else(|| {
                     ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone.")
                 })?;

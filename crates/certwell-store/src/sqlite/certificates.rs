@@ -1,6 +1,7 @@
 //! Certificates: issuance claims and their results, lookups for OCSP and
 //! CRLs, revocation and blocked keys.
 
+use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -18,7 +19,7 @@ pub(super) fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         order_id: r.try_get("order_id")?,
         ca_id: r.try_get("ca_id")?,
         serial: r.try_get("serial")?,
-        status: r.try_get("status")?,
+        status: name_col(r, "status", CertificateStatus::from_name)?,
         thumbprint: r.try_get("thumbprint")?,
         der: r.try_get("der")?,
         csr: r.try_get("csr")?,

@@ -1,5 +1,6 @@
 //! Domains, their domain-control validation state and validation links.
 
+use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -16,7 +17,7 @@ pub(super) fn domain_row(r: &SqliteRow) -> Result<Domain> {
         organization_id: r.try_get("organization_id")?,
         name: r.try_get("name")?,
         is_active: r.try_get::<i64, _>("is_active")? != 0,
-        dcv_method: r.try_get("dcv_method")?,
+        dcv_method: name_col(r, "dcv_method", DcvMethod::from_name)?,
         dcv_token: r.try_get("dcv_token")?,
         dcv_token_expires: r.try_get("dcv_token_expires")?,
         validation_types: serde_json::from_str(&types)?,
@@ -59,7 +60,7 @@ pub(super) async fn insert_domain_tx(
     .bind(d.container_id)
     .bind(d.organization_id)
     .bind(&d.name)
-    .bind(&d.dcv_method)
+    .bind(d.dcv_method.as_str())
     .bind(&d.dcv_token)
     .bind(&d.dcv_token_expires)
     .bind(serde_json::to_string(&d.validation_types)?)
@@ -216,7 +217,7 @@ impl SqliteStore {
         &self,
         account_id: i64,
         id: i64,
-        method: &str,
+        method: DcvMethod,
         token: Option<(&str, &str)>,
     ) -> Result<()> {
         let n = sqlx::query(
@@ -224,7 +225,7 @@ impl SqliteStore {
              dcv_attempts = 0, dcv_next_check = NULL, dcv_last_error = NULL \
              WHERE id = ? AND account_id = ?",
         )
-        .bind(method)
+        .bind(method.as_str())
         .bind(token.map(|t| t.0))
         .bind(token.map(|t| t.1))
         .bind(id)

@@ -191,6 +191,17 @@ pub fn format_ts(t: time::OffsetDateTime) -> String {
     )
 }
 
+/// A column holding a stored name (a status, a DCV method) as its typed
+/// value; a name the type does not know is a corrupt record.
+pub(crate) fn name_col<T>(
+    row: &SqliteRow,
+    col: &str,
+    from_name: fn(&str) -> Option<T>,
+) -> Result<T> {
+    let s: String = row.try_get(col)?;
+    from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
+}
+
 fn json_col(row: &SqliteRow, col: &str) -> Result<Value> {
     let s: String = row.try_get(col)?;
     Ok(serde_json::from_str(&s)?)

@@ -2,6 +2,7 @@
 //! the common case), reissues and duplicates, CSR upload, mailbox
 //! addresses, listing and status changes.
 
+use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -37,7 +38,7 @@ pub(super) fn order_row(r: &SqliteRow) -> Result<Order> {
         container_id: r.try_get("container_id")?,
         user_id: r.try_get("user_id")?,
         product_name_id: r.try_get("product_name_id")?,
-        status: r.try_get("status")?,
+        status: name_col(r, "status", OrderStatus::from_name)?,
         organization_id: r.try_get::<Option<i64>, _>("organization_id")?.unwrap_or(0),
         common_name: r.try_get("common_name")?,
         certificate_id: r.try_get("certificate_id")?,
@@ -96,9 +97,9 @@ impl SqliteStore {
             // Signed already: stored issued at once (one index entry, not
             // an insert and a move).
             Bind::Text(if o.issued.is_some() {
-                "issued".into()
+                OrderStatus::Issued.as_str().into()
             } else {
-                o.status.clone()
+                o.status.as_str().into()
             }),
             Bind::I64(organization_id),
             Bind::Text(o.common_name.clone()),
@@ -196,10 +197,10 @@ impl SqliteStore {
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
                  SELECT ?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ? WHERE {PASSED};\n"
             ));
-            let processed = (status == "approved").then(|| now.clone());
+            let processed = (*status == RequestStatus::Approved).then(|| now.clone());
             binds.extend([
                 Bind::I64(o.account_id),
-                Bind::Text(status.clone()),
+                Bind::Text(status.as_str().into()),
                 Bind::I64(o.user_id),
                 Bind::OptText(comments.clone()),
                 Bind::Text(now.clone()),
@@ -293,7 +294,7 @@ impl SqliteStore {
         .bind(o.container_id)
         .bind(o.user_id)
         .bind(&o.product_name_id)
-        .bind(&o.status)
+        .bind(o.status.as_str())
         .bind(organization_id)
         .bind(&o.common_name)
         .bind(o.data.to_string())
@@ -374,7 +375,7 @@ impl SqliteStore {
         }
         let request_id = match &o.request {
             Some((status, comments)) => {
-                let processed = if status == "approved" {
+                let processed = if *status == RequestStatus::Approved {
                     Some(now.clone())
                 } else {
                     None
@@ -385,7 +386,7 @@ impl SqliteStore {
                 )
                 .bind(o.account_id)
                 .bind(order_id)
-                .bind(status)
+                .bind(status.as_str())
                 .bind(o.user_id)
                 .bind(comments)
                 .bind(now)
@@ -469,7 +470,7 @@ impl SqliteStore {
         }
         let request_id = match &x.request {
             Some((status, comments)) => {
-                let processed = (status == "approved").then(|| now.clone());
+                let processed = (*status == RequestStatus::Approved).then(|| now.clone());
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -477,7 +478,7 @@ impl SqliteStore {
                 .bind(x.account_id)
                 .bind(x.order_id)
                 .bind(&x.kind)
-                .bind(status)
+                .bind(status.as_str())
                 .bind(x.user_id)
                 .bind(comments)
                 .bind(now)
@@ -658,7 +659,7 @@ impl SqliteStore {
         sqlx::query(
             "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'waiting_pickup', 'needs_approval')",
         )
-        .bind(&a.order_status)
+        .bind(a.order_status.as_str())
         .bind(&a.updated_at)
         .bind(a.order_id)
         .execute(&mut *tx)

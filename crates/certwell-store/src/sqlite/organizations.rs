@@ -147,7 +147,10 @@ impl SqliteStore {
                     organization_id: i("organization_id"),
                     name: s("name").unwrap_or_default(),
                     is_active: i("is_active") != 0,
-                    dcv_method: s("dcv_method").unwrap_or_default(),
+                    dcv_method: s("dcv_method")
+                        .as_deref()
+                        .and_then(DcvMethod::from_name)
+                        .ok_or_else(|| StoreError::Corrupt("domain without a DCV method".into()))?,
                     dcv_token: s("dcv_token"),
                     dcv_token_expires: s("dcv_token_expires"),
                     validation_types: types,

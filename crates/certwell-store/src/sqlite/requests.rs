@@ -1,5 +1,6 @@
 //! Requests (approvals) attached to orders.
 
+use crate::sqlite::name_col;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -14,7 +15,7 @@ pub(super) fn request_row(r: &SqliteRow) -> Result<Request> {
         account_id: r.try_get("account_id")?,
         order_id: r.try_get("order_id")?,
         kind: r.try_get("type")?,
-        status: r.try_get("status")?,
+        status: name_col(r, "status", RequestStatus::from_name)?,
         requester_id: r.try_get("requester_id")?,
         comments: r.try_get("comments")?,
         processor_id: r.try_get("processor_id")?,
@@ -41,7 +42,7 @@ impl SqliteStore {
     pub(crate) async fn list_requests(
         &self,
         account_id: i64,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
         container_ids: Option<&[i64]>,
         limit: i64,
         offset: i64,
@@ -55,8 +56,8 @@ impl SqliteStore {
             "SELECT COUNT(*) FROM requests WHERE {WHERE}"
         )))
         .bind(account_id)
-        .bind(status)
-        .bind(status)
+        .bind(status.map(RequestStatus::as_str))
+        .bind(status.map(RequestStatus::as_str))
         .bind(&scope)
         .bind(&scope)
         .fetch_one(&self.pool)
@@ -65,8 +66,8 @@ impl SqliteStore {
             "SELECT * FROM requests WHERE {WHERE} ORDER BY id LIMIT ? OFFSET ?"
         )))
         .bind(account_id)
-        .bind(status)
-        .bind(status)
+        .bind(status.map(RequestStatus::as_str))
+        .bind(status.map(RequestStatus::as_str))
         .bind(&scope)
         .bind(&scope)
         .bind(limit)
@@ -90,13 +91,13 @@ impl SqliteStore {
             "UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? \
              WHERE id = ? AND account_id = ? AND status = ? RETURNING order_id",
         )
-        .bind(&p.to)
+        .bind(p.to.as_str())
         .bind(p.processor_id)
         .bind(&p.processor_comment)
         .bind(&p.date_processed)
         .bind(p.request_id)
         .bind(p.account_id)
-        .bind(&p.from)
+        .bind(p.from.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(order_id) = order_id else {
@@ -108,12 +109,12 @@ impl SqliteStore {
             "UPDATE certificates SET status = CASE ? WHEN 'approved' THEN 'pending' ELSE 'rejected' END \
              WHERE request_id = ? AND status = 'needs_approval' AND ? IN ('approved', 'rejected')",
         )
-        .bind(&p.to)
+        .bind(p.to.as_str())
         .bind(p.request_id)
-        .bind(&p.to)
+        .bind(p.to.as_str())
         .execute(&mut *tx)
         .await?;
-        if p.to == "rejected" {
+        if p.to == RequestStatus::Rejected {
             sqlx::query(
                 "UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ? AND status = 'reissue_pending' \
                  AND EXISTS (SELECT 1 FROM certificates c WHERE c.request_id = ? AND c.kind = 'reissue')",
@@ -133,9 +134,9 @@ impl SqliteStore {
                  (SELECT csr FROM certificates c WHERE c.id = orders.certificate_id) = '' \
                  THEN ? ELSE ? END, updated_at = ? WHERE id = ?",
             )
-            .bind(status)
-            .bind(&p.awaiting_csr_status)
-            .bind(status)
+            .bind(status.as_str())
+            .bind(p.awaiting_csr_status.as_str())
+            .bind(status.as_str())
             .bind(&p.date_processed)
             .bind(order_id)
             .execute(&mut *tx)
@@ -151,7 +152,7 @@ impl SqliteStore {
         account_id: i64,
         order_id: i64,
         kind: &str,
-        status: &str,
+        status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,
         data: &Value,
@@ -163,7 +164,7 @@ impl SqliteStore {
         .bind(account_id)
         .bind(order_id)
         .bind(kind)
-        .bind(status)
+        .bind(status.as_str())
         .bind(requester_id)
         .bind(comments)
         .bind(now_ts())

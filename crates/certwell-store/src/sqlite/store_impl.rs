@@ -258,7 +258,7 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         id: i64,
-        method: &str,
+        method: DcvMethod,
         token: Option<(&str, &str)>,
     ) -> Result<()> {
         SqliteStore::set_domain_dcv(self, account_id, id, method, token).await
@@ -402,7 +402,7 @@ impl Store for SqliteStore {
     async fn list_requests(
         &self,
         account_id: i64,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
 
         container_ids: Option<&[i64]>,
         limit: i64,
@@ -470,7 +470,7 @@ impl Store for SqliteStore {
         account_id: i64,
         order_id: i64,
         kind: &str,
-        status: &str,
+        status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,
         data: &serde_json::Value,

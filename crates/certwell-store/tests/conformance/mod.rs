@@ -107,9 +107,9 @@ pub fn order(
         user_id: u.id,
         product_name_id: "ssl_plus".into(),
         status: if request.is_some() {
-            "needs_approval".into()
+            OrderStatus::NeedsApproval
         } else {
-            "pending".into()
+            OrderStatus::Pending
         },
         organization: match org {
             Some(id) => OrgForOrder::Existing(id),
@@ -125,7 +125,12 @@ pub fn order(
         names: vec!["example.com".into(), "www.example.com".into()],
         data: json!({"k": 1}),
         new_domains: vec![],
-        request: request.map(|s| (s.to_string(), Some("please".into()))),
+        request: request.map(|s| {
+            (
+                RequestStatus::from_name(s).expect("a request status"),
+                Some("please".into()),
+            )
+        }),
         certificate: NewCertificateRow {
             csr: "csr".into(),
             spki_sha256: "00".into(),
@@ -171,7 +176,7 @@ pub fn domain_row(org: &Organization, name: &str) -> NewDomainRow {
         container_id: org.container_id,
         organization_id: org.id,
         name: name.into(),
-        dcv_method: "dns-txt-token".into(),
+        dcv_method: DcvMethod::DnsTxtToken,
         dcv_token: None,
         dcv_token_expires: None,
         validation_types: vec!["ov".into()],
@@ -196,7 +201,7 @@ pub async fn one_trip_order_returns_the_ids_it_wrote(db: &dyn TestDatabase) {
     assert!(c2.request_id.is_none());
     let o1 = s.get_order(a.id, c1.order_id).await.unwrap().unwrap();
     assert_eq!(o1.certificate_id, Some(c1.certificate_id));
-    assert_eq!(o1.status, "needs_approval");
+    assert_eq!(o1.status, OrderStatus::NeedsApproval);
     let reqs = s.requests_for_order(c1.order_id).await.unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(
@@ -208,7 +213,11 @@ pub async fn one_trip_order_returns_the_ids_it_wrote(db: &dyn TestDatabase) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(cert2.status, "issuing", "reserved in the same transaction");
+    assert_eq!(
+        cert2.status,
+        CertificateStatus::Issuing,
+        "reserved in the same transaction"
+    );
     let (list, total) = s
         .list_orders(
             a.id,
@@ -290,7 +299,7 @@ pub async fn claims_serials_and_issuance_records(db: &dyn TestDatabase) {
     s.record_issued(&issued).await.unwrap();
     assert_eq!(
         s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
-        "issued"
+        OrderStatus::Issued
     );
     assert!(
         matches!(
@@ -317,7 +326,7 @@ pub async fn claims_serials_and_issuance_records(db: &dyn TestDatabase) {
             .unwrap()
             .unwrap()
             .status,
-        "pending"
+        CertificateStatus::Pending
     );
 }
 
@@ -359,7 +368,7 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
             container_id: org.container_id,
             organization_id: org.id,
             name: "example.com".into(),
-            dcv_method: "dns-txt-token".into(),
+            dcv_method: DcvMethod::DnsTxtToken,
             dcv_token: Some("tok".into()),
             dcv_token_expires: None,
             validation_types: vec!["ov".into()],
@@ -556,7 +565,7 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
     assert_eq!(s.revoked_entries("CA1").await.unwrap().len(), 1);
     assert_eq!(
         s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
-        "revoked"
+        OrderStatus::Revoked
     );
     // both write paths (one-trip batch and the new-organization transaction)
     for org_id in [Some(org.id), None] {
@@ -584,7 +593,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
     let (a, u, _org) = setup(&*s).await;
     let mut o = order(&a, &u, None, None, None);
     o.organization = OrgForOrder::None;
-    o.status = "needs_csr".into();
+    o.status = OrderStatus::NeedsCsr;
     o.certificate.csr = String::new();
     o.emails = vec![
         OrderEmail {
@@ -604,7 +613,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
     assert_eq!(c.organization_id, 0);
     let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
     assert_eq!(got.organization_id, 0);
-    assert_eq!(got.status, "needs_csr");
+    assert_eq!(got.status, OrderStatus::NeedsCsr);
     let emails = s.order_emails(c.order_id).await.unwrap();
     assert_eq!(
         emails
@@ -636,12 +645,12 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
         csr: "csr".into(),
         spki_sha256: "ab".into(),
         key_size: 2048,
-        order_status: "pending".into(),
+        order_status: OrderStatus::Pending,
         updated_at: "2026-11-24T00:00:00+00:00".into(),
     };
     s.attach_csr(&attach).await.unwrap();
     let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
-    assert_eq!(got.status, "pending");
+    assert_eq!(got.status, OrderStatus::Pending);
     let cert = s
         .get_certificate(a.id, c.certificate_id)
         .await
@@ -820,7 +829,7 @@ pub async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(cert.status, "issued");
+    assert_eq!(cert.status, CertificateStatus::Issued);
     assert_eq!(cert.der.as_deref(), Some(&[7u8; 12][..]));
     assert_eq!(cert.serial.as_deref(), Some("0A01"));
     let by_serial = s.find_certificate(a.id, "0a01").await.unwrap();

@@ -1,0 +1,172 @@
+//! certwell's typed domain values: the statuses and methods that the
+//! store keeps, the rules compare and the API shows. Each is an enum with
+//! one spelling (`as_str`, the vendor's wire name, also the stored text),
+//! parsed in one place: [`from_name`](OrderStatus::from_name) for stored
+//! values (exact), `parse` for what a client sends (any letter case).
+//!
+//! No logic beyond naming lives here; the crate has no dependency but
+//! serde, so the store, the policy rules and the server can all use it.
+
+#![forbid(unsafe_code)]
+
+/// Defines a closed set of wire names as an enum with `ALL`, `as_str`,
+/// `from_name`, `parse`, `Display` and serde as the name.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire (and stored) name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The value of a stored name (exact spelling).
+            pub fn from_name(name: &str) -> Option<$name> {
+                match name {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The value a client sent: any letter case, surrounding white
+            /// space ignored.
+            pub fn parse(raw: &str) -> Option<$name> {
+                let wanted = raw.trim();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(wanted))
+            }
+
+            /// Every name, for error messages.
+            pub fn names() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.as_str()).collect()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $name::from_name(&s).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown {} {:?}; expected one of {:?}",
+                        stringify!($name),
+                        s,
+                        $name::names()
+                    ))
+                })
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// The status an order is stored with. ("expired" is not stored: it is
+    /// an issued order past its certificate's notAfter, shown and filtered
+    /// as such.)
+    OrderStatus {
+        NeedsApproval = "needs_approval",
+        Pending = "pending",
+        Issued = "issued",
+        Rejected = "rejected",
+        Canceled = "canceled",
+        Revoked = "revoked",
+        ReissuePending = "reissue_pending",
+        NeedsCsr = "needs_csr",
+        WaitingPickup = "waiting_pickup",
+    }
+}
+
+wire_enum! {
+    /// The status of one certificate of an order (its primary certificate,
+    /// a reissue or a duplicate).
+    CertificateStatus {
+        /// Approved (or not needing approval), waiting for its blockers.
+        Pending = "pending",
+        /// Claimed for signing; its serial is recorded.
+        Issuing = "issuing",
+        Issued = "issued",
+        Revoked = "revoked",
+        /// A reissue or duplicate whose request is not approved yet.
+        NeedsApproval = "needs_approval",
+        Rejected = "rejected",
+        Canceled = "canceled",
+    }
+}
+
+wire_enum! {
+    /// The status of an approval request (`/request`).
+    RequestStatus {
+        Submitted = "submitted",
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
+}
+
+wire_enum! {
+    /// A domain control validation method, as the API names it.
+    DcvMethod {
+        Email = "email",
+        DnsTxtToken = "dns-txt-token",
+        DnsCnameToken = "dns-cname-token",
+        HttpToken = "http-token",
+    }
+}
+
+impl DcvMethod {
+    /// Whether the method proves control with a random value.
+    pub fn is_token(self) -> bool {
+        self != DcvMethod::Email
+    }
+
+    /// Whether a validation by this method covers only the exact name (an
+    /// HTTP file proves one host), not the names below it.
+    pub fn exact_name_only(self) -> bool {
+        self == DcvMethod::HttpToken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::from_name(s.as_str()), Some(*s));
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(serde_json::from_str::<OrderStatus>(&json).unwrap(), *s);
+        }
+        assert_eq!(OrderStatus::from_name("Pending"), None);
+        assert_eq!(OrderStatus::parse(" Pending "), Some(OrderStatus::Pending));
+        assert_eq!(
+            DcvMethod::parse("DNS-TXT-TOKEN"),
+            Some(DcvMethod::DnsTxtToken)
+        );
+        assert!(serde_json::from_str::<RequestStatus>("\"maybe\"").is_err());
+        assert_eq!(CertificateStatus::Issuing.to_string(), "issuing");
+    }
+}
