@@ -8,6 +8,7 @@ use crate::extract::Caller;
 use crate::service::access::{
     check_contact_users, check_container, check_renewal, check_user_assignments,
 };
+use crate::service::hierarchy::LoadedCa;
 use crate::service::issuance::{
     chain_entries, domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window,
     LeafSpec, OrderData, OrderPlan, SignJob,
@@ -19,15 +20,17 @@ use certwell_api::error::codes;
 use certwell_api::order::{DcvToken, DomainDcv, IdOnly, OrderCreated, OrderRequest, RequestRef};
 use certwell_policy::approval::ApprovalWorkflow;
 use certwell_policy::catalog::{Family, Product};
+use certwell_policy::common::CustomFieldValue;
 use certwell_policy::dns::{domain_covers, registrable_domain};
 use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact};
 use certwell_policy::organization::NewOrganization;
-use certwell_policy::tls::{validate_tls_order, OrgChoice};
+use certwell_policy::organization::OrderContact;
+use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
 use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey,
     OrgForOrder,
 };
-use certwell_store::{DcvMethod, OrderStatus, RequestStatus};
+use certwell_store::{DcvMethod, OrderEmail, OrderStatus, RequestStatus};
 use serde_json::Value;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -92,120 +95,329 @@ pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<Stri
 pub const ALL_ORG_VALIDATIONS: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
 
 /// Places an order for `product` (`POST /order/certificate/{product}`):
-/// every family's request goes through here.
+/// the family's rules make its plan, then every family goes through the
+/// one sequence of [`place`].
 pub async fn create_order(
     state: &Arc<AppState>,
     caller: &Caller,
     product: &'static Product,
     req: OrderRequest,
 ) -> ApiResult<OrderCreated> {
-    if product.family != Family::Tls {
-        return crate::service::smime::create_smime_order(state, caller, product, req).await;
-    }
     let now = OffsetDateTime::now_utc();
-    let plan = validate_tls_order(product, &req, now)?;
-    if plan.skip_approval && !caller.role.can_approve() {
+    if product.family == Family::Tls {
+        let plan = TlsOrder(validate_tls_order(product, &req, now)?);
+        place(state, caller, product, &req, plan, now).await
+    } else {
+        let plan = crate::service::smime::plan_order(state, caller, product, &req, now).await?;
+        place(state, caller, product, &req, plan, now).await
+    }
+}
+
+/// What every family's plan tells the pipeline.
+pub struct Common<'a> {
+    pub skip_approval: bool,
+    pub csr: Option<&'a str>,
+    pub ca_cert_id: Option<&'a str>,
+    pub organization: Option<&'a OrgChoice>,
+    pub contacts: &'a [OrderContact],
+    pub container_id: Option<i64>,
+    pub renewal_of_order_id: Option<i64>,
+    pub custom_fields: &'a [CustomFieldValue],
+    pub comments: Option<&'a String>,
+    pub term_end: &'a str,
+    pub signature_hash: &'a str,
+}
+
+/// What differs per product family in order intake (TLS here; S/MIME,
+/// client and document signing in `service::smime`). Everything else is
+/// the one sequence of [`place`].
+pub trait OrderFamily {
+    /// A certificate signed during the request may be stored with its
+    /// order in one transaction (needs an existing organization and no new
+    /// domains).
+    const ONE_TRIP: bool;
+    fn common(&self) -> Common<'_>;
+    /// Family rules on a verified CSR's key.
+    fn check_key(&self, _csr: &certwell_ca::VerifiedCsr) -> ApiResult<()> {
+        Ok(())
+    }
+    /// Family rules on the order's organization.
+    fn check_organization(&self, _product: &Product, _org: Option<&ResolvedOrg>) -> ApiResult<()> {
+        Ok(())
+    }
+    /// The names whose domains must be validated (TLS names, or the
+    /// domains of the addresses).
+    fn validated_names(&self) -> Vec<String>;
+    /// The domains the order adds to its organization.
+    fn new_domains(
+        &self,
+        state: &AppState,
+        product: &Product,
+        org: Option<&ResolvedOrg>,
+        names: &[String],
+        container_id: i64,
+    ) -> ApiResult<Vec<NewDomainRow>>;
+    /// Addresses validated one by one (mailbox-validated S/MIME).
+    fn mailboxes(
+        &self,
+        _state: &AppState,
+        _org: Option<&ResolvedOrg>,
+        _now: &str,
+    ) -> Vec<OrderEmail> {
+        Vec::new()
+    }
+    /// The certificate to sign now: validity window and profile (None:
+    /// nothing to sign yet, e.g. no organization data).
+    fn leaf(
+        &self,
+        state: &AppState,
+        product: &Product,
+        org: Option<&ResolvedOrg>,
+        csr: &certwell_ca::VerifiedCsr,
+        ca: &LoadedCa,
+        now: OffsetDateTime,
+    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>>;
+    /// Refuses an order that will not be issued during the request, when
+    /// the client asked for that (`reject_if_pending`).
+    fn refuse_unless_issued_now(
+        &self,
+        _status: OrderStatus,
+        _has_csr: bool,
+        _issued_now: bool,
+    ) -> ApiResult<()> {
+        Ok(())
+    }
+    /// ("rsa" | "ecc", bits) of the key, from the CSR or as declared.
+    fn key_facts(&self, csr: Option<&certwell_ca::VerifiedCsr>) -> (&'static str, i64);
+    /// The order's (and its certificate's) common name.
+    fn common_name(&self, org: Option<&ResolvedOrg>) -> String;
+    /// The names the order lists (TLS names, or email addresses).
+    fn order_names(&self) -> Vec<String>;
+    /// The dNSNames of the certificate row.
+    fn dns_names(&self) -> Vec<String>;
+    /// The plan as stored with the order.
+    fn stored_plan(&self) -> OrderPlan;
+}
+
+/// A TLS order (the 11 TLS products of the two TLS seeds).
+pub struct TlsOrder(pub TlsOrderPlan);
+
+impl OrderFamily for TlsOrder {
+    const ONE_TRIP: bool = true;
+
+    fn common(&self) -> Common<'_> {
+        let p = &self.0;
+        Common {
+            skip_approval: p.skip_approval,
+            csr: Some(&p.csr),
+            ca_cert_id: p.ca_cert_id.as_deref(),
+            organization: Some(&p.organization),
+            contacts: &p.contacts,
+            container_id: p.container_id,
+            renewal_of_order_id: p.renewal_of_order_id,
+            custom_fields: &p.custom_fields,
+            comments: p.comments.as_ref(),
+            term_end: &p.term_end,
+            signature_hash: &p.signature_hash,
+        }
+    }
+
+    fn validated_names(&self) -> Vec<String> {
+        self.0.sans.clone()
+    }
+
+    fn new_domains(
+        &self,
+        state: &AppState,
+        product: &Product,
+        org: Option<&ResolvedOrg>,
+        names: &[String],
+        container_id: i64,
+    ) -> ApiResult<Vec<NewDomainRow>> {
+        let org = org.ok_or_else(|| ApiError::internal("A TLS order has no organization."))?;
+        // Domains for names no domain of the organization covers yet.
+        let dcv_method = self.0.dcv_method.unwrap_or(DcvMethod::Email);
+        if !state.config.sandbox {
+            certwell_policy::dcv::check_method_for_names(
+                dcv_method,
+                names
+                    .iter()
+                    .filter(|n| !org.domains.iter().any(|d| domain_fact(d).covers(n))),
+            )?;
+        }
+        new_domains_for(
+            state,
+            &org.domains,
+            names,
+            container_id,
+            dcv_method,
+            product.validation.as_str(),
+        )
+    }
+
+    fn leaf(
+        &self,
+        state: &AppState,
+        product: &Product,
+        org: Option<&ResolvedOrg>,
+        _csr: &certwell_ca::VerifiedCsr,
+        _ca: &LoadedCa,
+        now: OffsetDateTime,
+    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
+        let Some((org, org_data)) = org.and_then(|o| o.data.as_ref().map(|d| (o, d))) else {
+            return Ok(None);
+        };
+        let (nb, na) = validity_window(state, &self.0.term_end, now)?;
+        let ev = product.validation == certwell_policy::ValidationLevel::Ev;
+        let subject = tls_subject(state, ev, org_data, &org.created_at, &self.0.common_name);
+        Ok(Some((
+            nb,
+            na,
+            LeafSpec::Tls {
+                ev,
+                subject,
+                sans: self.0.sans.clone(),
+                max_validity_days: crate::service::issuance::tls_max_days(state, now),
+            },
+        )))
+    }
+
+    fn key_facts(&self, csr: Option<&certwell_ca::VerifiedCsr>) -> (&'static str, i64) {
+        csr.map_or(("ecc", 256), key_facts)
+    }
+
+    fn common_name(&self, _org: Option<&ResolvedOrg>) -> String {
+        self.0.common_name.clone()
+    }
+
+    fn order_names(&self) -> Vec<String> {
+        self.0.sans.clone()
+    }
+
+    fn dns_names(&self) -> Vec<String> {
+        self.0.sans.clone()
+    }
+
+    fn stored_plan(&self) -> OrderPlan {
+        OrderPlan::Tls(Box::new(self.0.clone()))
+    }
+}
+
+/// The order intake sequence, the same for every family: permissions, CSR,
+/// issuing CA, organization, tenancy, payment, domains, approval status,
+/// blockers; then the order is stored — with its certificate signed first
+/// when nothing blocks it (see docs/issuance-cycle.md).
+pub async fn place<F: OrderFamily>(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    product: &'static Product,
+    req: &OrderRequest,
+    family: F,
+    now: OffsetDateTime,
+) -> ApiResult<OrderCreated> {
+    let common = family.common();
+    if common.skip_approval && !caller.role.can_approve() {
         return Err(ApiError::missing_permission(
             "skip approval (an administrator or manager key is required)",
         ));
     }
-    let csr = verify_csr(state, &plan.csr)?;
-    let ca = pick_issuing_ca(state, product, plan.ca_cert_id.as_deref())?;
-    let org = resolve_organization(state, caller, &plan.organization, now).await?;
-    check_contact_users(state, caller, &plan.contacts).await?;
-    let container_id = match plan.container_id {
+    let csr = match common.csr {
+        Some(pem) => {
+            let csr = verify_csr(state, pem)?;
+            family.check_key(&csr)?;
+            Some(csr)
+        }
+        None => None,
+    };
+    let ca = pick_issuing_ca(state, product, common.ca_cert_id)?;
+    let org = match common.organization {
+        Some(choice) => Some(resolve_organization(state, caller, choice, now).await?),
+        None => None,
+    };
+    family.check_organization(product, org.as_ref())?;
+    check_contact_users(state, caller, common.contacts).await?;
+    let container_id = match common.container_id {
         Some(c) => check_container(state, caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
-    check_renewal(state, caller, plan.renewal_of_order_id).await?;
-    let order_level = certwell_policy::common::order_level(&req)?;
+    check_renewal(state, caller, common.renewal_of_order_id).await?;
+    let order_level = certwell_policy::common::order_level(req)?;
     check_user_assignments(state, caller, &order_level).await?;
-    crate::service::intake::check_order_custom_fields(state, caller, &plan.custom_fields).await?;
+    check_order_custom_fields(state, caller, common.custom_fields).await?;
     let (payment_plan, payment) =
-        crate::service::billing::order_payment(state, caller, product, &req, &plan.term_end, now)
+        crate::service::billing::order_payment(state, caller, product, req, common.term_end, now)
             .await?;
+    let names = family.validated_names();
+    let new_domains = family.new_domains(state, product, org.as_ref(), &names, container_id)?;
+    let now_ts = format_ts(now);
+    let mailboxes = family.mailboxes(state, org.as_ref(), &now_ts);
 
-    // Domains for names no domain of the organization covers yet.
-    let dcv_method = plan.dcv_method.unwrap_or(DcvMethod::Email);
-    if !state.config.sandbox {
-        certwell_policy::dcv::check_method_for_names(
-            dcv_method,
-            plan.sans
-                .iter()
-                .filter(|n| !org.domains.iter().any(|d| domain_fact(d).covers(n))),
-        )?;
+    let (mut status, request) = initial_status(state, caller, common.skip_approval).await?;
+    if status == OrderStatus::Pending && csr.is_none() {
+        status = product.awaiting_csr_status();
     }
-    let new_domains = new_domains_for(
-        state,
-        &org.domains,
-        &plan.sans,
-        container_id,
-        dcv_method,
-        product.validation.as_str(),
-    )?;
-
-    let (status, request) = initial_status(state, caller, plan.skip_approval).await?;
-
-    // Issuable during this request? Then the serial is recorded in the same
-    // transaction as the order, and the certificate is signed right after.
-    let issuable = status == OrderStatus::Pending
-        && !crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
-        && issuance_blockers(
+    // Issuable during this request? Then the certificate is signed now,
+    // with a serial recorded before (see `Issuance`).
+    let blocked = match &org {
+        Some(o) => !issuance_blockers(
             product.validation,
-            &org.validation_facts(),
-            &org.domain_facts(&new_domains),
-            &plan.sans,
-            &format_ts(now),
+            &o.validation_facts(),
+            &o.domain_facts(&new_domains),
+            &names,
+            &now_ts,
         )
-        .is_empty()
-        && crate::service::issuance::caa_failure(state, product.name_id, &plan.sans)
+        .is_empty(),
+        None => !certwell_policy::issuance::mailbox_blockers(
+            mailboxes
+                .iter()
+                .map(|e| (e.email.as_str(), e.status.as_str())),
+        )
+        .is_empty(),
+    };
+    let issuable = status == OrderStatus::Pending
+        && !blocked
+        && !crate::service::issuance::sandbox_delay_pending(state, &now_ts)
+        && crate::service::issuance::caa_failure(state, product.name_id, &names)
             .await
             .is_none();
-    let immediate = match (&org.data, issuable) {
-        (Some(org_data), true) => {
-            let (nb, na) = validity_window(state, &plan.term_end, now)?;
-            let ev = product.validation == certwell_policy::ValidationLevel::Ev;
-            let subject = tls_subject(state, ev, org_data, &org.created_at, &plan.common_name);
-            Some((
-                nb,
-                na,
-                LeafSpec::Tls {
-                    ev,
-                    subject,
-                    sans: plan.sans.clone(),
-                    max_validity_days: crate::service::issuance::tls_max_days(state, now),
-                },
-            ))
-        }
+    let immediate = match (&csr, issuable) {
+        (Some(csr), true) => family.leaf(state, product, org.as_ref(), csr, ca, now)?,
         _ => None,
     };
+    family.refuse_unless_issued_now(status, csr.is_some(), immediate.is_some())?;
 
     // The common case (an existing organization, no new domains): sign now
     // with a serial recorded earlier, and store order and certificate in
     // one transaction.
-    let one_trip = matches!(org.for_order, OrgForOrder::Existing(_)) && new_domains.is_empty();
+    let one_trip = F::ONE_TRIP
+        && org
+            .as_ref()
+            .is_some_and(|o| matches!(o.for_order, OrgForOrder::Existing(_)))
+        && new_domains.is_empty();
+    let spki = csr.as_ref().map(|c| c.spki_der.clone()).unwrap_or_default();
     let (immediate, presigned) = match immediate {
         Some((nb, na, leaf)) if one_trip => (
             None,
-            Some(
-                crate::service::issuance::presign(state, ca, leaf, csr.spki_der.clone(), nb, na)
-                    .await?,
-            ),
+            Some(crate::service::issuance::presign(state, ca, leaf, spki.clone(), nb, na).await?),
         ),
         other => (other, None),
     };
 
-    let (key_type, key_size) = key_facts(&csr);
+    let (key_type, key_size) = family.key_facts(csr.as_ref());
+    let common_name = family.common_name(org.as_ref());
     let data = OrderData {
-        plan: OrderPlan::Tls(Box::new(plan.clone())),
+        plan: family.stored_plan(),
         ca_cert_id: ca.id.clone(),
         key_type: key_type.into(),
         key_size,
-        organization_created: matches!(org.for_order, OrgForOrder::New(_)),
+        organization_created: org
+            .as_ref()
+            .is_some_and(|o| matches!(o.for_order, OrgForOrder::New(_))),
         payment: Some(payment_plan),
         price_cents: payment.price_cents,
         order_level,
     };
+    let mailbox_addresses: Vec<String> = mailboxes.iter().map(|e| e.email.clone()).collect();
     let (created, serial) = crate::service::issuance::create_order(
         state,
         NewOrder {
@@ -215,33 +427,36 @@ pub async fn create_order(
             user_id: caller.user.id,
             product_name_id: product.name_id.to_string(),
             status,
-            organization: org.for_order,
-            renewal_of_order_id: plan.renewal_of_order_id,
+            organization: org.map_or(OrgForOrder::None, |o| o.for_order),
+            renewal_of_order_id: common.renewal_of_order_id,
             issued: presigned.clone(),
-            common_name: plan.common_name.clone(),
-            names: plan.sans.clone(),
+            common_name: common_name.clone(),
+            names: family.order_names(),
             data: serde_json::to_value(&data)
                 .map_err(|_| ApiError::internal("order could not be encoded"))?,
             new_domains: new_domains.clone(),
-            request: request.map(|s| (s, plan.comments.clone())),
+            request: request.map(|s| (s, common.comments.cloned())),
             certificate: NewCertificateRow {
-                csr: plan.csr.clone(),
-                spki_sha256: csr.spki_sha256_hex.clone(),
+                csr: common.csr.unwrap_or_default().to_string(),
+                spki_sha256: csr
+                    .as_ref()
+                    .map(|c| c.spki_sha256_hex.clone())
+                    .unwrap_or_default(),
                 key_size,
-                common_name: plan.common_name.clone(),
-                dns_names: plan.sans.clone(),
-                signature_hash: plan.signature_hash.clone(),
+                common_name: common_name.clone(),
+                dns_names: family.dns_names(),
+                signature_hash: common.signature_hash.to_string(),
             },
             reserve_serial: None,
-            emails: Vec::new(),
-            created_at: format_ts(now),
+            emails: mailboxes,
+            created_at: now_ts,
         },
         immediate.as_ref().map(|_| ca.id.as_str()),
     )
     .await?;
-    update_contact_users(state, caller, &plan.contacts).await?;
+    update_contact_users(state, caller, common.contacts).await?;
     let job = match (immediate.zip(serial), presigned) {
-        (_, Some(p)) => Issuance::Done(chain_entries(state, &plan.common_name, &p.der, &ca.id)),
+        (_, Some(p)) => Issuance::Done(chain_entries(state, &common_name, &p.der, &ca.id)),
         (Some(((not_before, not_after, leaf), serial)), None) => {
             Issuance::Sign(Box::new(SignJob {
                 account_id: caller.account_id,
@@ -250,14 +465,28 @@ pub async fn create_order(
                 ca: Arc::clone(ca),
                 serial,
                 leaf,
-                spki: csr.spki_der.clone(),
+                spki,
                 not_before,
                 not_after,
-                leaf_cn: plan.common_name.clone(),
+                leaf_cn: common_name,
             }))
         }
         (None, None) => Issuance::Later,
     };
+    if !state.config.sandbox {
+        for e in mailbox_addresses {
+            let (state, account, order_id) =
+                (Arc::clone(state), caller.account_id, created.order_id);
+            tokio::spawn(async move {
+                if let Err(err) =
+                    crate::service::validation::send_mailbox_email(&state, account, order_id, &e)
+                        .await
+                {
+                    tracing::warn!(order = order_id, error = %err.message, "mailbox email not sent");
+                }
+            });
+        }
+    }
     respond_created(
         state,
         caller,
@@ -267,7 +496,7 @@ pub async fn create_order(
         job,
         DcvScope {
             new_domains: &new_domains,
-            names: &plan.sans,
+            names: &names,
         },
     )
     .await

@@ -8,7 +8,6 @@ use certwell_api::error::codes;
 use certwell_api::order::{CsrUpload, OrderRequest};
 use certwell_policy::catalog::{Family, Product, SmimeType};
 use certwell_policy::dns::domain_covers;
-use certwell_policy::issuance::{issuance_blockers, mailbox_blockers};
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::smime::{
     check_usage_for_key, email_domain, extended_key_usages, is_public_email_domain, key_usage,
@@ -16,25 +15,21 @@ use certwell_policy::smime::{
     DeclaredKey, Generation, KeyKind, SmimeOrderPlan, SubjectAttribute, CLIENT_AUTH_MAX_TERM_DAYS,
     SMIME_MAX_CERT_DAYS,
 };
-use certwell_store::{
-    format_ts, CsrAttachment, NewCertificateRow, NewOrder, OrderEmail, OrgForOrder, StoreError,
-};
+use certwell_store::{format_ts, CsrAttachment, NewDomainRow, OrderEmail, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Caller;
-use crate::service::access::{check_contact_users, check_container, check_renewal, load_order};
+use crate::service::access::load_order;
 use crate::service::hierarchy::LoadedCa;
 use crate::service::intake::{
-    initial_status, key_facts, new_domains_for, pick_issuing_ca, resolve_organization,
-    respond_created, verify_csr, DcvScope, Issuance,
+    key_facts, new_domains_for, verify_csr, Common, OrderFamily, ResolvedOrg,
 };
 use crate::service::issuance::{
-    try_issue, validity_window_days, LeafSpec, OrderData, OrderPlan, SignJob, SubscriberSpec,
+    try_issue, validity_window_days, LeafSpec, OrderData, OrderPlan, SubscriberSpec,
 };
 use crate::state::AppState;
-use certwell_api::order::OrderCreated;
 
 /// The distinct domains of a list of addresses, in order.
 pub fn email_domains(emails: &[String]) -> Vec<String> {
@@ -192,15 +187,16 @@ pub fn subscriber_spec(
     })
 }
 
-/// `POST /order/certificate/{product}` for secure-email, client and
-/// document-signing products.
-pub async fn create_smime_order(
-    state: &Arc<AppState>,
+/// The plan of a secure-email, client or document-signing order (the
+/// account's default S/MIME generation applies when the request names
+/// none).
+pub async fn plan_order(
+    state: &AppState,
     caller: &Caller,
     product: &'static Product,
-    req: OrderRequest,
-) -> ApiResult<OrderCreated> {
-    let now = OffsetDateTime::now_utc();
+    req: &OrderRequest,
+    now: OffsetDateTime,
+) -> ApiResult<SmimeOrder> {
     let account = state
         .store
         .get_account(caller.account_id)
@@ -213,80 +209,96 @@ pub async fn create_smime_order(
         .and_then(|g| Generation::parse(g))
         .unwrap_or(Generation::Strict);
     let plan = if product.family == Family::DocumentSigning {
-        certwell_policy::docsign::validate_document_signing_order(product, &req, now)?
+        certwell_policy::docsign::validate_document_signing_order(product, req, now)?
     } else {
-        validate_smime_order(product, &req, now, default_generation)?
+        validate_smime_order(product, req, now, default_generation)?
     };
-    if plan.common.skip_approval && !caller.role.can_approve() {
-        return Err(ApiError::missing_permission(
-            "skip approval (an administrator or manager key is required)",
-        ));
-    }
-    let csr = match &plan.csr {
-        Some(pem) => {
-            let csr = verify_csr(state, pem)?;
-            check_key(&plan, &csr, None)?;
-            Some(csr)
+    Ok(SmimeOrder(plan))
+}
+
+/// A secure-email, client or document-signing order.
+pub struct SmimeOrder(pub SmimeOrderPlan);
+
+impl OrderFamily for SmimeOrder {
+    const ONE_TRIP: bool = false;
+
+    fn common(&self) -> Common<'_> {
+        let p = &self.0;
+        Common {
+            skip_approval: p.common.skip_approval,
+            csr: p.csr.as_deref(),
+            ca_cert_id: p.ca_cert_id.as_deref(),
+            organization: p.organization.as_ref(),
+            contacts: &p.contacts,
+            container_id: p.common.container_id,
+            renewal_of_order_id: p.common.renewal_of_order_id,
+            custom_fields: &p.common.custom_fields,
+            comments: p.common.comments.as_ref(),
+            term_end: &p.term_end,
+            signature_hash: &p.signature_hash,
         }
-        None => None,
-    };
-    let ca = pick_issuing_ca(state, product, plan.ca_cert_id.as_deref())?;
-
-    let org = match &plan.organization {
-        Some(choice) => Some(resolve_organization(state, caller, choice, now).await?),
-        None => None,
-    };
-    let org_data = org.as_ref().and_then(|o| o.data.as_ref());
-    if product.smime.is_some_and(|t| t != SmimeType::Mailbox)
-        && org_data.and_then(organization_identifier).is_none()
-    {
-        return Err(ApiError::bad_request(
-            codes::INVALID_ORGANIZATION,
-            "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
-        ));
     }
-    check_contact_users(state, caller, &plan.contacts).await?;
-    let order_level = certwell_policy::common::order_level(&req)?;
-    crate::service::access::check_user_assignments(state, caller, &order_level).await?;
-    let container_id = match plan.common.container_id {
-        Some(c) => check_container(state, caller, c, "container.id").await?,
-        None => caller.user.container_id,
-    };
-    check_renewal(state, caller, plan.common.renewal_of_order_id).await?;
-    crate::service::intake::check_order_custom_fields(state, caller, &plan.common.custom_fields)
-        .await?;
-    let (payment_plan, payment) =
-        crate::service::billing::order_payment(state, caller, product, &req, &plan.term_end, now)
-            .await?;
 
-    // Email domains are validated for the organization; free-mail domains
-    // only when the organization already validated them.
-    let domains = email_domains(&plan.emails);
-    let new_domains = match &org {
-        Some(o) => {
-            for d in &domains {
-                let covered = o.domains.iter().any(|x| domain_covers(&x.name, d));
-                if !covered && is_public_email_domain(d) {
-                    return Err(ApiError::bad_request(
-                        codes::PUBLIC_EMAIL_DOMAIN,
-                        format!("The field 'certificate.emails' has an address at the public email provider '{d}', which is not validated for this organization."),
-                    ));
-                }
+    fn check_key(&self, csr: &certwell_ca::VerifiedCsr) -> ApiResult<()> {
+        check_key(&self.0, csr, None)
+    }
+
+    fn check_organization(&self, product: &Product, org: Option<&ResolvedOrg>) -> ApiResult<()> {
+        let org_data = org.and_then(|o| o.data.as_ref());
+        if product.smime.is_some_and(|t| t != SmimeType::Mailbox)
+            && org_data.and_then(organization_identifier).is_none()
+        {
+            return Err(ApiError::bad_request(
+                codes::INVALID_ORGANIZATION,
+                "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validated_names(&self) -> Vec<String> {
+        email_domains(&self.0.emails)
+    }
+
+    /// Email domains are validated for the organization; free-mail domains
+    /// only when the organization already validated them.
+    fn new_domains(
+        &self,
+        state: &AppState,
+        product: &Product,
+        org: Option<&ResolvedOrg>,
+        names: &[String],
+        container_id: i64,
+    ) -> ApiResult<Vec<NewDomainRow>> {
+        let Some(o) = org else {
+            return Ok(Vec::new());
+        };
+        for d in names {
+            let covered = o.domains.iter().any(|x| domain_covers(&x.name, d));
+            if !covered && is_public_email_domain(d) {
+                return Err(ApiError::bad_request(
+                    codes::PUBLIC_EMAIL_DOMAIN,
+                    format!("The field 'certificate.emails' has an address at the public email provider '{d}', which is not validated for this organization."),
+                ));
             }
-            new_domains_for(
-                state,
-                &o.domains,
-                &domains,
-                container_id,
-                DcvMethod::Email,
-                product.validation.as_str(),
-            )?
         }
-        None => Vec::new(),
-    };
-    // Mailbox-validated products: every address on its own.
-    let emails: Vec<OrderEmail> = if org.is_none() {
-        plan.emails
+        new_domains_for(
+            state,
+            &o.domains,
+            names,
+            container_id,
+            DcvMethod::Email,
+            product.validation.as_str(),
+        )
+    }
+
+    /// Mailbox-validated products: every address on its own.
+    fn mailboxes(&self, state: &AppState, org: Option<&ResolvedOrg>, now: &str) -> Vec<OrderEmail> {
+        if org.is_some() {
+            return Vec::new();
+        }
+        self.0
+            .emails
             .iter()
             .map(|e| OrderEmail {
                 email: e.clone(),
@@ -296,157 +308,69 @@ pub async fn create_smime_order(
                     "unvalidated".into()
                 },
                 date_emailed: None,
-                validated_at: state.config.sandbox.then(|| format_ts(now)),
+                validated_at: state.config.sandbox.then(|| now.to_string()),
             })
             .collect()
-    } else {
-        Vec::new()
-    };
-
-    let (mut status, request) = initial_status(state, caller, plan.common.skip_approval).await?;
-    if status == OrderStatus::Pending && csr.is_none() {
-        status = product.awaiting_csr_status();
     }
-    let blocked = match &org {
-        Some(o) => !issuance_blockers(
-            product.validation,
-            &o.validation_facts(),
-            &o.domain_facts(&new_domains),
-            &domains,
-            &format_ts(now),
-        )
-        .is_empty(),
-        None => !mailbox_blockers(emails.iter().map(|e| (e.email.as_str(), e.status.as_str())))
-            .is_empty(),
-    };
-    let blocked = blocked
-        || crate::service::issuance::sandbox_delay_pending(state, &format_ts(now))
-        || (status == OrderStatus::Pending
-            && crate::service::issuance::caa_failure(state, product.name_id, &domains)
-                .await
-                .is_some());
-    let immediate = match (&csr, status == OrderStatus::Pending && !blocked) {
-        (Some(csr), true) => {
-            let (nb, na) = smime_validity(&plan, now)?;
-            let spec = subscriber_spec(&plan, org_data, csr, ca)?;
-            Some((nb, na, spec))
+
+    fn leaf(
+        &self,
+        _state: &AppState,
+        _product: &Product,
+        org: Option<&ResolvedOrg>,
+        csr: &certwell_ca::VerifiedCsr,
+        ca: &LoadedCa,
+        now: OffsetDateTime,
+    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
+        let (nb, na) = smime_validity(&self.0, now)?;
+        let spec = subscriber_spec(&self.0, org.and_then(|o| o.data.as_ref()), csr, ca)?;
+        Ok(Some((nb, na, LeafSpec::Subscriber(spec))))
+    }
+
+    fn refuse_unless_issued_now(
+        &self,
+        status: OrderStatus,
+        has_csr: bool,
+        issued_now: bool,
+    ) -> ApiResult<()> {
+        if !self.0.reject_if_pending || issued_now {
+            return Ok(());
         }
-        _ => None,
-    };
-    if plan.reject_if_pending && immediate.is_none() {
-        let why = match (status, &csr) {
+        let why = match (status, has_csr) {
             (OrderStatus::NeedsApproval, _) => "the order needs approval",
-            (_, None) => "the order has no CSR",
+            (_, false) => "the order has no CSR",
             _ => "the order's email addresses or organization are not validated yet",
         };
-        return Err(ApiError::bad_request(
+        Err(ApiError::bad_request(
             codes::ORDER_FAILED_TO_IMMEDIATELY_ISSUE,
             format!("The certificate could not be issued immediately ({why}); reject_if_pending is true, so no order was created."),
-        ));
+        ))
     }
 
-    let (key_type, key_size) = match (&csr, plan.declared_key) {
-        (Some(c), _) => key_facts(c),
-        (None, Some(DeclaredKey::Rsa(bits))) => ("rsa", bits as i64),
-        (None, Some(DeclaredKey::P384)) => ("ecc", 384),
-        (None, _) => ("ecc", 256),
-    };
-    let common_name = order_common_name(&plan, org_data);
-    let data = OrderData {
-        plan: OrderPlan::Smime(Box::new(plan.clone())),
-        ca_cert_id: ca.id.clone(),
-        key_type: key_type.into(),
-        key_size,
-        organization_created: org
-            .as_ref()
-            .is_some_and(|o| matches!(o.for_order, OrgForOrder::New(_))),
-        payment: Some(payment_plan),
-        price_cents: payment.price_cents,
-        order_level,
-    };
-    let org_is_none = org.is_none();
-    let mailbox_addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
-    let (created, serial) = crate::service::issuance::create_order(
-        state,
-        NewOrder {
-            payment,
-            account_id: caller.account_id,
-            container_id,
-            user_id: caller.user.id,
-            product_name_id: product.name_id.to_string(),
-            status,
-            organization: org.map_or(OrgForOrder::None, |o| o.for_order),
-            renewal_of_order_id: plan.common.renewal_of_order_id,
-            issued: None,
-            common_name: common_name.clone(),
-            names: plan.emails.clone(),
-            data: serde_json::to_value(&data)
-                .map_err(|_| ApiError::internal("order could not be encoded"))?,
-            new_domains: new_domains.clone(),
-            request: request.map(|s| (s, plan.common.comments.clone())),
-            certificate: NewCertificateRow {
-                csr: plan.csr.clone().unwrap_or_default(),
-                spki_sha256: csr
-                    .as_ref()
-                    .map(|c| c.spki_sha256_hex.clone())
-                    .unwrap_or_default(),
-                key_size,
-                common_name: common_name.clone(),
-                dns_names: Vec::new(),
-                signature_hash: plan.signature_hash.clone(),
-            },
-            reserve_serial: None,
-            emails,
-            created_at: format_ts(now),
-        },
-        immediate.as_ref().map(|_| ca.id.as_str()),
-    )
-    .await?;
-    crate::service::intake::update_contact_users(state, caller, &plan.contacts).await?;
-    let job = match (immediate.zip(serial), csr) {
-        (Some(((not_before, not_after, spec), serial)), Some(csr)) => {
-            Issuance::Sign(Box::new(SignJob {
-                account_id: caller.account_id,
-                order_id: created.order_id,
-                certificate_id: created.certificate_id,
-                ca: Arc::clone(ca),
-                serial,
-                leaf: LeafSpec::Subscriber(spec),
-                spki: csr.spki_der,
-                not_before,
-                not_after,
-                leaf_cn: common_name,
-            }))
-        }
-        _ => Issuance::Later,
-    };
-    if org_is_none && !state.config.sandbox {
-        for e in &mailbox_addresses {
-            let (state, e, account) = (Arc::clone(state), e.clone(), caller.account_id);
-            let order_id = created.order_id;
-            tokio::spawn(async move {
-                if let Err(err) =
-                    crate::service::validation::send_mailbox_email(&state, account, order_id, &e)
-                        .await
-                {
-                    tracing::warn!(order = order_id, error = %err.message, "mailbox email not sent");
-                }
-            });
+    fn key_facts(&self, csr: Option<&certwell_ca::VerifiedCsr>) -> (&'static str, i64) {
+        match (csr, self.0.declared_key) {
+            (Some(c), _) => key_facts(c),
+            (None, Some(DeclaredKey::Rsa(bits))) => ("rsa", bits as i64),
+            (None, Some(DeclaredKey::P384)) => ("ecc", 384),
+            (None, _) => ("ecc", 256),
         }
     }
-    respond_created(
-        state,
-        caller,
-        &created,
-        request,
-        status,
-        job,
-        DcvScope {
-            new_domains: &new_domains,
-            names: &domains,
-        },
-    )
-    .await
+
+    fn common_name(&self, org: Option<&ResolvedOrg>) -> String {
+        order_common_name(&self.0, org.and_then(|o| o.data.as_ref()))
+    }
+
+    fn order_names(&self) -> Vec<String> {
+        self.0.emails.clone()
+    }
+
+    fn dns_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn stored_plan(&self) -> OrderPlan {
+        OrderPlan::Smime(Box::new(self.0.clone()))
+    }
 }
 
 /// `POST /order/certificate/{order_id}/csr` `{"csr": "..."}`: the CSR of an
