@@ -5,12 +5,13 @@
 
 use crate::catalog::ValidationLevel;
 use crate::dns::domain_covers;
+use certwell_types::{MailboxStatus, ValidationStatus};
 
 /// One validation of the organization.
 #[derive(Debug, Clone, Copy)]
 pub struct OrgValidationFact<'a> {
     pub kind: &'a str,
-    pub status: &'a str,
+    pub status: ValidationStatus,
     /// None: no expiry recorded.
     pub validated_until: Option<&'a str>,
 }
@@ -53,10 +54,12 @@ pub enum Blocker {
 
 /// What blocks a mailbox-validated order: every (address, status) whose
 /// status is not `validated`.
-pub fn mailbox_blockers<'a>(emails: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Blocker> {
+pub fn mailbox_blockers<'a>(
+    emails: impl IntoIterator<Item = (&'a str, MailboxStatus)>,
+) -> Vec<Blocker> {
     emails
         .into_iter()
-        .filter(|(_, status)| *status != "validated")
+        .filter(|(_, status)| *status != MailboxStatus::Validated)
         .map(|(e, _)| Blocker::MailboxNotValidated(e.to_string()))
         .collect()
 }
@@ -72,7 +75,7 @@ pub fn issuance_blockers(
     let mut out = Vec::new();
     let org_ok = org.iter().any(|v| {
         level.satisfied_by(v.kind)
-            && v.status == "active"
+            && v.status == ValidationStatus::Active
             && v.validated_until.is_none_or(|u| u > now)
     });
     if !org_ok {
@@ -97,10 +100,10 @@ mod tests {
     const LATER: &str = "2027-11-23T12:00:00+00:00";
     const PAST: &str = "2025-11-23T12:00:00+00:00";
 
-    fn v<'a>(kind: &'a str, status: &'a str, until: Option<&'a str>) -> OrgValidationFact<'a> {
+    fn v<'a>(kind: &'a str, status: &str, until: Option<&'a str>) -> OrgValidationFact<'a> {
         OrgValidationFact {
             kind,
-            status,
+            status: ValidationStatus::from_name(status).expect("a validation status"),
             validated_until: until,
         }
     }
@@ -144,11 +147,11 @@ mod tests {
 
     #[test]
     fn mailboxes() {
-        assert!(mailbox_blockers([("a@example.com", "validated")]).is_empty());
+        assert!(mailbox_blockers([("a@example.com", MailboxStatus::Validated)]).is_empty());
         assert_eq!(
             mailbox_blockers([
-                ("a@example.com", "validated"),
-                ("b@example.com", "unvalidated")
+                ("a@example.com", MailboxStatus::Validated),
+                ("b@example.com", MailboxStatus::Unvalidated)
             ]),
             vec![Blocker::MailboxNotValidated("b@example.com".into())]
         );

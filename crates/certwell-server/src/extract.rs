@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
 use certwell_store::User;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::{AppState, CachedKey, KEY_CACHE_TTL};
 
 /// The authenticated user behind an `X-DC-DEVKEY` account key.
@@ -36,14 +35,14 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes()).as_ref())
 }
 
-async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> {
+async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
     let key = parts
         .headers
         .get("x-dc-devkey")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 256)
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
+        .ok_or_else(Error::forbidden_invalid_key)?;
     let hash = hash_api_key(key);
     let cached = {
         let cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -60,7 +59,7 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
                 .find_api_key(&hash)
                 .await?
                 .filter(|k| !k.revoked)
-                .ok_or_else(ApiError::forbidden_invalid_key)?;
+                .ok_or_else(Error::forbidden_invalid_key)?;
             let user = match (rec.account_id, rec.user_id) {
                 (Some(a), Some(u)) => state.store.get_user(a, u).await?,
                 _ => None,
@@ -91,8 +90,8 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
         .rate_limiter
         .check(entry.key.id, std::time::Instant::now())
     {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(Error::new(
+            crate::error::ErrorKind::RateLimited,
             codes::REQUEST_LIMIT_EXCEEDED,
             "Service unavailable, please limit request volume",
         ));
@@ -101,7 +100,7 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -110,9 +109,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let entry = lookup(parts, state).await?;
         let rec = entry.key;
         let (Some(account_id), Some(user)) = (rec.account_id, entry.user) else {
-            return Err(ApiError::forbidden_invalid_key());
+            return Err(Error::forbidden_invalid_key());
         };
-        let role = Role::parse(&rec.role).ok_or_else(ApiError::forbidden_invalid_key)?;
+        let role = Role::parse(&rec.role).ok_or_else(Error::forbidden_invalid_key)?;
         Ok(Caller {
             key_id: rec.id,
             account_id,
@@ -124,7 +123,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 }
 
 impl FromRequestParts<Arc<AppState>> for Operator {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -132,7 +131,7 @@ impl FromRequestParts<Arc<AppState>> for Operator {
     ) -> Result<Self, Self::Rejection> {
         let entry = lookup(parts, state).await?;
         if entry.key.role != "operator" {
-            return Err(ApiError::missing_permission("use the operator API"));
+            return Err(Error::missing_permission("use the operator API"));
         }
         Ok(Operator {
             key_id: entry.key.id,
@@ -141,7 +140,7 @@ impl FromRequestParts<Arc<AppState>> for Operator {
 }
 
 impl OptionalFromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -157,7 +156,7 @@ impl OptionalFromRequestParts<Arc<AppState>> for Caller {
 
 /// Parses a JSON body; syntax errors are `bad_request_format`, type errors
 /// name the field. An empty body is `{}`.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}" as &[u8]
     } else {
@@ -183,14 +182,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() || path == "." {
-                Err(ApiError::bad_request(
+                Err(Error::bad_request(
                     codes::BAD_REQUEST_FORMAT,
                     format!("The request body is not valid JSON: {inner}"),
                 ))
             } else {
                 let why = inner.to_string();
                 let why = why.split(" at line").next().unwrap_or(&why).to_string();
-                Err(ApiError::bad_request(
+                Err(Error::bad_request(
                     codes::INVALID_FIELD_TYPE,
                     format!("The field '{path}' has the wrong type: {why}."),
                 ))
@@ -229,7 +228,7 @@ fn strip_trailing_commas(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A positive integer id from a path segment, or the given 404.
-pub fn path_id(raw: &str, not_found: fn() -> ApiError) -> Result<i64, ApiError> {
+pub fn path_id(raw: &str, not_found: fn() -> Error) -> Result<i64, Error> {
     match raw.parse::<i64>() {
         Ok(v) if v > 0 => Ok(v),
         _ => Err(not_found()),
@@ -237,13 +236,13 @@ pub fn path_id(raw: &str, not_found: fn() -> ApiError) -> Result<i64, ApiError> 
 }
 
 /// limit/offset from the query string (default limit 1000, max 1000).
-pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
-    let num = |k: &str, default: i64| -> Result<i64, ApiError> {
+pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), Error> {
+    let num = |k: &str, default: i64| -> Result<i64, Error> {
         match q.get(k) {
             None => Ok(default),
             Some(v) if v.is_empty() => Ok(default),
             Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                ApiError::bad_request(
+                Error::bad_request(
                     codes::INVALID_FILTER,
                     format!("The query parameter '{k}' must be a non-negative integer."),
                 )

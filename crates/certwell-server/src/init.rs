@@ -5,7 +5,7 @@ use certwell_policy::approval::Role;
 use certwell_store::{AccountSettings, NewApiKey, NewUser, Store};
 
 use crate::config::{Config, DataDir};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::extract::hash_api_key;
 use crate::keyfile;
 use crate::service::hierarchy::{create_hierarchy, default_hierarchy};
@@ -17,7 +17,7 @@ pub async fn new_api_key(
     user_id: Option<i64>,
     role: Role,
     name: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let key = crate::token::generate_api_key()?;
     store
         .create_api_key(&NewApiKey {
@@ -38,7 +38,7 @@ pub async fn create_user_key(
     account_id: i64,
     role: Role,
     container_id: Option<i64>,
-) -> Result<(String, i64), ApiError> {
+) -> Result<(String, i64), Error> {
     let user = NewUser {
         container_id,
         role: role.as_str().to_string(),
@@ -58,7 +58,7 @@ pub async fn create_user_with_key(
     account_id: i64,
     role: Role,
     user: &NewUser,
-) -> Result<(String, certwell_store::User), ApiError> {
+) -> Result<(String, certwell_store::User), Error> {
     let user = store.create_user(account_id, user).await?;
     let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
     Ok((key, user))

@@ -3,23 +3,23 @@
 use certwell_store::format_ts;
 use time::{Duration, OffsetDateTime};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// `n` random bytes as lower-case hex.
-pub fn random_hex(n: usize) -> Result<String, ApiError> {
+pub fn random_hex(n: usize) -> Result<String, Error> {
     let mut b = vec![0u8; n];
     aws_lc_rs::rand::fill(&mut b)
-        .map_err(|_| ApiError::internal("The system random number generator failed."))?;
+        .map_err(|_| Error::internal("The system random number generator failed."))?;
     Ok(hex::encode(b))
 }
 
 /// A fresh API key: 40 upper-case hex digits (160 bits).
-pub fn generate_api_key() -> Result<String, ApiError> {
+pub fn generate_api_key() -> Result<String, Error> {
     Ok(random_hex(20)?.to_ascii_uppercase())
 }
 
 /// A DCV random value (128 bits) and its expiry, 30 days out.
-pub fn new_dcv_token() -> Result<(String, String), ApiError> {
+pub fn new_dcv_token() -> Result<(String, String), Error> {
     let exp = format_ts(OffsetDateTime::now_utc() + Duration::days(30));
     Ok((random_hex(16)?, exp))
 }

@@ -553,7 +553,7 @@ mod tests {
             created_at: String::new(),
             revoked_at: None,
             revocation_reason: None,
-            kind: "primary".into(),
+            kind: certwell_store::CertificateKind::Primary,
             request_id: None,
             user_id: None,
             data: None,

@@ -107,7 +107,7 @@ pub trait Store: Send + Sync {
         &self,
         organization_id: i64,
         kind: &str,
-        status: &str,
+        status: ValidationStatus,
         validated_until: Option<&str>,
         verified_users: &Value,
     ) -> Result<()>;
@@ -250,8 +250,8 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         order_id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[OrderStatus],
+        to: OrderStatus,
     ) -> Result<bool>;
     async fn get_request(&self, account_id: i64, id: i64) -> Result<Option<Request>>;
     async fn list_requests(
@@ -308,7 +308,7 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         order_id: i64,
-        kind: &str,
+        kind: RequestKind,
         status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,

@@ -1,7 +1,10 @@
 //! Row types. Free-form parts of a record (an order's full request, an
 //! organization's address and contacts) are JSON documents in `data`.
 
-pub use certwell_types::{CertificateStatus, DcvMethod, OrderStatus, RequestStatus};
+pub use certwell_types::{
+    CertificateKind, CertificateStatus, DcvMethod, MailboxStatus, OrderStatus, RequestKind,
+    RequestStatus, ValidationStatus,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -165,7 +168,7 @@ pub struct NewOrganizationRow {
     pub assumed_name: Option<String>,
     pub data: Value,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, String, Option<String>)>,
+    pub validations: Vec<(String, ValidationStatus, Option<String>)>,
 }
 
 /// The fields an inline organization is matched on by the duplicate check.
@@ -183,7 +186,7 @@ pub struct OrgDuplicateKey {
 #[derive(Debug, Clone, Serialize)]
 pub struct OrgValidation {
     pub kind: String,
-    pub status: String,
+    pub status: ValidationStatus,
     pub date_created: String,
     pub validated_until: Option<String>,
     /// JSON array, when the validation was submitted with verified users.
@@ -316,7 +319,7 @@ pub enum OrgForOrder {
 pub struct OrderEmail {
     pub email: String,
     /// `unvalidated` or `validated`.
-    pub status: String,
+    pub status: MailboxStatus,
     pub date_emailed: Option<String>,
     pub validated_at: Option<String>,
 }
@@ -508,7 +511,7 @@ pub struct Request {
     pub id: i64,
     pub account_id: i64,
     pub order_id: i64,
-    pub kind: String,
+    pub kind: RequestKind,
     pub status: RequestStatus,
     pub requester_id: i64,
     pub comments: Option<String>,
@@ -559,7 +562,7 @@ pub struct Certificate {
     pub revoked_at: Option<String>,
     pub revocation_reason: Option<String>,
     /// `primary`, `reissue` or `duplicate`.
-    pub kind: String,
+    pub kind: CertificateKind,
     /// The reissue/duplicate request that asked for it.
     pub request_id: Option<i64>,
     pub user_id: Option<i64>,
@@ -573,7 +576,7 @@ pub struct NewExtraCertificate {
     pub account_id: i64,
     pub order_id: i64,
     /// `reissue` or `duplicate`.
-    pub kind: String,
+    pub kind: CertificateKind,
     pub user_id: i64,
     pub certificate: NewCertificateRow,
     pub data: Value,

@@ -130,7 +130,7 @@ async fn migration_4_keeps_existing_orders() {
     let mut bad = order(&a, &u, Some(999), None, None);
     bad.emails = vec![OrderEmail {
         email: "x@example.com".into(),
-        status: "unvalidated".into(),
+        status: certwell_store::MailboxStatus::Unvalidated,
         date_emailed: None,
         validated_at: None,
     }];

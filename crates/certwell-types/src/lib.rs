@@ -136,6 +136,45 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Which certificate of an order a certificate row is.
+    CertificateKind {
+        /// The order's own certificate.
+        Primary = "primary",
+        /// Replaces the order's certificate when issued.
+        Reissue = "reissue",
+        /// An extra certificate for the same names.
+        Duplicate = "duplicate",
+    }
+}
+
+wire_enum! {
+    /// What an approval request (`/request`) asks for.
+    RequestKind {
+        NewRequest = "new_request",
+        Revoke = "revoke",
+        Reissue = "reissue",
+        Duplicate = "duplicate",
+    }
+}
+
+wire_enum! {
+    /// The state of one validation of an organization (OV, EV, S/MIME, …).
+    ValidationStatus {
+        Active = "active",
+        Pending = "pending",
+        Rejected = "rejected",
+    }
+}
+
+wire_enum! {
+    /// The state of one address of a mailbox-validated order.
+    MailboxStatus {
+        Validated = "validated",
+        Unvalidated = "unvalidated",
+    }
+}
+
 impl DcvMethod {
     /// Whether the method proves control with a random value.
     pub fn is_token(self) -> bool {

@@ -12,18 +12,18 @@ use certwell_policy::approval::Role;
 use certwell_store::{NewUser, User};
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::query_map;
 use crate::service::access::{sees_container, visible};
 use crate::state::AppState;
 
-fn user_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "The specified user was not found.")
+fn user_not_found() -> Error {
+    Error::not_found(codes::NOT_FOUND, "The specified user was not found.")
 }
 
 /// A user as `GET /user/{id}` shows it.
-async fn user_json(state: &AppState, u: &User) -> ApiResult<Value> {
+async fn user_json(state: &AppState, u: &User) -> Result<Value> {
     let container = state
         .store
         .get_container(u.account_id, u.container_id)
@@ -56,13 +56,13 @@ pub async fn list_users(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
     let only = match q.get("container_id").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_FILTER,
                 "The query parameter 'container_id' must be an integer.",
             )
@@ -94,7 +94,7 @@ pub async fn user_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, user_not_found)?;
     let u = state
         .store
@@ -113,9 +113,9 @@ pub async fn create_user(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     if caller.role != Role::Admin {
-        return Err(ApiError::missing_permission(
+        return Err(Error::missing_permission(
             "create users (an administrator key is required)",
         ));
     }
@@ -146,7 +146,7 @@ pub async fn create_user(
 }
 
 /// `GET /user/me`: the key's user, with the key's role.
-pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>> {
     let mut v = user_json(&state, &caller.user).await?;
     let (role_id, role_name) = caller.role.access_role();
     v["access_roles"] = json!([{"id": role_id, "name": role_name}]);
@@ -154,12 +154,12 @@ pub async fn user_me(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
 }
 
 /// `GET /account`
-pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>> {
     let a = state
         .store
         .get_account(caller.account_id)
         .await?
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
+        .ok_or_else(Error::forbidden_invalid_key)?;
     let (orgs, _) = state
         .store
         .list_organizations(caller.account_id, Default::default(), 1, 0)
@@ -194,7 +194,7 @@ pub async fn account(State(state): State<Arc<AppState>>, caller: Caller) -> ApiR
 pub async fn get_balance(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     Ok(Json(
         crate::service::billing::balance(&state, &caller).await?,
     ))

@@ -7,17 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::service::status::crl_der;
 use crate::state::AppState;
 
 pub async fn ca_file(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     if let Some(id) = file.strip_suffix(".crt") {
         let ca = state.cas.get(id).ok_or_else(|| {
-            ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
+            Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
         })?;
         return Ok((
             [(header::CONTENT_TYPE, "application/pkix-cert")],
@@ -33,5 +33,5 @@ pub async fn ca_file(
         )
             .into_response());
     }
-    Err(ApiError::route_not_found())
+    Err(Error::route_not_found())
 }

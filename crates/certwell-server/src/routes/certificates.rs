@@ -12,14 +12,14 @@ use certwell_policy::CaPurpose;
 use certwell_store::Certificate;
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{path_id, Caller};
 use crate::pem::{cert_pem, pem_crlf};
 use crate::service::issuance::OrderData;
 use crate::state::AppState;
 
-fn cert_not_found() -> ApiError {
-    ApiError::not_found(
+fn cert_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_CERTIFICATE,
         "The specified certificate was not found.",
     )
@@ -44,7 +44,7 @@ struct Bundle {
     cas: Vec<(String, Vec<u8>)>,
 }
 
-async fn issued(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Certificate, Bundle)> {
+async fn issued(state: &AppState, caller: &Caller, id: i64) -> Result<(Certificate, Bundle)> {
     let c = state
         .store
         .get_certificate(caller.account_id, id)
@@ -57,7 +57,7 @@ async fn issued(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Certif
         return Err(cert_not_found());
     }
     let (Some(der), Some(ca_id)) = (c.der.clone(), c.ca_id.clone()) else {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
             format!("Certificate {id} has not been issued yet."),
         ));
@@ -88,7 +88,7 @@ fn file_name(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
+fn render(b: &Bundle, format: &str) -> Result<Response> {
     let intermediates: Vec<&(String, Vec<u8>)> =
         b.cas.iter().take(b.cas.len().saturating_sub(1)).collect();
     let root = b.cas.last();
@@ -135,7 +135,7 @@ fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
         "p7b" | "cer" => {
             let certs: Vec<Vec<u8>> = all.iter().map(|d| d.to_vec()).collect();
             let p7 = certwell_ca::pkcs7_certs_only_der(&certs)
-                .map_err(|e| ApiError::internal(format!("PKCS#7 bundle failed: {e}")))?;
+                .map_err(|e| Error::internal(format!("PKCS#7 bundle failed: {e}")))?;
             (
                 [(header::CONTENT_TYPE, "application/x-pkcs7-certificates")],
                 pem_crlf("PKCS7", &p7),
@@ -146,7 +146,7 @@ fn render(b: &Bundle, format: &str) -> ApiResult<Response> {
         "default_cer" => zip("cer", true),
         "apache" => zip("crt", false),
         other => {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_FORMAT_TYPE,
                 format!("The format '{other}' is not one of {FORMATS:?}."),
             ))
@@ -159,7 +159,7 @@ pub async fn download_format(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path((id, format)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let id = path_id(&id, cert_not_found)?;
     let (_, b) = issued(&state, &caller, id).await?;
     render(&b, &format)
@@ -180,7 +180,7 @@ pub async fn download_platform(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(params): Path<Vec<(String, String)>>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let id = params
         .iter()
         .find(|(k, _)| k == "id")
@@ -189,7 +189,7 @@ pub async fn download_platform(
     let id = path_id(&id, cert_not_found)?;
     let (c, b) = issued(&state, &caller, id).await?;
     let platform = match params.iter().find(|(k, _)| k == "platform") {
-        Some((_, p)) => p.parse::<i64>().map_err(|_| ApiError::route_not_found())?,
+        Some((_, p)) => p.parse::<i64>().map_err(|_| Error::route_not_found())?,
         None => {
             let order = state
                 .store
@@ -204,13 +204,13 @@ pub async fn download_platform(
     render(&b, platform_format(platform))
 }
 
-async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<Bundle> {
-    let order_id = path_id(order_id, ApiError::order_not_found)?;
+async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> Result<Bundle> {
+    let order_id = path_id(order_id, Error::order_not_found)?;
     let order = crate::service::access::visible_order(state, caller, order_id)
         .await?
-        .ok_or_else(ApiError::order_not_found)?;
+        .ok_or_else(Error::order_not_found)?;
     let cid = order.certificate_id.ok_or_else(|| {
-        ApiError::bad_request(
+        Error::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
             "The order has no certificate yet.",
         )
@@ -223,7 +223,7 @@ pub async fn download_order(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(order_id): Path<String>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let b = order_primary(&state, &caller, &order_id).await?;
     render(&b, "default")
 }
@@ -233,7 +233,7 @@ pub async fn download_order_format(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path((order_id, format)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let b = order_primary(&state, &caller, &order_id).await?;
     render(&b, &format)
 }
@@ -245,7 +245,7 @@ pub async fn download_order_format(
 pub async fn intermediates(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
-) -> ApiResult<Json<IntermediatesResponse>> {
+) -> Result<Json<IntermediatesResponse>> {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let mut cas: Vec<_> = state.cas.cas().filter(|c| c.purpose.is_some()).collect();
     cas.sort_by_key(|c| {
@@ -262,7 +262,7 @@ pub async fn intermediates(
     let mut out = Vec::new();
     for ca in cas {
         let s = certwell_ca::certificate_summary(&ca.cert_der)
-            .map_err(|e| ApiError::internal(format!("CA {}: {e}", ca.id)))?;
+            .map_err(|e| Error::internal(format!("CA {}: {e}", ca.id)))?;
         out.push(IntermediateInfo {
             id: ca.id.clone(),
             subject_common_name: s.subject_common_name.unwrap_or_else(|| ca.name.clone()),
@@ -286,7 +286,7 @@ pub async fn chain(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<ChainResponse>> {
+) -> Result<Json<ChainResponse>> {
     let id = path_id(&id, cert_not_found)?;
     let (c, b) = issued(&state, &caller, id).await?;
     let mut intermediates = vec![ChainEntry {

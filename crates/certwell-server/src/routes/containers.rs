@@ -15,7 +15,7 @@ use certwell_store::{Container, MetadataField, NewMetadataField};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::service::access::{admin_only, container_not_found, visible};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ fn container_json(c: &Container) -> Value {
 pub async fn list_containers(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let list = visible(&state, &caller).await?;
     Ok(Json(
         json!({"containers": list.iter().map(container_json).collect::<Vec<_>>()}),
@@ -45,7 +45,7 @@ pub async fn container_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, container_not_found)?;
     let c = visible(&state, &caller)
         .await?
@@ -75,7 +75,7 @@ pub async fn create_child(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let parent = path_id(&id, container_not_found)?;
     admin_only(&caller, "create containers")?;
     let b: NewContainerBody = parse_json(&body)?;
@@ -124,8 +124,8 @@ pub struct MetadataBody {
     pub data_type: Option<String>,
 }
 
-fn metadata_not_found() -> ApiError {
-    ApiError::not_found(
+fn metadata_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND,
         "The specified custom field was not found.",
     )
@@ -136,7 +136,7 @@ fn metadata_not_found() -> ApiError {
 pub async fn list_metadata(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let list = state.store.list_metadata(caller.account_id).await?;
     if list.is_empty() {
         return Ok(Json(json!({})));
@@ -146,7 +146,7 @@ pub async fn list_metadata(
     ))
 }
 
-fn new_field(b: &MetadataBody, current: Option<&MetadataField>) -> ApiResult<NewMetadataField> {
+fn new_field(b: &MetadataBody, current: Option<&MetadataField>) -> Result<NewMetadataField> {
     let label = b.label.as_deref().or(current.map(|c| c.label.as_str()));
     let data_type = b
         .data_type
@@ -169,7 +169,7 @@ pub async fn create_metadata(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     admin_only(&caller, "define custom fields")?;
     let b: MetadataBody = parse_json(&body)?;
     let f = new_field(&b, None)?;
@@ -184,7 +184,7 @@ pub async fn update_metadata(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, metadata_not_found)?;
     admin_only(&caller, "change custom fields")?;
     let b: MetadataBody = parse_json(&body)?;
@@ -207,7 +207,7 @@ pub async fn delete_metadata(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, metadata_not_found)?;
     admin_only(&caller, "delete custom fields")?;
     match state.store.delete_metadata(caller.account_id, id).await {

@@ -1,7 +1,7 @@
 //! Domain control validation endpoints (api-surface.md §8.5, §3.4, §3.5)
 //! and the one-time confirmation pages that validation emails link to.
 
-use certwell_store::{DcvMethod, OrderStatus};
+use certwell_store::{DcvMethod, MailboxStatus, OrderStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use certwell_store::{Domain, Order};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::routes::query_map;
 use crate::service::access::load_order;
@@ -24,14 +24,14 @@ use crate::service::validation::{self, Confirmed};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 
-fn domain_not_found() -> ApiError {
-    ApiError::not_found(
+fn domain_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_DOMAIN,
         "The specified domain was not found.",
     )
 }
 
-async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Domain> {
+async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> Result<Domain> {
     let id = path_id(id, domain_not_found)?;
     let d = state
         .store
@@ -63,7 +63,7 @@ pub async fn put_dcv_method(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     let b: DcvMethodBody = parse_json(&body)?;
     let method = b
@@ -105,10 +105,10 @@ pub async fn post_dcv_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let d = load_domain(&state, &caller, &id).await?;
     if !d.dcv_method.is_token() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_DCV_METHOD,
             format!(
                 "Domain {} uses the DCV method '{}', which has no random value; switch it with PUT /domain/{}/dcv/method.",
@@ -138,7 +138,7 @@ pub async fn put_validate_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     let token = d.dcv_token.clone().unwrap_or_default();
     if domain_validated(&d) {
@@ -153,7 +153,7 @@ pub async fn get_dcv_emails(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     let (base, txt) = validation::dcv_addresses(&state, &d).await;
     Ok(Json(validation_emails(&d, &base, &txt)))
@@ -164,16 +164,16 @@ pub async fn put_dcv_emails(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let d = load_domain(&state, &caller, &id).await?;
     if d.dcv_method != DcvMethod::Email {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_DCV_METHOD,
             format!("Domain {} does not use email DCV.", d.name),
         ));
     }
     if !state.mailer.configured() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::DCV_EMAIL_NOT_SENT,
             "No SMTP relay is configured (smtp.host), so DCV email cannot be sent.",
         ));
@@ -187,7 +187,7 @@ async fn set_active(
     caller: &Caller,
     id: &str,
     active: bool,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let d = load_domain(state, caller, id).await?;
     state
         .store
@@ -204,7 +204,7 @@ pub async fn activate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     set_active(&state, &caller, &id, true).await
 }
 
@@ -213,7 +213,7 @@ pub async fn deactivate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     set_active(&state, &caller, &id, false).await
 }
 
@@ -222,7 +222,7 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let d = load_domain(&state, &caller, &id).await?;
     state.store.delete_domain(caller.account_id, d.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -241,7 +241,7 @@ async fn covering_domains(
     state: &AppState,
     order: &Order,
     names: &[String],
-) -> ApiResult<Vec<(Domain, Vec<String>)>> {
+) -> Result<Vec<(Domain, Vec<String>)>> {
     if order.organization_id == 0 {
         return Ok(Vec::new());
     }
@@ -271,7 +271,7 @@ pub async fn order_validation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let data = OrderData::from_order(&order)?;
     let names = order_names(&data);
@@ -335,7 +335,7 @@ pub async fn check_order_dcv(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let b: CheckDcvBody = parse_json(&body)?; // an empty body is {}
     let data = OrderData::from_order(&order)?;
@@ -346,7 +346,7 @@ pub async fn check_order_dcv(
             .map(|o| o.trim().trim_end_matches('.').to_ascii_lowercase())
             .collect();
         if let Some(o) = only.iter().find(|o| !names.contains(o)) {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_DNS_NAME,
                 format!("The field 'dns_names_validations' names '{o}', which is not a name of order {}.", order.id),
             ));
@@ -354,7 +354,7 @@ pub async fn check_order_dcv(
         names.retain(|n| only.contains(n));
     }
     let mut results = Vec::new();
-    let mut failure: Option<ApiError> = None;
+    let mut failure: Option<Error> = None;
     let covering = covering_domains(&state, &order, &names).await?;
     // (mailbox-validated orders have addresses, not domains)
     if let Some(n) = names
@@ -362,7 +362,7 @@ pub async fn check_order_dcv(
         .filter(|_| order.organization_id != 0)
         .find(|n| !covering.iter().any(|(_, c)| c.contains(n)))
     {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_DNS_NAME,
             format!("No active domain of the organization covers '{n}'; add it with POST /domain (or activate it)."),
         ));
@@ -371,7 +371,7 @@ pub async fn check_order_dcv(
         let ok = if domain_validated(&d) {
             true
         } else if !d.dcv_method.is_token() {
-            failure.get_or_insert(ApiError::bad_request(
+            failure.get_or_insert(Error::bad_request(
                 codes::INVALID_DCV_METHOD,
                 format!(
                     "Domain {} uses email DCV; it is validated through the link in its DCV email.",
@@ -422,7 +422,7 @@ pub async fn check_order_dcv(
 }
 
 /// A pending order CAA holds back: its `caa_check_failed|<name>` error.
-async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Option<ApiError> {
+async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Option<Error> {
     if order.status != OrderStatus::Pending {
         return None;
     }
@@ -433,7 +433,7 @@ async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Optio
 
 /// `caa_status_message` of order info (`include_caa_status=true`): per
 /// name, whether CAA allows issuance; pending orders only.
-pub async fn caa_status(state: &AppState, order: &Order) -> ApiResult<Option<Value>> {
+pub async fn caa_status(state: &AppState, order: &Order) -> Result<Option<Value>> {
     if !matches!(
         order.status,
         OrderStatus::Pending | OrderStatus::NeedsApproval
@@ -464,7 +464,7 @@ pub async fn new_order_random_value(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let data = OrderData::from_order(&order)?;
     let mut domains = Vec::new();
@@ -487,7 +487,7 @@ pub async fn new_order_random_value(
         domains.push(json!({"id": d.id, "name": d.name, "dcv_token": dcv_token_json(&state, &d)}));
     }
     let Some(first) = first else {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_DCV_METHOD,
             "The order has no pending domain that uses a random value.",
         ));
@@ -608,7 +608,7 @@ pub async fn confirm_submit(
                 html_escape(&email)
             ),
         ),
-        Err(e) if e.status == StatusCode::NOT_FOUND => invalid_page(),
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => invalid_page(),
         Err(e) => {
             tracing::warn!(error = %e.message, "confirming a validation link failed");
             page(
@@ -626,12 +626,12 @@ pub async fn put_email_validation(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
     RawQuery(raw): RawQuery,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let link = validation::open_link(&state, &secret).await?;
     let q = query_map(raw.as_deref());
     if let Some(e) = q.get("email") {
         if !e.eq_ignore_ascii_case(&link.email) {
-            return Err(ApiError::not_found(
+            return Err(Error::not_found(
                 codes::VALIDATION_LINK_INVALID,
                 "This validation link is unknown, already used or expired.",
             ));
@@ -653,24 +653,27 @@ pub async fn resend_mailbox_emails(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let b: ResendBody = parse_json(&body)?; // an empty body is {}
     let addresses = state.store.order_emails(order.id).await?;
     if addresses.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_DCV_METHOD,
             "The order has no mailbox-validated addresses.",
         ));
     }
     if !state.mailer.configured() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::DCV_EMAIL_NOT_SENT,
             "No SMTP relay is configured (smtp.host), so validation email cannot be sent.",
         ));
     }
     let mut sent = Vec::new();
-    for a in addresses.iter().filter(|a| a.status != "validated") {
+    for a in addresses
+        .iter()
+        .filter(|a| a.status != MailboxStatus::Validated)
+    {
         if let Some(only) = &b.emails {
             if !only.iter().any(|o| o.eq_ignore_ascii_case(&a.email)) {
                 continue;

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 
 /// Parses a query string into a map (later keys win).
@@ -51,8 +51,8 @@ pub fn paged(
     out
 }
 
-async fn route_not_found() -> ApiError {
-    ApiError::route_not_found()
+async fn route_not_found() -> Error {
+    Error::route_not_found()
 }
 
 /// Body-limit and other framework rejections arrive as plain text; rewrite
@@ -66,20 +66,21 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     });
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let err = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                status,
+            StatusCode::PAYLOAD_TOO_LARGE => Error::new(
+                crate::error::ErrorKind::TooLarge,
                 certwell_api::error::codes::PAYLOAD_TOO_LARGE,
                 "The request body is too large.",
             ),
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ApiError::route_not_found(),
-            s if s.is_server_error() => {
-                ApiError::internal("The server failed to handle the request.")
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Error::route_not_found(),
+            s if s.is_server_error() => Error::internal("The server failed to handle the request."),
+            // Another rejection of the framework keeps its own status.
+            s => {
+                return crate::error::envelope(
+                    s,
+                    certwell_api::error::codes::BAD_REQUEST_FORMAT,
+                    "The request could not be read.",
+                )
             }
-            s => ApiError::new(
-                s,
-                certwell_api::error::codes::BAD_REQUEST_FORMAT,
-                "The request could not be read.",
-            ),
         };
         return err.into_response();
     }
@@ -268,7 +269,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(common_headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
-                ApiError::internal("The server failed to handle the request.").into_response()
+                Error::internal("The server failed to handle the request.").into_response()
             },
         ))
         .with_state(state)

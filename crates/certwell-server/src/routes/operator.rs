@@ -12,7 +12,7 @@ use certwell_policy::approval::{ApprovalWorkflow, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Operator};
 use crate::service::desk::{
     create_account, decide, org_not_found, validate_domain, validate_order_email, validate_org,
@@ -30,7 +30,7 @@ pub struct ValidateOrgBody {
 pub async fn list_pending(
     State(state): State<Arc<AppState>>,
     _op: Operator,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let list = state.store.pending_org_validations(1000).await?;
     Ok(Json(json!({"validations": list.iter().map(|p| {
         let mut v = json!({"account_id": p.account_id, "organization_id": p.organization_id,
@@ -50,7 +50,7 @@ pub async fn put_decision(
     op: Operator,
     Path((id, kind)): Path<(String, String)>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, org_not_found)?;
     let input: certwell_api::organization::DeskDecisionInput = parse_json(&body)?;
     let kind = kind.to_ascii_lowercase();
@@ -74,12 +74,12 @@ pub async fn get_audit(
     State(state): State<Arc<AppState>>,
     _op: Operator,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = crate::routes::query_map(raw.as_deref());
     let org = match q.get("organization_id").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_FILTER,
                 "The query parameter 'organization_id' must be an integer.",
             )
@@ -107,9 +107,9 @@ pub async fn put_validate_org(
     _op: Operator,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, || {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_ORGANIZATION,
             "The specified organization was not found.",
         )
@@ -125,9 +125,9 @@ pub async fn put_validate_domain(
     State(state): State<Arc<AppState>>,
     _op: Operator,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, || {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_DOMAIN,
             "The specified domain was not found.",
         )
@@ -146,7 +146,7 @@ pub async fn post_account(
     State(state): State<Arc<AppState>>,
     _op: Operator,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let b: NewAccountBody = parse_json(&body)?;
     let name = b
         .name
@@ -175,9 +175,9 @@ pub async fn post_api_key(
     _op: Operator,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let not_found = || {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_ACCOUNT,
             "The specified account was not found.",
         )
@@ -188,7 +188,7 @@ pub async fn post_api_key(
     let role = Role::parse(role)
         .filter(|r| *r != Role::Operator)
         .ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_VALUE,
                 "The field 'role' must be admin, manager or user.",
             )
@@ -196,7 +196,7 @@ pub async fn post_api_key(
     state.store.get_account(id).await?.ok_or_else(not_found)?;
     if let Some(c) = b.container_id {
         if state.store.get_container(id, c).await?.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_CONTAINER,
                 format!("The field 'container_id' names no container of account {id}: {c}."),
             ));
@@ -233,9 +233,9 @@ pub async fn put_settings(
     _op: Operator,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let not_found = || {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_ACCOUNT,
             "The specified account was not found.",
         )
@@ -245,7 +245,7 @@ pub async fn put_settings(
     let mut account = state.store.get_account(id).await?.ok_or_else(not_found)?;
     if let Some(w) = b.approval_workflow {
         let w = ApprovalWorkflow::parse(&w).ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_VALUE,
                 "The field 'approval_workflow' must be one_step, two_step or auto_approve.",
             )
@@ -257,13 +257,13 @@ pub async fn put_settings(
         let p = certwell_policy::catalog::find_product(product)
             .filter(|p| p.family == certwell_policy::catalog::Family::SecureEmail)
             .ok_or_else(|| {
-                ApiError::bad_request(
+                Error::bad_request(
                     codes::INVALID_VALUE,
                     format!("The field '{field}' must name a secure_email_* product."),
                 )
             })?;
         let g = certwell_policy::smime::Generation::parse(profile).ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_PROFILE_TYPE,
                 format!("The field '{field}' must be 'strict' or 'multipurpose'; got '{profile}'."),
             )
@@ -282,7 +282,7 @@ pub async fn put_settings(
     if let Some(v) = b.default_card_last_four {
         let v = v.trim().to_string();
         if !(v.is_empty() || (v.len() == 4 && v.bytes().all(|c| c.is_ascii_digit()))) {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_VALUE,
                 "The field 'default_card_last_four' must be four digits (or empty to remove the card).",
             ));
@@ -295,7 +295,7 @@ pub async fn put_settings(
             Some(l) => certwell_policy::payment::parse_money(l)
                 .filter(|c| *c >= 0)
                 .ok_or_else(|| {
-                    ApiError::bad_request(
+                    Error::bad_request(
                         codes::INVALID_VALUE,
                         "The field 'negative_balance_limit' must be an amount like 2000.00.",
                     )
@@ -328,9 +328,9 @@ pub async fn post_deposit(
     _op: Operator,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> Result<Json<serde_json::Value>> {
     let not_found = || {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_ACCOUNT,
             "The specified account was not found.",
         )
@@ -342,7 +342,7 @@ pub async fn post_deposit(
         .as_deref()
         .and_then(certwell_policy::payment::parse_money)
         .ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_VALUE,
                 "The field 'amount' must be an amount like 250.00.",
             )
@@ -371,8 +371,8 @@ pub async fn put_validate_order_email(
     _op: Operator,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id, ApiError::order_not_found)?;
+) -> Result<StatusCode> {
+    let id = path_id(&id, Error::order_not_found)?;
     let b: ValidateEmailBody = parse_json(&body)?;
     let email = b
         .email

@@ -16,7 +16,7 @@ use certwell_store::{format_ts, Order, OrderQuery};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::{paged, query_map};
 use crate::service::access::{load_order, visible_order};
@@ -31,9 +31,9 @@ pub async fn create_order(
     caller: Caller,
     Path(product_id): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let product = find_product(&product_id).ok_or_else(|| {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_PRODUCT,
             format!("The product '{product_id}' was not found."),
         )
@@ -71,7 +71,7 @@ fn resolve_contacts(
     (oc, tc)
 }
 
-async fn order_context_values(state: &AppState, order: &Order, full: bool) -> ApiResult<Value> {
+async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Result<Value> {
     let data = OrderData::from_order(order)?;
     let org = state
         .store
@@ -137,7 +137,7 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Ap
     })
 }
 
-pub async fn order_json(state: &AppState, order: &Order) -> ApiResult<Value> {
+pub async fn order_json(state: &AppState, order: &Order) -> Result<Value> {
     order_context_values(state, order, true).await
 }
 
@@ -147,7 +147,7 @@ pub async fn order_info(
     caller: Caller,
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &key).await?;
     let mut v = order_json(&state, &order).await?;
     let q = query_map(raw.as_deref());
@@ -166,14 +166,14 @@ pub async fn list_orders(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let int = |k: &str| -> ApiResult<Option<i64>> {
+    let int = |k: &str| -> Result<Option<i64>> {
         match q.get(k) {
             None => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                ApiError::bad_request(
+                Error::bad_request(
                     codes::INVALID_FILTER,
                     format!("The filter '{k}' must be an integer."),
                 )
@@ -181,12 +181,12 @@ pub async fn list_orders(
         }
     };
     let s = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-    let flag = |k: &str| -> ApiResult<Option<bool>> {
+    let flag = |k: &str| -> Result<Option<bool>> {
         match q.get(k).map(String::as_str) {
             None | Some("") => Ok(None),
             Some("1" | "true") => Ok(Some(true)),
             Some("0" | "false") => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_request(
+            Some(_) => Err(Error::bad_request(
                 codes::INVALID_FILTER,
                 format!("The filter '{k}' must be 1 or 0."),
             )),
@@ -201,7 +201,7 @@ pub async fn list_orders(
     let mut sort = Vec::new();
     if let Some(spec) = s("sort") {
         if spec.split(',').count() > 5 {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_FILTER,
                 "The parameter 'sort' may name at most 5 keys.",
             ));
@@ -212,7 +212,7 @@ pub async fn list_orders(
                 None => (false, part),
             };
             let Some(key) = certwell_store::OrderSortKey::parse(key) else {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_FILTER,
                     format!("The sort key '{key}' is not supported."),
                 ));
@@ -266,8 +266,8 @@ pub async fn update_order_status(
     caller: Caller,
     Path(key): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&key, ApiError::order_not_found)?;
+) -> Result<StatusCode> {
+    let id = path_id(&key, Error::order_not_found)?;
     let req: OrderStatusUpdate = parse_json(&body)?;
     let status = req
         .status
@@ -278,7 +278,7 @@ pub async fn update_order_status(
         .to_ascii_lowercase();
     let order = visible_order(&state, &caller, id)
         .await?
-        .ok_or_else(ApiError::order_not_found)?;
+        .ok_or_else(Error::order_not_found)?;
     match status.as_str() {
         "canceled" if order.status == OrderStatus::ReissuePending => {
             // Cancels the reissue; the order keeps its certificate.
@@ -292,7 +292,7 @@ pub async fn update_order_status(
                 )
                 .await?;
             if !ok {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_STATUS_TRANSITION,
                     "The reissue is being issued and can no longer be canceled.",
                 ));
@@ -305,23 +305,28 @@ pub async fn update_order_status(
                 .set_order_status(
                     caller.account_id,
                     id,
-                    &["needs_approval", "pending", "waiting_pickup", "needs_csr"],
-                    "canceled",
+                    &[
+                        OrderStatus::NeedsApproval,
+                        OrderStatus::Pending,
+                        OrderStatus::WaitingPickup,
+                        OrderStatus::NeedsCsr,
+                    ],
+                    OrderStatus::Canceled,
                 )
                 .await?;
             if !ok {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_STATUS_TRANSITION,
                     format!("An order in status '{}' cannot be canceled.", order.status),
                 ));
             }
             Ok(StatusCode::NO_CONTENT)
         }
-        "renewed" | "not_renewed" => Err(ApiError::bad_request(
+        "renewed" | "not_renewed" => Err(Error::bad_request(
             codes::INVALID_STATUS_TRANSITION,
             format!("The status '{status}' can only be set on migrated orders."),
         )),
-        other => Err(ApiError::bad_request(
+        other => Err(Error::bad_request(
             codes::INVALID_STATUS,
             format!(
                 "The field 'status' must be one of canceled, renewed, not_renewed; got '{other}'."
@@ -335,13 +340,13 @@ pub async fn status_changes(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let range = q
         .get("filters[status_last_updated]")
         .ok_or_else(|| certwell_policy::PolicyError::missing("filters[status_last_updated]"))?;
     let bad = || {
-        ApiError::bad_request(
+        Error::bad_request(
             codes::INVALID_FILTER,
             "The filter 'status_last_updated' must be START...END with dates like 2024-1-5 10:0:0.",
         )
@@ -388,9 +393,8 @@ pub async fn expiring_report(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(container): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let not_found =
-        || ApiError::not_found(codes::NOT_FOUND, "The specified container was not found.");
+) -> Result<Json<Value>> {
+    let not_found = || Error::not_found(codes::NOT_FOUND, "The specified container was not found.");
     let container = path_id(&container, not_found)?;
     state
         .store
@@ -431,8 +435,8 @@ pub async fn upload_csr(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let order_id = path_id(&id, ApiError::order_not_found)?;
+) -> Result<(StatusCode, Json<Value>)> {
+    let order_id = path_id(&id, Error::order_not_found)?;
     let b: certwell_api::order::CsrUpload = parse_json(&body)?;
     let resp = crate::service::smime::upload_csr(&state, &caller, order_id, b).await?;
     Ok((StatusCode::OK, Json(resp)))
@@ -443,7 +447,7 @@ pub async fn email_validation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     Ok(Json(
         crate::service::smime::email_validation(&state, &caller, &id).await?,
     ))

@@ -1,6 +1,7 @@
 //! Organization management beyond creation (api-surface.md §7.4–7.6):
 //! activate / deactivate, submit for validation, validation details.
 
+use certwell_store::ValidationStatus;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,15 +14,15 @@ use certwell_policy::organization::validation_request;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::service::access::{in_org_view, sees_container};
 use crate::service::intake::sandbox_validated_until;
 use crate::state::AppState;
 use crate::views::org_validations;
 
-fn org_not_found() -> ApiError {
-    ApiError::not_found(
+fn org_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_ORGANIZATION,
         "The specified organization was not found.",
     )
@@ -32,10 +33,10 @@ async fn set_active(
     caller: &Caller,
     id: &str,
     active: bool,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(id, org_not_found)?;
     if !caller.role.can_approve() {
-        return Err(ApiError::missing_permission(
+        return Err(Error::missing_permission(
             "activate or deactivate organizations (an administrator or manager key is required)",
         ));
     }
@@ -63,7 +64,7 @@ pub async fn activate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     set_active(&state, &caller, &id, true).await
 }
 
@@ -73,7 +74,7 @@ pub async fn deactivate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     set_active(&state, &caller, &id, false).await
 }
 
@@ -90,7 +91,7 @@ pub async fn submit_validation(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, org_not_found)?;
     let b: SubmitBody = parse_json(&body)?;
     let org = state
@@ -114,7 +115,7 @@ pub async fn submit_validation(
                     .await?
                     .is_none()
                 {
-                    return Err(ApiError::bad_request(
+                    return Err(Error::bad_request(
                         codes::INVALID_CONTACT,
                         format!("The field 'validations[{i}].verified_users[{j}].id' names no user in this account: {uid}."),
                     ));
@@ -126,14 +127,14 @@ pub async fn submit_validation(
         let already = org
             .validations
             .iter()
-            .any(|v| v.kind == r.kind && v.status == "active");
+            .any(|v| v.kind == r.kind && v.status == ValidationStatus::Active);
         if already {
             continue;
         }
         let (status, until) = if state.config.sandbox {
-            ("active", sandbox_validated_until(&state).1)
+            (ValidationStatus::Active, sandbox_validated_until(&state).1)
         } else {
-            ("pending", None)
+            (ValidationStatus::Pending, None)
         };
         let users = serde_json::to_value(&r.verified_users).unwrap_or(Value::Null);
         state
@@ -152,7 +153,7 @@ pub async fn validation_details(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, org_not_found)?;
     let org = state
         .store

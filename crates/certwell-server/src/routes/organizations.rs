@@ -12,7 +12,7 @@ use certwell_policy::organization::{validate_new_domain, validate_new_organizati
 use certwell_store::{NewDomainRow, NewOrganizationRow};
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::{paged, query_map};
 use crate::service::access::check_container;
@@ -22,21 +22,21 @@ use crate::state::AppState;
 use crate::token::new_dcv_token;
 use crate::views::{domain_json, organization_json};
 
-fn org_not_found() -> ApiError {
-    ApiError::not_found(
+fn org_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_ORGANIZATION,
         "The specified organization was not found.",
     )
 }
 
-fn domain_not_found() -> ApiError {
-    ApiError::not_found(
+fn domain_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_DOMAIN,
         "The specified domain was not found.",
     )
 }
 
-async fn container_name(state: &AppState, account_id: i64, id: i64) -> ApiResult<String> {
+async fn container_name(state: &AppState, account_id: i64, id: i64) -> Result<String> {
     Ok(state
         .store
         .get_container(account_id, id)
@@ -50,7 +50,7 @@ pub async fn create_organization(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let input: OrganizationInput = parse_json(&body)?;
     let org = validate_new_organization(&input, "")?;
     let container_id = match org.container_id {
@@ -83,13 +83,13 @@ pub async fn list_organizations(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
     let status = q.get("filters[status]").map(|s| s.to_ascii_lowercase());
     if let Some(st) = &status {
         if st != "active" && st != "inactive" {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_VALUE,
                 format!("The filter 'filters[status]' must be active or inactive; got '{st}'."),
             ));
@@ -97,7 +97,7 @@ pub async fn list_organizations(
     }
     let container = match q.get("container_id") {
         Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_VALUE,
                 format!("The parameter 'container_id' must be a number; got '{c}'."),
             )
@@ -126,7 +126,7 @@ pub async fn organization_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, org_not_found)?;
     let o = state
         .store
@@ -145,7 +145,7 @@ pub async fn create_domain(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let input: DomainInput = parse_json(&body)?;
     let d = validate_new_domain(&input)?;
     let org_id = d.organization_id;
@@ -154,7 +154,7 @@ pub async fn create_domain(
         .get_organization(caller.account_id, org_id)
         .await?
         .ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_ORGANIZATION,
                 format!(
                     "The field 'organization.id' names no organization in this account: {org_id}."
@@ -162,7 +162,7 @@ pub async fn create_domain(
             )
         })?;
     if !in_org_view(&state, &caller, org.container_id).await? {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_ORGANIZATION,
             format!("The field 'organization.id' names no organization in this account: {org_id}."),
         ));
@@ -196,7 +196,7 @@ pub async fn create_domain(
         .map_err(|e| match e {
             certwell_store::StoreError::Conflict(
                 certwell_store::Conflict::DomainExists { .. } | certwell_store::Conflict::Duplicate,
-            ) => ApiError::bad_request(
+            ) => Error::bad_request(
                 codes::DUPLICATE_DOMAIN,
                 format!(
                     "The domain '{}' already exists for organization {}.",
@@ -228,12 +228,12 @@ pub async fn list_domains(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
     let org_filter = match q.get("filters[organization_id]") {
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_FILTER,
                 "The filter 'organization_id' must be an integer.",
             )
@@ -271,7 +271,7 @@ pub async fn domain_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, domain_not_found)?;
     let d = state
         .store

@@ -11,7 +11,7 @@ use certwell_policy::catalog::{
 };
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::state::AppState;
 
@@ -144,9 +144,9 @@ pub async fn product_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(name_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let p = find_product(&name_id).ok_or_else(|| {
-        ApiError::not_found(
+        Error::not_found(
             codes::NOT_FOUND_PRODUCT,
             format!("The product '{name_id}' was not found."),
         )

@@ -1,7 +1,7 @@
 //! Reissue and duplicate (api-surface.md §3.7, §3.8):
 //! `POST|GET /order/certificate/{id}/reissue` and `…/duplicate`.
 
-use certwell_store::{CertificateStatus, OrderStatus, RequestStatus};
+use certwell_store::{CertificateKind, CertificateStatus, OrderStatus, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -18,7 +18,7 @@ use certwell_store::{format_ts, Conflict, NewCertificateRow, NewExtraCertificate
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, Caller};
 use crate::service::access::load_order;
 use crate::service::intake::{initial_status, key_facts, pick_issuing_ca, verify_csr};
@@ -32,7 +32,7 @@ pub async fn post_reissue(
     caller: Caller,
     id: Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     create(state, caller, id, body, ExtraKind::Reissue).await
 }
 
@@ -42,7 +42,7 @@ pub async fn post_duplicate(
     caller: Caller,
     id: Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     create(state, caller, id, body, ExtraKind::Duplicate).await
 }
 
@@ -52,12 +52,12 @@ async fn create(
     Path(id): Path<String>,
     body: Bytes,
     kind: ExtraKind,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let order = load_order(&state, &caller, &id).await?;
     let req: OrderRequest = parse_json(&body)?;
     let data = OrderData::from_order(&order)?;
     let product = find_product(&order.product_name_id)
-        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+        .ok_or_else(|| Error::internal("The order names an unknown product."))?;
     let now = OffsetDateTime::now_utc();
     if order.status != OrderStatus::Issued {
         let (code, why) = if order.status == OrderStatus::ReissuePending {
@@ -71,7 +71,7 @@ async fn create(
                 format!("the order is '{}'", order.status),
             )
         };
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             code,
             format!(
                 "Order {} cannot get a {}: {why}; only issued orders can.",
@@ -84,9 +84,9 @@ async fn create(
         data.plan.term_end(),
         &time::format_description::well_known::Rfc3339,
     )
-    .map_err(|_| ApiError::internal("The order's term could not be read."))?;
+    .map_err(|_| Error::internal("The order's term could not be read."))?;
     if term_end <= now {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
             "The order's validity has ended; renew the order instead.",
         ));
@@ -95,7 +95,7 @@ async fn create(
         Some(c) => state.store.get_certificate(caller.account_id, c).await?,
         None => None,
     }
-    .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
+    .ok_or_else(|| Error::internal("The order's certificate record is missing."))?;
     let plan = match &data.plan {
         OrderPlan::Tls(p) => {
             let names = extra_plan(&current)
@@ -106,7 +106,7 @@ async fn create(
         OrderPlan::Smime(p) => validate_smime_extra(kind, product, &p.signature_hash, &req)?,
     };
     if plan.skip_approval && !caller.role.can_approve() {
-        return Err(ApiError::missing_permission(
+        return Err(Error::missing_permission(
             "skip approval (an administrator or manager key is required)",
         ));
     }
@@ -130,7 +130,7 @@ async fn create(
                 .iter()
                 .any(|d| d.is_active && domain_covers(&d.name, n))
             {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_DNS_NAME,
                     format!("The name '{n}' (certificate.dns_names[{i}] or common_name) is not covered by a domain of the order's organization; add and validate the domain first."),
                 ));
@@ -147,7 +147,10 @@ async fn create(
         .create_extra_certificate(&NewExtraCertificate {
             account_id: caller.account_id,
             order_id: order.id,
-            kind: kind.as_str().to_string(),
+            kind: match kind {
+                ExtraKind::Reissue => CertificateKind::Reissue,
+                ExtraKind::Duplicate => CertificateKind::Duplicate,
+            },
             user_id: caller.user.id,
             certificate: NewCertificateRow {
                 csr: plan.csr.clone(),
@@ -161,7 +164,7 @@ async fn create(
                 signature_hash: plan.signature_hash.clone(),
             },
             data: serde_json::to_value(&x)
-                .map_err(|_| ApiError::internal("The request could not be encoded."))?,
+                .map_err(|_| Error::internal("The request could not be encoded."))?,
             request: request.map(|s| (s, plan.comments.clone())),
             approved,
             reserve_serial: None,
@@ -171,7 +174,7 @@ async fn create(
     {
         Ok(c) => c,
         Err(StoreError::Conflict(c @ Conflict::OrderNotIssued { .. })) => {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_STATUS_TRANSITION,
                 c.to_string(),
             ))
@@ -201,7 +204,7 @@ async fn create(
             .store
             .get_order(caller.account_id, order.id)
             .await?
-            .ok_or_else(ApiError::order_not_found)?;
+            .ok_or_else(Error::order_not_found)?;
         match try_issue_certificate(&state, &order, created.certificate_id).await {
             Ok(Some((_, chain))) => resp.certificate_chain = Some(chain),
             Ok(None) => state.wake_issuer.notify_one(),
@@ -216,8 +219,8 @@ pub async fn list_reissues(
     state: State<Arc<AppState>>,
     caller: Caller,
     id: Path<String>,
-) -> ApiResult<Json<Value>> {
-    list(state, caller, id, "reissue").await
+) -> Result<Json<Value>> {
+    list(state, caller, id, CertificateKind::Reissue).await
 }
 
 /// `GET /order/certificate/{id}/duplicate`
@@ -225,16 +228,16 @@ pub async fn list_duplicates(
     state: State<Arc<AppState>>,
     caller: Caller,
     id: Path<String>,
-) -> ApiResult<Json<Value>> {
-    list(state, caller, id, "duplicate").await
+) -> Result<Json<Value>> {
+    list(state, caller, id, CertificateKind::Duplicate).await
 }
 
 async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    kind: &str,
-) -> ApiResult<Json<Value>> {
+    kind: CertificateKind,
+) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let data = OrderData::from_order(&order)?;
     let mut out = Vec::new();

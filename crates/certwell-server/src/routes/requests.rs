@@ -1,6 +1,6 @@
 //! `/request…`: the approval workflow.
 
-use certwell_store::{OrderStatus, RequestStatus};
+use certwell_store::{OrderStatus, RequestKind, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use certwell_store::{format_ts, ProcessRequest, Request};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
@@ -22,8 +22,8 @@ use crate::service::issuance::try_issue;
 use crate::state::AppState;
 use crate::views::{product_summary, user_summary};
 
-fn request_not_found() -> ApiError {
-    ApiError::not_found(
+fn request_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_REQUEST,
         "The specified request was not found.",
     )
@@ -33,7 +33,7 @@ fn statuses() -> Vec<&'static str> {
     RequestStatus::names()
 }
 
-async fn list_item(state: &AppState, r: &Request) -> ApiResult<Value> {
+async fn list_item(state: &AppState, r: &Request) -> Result<Value> {
     let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
     if let Some(u) = state.store.get_user(r.account_id, r.requester_id).await? {
         v["requester"] = user_summary(&u);
@@ -68,13 +68,13 @@ pub async fn list_requests(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
     let status = match q.get("status").or_else(|| q.get("filters[status]")) {
         None => None,
         Some(s) => Some(RequestStatus::from_name(s).ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_FILTER,
                 format!("The filter 'status' must be one of {:?}.", statuses()),
             )
@@ -93,7 +93,7 @@ pub async fn list_requests(
 }
 
 /// Request `id` of the caller's account whose order the caller sees.
-async fn visible_request(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Request> {
+async fn visible_request(state: &AppState, caller: &Caller, id: i64) -> Result<Request> {
     let r = state
         .store
         .get_request(caller.account_id, id)
@@ -110,7 +110,7 @@ pub async fn request_info(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>> {
     let id = path_id(&id, request_not_found)?;
     let r = visible_request(&state, &caller, id).await?;
     let mut v = list_item(&state, &r).await?;
@@ -137,7 +137,7 @@ pub async fn update_request_status(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let id = path_id(&id, request_not_found)?;
     let body: RequestStatusUpdate = parse_json(&body)?;
     let raw = body
@@ -147,7 +147,7 @@ pub async fn update_request_status(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?;
     let wanted = RequestStatus::parse(&raw).ok_or_else(|| {
-        ApiError::bad_request(
+        Error::bad_request(
             codes::INVALID_STATUS,
             format!(
                 "The field 'status' must be one of {:?}; got '{raw}'.",
@@ -157,14 +157,14 @@ pub async fn update_request_status(
     })?;
     let r = visible_request(&state, &caller, id).await?;
     if !caller.role.can_approve() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            crate::error::ErrorKind::Forbidden,
             codes::INVALID_APPROVER,
             "Access denied: only administrators and managers may approve or reject requests.",
         ));
     }
     let Some(next) = request_transition(r.status, wanted) else {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_STATUS_TRANSITION,
             format!(
                 "A request in status '{}' cannot be set to '{wanted}'.",
@@ -172,11 +172,9 @@ pub async fn update_request_status(
             ),
         ));
     };
-    if r.kind == "revoke" && next == RequestStatus::Approved {
-        let (ids, reason) =
-            crate::service::lifecycle::revoke_payload(r.data.as_ref()).ok_or_else(|| {
-                ApiError::internal("The revoke request has no certificates recorded.")
-            })?;
+    if r.kind == RequestKind::Revoke && next == RequestStatus::Approved {
+        let (ids, reason) = crate::service::lifecycle::revoke_payload(r.data.as_ref())
+            .ok_or_else(|| Error::internal("The revoke request has no certificates recorded."))?;
         crate::service::lifecycle::revoke_now(
             &state,
             caller.account_id,
@@ -212,7 +210,7 @@ pub async fn update_request_status(
         })
         .await?;
     if !ok {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::INVALID_STATUS_TRANSITION,
             "The request was changed by someone else; fetch it and try again.",
         ));

@@ -1,7 +1,7 @@
 //! Revocation: `PUT /certificate/{id|serial}/revoke` and
 //! `PUT /order/certificate/{id}/revoke` (api-surface.md §3.9, §5.3).
 
-use certwell_store::{CertificateStatus, OrderStatus, RequestStatus};
+use certwell_store::{CertificateStatus, OrderStatus, RequestKind, RequestStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use certwell_store::Certificate;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::service::lifecycle::revoke_now;
 use crate::state::AppState;
@@ -39,7 +39,7 @@ async fn revoke_or_request(
     order_id: i64,
     certs: Vec<Certificate>,
     body: RevokeBody,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let reason =
         parse_reason(body.revocation_reason.as_deref().or(body.reason.as_deref()))?.to_string();
     let comments = body
@@ -57,14 +57,14 @@ async fn revoke_or_request(
         .await?
         .is_some_and(|o| o.status == OrderStatus::ReissuePending)
     {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::REISSUE_PENDING,
             format!("Order {order_id} has a pending reissue; cancel the reissue or wait for it before revoking."),
         ));
     }
     if body.skip_approval.unwrap_or(false) {
         if !caller.role.can_approve() {
-            return Err(ApiError::missing_permission(
+            return Err(Error::missing_permission(
                 "skip approval (an administrator or manager key is required)",
             ));
         }
@@ -76,7 +76,7 @@ async fn revoke_or_request(
         .create_request(
             caller.account_id,
             order_id,
-            "revoke",
+            RequestKind::Revoke,
             RequestStatus::Pending,
             caller.user.id,
             comments.as_deref(),
@@ -91,8 +91,8 @@ async fn revoke_or_request(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-fn cert_not_found() -> ApiError {
-    ApiError::not_found(
+fn cert_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_CERTIFICATE,
         "The specified certificate was not found.",
     )
@@ -104,7 +104,7 @@ pub async fn revoke_certificate(
     caller: Caller,
     Path(key): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let body: RevokeBody = parse_json(&body)?;
     let cert = state
         .store
@@ -120,13 +120,13 @@ pub async fn revoke_certificate(
     match cert.status {
         CertificateStatus::Issued => {}
         CertificateStatus::Revoked => {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::CERTIFICATE_ALREADY_REVOKED,
                 format!("Certificate {} is already revoked.", cert.id),
             ))
         }
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::CERTIFICATE_NOT_ISSUED,
                 format!("Certificate {} has not been issued.", cert.id),
             ))
@@ -142,12 +142,12 @@ pub async fn revoke_order(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let body: RevokeBody = parse_json(&body)?;
-    let id = path_id(&id, ApiError::order_not_found)?;
+    let id = path_id(&id, Error::order_not_found)?;
     let order = crate::service::access::visible_order(&state, &caller, id)
         .await?
-        .ok_or_else(ApiError::order_not_found)?;
+        .ok_or_else(Error::order_not_found)?;
     let certs: Vec<Certificate> = state
         .store
         .certificates_for_order(order.id)
@@ -156,7 +156,7 @@ pub async fn revoke_order(
         .filter(|c| c.status == CertificateStatus::Issued)
         .collect();
     if certs.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
             format!("Order {} has no issued certificate to revoke.", order.id),
         ));

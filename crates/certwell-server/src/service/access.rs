@@ -3,7 +3,7 @@
 //! from the containers above). Every lookup of another user's data goes
 //! through here, so a route cannot forget the scope.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::state::AppState;
 use certwell_api::error::codes;
@@ -14,7 +14,7 @@ use certwell_store::Order;
 
 /// The account's containers the caller's user sees: its own container
 /// and everything below it.
-pub async fn visible(state: &AppState, caller: &Caller) -> ApiResult<Vec<Container>> {
+pub async fn visible(state: &AppState, caller: &Caller) -> Result<Vec<Container>> {
     let all = state.store.list_containers(caller.account_id).await?;
     let tree: Vec<(i64, Option<i64>)> = all.iter().map(|c| (c.id, c.parent_id)).collect();
     let ids = visible_containers(&tree, caller.user.container_id);
@@ -24,7 +24,7 @@ pub async fn visible(state: &AppState, caller: &Caller) -> ApiResult<Vec<Contain
 /// The containers whose orders and certificates the caller sees: `None`
 /// for a user of the root container (the whole account), else its own
 /// container and those below it.
-pub async fn order_scope(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
+pub async fn order_scope(state: &AppState, caller: &Caller) -> Result<Option<Vec<i64>>> {
     if caller.at_root {
         return Ok(None);
     }
@@ -37,7 +37,7 @@ pub async fn order_scope(state: &AppState, caller: &Caller) -> ApiResult<Option<
 /// order with: its own subtree and the containers above it (a department
 /// orders with the company's organizations). `None`: the whole account.
 /// Changing them (activation, DCV, deletion) needs [`sees_container`].
-pub async fn org_view(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
+pub async fn org_view(state: &AppState, caller: &Caller) -> Result<Option<Vec<i64>>> {
     if caller.at_root {
         return Ok(None);
     }
@@ -46,32 +46,32 @@ pub async fn org_view(state: &AppState, caller: &Caller) -> ApiResult<Option<Vec
     Ok(Some(containers_in_view(&tree, caller.user.container_id)))
 }
 
-pub async fn in_org_view(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
+pub async fn in_org_view(state: &AppState, caller: &Caller, id: i64) -> Result<bool> {
     Ok(org_view(state, caller)
         .await?
         .is_none_or(|v| v.contains(&id)))
 }
 
 /// Whether the caller sees what lives in container `id`.
-pub async fn sees_container(state: &AppState, caller: &Caller, id: i64) -> ApiResult<bool> {
+pub async fn sees_container(state: &AppState, caller: &Caller, id: i64) -> Result<bool> {
     if caller.at_root || id == caller.user.container_id {
         return Ok(true);
     }
     Ok(visible(state, caller).await?.iter().any(|c| c.id == id))
 }
 
-pub fn admin_only(caller: &Caller, what: &str) -> ApiResult<()> {
+pub fn admin_only(caller: &Caller, what: &str) -> Result<()> {
     if caller.role == Role::Admin {
         Ok(())
     } else {
-        Err(ApiError::missing_permission(&format!(
+        Err(Error::missing_permission(&format!(
             "{what} (an administrator key is required)"
         )))
     }
 }
 
-pub fn container_not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "The specified container was not found.")
+pub fn container_not_found() -> Error {
+    Error::not_found(codes::NOT_FOUND, "The specified container was not found.")
 }
 
 /// User `uid` of the account, if it sits in a container the caller sees.
@@ -79,7 +79,7 @@ pub async fn visible_user(
     state: &AppState,
     caller: &Caller,
     uid: i64,
-) -> ApiResult<Option<certwell_store::User>> {
+) -> Result<Option<certwell_store::User>> {
     match state.store.get_user(caller.account_id, uid).await? {
         Some(u) if sees_container(state, caller, u.container_id).await? => Ok(Some(u)),
         _ => Ok(None),
@@ -91,11 +91,11 @@ pub async fn check_contact_users(
     state: &AppState,
     caller: &Caller,
     contacts: &[certwell_policy::organization::OrderContact],
-) -> ApiResult<()> {
+) -> Result<()> {
     for (i, c) in contacts.iter().enumerate() {
         if let Some(uid) = c.user_id {
             if visible_user(state, caller, uid).await?.is_none() {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_CONTACT,
                     format!("The field 'organization.contacts[{i}].user_id' names no user in this account: {uid}."),
                 ));
@@ -110,10 +110,10 @@ pub async fn check_user_assignments(
     state: &AppState,
     caller: &Caller,
     level: &certwell_policy::common::OrderLevel,
-) -> ApiResult<()> {
+) -> Result<()> {
     for (i, uid) in level.user_id_assignments.iter().enumerate() {
         if visible_user(state, caller, *uid).await?.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_USER_ID_ASSIGNMENT,
                 format!(
                     "The field 'user_id_assignments[{i}]' names no user in this account: {uid}."
@@ -129,7 +129,7 @@ pub async fn check_container(
     caller: &Caller,
     id: i64,
     field: &str,
-) -> ApiResult<i64> {
+) -> Result<i64> {
     // The caller's own container needs no lookup; others must lie below it.
     if id == caller.user.container_id {
         return Ok(id);
@@ -137,7 +137,7 @@ pub async fn check_container(
     let visible = crate::service::access::visible(state, caller).await?;
     match visible.iter().find(|c| c.id == id) {
         Some(c) => Ok(c.id),
-        None => Err(ApiError::bad_request(
+        None => Err(Error::bad_request(
             codes::INVALID_CONTAINER,
             format!("The field '{field}' names no container this key can use: {id}."),
         )),
@@ -146,7 +146,7 @@ pub async fn check_container(
 
 /// The order `id` of the caller's account, if it lies in a container the
 /// caller sees (a user of a child container sees nothing above it).
-pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Option<Order>> {
+pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> Result<Option<Order>> {
     match state.store.get_order(caller.account_id, id).await? {
         Some(o) if sees_container(state, caller, o.container_id).await? => Ok(Some(o)),
         _ => Ok(None),
@@ -155,7 +155,7 @@ pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> ApiRes
 
 /// Loads an order by id, or by its certificate's serial number or
 /// thumbprint; 404 for orders outside the caller's containers.
-pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> ApiResult<Order> {
+pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> Result<Order> {
     let mut found = None;
     if let Ok(id) = key.parse::<i64>() {
         found = state.store.get_order(caller.account_id, id).await?;
@@ -172,14 +172,14 @@ pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> ApiResu
     }
     match found {
         Some(o) if sees_container(state, caller, o.container_id).await? => Ok(o),
-        _ => Err(ApiError::order_not_found()),
+        _ => Err(Error::order_not_found()),
     }
 }
 
-pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -> ApiResult<()> {
+pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -> Result<()> {
     if let Some(r) = id {
         if visible_order(state, caller, r).await?.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_RENEWAL_OF_ORDER_ID,
                 format!("The field 'renewal_of_order_id' names no order in this account: {r}."),
             ));
@@ -190,7 +190,7 @@ pub async fn check_renewal(state: &AppState, caller: &Caller, id: Option<i64>) -
                 Some(_) => format!("order {by}"),
                 None => "another order".to_string(),
             };
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_RENEWAL_OF_ORDER_ID,
                 format!(
                     "Order {r} is already renewed by {by}; cancel that order to renew it again."

@@ -10,7 +10,7 @@ use certwell_store::OrderPayment;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub async fn order_payment(
     req: &OrderRequest,
     term_end: &str,
     now: OffsetDateTime,
-) -> ApiResult<(PaymentPlan, OrderPayment)> {
+) -> Result<(PaymentPlan, OrderPayment)> {
     let plan = validate_payment(req, now.date())?;
     let needs_account = plan.method == "profile"
         || plan.enable_guest_access == Some(true)
@@ -37,15 +37,15 @@ pub async fn order_payment(
             .store
             .get_account(caller.account_id)
             .await?
-            .ok_or_else(ApiError::forbidden_invalid_key)?;
+            .ok_or_else(Error::forbidden_invalid_key)?;
         if plan.method == "profile" && account.settings.default_card_last_four.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::NO_DEFAULT_CREDIT_CARD,
                 "The field 'payment_method' is 'profile', but the account has no default credit card; use 'balance' or 'card'.",
             ));
         }
         if plan.enable_guest_access == Some(true) && !account.settings.allow_guest_access {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::FIELD_NOT_ALLOWED,
                 "The field 'enable_guest_access' is not allowed: guest access is disabled for this account.",
             ));
@@ -68,7 +68,7 @@ pub async fn order_payment(
 
 /// `GET /finance/balance` (api-surface.md §9): money as strings; an
 /// account without a limit reports `unlimited_negative_balance`.
-pub async fn balance(state: &AppState, caller: &Caller) -> ApiResult<Value> {
+pub async fn balance(state: &AppState, caller: &Caller) -> Result<Value> {
     let b = state.store.balance(caller.account_id).await?;
     let mut v = json!({
         "balance": format_money(b.balance_cents),

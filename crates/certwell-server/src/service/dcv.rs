@@ -16,7 +16,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Why a check did not prove control: the vendor's error code and a
 /// message naming the domain.
@@ -26,9 +26,9 @@ pub struct DcvFailure {
     pub message: String,
 }
 
-impl From<DcvFailure> for ApiError {
+impl From<DcvFailure> for Error {
     fn from(f: DcvFailure) -> Self {
-        ApiError::bad_request(&f.code, f.message)
+        Error::bad_request(&f.code, f.message)
     }
 }
 

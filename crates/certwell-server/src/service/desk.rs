@@ -3,7 +3,7 @@
 //! domains and mailboxes by hand, creating accounts. Called by the
 //! `/operator/v1` routes and by the `certwell operator` CLI.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
@@ -11,8 +11,8 @@ use certwell_policy::organization::check_validation_type;
 use certwell_store::{format_ts, AccountSettings};
 use time::{Duration, OffsetDateTime};
 
-pub fn org_not_found() -> ApiError {
-    ApiError::not_found(
+pub fn org_not_found() -> Error {
+    Error::not_found(
         codes::NOT_FOUND_ORGANIZATION,
         "The specified organization was not found.",
     )
@@ -20,7 +20,7 @@ pub fn org_not_found() -> ApiError {
 
 /// Marks an organization validated for `kind` (ov, ev, …) for the reuse
 /// period, with an audit entry.
-pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> ApiResult<()> {
+pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> Result<()> {
     check_validation_type(kind, "type")?;
     decide(
         state,
@@ -44,7 +44,7 @@ pub async fn decide(
     org_id: i64,
     kind: &str,
     d: &certwell_policy::organization::DeskDecision,
-) -> ApiResult<()> {
+) -> Result<()> {
     state
         .store
         .get_organization_any(org_id)
@@ -54,7 +54,7 @@ pub async fn decide(
     let contacts = (!d.verified_contacts.is_empty())
         .then(|| serde_json::to_value(&d.verified_contacts))
         .transpose()
-        .map_err(|_| ApiError::internal("The verified contacts could not be recorded."))?;
+        .map_err(|_| Error::internal("The verified contacts could not be recorded."))?;
     state
         .store
         .decide_org_validation(&certwell_store::OrgDecision {
@@ -71,7 +71,7 @@ pub async fn decide(
         })
         .await
         .map_err(|e| match e {
-            certwell_store::StoreError::NotFound => ApiError::bad_request(
+            certwell_store::StoreError::NotFound => Error::bad_request(
                 codes::INVALID_VALIDATION_TYPE,
                 format!("Organization {org_id} has no '{kind}' validation to reject."),
             ),
@@ -89,13 +89,13 @@ pub async fn decide(
     Ok(())
 }
 
-pub async fn validate_domain(state: &AppState, domain_id: i64) -> ApiResult<()> {
+pub async fn validate_domain(state: &AppState, domain_id: i64) -> Result<()> {
     state
         .store
         .get_domain_any(domain_id)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(
+            Error::not_found(
                 codes::NOT_FOUND_DOMAIN,
                 "The specified domain was not found.",
             )
@@ -114,7 +114,7 @@ pub async fn validate_domain(state: &AppState, domain_id: i64) -> ApiResult<()> 
 }
 
 /// Creates an account with an admin user and returns its first admin key.
-pub async fn create_account(state: &AppState, name: &str) -> ApiResult<(i64, String)> {
+pub async fn create_account(state: &AppState, name: &str) -> Result<(i64, String)> {
     let admin = certwell_store::NewUser {
         container_id: None,
         role: "admin".into(),
@@ -140,7 +140,7 @@ pub async fn create_account(state: &AppState, name: &str) -> ApiResult<(i64, Str
 }
 
 /// Marks one address of a mailbox-validated order as validated.
-pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) -> ApiResult<()> {
+pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) -> Result<()> {
     match state
         .store
         .set_order_email_validated(
@@ -152,7 +152,7 @@ pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) 
     {
         Ok(()) => {}
         Err(certwell_store::StoreError::NotFound) => {
-            return Err(ApiError::not_found(
+            return Err(Error::not_found(
                 codes::NOT_FOUND,
                 format!(
                     "Order {order_id} has no address '{email}' waiting for mailbox validation."

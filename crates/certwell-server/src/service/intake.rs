@@ -3,7 +3,7 @@
 //! secure-email, client and document-signing orders in
 //! [`crate::service::smime`], through the same helpers.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::service::access::{
     check_contact_users, check_container, check_renewal, check_user_assignments,
@@ -30,12 +30,12 @@ use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey,
     OrgForOrder,
 };
-use certwell_store::{DcvMethod, OrderEmail, OrderStatus, RequestStatus};
+use certwell_store::{DcvMethod, OrderEmail, OrderStatus, RequestStatus, ValidationStatus};
 use serde_json::Value;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
+pub fn csr_error(e: certwell_ca::CsrError) -> Error {
     use certwell_ca::CsrError::*;
     let (code, msg) = match &e {
         Parse(m) => (
@@ -55,7 +55,7 @@ pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
             format!("The field 'certificate.csr' has a key type or size that is not allowed: {m}"),
         ),
     };
-    ApiError::bad_request(code, msg)
+    Error::bad_request(code, msg)
 }
 
 /// New validations for an organization or domain created now: all of
@@ -63,16 +63,20 @@ pub fn csr_error(e: certwell_ca::CsrError) -> ApiError {
 pub fn initial_validations(
     state: &AppState,
     kinds: &[String],
-) -> Vec<(String, String, Option<String>)> {
+) -> Vec<(String, ValidationStatus, Option<String>)> {
     let until = (OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days))
         .replace_nanosecond(0);
     kinds
         .iter()
         .map(|k| {
             if state.config.sandbox {
-                (k.clone(), "active".to_string(), until.ok().map(format_ts))
+                (
+                    k.clone(),
+                    ValidationStatus::Active,
+                    until.ok().map(format_ts),
+                )
             } else {
-                (k.clone(), "pending".to_string(), None)
+                (k.clone(), ValidationStatus::Pending, None)
             }
         })
         .collect()
@@ -102,7 +106,7 @@ pub async fn create_order(
     caller: &Caller,
     product: &'static Product,
     req: OrderRequest,
-) -> ApiResult<OrderCreated> {
+) -> Result<OrderCreated> {
     let now = OffsetDateTime::now_utc();
     if product.family == Family::Tls {
         let plan = TlsOrder(validate_tls_order(product, &req, now)?);
@@ -138,11 +142,11 @@ pub trait OrderFamily {
     const ONE_TRIP: bool;
     fn common(&self) -> Common<'_>;
     /// Family rules on a verified CSR's key.
-    fn check_key(&self, _csr: &certwell_ca::VerifiedCsr) -> ApiResult<()> {
+    fn check_key(&self, _csr: &certwell_ca::VerifiedCsr) -> Result<()> {
         Ok(())
     }
     /// Family rules on the order's organization.
-    fn check_organization(&self, _product: &Product, _org: Option<&ResolvedOrg>) -> ApiResult<()> {
+    fn check_organization(&self, _product: &Product, _org: Option<&ResolvedOrg>) -> Result<()> {
         Ok(())
     }
     /// The names whose domains must be validated (TLS names, or the
@@ -156,7 +160,7 @@ pub trait OrderFamily {
         org: Option<&ResolvedOrg>,
         names: &[String],
         container_id: i64,
-    ) -> ApiResult<Vec<NewDomainRow>>;
+    ) -> Result<Vec<NewDomainRow>>;
     /// Addresses validated one by one (mailbox-validated S/MIME).
     fn mailboxes(
         &self,
@@ -176,7 +180,7 @@ pub trait OrderFamily {
         csr: &certwell_ca::VerifiedCsr,
         ca: &LoadedCa,
         now: OffsetDateTime,
-    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>>;
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>>;
     /// Refuses an order that will not be issued during the request, when
     /// the client asked for that (`reject_if_pending`).
     fn refuse_unless_issued_now(
@@ -184,7 +188,7 @@ pub trait OrderFamily {
         _status: OrderStatus,
         _has_csr: bool,
         _issued_now: bool,
-    ) -> ApiResult<()> {
+    ) -> Result<()> {
         Ok(())
     }
     /// ("rsa" | "ecc", bits) of the key, from the CSR or as declared.
@@ -233,8 +237,8 @@ impl OrderFamily for TlsOrder {
         org: Option<&ResolvedOrg>,
         names: &[String],
         container_id: i64,
-    ) -> ApiResult<Vec<NewDomainRow>> {
-        let org = org.ok_or_else(|| ApiError::internal("A TLS order has no organization."))?;
+    ) -> Result<Vec<NewDomainRow>> {
+        let org = org.ok_or_else(|| Error::internal("A TLS order has no organization."))?;
         // Domains for names no domain of the organization covers yet.
         let dcv_method = self.0.dcv_method.unwrap_or(DcvMethod::Email);
         if !state.config.sandbox {
@@ -263,7 +267,7 @@ impl OrderFamily for TlsOrder {
         _csr: &certwell_ca::VerifiedCsr,
         _ca: &LoadedCa,
         now: OffsetDateTime,
-    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
         let Some((org, org_data)) = org.and_then(|o| o.data.as_ref().map(|d| (o, d))) else {
             return Ok(None);
         };
@@ -314,10 +318,10 @@ pub async fn place<F: OrderFamily>(
     req: &OrderRequest,
     family: F,
     now: OffsetDateTime,
-) -> ApiResult<OrderCreated> {
+) -> Result<OrderCreated> {
     let common = family.common();
     if common.skip_approval && !caller.role.can_approve() {
-        return Err(ApiError::missing_permission(
+        return Err(Error::missing_permission(
             "skip approval (an administrator or manager key is required)",
         ));
     }
@@ -368,9 +372,7 @@ pub async fn place<F: OrderFamily>(
         )
         .is_empty(),
         None => !certwell_policy::issuance::mailbox_blockers(
-            mailboxes
-                .iter()
-                .map(|e| (e.email.as_str(), e.status.as_str())),
+            mailboxes.iter().map(|e| (e.email.as_str(), e.status)),
         )
         .is_empty(),
     };
@@ -433,7 +435,7 @@ pub async fn place<F: OrderFamily>(
             common_name: common_name.clone(),
             names: family.order_names(),
             data: serde_json::to_value(&data)
-                .map_err(|_| ApiError::internal("order could not be encoded"))?,
+                .map_err(|_| Error::internal("order could not be encoded"))?,
             new_domains: new_domains.clone(),
             request: request.map(|s| (s, common.comments.cloned())),
             certificate: NewCertificateRow {
@@ -504,7 +506,7 @@ pub async fn place<F: OrderFamily>(
 
 /// Parses a CSR and checks its proof of possession and key; a certwell CA
 /// key is refused.
-pub fn verify_csr(state: &AppState, pem: &str) -> ApiResult<certwell_ca::VerifiedCsr> {
+pub fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
     if state
         .cas
@@ -512,7 +514,7 @@ pub fn verify_csr(state: &AppState, pem: &str) -> ApiResult<certwell_ca::Verifie
         .iter()
         .any(|ca| ca.signer.spki_der() == csr.spki_der)
     {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             codes::CSR_WEAK_KEY,
             "The field 'certificate.csr' carries the public key of a certwell CA; a subscriber may not use a CA key.",
         ));
@@ -535,11 +537,11 @@ pub fn pick_issuing_ca<'a>(
     state: &'a AppState,
     product: &Product,
     ca_cert_id: Option<&str>,
-) -> ApiResult<&'a Arc<crate::service::hierarchy::LoadedCa>> {
+) -> Result<&'a Arc<crate::service::hierarchy::LoadedCa>> {
     let allowed = state.cas.issuing_for(product.ca_purpose);
     match ca_cert_id {
         Some(id) => allowed.into_iter().find(|c| c.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
-            ApiError::bad_request(
+            Error::bad_request(
                 codes::INVALID_CA_CERT_ID,
                 format!("The field 'certificate.ca_cert_id' names no issuing CA allowed for product {}: '{id}'.", product.name_id),
             )
@@ -547,7 +549,7 @@ pub fn pick_issuing_ca<'a>(
         None => allowed
             .into_iter()
             .next()
-            .ok_or_else(|| ApiError::internal("No issuing CA is configured for this product.")),
+            .ok_or_else(|| Error::internal("No issuing CA is configured for this product.")),
     }
 }
 
@@ -555,7 +557,7 @@ pub fn pick_issuing_ca<'a>(
 pub struct ResolvedOrg {
     pub for_order: OrgForOrder,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, String, Option<String>)>,
+    pub validations: Vec<(String, ValidationStatus, Option<String>)>,
     pub data: Option<NewOrganization>,
     pub created_at: String,
     pub domains: Vec<certwell_store::Domain>,
@@ -567,7 +569,7 @@ impl ResolvedOrg {
             .iter()
             .map(|(kind, status, until)| OrgValidationFact {
                 kind,
-                status,
+                status: *status,
                 validated_until: until.as_deref(),
             })
             .collect()
@@ -595,13 +597,13 @@ pub async fn resolve_organization(
     caller: &Caller,
     choice: &OrgChoice,
     now: OffsetDateTime,
-) -> ApiResult<ResolvedOrg> {
+) -> Result<ResolvedOrg> {
     let existing = |o: certwell_store::Organization, domains| ResolvedOrg {
         for_order: OrgForOrder::Existing(o.id),
         validations: o
             .validations
             .iter()
-            .map(|v| (v.kind.clone(), v.status.clone(), v.validated_until.clone()))
+            .map(|v| (v.kind.clone(), v.status, v.validated_until.clone()))
             .collect(),
         data: views::org_data(&o),
         created_at: o.created_at.clone(),
@@ -610,7 +612,7 @@ pub async fn resolve_organization(
     match choice {
         OrgChoice::Existing(id) => {
             let unknown = || {
-                ApiError::bad_request(
+                Error::bad_request(
                     codes::INVALID_ORGANIZATION,
                     format!(
                         "The field 'organization.id' names no organization in this account: {id}."
@@ -626,7 +628,7 @@ pub async fn resolve_organization(
                 return Err(unknown());
             }
             if !org.is_active {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::INVALID_ORGANIZATION,
                     format!("The field 'organization.id' names an inactive organization: {id}."),
                 ));
@@ -698,7 +700,7 @@ pub async fn update_contact_users(
     state: &AppState,
     caller: &Caller,
     contacts: &[certwell_policy::organization::OrderContact],
-) -> ApiResult<()> {
+) -> Result<()> {
     let mut changed = false;
     for c in contacts {
         let (Some(uid), o) = (c.user_id, &c.overrides) else {
@@ -736,7 +738,7 @@ pub fn new_domains_for(
     container_id: i64,
     dcv_method: DcvMethod,
     validation_type: &str,
-) -> ApiResult<Vec<NewDomainRow>> {
+) -> Result<Vec<NewDomainRow>> {
     let (validated_at, validated_until) = sandbox_validated_until(state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
     let http = dcv_method.exact_name_only();
@@ -794,7 +796,7 @@ pub async fn initial_status(
     state: &AppState,
     caller: &Caller,
     skip_approval: bool,
-) -> ApiResult<(OrderStatus, Option<RequestStatus>)> {
+) -> Result<(OrderStatus, Option<RequestStatus>)> {
     if skip_approval {
         return Ok((OrderStatus::Pending, None));
     }
@@ -802,7 +804,7 @@ pub async fn initial_status(
         .store
         .get_account(caller.account_id)
         .await?
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
+        .ok_or_else(Error::forbidden_invalid_key)?;
     let workflow = ApprovalWorkflow::parse(&account.settings.approval_workflow)
         .unwrap_or(ApprovalWorkflow::OneStep);
     let request = workflow.initial_request_status();
@@ -840,7 +842,7 @@ pub async fn respond_created(
     status: OrderStatus,
     issuance: Issuance,
     dcv: DcvScope<'_>,
-) -> ApiResult<OrderCreated> {
+) -> Result<OrderCreated> {
     let (dcv_random_value, domains) = start_domain_validation(
         state,
         caller.account_id,
@@ -927,7 +929,7 @@ pub async fn start_domain_validation(
     organization_id: i64,
     new_domains: &[NewDomainRow],
     names: &[String],
-) -> ApiResult<(Option<String>, Option<Vec<DomainDcv>>)> {
+) -> Result<(Option<String>, Option<Vec<DomainDcv>>)> {
     if state.config.sandbox || organization_id == 0 || names.is_empty() {
         return Ok((None, None));
     }
@@ -976,7 +978,7 @@ pub async fn check_order_custom_fields(
     state: &AppState,
     caller: &Caller,
     given: &[certwell_policy::common::CustomFieldValue],
-) -> ApiResult<()> {
+) -> Result<()> {
     let defs = state.metadata_for(caller.account_id).await?;
     if defs.is_empty() && given.is_empty() {
         return Ok(());

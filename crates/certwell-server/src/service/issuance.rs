@@ -4,7 +4,7 @@
 //! claim on the certificate row, before anything is signed; a certificate
 //! whose signing fails gives the claim back and its serial is never reused.
 
-use certwell_store::{CertificateStatus, DcvMethod, OrderStatus};
+use certwell_store::{CertificateKind, CertificateStatus, DcvMethod, OrderStatus};
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
@@ -20,7 +20,7 @@ use certwell_policy::{catalog::find_product, ValidationLevel};
 use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::pem::cert_pem;
 use crate::service::hierarchy::{ca_cert_url, ca_crl_url};
 use crate::service::ledger;
@@ -153,10 +153,10 @@ impl OrderData {
         }
     }
 
-    pub fn from_order(order: &Order) -> ApiResult<OrderData> {
+    pub fn from_order(order: &Order) -> Result<OrderData> {
         serde_json::from_value(order.data.clone()).map_err(|e| {
             tracing::error!(order = order.id, error = %e, "corrupt order record");
-            ApiError::internal("The order record could not be read.")
+            Error::internal("The order record could not be read.")
         })
     }
 }
@@ -182,11 +182,7 @@ pub fn chain_entries(
 
 /// What still blocks issuance of `order` (empty: issuable); an order that
 /// is not approved (`pending`) is blocked by that alone.
-pub async fn blockers(
-    state: &AppState,
-    order: &Order,
-    data: &OrderData,
-) -> ApiResult<Vec<Blocker>> {
+pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> Result<Vec<Blocker>> {
     if order.status != OrderStatus::Pending {
         return Ok(vec![Blocker::NotApproved]);
     }
@@ -243,15 +239,15 @@ pub async fn validation_blockers(
     order: &Order,
     data: &OrderData,
     names: Option<&[String]>,
-) -> ApiResult<Vec<Blocker>> {
+) -> Result<Vec<Blocker>> {
     let product = find_product(&order.product_name_id)
-        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+        .ok_or_else(|| Error::internal("The order names an unknown product."))?;
     let now = format_ts(OffsetDateTime::now_utc());
     if order.organization_id == 0 {
         // Mailbox-validated: every address on its own.
         let emails = state.store.order_emails(order.id).await?;
         return Ok(certwell_policy::issuance::mailbox_blockers(
-            emails.iter().map(|e| (e.email.as_str(), e.status.as_str())),
+            emails.iter().map(|e| (e.email.as_str(), e.status)),
         )
         .into_iter()
         .map(Blocker::Validation)
@@ -261,7 +257,7 @@ pub async fn validation_blockers(
         .store
         .organization_with_domains(order.account_id, order.organization_id)
         .await?
-        .ok_or_else(|| ApiError::internal("The order's organization is missing."))?;
+        .ok_or_else(|| Error::internal("The order's organization is missing."))?;
     let names: Vec<String> = match (&data.plan, names) {
         (OrderPlan::Tls(_), Some(n)) => n.to_vec(),
         (OrderPlan::Tls(p), None) => p.sans.clone(),
@@ -294,7 +290,7 @@ pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValid
     v.iter()
         .map(|v| OrgValidationFact {
             kind: &v.kind,
-            status: &v.status,
+            status: v.status,
             validated_until: v.validated_until.as_deref(),
         })
         .collect()
@@ -367,7 +363,7 @@ pub fn validity_window(
     state: &AppState,
     term_end: &str,
     now: OffsetDateTime,
-) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
     validity_window_days(term_end, now, tls_max_days(state, now))
 }
 
@@ -386,13 +382,13 @@ pub fn validity_window_days(
     term_end: &str,
     now: OffsetDateTime,
     max_days: i64,
-) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
     let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
         .unwrap_or(now + Duration::days(1));
     let (not_before, not_after) =
         certwell_policy::validity::certificate_window(term_end, now, max_days);
     if not_after <= not_before {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
             "The order's validity has ended; no certificate can be issued for it.",
         ));
@@ -448,7 +444,7 @@ pub const SERIAL_BLOCK: usize = 128;
 /// A serial of `ca_id` already recorded in the database: from the pool, or
 /// from a new block reserved (durably) now. Never handed out twice; a
 /// serial whose certificate is never stored stays recorded and unused.
-pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<RecordedSerial> {
+pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> Result<RecordedSerial> {
     if let Some(s) = state
         .serial_pool
         .lock()
@@ -462,7 +458,7 @@ pub async fn take_reserved_serial(state: &AppState, ca_id: &str) -> ApiResult<Re
         RecordedSerial::reserve(ledger::Serials(state.store.as_ref()), ca_id, SERIAL_BLOCK).await?;
     let mine = block
         .pop()
-        .ok_or_else(|| ApiError::internal("empty serial block"))?;
+        .ok_or_else(|| Error::internal("empty serial block"))?;
     state
         .serial_pool
         .lock()
@@ -480,7 +476,7 @@ pub async fn create_order(
     state: &AppState,
     order: certwell_store::NewOrder,
     serial_for: Option<&str>,
-) -> ApiResult<(certwell_store::CreatedOrder, Option<RecordedSerial>)> {
+) -> Result<(certwell_store::CreatedOrder, Option<RecordedSerial>)> {
     match serial_for {
         None => Ok((state.store.create_order(&order).await?, None)),
         Some(ca_id) => {
@@ -501,7 +497,7 @@ pub async fn presign(
     spki: Vec<u8>,
     nb: OffsetDateTime,
     na: OffsetDateTime,
-) -> ApiResult<certwell_store::PreIssued> {
+) -> Result<certwell_store::PreIssued> {
     let serial = take_reserved_serial(state, &ca.id).await?;
     let serial_hex = serial.hex();
     let der = sign_leaf(state, ca, serial, leaf, spki, nb, na)
@@ -520,14 +516,14 @@ pub async fn presign(
 /// The API error for a certificate that was not signed: a profile
 /// violation names the rule (nothing was signed); anything else is the
 /// CA's own failure.
-fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> ApiError {
+fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> Error {
     tracing::error!(ca = %ca_id, error = %e, "signing failed");
     match e {
-        certwell_ca::CaError::Profile(why) => ApiError::bad_request(
+        certwell_ca::CaError::Profile(why) => Error::bad_request(
             certwell_api::error::codes::CERTIFICATE_PROFILE_VIOLATION,
             format!("The certificate was not issued: it would violate its profile ({why})."),
         ),
-        _ => ApiError::internal("The certificate could not be signed."),
+        _ => Error::internal("The certificate could not be signed."),
     }
 }
 
@@ -542,7 +538,7 @@ pub async fn sign_leaf(
     spki: Vec<u8>,
     nb: OffsetDateTime,
     na: OffsetDateTime,
-) -> Result<Vec<u8>, certwell_ca::CaError> {
+) -> std::result::Result<Vec<u8>, certwell_ca::CaError> {
     serial.for_issuer(&ca.id)?;
     let base = state.config.base_url();
     let crl_url = ca_crl_url(&base, &ca.id);
@@ -608,7 +604,7 @@ pub async fn sign_leaf(
 
 /// Signs a claimed certificate and records it. On failure the claim is
 /// released (the serial stays used).
-pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, Vec<ChainEntry>)> {
+pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec<ChainEntry>)> {
     let serial_hex = job.serial.hex();
     let signed = sign_leaf(
         state,
@@ -670,10 +666,10 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> ApiResult<(i64, 
 pub async fn sign_and_record_detached(
     state: Arc<AppState>,
     job: SignJob,
-) -> ApiResult<(i64, Vec<ChainEntry>)> {
+) -> Result<(i64, Vec<ChainEntry>)> {
     tokio::spawn(async move { sign_and_record(&state, job).await })
         .await
-        .map_err(|_| ApiError::internal("The signing task failed."))?
+        .map_err(|_| Error::internal("The signing task failed."))?
 }
 
 /// Issues `order` if nothing blocks it. Returns the chain when this call
@@ -682,7 +678,7 @@ pub async fn try_issue(
     state: &Arc<AppState>,
     account_id: i64,
     order_id: i64,
-) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+) -> Result<Option<(i64, Vec<ChainEntry>)>> {
     let Some(order) = state.store.get_order(account_id, order_id).await? else {
         return Ok(None);
     };
@@ -705,14 +701,14 @@ pub async fn try_issue_certificate(
     state: &Arc<AppState>,
     order: &Order,
     cert_id: i64,
-) -> ApiResult<Option<(i64, Vec<ChainEntry>)>> {
+) -> Result<Option<(i64, Vec<ChainEntry>)>> {
     let (account_id, order_id) = (order.account_id, order.id);
     let data = OrderData::from_order(order)?;
     let cert_row = state
         .store
         .get_certificate(account_id, cert_id)
         .await?
-        .ok_or_else(|| ApiError::internal("The order's certificate record is missing."))?;
+        .ok_or_else(|| Error::internal("The order's certificate record is missing."))?;
     if cert_row.status != CertificateStatus::Pending
         || cert_row.csr.is_empty()
         || cert_row.order_id != order_id
@@ -720,11 +716,11 @@ pub async fn try_issue_certificate(
         return Ok(None);
     }
     let extra =
-        if cert_row.kind == "primary" {
+        if cert_row.kind == CertificateKind::Primary {
             None
         } else {
             Some(extra_plan(&cert_row).ok_or_else(|| {
-                ApiError::internal("The reissue/duplicate record could not be read.")
+                Error::internal("The reissue/duplicate record could not be read.")
             })?)
         };
     let blocked = match &extra {
@@ -770,16 +766,16 @@ pub async fn try_issue_certificate(
                 .store
                 .get_organization(account_id, order.organization_id)
                 .await?
-                .ok_or_else(|| ApiError::internal("The order's organization is missing."))?,
+                .ok_or_else(|| Error::internal("The order's organization is missing."))?,
         )
     };
     let org_data: Option<NewOrganization> = org
         .as_ref()
         .map(|o| serde_json::from_value(o.data.clone()))
         .transpose()
-        .map_err(|_| ApiError::internal("The organization record could not be read."))?;
+        .map_err(|_| Error::internal("The organization record could not be read."))?;
     let product = find_product(&order.product_name_id)
-        .ok_or_else(|| ApiError::internal("The order names an unknown product."))?;
+        .ok_or_else(|| Error::internal("The order names an unknown product."))?;
     let ca = state
         .cas
         .get(
@@ -789,16 +785,16 @@ pub async fn try_issue_certificate(
                 .unwrap_or(&data.ca_cert_id),
         )
         .cloned()
-        .ok_or_else(|| ApiError::internal("The order's issuing CA is not loaded."))?;
+        .ok_or_else(|| Error::internal("The order's issuing CA is not loaded."))?;
     let csr = certwell_ca::parse_and_verify_csr(&cert_row.csr)
-        .map_err(|e| ApiError::internal(format!("The stored CSR no longer verifies: {e}")))?;
+        .map_err(|e| Error::internal(format!("The stored CSR no longer verifies: {e}")))?;
     let now = OffsetDateTime::now_utc();
     let (leaf, leaf_cn, not_before, not_after) = match &data.plan {
         OrderPlan::Tls(plan) => {
             let (org, org_data) = org
                 .as_ref()
                 .zip(org_data.as_ref())
-                .ok_or_else(|| ApiError::internal("A TLS order has no organization."))?;
+                .ok_or_else(|| Error::internal("A TLS order has no organization."))?;
             let ev = product.validation == ValidationLevel::Ev;
             let (nb, na) = validity_window(state, &plan.term_end, now)?;
             let (cn, sans) = match &extra {

@@ -1,7 +1,7 @@
 //! The life of an issued order: revocation (now, or through an approved
 //! request), and what revocation sets in motion (CRL and OCSP refresh).
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_store::{format_ts, Certificate, Revocation};
@@ -15,7 +15,7 @@ pub async fn revoke_now(
     certificate_ids: &[i64],
     reason: &str,
     approve_request: Option<(i64, i64, Option<String>)>,
-) -> ApiResult<Vec<Certificate>> {
+) -> Result<Vec<Certificate>> {
     let revoked = state
         .store
         .revoke_certificates(&Revocation {
@@ -30,7 +30,7 @@ pub async fn revoke_now(
         .map_err(|e| match e {
             certwell_store::StoreError::Conflict(
                 c @ certwell_store::Conflict::RequestNotOpen { .. },
-            ) => ApiError::bad_request(codes::INVALID_STATUS_TRANSITION, c.to_string()),
+            ) => Error::bad_request(codes::INVALID_STATUS_TRANSITION, c.to_string()),
             other => other.into(),
         })?;
     let mut cache = state.crl_cache.lock().await;

@@ -1,7 +1,7 @@
 //! S/MIME and client-certificate orders: creation, the CSR that may come
 //! later, per-address validation, and the certificate profile.
 
-use certwell_store::{DcvMethod, OrderStatus};
+use certwell_store::{DcvMethod, MailboxStatus, OrderStatus};
 use std::sync::Arc;
 
 use certwell_api::error::codes;
@@ -19,7 +19,7 @@ use certwell_store::{format_ts, CsrAttachment, NewDomainRow, OrderEmail, StoreEr
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::service::access::load_order;
 use crate::service::hierarchy::LoadedCa;
@@ -56,7 +56,7 @@ pub fn check_key(
     plan: &SmimeOrderPlan,
     csr: &certwell_ca::VerifiedCsr,
     declared: Option<DeclaredKey>,
-) -> ApiResult<()> {
+) -> Result<()> {
     check_usage_for_key(&plan.usage, key_kind(csr))?;
     if plan.doc_signing.is_some() {
         let rsa_bits = match csr.key_type {
@@ -74,7 +74,7 @@ pub fn check_key(
         };
         if !matches {
             let (t, size) = key_facts(csr);
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::CSR_KEY_MISMATCH,
                 format!(
                     "The CSR's key ({} {size}) is not the key this order announced ({}: csr_key_type/key_size).",
@@ -93,7 +93,7 @@ pub fn check_key(
 pub fn smime_validity(
     plan: &SmimeOrderPlan,
     now: OffsetDateTime,
-) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
     validity_window_days(&plan.term_end, now, smime_max_days(plan))
 }
 
@@ -142,7 +142,7 @@ pub fn subscriber_spec(
     org: Option<&NewOrganization>,
     csr: &certwell_ca::VerifiedCsr,
     ca: &LoadedCa,
-) -> ApiResult<SubscriberSpec> {
+) -> Result<SubscriberSpec> {
     let kind = key_kind(csr);
     let ku = key_usage(&plan.usage, kind);
     use certwell_ca::SubscriberProfile;
@@ -162,7 +162,7 @@ pub fn subscriber_spec(
         &plan.signature_hash,
         plan.is_rsassa_pss,
     )
-    .map_err(|e| ApiError::bad_request(codes::INVALID_SIGNATURE_HASH, e.to_string()))?;
+    .map_err(|e| Error::bad_request(codes::INVALID_SIGNATURE_HASH, e.to_string()))?;
     Ok(SubscriberSpec {
         subject: subject_attributes(plan, org)?
             .into_iter()
@@ -196,12 +196,12 @@ pub async fn plan_order(
     product: &'static Product,
     req: &OrderRequest,
     now: OffsetDateTime,
-) -> ApiResult<SmimeOrder> {
+) -> Result<SmimeOrder> {
     let account = state
         .store
         .get_account(caller.account_id)
         .await?
-        .ok_or_else(ApiError::forbidden_invalid_key)?;
+        .ok_or_else(Error::forbidden_invalid_key)?;
     let default_generation = account
         .settings
         .smime_default_profiles
@@ -239,16 +239,16 @@ impl OrderFamily for SmimeOrder {
         }
     }
 
-    fn check_key(&self, csr: &certwell_ca::VerifiedCsr) -> ApiResult<()> {
+    fn check_key(&self, csr: &certwell_ca::VerifiedCsr) -> Result<()> {
         check_key(&self.0, csr, None)
     }
 
-    fn check_organization(&self, product: &Product, org: Option<&ResolvedOrg>) -> ApiResult<()> {
+    fn check_organization(&self, product: &Product, org: Option<&ResolvedOrg>) -> Result<()> {
         let org_data = org.and_then(|o| o.data.as_ref());
         if product.smime.is_some_and(|t| t != SmimeType::Mailbox)
             && org_data.and_then(organization_identifier).is_none()
         {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 codes::INVALID_ORGANIZATION,
                 "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
             ));
@@ -269,14 +269,14 @@ impl OrderFamily for SmimeOrder {
         org: Option<&ResolvedOrg>,
         names: &[String],
         container_id: i64,
-    ) -> ApiResult<Vec<NewDomainRow>> {
+    ) -> Result<Vec<NewDomainRow>> {
         let Some(o) = org else {
             return Ok(Vec::new());
         };
         for d in names {
             let covered = o.domains.iter().any(|x| domain_covers(&x.name, d));
             if !covered && is_public_email_domain(d) {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     codes::PUBLIC_EMAIL_DOMAIN,
                     format!("The field 'certificate.emails' has an address at the public email provider '{d}', which is not validated for this organization."),
                 ));
@@ -303,9 +303,9 @@ impl OrderFamily for SmimeOrder {
             .map(|e| OrderEmail {
                 email: e.clone(),
                 status: if state.config.sandbox {
-                    "validated".into()
+                    MailboxStatus::Validated
                 } else {
-                    "unvalidated".into()
+                    MailboxStatus::Unvalidated
                 },
                 date_emailed: None,
                 validated_at: state.config.sandbox.then(|| now.to_string()),
@@ -321,7 +321,7 @@ impl OrderFamily for SmimeOrder {
         csr: &certwell_ca::VerifiedCsr,
         ca: &LoadedCa,
         now: OffsetDateTime,
-    ) -> ApiResult<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
         let (nb, na) = smime_validity(&self.0, now)?;
         let spec = subscriber_spec(&self.0, org.and_then(|o| o.data.as_ref()), csr, ca)?;
         Ok(Some((nb, na, LeafSpec::Subscriber(spec))))
@@ -332,7 +332,7 @@ impl OrderFamily for SmimeOrder {
         status: OrderStatus,
         has_csr: bool,
         issued_now: bool,
-    ) -> ApiResult<()> {
+    ) -> Result<()> {
         if !self.0.reject_if_pending || issued_now {
             return Ok(());
         }
@@ -341,7 +341,7 @@ impl OrderFamily for SmimeOrder {
             (_, false) => "the order has no CSR",
             _ => "the order's email addresses or organization are not validated yet",
         };
-        Err(ApiError::bad_request(
+        Err(Error::bad_request(
             codes::ORDER_FAILED_TO_IMMEDIATELY_ISSUE,
             format!("The certificate could not be issued immediately ({why}); reject_if_pending is true, so no order was created."),
         ))
@@ -381,7 +381,7 @@ pub async fn upload_csr(
     caller: &Caller,
     order_id: i64,
     b: CsrUpload,
-) -> ApiResult<Value> {
+) -> Result<Value> {
     let order = load_order(state, caller, &order_id.to_string()).await?;
     let pem = b
         .csr
@@ -391,7 +391,7 @@ pub async fn upload_csr(
         .ok_or_else(|| certwell_policy::PolicyError::missing("csr"))?;
     let data = OrderData::from_order(&order)?;
     let not_waiting = || {
-        ApiError::bad_request(
+        Error::bad_request(
             codes::ORDER_NOT_AWAITING_CSR,
             format!(
                 "Order {} is not waiting for a CSR (status '{}').",
@@ -460,10 +460,7 @@ pub async fn upload_csr(
 
 /// Per-address validation state of an order: mailbox-validated orders keep
 /// one per address; organization products report each address's domain.
-pub async fn email_states(
-    state: &AppState,
-    order: &certwell_store::Order,
-) -> ApiResult<Vec<Value>> {
+pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> Result<Vec<Value>> {
     let data = OrderData::from_order(order)?;
     let Some(plan) = data.smime() else {
         return Ok(Vec::new());
@@ -505,7 +502,7 @@ pub async fn email_states(
 }
 
 /// `GET /order/certificate/{id}/email-validation`
-pub async fn email_validation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
+pub async fn email_validation(state: &AppState, caller: &Caller, id: &str) -> Result<Value> {
     let order = load_order(state, caller, id).await?;
     let emails = email_states(state, &order).await?;
     let mut v = json!({"delivery_options": ["email"]});

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use certwell_ca::{OcspCertStatus, OcspHash, OcspSingle};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::service::hierarchy::{CaRegistry, LoadedCa};
 use crate::state::{AppState, CachedOcsp, OcspIssuerIndex};
 use certwell_store::{Certificate, CertificateStatus};
@@ -84,7 +84,7 @@ pub fn now_secs() -> OffsetDateTime {
 
 /// (hash algorithm, issuer name hash, issuer key hash) → CA id, for every
 /// issuing CA and every hash algorithm a request may use.
-pub fn issuer_index(cas: &CaRegistry) -> Result<OcspIssuerIndex, String> {
+pub fn issuer_index(cas: &CaRegistry) -> std::result::Result<OcspIssuerIndex, String> {
     let mut map = HashMap::new();
     for ca in cas.cas().filter(|c| c.purpose.is_some()) {
         for alg in OcspHash::ALL {
@@ -101,7 +101,7 @@ pub fn issuer_index(cas: &CaRegistry) -> Result<OcspIssuerIndex, String> {
 pub type OcspAnswer = (Arc<Vec<u8>>, Option<i64>);
 
 /// Answers a DER OCSPRequest; `Err` carries the OCSP error status to send.
-pub async fn answer(state: &AppState, der: &[u8]) -> Result<OcspAnswer, u8> {
+pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAnswer, u8> {
     let req = match certwell_ca::parse_ocsp_request(der) {
         Ok(r) => r,
         Err(e) => return Err(e.response_status()),
@@ -203,7 +203,11 @@ pub async fn answer(state: &AppState, der: &[u8]) -> Result<OcspAnswer, u8> {
 /// good / revoked / unknown for a serial of CA `ca_id`: "good" only for a
 /// certificate the CA issued; a reserved serial whose certificate was
 /// never signed, or a serial never used, is unknown.
-async fn cert_status(state: &AppState, ca_id: &str, serial: &[u8]) -> Result<OcspCertStatus, ()> {
+async fn cert_status(
+    state: &AppState,
+    ca_id: &str,
+    serial: &[u8],
+) -> std::result::Result<OcspCertStatus, ()> {
     let hex = hex::encode_upper(serial);
     let cert = state
         .store
@@ -316,7 +320,7 @@ pub fn presign_due(state: &AppState) -> usize {
 /// [`ensure_ocsp_responders`](crate::service::hierarchy::ensure_ocsp_responders)) and
 /// makes the new ones current. Cached answers signed by the old responder
 /// stay valid (it outlives them) and are replaced as they are refreshed.
-pub async fn renew_responders(state: &AppState) -> Result<usize, String> {
+pub async fn renew_responders(state: &AppState) -> std::result::Result<usize, String> {
     let made = crate::service::hierarchy::ensure_ocsp_responders(
         state.store.as_ref(),
         &state.dir,
@@ -344,13 +348,13 @@ pub async fn renew_responders(state: &AppState) -> Result<usize, String> {
 const CRL_REFRESH: Duration = Duration::hours(1);
 const CRL_NEXT_UPDATE: Duration = Duration::days(7);
 
-pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
+pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     let ca = state
         .cas
         .get(ca_id)
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
-        .ok_or_else(|| ApiError::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
+        .ok_or_else(|| Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
     let now = now_secs();
     let mut cache = state.crl_cache.lock().await;
     if let Some((der, made)) = cache.get(&ca.id) {
@@ -390,8 +394,8 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> ApiResult<Arc<Vec<u8>>> {
         )
     })
     .await
-    .map_err(|_| ApiError::internal("CRL task failed"))?
-    .map_err(|e| ApiError::internal(format!("CRL signing failed: {e}")))?;
+    .map_err(|_| Error::internal("CRL task failed"))?
+    .map_err(|e| Error::internal(format!("CRL signing failed: {e}")))?;
     let der = Arc::new(der);
     cache.insert(ca.id.clone(), (der.clone(), now));
     Ok(der)

@@ -10,7 +10,7 @@ use certwell_policy::dcv::{self as rules, CaaUse};
 use certwell_store::{format_ts, Domain, NewValidationLink, ValidationLink};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::extract::hash_api_key;
 use crate::service::dcv::DcvFailure;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub fn live_tokens(d: &Domain) -> Vec<&str> {
 
 /// Records `d` as validated now (for the reuse period) and wakes the
 /// issuer: orders waiting on it move on.
-pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> ApiResult<()> {
+pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> Result<()> {
     let n = now();
     state
         .store
@@ -53,7 +53,10 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> ApiResult<()
 /// Checks `d` over DNS or HTTP now; on success records the validation.
 /// The outer error is the store's (a 5xx); the inner one why the check
 /// did not prove control (a 400).
-pub async fn check_domain(state: &AppState, d: &Domain) -> ApiResult<Result<(), DcvFailure>> {
+pub async fn check_domain(
+    state: &AppState,
+    d: &Domain,
+) -> Result<std::result::Result<(), DcvFailure>> {
     let tokens = live_tokens(d);
     if d.dcv_method.is_token() && tokens.is_empty() {
         return Ok(Err(DcvFailure {
@@ -156,7 +159,7 @@ async fn new_link(
     target: LinkTarget,
     email: &str,
     ttl: Duration,
-) -> ApiResult<String> {
+) -> Result<String> {
     let secret = crate::token::random_hex(16)?;
     let n = now();
     let (kind, domain_id, order_id) = match target {
@@ -201,7 +204,7 @@ pub async fn dcv_addresses(state: &AppState, d: &Domain) -> (Vec<String>, Vec<St
 /// Sends DCV email for `d` to every allowed address, each with its own
 /// one-time link. Returns the addresses written to; sending errors are
 /// logged (the links stay valid, a resend may follow).
-pub async fn send_domain_emails(state: &AppState, d: &Domain) -> ApiResult<Vec<String>> {
+pub async fn send_domain_emails(state: &AppState, d: &Domain) -> Result<Vec<String>> {
     if !state.mailer.configured() {
         tracing::warn!(domain = %d.name, "no SMTP relay (smtp.host): DCV email not sent");
         return Ok(Vec::new());
@@ -246,7 +249,7 @@ pub async fn send_mailbox_email(
     account_id: i64,
     order_id: i64,
     email: &str,
-) -> ApiResult<bool> {
+) -> Result<bool> {
     if !state.mailer.configured() {
         tracing::warn!(
             order = order_id,
@@ -288,9 +291,9 @@ pub async fn send_mailbox_email(
 }
 
 /// An unexpired, unused link by its secret.
-pub async fn open_link(state: &AppState, secret: &str) -> ApiResult<ValidationLink> {
+pub async fn open_link(state: &AppState, secret: &str) -> Result<ValidationLink> {
     let invalid = || {
-        ApiError::not_found(
+        Error::not_found(
             codes::VALIDATION_LINK_INVALID,
             "This validation link is unknown, already used or expired.",
         )
@@ -316,10 +319,10 @@ pub enum Confirmed {
 }
 
 /// Uses the link once and records what it proves.
-pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<Confirmed> {
+pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Confirmed> {
     let n = format_ts(now());
     if !state.store.use_validation_link(link.id, &n).await? {
-        return Err(ApiError::not_found(
+        return Err(Error::not_found(
             codes::VALIDATION_LINK_INVALID,
             "This validation link is unknown, already used or expired.",
         ));
@@ -333,9 +336,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<
                 // A link from before a switch to another method, or to an
                 // inactive domain, no longer validates anything.
                 .filter(|d| d.dcv_method == DcvMethod::Email && d.is_active)
-                .ok_or_else(|| {
-                    ApiError::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone.")
-                })?;
+                .ok_or_else(|| Error::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone."))?;
             mark_domain_validated(state, &d).await?;
             Ok(Confirmed::Domain(d.name))
         }
@@ -347,7 +348,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> ApiResult<
             state.wake_issuer.notify_one();
             Ok(Confirmed::Mailbox(link.email.clone()))
         }
-        _ => Err(ApiError::internal("The validation link is malformed.")),
+        _ => Err(Error::internal("The validation link is malformed.")),
     }
 }
 

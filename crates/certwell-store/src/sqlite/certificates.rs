@@ -34,7 +34,7 @@ pub(super) fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
         revocation_reason: r.try_get("revocation_reason")?,
-        kind: r.try_get("kind")?,
+        kind: name_col(r, "kind", CertificateKind::from_name)?,
         request_id: r.try_get("request_id")?,
         user_id: r.try_get("user_id")?,
         data: r

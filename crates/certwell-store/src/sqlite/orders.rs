@@ -336,7 +336,7 @@ impl SqliteStore {
             )
             .bind(order_id)
             .bind(&e.email)
-            .bind(&e.status)
+            .bind(e.status.as_str())
             .bind(&e.date_emailed)
             .bind(&e.validated_at)
             .execute(&mut *tx)
@@ -459,7 +459,7 @@ impl SqliteStore {
             verdict.serial_in_use(ca_id, serial);
         }
         verdict.check(&mut tx).await?;
-        if x.kind == "reissue" {
+        if x.kind == CertificateKind::Reissue {
             sqlx::query(
                 "UPDATE orders SET status = 'reissue_pending', updated_at = ? WHERE id = ?",
             )
@@ -477,7 +477,7 @@ impl SqliteStore {
                 )
                 .bind(x.account_id)
                 .bind(x.order_id)
-                .bind(&x.kind)
+                .bind(x.kind.as_str())
                 .bind(status.as_str())
                 .bind(x.user_id)
                 .bind(comments)
@@ -510,7 +510,7 @@ impl SqliteStore {
         .bind(serde_json::to_string(&c.dns_names)?)
         .bind(&c.signature_hash)
         .bind(now)
-        .bind(&x.kind)
+        .bind(x.kind.as_str())
         .bind(request_id)
         .bind(x.user_id)
         .bind(x.data.to_string())
@@ -587,7 +587,7 @@ impl SqliteStore {
             .map(|r| {
                 Ok(OrderEmail {
                     email: r.try_get("email")?,
-                    status: r.try_get("status")?,
+                    status: name_col(r, "status", MailboxStatus::from_name)?,
                     date_emailed: r.try_get("date_emailed")?,
                     validated_at: r.try_get("validated_at")?,
                 })
@@ -859,8 +859,8 @@ impl SqliteStore {
         &self,
         account_id: i64,
         order_id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[OrderStatus],
+        to: OrderStatus,
     ) -> Result<bool> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let cur: Option<String> =
@@ -872,7 +872,7 @@ impl SqliteStore {
         let Some(cur) = cur else {
             return Err(StoreError::NotFound);
         };
-        if !from.contains(&cur.as_str()) {
+        if !from.iter().any(|s| s.as_str() == cur) {
             return Ok(false);
         }
         let issuing: i64 = sqlx::query_scalar(
@@ -886,12 +886,12 @@ impl SqliteStore {
         }
         let now = now_ts();
         sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
-            .bind(to)
+            .bind(to.as_str())
             .bind(&now)
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
-        if to == "canceled" {
+        if to == OrderStatus::Canceled {
             sqlx::query(
                 "UPDATE requests SET status = 'rejected', date_processed = ? WHERE order_id = ? AND status IN ('pending','submitted')",
             )

@@ -5,7 +5,7 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{json_col, now_ts, scope_json, SqliteStore, SCOPE_SQL};
+use super::{json_col, name_col, now_ts, scope_json, SqliteStore, SCOPE_SQL};
 use crate::records::*;
 use crate::{Result, StoreError};
 
@@ -31,7 +31,12 @@ pub(super) fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValid
             let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
             out.push(OrgValidation {
                 kind: get("kind").unwrap_or_default(),
-                status: get("status").unwrap_or_default(),
+                status: get("status")
+                    .as_deref()
+                    .and_then(ValidationStatus::from_name)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("an organization validation without a status".into())
+                    })?,
                 date_created: get("date_created").unwrap_or_default(),
                 validated_until: get("validated_until"),
                 verified_users: get("verified_users").and_then(|t| serde_json::from_str(&t).ok()),
@@ -65,7 +70,7 @@ pub(super) async fn insert_org_tx(
         )
         .bind(id)
         .bind(kind)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .bind(until)
         .execute(&mut *conn)
@@ -86,7 +91,7 @@ impl SqliteStore {
             .map(|r| {
                 Ok(OrgValidation {
                     kind: r.try_get("type")?,
-                    status: r.try_get("status")?,
+                    status: name_col(r, "status", ValidationStatus::from_name)?,
                     date_created: r.try_get("date_created")?,
                     validated_until: r.try_get("validated_until")?,
                     verified_users: r
@@ -423,7 +428,7 @@ impl SqliteStore {
         &self,
         organization_id: i64,
         kind: &str,
-        status: &str,
+        status: ValidationStatus,
         validated_until: Option<&str>,
         verified_users: &Value,
     ) -> Result<()> {
@@ -439,7 +444,7 @@ impl SqliteStore {
         )
         .bind(organization_id)
         .bind(kind)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now_ts())
         .bind(validated_until)
         .bind(users)

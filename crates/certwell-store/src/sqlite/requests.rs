@@ -14,7 +14,7 @@ pub(super) fn request_row(r: &SqliteRow) -> Result<Request> {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
         order_id: r.try_get("order_id")?,
-        kind: r.try_get("type")?,
+        kind: name_col(r, "type", RequestKind::from_name)?,
         status: name_col(r, "status", RequestStatus::from_name)?,
         requester_id: r.try_get("requester_id")?,
         comments: r.try_get("comments")?,
@@ -151,7 +151,7 @@ impl SqliteStore {
         &self,
         account_id: i64,
         order_id: i64,
-        kind: &str,
+        kind: RequestKind,
         status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,
@@ -163,7 +163,7 @@ impl SqliteStore {
         )
         .bind(account_id)
         .bind(order_id)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(status.as_str())
         .bind(requester_id)
         .bind(comments)

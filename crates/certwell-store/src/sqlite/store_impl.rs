@@ -164,7 +164,7 @@ impl Store for SqliteStore {
         &self,
         organization_id: i64,
         kind: &str,
-        status: &str,
+        status: ValidationStatus,
         validated_until: Option<&str>,
         verified_users: &Value,
     ) -> Result<()> {
@@ -389,8 +389,8 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         order_id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[OrderStatus],
+        to: OrderStatus,
     ) -> Result<bool> {
         SqliteStore::set_order_status(self, account_id, order_id, from, to).await
     }
@@ -469,7 +469,7 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         order_id: i64,
-        kind: &str,
+        kind: RequestKind,
         status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,

@@ -85,7 +85,7 @@ pub async fn setup(s: &dyn Store) -> (Account, User, Organization) {
                 name: "Org".into(),
                 assumed_name: None,
                 data: json!({"address": "1 Main", "city": "X", "state": "Y", "zip": "1", "country": "us"}),
-                validations: vec![("ov".into(), "active".into(), Some("2099-01-01T00:00:00+00:00".into()))],
+                validations: vec![("ov".into(), ValidationStatus::Active, Some("2099-01-01T00:00:00+00:00".into()))],
             },
         )
         .await
@@ -598,13 +598,13 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
     o.emails = vec![
         OrderEmail {
             email: "a@example.com".into(),
-            status: "unvalidated".into(),
+            status: MailboxStatus::Unvalidated,
             date_emailed: None,
             validated_at: None,
         },
         OrderEmail {
             email: "b@example.com".into(),
-            status: "validated".into(),
+            status: MailboxStatus::Validated,
             date_emailed: None,
             validated_at: Some("2026-11-23T00:00:00+00:00".into()),
         },
@@ -630,7 +630,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
         .unwrap();
     assert_eq!(
         s.order_emails(c.order_id).await.unwrap()[0].status,
-        "validated"
+        MailboxStatus::Validated
     );
     assert!(matches!(
         s.set_order_email_validated(c.order_id, "c@example.com", "2026-11-24T00:00:00+00:00")
@@ -771,7 +771,7 @@ pub async fn renewal_links_and_container_scoped_lists(db: &dyn TestDatabase) {
     assert_eq!(list.iter().map(|o| o.id).collect::<Vec<_>>(), vec![new]);
     // a canceled renewal no longer renews the old order
     assert!(s
-        .set_order_status(a.id, new, &["pending"], "canceled")
+        .set_order_status(a.id, new, &[OrderStatus::Pending], OrderStatus::Canceled)
         .await
         .unwrap());
     assert_eq!(s.renewal_order_of(a.id, old).await.unwrap(), None);
