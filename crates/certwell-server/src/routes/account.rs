@@ -199,3 +199,14 @@ pub async fn get_balance(
         crate::service::billing::balance(&state, &caller).await?,
     ))
 }
+
+/// The routes of this module: the account, its users and balance.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/finance/balance", get(get_balance))
+        .route("/user/me", get(user_me))
+        .route("/user", get(list_users).post(create_user))
+        .route("/user/{id}", get(user_info))
+        .route("/account", get(account))
+}

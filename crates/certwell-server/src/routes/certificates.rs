@@ -301,3 +301,28 @@ pub async fn chain(
     }
     Ok(Json(ChainResponse { intermediates }))
 }
+
+/// The routes of this module: certificate downloads, chains and the issuing CAs.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/certificate/{id}/download/format/{format}",
+            get(download_format),
+        )
+        .route(
+            "/certificate/{id}/download/platform",
+            get(download_platform),
+        )
+        .route(
+            "/certificate/{id}/download/platform/{platform}",
+            get(download_platform),
+        )
+        .route("/certificate/download/order/{id}", get(download_order))
+        .route(
+            "/certificate/download/order/{id}/format/{format}",
+            get(download_order_format),
+        )
+        .route("/certificate/{id}/chain", get(chain))
+        .route("/certificate/intermediates", get(intermediates))
+}

@@ -217,3 +217,20 @@ pub async fn delete_metadata(
     state.invalidate_metadata(caller.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The routes of this module: containers and custom order fields.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post, put};
+    axum::Router::new()
+        .route("/container", get(list_containers))
+        .route("/container/{id}", get(container_info))
+        .route("/container/{id}/children", post(create_child))
+        .route(
+            "/account/metadata",
+            get(list_metadata).post(create_metadata),
+        )
+        .route(
+            "/account/metadata/{id}",
+            put(update_metadata).delete(delete_metadata),
+        )
+}

@@ -685,3 +685,25 @@ pub async fn resend_mailbox_emails(
     }
     Ok(Json(json!({"emails": sent})))
 }
+
+/// The routes of this module: domain control validation: per-order DCV state and checks, domain DCV methods and random values, validation email links.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post, put};
+    axum::Router::new()
+        .route("/order/certificate/{id}/validation", get(order_validation))
+        .route("/order/certificate/{id}/check-dcv", put(check_order_dcv))
+        .route(
+            "/order/certificate/{id}/dcv-random-value",
+            put(new_order_random_value),
+        )
+        .route("/email-validation/{token}", put(put_email_validation))
+        .route("/domain/{id}/activate", put(activate))
+        .route("/domain/{id}/deactivate", put(deactivate))
+        .route("/domain/{id}/dcv/method", put(put_dcv_method))
+        .route("/domain/{id}/dcv/token", post(post_dcv_token))
+        .route("/domain/{id}/dcv/validate-token", put(put_validate_token))
+        .route(
+            "/domain/{id}/dcv/emails",
+            get(get_dcv_emails).put(put_dcv_emails),
+        )
+}

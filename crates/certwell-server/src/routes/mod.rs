@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::Error;
@@ -106,151 +106,18 @@ async fn common_headers(req: axum::extract::Request, next: axum::middleware::Nex
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
-        .route("/order/certificate", get(orders::list_orders))
-        .route(
-            "/order/certificate/status-changes",
-            get(orders::status_changes),
-        )
-        .route(
-            "/order/certificate/{id}",
-            get(orders::order_info).post(orders::create_order),
-        )
-        .route(
-            "/order/certificate/{id}/status",
-            put(orders::update_order_status),
-        )
-        .route(
-            "/order/certificate/{id}/csr",
-            axum::routing::post(orders::upload_csr),
-        )
-        .route(
-            "/order/certificate/{id}/email-validation",
-            get(orders::email_validation).post(dcv::resend_mailbox_emails),
-        )
-        .route(
-            "/order/certificate/{id}/validation",
-            get(dcv::order_validation),
-        )
-        .route(
-            "/order/certificate/{id}/check-dcv",
-            put(dcv::check_order_dcv),
-        )
-        .route(
-            "/order/certificate/{id}/dcv-random-value",
-            put(dcv::new_order_random_value),
-        )
-        .route("/email-validation/{token}", put(dcv::put_email_validation))
-        .route(
-            "/order/certificate/{id}/reissue",
-            get(reissue::list_reissues).post(reissue::post_reissue),
-        )
-        .route(
-            "/order/certificate/{id}/duplicate",
-            get(reissue::list_duplicates).post(reissue::post_duplicate),
-        )
-        .route("/order/certificate/{id}/revoke", put(revoke::revoke_order))
-        .route("/certificate/{id}/revoke", put(revoke::revoke_certificate))
-        .route("/request", get(requests::list_requests))
-        .route("/request/{id}", get(requests::request_info))
-        .route("/request/{id}/status", put(requests::update_request_status))
-        .route(
-            "/certificate/{id}/download/format/{format}",
-            get(certificates::download_format),
-        )
-        .route(
-            "/certificate/{id}/download/platform",
-            get(certificates::download_platform),
-        )
-        .route(
-            "/certificate/{id}/download/platform/{platform}",
-            get(certificates::download_platform),
-        )
-        .route(
-            "/certificate/download/order/{id}",
-            get(certificates::download_order),
-        )
-        .route(
-            "/certificate/download/order/{id}/format/{format}",
-            get(certificates::download_order_format),
-        )
-        .route("/certificate/{id}/chain", get(certificates::chain))
-        .route(
-            "/certificate/intermediates",
-            get(certificates::intermediates),
-        )
-        .route("/product", get(products::list_products))
-        .route("/product/{name_id}", get(products::product_info))
-        .route(
-            "/organization",
-            get(organizations::list_organizations).post(organizations::create_organization),
-        )
-        .route("/organization/{id}", get(organizations::organization_info))
-        .route("/organization/{id}/activate", put(org_admin::activate))
-        .route("/organization/{id}/deactivate", put(org_admin::deactivate))
-        .route(
-            "/organization/{id}/validation",
-            get(org_admin::validation_details).post(org_admin::submit_validation),
-        )
-        .route(
-            "/domain",
-            get(organizations::list_domains).post(organizations::create_domain),
-        )
-        .route(
-            "/domain/{id}",
-            get(organizations::domain_info).delete(dcv::delete),
-        )
-        .route("/domain/{id}/activate", put(dcv::activate))
-        .route("/domain/{id}/deactivate", put(dcv::deactivate))
-        .route("/domain/{id}/dcv/method", put(dcv::put_dcv_method))
-        .route("/domain/{id}/dcv/token", post(dcv::post_dcv_token))
-        .route(
-            "/domain/{id}/dcv/validate-token",
-            put(dcv::put_validate_token),
-        )
-        .route(
-            "/domain/{id}/dcv/emails",
-            get(dcv::get_dcv_emails).put(dcv::put_dcv_emails),
-        )
-        .route(
-            "/report/order/{container_id}/expiring",
-            get(orders::expiring_report),
-        )
-        .route("/finance/balance", get(account::get_balance))
-        .route("/container", get(containers::list_containers))
-        .route("/container/{id}", get(containers::container_info))
-        .route("/container/{id}/children", post(containers::create_child))
-        .route(
-            "/account/metadata",
-            get(containers::list_metadata).post(containers::create_metadata),
-        )
-        .route(
-            "/account/metadata/{id}",
-            put(containers::update_metadata).delete(containers::delete_metadata),
-        )
-        .route("/user/me", get(account::user_me))
-        .route("/user", get(account::list_users).post(account::create_user))
-        .route("/user/{id}", get(account::user_info))
-        .route("/account", get(account::account));
-    let operator = Router::new()
-        .route(
-            "/organization/{id}/validate",
-            put(operator::put_validate_org),
-        )
-        .route("/domain/{id}/validate", put(operator::put_validate_domain))
-        .route("/validations", get(operator::list_pending))
-        .route("/validations/audit", get(operator::get_audit))
-        .route(
-            "/organization/{id}/validation/{type}",
-            put(operator::put_decision),
-        )
-        .route("/accounts", post(operator::post_account))
-        .route("/accounts/{id}/api-keys", post(operator::post_api_key))
-        .route("/accounts/{id}/settings", put(operator::put_settings))
-        .route("/accounts/{id}/balance", post(operator::post_deposit))
-        .route(
-            "/order/{id}/email-validation",
-            put(operator::put_validate_order_email),
-        );
+        .merge(orders::router())
+        .merge(dcv::router())
+        .merge(reissue::router())
+        .merge(revoke::router())
+        .merge(requests::router())
+        .merge(certificates::router())
+        .merge(products::router())
+        .merge(organizations::router())
+        .merge(org_admin::router())
+        .merge(account::router())
+        .merge(containers::router());
+    let operator = operator::router();
     let max_body = state.config.max_body_bytes;
     Router::new()
         .nest("/services/v2", api)

@@ -383,3 +383,22 @@ pub async fn put_validate_order_email(
     validate_order_email(&state, id, email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The routes of this module: certwell's own administration (`/operator/v1`).
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post, put};
+    axum::Router::new()
+        .route("/organization/{id}/validate", put(put_validate_org))
+        .route("/domain/{id}/validate", put(put_validate_domain))
+        .route("/validations", get(list_pending))
+        .route("/validations/audit", get(get_audit))
+        .route("/organization/{id}/validation/{type}", put(put_decision))
+        .route("/accounts", post(post_account))
+        .route("/accounts/{id}/api-keys", post(post_api_key))
+        .route("/accounts/{id}/settings", put(put_settings))
+        .route("/accounts/{id}/balance", post(post_deposit))
+        .route(
+            "/order/{id}/email-validation",
+            put(put_validate_order_email),
+        )
+}

@@ -452,3 +452,28 @@ pub async fn email_validation(
         crate::service::smime::email_validation(&state, &caller, &id).await?,
     ))
 }
+
+/// The routes of this module: `/order/certificate…` (create, info, list, status, CSR upload, mailbox validation state) and the expiring report.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/order/certificate", get(list_orders))
+        .route("/order/certificate/status-changes", get(status_changes))
+        .route(
+            "/order/certificate/{id}",
+            get(order_info).post(create_order),
+        )
+        .route("/order/certificate/{id}/status", put(update_order_status))
+        .route(
+            "/order/certificate/{id}/csr",
+            axum::routing::post(upload_csr),
+        )
+        .route(
+            "/order/certificate/{id}/email-validation",
+            get(email_validation).post(super::dcv::resend_mailbox_emails),
+        )
+        .route(
+            "/report/order/{container_id}/expiring",
+            get(expiring_report),
+        )
+}

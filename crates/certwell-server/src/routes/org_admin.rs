@@ -165,3 +165,15 @@ pub async fn validation_details(
     }
     Ok(Json(json!({"validations": org_validations(&org)})))
 }
+
+/// The routes of this module: organization activation and validation requests.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/organization/{id}/activate", put(activate))
+        .route("/organization/{id}/deactivate", put(deactivate))
+        .route(
+            "/organization/{id}/validation",
+            get(validation_details).post(submit_validation),
+        )
+}

@@ -301,3 +301,16 @@ fn with_dcv_token(state: &AppState, d: &certwell_store::Domain, mut v: Value) ->
     }
     v
 }
+
+/// The routes of this module: organizations and domains.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/organization",
+            get(list_organizations).post(create_organization),
+        )
+        .route("/organization/{id}", get(organization_info))
+        .route("/domain", get(list_domains).post(create_domain))
+        .route("/domain/{id}", get(domain_info).delete(super::dcv::delete))
+}

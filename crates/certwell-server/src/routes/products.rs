@@ -159,3 +159,11 @@ pub async fn product_info(
         .unwrap_or_default();
     Ok(Json(product_json(&state, &caller, p, true, &defaults)))
 }
+
+/// The routes of this module: the product catalog.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/product", get(list_products))
+        .route("/product/{name_id}", get(product_info))
+}

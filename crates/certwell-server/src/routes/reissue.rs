@@ -284,3 +284,17 @@ async fn list(
     }
     Ok(Json(v))
 }
+
+/// The routes of this module: reissues and duplicates of an order.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/order/certificate/{id}/reissue",
+            get(list_reissues).post(post_reissue),
+        )
+        .route(
+            "/order/certificate/{id}/duplicate",
+            get(list_duplicates).post(post_duplicate),
+        )
+}

@@ -223,3 +223,12 @@ pub async fn update_request_status(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The routes of this module: approval requests.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/request", get(list_requests))
+        .route("/request/{id}", get(request_info))
+        .route("/request/{id}/status", put(update_request_status))
+}

@@ -163,3 +163,11 @@ pub async fn revoke_order(
     }
     revoke_or_request(&state, &caller, order.id, certs, body).await
 }
+
+/// The routes of this module: revocation of an order's or a certificate's certificates.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::put;
+    axum::Router::new()
+        .route("/order/certificate/{id}/revoke", put(revoke_order))
+        .route("/certificate/{id}/revoke", put(revoke_certificate))
+}
