@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
-use certwell_store::User;
+use certwell_store::{Aggregate, User};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -45,11 +45,14 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
         .filter(|k| !k.is_empty() && k.len() <= 256)
         .ok_or_else(ApiError::forbidden_invalid_key)?;
     let hash = hash_api_key(key);
+    // Read before the store is: an entry read while a key or user changed
+    // is kept under an epoch that has moved, and never served.
+    let epoch = state.store.changes().epoch(Aggregate::Keys);
     let cached = {
         let cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(&hash)
-            .filter(|c| c.at.elapsed() < KEY_CACHE_TTL)
+            .filter(|c| c.epoch == epoch && c.at.elapsed() < KEY_CACHE_TTL)
             .cloned()
     };
     let entry = match cached {
@@ -78,6 +81,7 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, ApiError> 
                 user,
                 at_root,
                 at: std::time::Instant::now(),
+                epoch,
             };
             let mut cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() > 10_000 {
