@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
-use certwell_store::User;
+use certwell_store::{Aggregate, User};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
@@ -44,11 +44,14 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
         .filter(|k| !k.is_empty() && k.len() <= 256)
         .ok_or_else(Error::forbidden_invalid_key)?;
     let hash = hash_api_key(key);
+    // Read before the store is: an entry read while a key or user changed
+    // is kept under an epoch that has moved, and never served.
+    let epoch = state.store.changes().epoch(Aggregate::Keys);
     let cached = {
         let cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(&hash)
-            .filter(|c| c.at.elapsed() < KEY_CACHE_TTL)
+            .filter(|c| c.epoch == epoch && c.at.elapsed() < KEY_CACHE_TTL)
             .cloned()
     };
     let entry = match cached {
@@ -77,6 +80,7 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
                 user,
                 at_root,
                 at: std::time::Instant::now(),
+                epoch,
             };
             let mut cache = state.key_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() > 10_000 {

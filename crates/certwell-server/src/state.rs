@@ -44,15 +44,24 @@ pub struct AppState {
     pub dir: DataDir,
     pub rate_limiter: RateLimiter,
     /// Valid API keys by hash, with their user, for a short time (saves two
-    /// queries per request). Only valid keys are cached.
+    /// queries per request). Only valid keys are cached, and only while the
+    /// store's key epoch ([`certwell_store::Aggregate::Keys`]) stays where
+    /// it was when they were read: a key or user changed through this
+    /// instance is read again at once.
     pub key_cache: std::sync::Mutex<HashMap<String, CachedKey>>,
     /// Custom order fields per account, for a short time (one query less
-    /// per order); changes through this server drop the entry at once.
+    /// per order), while the store's metadata epoch stays where it was
+    /// when they were read (changes through this server show at once).
     pub metadata_cache: std::sync::Mutex<HashMap<i64, CachedMetadata>>,
 }
 
-/// Custom-field definitions of an account and when they were read.
-pub type CachedMetadata = (std::time::Instant, Arc<Vec<certwell_store::MetadataField>>);
+/// Custom-field definitions of an account, when they were read and the
+/// store's metadata epoch before that.
+pub type CachedMetadata = (
+    std::time::Instant,
+    u64,
+    Arc<Vec<certwell_store::MetadataField>>,
+);
 
 /// How long cached custom-field definitions are used (another instance's
 /// change shows after this).
@@ -64,16 +73,20 @@ impl AppState {
         &self,
         account_id: i64,
     ) -> Result<Arc<Vec<certwell_store::MetadataField>>, certwell_store::StoreError> {
+        let epoch = self
+            .store
+            .changes()
+            .epoch(certwell_store::Aggregate::Metadata);
         if let Ok(c) = self.metadata_cache.lock() {
-            if let Some((at, defs)) = c.get(&account_id) {
-                if at.elapsed() < METADATA_CACHE_TTL {
+            if let Some((at, e, defs)) = c.get(&account_id) {
+                if *e == epoch && at.elapsed() < METADATA_CACHE_TTL {
                     return Ok(defs.clone());
                 }
             }
         }
         let defs = Arc::new(self.store.list_metadata(account_id).await?);
         if let Ok(mut c) = self.metadata_cache.lock() {
-            c.insert(account_id, (std::time::Instant::now(), defs.clone()));
+            c.insert(account_id, (std::time::Instant::now(), epoch, defs.clone()));
         }
         Ok(defs)
     }
@@ -98,9 +111,12 @@ pub struct CachedKey {
     /// The user sits in the account's root container (sees everything).
     pub at_root: bool,
     pub at: std::time::Instant,
+    /// The store's key epoch before the key was read.
+    pub epoch: u64,
 }
 
-/// How long a cached key is trusted.
+/// How long a cached key is trusted (changes the store's change feed does
+/// not report: another process or instance).
 pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub type SharedState = Arc<AppState>;

@@ -1185,3 +1185,32 @@ async fn renewals_link_both_orders() {
     assert_eq!(e["errors"][0]["code"], "invalid_renewal_of_order_id");
     ts.stop().await;
 }
+
+/// API keys are cached with their user only while the store's key epoch
+/// stays put: a change to the user made through the store (not through a
+/// route that drops the entry itself) shows on the very next request, not
+/// after the cache's TTL.
+#[tokio::test]
+async fn cached_keys_follow_the_store_change_feed() {
+    let ts = TestServer::start(false).await;
+    let (_, me) = ts.get("/services/v2/user/me").await;
+    let uid = me["id"].as_i64().unwrap();
+    let (_, again) = ts.get("/services/v2/user/me").await;
+    assert_eq!(again["first_name"], me["first_name"]);
+    let store = &ts.server.as_ref().unwrap().state.store;
+    store
+        .update_user_contact(
+            1,
+            uid,
+            &certwell_store::UserContactUpdate {
+                first_name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (s, me) = ts.get("/services/v2/user/me").await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["first_name"], "Renamed");
+    ts.stop().await;
+}

@@ -222,7 +222,7 @@ pub async fn writer_loop(
     writer: SqlitePool,
     mut rx: mpsc::Receiver<WriteJob>,
     sync: Option<SyncTarget>,
-    watch: std::sync::Arc<crate::org_cache::ChangeWatch>,
+    feed: crate::changes::ChangeFeed,
 ) {
     // Without a flusher thread (none asked for, or it cannot be started)
     // every commit makes itself durable.
@@ -305,9 +305,9 @@ pub async fn writer_loop(
                 done
             }
         };
-        // Committed (or rolled back): cached organizations read meanwhile
-        // are dropped if the batch changed them.
-        watch.settle();
+        // Committed (or rolled back): cached entries read meanwhile are
+        // dropped if the batch changed what they are built from.
+        feed.settle();
         replies.deliver(done);
     }
     if let Some((c, _)) = held.take() {

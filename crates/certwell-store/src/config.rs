@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::{Result, SqliteStore, Store, StoreError};
+use crate::{CachedStore, Result, SqliteStore, Store, StoreError};
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +83,14 @@ impl StoreConfig {
     }
 }
 
-/// Opens (creating and migrating if needed) the store `cfg` names.
+/// Opens (creating and migrating if needed) the store `cfg` names, with
+/// the caches ([`CachedStore`]) in front of it.
 pub async fn open_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
-    Ok(match &cfg.location {
-        StoreLocation::SqliteFile(path) => Arc::new(SqliteStore::open(path, cfg.durability).await?),
-        StoreLocation::SqliteMemory => Arc::new(SqliteStore::open_memory().await?),
-    })
+    let backend = match &cfg.location {
+        StoreLocation::SqliteFile(path) => SqliteStore::open(path, cfg.durability).await?,
+        StoreLocation::SqliteMemory => SqliteStore::open_memory().await?,
+    };
+    Ok(Arc::new(CachedStore::new(Arc::new(backend))))
 }
 
 #[cfg(test)]

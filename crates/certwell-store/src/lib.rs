@@ -3,12 +3,16 @@
 //! transaction; an order acknowledged to a client is committed first.
 
 mod batch;
+mod cached;
+mod changes;
 mod config;
 mod error;
 mod org_cache;
 mod records;
 mod sqlite;
 
+pub use cached::CachedStore;
+pub use changes::{Aggregate, ChangeFeed};
 pub use config::{open_store, Durability, StoreConfig, StoreLocation};
 pub use error::{Conflict, StoreError};
 pub use records::*;
@@ -23,6 +27,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// return another account's rows.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// This store's change feed: per-aggregate epochs that move when a
+    /// change made through it (or, where the backend is told of them, by
+    /// others) may have become visible, and again once it is committed.
+    /// Caches over the store ([`CachedStore`]) follow it.
+    fn changes(&self) -> &ChangeFeed;
+
     // Accounts, containers, users, keys
     async fn create_account(
         &self,

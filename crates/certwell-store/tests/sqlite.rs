@@ -1,7 +1,7 @@
 //! The SQLite store on a real database file: the backend-neutral
 //! conformance suite (tests/conformance), then what only SQLite has
-//! (migrating an old schema file, the organization cache fed by SQLite's
-//! update hook and a second process on the same file).
+//! (migrating an old schema file, the organization cache of [`CachedStore`]
+//! fed by SQLite's update hook, and a second process on the same file).
 
 #[macro_use]
 mod conformance;
@@ -141,13 +141,15 @@ async fn migration_4_keeps_existing_orders() {
     s.close().await;
 }
 
-/// Order creation reads organizations with their domains from a cache:
-/// every change made through the store shows at once, whether it went
-/// through the group-commit writer or a direct write, and a change made by
-/// another process (the CLI) once the entry expires.
+/// Order creation reads organizations with their domains from a cache
+/// ([`CachedStore`] over the SQLite store, as `open_store` gives it): every
+/// change made through the store shows at once, whether it went through the
+/// group-commit writer or a direct write, and a change made by another
+/// process (the CLI) once the entry expires.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_organizations_follow_every_change() {
     let (dir, s) = store().await;
+    let s = CachedStore::new(Arc::new(s));
     let (a, u, org) = setup(&s).await;
     let get = || async {
         s.organization_with_domains(a.id, org.id)

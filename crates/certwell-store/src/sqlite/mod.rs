@@ -20,7 +20,6 @@ mod store_impl;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -31,7 +30,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::batch::{Bind, JobRow, WriteJob};
-use crate::org_cache::OrgCache;
+use crate::changes::{Aggregate, ChangeFeed};
 use crate::{Durability, Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -76,8 +75,9 @@ pub struct SqliteStore {
     writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Background WAL checkpoints (file databases).
     checkpointer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Organizations with domains for order creation (see org_cache.rs).
-    orgs: OrgCache,
+    /// Changes made through this store (the write connection's update
+    /// hook and commits), for the caches over it.
+    feed: ChangeFeed,
 }
 
 impl SqliteStore {
@@ -85,14 +85,14 @@ impl SqliteStore {
         pool: SqlitePool,
         writer: SqlitePool,
         sync: Option<crate::batch::SyncTarget>,
-        orgs: OrgCache,
+        feed: ChangeFeed,
     ) -> SqliteStore {
         let (tx, rx) = mpsc::channel(1024);
         let task = tokio::spawn(crate::batch::writer_loop(
             writer.clone(),
             rx,
             sync,
-            Arc::clone(&orgs.watch),
+            feed.clone(),
         ));
         SqliteStore {
             pool,
@@ -100,29 +100,40 @@ impl SqliteStore {
             jobs: std::sync::Mutex::new(Some(tx)),
             writer_task: std::sync::Mutex::new(Some(task)),
             checkpointer: std::sync::Mutex::new(None),
-            orgs,
+            feed,
         }
     }
 }
 
-/// Pool options for a connection that writes: its row changes reach
-/// `watch` (the update hook), and so do its commits (settled when the pool
-/// takes the connection back; the group-commit writer settles each batch).
-/// It also gets the temporary table group-commit jobs keep their checks'
-/// verdict in (see rules.rs).
-fn watched(
-    options: SqlitePoolOptions,
-    watch: &Arc<crate::org_cache::ChangeWatch>,
-) -> SqlitePoolOptions {
-    let on_connect = Arc::clone(watch);
-    let on_release = Arc::clone(watch);
+/// The aggregate of the change feed a row change of `table` belongs to
+/// (`None`: no cache is built from it).
+fn aggregate_of(table: &str) -> Option<Aggregate> {
+    Some(match table {
+        "organizations" | "org_validations" | "domains" => Aggregate::Organizations,
+        "api_keys" | "users" => Aggregate::Keys,
+        "accounts" | "containers" => Aggregate::Accounts,
+        "account_metadata" => Aggregate::Metadata,
+        _ => return None,
+    })
+}
+
+/// Pool options for a connection that writes: its row changes reach the
+/// change feed (the update hook), and so do its commits (settled when the
+/// pool takes the connection back; the group-commit writer settles each
+/// batch). It also gets the temporary table group-commit jobs keep their
+/// checks' verdict in (see rules.rs).
+fn watched(options: SqlitePoolOptions, feed: &ChangeFeed) -> SqlitePoolOptions {
+    let on_connect = feed.clone();
+    let on_release = feed.clone();
     options
         .after_connect(move |conn, _| {
-            let watch = Arc::clone(&on_connect);
+            let feed = on_connect.clone();
             Box::pin(async move {
-                conn.lock_handle()
-                    .await?
-                    .set_update_hook(move |change| watch.row_changed(change.table));
+                conn.lock_handle().await?.set_update_hook(move |change| {
+                    if let Some(aggregate) = aggregate_of(change.table) {
+                        feed.changing(aggregate);
+                    }
+                });
                 sqlx::query(rules::CREATE_GATE_TABLE)
                     .execute(&mut *conn)
                     .await?;
@@ -221,14 +232,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("temp_store", "memory");
-        let orgs = OrgCache::default();
+        let feed = ChangeFeed::new();
         let writer = watched(
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
                 .test_before_acquire(false),
-            &orgs.watch,
+            &feed,
         )
         .connect_with(opts.clone().pragma("wal_autocheckpoint", "8192"))
         .await?;
@@ -252,7 +263,7 @@ impl SqliteStore {
             wal: wal_path(path),
             db: path.to_path_buf(),
         });
-        let store = SqliteStore::with_pools(pool.clone(), writer, sync, orgs);
+        let store = SqliteStore::with_pools(pool.clone(), writer, sync, feed);
         let checkpointer = tokio::spawn(checkpoint_loop(pool));
         *store.checkpointer.lock().unwrap_or_else(|p| p.into_inner()) = Some(checkpointer);
         Ok(store)
@@ -263,11 +274,11 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(|e| StoreError::Database(e.to_string()))?
             .foreign_keys(true);
-        let orgs = OrgCache::default();
-        let pool = watched(SqlitePoolOptions::new().max_connections(1), &orgs.watch)
+        let feed = ChangeFeed::new();
+        let pool = watched(SqlitePoolOptions::new().max_connections(1), &feed)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore::with_pools(pool.clone(), pool, None, orgs);
+        let store = SqliteStore::with_pools(pool.clone(), pool, None, feed);
         store.migrate().await?;
         Ok(store)
     }

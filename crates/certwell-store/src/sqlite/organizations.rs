@@ -1,5 +1,6 @@
-//! Organizations, their validations (the validation desk) and the cached
-//! organization-with-domains read of order creation.
+//! Organizations, their validations (the validation desk) and the
+//! organization-with-domains read of order creation (cached by
+//! [`CachedStore`](crate::CachedStore), not here).
 
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
@@ -478,14 +479,6 @@ impl SqliteStore {
         account_id: i64,
         id: i64,
     ) -> Result<Option<(Organization, Vec<Domain>)>> {
-        let ticket = match self.orgs.get(account_id, id) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(ticket) => ticket,
-        };
-        let found = self.read_organization_with_domains(account_id, id).await?;
-        if let Some(v) = &found {
-            self.orgs.put(ticket, v);
-        }
-        Ok(found)
+        self.read_organization_with_domains(account_id, id).await
     }
 }

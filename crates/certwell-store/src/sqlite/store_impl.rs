@@ -5,11 +5,16 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::SqliteStore;
+use crate::changes::ChangeFeed;
 use crate::records::*;
 use crate::{Result, Store};
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn changes(&self) -> &ChangeFeed {
+        &self.feed
+    }
+
     async fn create_account(
         &self,
         name: &str,

@@ -32,6 +32,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@test $new_db, #[tokio::test], balance_debits_and_unique_alternative_order_ids);
         conformance_tests!(@test $new_db, #[tokio::test], renewal_links_and_container_scoped_lists);
         conformance_tests!(@test $new_db, #[tokio::test], pre_reserved_serials_store_order_and_certificate_in_one_transaction);
+        conformance_tests!(@test $new_db, #[tokio::test], the_change_feed_moves_on_every_write_of_an_aggregate);
         conformance_tests!(
             @test $new_db,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
@@ -853,4 +854,198 @@ pub async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction
             Conflict::PreSignedNeedsExistingOrganization
         ))
     ));
+}
+
+/// `write` moves the epoch of `aggregate` by the time it returns.
+async fn moves<F: Future>(s: &dyn Store, aggregate: Aggregate, what: &str, write: F) -> F::Output {
+    let before = s.changes().epoch(aggregate);
+    let out = write.await;
+    assert!(
+        s.changes().epoch(aggregate) > before,
+        "{what} moves the {aggregate:?} epoch"
+    );
+    out
+}
+
+/// The change feed the caches over a store follow: a write of each
+/// aggregate moves its epoch before it returns (so a cache entry read
+/// before it is not served after it), a waiter is woken by it, and order
+/// creation for an existing organization leaves the organizations' epoch
+/// alone (their cache serves every order).
+pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestDatabase) {
+    use Aggregate::*;
+    let s = db.open().await;
+    let s = &*s;
+    let (a, u, org) = moves(s, Organizations, "create_organization", setup(s)).await;
+    moves(
+        s,
+        Accounts,
+        "create_account",
+        s.create_account("F", &AccountSettings::default(), &admin()),
+    )
+    .await
+    .unwrap();
+
+    // The hot path: an order for an existing organization, no new domain.
+    // (A direct write may settle just after it returns: wait for that.)
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let before = s.changes().epoch(Organizations);
+    s.create_order(&order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        s.changes().epoch(Organizations),
+        before,
+        "an order for an existing organization leaves their cache alone"
+    );
+
+    // Organizations, their validations and domains.
+    let d = moves(
+        s,
+        Organizations,
+        "create_domain",
+        s.create_domain(org.account_id, &domain_row(&org, "feed.example")),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Organizations,
+        "set_domain_active",
+        s.set_domain_active(org.account_id, d.id, false),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Organizations,
+        "set_domain_validated",
+        s.set_domain_validated(
+            d.id,
+            "2026-01-01T00:00:00+00:00",
+            "2027-01-01T00:00:00+00:00",
+        ),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Organizations,
+        "set_organization_active",
+        s.set_organization_active(org.account_id, org.id, false),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Organizations,
+        "submit_org_validation",
+        s.submit_org_validation(org.id, "ev", "pending", None, &json!([])),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Organizations,
+        "delete_domain",
+        s.delete_domain(org.account_id, d.id),
+    )
+    .await
+    .unwrap();
+
+    // API keys and users.
+    moves(
+        s,
+        Keys,
+        "create_api_key",
+        s.create_api_key(&NewApiKey {
+            key_hash: "feed-key".into(),
+            account_id: Some(a.id),
+            user_id: Some(u.id),
+            role: "admin".into(),
+            name: "k".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let mut other = admin();
+    other.email = "b@example.com".into();
+    moves(s, Keys, "create_user", s.create_user(a.id, &other))
+        .await
+        .unwrap();
+    moves(
+        s,
+        Keys,
+        "update_user_contact",
+        s.update_user_contact(
+            a.id,
+            u.id,
+            &UserContactUpdate {
+                first_name: Some("C".into()),
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .unwrap();
+
+    // Accounts and containers.
+    let settings = AccountSettings {
+        allow_guest_access: true,
+        ..Default::default()
+    };
+    moves(
+        s,
+        Accounts,
+        "update_account_settings",
+        s.update_account_settings(a.id, &settings),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Accounts,
+        "create_container",
+        s.create_container(a.id, a.root_container_id, "sub", ""),
+    )
+    .await
+    .unwrap();
+
+    // Custom order fields; a waiter is woken by the change.
+    let field = NewMetadataField {
+        label: "Cost center".into(),
+        is_required: false,
+        is_active: true,
+        data_type: "text".into(),
+    };
+    let feed = s.changes().clone();
+    let seen = feed.epoch(Metadata);
+    let (woken, id) = tokio::join!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            feed.wait_past(Metadata, seen)
+        ),
+        moves(
+            s,
+            Metadata,
+            "create_metadata",
+            s.create_metadata(a.id, &field)
+        ),
+    );
+    assert!(woken.expect("the write wakes a waiter") > seen);
+    let id = id.unwrap();
+    moves(
+        s,
+        Metadata,
+        "update_metadata",
+        s.update_metadata(a.id, id, &field),
+    )
+    .await
+    .unwrap();
+    moves(s, Metadata, "delete_metadata", s.delete_metadata(a.id, id))
+        .await
+        .unwrap();
+
+    s.close().await;
 }
