@@ -203,7 +203,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         organization_id: i64,
         kind: &str,
-        status: &str,
+        status: ValidationStatus,
         validated_until: Option<&str>,
         verified_users: &Value,
     ) -> Result<()> {
@@ -450,8 +450,8 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         account_id: i64,
         order_id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[OrderStatus],
+        to: OrderStatus,
     ) -> Result<bool> {
         self.inner
             .set_order_status(account_id, order_id, from, to)
@@ -538,7 +538,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         account_id: i64,
         order_id: i64,
-        kind: &str,
+        kind: RequestKind,
         status: RequestStatus,
         requester_id: i64,
         comments: Option<&str>,

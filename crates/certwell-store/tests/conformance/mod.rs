@@ -941,7 +941,7 @@ pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestD
         s,
         Organizations,
         "submit_org_validation",
-        s.submit_org_validation(org.id, "ev", "pending", None, &json!([])),
+        s.submit_org_validation(org.id, "ev", ValidationStatus::Pending, None, &json!([])),
     )
     .await
     .unwrap();
