@@ -1,6 +1,9 @@
 //! The product catalog: every product certwell sells, with the rules that
 //! differ between products.
 
+/// Most email addresses on one certificate.
+pub const MAX_EMAILS: usize = 50;
+
 /// The organization validation a product needs before issuance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValidationLevel {
@@ -207,7 +210,7 @@ const fn secure_email(
         product_type: name_id,
         validation,
         wildcard: WildcardRule::Forbidden,
-        max_names: crate::smime::MAX_EMAILS,
+        max_names: MAX_EMAILS,
         allowed_validity_years: YEARS_1_2,
         signature_hashes: SMIME_HASHES,
         ca_purpose: CaPurpose::Smime,
@@ -233,7 +236,7 @@ const fn client(
         product_type: "client_certificate",
         validation,
         wildcard: WildcardRule::Forbidden,
-        max_names: crate::smime::MAX_EMAILS,
+        max_names: MAX_EMAILS,
         // S/MIME-capable products are issued Multipurpose (825 days at most).
         allowed_validity_years: if smime.is_some() {
             YEARS_1_2

@@ -9,7 +9,7 @@ use certwell_api::order::OrderRequest;
 
 use crate::error::{check_email, check_len, optional_str, PolicyError, Result};
 use crate::organization::validate_new_organization;
-use crate::tls::OrgChoice;
+use crate::organization::OrgChoice;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomFieldValue {

@@ -7,9 +7,9 @@
 //! provisioning method, the shipping address, the subject object and the
 //! order-level contacts.
 
+pub use crate::smime::{DocSigningPlan, DsSubject, ShipInfo};
 use certwell_api::error::codes;
 use certwell_api::order::{OrderRequest, ShipInfoInput, SubjectInput};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::catalog::{Family, Product};
@@ -17,7 +17,7 @@ use crate::common::{organization_choice, validate_common};
 use crate::country::is_country_code;
 use crate::error::{check_email, optional_str, optional_text, required_str, required_text, Result};
 use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, SubjectPlan, Usage};
-use crate::tls::StoredTerm;
+use crate::validity::StoredTerm;
 use crate::validity::{term_end, OrderTerm};
 use crate::PolicyError;
 
@@ -25,40 +25,6 @@ use crate::PolicyError;
 pub const PROVISIONING_METHODS: &[&str] =
     &["ship_token", "client_app", "email", "key_locker", "none"];
 pub const SHIPPING_METHODS: &[&str] = &["standard", "expedited"];
-
-/// What a document-signing order adds to the common subscriber plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocSigningPlan {
-    pub cs_provisioning_method: String,
-    pub use_org_as_common_name: bool,
-    pub subject: DsSubject,
-    pub ship_info: Option<ShipInfo>,
-    pub server_platform_id: i64,
-}
-
-/// The seed's `subject` object: the person the certificate is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DsSubject {
-    pub name: String,
-    pub job_title: String,
-    pub phone: String,
-    pub email: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShipInfo {
-    pub name: String,
-    pub addr1: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub addr2: Option<String>,
-    pub city: String,
-    pub state: String,
-    pub zip: String,
-    /// ISO 3166-1 alpha-2, lower case.
-    pub country: String,
-    /// standard | expedited
-    pub method: String,
-}
 
 /// Does a key fit a document-signing certificate? RSA of at least 3072
 /// bits or ECDSA P-256/P-384 (the profile; the CSR intake has

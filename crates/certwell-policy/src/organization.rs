@@ -611,3 +611,10 @@ mod tests {
         );
     }
 }
+
+/// The organization an order names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrgChoice {
+    Existing(i64),
+    New(Box<NewOrganization>),
+}

@@ -17,12 +17,13 @@ use crate::catalog::{Family, Product, SmimeType};
 use crate::common::{validate_common, OrderCommon};
 use crate::dns::parse_dns_name;
 use crate::error::{check_email, optional_str, optional_text, PolicyError, Result};
+use crate::organization::OrgChoice;
 use crate::organization::{NewOrganization, OrderContact};
-use crate::tls::{OrgChoice, StoredTerm};
+use crate::validity::StoredTerm;
 use crate::validity::{parse_ymd, term_end, OrderTerm};
 
 /// Most email addresses on one certificate.
-pub const MAX_EMAILS: usize = 50;
+pub use crate::catalog::MAX_EMAILS;
 /// Longest S/MIME order term (SBR §6.3.2: 825 days for Strict and
 /// Multipurpose).
 pub const SMIME_MAX_TERM_DAYS: i64 = 825;
@@ -274,7 +275,7 @@ pub struct SmimeOrderPlan {
     pub disable_generate_in_browser_email: bool,
     /// Document-signing orders: what their seed adds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub doc_signing: Option<crate::docsign::DocSigningPlan>,
+    pub doc_signing: Option<DocSigningPlan>,
 }
 
 fn err(code: &'static str, msg: impl Into<String>) -> PolicyError {
@@ -1322,6 +1323,40 @@ pub const PUBLIC_EMAIL_DOMAINS: &[&str] = &[
 
 pub fn is_public_email_domain(domain: &str) -> bool {
     PUBLIC_EMAIL_DOMAINS.contains(&domain)
+}
+
+/// What a document-signing order adds to the common subscriber plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocSigningPlan {
+    pub cs_provisioning_method: String,
+    pub use_org_as_common_name: bool,
+    pub subject: DsSubject,
+    pub ship_info: Option<ShipInfo>,
+    pub server_platform_id: i64,
+}
+
+/// The seed's `subject` object: the person the certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsSubject {
+    pub name: String,
+    pub job_title: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipInfo {
+    pub name: String,
+    pub addr1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    /// ISO 3166-1 alpha-2, lower case.
+    pub country: String,
+    /// standard | expedited
+    pub method: String,
 }
 
 #[cfg(test)]

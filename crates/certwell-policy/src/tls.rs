@@ -1,6 +1,8 @@
 //! Rules of the TLS order endpoints (seeds order-ssl-ov-ev.txt and
 //! order-ssl-securesite.txt).
 
+pub use crate::organization::OrgChoice;
+pub use crate::validity::StoredTerm;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -11,16 +13,9 @@ use crate::catalog::{Product, WildcardRule};
 use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
-use crate::organization::{validate_order_contacts, NewOrganization, OrderContact};
-use crate::validity::{resolve_tls_term, term_end, OrderTerm};
+use crate::organization::{validate_order_contacts, OrderContact};
+use crate::validity::{resolve_tls_term, term_end};
 use crate::ValidationLevel;
-
-/// The organization an order names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OrgChoice {
-    Existing(i64),
-    New(Box<NewOrganization>),
-}
 
 /// Everything a valid TLS order request says, normalised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,39 +51,6 @@ pub struct TlsOrderPlan {
     pub disable_ct: bool,
     pub locale: Option<String>,
     pub validity_years: Option<i64>,
-}
-
-/// Serializable form of [`OrderTerm`], echoed as `cert_validity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredTerm {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub years: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub days: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_expiration_date: Option<String>,
-}
-
-impl From<&OrderTerm> for StoredTerm {
-    fn from(t: &OrderTerm) -> Self {
-        match t {
-            OrderTerm::Years(y) => StoredTerm {
-                years: Some(*y),
-                days: None,
-                custom_expiration_date: None,
-            },
-            OrderTerm::Days(d) => StoredTerm {
-                years: None,
-                days: Some(*d),
-                custom_expiration_date: None,
-            },
-            OrderTerm::Date(d) => StoredTerm {
-                years: None,
-                days: None,
-                custom_expiration_date: Some(crate::validity::format_ymd(*d)),
-            },
-        }
-    }
 }
 
 pub use crate::common::{CustomFieldValue, PAYMENT_METHODS};

@@ -8,6 +8,7 @@ use time::{macros::format_description, Date, Duration, OffsetDateTime};
 
 use crate::error::{PolicyError, Result};
 use certwell_api::error::codes;
+use serde::{Deserialize, Serialize};
 
 /// What the order asked for; stored and echoed as `cert_validity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +132,39 @@ pub fn certificate_window(
         not_before,
         not_after.replace_nanosecond(0).unwrap_or(not_after),
     )
+}
+
+/// Serializable form of [`OrderTerm`], echoed as `cert_validity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTerm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub years: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_expiration_date: Option<String>,
+}
+
+impl From<&OrderTerm> for StoredTerm {
+    fn from(t: &OrderTerm) -> Self {
+        match t {
+            OrderTerm::Years(y) => StoredTerm {
+                years: Some(*y),
+                days: None,
+                custom_expiration_date: None,
+            },
+            OrderTerm::Days(d) => StoredTerm {
+                years: None,
+                days: Some(*d),
+                custom_expiration_date: None,
+            },
+            OrderTerm::Date(d) => StoredTerm {
+                years: None,
+                days: None,
+                custom_expiration_date: Some(crate::validity::format_ymd(*d)),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use certwell_store::{CertificateStatus, OrderStatus};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use crate::service::issuance::{OrderData, OrderPlan};
+use crate::service::order_data::{OrderData, OrderPlan};
 
 pub fn user_summary(u: &User) -> Value {
     json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
@@ -136,7 +136,7 @@ pub fn org_summary_php(o: &Organization) -> Value {
 }
 
 pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str) -> Value {
-    let validated = crate::service::issuance::domain_validated(d);
+    let validated = crate::service::validation::domain_validated(d);
     let mut v = json!({
         "id": d.id,
         "is_active": d.is_active,

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 use crate::extract::{path_id, Caller};
 use crate::pem::{cert_pem, pem_crlf};
-use crate::service::issuance::OrderData;
+use crate::service::order_data::OrderData;
 use crate::state::AppState;
 
 fn cert_not_found() -> Error {

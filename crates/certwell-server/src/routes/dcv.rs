@@ -19,8 +19,10 @@ use crate::extract::{parse_json, path_id, Caller};
 use crate::routes::query_map;
 use crate::service::access::load_order;
 use crate::service::intake::dcv_token_json;
-use crate::service::issuance::{domain_fact, domain_validated, try_issue, OrderData, OrderPlan};
+use crate::service::issuance::try_issue;
+use crate::service::order_data::{OrderData, OrderPlan};
 use crate::service::validation::{self, Confirmed};
+use crate::service::validation::{domain_fact, domain_validated};
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 
@@ -232,7 +234,7 @@ pub async fn delete(
 fn order_names(data: &OrderData) -> Vec<String> {
     match &data.plan {
         OrderPlan::Tls(p) => p.sans.clone(),
-        OrderPlan::Smime(p) => crate::service::smime::email_domains(&p.emails),
+        OrderPlan::Smime(p) => crate::service::profile::email_domains(&p.emails),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::{paged, query_map};
 use crate::service::access::{load_order, visible_order};
 use crate::service::access::{order_scope, sees_container};
-use crate::service::issuance::OrderData;
+use crate::service::order_data::OrderData;
 use crate::state::AppState;
 use crate::views::{self, OrderContext};
 
@@ -39,7 +39,7 @@ pub async fn create_order(
         )
     })?;
     let req: OrderRequest = parse_json(&body)?;
-    let created = crate::service::intake::create_order(&state, &caller, product, req).await?;
+    let created = crate::service::orders::create_order(&state, &caller, product, req).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 

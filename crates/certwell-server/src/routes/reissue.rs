@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::extract::{parse_json, Caller};
 use crate::service::access::load_order;
 use crate::service::intake::{initial_status, key_facts, pick_issuing_ca, verify_csr};
-use crate::service::issuance::{extra_plan, try_issue_certificate, OrderData, OrderPlan};
+use crate::service::issuance::{extra_plan, try_issue_certificate};
+use crate::service::order_data::{OrderData, OrderPlan};
 use crate::state::AppState;
 use crate::views::{certificate_fields, server_platform_json, ymd};
 

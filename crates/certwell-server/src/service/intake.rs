@@ -9,23 +9,23 @@ use crate::service::access::{
     check_contact_users, check_container, check_renewal, check_user_assignments,
 };
 use crate::service::hierarchy::LoadedCa;
-use crate::service::issuance::{
-    chain_entries, domain_fact, sign_and_record_detached, tls_subject, try_issue, validity_window,
-    LeafSpec, OrderData, OrderPlan, SignJob,
-};
+use crate::service::issuance::{chain_entries, sign_and_record_detached, try_issue, SignJob};
+use crate::service::order_data::{OrderData, OrderPlan};
+use crate::service::profile::{tls_subject, validity_window, LeafSpec};
+use crate::service::validation::domain_fact;
 use crate::state::AppState;
 use crate::token::new_dcv_token;
 use crate::views::{self};
 use certwell_api::error::codes;
 use certwell_api::order::{DcvToken, DomainDcv, IdOnly, OrderCreated, OrderRequest, RequestRef};
 use certwell_policy::approval::ApprovalWorkflow;
-use certwell_policy::catalog::{Family, Product};
+use certwell_policy::catalog::Product;
 use certwell_policy::common::CustomFieldValue;
 use certwell_policy::dns::{domain_covers, registrable_domain};
 use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact};
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::organization::OrderContact;
-use certwell_policy::tls::{validate_tls_order, OrgChoice, TlsOrderPlan};
+use certwell_policy::tls::{OrgChoice, TlsOrderPlan};
 use certwell_store::{
     format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey,
     OrgForOrder,
@@ -97,25 +97,6 @@ pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<Stri
 }
 
 pub const ALL_ORG_VALIDATIONS: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
-
-/// Places an order for `product` (`POST /order/certificate/{product}`):
-/// the family's rules make its plan, then every family goes through the
-/// one sequence of [`place`].
-pub async fn create_order(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    product: &'static Product,
-    req: OrderRequest,
-) -> Result<OrderCreated> {
-    let now = OffsetDateTime::now_utc();
-    if product.family == Family::Tls {
-        let plan = TlsOrder(validate_tls_order(product, &req, now)?);
-        place(state, caller, product, &req, plan, now).await
-    } else {
-        let plan = crate::service::smime::plan_order(state, caller, product, &req, now).await?;
-        place(state, caller, product, &req, plan, now).await
-    }
-}
 
 /// What every family's plan tells the pipeline.
 pub struct Common<'a> {
@@ -281,7 +262,7 @@ impl OrderFamily for TlsOrder {
                 ev,
                 subject,
                 sans: self.0.sans.clone(),
-                max_validity_days: crate::service::issuance::tls_max_days(state, now),
+                max_validity_days: crate::service::profile::tls_max_days(state, now),
             },
         )))
     }
@@ -907,7 +888,7 @@ pub async fn respond_created(
 /// A domain's random value as the API shows it.
 pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<DcvToken> {
     let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires.clone()?);
-    let validated = crate::service::issuance::domain_validated(d);
+    let validated = crate::service::validation::domain_validated(d);
     Some(DcvToken {
         token,
         status: if validated { "active" } else { "pending" }.into(),
@@ -941,7 +922,7 @@ pub async fn start_domain_validation(
         .iter()
         .filter(|d| {
             d.is_active
-                && !crate::service::issuance::domain_validated(d)
+                && !crate::service::validation::domain_validated(d)
                 && names.iter().any(|n| domain_fact(d).covers(n))
         })
         .collect();

@@ -4,18 +4,17 @@
 //! claim on the certificate row, before anything is signed; a certificate
 //! whose signing fails gives the claim back and its serial is never reused.
 
-use certwell_store::{CertificateKind, CertificateStatus, DcvMethod, OrderStatus};
+use crate::service::order_data::{OrderData, OrderPlan};
+use crate::service::profile::{tls_max_days, tls_subject, validity_window, LeafSpec};
+use crate::service::validation::{domain_fact, org_validation_facts};
+use certwell_store::{CertificateKind, CertificateStatus, OrderStatus};
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
 use certwell_ca::RecordedSerial;
-use certwell_policy::issuance::{
-    issuance_blockers as policy_blockers, DomainFact, OrgValidationFact,
-};
+use certwell_policy::issuance::issuance_blockers as policy_blockers;
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::reissue::ExtraPlan;
-use certwell_policy::smime::SmimeOrderPlan;
-use certwell_policy::tls::TlsOrderPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
 use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -25,141 +24,6 @@ use crate::pem::cert_pem;
 use crate::service::hierarchy::{ca_cert_url, ca_crl_url};
 use crate::service::ledger;
 use crate::state::AppState;
-
-/// What an order asked for, per product family. Stored untagged, so
-/// orders written before S/MIME existed still read as TLS plans.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum OrderPlan {
-    Tls(Box<TlsOrderPlan>),
-    Smime(Box<SmimeOrderPlan>),
-}
-
-impl OrderPlan {
-    pub fn signature_hash(&self) -> &str {
-        match self {
-            OrderPlan::Tls(p) => &p.signature_hash,
-            OrderPlan::Smime(p) => &p.signature_hash,
-        }
-    }
-    pub fn term(&self) -> &certwell_policy::tls::StoredTerm {
-        match self {
-            OrderPlan::Tls(p) => &p.term,
-            OrderPlan::Smime(p) => &p.term,
-        }
-    }
-    pub fn term_end(&self) -> &str {
-        match self {
-            OrderPlan::Tls(p) => &p.term_end,
-            OrderPlan::Smime(p) => &p.term_end,
-        }
-    }
-    pub fn csr(&self) -> Option<&str> {
-        match self {
-            OrderPlan::Tls(p) => Some(&p.csr),
-            OrderPlan::Smime(p) => p.csr.as_deref(),
-        }
-    }
-    pub fn custom_fields(&self) -> &[certwell_policy::common::CustomFieldValue] {
-        match self {
-            OrderPlan::Tls(p) => &p.custom_fields,
-            OrderPlan::Smime(p) => &p.common.custom_fields,
-        }
-    }
-    pub fn renewal_of_order_id(&self) -> Option<i64> {
-        match self {
-            OrderPlan::Tls(p) => p.renewal_of_order_id,
-            OrderPlan::Smime(p) => p.common.renewal_of_order_id,
-        }
-    }
-    /// Automatic renewals asked for (TLS: 0 or 1).
-    pub fn auto_renew(&self) -> u32 {
-        match self {
-            OrderPlan::Tls(p) => u32::from(p.auto_renew),
-            OrderPlan::Smime(p) => p.common.auto_renew,
-        }
-    }
-    pub fn payment_method(&self) -> &str {
-        match self {
-            OrderPlan::Tls(p) => &p.payment_method,
-            OrderPlan::Smime(p) => &p.common.payment_method,
-        }
-    }
-    pub fn comments(&self) -> Option<&String> {
-        match self {
-            OrderPlan::Tls(p) => p.comments.as_ref(),
-            OrderPlan::Smime(p) => p.common.comments.as_ref(),
-        }
-    }
-    pub fn additional_emails(&self) -> &[String] {
-        match self {
-            OrderPlan::Tls(p) => &p.additional_emails,
-            OrderPlan::Smime(p) => &p.common.additional_emails,
-        }
-    }
-    pub fn contacts(&self) -> &[certwell_policy::organization::OrderContact] {
-        match self {
-            OrderPlan::Tls(p) => &p.contacts,
-            OrderPlan::Smime(p) => &p.contacts,
-        }
-    }
-    /// `validity_years` as order info shows it.
-    pub fn validity_years(&self) -> Option<i64> {
-        match self {
-            OrderPlan::Tls(p) => p.validity_years.or(p.term.years),
-            OrderPlan::Smime(p) => p.term.years,
-        }
-    }
-    pub fn disable_renewal_notifications(&self) -> bool {
-        match self {
-            OrderPlan::Tls(p) => p.disable_renewal_notifications,
-            OrderPlan::Smime(_) => false,
-        }
-    }
-}
-
-/// The JSON document stored in `orders.data`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct OrderData {
-    pub plan: OrderPlan,
-    pub ca_cert_id: String,
-    pub key_type: String,
-    pub key_size: i64,
-    #[serde(default)]
-    pub organization_created: bool,
-    /// How the order was paid, its alternative id (orders before the
-    /// account model have none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment: Option<certwell_policy::payment::PaymentPlan>,
-    #[serde(default)]
-    pub price_cents: i64,
-    /// Order-level contacts and user assignments.
-    #[serde(default)]
-    pub order_level: certwell_policy::common::OrderLevel,
-}
-
-impl OrderData {
-    pub fn tls(&self) -> Option<&TlsOrderPlan> {
-        match &self.plan {
-            OrderPlan::Tls(p) => Some(p),
-            OrderPlan::Smime(_) => None,
-        }
-    }
-
-    pub fn smime(&self) -> Option<&SmimeOrderPlan> {
-        match &self.plan {
-            OrderPlan::Smime(p) => Some(p),
-            OrderPlan::Tls(_) => None,
-        }
-    }
-
-    pub fn from_order(order: &Order) -> Result<OrderData> {
-        serde_json::from_value(order.data.clone()).map_err(|e| {
-            tracing::error!(order = order.id, error = %e, "corrupt order record");
-            Error::internal("The order record could not be read.")
-        })
-    }
-}
 
 pub fn chain_entries(
     state: &AppState,
@@ -261,7 +125,7 @@ pub async fn validation_blockers(
     let names: Vec<String> = match (&data.plan, names) {
         (OrderPlan::Tls(_), Some(n)) => n.to_vec(),
         (OrderPlan::Tls(p), None) => p.sans.clone(),
-        (OrderPlan::Smime(p), _) => crate::service::smime::email_domains(&p.emails),
+        (OrderPlan::Smime(p), _) => crate::service::profile::email_domains(&p.emails),
     };
     Ok(policy_blockers(
         product.validation,
@@ -286,116 +150,6 @@ pub enum Blocker {
     Validation(certwell_policy::issuance::Blocker),
 }
 
-pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValidationFact<'_>> {
-    v.iter()
-        .map(|v| OrgValidationFact {
-            kind: &v.kind,
-            status: v.status,
-            validated_until: v.validated_until.as_deref(),
-        })
-        .collect()
-}
-
-pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
-    DomainFact {
-        name: &d.name,
-        is_active: d.is_active,
-        validated_until: d.validated_until.as_deref(),
-        exact_only: d.dcv_method == DcvMethod::HttpToken,
-    }
-}
-
-/// Whether `d` is active and validated now.
-pub fn domain_validated(d: &certwell_store::Domain) -> bool {
-    domain_fact(d).is_validated(&format_ts(OffsetDateTime::now_utc()))
-}
-
-/// The TLS subject for an order of `org` (EV adds the registration fields).
-pub fn tls_subject(
-    state: &AppState,
-    ev: bool,
-    org_data: &NewOrganization,
-    org_created_at: &str,
-    common_name: &str,
-) -> certwell_ca::TlsSubject {
-    let mut subject = certwell_ca::TlsSubject {
-        country: org_data.country.to_ascii_uppercase(),
-        state: Some(org_data.state.clone()),
-        locality: Some(org_data.city.clone()),
-        postal_code: None,
-        street: None,
-        organization: org_data.name.clone(),
-        common_name: state
-            .config
-            .include_common_name
-            .then(|| common_name.to_string()),
-        business_category: None,
-        jurisdiction_country: None,
-        jurisdiction_state: None,
-        jurisdiction_locality: None,
-        serial_number: None,
-    };
-    if ev {
-        let e = &org_data.ev;
-        subject.business_category = Some(
-            e.business_category
-                .clone()
-                .unwrap_or_else(|| "Private Organization".into()),
-        );
-        subject.jurisdiction_country = Some(
-            e.jurisdiction_country
-                .clone()
-                .unwrap_or_else(|| org_data.country.to_ascii_uppercase()),
-        );
-        subject.jurisdiction_state = e.jurisdiction_state.clone();
-        subject.jurisdiction_locality = e.jurisdiction_locality.clone();
-        subject.serial_number = Some(
-            e.registration_number
-                .clone()
-                .unwrap_or_else(|| org_created_at.chars().take(10).collect()),
-        );
-    }
-    subject
-}
-
-/// TLS certificate validity for an order term ending at `term_end` (RFC 3339).
-pub fn validity_window(
-    state: &AppState,
-    term_end: &str,
-    now: OffsetDateTime,
-) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    validity_window_days(term_end, now, tls_max_days(state, now))
-}
-
-/// The longest TLS certificate certwell issues now: the configured cap, or
-/// the BR maximum in force.
-pub fn tls_max_days(state: &AppState, now: OffsetDateTime) -> i64 {
-    state
-        .config
-        .tls_max_validity_days
-        .unwrap_or_else(|| certwell_policy::validity::tls_br_max_days(now))
-}
-
-/// Certificate validity: from now to the end of the order term, at most
-/// `max_days`.
-pub fn validity_window_days(
-    term_end: &str,
-    now: OffsetDateTime,
-    max_days: i64,
-) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-        .unwrap_or(now + Duration::days(1));
-    let (not_before, not_after) =
-        certwell_policy::validity::certificate_window(term_end, now, max_days);
-    if not_after <= not_before {
-        return Err(Error::bad_request(
-            certwell_api::error::codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
-            "The order's validity has ended; no certificate can be issued for it.",
-        ));
-    }
-    Ok((not_before, not_after))
-}
-
 /// A certificate whose serial is recorded and whose row is claimed: all
 /// that is left is to sign it and store the result.
 pub struct SignJob {
@@ -409,33 +163,6 @@ pub struct SignJob {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub leaf_cn: String,
-}
-
-/// The certificate profile of a sign job.
-pub enum LeafSpec {
-    /// OV/EV TLS (BR §7.1.2.7).
-    Tls {
-        ev: bool,
-        subject: certwell_ca::TlsSubject,
-        sans: Vec<String>,
-        /// The validity cap in force (checked again before signing).
-        max_validity_days: i64,
-    },
-    /// S/MIME, client authentication.
-    Subscriber(SubscriberSpec),
-}
-
-/// Everything of a subscriber certificate but the key, serial and validity.
-pub struct SubscriberSpec {
-    pub subject: Vec<certwell_ca::SubjectAttr>,
-    pub emails: Vec<String>,
-    pub upn: Option<String>,
-    pub key_usage: certwell_ca::KeyUsageBits,
-    pub ext_key_usages: Vec<&'static str>,
-    pub policy_oids: Vec<&'static str>,
-    pub scheme: certwell_ca::SignatureScheme,
-    pub profile: certwell_ca::SubscriberProfile,
-    pub max_validity_days: i64,
 }
 
 /// How many serials one reservation records.
@@ -742,7 +469,7 @@ pub async fn try_issue_certificate(
     let caa_names = match (&extra, &data.plan) {
         (Some(x), _) => x.sans.clone(),
         (None, OrderPlan::Tls(p)) => p.sans.clone(),
-        (None, OrderPlan::Smime(p)) => crate::service::smime::email_domains(&p.emails),
+        (None, OrderPlan::Smime(p)) => crate::service::profile::email_domains(&p.emails),
     };
     if let Some(f) = caa_failure(state, &order.product_name_id, &caa_names).await {
         tracing::info!(order = order_id, code = %f.code, "CAA forbids issuance");
@@ -811,12 +538,13 @@ pub async fn try_issue_certificate(
             (leaf, cn, nb, na)
         }
         OrderPlan::Smime(plan) => {
-            let (nb, na) = crate::service::smime::smime_validity(plan, now)?;
+            let (nb, na) = crate::service::profile::smime_validity(plan, now)?;
             let mut plan = plan.as_ref().clone();
             if let Some(x) = &extra {
                 plan.signature_hash = x.signature_hash.clone();
             }
-            let spec = crate::service::smime::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
+            let spec =
+                crate::service::profile::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
             (
                 LeafSpec::Subscriber(spec),
                 order.common_name.clone(),

@@ -1,6 +1,7 @@
 //! S/MIME and client-certificate orders: creation, the CSR that may come
 //! later, per-address validation, and the certificate profile.
 
+use crate::service::profile::{email_domains, key_kind, smime_validity, subscriber_spec};
 use certwell_store::{DcvMethod, MailboxStatus, OrderStatus};
 use std::sync::Arc;
 
@@ -10,10 +11,8 @@ use certwell_policy::catalog::{Family, Product, SmimeType};
 use certwell_policy::dns::domain_covers;
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::smime::{
-    check_usage_for_key, email_domain, extended_key_usages, is_public_email_domain, key_usage,
-    organization_identifier, smime_policy_oid, subject_attributes, validate_smime_order, CnSource,
-    DeclaredKey, Generation, KeyKind, SmimeOrderPlan, SubjectAttribute, CLIENT_AUTH_MAX_TERM_DAYS,
-    SMIME_MAX_CERT_DAYS,
+    check_usage_for_key, email_domain, is_public_email_domain, organization_identifier,
+    validate_smime_order, CnSource, DeclaredKey, Generation, SmimeOrderPlan,
 };
 use certwell_store::{format_ts, CsrAttachment, NewDomainRow, OrderEmail, StoreError};
 use serde_json::{json, Value};
@@ -26,29 +25,10 @@ use crate::service::hierarchy::LoadedCa;
 use crate::service::intake::{
     key_facts, new_domains_for, verify_csr, Common, OrderFamily, ResolvedOrg,
 };
-use crate::service::issuance::{
-    try_issue, validity_window_days, LeafSpec, OrderData, OrderPlan, SubscriberSpec,
-};
+use crate::service::issuance::try_issue;
+use crate::service::order_data::{OrderData, OrderPlan};
+use crate::service::profile::LeafSpec;
 use crate::state::AppState;
-
-/// The distinct domains of a list of addresses, in order.
-pub fn email_domains(emails: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for e in emails {
-        let d = email_domain(e).to_string();
-        if !out.contains(&d) {
-            out.push(d);
-        }
-    }
-    out
-}
-
-pub fn key_kind(csr: &certwell_ca::VerifiedCsr) -> KeyKind {
-    match csr.key_type {
-        certwell_ca::CsrKeyType::Rsa { .. } => KeyKind::Rsa,
-        _ => KeyKind::Ecc,
-    }
-}
 
 /// The CSR's key must fit the order's usage (and, for a CSR sent after the
 /// order, the key the order announced).
@@ -87,104 +67,12 @@ pub fn check_key(
     Ok(())
 }
 
-/// Certificate validity: the order term, capped at 824 days for S/MIME
-/// (SBR §6.3.2 allows 825; pkilint warns at the maximum) and three years
-/// for client authentication.
-pub fn smime_validity(
-    plan: &SmimeOrderPlan,
-    now: OffsetDateTime,
-) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    validity_window_days(&plan.term_end, now, smime_max_days(plan))
-}
-
-/// The longest certificate of `plan`: the SBR cap for S/MIME, the client
-/// term cap otherwise.
-fn smime_max_days(plan: &SmimeOrderPlan) -> i64 {
-    if plan.smime_type.is_some() {
-        SMIME_MAX_CERT_DAYS
-    } else {
-        CLIENT_AUTH_MAX_TERM_DAYS
-    }
-}
-
 /// The common name the order row shows.
 fn order_common_name(plan: &SmimeOrderPlan, org: Option<&NewOrganization>) -> String {
     match (plan.cn_source, org) {
         (CnSource::OrganizationName, Some(o)) => o.name.clone(),
         _ => plan.subject.common_name.clone(),
     }
-}
-
-fn ca_subject_attr(a: SubjectAttribute) -> certwell_ca::SubjectAttr {
-    use certwell_ca::SubjectAttr as C;
-    use SubjectAttribute as A;
-    match a {
-        A::Country(v) => C::Country(v),
-        A::State(v) => C::State(v),
-        A::Locality(v) => C::Locality(v),
-        A::Organization(v) => C::Organization(v),
-        A::OrganizationalUnit(v) => C::OrganizationalUnit(v),
-        A::OrganizationIdentifier(v) => C::OrganizationIdentifier(v),
-        A::GivenName(v) => C::GivenName(v),
-        A::Surname(v) => C::Surname(v),
-        A::Pseudonym(v) => C::Pseudonym(v),
-        A::Title(v) => C::Title(v),
-        A::SerialNumber(v) => C::SerialNumber(v),
-        A::CommonName(v) => C::CommonName(v),
-        A::EmailAddress(v) => C::EmailAddress(v),
-    }
-}
-
-/// Everything the certificate of `plan` contains but key, serial and
-/// validity: subject, SAN, KU, EKU, policy and signature scheme.
-pub fn subscriber_spec(
-    plan: &SmimeOrderPlan,
-    org: Option<&NewOrganization>,
-    csr: &certwell_ca::VerifiedCsr,
-    ca: &LoadedCa,
-) -> Result<SubscriberSpec> {
-    let kind = key_kind(csr);
-    let ku = key_usage(&plan.usage, kind);
-    use certwell_ca::SubscriberProfile;
-    let (policy_oids, profile) = match (plan.smime_type, plan.generation) {
-        (Some(t), Some(g)) => (vec![smime_policy_oid(t, g)], SubscriberProfile::Smime),
-        _ if plan.doc_signing.is_some() => (
-            vec![certwell_ca::POLICY_CERTWELL_DOCUMENT_SIGNING],
-            SubscriberProfile::DocumentSigning,
-        ),
-        _ => (
-            vec![certwell_ca::POLICY_CERTWELL_CLIENT_AUTH],
-            SubscriberProfile::ClientAuth,
-        ),
-    };
-    let scheme = certwell_ca::SignatureScheme::for_key(
-        ca.signer.key_algorithm(),
-        &plan.signature_hash,
-        plan.is_rsassa_pss,
-    )
-    .map_err(|e| Error::bad_request(codes::INVALID_SIGNATURE_HASH, e.to_string()))?;
-    Ok(SubscriberSpec {
-        subject: subject_attributes(plan, org)?
-            .into_iter()
-            .map(ca_subject_attr)
-            .collect(),
-        emails: plan.emails.clone(),
-        upn: plan.upn.clone(),
-        key_usage: certwell_ca::KeyUsageBits {
-            digital_signature: ku.digital_signature,
-            non_repudiation: ku.non_repudiation,
-            key_encipherment: ku.key_encipherment,
-            data_encipherment: ku.data_encipherment,
-            key_agreement: ku.key_agreement,
-            encipher_only: ku.encipher_only,
-            decipher_only: ku.decipher_only,
-        },
-        ext_key_usages: extended_key_usages(&plan.usage),
-        policy_oids,
-        scheme,
-        profile,
-        max_validity_days: smime_max_days(plan),
-    })
 }
 
 /// The plan of a secure-email, client or document-signing order (the
@@ -493,7 +381,7 @@ pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> Re
         .iter()
         .map(|e| {
             let ok = domains.iter().any(|d| {
-                let f = crate::service::issuance::domain_fact(d);
+                let f = crate::service::validation::domain_fact(d);
                 f.covers(email_domain(e)) && f.is_validated(&now)
             });
             json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})

@@ -2,6 +2,7 @@
 //! emails with one-time links, and confirming those links. Lookups are in
 //! `dcv`, rules in `certwell_policy::dcv`.
 
+use certwell_policy::issuance::{DomainFact, OrgValidationFact};
 use certwell_store::DcvMethod;
 use std::sync::Arc;
 
@@ -370,4 +371,28 @@ pub fn caa_uses_tls(names: &[String]) -> Vec<(String, CaaUse)> {
 
 pub fn caa_uses_email(domains: &[String]) -> Vec<(String, CaaUse)> {
     domains.iter().map(|d| (d.clone(), CaaUse::Email)).collect()
+}
+
+pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValidationFact<'_>> {
+    v.iter()
+        .map(|v| OrgValidationFact {
+            kind: &v.kind,
+            status: v.status,
+            validated_until: v.validated_until.as_deref(),
+        })
+        .collect()
+}
+
+pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
+    DomainFact {
+        name: &d.name,
+        is_active: d.is_active,
+        validated_until: d.validated_until.as_deref(),
+        exact_only: d.dcv_method == DcvMethod::HttpToken,
+    }
+}
+
+/// Whether `d` is active and validated now.
+pub fn domain_validated(d: &certwell_store::Domain) -> bool {
+    domain_fact(d).is_validated(&format_ts(OffsetDateTime::now_utc()))
 }
