@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_api::order::{OrderCreated, OrderRequest, RequestRef};
+use certwell_api::order::{OrderCreated, OrderRequest};
 use certwell_policy::catalog::find_product;
 use certwell_policy::dns::domain_covers;
 use certwell_policy::reissue::{validate_smime_extra, validate_tls_extra, ExtraKind};
@@ -185,15 +185,7 @@ async fn create(
     let mut resp = OrderCreated {
         id: order.id,
         organization: None,
-        requests: created.request_id.map(|id| {
-            vec![RequestRef {
-                id,
-                status: request
-                    .map(RequestStatus::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            }]
-        }),
+        requests: crate::service::intake::request_refs(created.request_id, request),
         certificate_id: None,
         certificate_chain: None,
         dcv_random_value: None,

@@ -839,15 +839,7 @@ pub async fn respond_created(
         organization: created.organization_created.then_some(IdOnly {
             id: created.organization_id,
         }),
-        requests: created.request_id.map(|id| {
-            vec![RequestRef {
-                id,
-                status: request
-                    .map(RequestStatus::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            }]
-        }),
+        requests: request_refs(created.request_id, request),
         certificate_id: None,
         certificate_chain: None,
     };
@@ -883,6 +875,20 @@ pub async fn respond_created(
         }
     }
     Ok(resp)
+}
+
+/// The `requests` of a 201: the request the new order (or reissue or
+/// duplicate) opened, with its status.
+pub fn request_refs(id: Option<i64>, status: Option<RequestStatus>) -> Option<Vec<RequestRef>> {
+    id.map(|id| {
+        vec![RequestRef {
+            id,
+            status: status
+                .map(RequestStatus::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        }]
+    })
 }
 
 /// A domain's random value as the API shows it.
