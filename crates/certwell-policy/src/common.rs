@@ -2,6 +2,7 @@
 //! document signing): container, custom fields, comments, renewal links,
 //! notification emails and payment.
 
+pub use certwell_types::PaymentMethod;
 use serde::{Deserialize, Serialize};
 
 use certwell_api::error::codes;
@@ -88,8 +89,6 @@ pub fn order_level(req: &OrderRequest) -> Result<OrderLevel> {
     })
 }
 
-pub const PAYMENT_METHODS: &[&str] = &["balance", "card", "profile"];
-
 /// The shared parameters of an order, normalised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCommon {
@@ -102,7 +101,7 @@ pub struct OrderCommon {
     pub auto_renew: u32,
     pub additional_emails: Vec<String>,
     pub renewal_of_order_id: Option<i64>,
-    pub payment_method: String,
+    pub payment_method: PaymentMethod,
     pub skip_approval: bool,
 }
 
@@ -263,15 +262,17 @@ pub fn renewal_of_order_id(req: &OrderRequest) -> Result<Option<i64>> {
     Ok(req.renewal_of_order_id)
 }
 
-pub fn payment_method(req: &OrderRequest) -> Result<String> {
-    let payment_method = optional_str(&req.payment_method)
+pub fn payment_method(req: &OrderRequest) -> Result<PaymentMethod> {
+    let raw = optional_str(&req.payment_method)
         .unwrap_or("balance")
         .to_ascii_lowercase();
-    if !PAYMENT_METHODS.contains(&payment_method.as_str()) {
-        return Err(PolicyError::new(
+    PaymentMethod::from_name(&raw).ok_or_else(|| {
+        PolicyError::new(
             codes::INVALID_PAYMENT_METHOD,
-            format!("The field 'payment_method' must be one of {PAYMENT_METHODS:?}; got '{payment_method}'."),
-        ));
-    }
-    Ok(payment_method)
+            format!(
+                "The field 'payment_method' must be one of {:?}; got '{raw}'.",
+                PaymentMethod::names()
+            ),
+        )
+    })
 }

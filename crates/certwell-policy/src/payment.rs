@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::Date;
 
 use crate::catalog::{Family, Product, ValidationLevel};
-use crate::common::payment_method;
+use crate::common::{payment_method, PaymentMethod};
 use crate::country::is_country_code;
 use crate::error::{optional_str, optional_text, required_str, required_text, Result};
 use crate::PolicyError;
@@ -46,8 +46,7 @@ pub struct BillingAddress {
 /// An order's payment, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentPlan {
-    /// balance | card | profile
-    pub method: String,
+    pub method: PaymentMethod,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,7 +194,7 @@ fn billing_address(b: &BillingAddressInput) -> Result<BillingAddress> {
 /// `enable_guest_access` of any order. `today` decides card expiry.
 pub fn validate_payment(req: &OrderRequest, today: Date) -> Result<PaymentPlan> {
     let method = payment_method(req)?;
-    let (card, billing) = if method == "card" {
+    let (card, billing) = if method == PaymentMethod::Card {
         let c = req
             .credit_card
             .as_ref()
@@ -208,9 +207,11 @@ pub fn validate_payment(req: &OrderRequest, today: Date) -> Result<PaymentPlan> 
     } else {
         (None, None)
     };
-    let vat_number = match method.as_str() {
-        "card" | "profile" => optional_text(&req.vat_number, "vat_number", 32)?,
-        _ => None,
+    let vat_number = match method {
+        PaymentMethod::Card | PaymentMethod::Profile => {
+            optional_text(&req.vat_number, "vat_number", 32)?
+        }
+        PaymentMethod::Balance => None,
     };
     let alternative_order_id = match optional_str(&req.alternative_order_id) {
         None => None,

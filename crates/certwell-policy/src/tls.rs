@@ -45,7 +45,7 @@ pub struct TlsOrderPlan {
     pub additional_emails: Vec<String>,
     pub renewal_of_order_id: Option<i64>,
     pub renewed_thumbprint: Option<String>,
-    pub payment_method: String,
+    pub payment_method: crate::common::PaymentMethod,
     pub dcv_method: Option<crate::dcv::DcvMethod>,
     pub skip_approval: bool,
     pub disable_ct: bool,
@@ -53,7 +53,7 @@ pub struct TlsOrderPlan {
     pub validity_years: Option<i64>,
 }
 
-pub use crate::common::{CustomFieldValue, PAYMENT_METHODS};
+pub use crate::common::CustomFieldValue;
 
 /// Locale codes: `en`, `fr`, `zh_CN`, `pt_BR`… (the vendor's table was not available).
 pub fn is_locale(s: &str) -> bool {
@@ -663,7 +663,7 @@ mod tests {
         );
         let p = check("ssl_plus", b).unwrap();
         assert_eq!(p.server_platform_id, -1);
-        assert_eq!(p.payment_method, "balance");
+        assert_eq!(p.payment_method, crate::common::PaymentMethod::Balance);
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let entry = lookup(parts, state).await?;
-        if entry.key.role != "operator" {
+        if Role::parse(&entry.key.role) != Some(Role::Operator) {
             return Err(Error::missing_permission("use the operator API"));
         }
         Ok(Operator {

@@ -175,6 +175,15 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// How an order is paid.
+    PaymentMethod {
+        Balance = "balance",
+        Card = "card",
+        Profile = "profile",
+    }
+}
+
 impl DcvMethod {
     /// Whether the method proves control with a random value.
     pub fn is_token(self) -> bool {

@@ -44,7 +44,7 @@ fn luhn() {
 #[test]
 fn card_keeps_only_the_last_four_digits() {
     let p = check(card_body()).unwrap();
-    assert_eq!(p.method, "card");
+    assert_eq!(p.method, crate::common::PaymentMethod::Card);
     let c = p.card.unwrap();
     assert_eq!(c.last_four, "1111");
     assert_eq!((c.expiration_month, c.expiration_year), (1, 2027));
@@ -231,7 +231,7 @@ fn card_rules() {
 #[test]
 fn balance_and_profile() {
     let p = check(json!({})).unwrap();
-    assert_eq!(p.method, "balance");
+    assert_eq!(p.method, crate::common::PaymentMethod::Balance);
     assert!(p.card.is_none() && p.vat_number.is_none());
     // vat_number is kept only for card and profile payments; card data
     // sent with another method is not looked at.

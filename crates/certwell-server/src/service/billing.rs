@@ -4,6 +4,7 @@
 
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
+use certwell_policy::common::PaymentMethod;
 use certwell_policy::payment::{format_money, validate_payment, PaymentPlan};
 use certwell_policy::Product;
 use certwell_store::OrderPayment;
@@ -28,7 +29,7 @@ pub async fn order_payment(
     now: OffsetDateTime,
 ) -> Result<(PaymentPlan, OrderPayment)> {
     let plan = validate_payment(req, now.date())?;
-    let needs_account = plan.method == "profile"
+    let needs_account = plan.method == PaymentMethod::Profile
         || plan.enable_guest_access == Some(true)
         || plan.alternative_order_id.is_some();
     let mut unique = false;
@@ -38,7 +39,9 @@ pub async fn order_payment(
             .get_account(caller.account_id)
             .await?
             .ok_or_else(Error::forbidden_invalid_key)?;
-        if plan.method == "profile" && account.settings.default_card_last_four.is_none() {
+        if plan.method == PaymentMethod::Profile
+            && account.settings.default_card_last_four.is_none()
+        {
             return Err(Error::bad_request(
                 codes::NO_DEFAULT_CREDIT_CARD,
                 "The field 'payment_method' is 'profile', but the account has no default credit card; use 'balance' or 'card'.",
@@ -61,7 +64,7 @@ pub async fn order_payment(
         alternative_order_id: plan.alternative_order_id.clone(),
         unique,
         price_cents: price,
-        debit_cents: (plan.method == "balance").then_some(price),
+        debit_cents: (plan.method == PaymentMethod::Balance).then_some(price),
     };
     Ok((plan, payment))
 }

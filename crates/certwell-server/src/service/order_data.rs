@@ -61,10 +61,10 @@ impl OrderPlan {
             OrderPlan::Smime(p) => p.common.auto_renew,
         }
     }
-    pub fn payment_method(&self) -> &str {
+    pub fn payment_method(&self) -> certwell_policy::common::PaymentMethod {
         match self {
-            OrderPlan::Tls(p) => &p.payment_method,
-            OrderPlan::Smime(p) => &p.common.payment_method,
+            OrderPlan::Tls(p) => p.payment_method,
+            OrderPlan::Smime(p) => p.common.payment_method,
         }
     }
     pub fn comments(&self) -> Option<&String> {
