@@ -2,9 +2,14 @@
 //! request), and what revocation sets in motion (CRL and OCSP refresh).
 
 use crate::error::{Error, Result};
+use crate::extract::Caller;
 use crate::state::AppState;
 use certwell_api::error::codes;
-use certwell_store::{format_ts, Certificate, Revocation};
+use certwell_policy::revocation::parse_reason;
+use certwell_store::{
+    format_ts, Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
+};
+use serde_json::json;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -59,4 +64,141 @@ pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, String)> {
         .collect();
     let reason = d.get("revocation_reason")?.as_str()?.to_string();
     Some((ids, reason))
+}
+
+/// A revocation as a client asks for it.
+pub struct RevokeAsk {
+    /// The reason as sent (`revocation_reason` or `reason`); parsed here.
+    pub reason: Option<String>,
+    pub comments: Option<String>,
+    pub skip_approval: bool,
+}
+
+/// What a revocation call did.
+pub enum Revoked {
+    /// Revoked now (an administrator or manager skipped approval).
+    Now,
+    /// A `revoke` request waits for approval.
+    Requested(certwell_store::Request),
+}
+
+fn cert_not_found() -> Error {
+    Error::not_found(
+        codes::NOT_FOUND_CERTIFICATE,
+        "The specified certificate was not found.",
+    )
+}
+
+/// `PUT /certificate/{id or serial}/revoke`: one issued certificate the
+/// caller sees.
+pub async fn revoke_certificate(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    ask: RevokeAsk,
+) -> Result<Revoked> {
+    let cert = state
+        .store
+        .find_certificate(caller.account_id, key.trim())
+        .await?
+        .ok_or_else(cert_not_found)?;
+    if crate::service::access::visible_order(state, caller, cert.order_id)
+        .await?
+        .is_none()
+    {
+        return Err(cert_not_found());
+    }
+    match cert.status {
+        CertificateStatus::Issued => {}
+        CertificateStatus::Revoked => {
+            return Err(Error::bad_request(
+                codes::CERTIFICATE_ALREADY_REVOKED,
+                format!("Certificate {} is already revoked.", cert.id),
+            ))
+        }
+        _ => {
+            return Err(Error::bad_request(
+                codes::CERTIFICATE_NOT_ISSUED,
+                format!("Certificate {} has not been issued.", cert.id),
+            ))
+        }
+    }
+    let order_id = cert.order_id;
+    revoke_or_request(state, caller, order_id, vec![cert], ask).await
+}
+
+/// `PUT /order/certificate/{id}/revoke`: every issued certificate of the
+/// order.
+pub async fn revoke_order(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    ask: RevokeAsk,
+) -> Result<Revoked> {
+    let order = crate::service::access::visible_order(state, caller, order_id)
+        .await?
+        .ok_or_else(Error::order_not_found)?;
+    let certs: Vec<Certificate> = state
+        .store
+        .certificates_for_order(order.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == CertificateStatus::Issued)
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::bad_request(
+            codes::CERTIFICATE_NOT_ISSUED,
+            format!("Order {} has no issued certificate to revoke.", order.id),
+        ));
+    }
+    revoke_or_request(state, caller, order.id, certs, ask).await
+}
+
+/// Revokes `certs` now, or opens a revoke request.
+async fn revoke_or_request(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    certs: Vec<Certificate>,
+    ask: RevokeAsk,
+) -> Result<Revoked> {
+    let reason = parse_reason(ask.reason.as_deref())?.to_string();
+    let comments = ask.comments.filter(|c| !c.trim().is_empty());
+    if let Some(c) = &comments {
+        certwell_policy::error::check_len(c, "comments", 4096)?;
+    }
+    let ids: Vec<i64> = certs.iter().map(|c| c.id).collect();
+    if state
+        .store
+        .get_order(caller.account_id, order_id)
+        .await?
+        .is_some_and(|o| o.status == OrderStatus::ReissuePending)
+    {
+        return Err(Error::bad_request(
+            codes::REISSUE_PENDING,
+            format!("Order {order_id} has a pending reissue; cancel the reissue or wait for it before revoking."),
+        ));
+    }
+    if ask.skip_approval {
+        if !caller.role.can_approve() {
+            return Err(Error::missing_permission(
+                "skip approval (an administrator or manager key is required)",
+            ));
+        }
+        revoke_now(state, caller.account_id, &ids, &reason, None).await?;
+        return Ok(Revoked::Now);
+    }
+    let req = state
+        .store
+        .create_request(
+            caller.account_id,
+            order_id,
+            RequestKind::Revoke,
+            RequestStatus::Pending,
+            caller.user.id,
+            comments.as_deref(),
+            &json!({"certificate_ids": ids, "revocation_reason": reason}),
+        )
+        .await?;
+    Ok(Revoked::Requested(req))
 }
