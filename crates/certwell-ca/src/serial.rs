@@ -66,9 +66,17 @@ impl RecordedSerial {
         ledger: L,
         issuer_id: &str,
     ) -> Result<(RecordedSerial, L::Receipt), L::Error> {
-        let (mut serials, receipt) = Self::reserve(ledger, issuer_id, 1).await?;
-        let serial = serials.pop().expect("reserve(1) yields one serial");
-        Ok((serial, receipt))
+        let bytes = crate::cert::random_serial();
+        let receipt = ledger
+            .record(issuer_id, vec![hex::encode_upper(&bytes)])
+            .await?;
+        Ok((
+            RecordedSerial {
+                issuer_id: issuer_id.to_string(),
+                bytes,
+            },
+            receipt,
+        ))
     }
 
     /// The CA the serial was recorded for.

@@ -1,8 +1,8 @@
 //! The service layer: what certwell does, apart from how it is asked.
 //!
-//! Routes (`crate::routes`) extract a request, call one function here and
-//! turn the result into a response; the CLI calls the same functions.
-//! Nothing here imports `routes`. Background jobs live beside the service
+//! The HTTP handlers extract a request, call one function here and turn
+//! the result into a response; the CLI calls the same functions. Nothing
+//! here depends on the HTTP layer. Background jobs live beside the service
 //! they serve: the issuance sweeper in [`issuance`], the DCV poller in
 //! [`validation`], the CRL/OCSP publisher in [`status`].
 
