@@ -93,7 +93,14 @@ async fn main() -> Result<(), String> {
         listen: "127.0.0.1:0".into(),
         public_url: "http://pki.certwell.example.com".into(),
         sandbox: true,
-        durability: args.durability.clone(),
+        durability: certwell_server::config::Durability::parse(&args.durability).ok_or_else(
+            || {
+                format!(
+                    "--durability must be full or normal, not {}",
+                    args.durability
+                )
+            },
+        )?,
         log: "warn".into(),
         ..Config::default()
     };

@@ -52,7 +52,7 @@ pub use ocsp::{
     OCSP_STATUS_SIG_REQUIRED, OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
 };
 pub use profile::{
-    check_tbs, tls_br_max_days, CertProfile, CheckedTbs, SubscriberProfile, SMIME_HARD_MAX_DAYS,
+    check_tbs, tls_br_max_days, CertProfile, CheckedTbs, SubscriberProfile, SMIME_MAX_DAYS,
 };
 pub use serial::{RecordedSerial, SerialLedger};
 pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};

@@ -20,10 +20,8 @@ use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, Subj
 use crate::validity::StoredTerm;
 use crate::validity::{term_end, OrderTerm};
 use crate::PolicyError;
+pub use certwell_types::ProvisioningMethod;
 
-/// The `cs_provisioning_method` values (api-surface.md §10.7).
-pub const PROVISIONING_METHODS: &[&str] =
-    &["ship_token", "client_app", "email", "key_locker", "none"];
 pub const SHIPPING_METHODS: &[&str] = &["standard", "expedited"];
 
 /// Does a key fit a document-signing certificate? RSA of at least 3072
@@ -133,29 +131,28 @@ pub fn validate_document_signing_order(
         ));
     }
     let method = match optional_str(&req.cs_provisioning_method) {
-        Some(m) => {
-            let m = m.to_ascii_lowercase();
-            if !PROVISIONING_METHODS.contains(&m.as_str()) {
-                return Err(PolicyError::new(
-                    codes::INVALID_PROVISIONING_METHOD,
-                    format!("The field 'cs_provisioning_method' must be one of {PROVISIONING_METHODS:?}; got '{m}'."),
-                ));
-            }
-            m
-        }
+        Some(m) => ProvisioningMethod::parse(m).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_PROVISIONING_METHOD,
+                format!(
+                    "The field 'cs_provisioning_method' must be one of {:?}; got '{m}'.",
+                    ProvisioningMethod::names()
+                ),
+            )
+        })?,
         // A CSR means the key is the customer's own (their HSM); without
         // one the order waits for the token application's CSR.
-        None if csr.is_some() => "email".to_string(),
-        None => "client_app".to_string(),
+        None if csr.is_some() => ProvisioningMethod::Email,
+        None => ProvisioningMethod::ClientApp,
     };
-    if method == "email" && csr.is_none() {
+    if method == ProvisioningMethod::Email && csr.is_none() {
         return Err(PolicyError::new(
             codes::MISSING_REQUIRED_FIELD,
             "The field 'certificate.csr' is required when cs_provisioning_method is 'email'.",
         ));
     }
     let ship = req.ship_info.as_ref().map(ship_info).transpose()?;
-    if method == "ship_token" && ship.is_none() {
+    if method == ProvisioningMethod::ShipToken && ship.is_none() {
         return Err(PolicyError::new(
             codes::MISSING_REQUIRED_FIELD,
             "The field 'ship_info' is required when cs_provisioning_method is 'ship_token' (where the token is sent).",

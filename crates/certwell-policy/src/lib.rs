@@ -14,6 +14,7 @@ pub mod dns;
 pub mod docsign;
 pub mod error;
 pub mod issuance;
+pub mod order_status;
 pub mod organization;
 pub mod payment;
 pub mod reissue;

@@ -385,7 +385,7 @@ pub fn display_name(name: &str, assumed_name: Option<&str>) -> String {
 /// A contact on an order: an existing user by id, or a new contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderContact {
-    pub contact_type: String,
+    pub contact_type: ContactType,
     pub user_id: Option<i64>,
     pub contact: Option<Contact>,
     /// Fields given alongside a user_id that update that user on this order.
@@ -403,7 +403,7 @@ pub struct ContactOverrides {
 
 pub const MAX_ORDER_CONTACTS: usize = 20;
 
-pub const CONTACT_TYPES: &[&str] = &["organization_contact", "technical_contact", "ev_approver"];
+pub use certwell_types::ContactType;
 
 pub fn validate_order_contacts(
     contacts: &[ContactInput],
@@ -418,15 +418,16 @@ pub fn validate_order_contacts(
     let mut out = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
         let f = format!("{field}[{i}]");
-        let ct = required_str(&c.contact_type, &format!("{f}.contact_type"))?;
-        if !CONTACT_TYPES.contains(&ct) {
-            return Err(PolicyError::new(
+        let raw = required_str(&c.contact_type, &format!("{f}.contact_type"))?;
+        let ct = ContactType::from_name(raw).ok_or_else(|| {
+            PolicyError::new(
                 codes::INVALID_CONTACT,
                 format!(
-                    "The field '{f}.contact_type' must be one of {CONTACT_TYPES:?}; got '{ct}'."
+                    "The field '{f}.contact_type' must be one of {:?}; got '{raw}'.",
+                    ContactType::names()
                 ),
-            ));
-        }
+            )
+        })?;
         let entry = match c.user_id {
             Some(id) => {
                 let mut o = ContactOverrides::default();
@@ -443,14 +444,14 @@ pub fn validate_order_contacts(
                     check_email(e, &format!("{f}.email"))?;
                 }
                 OrderContact {
-                    contact_type: ct.to_string(),
+                    contact_type: ct,
                     user_id: Some(id),
                     contact: None,
                     overrides: o,
                 }
             }
             None => OrderContact {
-                contact_type: ct.to_string(),
+                contact_type: ct,
                 user_id: None,
                 contact: Some(validate_new_contact(c, &f)?),
                 overrides: ContactOverrides::default(),
@@ -588,7 +589,7 @@ mod tests {
         let mut c = contact();
         c.contact_type = Some("ev_approver".into());
         let v = validate_order_contacts(&[c], "organization.contacts").unwrap();
-        assert_eq!(v[0].contact_type, "ev_approver");
+        assert_eq!(v[0].contact_type, ContactType::EvApprover);
         let bad = ContactInput {
             contact_type: Some("boss".into()),
             user_id: Some(1),

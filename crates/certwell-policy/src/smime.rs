@@ -26,7 +26,7 @@ use crate::validity::{parse_ymd, term_end, OrderTerm};
 pub use crate::catalog::MAX_EMAILS;
 /// Longest S/MIME order term (SBR §6.3.2: 825 days for Strict and
 /// Multipurpose).
-pub const SMIME_MAX_TERM_DAYS: i64 = 825;
+pub const SMIME_MAX_TERM_DAYS: i64 = certwell_types::limits::SMIME_MAX_DAYS;
 /// Longest term of a client-authentication-only order (three years).
 pub const CLIENT_AUTH_MAX_TERM_DAYS: i64 = 1095;
 /// Longest S/MIME certificate certwell signs: the BR asks not to issue at
@@ -1328,7 +1328,7 @@ pub fn is_public_email_domain(domain: &str) -> bool {
 /// What a document-signing order adds to the common subscriber plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocSigningPlan {
-    pub cs_provisioning_method: String,
+    pub cs_provisioning_method: certwell_types::ProvisioningMethod,
     pub use_org_as_common_name: bool,
     pub subject: DsSubject,
     pub ship_info: Option<ShipInfo>,

@@ -13,7 +13,7 @@ use crate::catalog::{Product, WildcardRule};
 use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
-use crate::organization::{validate_order_contacts, OrderContact};
+use crate::organization::{validate_order_contacts, ContactType, OrderContact};
 use crate::validity::{resolve_tls_term, term_end};
 use crate::ValidationLevel;
 
@@ -262,7 +262,9 @@ pub fn validate_tls_order(
         "organization.contacts",
     )?;
     if product.validation == ValidationLevel::Ev
-        && !contacts.iter().any(|c| c.contact_type == "ev_approver")
+        && !contacts
+            .iter()
+            .any(|c| c.contact_type == ContactType::EvApprover)
     {
         return Err(PolicyError::new(
             codes::EV_APPROVER_REQUIRED,

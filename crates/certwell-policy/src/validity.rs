@@ -21,20 +21,11 @@ pub enum OrderTerm {
 /// Longest order term in days (custom dates must be less than this far ahead).
 pub const MAX_TERM_DAYS: i64 = 825;
 
-/// TLS BR §6.3.2 (SC-081) SHOULD-NOT-exceed maximum for a certificate
-/// issued at `at`.
+/// The longest TLS certificate certwell issues at `at`: a day below the
+/// BR §6.3.2 (SC-081) maximum ([`certwell_types::limits::tls_br_max_days`]),
+/// so that no rounding of notBefore/notAfter can reach it.
 pub fn tls_br_max_days(at: OffsetDateTime) -> i64 {
-    use time::macros::date;
-    let d = at.date();
-    if d < date!(2026 - 03 - 15) {
-        397
-    } else if d < date!(2027 - 03 - 15) {
-        199
-    } else if d < date!(2029 - 03 - 15) {
-        99
-    } else {
-        46
-    }
+    certwell_types::limits::tls_br_max_days(at) - 1
 }
 
 pub fn parse_ymd(s: &str) -> Option<Date> {

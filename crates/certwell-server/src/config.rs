@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use certwell_store::Durability;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,8 +17,8 @@ pub struct Config {
     pub public_url: String,
     /// Validate organizations and domains at creation.
     pub sandbox: bool,
-    /// "full" (fsync every commit) or "normal".
-    pub durability: String,
+    /// `full` (fsync every commit) or `normal`.
+    pub durability: Durability,
     /// Put the order's common name in the subject CN (always equal to a SAN).
     pub include_common_name: bool,
     /// Cap on TLS certificate lifetime in days; default: the CA/B Forum
@@ -145,7 +146,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             public_url: String::new(),
             sandbox: false,
-            durability: "full".into(),
+            durability: Durability::Full,
             include_common_name: true,
             tls_max_validity_days: None,
             validation_reuse_days: 397,
@@ -207,7 +208,9 @@ impl Config {
             self.sandbox = boolean("CERTWELL_SANDBOX", &v)?;
         }
         if let Some(v) = get("CERTWELL_DURABILITY") {
-            self.durability = v;
+            self.durability = Durability::parse(&v).ok_or_else(|| {
+                format!("CERTWELL_DURABILITY: expected full or normal, got '{v}'")
+            })?;
         }
         if let Some(v) = get("CERTWELL_INCLUDE_COMMON_NAME") {
             self.include_common_name = boolean("CERTWELL_INCLUDE_COMMON_NAME", &v)?;
@@ -258,12 +261,6 @@ impl Config {
                 self.listen
             )
         })?;
-        if !matches!(self.durability.as_str(), "full" | "normal") {
-            return Err(format!(
-                "durability: expected full or normal, got '{}'",
-                self.durability
-            ));
-        }
         for (product, price) in &self.prices {
             if certwell_policy::catalog::find_product(product).is_none() {
                 return Err(format!("prices: unknown product '{product}'"));
@@ -425,11 +422,17 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_bad_values() {
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
-        let c = Config {
-            durability: "sometimes".into(),
-            ..Config::default()
-        };
-        assert!(c.validate().is_err());
+        assert!(toml::from_str::<Config>("durability = \"sometimes\"").is_err());
+        assert_eq!(
+            toml::from_str::<Config>("durability = \"normal\"")
+                .unwrap()
+                .durability,
+            Durability::Normal
+        );
+        let mut c = Config::default();
+        assert!(c
+            .apply_env(|k| (k == "CERTWELL_DURABILITY").then(|| "sometimes".into()))
+            .is_err());
         let c = Config {
             listen: "nope".into(),
             ..Config::default()

@@ -18,7 +18,7 @@ pub mod zip;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use certwell_store::{Durability, StoreConfig};
+use certwell_store::StoreConfig;
 use tokio::sync::watch;
 
 pub use config::{Config, DataDir};
@@ -32,12 +32,7 @@ pub async fn open(
 ) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     keyfile::create_private_dir(&dir.root)?;
-    let durability = if config.durability == "normal" {
-        Durability::Normal
-    } else {
-        Durability::Full
-    };
-    let store = certwell_store::open_store(&StoreConfig::sqlite(dir.database(), durability))
+    let store = certwell_store::open_store(&StoreConfig::sqlite(dir.database(), config.durability))
         .await
         .map_err(|e| format!("{}: {e}", dir.database().display()))?;
     restrict_permissions(&dir.database());

@@ -5,14 +5,34 @@ use std::sync::Arc;
 
 use crate::{CachedStore, Result, SqliteStore, Store, StoreError};
 
-/// How hard a commit tries to reach the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How hard a commit tries to reach the disk (`durability = "full"` or
+/// `"normal"` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// fsync on every commit (`synchronous=FULL`): a 201 survives power loss.
     Full,
     /// `synchronous=NORMAL`: survives a process crash, may lose the last
     /// commits on power loss.
     Normal,
+}
+
+impl Durability {
+    /// The setting as written in the configuration (`full` or `normal`).
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s {
+            "full" => Some(Durability::Full),
+            "normal" => Some(Durability::Normal),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Normal => "normal",
+        }
+    }
 }
 
 /// Where the data lives. Each backend is one variant.

@@ -4,10 +4,14 @@
 //! parsed in one place: [`from_name`](OrderStatus::from_name) for stored
 //! values (exact), `parse` for what a client sends (any letter case).
 //!
-//! No logic beyond naming lives here; the crate has no dependency but
-//! serde, so the store, the policy rules and the server can all use it.
+//! No logic beyond naming lives here, apart from [`limits`]: the CA/B
+//! Forum limits the ordering rules and the pre-signature check share. The
+//! crate depends on serde and time only, so the store, the policy rules,
+//! the CA and the server can all use it.
 
 #![forbid(unsafe_code)]
+
+pub mod limits;
 
 /// Defines a closed set of wire names as an enum with `ALL`, `as_str`,
 /// `from_name`, `parse`, `Display` and serde as the name.
@@ -184,6 +188,107 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// An RFC 5280 revocation reason as the API names it (api-surface.md
+    /// §10.4): the reasons a subscriber or the CA may give.
+    RevocationReason {
+        Unspecified = "unspecified",
+        KeyCompromise = "keyCompromise",
+        AffiliationChanged = "affiliationChanged",
+        Superseded = "superseded",
+        CessationOfOperation = "cessationOfOperation",
+        PrivilegeWithdrawn = "privilegeWithdrawn",
+    }
+}
+
+impl RevocationReason {
+    /// The CRLReason code (RFC 5280 §5.3.1) put in CRLs and OCSP answers.
+    pub fn crl_code(self) -> u8 {
+        match self {
+            RevocationReason::Unspecified => 0,
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+            RevocationReason::PrivilegeWithdrawn => 9,
+        }
+    }
+}
+
+wire_enum! {
+    /// A type of organization (or domain) validation.
+    ValidationType {
+        Ov = "ov",
+        Ev = "ev",
+        /// Code signing.
+        Cs = "cs",
+        /// EV code signing.
+        EvCs = "ev_cs",
+        /// Document signing.
+        Ds = "ds",
+        Smime = "smime",
+    }
+}
+
+impl ValidationType {
+    /// The short name the API shows (`OV`, `EV CS`, …).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ValidationType::Ov => "OV",
+            ValidationType::Ev => "EV",
+            ValidationType::Cs => "CS",
+            ValidationType::EvCs => "EV CS",
+            ValidationType::Ds => "DS",
+            ValidationType::Smime => "SMIME",
+        }
+    }
+
+    /// The description the API shows.
+    pub fn description(self) -> &'static str {
+        match self {
+            ValidationType::Ov => "Normal Organization Validation",
+            ValidationType::Ev => "Extended Organization Validation (EV)",
+            ValidationType::Cs => "Code Signing Organization Validation",
+            ValidationType::EvCs => "Code Signing Organization Extended Validation",
+            ValidationType::Ds => "Document Signing Validation",
+            ValidationType::Smime => "SMIME Organization Validation",
+        }
+    }
+
+    /// Whether the validation needs `verified_users` (api-surface.md §7.4).
+    pub fn needs_verified_users(self) -> bool {
+        matches!(
+            self,
+            ValidationType::Ev | ValidationType::Cs | ValidationType::EvCs
+        )
+    }
+}
+
+wire_enum! {
+    /// How the key of a document-signing certificate is provisioned
+    /// (`cs_provisioning_method`, api-surface.md §10.7).
+    ProvisioningMethod {
+        /// A hardware token shipped to `ship_info`.
+        ShipToken = "ship_token",
+        /// The token application sends the CSR later.
+        ClientApp = "client_app",
+        /// The customer's own key: the CSR comes with the order.
+        Email = "email",
+        KeyLocker = "key_locker",
+        None = "none",
+    }
+}
+
+wire_enum! {
+    /// The role of a contact on an order's organization.
+    ContactType {
+        OrganizationContact = "organization_contact",
+        TechnicalContact = "technical_contact",
+        /// Approves EV orders (required on every EV order).
+        EvApprover = "ev_approver",
+    }
+}
+
 impl DcvMethod {
     /// Whether the method proves control with a random value.
     pub fn is_token(self) -> bool {
@@ -216,5 +321,15 @@ mod tests {
         );
         assert!(serde_json::from_str::<RequestStatus>("\"maybe\"").is_err());
         assert_eq!(CertificateStatus::Issuing.to_string(), "issuing");
+        assert_eq!(
+            RevocationReason::parse("KEYCOMPROMISE"),
+            Some(RevocationReason::KeyCompromise)
+        );
+        assert_eq!(RevocationReason::PrivilegeWithdrawn.crl_code(), 9);
+        assert_eq!(
+            ValidationType::from_name("ev_cs"),
+            Some(ValidationType::EvCs)
+        );
+        assert_eq!(ValidationType::from_name("EV"), None);
     }
 }

@@ -11,8 +11,6 @@ mod tbs;
 use tbs::{
     access_methods, general_names, key_usage, Tbs, KU_CERT_SIGN, KU_CRL_SIGN, KU_DIGITAL_SIGNATURE,
 };
-use time::macros::datetime;
-use time::OffsetDateTime;
 
 use crate::cert::{
     CaProfile, OID_AD_CA_ISSUERS, OID_AD_OCSP, OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS,
@@ -25,33 +23,7 @@ use crate::derw;
 use crate::serial::RecordedSerial;
 use crate::CaError;
 
-/// BR §6.3.2 (as amended by ballot SC-081): the longest validity period,
-/// in days, of a TLS subscriber certificate whose notBefore is
-/// `not_before`. The schedule, by notBefore (UTC):
-///
-/// | notBefore                 | maximum  |
-/// |---------------------------|----------|
-/// | before 2026-03-15         | 398 days |
-/// | 2026-03-15 to 2027-03-14  | 200 days |
-/// | 2027-03-15 to 2029-03-14  | 100 days |
-/// | from 2029-03-15           | 47 days  |
-///
-/// This is the BR maximum itself, the hard cap [`check_tbs`] enforces;
-/// certwell's issuance policy stays a day below it.
-pub fn tls_br_max_days(not_before: OffsetDateTime) -> i64 {
-    if not_before < datetime!(2026-03-15 00:00 UTC) {
-        398
-    } else if not_before < datetime!(2027-03-15 00:00 UTC) {
-        200
-    } else if not_before < datetime!(2029-03-15 00:00 UTC) {
-        100
-    } else {
-        47
-    }
-}
-
-/// SBR §6.3.2: no S/MIME subscriber certificate is valid longer.
-pub const SMIME_HARD_MAX_DAYS: i64 = 825;
+pub use certwell_types::limits::{tls_br_max_days, SMIME_MAX_DAYS};
 
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 const OID_EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
@@ -200,7 +172,7 @@ impl Tbs<'_> {
             } => {
                 self.check_subscriber_policy_family(kind)?;
                 let cap = match kind {
-                    SubscriberProfile::Smime => max_validity_days.min(SMIME_HARD_MAX_DAYS),
+                    SubscriberProfile::Smime => max_validity_days.min(SMIME_MAX_DAYS),
                     _ => max_validity_days,
                 };
                 self.check_leaf_common(ku, cap)?;

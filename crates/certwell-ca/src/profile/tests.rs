@@ -17,7 +17,7 @@ use crate::serial::tests::unrecorded;
 use crate::signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
 use crate::subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 use time::macros::datetime;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 const NB: OffsetDateTime = datetime!(2026-11-02 00:00 UTC);
 const CRL: &str = "http://crl.example.com/ica.crl";

@@ -57,7 +57,7 @@ fn minimal() -> Value {
 fn every_seed_parameter() {
     let p = check("document_signing_org_2", full()).unwrap();
     let ds = p.doc_signing.as_ref().unwrap();
-    assert_eq!(ds.cs_provisioning_method, "email");
+    assert_eq!(ds.cs_provisioning_method, ProvisioningMethod::Email);
     assert!(!ds.use_org_as_common_name);
     assert_eq!(ds.server_platform_id, 21);
     let req: OrderRequest = serde_json::from_value(full()).unwrap();
@@ -105,7 +105,7 @@ fn defaults() {
     let p = check("document_signing_org_1", minimal()).unwrap();
     let ds = p.doc_signing.unwrap();
     // Without a CSR the token application will supply one.
-    assert_eq!(ds.cs_provisioning_method, "client_app");
+    assert_eq!(ds.cs_provisioning_method, ProvisioningMethod::ClientApp);
     assert!(ds.use_org_as_common_name);
     assert_eq!(ds.server_platform_id, -1);
     assert_eq!(p.cn_source, CnSource::OrganizationName);
@@ -115,7 +115,10 @@ fn defaults() {
         with(minimal(), "certificate.csr", json!("<csr>")),
     )
     .unwrap();
-    assert_eq!(p.doc_signing.unwrap().cs_provisioning_method, "email");
+    assert_eq!(
+        p.doc_signing.unwrap().cs_provisioning_method,
+        ProvisioningMethod::Email
+    );
     // The deprecated validity_years.
     let p = check(
         "document_signing_org_1",

@@ -1,6 +1,6 @@
 //! `/order/certificate…`: create, info, list, status.
 
-use certwell_store::OrderStatus;
+use certwell_policy::organization::{ContactType, OrderContact};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::order::{OrderRequest, OrderStatusUpdate};
 use certwell_policy::catalog::find_product;
+use certwell_policy::order_status::parse_status_change;
 use certwell_store::{format_ts, Order, OrderQuery};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -19,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::{paged, query_map};
-use crate::service::access::{load_order, visible_order};
+use crate::service::access::load_order;
 use crate::service::access::{order_scope, sees_container};
 use crate::service::order_data::OrderData;
 use crate::state::AppState;
@@ -44,14 +45,14 @@ pub async fn create_order(
 }
 
 fn resolve_contacts(
-    contacts: &[certwell_policy::organization::OrderContact],
+    contacts: &[OrderContact],
     org: Option<&certwell_store::Organization>,
     users: &HashMap<i64, certwell_store::User>,
 ) -> (Option<Value>, Option<Value>) {
     let org_contact = org
         .and_then(views::org_data)
         .map(|d| views::contact_json(&d.organization_contact));
-    let find = |kind: &str| -> Option<Value> {
+    let find = |kind: ContactType| -> Option<Value> {
         let c = contacts.iter().find(|c| c.contact_type == kind)?;
         if let Some(ct) = &c.contact {
             return Some(views::contact_json(ct));
@@ -66,8 +67,8 @@ fn resolve_contacts(
             "telephone": o.telephone.clone().unwrap_or_else(|| u.telephone.clone()),
         }))
     };
-    let oc = find("organization_contact").or(org_contact);
-    let tc = find("technical_contact").or_else(|| oc.clone());
+    let oc = find(ContactType::OrganizationContact).or(org_contact);
+    let tc = find(ContactType::TechnicalContact).or_else(|| oc.clone());
     (oc, tc)
 }
 
@@ -269,70 +270,16 @@ pub async fn update_order_status(
 ) -> Result<StatusCode> {
     let id = path_id(&key, Error::order_not_found)?;
     let req: OrderStatusUpdate = parse_json(&body)?;
-    let status = req
-        .status
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| certwell_policy::PolicyError::missing("status"))?
-        .to_ascii_lowercase();
-    let order = visible_order(&state, &caller, id)
-        .await?
-        .ok_or_else(Error::order_not_found)?;
-    match status.as_str() {
-        "canceled" if order.status == OrderStatus::ReissuePending => {
-            // Cancels the reissue; the order keeps its certificate.
-            let ok = state
-                .store
-                .cancel_reissue(
-                    caller.account_id,
-                    id,
-                    req.note.as_deref(),
-                    &format_ts(OffsetDateTime::now_utc()),
-                )
-                .await?;
-            if !ok {
-                return Err(Error::bad_request(
-                    codes::INVALID_STATUS_TRANSITION,
-                    "The reissue is being issued and can no longer be canceled.",
-                ));
-            }
-            Ok(StatusCode::NO_CONTENT)
-        }
-        "canceled" => {
-            let ok = state
-                .store
-                .set_order_status(
-                    caller.account_id,
-                    id,
-                    &[
-                        OrderStatus::NeedsApproval,
-                        OrderStatus::Pending,
-                        OrderStatus::WaitingPickup,
-                        OrderStatus::NeedsCsr,
-                    ],
-                    OrderStatus::Canceled,
-                )
-                .await?;
-            if !ok {
-                return Err(Error::bad_request(
-                    codes::INVALID_STATUS_TRANSITION,
-                    format!("An order in status '{}' cannot be canceled.", order.status),
-                ));
-            }
-            Ok(StatusCode::NO_CONTENT)
-        }
-        "renewed" | "not_renewed" => Err(Error::bad_request(
-            codes::INVALID_STATUS_TRANSITION,
-            format!("The status '{status}' can only be set on migrated orders."),
-        )),
-        other => Err(Error::bad_request(
-            codes::INVALID_STATUS,
-            format!(
-                "The field 'status' must be one of canceled, renewed, not_renewed; got '{other}'."
-            ),
-        )),
-    }
+    let change = parse_status_change(req.status.as_deref())?;
+    crate::service::lifecycle::change_order_status(
+        &state,
+        &caller,
+        id,
+        change,
+        req.note.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /order/certificate/status-changes?filters[status_last_updated]=START...END`

@@ -86,15 +86,17 @@ pub async fn list_organizations(
 ) -> Result<Json<Value>> {
     let q = query_map(raw.as_deref());
     let (limit, offset) = paging(&q)?;
-    let status = q.get("filters[status]").map(|s| s.to_ascii_lowercase());
-    if let Some(st) = &status {
-        if st != "active" && st != "inactive" {
+    let active = match q.get("filters[status]").map(|s| s.to_ascii_lowercase()) {
+        None => None,
+        Some(st) if st == "active" => Some(true),
+        Some(st) if st == "inactive" => Some(false),
+        Some(st) => {
             return Err(Error::bad_request(
                 codes::INVALID_VALUE,
                 format!("The filter 'filters[status]' must be active or inactive; got '{st}'."),
-            ));
+            ))
         }
-    }
+    };
     let container = match q.get("container_id") {
         Some(c) => Some(c.parse::<i64>().map_err(|_| {
             Error::bad_request(
@@ -105,7 +107,7 @@ pub async fn list_organizations(
         None => None,
     };
     let filter = certwell_store::OrgFilter {
-        active: status.as_deref().map(|s| s == "active"),
+        active,
         container_id: container,
         container_ids: org_view(&state, &caller).await?,
     };

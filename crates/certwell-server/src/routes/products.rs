@@ -88,7 +88,7 @@ fn product_json(
         v["custom_expiration_date_allowed"] = json!(false);
         v["allow_auto_renew"] = json!(true);
         v["allowed_cs_provisioning_methods"] =
-            json!(certwell_policy::docsign::PROVISIONING_METHODS);
+            json!(certwell_policy::docsign::ProvisioningMethod::names());
     } else if full && p.family != Family::Tls {
         v["custom_expiration_date_allowed"] = json!(true);
         v["allow_auto_renew"] = json!(true);

@@ -1,6 +1,6 @@
 //! `/request…`: the approval workflow.
 
-use certwell_store::{OrderStatus, RequestKind, RequestStatus};
+use certwell_store::RequestStatus;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -9,25 +9,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::request::RequestStatusUpdate;
-use certwell_policy::approval::request_transition;
-use certwell_store::{format_ts, ProcessRequest, Request};
+use certwell_store::Request;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
-use crate::service::issuance::try_issue;
+use crate::service::requests::request_not_found;
 use crate::state::AppState;
 use crate::views::{product_summary, user_summary};
-
-fn request_not_found() -> Error {
-    Error::not_found(
-        codes::NOT_FOUND_REQUEST,
-        "The specified request was not found.",
-    )
-}
 
 fn statuses() -> Vec<&'static str> {
     RequestStatus::names()
@@ -92,19 +83,6 @@ pub async fn list_requests(
     Ok(Json(paged("requests", items, total, limit, offset)))
 }
 
-/// Request `id` of the caller's account whose order the caller sees.
-async fn visible_request(state: &AppState, caller: &Caller, id: i64) -> Result<Request> {
-    let r = state
-        .store
-        .get_request(caller.account_id, id)
-        .await?
-        .ok_or_else(request_not_found)?;
-    crate::service::access::visible_order(state, caller, r.order_id)
-        .await?
-        .ok_or_else(request_not_found)?;
-    Ok(r)
-}
-
 /// `GET /request/{id}`
 pub async fn request_info(
     State(state): State<Arc<AppState>>,
@@ -112,7 +90,7 @@ pub async fn request_info(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let id = path_id(&id, request_not_found)?;
-    let r = visible_request(&state, &caller, id).await?;
+    let r = crate::service::requests::visible_request(&state, &caller, id).await?;
     let mut v = list_item(&state, &r).await?;
     if let Some(d) = &r.date_processed {
         v["date_processed"] = json!(d);
@@ -155,72 +133,8 @@ pub async fn update_request_status(
             ),
         )
     })?;
-    let r = visible_request(&state, &caller, id).await?;
-    if !caller.role.can_approve() {
-        return Err(Error::new(
-            crate::error::ErrorKind::Forbidden,
-            codes::INVALID_APPROVER,
-            "Access denied: only administrators and managers may approve or reject requests.",
-        ));
-    }
-    let Some(next) = request_transition(r.status, wanted) else {
-        return Err(Error::bad_request(
-            codes::INVALID_STATUS_TRANSITION,
-            format!(
-                "A request in status '{}' cannot be set to '{wanted}'.",
-                r.status
-            ),
-        ));
-    };
-    if r.kind == RequestKind::Revoke && next == RequestStatus::Approved {
-        let (ids, reason) = crate::service::lifecycle::revoke_payload(r.data.as_ref())
-            .ok_or_else(|| Error::internal("The revoke request has no certificates recorded."))?;
-        crate::service::lifecycle::revoke_now(
-            &state,
-            caller.account_id,
-            &ids,
-            &reason,
-            Some((r.id, caller.user.id, body.processor_comment.clone())),
-        )
+    crate::service::requests::process_request(&state, &caller, id, wanted, body.processor_comment)
         .await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let awaiting_csr_status = match state.store.get_order(caller.account_id, r.order_id).await? {
-        Some(o) => certwell_policy::catalog::find_product(&o.product_name_id)
-            .map_or(OrderStatus::NeedsCsr, |p| p.awaiting_csr_status()),
-        None => OrderStatus::NeedsCsr,
-    };
-    let order_status = match (r.kind.as_str(), next) {
-        ("new_request", RequestStatus::Approved) => Some(OrderStatus::Pending),
-        ("new_request", RequestStatus::Rejected) => Some(OrderStatus::Rejected),
-        _ => None,
-    };
-    let ok = state
-        .store
-        .process_request(&ProcessRequest {
-            account_id: caller.account_id,
-            request_id: id,
-            from: r.status,
-            to: next,
-            processor_id: caller.user.id,
-            processor_comment: body.processor_comment.clone(),
-            date_processed: format_ts(OffsetDateTime::now_utc()),
-            order_status,
-            awaiting_csr_status,
-        })
-        .await?;
-    if !ok {
-        return Err(Error::bad_request(
-            codes::INVALID_STATUS_TRANSITION,
-            "The request was changed by someone else; fetch it and try again.",
-        ));
-    }
-    if order_status == Some(OrderStatus::Pending) {
-        if let Err(e) = try_issue(&state, caller.account_id, r.order_id).await {
-            tracing::warn!(order = r.order_id, error = %e.message, "issuance deferred");
-        }
-        state.wake_issuer.notify_one();
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 

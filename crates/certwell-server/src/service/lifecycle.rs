@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::extract::Caller;
 use crate::state::AppState;
 use certwell_api::error::codes;
-use certwell_policy::revocation::parse_reason;
+use certwell_policy::order_status::StatusChange;
+use certwell_policy::revocation::{parse_reason, RevocationReason};
 use certwell_store::{
     format_ts, Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
 };
@@ -18,7 +19,7 @@ pub async fn revoke_now(
     state: &AppState,
     account_id: i64,
     certificate_ids: &[i64],
-    reason: &str,
+    reason: RevocationReason,
     approve_request: Option<(i64, i64, Option<String>)>,
 ) -> Result<Vec<Certificate>> {
     let revoked = state
@@ -26,9 +27,9 @@ pub async fn revoke_now(
         .revoke_certificates(&Revocation {
             account_id,
             certificate_ids: certificate_ids.to_vec(),
-            reason: reason.to_string(),
+            reason: reason.as_str().to_string(),
             revoked_at: format_ts(OffsetDateTime::now_utc()),
-            block_keys: reason == "keyCompromise",
+            block_keys: reason == RevocationReason::KeyCompromise,
             approve_request,
         })
         .await
@@ -43,7 +44,11 @@ pub async fn revoke_now(
         if let Some(ca) = &c.ca_id {
             cache.remove(ca);
         }
-        tracing::info!(certificate = c.id, reason, "certificate revoked");
+        tracing::info!(
+            certificate = c.id,
+            reason = reason.as_str(),
+            "certificate revoked"
+        );
     }
     drop(cache);
     crate::service::status::on_revoked(state, &revoked);
@@ -54,7 +59,7 @@ pub async fn revoke_now(
 }
 
 /// Certificate ids and reason of a revoke request.
-pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, String)> {
+pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, RevocationReason)> {
     let d = data?;
     let ids = d
         .get("certificate_ids")?
@@ -62,7 +67,7 @@ pub fn revoke_payload(data: Option<&Value>) -> Option<(Vec<i64>, String)> {
         .iter()
         .filter_map(Value::as_i64)
         .collect();
-    let reason = d.get("revocation_reason")?.as_str()?.to_string();
+    let reason = RevocationReason::from_name(d.get("revocation_reason")?.as_str()?)?;
     Some((ids, reason))
 }
 
@@ -162,7 +167,7 @@ async fn revoke_or_request(
     certs: Vec<Certificate>,
     ask: RevokeAsk,
 ) -> Result<Revoked> {
-    let reason = parse_reason(ask.reason.as_deref())?.to_string();
+    let reason = parse_reason(ask.reason.as_deref())?;
     let comments = ask.comments.filter(|c| !c.trim().is_empty());
     if let Some(c) = &comments {
         certwell_policy::error::check_len(c, "comments", 4096)?;
@@ -185,7 +190,7 @@ async fn revoke_or_request(
                 "skip approval (an administrator or manager key is required)",
             ));
         }
-        revoke_now(state, caller.account_id, &ids, &reason, None).await?;
+        revoke_now(state, caller.account_id, &ids, reason, None).await?;
         return Ok(Revoked::Now);
     }
     let req = state
@@ -201,4 +206,60 @@ async fn revoke_or_request(
         )
         .await?;
     Ok(Revoked::Requested(req))
+}
+
+/// `PUT /order/certificate/{id}/status`: cancels the order, or, while a
+/// reissue is pending, the reissue (the order keeps its certificate).
+pub async fn change_order_status(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    change: StatusChange,
+    note: Option<&str>,
+) -> Result<()> {
+    let order = crate::service::access::visible_order(state, caller, id)
+        .await?
+        .ok_or_else(Error::order_not_found)?;
+    match change {
+        StatusChange::Canceled if order.status == OrderStatus::ReissuePending => {
+            let ok = state
+                .store
+                .cancel_reissue(
+                    caller.account_id,
+                    id,
+                    note,
+                    &format_ts(OffsetDateTime::now_utc()),
+                )
+                .await?;
+            if !ok {
+                return Err(Error::bad_request(
+                    codes::INVALID_STATUS_TRANSITION,
+                    "The reissue is being issued and can no longer be canceled.",
+                ));
+            }
+        }
+        StatusChange::Canceled => {
+            let ok = state
+                .store
+                .set_order_status(
+                    caller.account_id,
+                    id,
+                    &[
+                        OrderStatus::NeedsApproval,
+                        OrderStatus::Pending,
+                        OrderStatus::WaitingPickup,
+                        OrderStatus::NeedsCsr,
+                    ],
+                    OrderStatus::Canceled,
+                )
+                .await?;
+            if !ok {
+                return Err(Error::bad_request(
+                    codes::INVALID_STATUS_TRANSITION,
+                    format!("An order in status '{}' cannot be canceled.", order.status),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

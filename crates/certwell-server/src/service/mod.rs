@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod order_data;
 pub mod orders;
 pub mod profile;
+pub mod requests;
 pub mod smime;
 pub mod status;
 pub mod validation;

@@ -10,6 +10,7 @@
 //! returns). Nonces are not echoed (RFC 8954 lets a responder ignore them),
 //! which is what makes the cache possible. "unknown" is never cached.
 
+use certwell_policy::revocation::RevocationReason;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -235,7 +236,8 @@ fn status_of(c: &Certificate) -> OcspCertStatus {
             let reason = c
                 .revocation_reason
                 .as_deref()
-                .and_then(certwell_policy::revocation::reason_code)
+                .and_then(RevocationReason::from_name)
+                .map(RevocationReason::crl_code)
                 .filter(|r| *r != 0);
             OcspCertStatus::Revoked { time, reason }
         }
@@ -374,7 +376,8 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
         };
         let code = reason
             .as_deref()
-            .and_then(certwell_policy::revocation::reason_code)
+            .and_then(RevocationReason::from_name)
+            .map(RevocationReason::crl_code)
             .filter(|c| *c != 0);
         entries.push(certwell_ca::CrlEntry {
             serial,

@@ -31,7 +31,7 @@ pub fn config(sandbox: bool) -> Config {
         listen: "127.0.0.1:0".into(),
         public_url: "http://pki.certwell.example.com".into(),
         sandbox,
-        durability: "normal".into(),
+        durability: certwell_store::Durability::Normal,
         issuance_poll_seconds: 1,
         // Hermetic: no lookup leaves the machine. Tests that check DCV or
         // CAA point `dcv.nameserver` at their own server (tests/dcv.rs) and
