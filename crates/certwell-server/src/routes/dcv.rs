@@ -1,7 +1,6 @@
 //! Domain control validation endpoints (api-surface.md §8.5, §3.4, §3.5)
 //! and the one-time confirmation pages that validation emails link to.
 
-use certwell_store::{DcvMethod, MailboxStatus, OrderStatus};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -10,7 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
-use certwell_store::{Domain, Order};
+use certwell_store::{DcvMethod, Domain};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -18,38 +17,19 @@ use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Caller};
 use crate::routes::query_map;
 use crate::service::access::load_order;
+use crate::service::domains::{self, domain_not_found, DcvAddresses, DcvSetup};
 use crate::service::intake::dcv_token_json;
-use crate::service::issuance::try_issue;
-use crate::service::order_data::{OrderData, OrderPlan};
-use crate::service::validation::{self, Confirmed};
-use crate::service::validation::{domain_fact, domain_validated};
+use crate::service::order_data::OrderPlan;
+use crate::service::validation::{self, domain_validated, Confirmed, LinkSubject};
 use crate::state::AppState;
-use crate::token::new_dcv_token;
 
-fn domain_not_found() -> Error {
-    Error::not_found(
-        codes::NOT_FOUND_DOMAIN,
-        "The specified domain was not found.",
-    )
-}
-
-async fn load_domain(state: &AppState, caller: &Caller, id: &str) -> Result<Domain> {
-    let id = path_id(id, domain_not_found)?;
-    let d = state
-        .store
-        .get_domain(caller.account_id, id)
-        .await?
-        .ok_or_else(domain_not_found)?;
-    // Changing a domain's DCV needs it in the caller's own subtree.
-    if !crate::service::access::sees_container(state, caller, d.container_id).await? {
-        return Err(domain_not_found());
-    }
-    Ok(d)
+fn domain_id(id: &str) -> Result<i64> {
+    path_id(id, domain_not_found)
 }
 
 /// Where DCV email for `d` goes: `{"name_scope","base_emails","dns_txt_emails"}`.
-pub fn validation_emails(d: &Domain, base: &[String], txt: &[String]) -> Value {
-    json!({"name_scope": d.name, "base_emails": base, "dns_txt_emails": txt})
+pub fn validation_emails(d: &Domain, a: &DcvAddresses) -> Value {
+    json!({"name_scope": d.name, "base_emails": a.base, "dns_txt_emails": a.dns_txt})
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,7 +46,7 @@ pub async fn put_dcv_method(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let d = load_domain(&state, &caller, &id).await?;
+    let id = domain_id(&id)?;
     let b: DcvMethodBody = parse_json(&body)?;
     let method = b
         .dcv_method
@@ -74,32 +54,13 @@ pub async fn put_dcv_method(
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| certwell_policy::PolicyError::missing("dcv_method"))?;
     let method = certwell_policy::dcv::parse_dcv_method(method, "dcv_method")?;
-    let token = if method.is_token() {
-        Some(new_dcv_token()?)
-    } else {
-        None
-    };
-    state
-        .store
-        .set_domain_dcv(
-            caller.account_id,
-            d.id,
-            method,
-            token.as_ref().map(|(t, e)| (t.as_str(), e.as_str())),
-        )
-        .await?;
-    let d = load_domain(&state, &caller, &id).await?;
-    if method == DcvMethod::Email {
-        if b.send_dcv_email_flag.unwrap_or(true) && !domain_validated(&d) {
-            validation::send_domain_emails(&state, &d).await?;
-        }
-        let (base, txt) = validation::dcv_addresses(&state, &d).await;
-        return Ok(Json(
-            json!({"validation_emails": validation_emails(&d, &base, &txt)}),
-        ));
-    }
-    state.wake_dcv.notify_one();
-    Ok(Json(json!({"dcv_token": dcv_token_json(&state, &d)})))
+    let send = b.send_dcv_email_flag.unwrap_or(true);
+    Ok(Json(
+        match domains::set_dcv_method(&state, &caller, id, method, send).await? {
+            DcvSetup::Email(d, a) => json!({"validation_emails": validation_emails(&d, &a)}),
+            DcvSetup::Token(d) => json!({"dcv_token": dcv_token_json(&state, &d)}),
+        },
+    ))
 }
 
 /// `POST /domain/{id}/dcv/token`: a new random value (token methods only).
@@ -108,23 +69,8 @@ pub async fn post_dcv_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let d = load_domain(&state, &caller, &id).await?;
-    if !d.dcv_method.is_token() {
-        return Err(Error::bad_request(
-            codes::INVALID_DCV_METHOD,
-            format!(
-                "Domain {} uses the DCV method '{}', which has no random value; switch it with PUT /domain/{}/dcv/method.",
-                d.name, d.dcv_method, d.id
-            ),
-        ));
-    }
-    let (token, exp) = new_dcv_token()?;
-    state
-        .store
-        .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
-        .await?;
-    state.wake_dcv.notify_one();
-    let mut v = json!({"token": token, "expiration_date": exp});
+    let d = domains::new_domain_token(&state, &caller, domain_id(&id)?).await?;
+    let mut v = json!({"token": d.dcv_token, "expiration_date": d.dcv_token_expires});
     if d.dcv_method == DcvMethod::HttpToken {
         v["http_token_url"] = json!(state.validator.token_url(&d.name));
     }
@@ -141,12 +87,7 @@ pub async fn put_validate_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let d = load_domain(&state, &caller, &id).await?;
-    let token = d.dcv_token.clone().unwrap_or_default();
-    if domain_validated(&d) {
-        return Ok(Json(json!({"token": token, "status": "active"})));
-    }
-    validation::check_domain(&state, &d).await??;
+    let token = domains::check_domain_now(&state, &caller, domain_id(&id)?).await?;
     Ok(Json(json!({"token": token, "status": "active"})))
 }
 
@@ -156,9 +97,9 @@ pub async fn get_dcv_emails(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let d = load_domain(&state, &caller, &id).await?;
-    let (base, txt) = validation::dcv_addresses(&state, &d).await;
-    Ok(Json(validation_emails(&d, &base, &txt)))
+    let d = domains::visible_domain(&state, &caller, domain_id(&id)?).await?;
+    let a = domains::dcv_addresses(&state, &d).await;
+    Ok(Json(validation_emails(&d, &a)))
 }
 
 /// `PUT /domain/{id}/dcv/emails`: sends the DCV emails again.
@@ -167,38 +108,8 @@ pub async fn put_dcv_emails(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let d = load_domain(&state, &caller, &id).await?;
-    if d.dcv_method != DcvMethod::Email {
-        return Err(Error::bad_request(
-            codes::INVALID_DCV_METHOD,
-            format!("Domain {} does not use email DCV.", d.name),
-        ));
-    }
-    if !state.mailer.configured() {
-        return Err(Error::bad_request(
-            codes::DCV_EMAIL_NOT_SENT,
-            "No SMTP relay is configured (smtp.host), so DCV email cannot be sent.",
-        ));
-    }
-    let sent = validation::send_domain_emails(&state, &d).await?;
+    let sent = domains::resend_domain_emails(&state, &caller, domain_id(&id)?).await?;
     Ok(Json(json!({"emails": sent})))
-}
-
-async fn set_active(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    active: bool,
-) -> Result<StatusCode> {
-    let d = load_domain(state, caller, id).await?;
-    state
-        .store
-        .set_domain_active(caller.account_id, d.id, active)
-        .await?;
-    if active {
-        state.wake_issuer.notify_one();
-    }
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /domain/{id}/activate`
@@ -207,7 +118,8 @@ pub async fn activate(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    set_active(&state, &caller, &id, true).await
+    domains::set_domain_active(&state, &caller, domain_id(&id)?, true).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /domain/{id}/deactivate`: a deactivated domain covers no names.
@@ -216,7 +128,8 @@ pub async fn deactivate(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    set_active(&state, &caller, &id, false).await
+    domains::set_domain_active(&state, &caller, domain_id(&id)?, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /domain/{id}`
@@ -225,47 +138,8 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let d = load_domain(&state, &caller, &id).await?;
-    state.store.delete_domain(caller.account_id, d.id).await?;
+    domains::delete_domain(&state, &caller, domain_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The names of an order (TLS names, or S/MIME address domains).
-fn order_names(data: &OrderData) -> Vec<String> {
-    match &data.plan {
-        OrderPlan::Tls(p) => p.sans.clone(),
-        OrderPlan::Smime(p) => crate::service::profile::email_domains(&p.emails),
-    }
-}
-
-/// The organization's domains that cover `names`, each with the names.
-async fn covering_domains(
-    state: &AppState,
-    order: &Order,
-    names: &[String],
-) -> Result<Vec<(Domain, Vec<String>)>> {
-    if order.organization_id == 0 {
-        return Ok(Vec::new());
-    }
-    let domains = state
-        .store
-        .domains_of_organization(order.account_id, order.organization_id)
-        .await?;
-    let mut out: Vec<(Domain, Vec<String>)> = Vec::new();
-    for name in names {
-        // Prefer a validated domain; else the first that would cover it.
-        let pick = domains
-            .iter()
-            .filter(|d| d.is_active && domain_fact(d).covers(name))
-            .max_by_key(|d| domain_validated(d));
-        if let Some(d) = pick {
-            match out.iter_mut().find(|(x, _)| x.id == d.id) {
-                Some((_, n)) => n.push(name.clone()),
-                None => out.push((d.clone(), vec![name.clone()])),
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// `GET /order/certificate/{id}/validation` (§3.4)
@@ -275,52 +149,48 @@ pub async fn order_validation(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
-    let data = OrderData::from_order(&order)?;
-    let names = order_names(&data);
+    let ov = domains::order_validation(&state, &order).await?;
     let mut v = json!({
         "order_id": order.id.to_string(),
         "order_status": order.status,
         "dns_name_validations": [],
     });
-    if let OrderPlan::Tls(p) = &data.plan {
+    if let OrderPlan::Tls(p) = &ov.data.plan {
         if let Some(m) = &p.dcv_method {
             v["order_dcv_method"] = json!(m);
         }
     }
-    if order.organization_id != 0 {
-        if let Some(org) = state
-            .store
-            .get_organization(order.account_id, order.organization_id)
-            .await?
-        {
-            v["organization_id"] = json!(org.id.to_string());
-            v["organization_name"] = json!(org.name);
-            v["organization_validations"] = json!(org
-                .validations
-                .iter()
-                .map(|val| {
-                    let (name, desc) = crate::views::validation_name(&val.kind);
-                    let mut x = json!({"type": val.kind, "name": name, "description": desc,
-                        "date_created": val.date_created, "status": val.status});
-                    if let Some(u) = &val.validated_until {
-                        x["validated_until"] = json!(u);
-                    }
-                    x
-                })
-                .collect::<Vec<_>>());
-        }
+    if let Some(org) = &ov.organization {
+        v["organization_id"] = json!(org.id.to_string());
+        v["organization_name"] = json!(org.name);
+        v["organization_validations"] = json!(org
+            .validations
+            .iter()
+            .map(|val| {
+                let (name, desc) = crate::views::validation_name(&val.kind);
+                let mut x = json!({"type": val.kind, "name": name, "description": desc,
+                    "date_created": val.date_created, "status": val.status});
+                if let Some(u) = &val.validated_until {
+                    x["validated_until"] = json!(u);
+                }
+                x
+            })
+            .collect::<Vec<_>>());
     }
-    let mut list = Vec::new();
-    for (d, covered) in covering_domains(&state, &order, &names).await? {
-        list.push(json!({
-            "domain_id": d.id.to_string(),
-            "name_scope": d.name,
-            "approval_scope": if d.dcv_method == DcvMethod::HttpToken { "fqdn" } else { "subdomains" },
-            "status": if domain_validated(&d) { "approved" } else { "pending" },
-            "method": d.dcv_method,
-            "dns_names": covered,
-        }));
-    }
+    let list: Vec<Value> = ov
+        .domains
+        .iter()
+        .map(|(d, covered)| {
+            json!({
+                "domain_id": d.id.to_string(),
+                "name_scope": d.name,
+                "approval_scope": if d.dcv_method == DcvMethod::HttpToken { "fqdn" } else { "subdomains" },
+                "status": if domain_validated(d) { "approved" } else { "pending" },
+                "method": d.dcv_method,
+                "dns_names": covered,
+            })
+        })
+        .collect();
     v["dns_name_validations"] = json!(list);
     Ok(Json(v))
 }
@@ -340,124 +210,19 @@ pub async fn check_order_dcv(
 ) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let b: CheckDcvBody = parse_json(&body)?; // an empty body is {}
-    let data = OrderData::from_order(&order)?;
-    let mut names = order_names(&data);
-    if let Some(only) = &b.dns_names_validations {
-        let only: Vec<String> = only
-            .iter()
-            .map(|o| o.trim().trim_end_matches('.').to_ascii_lowercase())
-            .collect();
-        if let Some(o) = only.iter().find(|o| !names.contains(o)) {
-            return Err(Error::bad_request(
-                codes::INVALID_DNS_NAME,
-                format!("The field 'dns_names_validations' names '{o}', which is not a name of order {}.", order.id),
-            ));
-        }
-        names.retain(|n| only.contains(n));
-    }
-    let mut results = Vec::new();
-    let mut failure: Option<Error> = None;
-    let covering = covering_domains(&state, &order, &names).await?;
-    // (mailbox-validated orders have addresses, not domains)
-    if let Some(n) = names
+    let check =
+        domains::check_order_dcv(&state, &order, b.dns_names_validations.as_deref()).await?;
+    let results: Vec<Value> = check
+        .names
         .iter()
-        .filter(|_| order.organization_id != 0)
-        .find(|n| !covering.iter().any(|(_, c)| c.contains(n)))
-    {
-        return Err(Error::bad_request(
-            codes::INVALID_DNS_NAME,
-            format!("No active domain of the organization covers '{n}'; add it with POST /domain (or activate it)."),
-        ));
-    }
-    for (d, covered) in covering {
-        let ok = if domain_validated(&d) {
-            true
-        } else if !d.dcv_method.is_token() {
-            failure.get_or_insert(Error::bad_request(
-                codes::INVALID_DCV_METHOD,
-                format!(
-                    "Domain {} uses email DCV; it is validated through the link in its DCV email.",
-                    d.name
-                ),
-            ));
-            false
-        } else {
-            match validation::check_domain(&state, &d).await? {
-                Ok(()) => true,
-                Err(f) => {
-                    failure.get_or_insert(f.into());
-                    false
-                }
-            }
-        };
-        for n in covered {
-            results.push(json!({"dns_name": n, "status": if ok { "approved" } else { "pending" }}));
-        }
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let mut certificate_id = order.certificate_id;
-    let mut status = order.status;
-    if order.status == OrderStatus::Pending {
-        // An explicit check re-reads CAA at once.
-        if let Some(c) = order.certificate_id {
-            state
-                .caa_holds
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&c);
-        }
-        if let Some((cid, _)) = try_issue(&state, order.account_id, order.id).await? {
-            certificate_id = Some(cid);
-            status = OrderStatus::Issued;
-        } else if let Some(caa) = caa_message(&state, &order, &data).await {
-            return Err(caa);
-        }
-    }
-    let mut v = json!({"order_status": status, "dcv_status": "valid",
+        .map(|(n, ok)| json!({"dns_name": n, "status": if *ok { "approved" } else { "pending" }}))
+        .collect();
+    let mut v = json!({"order_status": check.order_status, "dcv_status": "valid",
         "dns_name_validations": results});
-    if let Some(c) = certificate_id {
+    if let Some(c) = check.certificate_id {
         v["certificate_id"] = json!(c);
     }
     Ok(Json(v))
-}
-
-/// A pending order CAA holds back: its `caa_check_failed|<name>` error.
-async fn caa_message(state: &AppState, order: &Order, data: &OrderData) -> Option<Error> {
-    if order.status != OrderStatus::Pending {
-        return None;
-    }
-    crate::service::issuance::caa_failure(state, &order.product_name_id, &order_names(data))
-        .await
-        .map(Into::into)
-}
-
-/// `caa_status_message` of order info (`include_caa_status=true`): per
-/// name, whether CAA allows issuance; pending orders only.
-pub async fn caa_status(state: &AppState, order: &Order) -> Result<Option<Value>> {
-    if !matches!(
-        order.status,
-        OrderStatus::Pending | OrderStatus::NeedsApproval
-    ) {
-        return Ok(None);
-    }
-    let data = OrderData::from_order(order)?;
-    let mut m = serde_json::Map::new();
-    for n in order_names(&data) {
-        let msg = match crate::service::issuance::caa_failure(
-            state,
-            &order.product_name_id,
-            std::slice::from_ref(&n),
-        )
-        .await
-        {
-            None => "CAA check passed".to_string(),
-            Some(f) => f.message,
-        };
-        m.insert(n, json!(msg));
-    }
-    Ok(Some(Value::Object(m)))
 }
 
 /// `PUT /order/certificate/{id}/dcv-random-value`: new random values for
@@ -468,34 +233,13 @@ pub async fn new_order_random_value(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
-    let data = OrderData::from_order(&order)?;
-    let mut domains = Vec::new();
-    let mut first = None;
-    for (d, _) in covering_domains(&state, &order, &order_names(&data)).await? {
-        if domain_validated(&d) || !d.dcv_method.is_token() {
-            continue;
-        }
-        let (token, exp) = new_dcv_token()?;
-        state
-            .store
-            .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
-            .await?;
-        first.get_or_insert(token.clone());
-        let d = state
-            .store
-            .get_domain(caller.account_id, d.id)
-            .await?
-            .ok_or_else(domain_not_found)?;
-        domains.push(json!({"id": d.id, "name": d.name, "dcv_token": dcv_token_json(&state, &d)}));
-    }
-    let Some(first) = first else {
-        return Err(Error::bad_request(
-            codes::INVALID_DCV_METHOD,
-            "The order has no pending domain that uses a random value.",
-        ));
-    };
-    state.wake_dcv.notify_one();
-    Ok(Json(json!({"dcv_random_value": first, "domains": domains})))
+    let renewed = domains::new_order_random_values(&state, &order).await?;
+    let first = renewed.first().and_then(|d| d.dcv_token.clone());
+    let list: Vec<Value> = renewed
+        .iter()
+        .map(|d| json!({"id": d.id, "name": d.name, "dcv_token": dcv_token_json(&state, d)}))
+        .collect();
+    Ok(Json(json!({"dcv_random_value": first, "domains": list})))
 }
 
 // --- the pages validation emails link to -------------------------------
@@ -548,31 +292,17 @@ pub async fn confirm_page(
     let Ok(link) = validation::open_link(&state, &secret).await else {
         return invalid_page();
     };
-    let what = match link.kind.as_str() {
-        "domain" => {
-            let name = match link.domain_id {
-                Some(id) => state
-                    .store
-                    .get_domain(link.account_id, id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|d| d.name)
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            format!(
-                "<p>Confirm that you control the domain <strong>{}</strong> and approve \
-                 certificates for it. This message was sent to {}.</p>",
-                html_escape(&name),
-                html_escape(&link.email)
-            )
-        }
-        _ => format!(
+    let what = match validation::link_subject(&state, &link).await {
+        LinkSubject::Domain(name) => format!(
+            "<p>Confirm that you control the domain <strong>{}</strong> and approve \
+             certificates for it. This message was sent to {}.</p>",
+            html_escape(&name),
+            html_escape(&link.email)
+        ),
+        LinkSubject::Mailbox { order_id } => format!(
             "<p>Confirm that you control the mailbox <strong>{}</strong> and approve the \
-             certificate requested for it (order {}).</p>",
+             certificate requested for it (order {order_id}).</p>",
             html_escape(&link.email),
-            link.order_id.unwrap_or(0)
         ),
     };
     page(
@@ -658,33 +388,7 @@ pub async fn resend_mailbox_emails(
 ) -> Result<Json<Value>> {
     let order = load_order(&state, &caller, &id).await?;
     let b: ResendBody = parse_json(&body)?; // an empty body is {}
-    let addresses = state.store.order_emails(order.id).await?;
-    if addresses.is_empty() {
-        return Err(Error::bad_request(
-            codes::INVALID_DCV_METHOD,
-            "The order has no mailbox-validated addresses.",
-        ));
-    }
-    if !state.mailer.configured() {
-        return Err(Error::bad_request(
-            codes::DCV_EMAIL_NOT_SENT,
-            "No SMTP relay is configured (smtp.host), so validation email cannot be sent.",
-        ));
-    }
-    let mut sent = Vec::new();
-    for a in addresses
-        .iter()
-        .filter(|a| a.status != MailboxStatus::Validated)
-    {
-        if let Some(only) = &b.emails {
-            if !only.iter().any(|o| o.eq_ignore_ascii_case(&a.email)) {
-                continue;
-            }
-        }
-        if validation::send_mailbox_email(&state, order.account_id, order.id, &a.email).await? {
-            sent.push(a.email.clone());
-        }
-    }
+    let sent = domains::resend_mailbox_emails(&state, &order, b.emails.as_deref()).await?;
     Ok(Json(json!({"emails": sent})))
 }
 

@@ -155,8 +155,13 @@ pub async fn order_info(
     if q.get("include_caa_status")
         .is_some_and(|v| v == "true" || v == "1")
     {
-        if let Some(m) = crate::routes::dcv::caa_status(&state, &order).await? {
-            v["caa_status_message"] = m;
+        if let Some(per_name) = crate::service::domains::caa_status(&state, &order).await? {
+            v["caa_status_message"] = Value::Object(
+                per_name
+                    .into_iter()
+                    .map(|(name, message)| (name, json!(message)))
+                    .collect(),
+            );
         }
     }
     Ok(Json(v))

@@ -9,17 +9,13 @@ use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::organization::{DomainInput, OrganizationInput};
 use certwell_policy::organization::{validate_new_domain, validate_new_organization};
-use certwell_store::{NewDomainRow, NewOrganizationRow};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::{paged, query_map};
-use crate::service::access::check_container;
-use crate::service::access::{in_org_view, org_view, sees_container};
-use crate::service::intake::{initial_validations, sandbox_validated_until, ALL_ORG_VALIDATIONS};
+use crate::service::access::{in_org_view, org_view};
 use crate::state::AppState;
-use crate::token::new_dcv_token;
 use crate::views::{domain_json, organization_json};
 
 fn org_not_found() -> Error {
@@ -53,28 +49,7 @@ pub async fn create_organization(
 ) -> Result<(StatusCode, Json<Value>)> {
     let input: OrganizationInput = parse_json(&body)?;
     let org = validate_new_organization(&input, "")?;
-    let container_id = match org.container_id {
-        Some(c) => check_container(&state, &caller, c, "container.id").await?,
-        None => caller.user.container_id,
-    };
-    let kinds: Vec<String> = if state.config.sandbox {
-        ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect()
-    } else {
-        org.validations.clone()
-    };
-    let created = state
-        .store
-        .create_organization(
-            caller.account_id,
-            &NewOrganizationRow {
-                container_id,
-                name: org.name.clone(),
-                assumed_name: org.assumed_name.clone(),
-                data: serde_json::to_value(&org).unwrap_or(Value::Null),
-                validations: initial_validations(&state, &kinds),
-            },
-        )
-        .await?;
+    let created = crate::service::organizations::create_organization(&state, &caller, org).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": created.id}))))
 }
 
@@ -150,77 +125,12 @@ pub async fn create_domain(
 ) -> Result<(StatusCode, Json<Value>)> {
     let input: DomainInput = parse_json(&body)?;
     let d = validate_new_domain(&input)?;
-    let org_id = d.organization_id;
-    let org = state
-        .store
-        .get_organization(caller.account_id, org_id)
-        .await?
-        .ok_or_else(|| {
-            Error::bad_request(
-                codes::INVALID_ORGANIZATION,
-                format!(
-                    "The field 'organization.id' names no organization in this account: {org_id}."
-                ),
-            )
-        })?;
-    if !in_org_view(&state, &caller, org.container_id).await? {
-        return Err(Error::bad_request(
-            codes::INVALID_ORGANIZATION,
-            format!("The field 'organization.id' names no organization in this account: {org_id}."),
-        ));
-    }
-    let container_id = match d.container_id {
-        Some(c) => check_container(&state, &caller, c, "container.id").await?,
-        None if sees_container(&state, &caller, org.container_id).await? => org.container_id,
-        None => caller.user.container_id,
-    };
-    let method = d.dcv_method;
-    let kinds = d.validations.clone();
-    let token = method.is_token().then(new_dcv_token).transpose()?;
-    let (validated_at, validated_until) = sandbox_validated_until(&state);
-    let created = state
-        .store
-        .create_domain(
-            caller.account_id,
-            &NewDomainRow {
-                container_id,
-                organization_id: org.id,
-                name: d.name.clone(),
-                dcv_method: method,
-                dcv_token: token.as_ref().map(|t| t.0.clone()),
-                dcv_token_expires: token.as_ref().map(|t| t.1.clone()),
-                validation_types: kinds,
-                validated_at,
-                validated_until,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            certwell_store::StoreError::Conflict(
-                certwell_store::Conflict::DomainExists { .. } | certwell_store::Conflict::Duplicate,
-            ) => Error::bad_request(
-                codes::DUPLICATE_DOMAIN,
-                format!(
-                    "The domain '{}' already exists for organization {}.",
-                    d.name, org.id
-                ),
-            ),
-            other => other.into(),
-        })?;
-    let mut out = json!({"id": created.id});
-    if token.is_some() {
-        out["dcv_token"] = json!(crate::service::intake::dcv_token_json(&state, &created));
-        state.wake_dcv.notify_one();
-    } else if !state.config.sandbox {
-        // email: the DCV emails go out now; the response names the addresses
-        let (base, txt) = crate::service::validation::dcv_addresses(&state, &created).await;
-        out["validation_emails"] = crate::routes::dcv::validation_emails(&created, &base, &txt);
-        let (state, d) = (Arc::clone(&state), created.clone());
-        tokio::spawn(async move {
-            if let Err(e) = crate::service::validation::send_domain_emails(&state, &d).await {
-                tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
-            }
-        });
+    let added = crate::service::domains::add_domain(&state, &caller, d).await?;
+    let mut out = json!({"id": added.domain.id});
+    if let Some(t) = crate::service::intake::dcv_token_json(&state, &added.domain) {
+        out["dcv_token"] = json!(t);
+    } else if let Some(a) = &added.emails {
+        out["validation_emails"] = crate::routes::dcv::validation_emails(&added.domain, a);
     }
     Ok((StatusCode::CREATED, Json(out)))
 }

@@ -396,3 +396,31 @@ pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
 pub fn domain_validated(d: &certwell_store::Domain) -> bool {
     domain_fact(d).is_validated(&format_ts(OffsetDateTime::now_utc()))
 }
+
+/// What a validation link confirms.
+pub enum LinkSubject {
+    /// Control of a domain (its name; empty if the domain is gone).
+    Domain(String),
+    /// A mailbox of an order.
+    Mailbox { order_id: i64 },
+}
+
+pub async fn link_subject(state: &AppState, link: &ValidationLink) -> LinkSubject {
+    if link.kind != "domain" {
+        return LinkSubject::Mailbox {
+            order_id: link.order_id.unwrap_or(0),
+        };
+    }
+    let name = match link.domain_id {
+        Some(id) => state
+            .store
+            .get_domain(link.account_id, id)
+            .await
+            .ok()
+            .flatten()
+            .map(|d| d.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    LinkSubject::Domain(name)
+}
