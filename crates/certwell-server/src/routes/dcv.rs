@@ -85,7 +85,7 @@ pub async fn put_dcv_method(
             caller.account_id,
             d.id,
             method,
-            token.as_ref().map(|(t, e)| (t.as_str(), e.as_str())),
+            token.as_ref().map(|(t, e)| (t.as_str(), *e)),
         )
         .await?;
     let d = load_domain(&state, &caller, &id).await?;
@@ -121,10 +121,10 @@ pub async fn post_dcv_token(
     let (token, exp) = new_dcv_token()?;
     state
         .store
-        .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
+        .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, exp)))
         .await?;
     state.wake_dcv.notify_one();
-    let mut v = json!({"token": token, "expiration_date": exp});
+    let mut v = json!({"token": token, "expiration_date": crate::views::datetime(exp)});
     if d.dcv_method == DcvMethod::HttpToken {
         v["http_token_url"] = json!(state.validator.token_url(&d.name));
     }
@@ -301,9 +301,9 @@ pub async fn order_validation(
                 .map(|val| {
                     let (name, desc) = crate::views::validation_name(&val.kind);
                     let mut x = json!({"type": val.kind, "name": name, "description": desc,
-                        "date_created": val.date_created, "status": val.status});
-                    if let Some(u) = &val.validated_until {
-                        x["validated_until"] = json!(u);
+                        "date_created": crate::views::datetime(val.date_created), "status": val.status});
+                    if let Some(u) = val.validated_until {
+                        x["validated_until"] = json!(crate::views::datetime(u));
                     }
                     x
                 })
@@ -478,7 +478,7 @@ pub async fn new_order_random_value(
         let (token, exp) = new_dcv_token()?;
         state
             .store
-            .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, &exp)))
+            .set_domain_dcv(caller.account_id, d.id, d.dcv_method, Some((&token, exp)))
             .await?;
         first.get_or_insert(token.clone());
         let d = state

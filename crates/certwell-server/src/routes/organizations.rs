@@ -186,7 +186,7 @@ pub async fn create_domain(
                 name: d.name.clone(),
                 dcv_method: method,
                 dcv_token: token.as_ref().map(|t| t.0.clone()),
-                dcv_token_expires: token.as_ref().map(|t| t.1.clone()),
+                dcv_token_expires: token.as_ref().map(|t| t.1),
                 validation_types: kinds,
                 validated_at,
                 validated_until,

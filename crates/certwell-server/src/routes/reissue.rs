@@ -14,7 +14,7 @@ use certwell_api::order::{OrderCreated, OrderRequest};
 use certwell_policy::catalog::find_product;
 use certwell_policy::dns::domain_covers;
 use certwell_policy::reissue::{validate_smime_extra, validate_tls_extra, ExtraKind};
-use certwell_store::{format_ts, Conflict, NewCertificateRow, NewExtraCertificate, StoreError};
+use certwell_store::{Conflict, NewCertificateRow, NewExtraCertificate, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -25,7 +25,7 @@ use crate::service::intake::{initial_status, key_facts, pick_issuing_ca, verify_
 use crate::service::issuance::{extra_plan, try_issue_certificate};
 use crate::service::order_data::{OrderData, OrderPlan};
 use crate::state::AppState;
-use crate::views::{certificate_fields, server_platform_json, ymd};
+use crate::views::{certificate_fields, date, datetime, server_platform_json};
 
 /// `POST /order/certificate/{id}/reissue`
 pub async fn post_reissue(
@@ -81,11 +81,8 @@ async fn create(
             ),
         ));
     }
-    let term_end = OffsetDateTime::parse(
-        data.plan.term_end(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| Error::internal("The order's term could not be read."))?;
+    let term_end = crate::service::order_data::parse_term_end(data.plan.term_end())
+        .ok_or_else(|| Error::internal("The order's term could not be read."))?;
     if term_end <= now {
         return Err(Error::bad_request(
             codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
@@ -169,7 +166,7 @@ async fn create(
             request: request.map(|s| (s, plan.comments.clone())),
             approved,
             reserve_serial: None,
-            created_at: format_ts(now),
+            created_at: now,
         })
         .await
     {
@@ -248,7 +245,7 @@ async fn list(
                 CertificateStatus::NeedsApproval => "pending",
                 other => other.as_str(),
             },
-            "date_created": c.created_at,
+            "date_created": datetime(c.created_at),
             "csr": c.csr,
             "signature_hash": c.signature_hash,
             "key_size": c.key_size,
@@ -266,8 +263,8 @@ async fn list(
             }
         }
         certificate_fields(&c, &mut v);
-        if let Some(f) = &c.valid_from {
-            v["valid_from"] = json!(ymd(f));
+        if let Some(f) = c.valid_from {
+            v["valid_from"] = json!(date(f));
         }
         out.push(v);
     }

@@ -10,9 +10,8 @@ use axum::Json;
 use certwell_api::error::codes;
 use certwell_api::request::RequestStatusUpdate;
 use certwell_policy::approval::request_transition;
-use certwell_store::{format_ts, ProcessRequest, Request};
+use certwell_store::{ProcessRequest, Request};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
@@ -20,7 +19,7 @@ use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
 use crate::service::issuance::try_issue;
 use crate::state::AppState;
-use crate::views::{product_summary, user_summary};
+use crate::views::{datetime, product_summary, user_summary};
 
 fn request_not_found() -> Error {
     Error::not_found(
@@ -34,7 +33,7 @@ fn statuses() -> Vec<&'static str> {
 }
 
 async fn list_item(state: &AppState, r: &Request) -> Result<Value> {
-    let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
+    let mut v = json!({"id": r.id, "date": datetime(r.date), "type": r.kind, "status": r.status});
     if let Some(u) = state.store.get_user(r.account_id, r.requester_id).await? {
         v["requester"] = user_summary(&u);
     }
@@ -114,8 +113,8 @@ pub async fn request_info(
     let id = path_id(&id, request_not_found)?;
     let r = visible_request(&state, &caller, id).await?;
     let mut v = list_item(&state, &r).await?;
-    if let Some(d) = &r.date_processed {
-        v["date_processed"] = json!(d);
+    if let Some(d) = r.date_processed {
+        v["date_processed"] = json!(datetime(d));
     }
     if let Some(pid) = r.processor_id {
         if let Some(u) = state.store.get_user(r.account_id, pid).await? {
@@ -204,7 +203,7 @@ pub async fn update_request_status(
             to: next,
             processor_id: caller.user.id,
             processor_comment: body.processor_comment.clone(),
-            date_processed: format_ts(OffsetDateTime::now_utc()),
+            date_processed: crate::clock::now(),
             order_status,
             awaiting_csr_status,
         })

@@ -7,11 +7,10 @@ use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::revocation::parse_reason;
 use certwell_store::{
-    format_ts, Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
+    Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
 };
 use serde_json::json;
 use serde_json::Value;
-use time::OffsetDateTime;
 
 /// Revokes the certificates at once and refreshes their CAs' CRLs.
 pub async fn revoke_now(
@@ -27,7 +26,7 @@ pub async fn revoke_now(
             account_id,
             certificate_ids: certificate_ids.to_vec(),
             reason: reason.to_string(),
-            revoked_at: format_ts(OffsetDateTime::now_utc()),
+            revoked_at: crate::clock::now(),
             block_keys: reason == "keyCompromise",
             approve_request,
         })
