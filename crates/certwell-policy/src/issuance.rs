@@ -1,11 +1,11 @@
 //! When an approved order may be issued: the organization holds a current
 //! validation of the product's level and a current, active domain covers
-//! every name. Timestamps are the store's UTC text form
-//! (`YYYY-MM-DDTHH:MM:SS+00:00`), which orders lexicographically.
+//! every name.
 
 use crate::catalog::ValidationLevel;
 use crate::dns::domain_covers;
 use certwell_types::{MailboxStatus, ValidationStatus};
+use time::OffsetDateTime;
 
 /// One validation of the organization.
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +13,7 @@ pub struct OrgValidationFact<'a> {
     pub kind: &'a str,
     pub status: ValidationStatus,
     /// None: no expiry recorded.
-    pub validated_until: Option<&'a str>,
+    pub validated_until: Option<OffsetDateTime>,
 }
 
 /// One domain of the organization.
@@ -22,7 +22,7 @@ pub struct DomainFact<'a> {
     pub name: &'a str,
     pub is_active: bool,
     /// None: never validated.
-    pub validated_until: Option<&'a str>,
+    pub validated_until: Option<OffsetDateTime>,
     /// Validated by an HTTP file: covers exactly its own name (BR
     /// 3.2.2.4.18: no subdomains, no wildcards).
     pub exact_only: bool,
@@ -30,7 +30,7 @@ pub struct DomainFact<'a> {
 
 impl DomainFact<'_> {
     /// Active and validated until after `now`.
-    pub fn is_validated(&self, now: &str) -> bool {
+    pub fn is_validated(&self, now: OffsetDateTime) -> bool {
         self.is_active && self.validated_until.is_some_and(|u| u > now)
     }
 
@@ -70,7 +70,7 @@ pub fn issuance_blockers(
     org: &[OrgValidationFact],
     domains: &[DomainFact],
     names: &[String],
-    now: &str,
+    now: OffsetDateTime,
 ) -> Vec<Blocker> {
     let mut out = Vec::new();
     let org_ok = org.iter().any(|v| {
@@ -95,19 +95,20 @@ pub fn issuance_blockers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::datetime;
 
-    const NOW: &str = "2026-11-23T12:00:00+00:00";
-    const LATER: &str = "2027-11-23T12:00:00+00:00";
-    const PAST: &str = "2025-11-23T12:00:00+00:00";
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+    const LATER: OffsetDateTime = datetime!(2027-11-23 12:00 UTC);
+    const PAST: OffsetDateTime = datetime!(2025-11-23 12:00 UTC);
 
-    fn v<'a>(kind: &'a str, status: &str, until: Option<&'a str>) -> OrgValidationFact<'a> {
+    fn v<'a>(kind: &'a str, status: &str, until: Option<OffsetDateTime>) -> OrgValidationFact<'a> {
         OrgValidationFact {
             kind,
             status: ValidationStatus::from_name(status).expect("a validation status"),
             validated_until: until,
         }
     }
-    fn d<'a>(name: &'a str, active: bool, until: Option<&'a str>) -> DomainFact<'a> {
+    fn d(name: &str, active: bool, until: Option<OffsetDateTime>) -> DomainFact<'_> {
         DomainFact {
             name,
             is_active: active,

@@ -286,13 +286,14 @@ pub fn order_price_cents(yearly_cents: i64, term_days: i64) -> i64 {
     yearly_cents * years
 }
 
-/// The price of an order whose term runs from `now` to `term_end`
-/// (RFC 3339; an unreadable end counts as one year).
-pub fn term_price_cents(yearly_cents: i64, term_end: &str, now: time::OffsetDateTime) -> i64 {
-    let days =
-        time::OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-            .map(|end| (end - now).whole_days())
-            .unwrap_or(365);
+/// The price of an order whose term runs from `now` to `term_end` (an
+/// unknown end counts as one year).
+pub fn term_price_cents(
+    yearly_cents: i64,
+    term_end: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+) -> i64 {
+    let days = term_end.map_or(365, |end| (end - now).whole_days());
     order_price_cents(yearly_cents, days)
 }
 

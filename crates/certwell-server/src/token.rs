@@ -1,6 +1,5 @@
 //! Random secrets and tokens from the system CSPRNG.
 
-use certwell_store::format_ts;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::Error;
@@ -19,8 +18,8 @@ pub fn generate_api_key() -> Result<String, Error> {
 }
 
 /// A DCV random value (128 bits) and its expiry, 30 days out.
-pub fn new_dcv_token() -> Result<(String, String), Error> {
-    let exp = format_ts(OffsetDateTime::now_utc() + Duration::days(30));
+pub fn new_dcv_token() -> Result<(String, OffsetDateTime), Error> {
+    let exp = crate::clock::now() + Duration::days(30);
     Ok((random_hex(16)?, exp))
 }
 
@@ -33,9 +32,13 @@ mod tests {
         assert!(k
             .chars()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        let before = crate::clock::now();
         let (t, exp) = super::new_dcv_token().unwrap();
         assert_eq!(t.len(), 32);
         assert_ne!(t, super::new_dcv_token().unwrap().0);
-        assert!(exp.ends_with("+00:00"));
+        assert_eq!(exp.offset(), time::UtcOffset::UTC);
+        assert!(crate::views::datetime(exp).ends_with("+00:00"));
+        let days = (exp - before).whole_days();
+        assert!((29..=30).contains(&days), "{days}");
     }
 }

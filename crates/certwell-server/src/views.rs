@@ -15,17 +15,34 @@ pub fn user_summary(u: &User) -> Value {
     json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
 }
 
-/// `yyyy-MM-dd` of a stored timestamp.
+/// A timestamp as the API writes it: `YYYY-MM-DDTHH:MM:SS+00:00`, in UTC
+/// and whole seconds. Every date-time of a response is written here.
+pub fn datetime(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}T{:02}:{:02}:{:02}+00:00",
+        date(t),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `yyyy-MM-dd` of a timestamp, in UTC.
+pub fn date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day())
+}
+
+/// `yyyy-MM-dd` of RFC 3339 text (an order plan's term end, kept as text
+/// in the order's document).
 pub fn ymd(ts: &str) -> String {
     ts.chars().take(10).collect()
 }
 
-pub fn days_remaining(valid_till: &str) -> i64 {
-    let Ok(t) = OffsetDateTime::parse(valid_till, &time::format_description::well_known::Rfc3339)
-    else {
-        return 0;
-    };
-    let secs = (t - OffsetDateTime::now_utc()).whole_seconds();
+/// Whole days (rounded up) from now until `valid_till`; 0 once past.
+pub fn days_remaining(valid_till: OffsetDateTime) -> i64 {
+    let secs = (valid_till - OffsetDateTime::now_utc()).whole_seconds();
     if secs <= 0 {
         0
     } else {
@@ -56,9 +73,9 @@ pub fn org_validations(o: &Organization) -> Value {
             .map(|v| {
                 let (name, desc) = validation_name(&v.kind);
                 let mut m = json!({"type": v.kind, "name": name, "description": desc,
-                    "date_created": v.date_created, "status": v.status});
-                if let Some(u) = &v.validated_until {
-                    m["validated_until"] = json!(u);
+                    "date_created": datetime(v.date_created), "status": v.status});
+                if let Some(u) = v.validated_until {
+                    m["validated_until"] = json!(datetime(u));
                 }
                 if let Some(users) = &v.verified_users {
                     m["verified_users"] = users.clone();
@@ -143,7 +160,7 @@ pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str)
         "status": if d.is_active { "active" } else { "inactive" },
         "is_pending_validation": !validated,
         "name": d.name,
-        "date_created": d.created_at,
+        "date_created": datetime(d.created_at),
         "dcv_method": d.dcv_method,
         "container": {"id": d.container_id, "name": container_name},
     });
@@ -159,9 +176,9 @@ pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str)
             let mut m = json!({"type": t, "name": name, "description": desc,
                 "status": if validated { "active" } else { "pending" },
                 "dcv_status": if validated { "complete" } else { "pending" }});
-            if let Some(u) = &d.validated_until {
-                m["validated_until"] = json!(u);
-                exp.insert(t.clone(), json!(ymd(u)));
+            if let Some(u) = d.validated_until {
+                m["validated_until"] = json!(datetime(u));
+                exp.insert(t.clone(), json!(date(u)));
             }
             m
         })
@@ -170,16 +187,16 @@ pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str)
     if !exp.is_empty() {
         v["dcv_expiration"] = Value::Object(exp);
     }
-    if let Some(a) = &d.validated_at {
-        v["dcv_approval_datetime"] = json!(a);
+    if let Some(a) = d.validated_at {
+        v["dcv_approval_datetime"] = json!(datetime(a));
     }
-    if let Some(u) = &d.validated_until {
-        v["dcv_expiration_datetime"] = json!(u);
+    if let Some(u) = d.validated_until {
+        v["dcv_expiration_datetime"] = json!(datetime(u));
     }
     if let Some(t) = &d.dcv_token {
         let mut tok = json!({"token": t, "status": if validated { "active" } else { "pending" }});
-        if let Some(e) = &d.dcv_token_expires {
-            tok["expiration_date"] = json!(e);
+        if let Some(e) = d.dcv_token_expires {
+            tok["expiration_date"] = json!(datetime(e));
         }
         v["dcv_token"] = tok;
     }
@@ -207,7 +224,7 @@ pub fn server_platform_json(id: i64) -> Value {
 }
 
 pub fn request_brief(r: &Request) -> Value {
-    let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
+    let mut v = json!({"id": r.id, "date": datetime(r.date), "type": r.kind, "status": r.status});
     if let Some(c) = &r.comments {
         v["comments"] = json!(c);
     }
@@ -218,8 +235,8 @@ pub fn request_brief(r: &Request) -> Value {
 pub fn certificate_fields(c: &Certificate, v: &mut Value) {
     if c.status == CertificateStatus::Revoked {
         v["status"] = json!("revoked");
-        if let Some(t) = &c.revoked_at {
-            v["date_revoked"] = json!(t);
+        if let Some(t) = c.revoked_at {
+            v["date_revoked"] = json!(datetime(t));
         }
         if let Some(r) = &c.revocation_reason {
             v["revocation_reason"] = json!(r);
@@ -232,14 +249,14 @@ pub fn certificate_fields(c: &Certificate, v: &mut Value) {
         if let Some(s) = &c.serial {
             v["serial_number"] = json!(s);
         }
-        if let Some(d) = &c.date_issued {
-            v["date_issued"] = json!(d);
+        if let Some(d) = c.date_issued {
+            v["date_issued"] = json!(datetime(d));
         }
-        if let Some(f) = &c.valid_from {
-            v["valid_from"] = json!(ymd(f));
+        if let Some(f) = c.valid_from {
+            v["valid_from"] = json!(date(f));
         }
-        if let Some(t) = &c.valid_till {
-            v["valid_till"] = json!(ymd(t));
+        if let Some(t) = c.valid_till {
+            v["valid_till"] = json!(date(t));
             v["days_remaining"] = json!(days_remaining(t));
         }
     }
@@ -249,11 +266,8 @@ pub fn certificate_fields(c: &Certificate, v: &mut Value) {
 /// passed notAfter is `expired`.
 pub fn effective_status(order: &Order, cert: Option<&Certificate>) -> String {
     if order.status == OrderStatus::Issued {
-        let now = certwell_store::format_ts(OffsetDateTime::now_utc());
-        if cert
-            .and_then(|c| c.valid_till.as_deref())
-            .is_some_and(|t| t < now.as_str())
-        {
+        let now = crate::clock::now();
+        if cert.and_then(|c| c.valid_till).is_some_and(|t| t < now) {
             return "expired".into();
         }
     }
@@ -285,7 +299,7 @@ fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
                 "signature_hash": plan.signature_hash,
             });
             if full {
-                cert["date_created"] = json!(c.order.created_at);
+                cert["date_created"] = json!(datetime(c.order.created_at));
                 cert["csr"] = json!(plan.csr);
                 cert["organization"] = json!({"id": c.order.organization_id});
                 cert["organization_units"] = json!(plan.organization_units);
@@ -306,7 +320,7 @@ fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
             if !full {
                 return cert;
             }
-            cert["date_created"] = json!(c.order.created_at);
+            cert["date_created"] = json!(datetime(c.order.created_at));
             if let Some(csr) = &plan.csr {
                 cert["csr"] = json!(csr);
             } else if let Some(ce) = c.cert.filter(|ce| !ce.csr.is_empty()) {
@@ -365,7 +379,7 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         "is_renewed": c.renewed_by.is_some(),
         // On a renewal: the order it renews (0 otherwise).
         "renewed_order_id": c.order.renewal_of_order_id.unwrap_or(0),
-        "date_created": c.order.created_at,
+        "date_created": datetime(c.order.created_at),
         "order_valid_till": ymd(plan.term_end()),
         "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
@@ -486,7 +500,7 @@ pub fn order_list_item(c: &OrderContext) -> Value {
         "certificate": cert,
         "status": effective_status(c.order, c.cert),
         "is_renewed": c.renewed_by.is_some(),
-        "date_created": c.order.created_at,
+        "date_created": datetime(c.order.created_at),
         "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
         "product": product_summary(&c.order.product_name_id, false),
@@ -512,6 +526,7 @@ pub fn order_list_item(c: &OrderContext) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::datetime;
 
     fn order(status: OrderStatus) -> Order {
         Order {
@@ -526,12 +541,12 @@ mod tests {
             certificate_id: Some(1),
             renewal_of_order_id: None,
             data: Value::Null,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
         }
     }
 
-    fn cert(valid_till: &str) -> Certificate {
+    fn cert(valid_till: OffsetDateTime) -> Certificate {
         Certificate {
             id: 1,
             account_id: 1,
@@ -548,9 +563,9 @@ mod tests {
             dns_names: vec![],
             signature_hash: String::new(),
             valid_from: None,
-            valid_till: Some(valid_till.into()),
+            valid_till: Some(valid_till),
             date_issued: None,
-            created_at: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
             revoked_at: None,
             revocation_reason: None,
             kind: certwell_store::CertificateKind::Primary,
@@ -562,8 +577,8 @@ mod tests {
 
     #[test]
     fn expired_orders() {
-        let past = cert("2020-01-01T00:00:00+00:00");
-        let future = cert("2099-01-01T00:00:00+00:00");
+        let past = cert(datetime!(2020-01-01 0:00 UTC));
+        let future = cert(datetime!(2099-01-01 0:00 UTC));
         assert_eq!(
             effective_status(&order(OrderStatus::Issued), Some(&past)),
             "expired"
@@ -584,10 +599,23 @@ mod tests {
 
     #[test]
     fn days_remaining_rounds_up_and_floors_at_zero() {
-        assert_eq!(days_remaining("2020-01-01T00:00:00+00:00"), 0);
-        let in_36h =
-            certwell_store::format_ts(OffsetDateTime::now_utc() + time::Duration::hours(36));
-        assert_eq!(days_remaining(&in_36h), 2);
-        assert_eq!(days_remaining("garbage"), 0);
+        assert_eq!(days_remaining(datetime!(2020-01-01 0:00 UTC)), 0);
+        let in_36h = crate::clock::now() + time::Duration::hours(36);
+        assert_eq!(days_remaining(in_36h), 2);
+    }
+
+    #[test]
+    fn date_times_as_the_api_writes_them() {
+        assert_eq!(
+            datetime(datetime!(2026-11-23 12:00:00.75 UTC)),
+            "2026-11-23T12:00:00+00:00"
+        );
+        assert_eq!(
+            datetime(datetime!(2026-11-24 01:02:03 +02:00)),
+            "2026-11-23T23:02:03+00:00"
+        );
+        assert_eq!(date(datetime!(2026-11-24 01:02:03 +02:00)), "2026-11-23");
+        assert_eq!(date(datetime!(0999-01-02 0:00 UTC)), "0999-01-02");
+        assert_eq!(ymd("2027-11-23T11:59:59.5Z"), "2027-11-23");
     }
 }

@@ -167,8 +167,8 @@ async fn email_dcv_links_validate_the_domain_and_issue_the_order() {
             order_id: None,
             email: "admin@mail-check.com".into(),
             token_hash: certwell_server::extract::hash_api_key(secret),
-            expires_at: "2026-01-01T00:00:00+00:00".into(),
-            sent_at: "2025-12-01T00:00:00+00:00".into(),
+            expires_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+            sent_at: time::macros::datetime!(2025-12-01 0:00 UTC),
         })
         .await
         .unwrap();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::changes::ChangeFeed;
 use crate::org_cache::OrgCache;
@@ -204,7 +205,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         organization_id: i64,
         kind: &str,
         status: ValidationStatus,
-        validated_until: Option<&str>,
+        validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
     ) -> Result<()> {
         self.inner
@@ -279,15 +280,15 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn set_domain_validated(
         &self,
         id: i64,
-        validated_at: &str,
-        validated_until: &str,
+        validated_at: OffsetDateTime,
+        validated_until: OffsetDateTime,
     ) -> Result<()> {
         self.inner
             .set_domain_validated(id, validated_at, validated_until)
             .await
     }
 
-    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
+    async fn domains_due_for_dcv(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Domain>> {
         self.inner.domains_due_for_dcv(now, limit).await
     }
 
@@ -295,7 +296,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         id: i64,
         token: Option<&str>,
-        next_check: &str,
+        next_check: OffsetDateTime,
         error: Option<&str>,
     ) -> Result<()> {
         self.inner
@@ -308,7 +309,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         account_id: i64,
         id: i64,
         method: DcvMethod,
-        token: Option<(&str, &str)>,
+        token: Option<(&str, OffsetDateTime)>,
     ) -> Result<()> {
         self.inner
             .set_domain_dcv(account_id, id, method, token)
@@ -331,7 +332,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.find_validation_link(token_hash).await
     }
 
-    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool> {
+    async fn use_validation_link(&self, id: i64, now: OffsetDateTime) -> Result<bool> {
         self.inner.use_validation_link(id, now).await
     }
 
@@ -373,7 +374,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         account_id: i64,
         order_id: i64,
         note: Option<&str>,
-        at: &str,
+        at: OffsetDateTime,
     ) -> Result<bool> {
         self.inner
             .cancel_reissue(account_id, order_id, note, at)
@@ -384,9 +385,9 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         account_id: i64,
         container_id: i64,
-        from: &str,
-        until: &str,
-    ) -> Result<Vec<String>> {
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>> {
         self.inner
             .expiring_certificates(account_id, container_id, from, until)
             .await
@@ -404,7 +405,12 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.order_emails(order_id).await
     }
 
-    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()> {
+    async fn mark_order_email_sent(
+        &self,
+        order_id: i64,
+        email: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
         self.inner.mark_order_email_sent(order_id, email, at).await
     }
 
@@ -412,7 +418,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         &self,
         order_id: i64,
         email: &str,
-        validated_at: &str,
+        validated_at: OffsetDateTime,
     ) -> Result<()> {
         self.inner
             .set_order_email_validated(order_id, email, validated_at)
@@ -440,8 +446,8 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn order_status_changes(
         &self,
         account_id: i64,
-        from: &str,
-        to: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
     ) -> Result<Vec<(i64, Option<i64>, String)>> {
         self.inner.order_status_changes(account_id, from, to).await
     }
@@ -517,7 +523,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
 
     async fn orders_awaiting_issuance(
         &self,
-        updated_before: &str,
+        updated_before: OffsetDateTime,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>> {
@@ -561,7 +567,10 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.revoke_certificates(r).await
     }
 
-    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>> {
+    async fn revoked_entries(
+        &self,
+        ca_id: &str,
+    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
         self.inner.revoked_entries(ca_id).await
     }
 

@@ -16,15 +16,21 @@ pub use changes::{Aggregate, ChangeFeed};
 pub use config::{open_store, Durability, StoreConfig, StoreLocation};
 pub use error::{Conflict, StoreError};
 pub use records::*;
-pub use sqlite::{format_ts, SqliteStore};
+pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything certwell persists. Methods taking an `account_id` never
 /// return another account's rows.
+///
+/// Timestamps are [`OffsetDateTime`]s in and out. The store keeps them in
+/// whole seconds: a timestamp read back is the one written, in UTC and
+/// truncated to the second (so values compare equal however they were
+/// made, once truncated the same way).
 #[async_trait]
 pub trait Store: Send + Sync {
     /// This store's change feed: per-aggregate epochs that move when a
@@ -118,7 +124,7 @@ pub trait Store: Send + Sync {
         organization_id: i64,
         kind: &str,
         status: ValidationStatus,
-        validated_until: Option<&str>,
+        validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
     ) -> Result<()>;
     /// NotFound: no such organization in the account.
@@ -151,19 +157,19 @@ pub trait Store: Send + Sync {
     async fn set_domain_validated(
         &self,
         id: i64,
-        validated_at: &str,
-        validated_until: &str,
+        validated_at: OffsetDateTime,
+        validated_until: OffsetDateTime,
     ) -> Result<()>;
     /// Active token-method domains not (or no longer) validated whose token
     /// is unexpired and whose next check is due.
-    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>>;
+    async fn domains_due_for_dcv(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Domain>>;
     /// One failed check of `token`: counts it and schedules the next
     /// (nothing when the token was replaced meanwhile).
     async fn record_dcv_attempt(
         &self,
         id: i64,
         token: Option<&str>,
-        next_check: &str,
+        next_check: OffsetDateTime,
         error: Option<&str>,
     ) -> Result<()>;
     /// New DCV method and token (token, expiry); restarts the poller's schedule.
@@ -172,14 +178,14 @@ pub trait Store: Send + Sync {
         account_id: i64,
         id: i64,
         method: DcvMethod,
-        token: Option<(&str, &str)>,
+        token: Option<(&str, OffsetDateTime)>,
     ) -> Result<()>;
     async fn set_domain_active(&self, account_id: i64, id: i64, active: bool) -> Result<()>;
     async fn delete_domain(&self, account_id: i64, id: i64) -> Result<()>;
     async fn create_validation_link(&self, link: &NewValidationLink) -> Result<i64>;
     async fn find_validation_link(&self, token_hash: &str) -> Result<Option<ValidationLink>>;
     /// Marks an unexpired, unused link used; false if it was not.
-    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool>;
+    async fn use_validation_link(&self, id: i64, now: OffsetDateTime) -> Result<bool>;
 
     // Orders and requests
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder>;
@@ -210,7 +216,7 @@ pub trait Store: Send + Sync {
         account_id: i64,
         order_id: i64,
         note: Option<&str>,
-        at: &str,
+        at: OffsetDateTime,
     ) -> Result<bool>;
     /// notAfter of the current certificate of every issued order in
     /// `container_id` or below it whose certificate is valid at `from` and
@@ -219,9 +225,9 @@ pub trait Store: Send + Sync {
         &self,
         account_id: i64,
         container_id: i64,
-        from: &str,
-        until: &str,
-    ) -> Result<Vec<String>>;
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>>;
     /// The certificate `ca_id` issued with `serial_hex` (upper-case hex),
     /// in any account: what the OCSP responder answers from.
     async fn certificate_by_serial(
@@ -232,13 +238,18 @@ pub trait Store: Send + Sync {
     /// The addresses of a mailbox-validated order, in order.
     async fn order_emails(&self, order_id: i64) -> Result<Vec<OrderEmail>>;
     /// Records when an address's validation email was sent.
-    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()>;
+    async fn mark_order_email_sent(
+        &self,
+        order_id: i64,
+        email: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
     /// Marks one address of an order validated (NotFound: no such address).
     async fn set_order_email_validated(
         &self,
         order_id: i64,
         email: &str,
-        validated_at: &str,
+        validated_at: OffsetDateTime,
     ) -> Result<()>;
     /// Gives an order waiting for its CSR the CSR, and moves the order to
     /// `order_status` (Conflict: the order already has one).
@@ -253,8 +264,8 @@ pub trait Store: Send + Sync {
     async fn order_status_changes(
         &self,
         account_id: i64,
-        from: &str,
-        to: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
     ) -> Result<Vec<(i64, Option<i64>, String)>>;
     async fn set_order_status(
         &self,
@@ -302,7 +313,7 @@ pub trait Store: Send + Sync {
     /// gets the first chance to issue it).
     async fn orders_awaiting_issuance(
         &self,
-        updated_before: &str,
+        updated_before: OffsetDateTime,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>>;
@@ -327,7 +338,10 @@ pub trait Store: Send + Sync {
     /// Returns the certificates this call revoked (already revoked ones are skipped).
     async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>>;
     /// (serial hex, revoked_at, reason) of every revoked certificate of a CA.
-    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>>;
+    async fn revoked_entries(
+        &self,
+        ca_id: &str,
+    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>>;
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool>;
     /// The account's funds (NotFound: no such account).
     async fn balance(&self, account_id: i64) -> Result<Balance>;

@@ -93,7 +93,7 @@ mod tests {
             is_active: true,
             data: serde_json::json!({}),
             validations: Vec::new(),
-            created_at: String::new(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         (org, Vec::new())
     }

@@ -1,5 +1,7 @@
 //! Row types. Free-form parts of a record (an order's full request, an
 //! organization's address and contacts) are JSON documents in `data`.
+//! Timestamps are `OffsetDateTime`s; read back from the store they are in
+//! UTC and whole seconds.
 
 pub use certwell_types::{
     CertificateKind, CertificateStatus, DcvMethod, MailboxStatus, OrderStatus, RequestKind,
@@ -7,6 +9,7 @@ pub use certwell_types::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// Account-wide settings; missing fields take their defaults, so settings
 /// written by an older version still load.
@@ -54,7 +57,7 @@ pub struct Account {
     pub name: String,
     pub root_container_id: i64,
     pub settings: AccountSettings,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -117,7 +120,7 @@ pub struct User {
     pub email: String,
     pub job_title: String,
     pub telephone: String,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 /// Contact details of a user named on an order (`None`: unchanged).
@@ -158,7 +161,7 @@ pub struct CaRecord {
     pub key_file: String,
     pub cert_der: Vec<u8>,
     pub is_default: bool,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +171,7 @@ pub struct NewOrganizationRow {
     pub assumed_name: Option<String>,
     pub data: Value,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, ValidationStatus, Option<String>)>,
+    pub validations: Vec<(String, ValidationStatus, Option<OffsetDateTime>)>,
 }
 
 /// The fields an inline organization is matched on by the duplicate check.
@@ -183,12 +186,12 @@ pub struct OrgDuplicateKey {
     pub country: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrgValidation {
     pub kind: String,
     pub status: ValidationStatus,
-    pub date_created: String,
-    pub validated_until: Option<String>,
+    pub date_created: OffsetDateTime,
+    pub validated_until: Option<OffsetDateTime>,
     /// JSON array, when the validation was submitted with verified users.
     pub verified_users: Option<Value>,
 }
@@ -203,7 +206,7 @@ pub struct Organization {
     pub is_active: bool,
     pub data: Value,
     pub validations: Vec<OrgValidation>,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -213,10 +216,10 @@ pub struct NewDomainRow {
     pub name: String,
     pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
-    pub dcv_token_expires: Option<String>,
+    pub dcv_token_expires: Option<OffsetDateTime>,
     pub validation_types: Vec<String>,
-    pub validated_at: Option<String>,
-    pub validated_until: Option<String>,
+    pub validated_at: Option<OffsetDateTime>,
+    pub validated_until: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -229,14 +232,14 @@ pub struct Domain {
     pub is_active: bool,
     pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
-    pub dcv_token_expires: Option<String>,
+    pub dcv_token_expires: Option<OffsetDateTime>,
     pub validation_types: Vec<String>,
-    pub validated_at: Option<String>,
-    pub validated_until: Option<String>,
-    pub created_at: String,
+    pub validated_at: Option<OffsetDateTime>,
+    pub validated_until: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
     /// Failed automatic checks since the token was issued.
     pub dcv_attempts: i64,
-    pub dcv_next_check: Option<String>,
+    pub dcv_next_check: Option<OffsetDateTime>,
     pub dcv_last_error: Option<String>,
 }
 
@@ -247,7 +250,7 @@ pub struct PendingOrgValidation {
     pub organization_id: i64,
     pub organization_name: String,
     pub kind: String,
-    pub date_created: String,
+    pub date_created: OffsetDateTime,
     pub verified_users: Option<Value>,
 }
 
@@ -258,17 +261,17 @@ pub struct OrgDecision {
     pub organization_id: i64,
     pub kind: String,
     pub approve: bool,
-    pub validated_until: Option<String>,
+    pub validated_until: Option<OffsetDateTime>,
     pub note: String,
     /// JSON array of the contacts the operator verified (EV, code signing).
     pub verified_contacts: Option<Value>,
-    pub at: String,
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: String,
+    pub at: OffsetDateTime,
     pub operator_key_id: Option<i64>,
     pub account_id: i64,
     pub organization_id: i64,
@@ -288,8 +291,8 @@ pub struct NewValidationLink {
     pub order_id: Option<i64>,
     pub email: String,
     pub token_hash: String,
-    pub expires_at: String,
-    pub sent_at: String,
+    pub expires_at: OffsetDateTime,
+    pub sent_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -300,9 +303,9 @@ pub struct ValidationLink {
     pub domain_id: Option<i64>,
     pub order_id: Option<i64>,
     pub email: String,
-    pub expires_at: String,
-    pub sent_at: String,
-    pub used_at: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub sent_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
 }
 
 /// An organization to use for a new order.
@@ -320,8 +323,8 @@ pub struct OrderEmail {
     pub email: String,
     /// `unvalidated` or `validated`.
     pub status: MailboxStatus,
-    pub date_emailed: Option<String>,
-    pub validated_at: Option<String>,
+    pub date_emailed: Option<OffsetDateTime>,
+    pub validated_at: Option<OffsetDateTime>,
 }
 
 /// A CSR supplied after the order was created
@@ -335,7 +338,7 @@ pub struct CsrAttachment {
     pub key_size: i64,
     /// The order's status once it has its CSR.
     pub order_status: OrderStatus,
-    pub updated_at: String,
+    pub updated_at: OffsetDateTime,
 }
 
 /// How an order is paid and identified by the client.
@@ -392,7 +395,7 @@ pub struct NewOrder {
     /// certificate, in one transaction (existing organization, no new
     /// domains, no mailboxes only).
     pub issued: Option<PreIssued>,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 /// A certificate signed with a pre-reserved serial.
@@ -402,8 +405,8 @@ pub struct PreIssued {
     pub serial_hex: String,
     pub der: Vec<u8>,
     pub thumbprint: String,
-    pub valid_from: String,
-    pub valid_till: String,
+    pub valid_from: OffsetDateTime,
+    pub valid_till: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -439,8 +442,8 @@ pub struct Order {
     pub certificate_id: Option<i64>,
     pub renewal_of_order_id: Option<i64>,
     pub data: Value,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 /// A column orders can be listed by.
@@ -517,8 +520,8 @@ pub struct Request {
     pub comments: Option<String>,
     pub processor_id: Option<i64>,
     pub processor_comment: Option<String>,
-    pub date: String,
-    pub date_processed: Option<String>,
+    pub date: OffsetDateTime,
+    pub date_processed: Option<OffsetDateTime>,
     /// Type-specific payload (revoke: certificate ids and reason).
     pub data: Option<Value>,
 }
@@ -531,7 +534,7 @@ pub struct ProcessRequest {
     pub to: RequestStatus,
     pub processor_id: i64,
     pub processor_comment: Option<String>,
-    pub date_processed: String,
+    pub date_processed: OffsetDateTime,
     /// New order status, if the order moves with the request.
     pub order_status: Option<OrderStatus>,
     /// What an approved order without its CSR waits in: `needs_csr`
@@ -555,11 +558,11 @@ pub struct Certificate {
     pub common_name: String,
     pub dns_names: Vec<String>,
     pub signature_hash: String,
-    pub valid_from: Option<String>,
-    pub valid_till: Option<String>,
-    pub date_issued: Option<String>,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+    pub valid_from: Option<OffsetDateTime>,
+    pub valid_till: Option<OffsetDateTime>,
+    pub date_issued: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
     pub revocation_reason: Option<String>,
     /// `primary`, `reissue` or `duplicate`.
     pub kind: CertificateKind,
@@ -588,7 +591,7 @@ pub struct NewExtraCertificate {
     /// (CA id, serial hex): issuable now; claim and record the serial in
     /// the same transaction.
     pub reserve_serial: Option<(String, String)>,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -605,7 +608,7 @@ pub struct Revocation {
     pub certificate_ids: Vec<i64>,
     /// RFC 5280 reason name as the API spells it (unspecified, keyCompromise, …).
     pub reason: String,
-    pub revoked_at: String,
+    pub revoked_at: OffsetDateTime,
     /// Add the certificates' keys to the cross-account blocklist.
     pub block_keys: bool,
     /// (request id, processor user id, processor comment)
@@ -620,7 +623,7 @@ pub struct IssuedCertificate {
     pub serial_hex: String,
     pub der: Vec<u8>,
     pub thumbprint: String,
-    pub valid_from: String,
-    pub valid_till: String,
-    pub date_issued: String,
+    pub valid_from: OffsetDateTime,
+    pub valid_till: OffsetDateTime,
+    pub date_issued: OffsetDateTime,
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use certwell_store::*;
 use conformance::{domain_row, order, setup, TestDatabase};
+use time::macros::datetime;
 
 /// A fresh database file in its own directory.
 struct SqliteFile {
@@ -93,20 +94,20 @@ async fn migration_4_keeps_existing_orders() {
                 .unwrap();
         }
         sqlx::raw_sql(sqlx::AssertSqlSafe(
-            "INSERT INTO accounts (id, name, root_container_id, settings, created_at) VALUES (1, 'a', 1, '{}', 't');
-             INSERT INTO containers (id, account_id, name, created_at) VALUES (1, 1, 'c', 't');
+            "INSERT INTO accounts (id, name, root_container_id, settings, created_at) VALUES (1, 'a', 1, '{}', '2020-01-01T00:00:00+00:00');
+             INSERT INTO containers (id, account_id, name, created_at) VALUES (1, 1, 'c', '2020-01-01T00:00:00+00:00');
              INSERT INTO users (id, account_id, container_id, role, first_name, last_name, email, created_at)
-                 VALUES (1, 1, 1, 'admin', 'a', 'b', 'a@example.com', 't');
+                 VALUES (1, 1, 1, 'admin', 'a', 'b', 'a@example.com', '2020-01-01T00:00:00+00:00');
              INSERT INTO organizations (id, account_id, container_id, name, data, created_at)
-                 VALUES (1, 1, 1, 'Org', '{}', 't');
+                 VALUES (1, 1, 1, 'Org', '{}', '2020-01-01T00:00:00+00:00');
              INSERT INTO orders (id, account_id, container_id, user_id, product_name_id, status, organization_id,
                  common_name, data, created_at, updated_at)
-                 VALUES (41, 1, 1, 1, 'ssl_plus', 'pending', 1, 'example.com', '{}', 't', 't');
+                 VALUES (41, 1, 1, 1, 'ssl_plus', 'pending', 1, 'example.com', '{}', '2020-01-01T00:00:00+00:00', '2020-01-01T00:00:00+00:00');
              INSERT INTO certificates (id, account_id, order_id, status, csr, common_name, dns_names,
-                 signature_hash, created_at) VALUES (7, 1, 41, 'pending', 'csr', 'example.com', '[]', 'sha256', 't');
+                 signature_hash, created_at) VALUES (7, 1, 41, 'pending', 'csr', 'example.com', '[]', 'sha256', '2020-01-01T00:00:00+00:00');
              UPDATE orders SET certificate_id = 7 WHERE id = 41;
              INSERT INTO requests (account_id, order_id, type, status, requester_id, date)
-                 VALUES (1, 41, 'new_request', 'pending', 1, 't');",
+                 VALUES (1, 41, 'new_request', 'pending', 1, '2020-01-01T00:00:00+00:00');",
         ))
         .execute(&pool)
         .await
@@ -124,7 +125,7 @@ async fn migration_4_keeps_existing_orders() {
         (),
     );
     let mut n = order(&a, &u, Some(1), None, None);
-    n.created_at = "2026-11-23T00:00:00+00:00".into();
+    n.created_at = datetime!(2026-11-23 0:00 UTC);
     let c = s.create_order(&n).await.unwrap();
     assert!(c.order_id > 41);
     let mut bad = order(&a, &u, Some(999), None, None);
@@ -138,6 +139,63 @@ async fn migration_4_keeps_existing_orders() {
         s.create_order(&bad).await.is_err(),
         "foreign keys are on again"
     );
+    s.close().await;
+}
+
+/// Timestamps keep their stored form (`YYYY-MM-DDTHH:MM:SS+00:00`, UTC,
+/// whole seconds), so databases written before read the same and SQL
+/// compares and sorts them as text.
+#[tokio::test]
+async fn timestamps_are_stored_as_utc_text_in_whole_seconds() {
+    let (dir, s) = store().await;
+    let (a, _, org) = setup(&s).await;
+    let mut row = domain_row(&org, "text.example");
+    row.validated_at = Some(datetime!(2026-11-23 14:05:09.75 +02:00));
+    row.validated_until = Some(datetime!(0999-01-02 03:04:05 UTC));
+    let d = s.create_domain(a.id, &row).await.unwrap();
+    s.close().await;
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("t.db")),
+    )
+    .await
+    .unwrap();
+    let (at, until, created): (String, String, String) = sqlx::query_as(
+        "SELECT validated_at, validated_until, created_at FROM domains WHERE id = ?",
+    )
+    .bind(d.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(at, "2026-11-23T12:05:09+00:00");
+    assert_eq!(until, "0999-01-02T03:04:05+00:00");
+    assert_eq!(created.len(), "2026-11-23T12:05:09+00:00".len());
+    assert!(created.ends_with("+00:00"), "{created}");
+    // Text written by an earlier version reads back as its instant; text
+    // that is no timestamp is a corrupt record, not a panic.
+    sqlx::query("UPDATE domains SET validated_at = '2024-02-29T23:59:59+00:00' WHERE id = ?")
+        .bind(d.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = SqliteStore::open(&dir.path().join("t.db"), Durability::Full)
+        .await
+        .unwrap();
+    let back = s.get_domain(a.id, d.id).await.unwrap().unwrap();
+    assert_eq!(back.validated_at, Some(datetime!(2024-02-29 23:59:59 UTC)));
+    sqlx::query("UPDATE domains SET validated_at = 'yesterday' WHERE id = ?")
+        .bind(d.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.get_domain(a.id, d.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        s.organization_with_domains(a.id, org.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    pool.close().await;
     s.close().await;
 }
 

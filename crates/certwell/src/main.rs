@@ -351,7 +351,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                                     p.organization_name,
                                     p.account_id,
                                     p.kind,
-                                    p.date_created
+                                    certwell_server::views::datetime(p.date_created)
                                 );
                             }
                             Ok(())
@@ -373,7 +373,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                             for a in list {
                                 println!(
                                     "{} organization {} {} {}: {}",
-                                    a.at, a.organization_id, a.kind, a.decision, a.note
+                                    certwell_server::views::datetime(a.at),
+                                    a.organization_id,
+                                    a.kind,
+                                    a.decision,
+                                    a.note
                                 );
                             }
                             Ok(())

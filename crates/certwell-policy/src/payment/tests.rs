@@ -1,7 +1,7 @@
 use super::*;
 use crate::catalog::find_product;
 use serde_json::json;
-use time::macros::date;
+use time::macros::{date, datetime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 
@@ -272,17 +272,17 @@ fn prices_and_money() {
         "two years with a leap day"
     );
     assert_eq!(order_price_cents(20_000, 3 * 365 + 1), 60_000);
-    let now = time::macros::datetime!(2026-12-01 12:00 UTC);
+    let now = datetime!(2026-12-01 12:00 UTC);
     assert_eq!(
-        term_price_cents(20_000, "2028-12-01T11:59:59Z", now),
+        term_price_cents(20_000, Some(datetime!(2028-12-01 11:59:59 UTC)), now),
         40_000,
         "two years over a leap day"
     );
     assert_eq!(
-        term_price_cents(20_000, "2027-12-01T11:59:59Z", now),
+        term_price_cents(20_000, Some(datetime!(2027-12-01 11:59:59 UTC)), now),
         20_000
     );
-    assert_eq!(term_price_cents(20_000, "garbage", now), 20_000);
+    assert_eq!(term_price_cents(20_000, None, now), 20_000);
     assert_eq!(format_money(45_400), "454.00");
     assert_eq!(format_money(-100_070), "-1000.70");
     assert_eq!(format_money(5), "0.05");

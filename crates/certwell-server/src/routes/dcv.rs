@@ -70,7 +70,8 @@ pub async fn post_dcv_token(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let d = domains::new_domain_token(&state, &caller, domain_id(&id)?).await?;
-    let mut v = json!({"token": d.dcv_token, "expiration_date": d.dcv_token_expires});
+    let mut v = json!({"token": d.dcv_token,
+        "expiration_date": d.dcv_token_expires.map(crate::views::datetime)});
     if d.dcv_method == DcvMethod::HttpToken {
         v["http_token_url"] = json!(state.validator.token_url(&d.name));
     }
@@ -169,9 +170,9 @@ pub async fn order_validation(
             .map(|val| {
                 let (name, desc) = crate::views::validation_name(&val.kind);
                 let mut x = json!({"type": val.kind, "name": name, "description": desc,
-                    "date_created": val.date_created, "status": val.status});
-                if let Some(u) = &val.validated_until {
-                    x["validated_until"] = json!(u);
+                    "date_created": crate::views::datetime(val.date_created), "status": val.status});
+                if let Some(u) = val.validated_until {
+                    x["validated_until"] = json!(crate::views::datetime(u));
                 }
                 x
             })

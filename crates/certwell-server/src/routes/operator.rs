@@ -35,7 +35,7 @@ pub async fn list_pending(
     Ok(Json(json!({"validations": list.iter().map(|p| {
         let mut v = json!({"account_id": p.account_id, "organization_id": p.organization_id,
             "organization_name": p.organization_name, "type": p.kind, "status": "pending",
-            "date_created": p.date_created});
+            "date_created": crate::views::datetime(p.date_created)});
         if let Some(u) = &p.verified_users {
             v["verified_users"] = u.clone();
         }
@@ -92,7 +92,7 @@ pub async fn get_audit(
 }
 
 pub fn audit_json(a: &certwell_store::AuditEntry) -> Value {
-    let mut v = json!({"id": a.id, "date": a.at, "account_id": a.account_id,
+    let mut v = json!({"id": a.id, "date": crate::views::datetime(a.at), "account_id": a.account_id,
         "organization_id": a.organization_id, "type": a.kind, "decision": a.decision,
         "note": a.note, "operator_key_id": a.operator_key_id});
     if let Some(c) = &a.verified_contacts {

@@ -13,9 +13,9 @@ use certwell_api::error::codes;
 use certwell_api::order::{OrderRequest, OrderStatusUpdate};
 use certwell_policy::catalog::find_product;
 use certwell_policy::order_status::parse_status_change;
-use certwell_store::{format_ts, Order, OrderQuery};
+use certwell_store::{Order, OrderQuery};
 use serde_json::{json, Value};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
@@ -304,15 +304,11 @@ pub async fn status_changes(
         )
     };
     let (a, b) = range.split_once("...").ok_or_else(bad)?;
-    let from = certwell_policy::validity::parse_range_time(a, false)
-        .map(format_ts)
-        .ok_or_else(bad)?;
-    let to = certwell_policy::validity::parse_range_time(b, true)
-        .map(format_ts)
-        .ok_or_else(bad)?;
+    let from = certwell_policy::validity::parse_range_time(a, false).ok_or_else(bad)?;
+    let to = certwell_policy::validity::parse_range_time(b, true).ok_or_else(bad)?;
     let mut rows = state
         .store
-        .order_status_changes(caller.account_id, &from, &to)
+        .order_status_changes(caller.account_id, from, to)
         .await?;
     // A user below the root sees the changes of its containers' orders only.
     if let Some(scope) = order_scope(&state, &caller).await? {
@@ -356,19 +352,14 @@ pub async fn expiring_report(
     if !sees_container(&state, &caller, container).await? {
         return Err(not_found());
     }
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let ends = state
         .store
-        .expiring_certificates(
-            caller.account_id,
-            container,
-            &format_ts(now),
-            &format_ts(now + Duration::days(90)),
-        )
+        .expiring_certificates(caller.account_id, container, now, now + Duration::days(90))
         .await?;
     let mut buckets = [(30i64, 0i64), (60, 0), (90, 0)];
     for end in ends {
-        let days = views::days_remaining(&end);
+        let days = views::days_remaining(end);
         if let Some(b) = buckets.iter_mut().find(|(limit, _)| days <= *limit) {
             b.1 += 1;
         }

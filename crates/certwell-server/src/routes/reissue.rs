@@ -19,7 +19,7 @@ use crate::service::access::load_order;
 use crate::service::issuance::extra_plan;
 use crate::service::order_data::OrderData;
 use crate::state::AppState;
-use crate::views::{certificate_fields, server_platform_json, ymd};
+use crate::views::{certificate_fields, date, datetime, server_platform_json};
 
 /// `POST /order/certificate/{id}/reissue`
 pub async fn post_reissue(
@@ -95,7 +95,7 @@ async fn list(
                 CertificateStatus::NeedsApproval => "pending",
                 other => other.as_str(),
             },
-            "date_created": c.created_at,
+            "date_created": datetime(c.created_at),
             "csr": c.csr,
             "signature_hash": c.signature_hash,
             "key_size": c.key_size,
@@ -113,8 +113,8 @@ async fn list(
             }
         }
         certificate_fields(&c, &mut v);
-        if let Some(f) = &c.valid_from {
-            v["valid_from"] = json!(ymd(f));
+        if let Some(f) = c.valid_from {
+            v["valid_from"] = json!(date(f));
         }
         out.push(v);
     }

@@ -18,14 +18,14 @@ use crate::routes::orders::order_json;
 use crate::routes::{paged, query_map};
 use crate::service::requests::request_not_found;
 use crate::state::AppState;
-use crate::views::{product_summary, user_summary};
+use crate::views::{datetime, product_summary, user_summary};
 
 fn statuses() -> Vec<&'static str> {
     RequestStatus::names()
 }
 
 async fn list_item(state: &AppState, r: &Request) -> Result<Value> {
-    let mut v = json!({"id": r.id, "date": r.date, "type": r.kind, "status": r.status});
+    let mut v = json!({"id": r.id, "date": datetime(r.date), "type": r.kind, "status": r.status});
     if let Some(u) = state.store.get_user(r.account_id, r.requester_id).await? {
         v["requester"] = user_summary(&u);
     }
@@ -92,8 +92,8 @@ pub async fn request_info(
     let id = path_id(&id, request_not_found)?;
     let r = crate::service::requests::visible_request(&state, &caller, id).await?;
     let mut v = list_item(&state, &r).await?;
-    if let Some(d) = &r.date_processed {
-        v["date_processed"] = json!(d);
+    if let Some(d) = r.date_processed {
+        v["date_processed"] = json!(datetime(d));
     }
     if let Some(pid) = r.processor_id {
         if let Some(u) = state.store.get_user(r.account_id, pid).await? {

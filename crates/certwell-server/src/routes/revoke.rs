@@ -42,7 +42,7 @@ fn answer(caller: &Caller, done: Revoked) -> Response {
     match done {
         Revoked::Now => StatusCode::NO_CONTENT.into_response(),
         Revoked::Requested(req) => {
-            let mut v = json!({"id": req.id, "date": req.date, "type": "revoke", "status": "pending",
+            let mut v = json!({"id": req.id, "date": crate::views::datetime(req.date), "type": "revoke", "status": "pending",
                 "requester": user_summary(&caller.user)});
             if let Some(c) = &req.comments {
                 v["comments"] = json!(c);

@@ -57,7 +57,7 @@ pub async fn order_payment(
     }
     let price = certwell_policy::payment::term_price_cents(
         state.config.yearly_price_cents(product),
-        term_end,
+        crate::service::order_data::parse_term_end(term_end),
         now,
     );
     let payment = OrderPayment {

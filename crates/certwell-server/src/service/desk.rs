@@ -8,8 +8,8 @@ use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
 use certwell_policy::organization::check_validation_type;
-use certwell_store::{format_ts, AccountSettings};
-use time::{Duration, OffsetDateTime};
+use certwell_store::AccountSettings;
+use time::Duration;
 
 pub fn org_not_found() -> Error {
     Error::not_found(
@@ -50,7 +50,7 @@ pub async fn decide(
         .get_organization_any(org_id)
         .await?
         .ok_or_else(org_not_found)?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let contacts = (!d.verified_contacts.is_empty())
         .then(|| serde_json::to_value(&d.verified_contacts))
         .transpose()
@@ -64,10 +64,10 @@ pub async fn decide(
             approve: d.approve,
             validated_until: d
                 .approve
-                .then(|| format_ts(now + Duration::days(state.config.validation_reuse_days))),
+                .then(|| now + Duration::days(state.config.validation_reuse_days)),
             note: d.note.clone(),
             verified_contacts: contacts,
-            at: format_ts(now),
+            at: now,
         })
         .await
         .map_err(|e| match e {
@@ -100,13 +100,13 @@ pub async fn validate_domain(state: &AppState, domain_id: i64) -> Result<()> {
                 "The specified domain was not found.",
             )
         })?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     state
         .store
         .set_domain_validated(
             domain_id,
-            &format_ts(now),
-            &format_ts(now + Duration::days(state.config.validation_reuse_days)),
+            now,
+            now + Duration::days(state.config.validation_reuse_days),
         )
         .await?;
     state.wake_issuer.notify_one();
@@ -143,11 +143,7 @@ pub async fn create_account(state: &AppState, name: &str) -> Result<(i64, String
 pub async fn validate_order_email(state: &AppState, order_id: i64, email: &str) -> Result<()> {
     match state
         .store
-        .set_order_email_validated(
-            order_id,
-            email.trim(),
-            &format_ts(OffsetDateTime::now_utc()),
-        )
+        .set_order_email_validated(order_id, email.trim(), crate::clock::now())
         .await
     {
         Ok(()) => {}

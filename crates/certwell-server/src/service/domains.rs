@@ -78,7 +78,7 @@ pub async fn set_dcv_method(
             caller.account_id,
             d.id,
             method,
-            token.as_ref().map(|(t, e)| (t.as_str(), e.as_str())),
+            token.as_ref().map(|(t, e)| (t.as_str(), *e)),
         )
         .await?;
     let d = visible_domain(state, caller, id).await?;
@@ -122,7 +122,7 @@ async fn renew_token(state: &AppState, d: &Domain) -> Result<Domain> {
     let (token, exp) = new_dcv_token()?;
     state
         .store
-        .set_domain_dcv(d.account_id, d.id, d.dcv_method, Some((&token, &exp)))
+        .set_domain_dcv(d.account_id, d.id, d.dcv_method, Some((&token, exp)))
         .await?;
     state
         .store
@@ -248,7 +248,7 @@ pub async fn add_domain(
                 name: d.name.clone(),
                 dcv_method: method,
                 dcv_token: token.as_ref().map(|t| t.0.clone()),
-                dcv_token_expires: token.as_ref().map(|t| t.1.clone()),
+                dcv_token_expires: token.as_ref().map(|t| t.1),
                 validation_types: kinds,
                 validated_at,
                 validated_until,

@@ -173,9 +173,7 @@ pub async fn create_hierarchy(
 ) -> Result<(), String> {
     let existing = store.list_cas().await.map_err(|e| e.to_string())?;
     let mut made: HashMap<&str, Issuer> = HashMap::new();
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .map_err(|e| e.to_string())?;
+    let now = crate::clock::now();
     for spec in specs {
         if let Some(rec) = existing.iter().find(|r| r.name == spec.common_name) {
             let needed_as_parent = specs.iter().any(|s| {
@@ -316,7 +314,7 @@ async fn issue_ca(
         key_file: key_rel,
         cert_der,
         is_default: new.is_default,
-        created_at: certwell_store::format_ts(new.now),
+        created_at: new.now,
     };
     store.insert_ca(&rec).await.map_err(|e| e.to_string())?;
     Ok((rec, signer))
@@ -337,10 +335,8 @@ pub async fn ensure_ocsp_responders(
     config: &Config,
     registry: &CaRegistry,
 ) -> Result<Vec<Arc<LoadedCa>>, String> {
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .map_err(|e| e.to_string())?;
-    let renew_before = certwell_store::format_ts(now - Duration::days(RESPONDER_RENEW_AFTER_DAYS));
+    let now = crate::clock::now();
+    let renew_before = now - Duration::days(RESPONDER_RENEW_AFTER_DAYS);
     let records = store.list_cas().await.map_err(|e| e.to_string())?;
     let mut made = Vec::new();
     for ca in registry.cas().filter(|c| c.purpose.is_some()) {
@@ -387,7 +383,7 @@ pub struct LoadedCa {
     pub purpose: Option<CaPurpose>,
     /// A delegated OCSP responder (not a CA: it signs only OCSP responses).
     pub is_ocsp_responder: bool,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
     pub is_default: bool,
     pub cert_der: Vec<u8>,
     pub signer: Arc<dyn Signer>,

@@ -26,11 +26,10 @@ use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::organization::OrderContact;
 use certwell_policy::tls::{OrgChoice, TlsOrderPlan};
-use certwell_store::{
-    format_ts, NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey,
-    OrgForOrder,
-};
 use certwell_store::{DcvMethod, OrderEmail, OrderStatus, RequestStatus, ValidationStatus};
+use certwell_store::{
+    NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey, OrgForOrder,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -63,18 +62,13 @@ pub fn csr_error(e: certwell_ca::CsrError) -> Error {
 pub fn initial_validations(
     state: &AppState,
     kinds: &[String],
-) -> Vec<(String, ValidationStatus, Option<String>)> {
-    let until = (OffsetDateTime::now_utc() + Duration::days(state.config.validation_reuse_days))
-        .replace_nanosecond(0);
+) -> Vec<(String, ValidationStatus, Option<OffsetDateTime>)> {
+    let until = crate::clock::now() + Duration::days(state.config.validation_reuse_days);
     kinds
         .iter()
         .map(|k| {
             if state.config.sandbox {
-                (
-                    k.clone(),
-                    ValidationStatus::Active,
-                    until.ok().map(format_ts),
-                )
+                (k.clone(), ValidationStatus::Active, Some(until))
             } else {
                 (k.clone(), ValidationStatus::Pending, None)
             }
@@ -82,14 +76,16 @@ pub fn initial_validations(
         .collect()
 }
 
-pub fn sandbox_validated_until(state: &AppState) -> (Option<String>, Option<String>) {
+/// (validated_at, validated_until) of a domain created now: validated at
+/// once in sandbox mode.
+pub fn sandbox_validated_until(
+    state: &AppState,
+) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
     if state.config.sandbox {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now();
         (
-            Some(format_ts(now)),
-            Some(format_ts(
-                now + Duration::days(state.config.validation_reuse_days),
-            )),
+            Some(now),
+            Some(now + Duration::days(state.config.validation_reuse_days)),
         )
     } else {
         (None, None)
@@ -147,7 +143,7 @@ pub trait OrderFamily {
         &self,
         _state: &AppState,
         _org: Option<&ResolvedOrg>,
-        _now: &str,
+        _now: OffsetDateTime,
     ) -> Vec<OrderEmail> {
         Vec::new()
     }
@@ -254,7 +250,7 @@ impl OrderFamily for TlsOrder {
         };
         let (nb, na) = validity_window(state, &self.0.term_end, now)?;
         let ev = product.validation == certwell_policy::ValidationLevel::Ev;
-        let subject = tls_subject(state, ev, org_data, &org.created_at, &self.0.common_name);
+        let subject = tls_subject(state, ev, org_data, org.created_at, &self.0.common_name);
         Ok(Some((
             nb,
             na,
@@ -334,8 +330,9 @@ pub async fn place<F: OrderFamily>(
             .await?;
     let names = family.validated_names();
     let new_domains = family.new_domains(state, product, org.as_ref(), &names, container_id)?;
-    let now_ts = format_ts(now);
-    let mailboxes = family.mailboxes(state, org.as_ref(), &now_ts);
+    // The order's own timestamp, as stored.
+    let at = crate::clock::whole_seconds(now);
+    let mailboxes = family.mailboxes(state, org.as_ref(), at);
 
     let (mut status, request) = initial_status(state, caller, common.skip_approval).await?;
     if status == OrderStatus::Pending && csr.is_none() {
@@ -349,7 +346,7 @@ pub async fn place<F: OrderFamily>(
             &o.validation_facts(),
             &o.domain_facts(&new_domains),
             &names,
-            &now_ts,
+            at,
         )
         .is_empty(),
         None => !certwell_policy::issuance::mailbox_blockers(
@@ -359,7 +356,7 @@ pub async fn place<F: OrderFamily>(
     };
     let issuable = status == OrderStatus::Pending
         && !blocked
-        && !crate::service::issuance::sandbox_delay_pending(state, &now_ts)
+        && !crate::service::issuance::sandbox_delay_pending(state, at)
         && crate::service::issuance::caa_failure(state, product.name_id, &names)
             .await
             .is_none();
@@ -432,7 +429,7 @@ pub async fn place<F: OrderFamily>(
             },
             reserve_serial: None,
             emails: mailboxes,
-            created_at: now_ts,
+            created_at: at,
         },
         immediate.as_ref().map(|_| ca.id.as_str()),
     )
@@ -538,9 +535,9 @@ pub fn pick_issuing_ca<'a>(
 pub struct ResolvedOrg {
     pub for_order: OrgForOrder,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, ValidationStatus, Option<String>)>,
+    pub validations: Vec<(String, ValidationStatus, Option<OffsetDateTime>)>,
     pub data: Option<NewOrganization>,
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
     pub domains: Vec<certwell_store::Domain>,
 }
 
@@ -551,7 +548,7 @@ impl ResolvedOrg {
             .map(|(kind, status, until)| OrgValidationFact {
                 kind,
                 status: *status,
-                validated_until: until.as_deref(),
+                validated_until: *until,
             })
             .collect()
     }
@@ -564,7 +561,7 @@ impl ResolvedOrg {
             .chain(new.iter().map(|d| DomainFact {
                 name: &d.name,
                 is_active: true,
-                validated_until: d.validated_until.as_deref(),
+                validated_until: d.validated_until,
                 exact_only: d.dcv_method == DcvMethod::HttpToken,
             }))
             .collect()
@@ -584,10 +581,10 @@ pub async fn resolve_organization(
         validations: o
             .validations
             .iter()
-            .map(|v| (v.kind.clone(), v.status, v.validated_until.clone()))
+            .map(|v| (v.kind.clone(), v.status, v.validated_until))
             .collect(),
         data: views::org_data(&o),
-        created_at: o.created_at.clone(),
+        created_at: o.created_at,
         domains,
     };
     match choice {
@@ -667,7 +664,7 @@ pub async fn resolve_organization(
                 }),
                 validations,
                 data: Some(new.as_ref().clone()),
-                created_at: format_ts(now),
+                created_at: crate::clock::whole_seconds(now),
                 domains: Vec::new(),
             })
         }
@@ -764,8 +761,8 @@ pub fn new_domains_for(
             dcv_token: token.as_ref().map(|t| t.0.clone()),
             dcv_token_expires: token.map(|t| t.1),
             validation_types: vec![validation_type.to_string()],
-            validated_at: validated_at.clone(),
-            validated_until: validated_until.clone(),
+            validated_at,
+            validated_until,
         });
     }
     Ok(new_domains)
@@ -893,12 +890,12 @@ pub fn request_refs(id: Option<i64>, status: Option<RequestStatus>) -> Option<Ve
 
 /// A domain's random value as the API shows it.
 pub fn dcv_token_json(state: &AppState, d: &certwell_store::Domain) -> Option<DcvToken> {
-    let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires.clone()?);
+    let (token, exp) = (d.dcv_token.clone()?, d.dcv_token_expires?);
     let validated = crate::service::validation::domain_validated(d);
     Some(DcvToken {
         token,
         status: if validated { "active" } else { "pending" }.into(),
-        expiration_date: exp,
+        expiration_date: views::datetime(exp),
         verification_value: (d.dcv_method == DcvMethod::DnsCnameToken)
             .then(|| state.validator.cname_verification_domain().to_string()),
         http_token_url: (d.dcv_method == DcvMethod::HttpToken)

@@ -16,7 +16,7 @@ use certwell_policy::issuance::issuance_blockers as policy_blockers;
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::reissue::ExtraPlan;
 use certwell_policy::{catalog::find_product, ValidationLevel};
-use certwell_store::{format_ts, IssuedCertificate, Order, StoreError};
+use certwell_store::{IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
@@ -50,7 +50,7 @@ pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> Resu
     if order.status != OrderStatus::Pending {
         return Ok(vec![Blocker::NotApproved]);
     }
-    if sandbox_delay_pending(state, &order.created_at) {
+    if sandbox_delay_pending(state, order.created_at) {
         return Ok(vec![Blocker::SandboxDelay]);
     }
     validation_blockers(state, order, data, None).await
@@ -83,17 +83,12 @@ pub async fn caa_failure(
 }
 
 /// `--validation-delay`: a sandbox order waits this long after creation.
-pub fn sandbox_delay_pending(state: &AppState, created_at: &str) -> bool {
+pub fn sandbox_delay_pending(state: &AppState, created_at: OffsetDateTime) -> bool {
     let delay = state.config.validation_delay_seconds;
     if !state.config.sandbox || delay == 0 {
         return false;
     }
-    let Ok(created) =
-        OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
-    else {
-        return false;
-    };
-    OffsetDateTime::now_utc() < created + Duration::seconds(delay as i64)
+    OffsetDateTime::now_utc() < created_at + Duration::seconds(delay as i64)
 }
 
 /// What validation still blocks a certificate of `order` for `names`
@@ -106,7 +101,7 @@ pub async fn validation_blockers(
 ) -> Result<Vec<Blocker>> {
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| Error::internal("The order names an unknown product."))?;
-    let now = format_ts(OffsetDateTime::now_utc());
+    let now = crate::clock::now();
     if order.organization_id == 0 {
         // Mailbox-validated: every address on its own.
         let emails = state.store.order_emails(order.id).await?;
@@ -132,7 +127,7 @@ pub async fn validation_blockers(
         &org_validation_facts(&org.validations),
         &domains.iter().map(domain_fact).collect::<Vec<_>>(),
         &names,
-        &now,
+        now,
     )
     .into_iter()
     .map(Blocker::Validation)
@@ -235,8 +230,8 @@ pub async fn presign(
         serial_hex,
         thumbprint: certwell_ca::sha1_thumbprint_hex_upper(&der),
         der,
-        valid_from: format_ts(nb),
-        valid_till: format_ts(na),
+        valid_from: nb,
+        valid_till: na,
     })
 }
 
@@ -359,9 +354,9 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec
         serial_hex,
         der: der.clone(),
         thumbprint,
-        valid_from: format_ts(job.not_before),
-        valid_till: format_ts(job.not_after),
-        date_issued: format_ts(OffsetDateTime::now_utc()),
+        valid_from: job.not_before,
+        valid_till: job.not_after,
+        date_issued: crate::clock::now(),
     };
     // A signed certificate must not be lost to a transient storage error:
     // retry with backoff before giving up (the claim then stays until the
@@ -528,7 +523,7 @@ pub async fn try_issue_certificate(
                 Some(x) => (x.common_name.clone().unwrap_or_default(), x.sans.clone()),
                 None => (plan.common_name.clone(), plan.sans.clone()),
             };
-            let subject = tls_subject(state, ev, org_data, &org.created_at, &cn);
+            let subject = tls_subject(state, ev, org_data, org.created_at, &cn);
             let leaf = LeafSpec::Tls {
                 ev,
                 subject,
@@ -588,12 +583,12 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
         }
         // Walk every waiting order in pages (a cursor, so old blocked orders
         // cannot starve newer ones).
-        let cutoff = format_ts(OffsetDateTime::now_utc() - Duration::seconds(1));
+        let cutoff = crate::clock::now() - Duration::seconds(1);
         let mut after = 0;
         loop {
             let list = match state
                 .store
-                .orders_awaiting_issuance(&cutoff, after, 500)
+                .orders_awaiting_issuance(cutoff, after, 500)
                 .await
             {
                 Ok(list) => list,

@@ -8,11 +8,10 @@ use certwell_api::error::codes;
 use certwell_policy::order_status::StatusChange;
 use certwell_policy::revocation::{parse_reason, RevocationReason};
 use certwell_store::{
-    format_ts, Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
+    Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
 };
 use serde_json::json;
 use serde_json::Value;
-use time::OffsetDateTime;
 
 /// Revokes the certificates at once and refreshes their CAs' CRLs.
 pub async fn revoke_now(
@@ -28,7 +27,7 @@ pub async fn revoke_now(
             account_id,
             certificate_ids: certificate_ids.to_vec(),
             reason: reason.as_str().to_string(),
-            revoked_at: format_ts(OffsetDateTime::now_utc()),
+            revoked_at: crate::clock::now(),
             block_keys: reason == RevocationReason::KeyCompromise,
             approve_request,
         })
@@ -224,12 +223,7 @@ pub async fn change_order_status(
         StatusChange::Canceled if order.status == OrderStatus::ReissuePending => {
             let ok = state
                 .store
-                .cancel_reissue(
-                    caller.account_id,
-                    id,
-                    note,
-                    &format_ts(OffsetDateTime::now_utc()),
-                )
+                .cancel_reissue(caller.account_id, id, note, crate::clock::now())
                 .await?;
             if !ok {
                 return Err(Error::bad_request(

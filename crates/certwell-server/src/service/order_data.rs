@@ -7,6 +7,13 @@ use crate::error::{Error, Result};
 use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
 use certwell_store::Order;
+use time::OffsetDateTime;
+
+/// The end of an order term as a plan keeps it (RFC 3339 text in the
+/// order's document); `None` when it cannot be read.
+pub fn parse_term_end(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
 
 /// What an order asked for, per product family. Stored untagged, so
 /// orders written before S/MIME existed still read as TLS plans.
@@ -30,6 +37,7 @@ impl OrderPlan {
             OrderPlan::Smime(p) => &p.term,
         }
     }
+    /// RFC 3339 text (see [`parse_term_end`]).
     pub fn term_end(&self) -> &str {
         match self {
             OrderPlan::Tls(p) => &p.term_end,
@@ -140,5 +148,24 @@ impl OrderData {
             tracing::error!(order = order.id, error = %e, "corrupt order record");
             Error::internal("The order record could not be read.")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_term_end;
+    use time::macros::datetime;
+
+    #[test]
+    fn term_ends() {
+        assert_eq!(
+            parse_term_end("2028-12-01T11:59:59Z"),
+            Some(datetime!(2028-12-01 11:59:59 UTC))
+        );
+        assert_eq!(
+            parse_term_end("2027-11-23T11:59:59.5Z"),
+            Some(datetime!(2027-11-23 11:59:59.5 UTC))
+        );
+        assert_eq!(parse_term_end("garbage"), None);
     }
 }

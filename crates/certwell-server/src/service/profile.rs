@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::service::hierarchy::LoadedCa;
+use crate::service::order_data::parse_term_end;
 use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::organization::NewOrganization;
@@ -46,7 +47,7 @@ pub fn tls_subject(
     state: &AppState,
     ev: bool,
     org_data: &NewOrganization,
-    org_created_at: &str,
+    org_created_at: OffsetDateTime,
     common_name: &str,
 ) -> certwell_ca::TlsSubject {
     let mut subject = certwell_ca::TlsSubject {
@@ -83,7 +84,7 @@ pub fn tls_subject(
         subject.serial_number = Some(
             e.registration_number
                 .clone()
-                .unwrap_or_else(|| org_created_at.chars().take(10).collect()),
+                .unwrap_or_else(|| crate::views::date(org_created_at)),
         );
     }
     subject
@@ -105,8 +106,7 @@ pub fn validity_window_days(
     now: OffsetDateTime,
     max_days: i64,
 ) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    let term_end = OffsetDateTime::parse(term_end, &time::format_description::well_known::Rfc3339)
-        .unwrap_or(now + Duration::days(1));
+    let term_end = parse_term_end(term_end).unwrap_or(now + Duration::days(1));
     let (not_before, not_after) =
         certwell_policy::validity::certificate_window(term_end, now, max_days);
     if not_after <= not_before {

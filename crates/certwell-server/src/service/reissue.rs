@@ -10,8 +10,8 @@ use certwell_policy::catalog::find_product;
 use certwell_policy::dns::domain_covers;
 use certwell_policy::reissue::{validate_smime_extra, validate_tls_extra, ExtraKind};
 use certwell_store::{
-    format_ts, CertificateKind, Conflict, NewCertificateRow, NewExtraCertificate, Order,
-    OrderStatus, RequestStatus, StoreError,
+    CertificateKind, Conflict, NewCertificateRow, NewExtraCertificate, Order, OrderStatus,
+    RequestStatus, StoreError,
 };
 use time::OffsetDateTime;
 
@@ -57,11 +57,8 @@ pub async fn request_extra(
             ),
         ));
     }
-    let term_end = OffsetDateTime::parse(
-        data.plan.term_end(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| Error::internal("The order's term could not be read."))?;
+    let term_end = crate::service::order_data::parse_term_end(data.plan.term_end())
+        .ok_or_else(|| Error::internal("The order's term could not be read."))?;
     if term_end <= now {
         return Err(Error::bad_request(
             codes::CERT_VALIDITY_EXCEEDS_ORDER_VALIDITY,
@@ -145,7 +142,7 @@ pub async fn request_extra(
             request: request.map(|s| (s, plan.comments.clone())),
             approved,
             reserve_serial: None,
-            created_at: format_ts(now),
+            created_at: now,
         })
         .await
     {

@@ -4,9 +4,8 @@
 
 use certwell_api::error::codes;
 use certwell_policy::approval::request_transition;
-use certwell_store::{format_ts, OrderStatus, ProcessRequest, Request, RequestKind, RequestStatus};
+use certwell_store::{OrderStatus, ProcessRequest, Request, RequestKind, RequestStatus};
 use std::sync::Arc;
-use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::extract::Caller;
@@ -90,7 +89,7 @@ pub async fn process_request(
             to: next,
             processor_id: caller.user.id,
             processor_comment: processor_comment.clone(),
-            date_processed: format_ts(OffsetDateTime::now_utc()),
+            date_processed: crate::clock::now(),
             order_status,
             awaiting_csr_status,
         })

@@ -14,7 +14,7 @@ use certwell_policy::smime::{
     check_usage_for_key, email_domain, is_public_email_domain, organization_identifier,
     validate_smime_order, CnSource, DeclaredKey, Generation, SmimeOrderPlan,
 };
-use certwell_store::{format_ts, CsrAttachment, NewDomainRow, OrderEmail, StoreError};
+use certwell_store::{CsrAttachment, NewDomainRow, OrderEmail, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -181,7 +181,12 @@ impl OrderFamily for SmimeOrder {
     }
 
     /// Mailbox-validated products: every address on its own.
-    fn mailboxes(&self, state: &AppState, org: Option<&ResolvedOrg>, now: &str) -> Vec<OrderEmail> {
+    fn mailboxes(
+        &self,
+        state: &AppState,
+        org: Option<&ResolvedOrg>,
+        now: OffsetDateTime,
+    ) -> Vec<OrderEmail> {
         if org.is_some() {
             return Vec::new();
         }
@@ -196,7 +201,7 @@ impl OrderFamily for SmimeOrder {
                     MailboxStatus::Unvalidated
                 },
                 date_emailed: None,
-                validated_at: state.config.sandbox.then(|| now.to_string()),
+                validated_at: state.config.sandbox.then_some(now),
             })
             .collect()
     }
@@ -323,7 +328,7 @@ pub async fn upload_csr(
             spki_sha256: csr.spki_sha256_hex.clone(),
             key_size: key_facts(&csr).1,
             order_status: next,
-            updated_at: format_ts(OffsetDateTime::now_utc()),
+            updated_at: crate::clock::now(),
         })
         .await
     {
@@ -362,10 +367,10 @@ pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> Re
             .map(|e| {
                 let mut v = json!({"email": e.email, "status": e.status});
                 if let Some(d) = e.date_emailed {
-                    v["date_emailed"] = json!(d);
+                    v["date_emailed"] = json!(crate::views::datetime(d));
                 }
                 if let Some(d) = e.validated_at {
-                    v["date_validated"] = json!(d);
+                    v["date_validated"] = json!(crate::views::datetime(d));
                 }
                 v
             })
@@ -375,14 +380,14 @@ pub async fn email_states(state: &AppState, order: &certwell_store::Order) -> Re
         .store
         .domains_of_organization(order.account_id, order.organization_id)
         .await?;
-    let now = format_ts(OffsetDateTime::now_utc());
+    let now = crate::clock::now();
     Ok(plan
         .emails
         .iter()
         .map(|e| {
             let ok = domains.iter().any(|d| {
                 let f = crate::service::validation::domain_fact(d);
-                f.covers(email_domain(e)) && f.is_validated(&now)
+                f.covers(email_domain(e)) && f.is_validated(now)
             });
             json!({"email": e, "status": if ok { "validated" } else { "unvalidated" }})
         })

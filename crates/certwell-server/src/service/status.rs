@@ -76,13 +76,6 @@ fn sign_single(
     }
 }
 
-/// Now, in whole seconds (what certificates, CRLs and OCSP responses carry).
-pub fn now_secs() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-}
-
 /// (hash algorithm, issuer name hash, issuer key hash) → CA id, for every
 /// issuing CA and every hash algorithm a request may use.
 pub fn issuer_index(cas: &CaRegistry) -> std::result::Result<OcspIssuerIndex, String> {
@@ -107,7 +100,7 @@ pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAns
         Ok(r) => r,
         Err(e) => return Err(e.response_status()),
     };
-    let now = now_secs();
+    let now = crate::clock::now();
     // The common case: one certificate, answered from the cache.
     if let [id] = req.cert_ids.as_slice() {
         if let Ok(cache) = state.ocsp_cache.read() {
@@ -226,13 +219,7 @@ fn status_of(c: &Certificate) -> OcspCertStatus {
     match c.status {
         CertificateStatus::Issued => OcspCertStatus::Good,
         CertificateStatus::Revoked => {
-            let time = c
-                .revoked_at
-                .as_deref()
-                .and_then(|t| {
-                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-                })
-                .unwrap_or_else(OffsetDateTime::now_utc);
+            let time = c.revoked_at.unwrap_or_else(OffsetDateTime::now_utc);
             let reason = c
                 .revocation_reason
                 .as_deref()
@@ -257,7 +244,7 @@ pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
             Some((c.ca_id.clone()?, serial[skip..].to_vec(), status_of(c)))
         })
         .collect();
-    let now = now_secs();
+    let now = crate::clock::now();
     let Ok(mut cache) = state.ocsp_cache.write() else {
         return;
     };
@@ -288,7 +275,7 @@ pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
 /// by the publisher), so hot certificates are always answered from memory.
 /// Returns how many were re-signed.
 pub fn presign_due(state: &AppState) -> usize {
-    let now = now_secs();
+    let now = crate::clock::now();
     let due: Vec<(Vec<u8>, String, OcspCertStatus)> = match state.ocsp_cache.read() {
         Ok(cache) => cache
             .iter()
@@ -357,7 +344,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
         .ok_or_else(|| Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
-    let now = now_secs();
+    let now = crate::clock::now();
     let mut cache = state.crl_cache.lock().await;
     if let Some((der, made)) = cache.get(&ca.id) {
         if now - *made < CRL_REFRESH {
@@ -367,10 +354,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     let number = state.store.next_crl_number(&ca.id).await? as u64;
     let mut entries = Vec::new();
     for (serial, at, reason) in state.store.revoked_entries(&ca.id).await? {
-        let (Ok(serial), Ok(at)) = (
-            hex::decode(&serial),
-            OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339),
-        ) else {
+        let Ok(serial) = hex::decode(&serial) else {
             tracing::error!(ca = %ca.id, serial, "unreadable revocation record");
             continue;
         };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use certwell_api::error::codes;
 use certwell_policy::dcv::{self as rules, CaaUse};
-use certwell_store::{format_ts, Domain, NewValidationLink, ValidationLink};
+use certwell_store::{Domain, NewValidationLink, ValidationLink};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
@@ -22,14 +22,13 @@ pub const DOMAIN_LINK_DAYS: i64 = 30;
 pub const MAILBOX_LINK_HOURS: i64 = 24;
 
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    crate::clock::now()
 }
 
 /// The random values that prove control of `d` now (its own, unexpired).
 pub fn live_tokens(d: &Domain) -> Vec<&str> {
-    let now = format_ts(now());
-    match (&d.dcv_token, &d.dcv_token_expires) {
-        (Some(t), Some(exp)) if exp.as_str() > now.as_str() => vec![t.as_str()],
+    match (&d.dcv_token, d.dcv_token_expires) {
+        (Some(t), Some(exp)) if exp > now() => vec![t.as_str()],
         _ => Vec::new(),
     }
 }
@@ -42,8 +41,8 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> Result<()> {
         .store
         .set_domain_validated(
             d.id,
-            &format_ts(n),
-            &format_ts(n + Duration::days(state.config.validation_reuse_days)),
+            n,
+            n + Duration::days(state.config.validation_reuse_days),
         )
         .await?;
     tracing::info!(domain = %d.name, id = d.id, method = %d.dcv_method, "domain validated");
@@ -102,11 +101,7 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
         if state.config.sandbox {
             continue;
         }
-        let due = match state
-            .store
-            .domains_due_for_dcv(&format_ts(now()), 200)
-            .await
-        {
+        let due = match state.store.domains_due_for_dcv(now(), 200).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "DCV poller could not list domains");
@@ -137,11 +132,11 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
                     state.config.dcv.poll_base_seconds,
                     state.config.dcv.poll_max_seconds,
                 );
-                let next = format_ts(now() + Duration::seconds(wait as i64));
-                tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
+                let next = now() + Duration::seconds(wait as i64);
+                tracing::debug!(domain = %d.name, error = %f.message, next = %crate::views::datetime(next), "DCV check failed");
                 if let Err(e) = state
                     .store
-                    .record_dcv_attempt(d.id, d.dcv_token.as_deref(), &next, Some(&f.message))
+                    .record_dcv_attempt(d.id, d.dcv_token.as_deref(), next, Some(&f.message))
                     .await
                 {
                     tracing::warn!(error = %e, "DCV poller could not record a check");
@@ -176,8 +171,8 @@ async fn new_link(
             order_id,
             email: email.to_string(),
             token_hash: hash_api_key(&secret),
-            expires_at: format_ts(n + ttl),
-            sent_at: format_ts(n),
+            expires_at: n + ttl,
+            sent_at: n,
         })
         .await?;
     Ok(format!("{}/validate/{secret}", state.config.base_url()))
@@ -280,7 +275,7 @@ pub async fn send_mailbox_email(
         Ok(()) => {
             state
                 .store
-                .mark_order_email_sent(order_id, email, &format_ts(now()))
+                .mark_order_email_sent(order_id, email, now())
                 .await?;
             Ok(true)
         }
@@ -307,7 +302,7 @@ pub async fn open_link(state: &AppState, secret: &str) -> Result<ValidationLink>
         .find_validation_link(&hash_api_key(&secret.to_ascii_lowercase()))
         .await?
         .ok_or_else(invalid)?;
-    if link.used_at.is_some() || link.expires_at <= format_ts(now()) {
+    if link.used_at.is_some() || link.expires_at <= now() {
         return Err(invalid());
     }
     Ok(link)
@@ -321,8 +316,8 @@ pub enum Confirmed {
 
 /// Uses the link once and records what it proves.
 pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Confirmed> {
-    let n = format_ts(now());
-    if !state.store.use_validation_link(link.id, &n).await? {
+    let n = now();
+    if !state.store.use_validation_link(link.id, n).await? {
         return Err(Error::not_found(
             codes::VALIDATION_LINK_INVALID,
             "This validation link is unknown, already used or expired.",
@@ -344,7 +339,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Con
         ("mailbox", _, Some(order_id)) => {
             state
                 .store
-                .set_order_email_validated(order_id, &link.email, &n)
+                .set_order_email_validated(order_id, &link.email, n)
                 .await?;
             state.wake_issuer.notify_one();
             Ok(Confirmed::Mailbox(link.email.clone()))
@@ -378,7 +373,7 @@ pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValid
         .map(|v| OrgValidationFact {
             kind: &v.kind,
             status: v.status,
-            validated_until: v.validated_until.as_deref(),
+            validated_until: v.validated_until,
         })
         .collect()
 }
@@ -387,14 +382,14 @@ pub fn domain_fact(d: &certwell_store::Domain) -> DomainFact<'_> {
     DomainFact {
         name: &d.name,
         is_active: d.is_active,
-        validated_until: d.validated_until.as_deref(),
+        validated_until: d.validated_until,
         exact_only: d.dcv_method == DcvMethod::HttpToken,
     }
 }
 
 /// Whether `d` is active and validated now.
 pub fn domain_validated(d: &certwell_store::Domain) -> bool {
-    domain_fact(d).is_validated(&format_ts(OffsetDateTime::now_utc()))
+    domain_fact(d).is_validated(now())
 }
 
 /// What a validation link confirms.

@@ -3,7 +3,8 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{now_ts, SqliteStore};
+use super::timestamp::{now_ts, ts_col};
+use super::SqliteStore;
 use crate::records::*;
 use crate::{Result, StoreError};
 
@@ -16,7 +17,7 @@ pub(super) fn account_row(r: &SqliteRow) -> Result<Account> {
             .try_get::<Option<i64>, _>("root_container_id")?
             .unwrap_or(0),
         settings: serde_json::from_str(&settings)?,
-        created_at: r.try_get("created_at")?,
+        created_at: ts_col(r, "created_at")?,
     })
 }
 
@@ -31,7 +32,7 @@ pub(super) fn user_row(r: &SqliteRow) -> Result<User> {
         email: r.try_get("email")?,
         job_title: r.try_get("job_title")?,
         telephone: r.try_get("telephone")?,
-        created_at: r.try_get("created_at")?,
+        created_at: ts_col(r, "created_at")?,
     })
 }
 

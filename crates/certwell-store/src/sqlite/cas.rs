@@ -3,7 +3,8 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{now_ts, SqliteStore};
+use super::timestamp::{format_ts, now_ts, ts_col};
+use super::SqliteStore;
 use crate::batch::Bind;
 use crate::records::*;
 use crate::{Conflict, Result, StoreError};
@@ -18,7 +19,7 @@ pub(super) fn ca_row(r: &SqliteRow) -> Result<CaRecord> {
         key_file: r.try_get("key_file")?,
         cert_der: r.try_get("cert_der")?,
         is_default: r.try_get::<i64, _>("is_default")? != 0,
-        created_at: r.try_get("created_at")?,
+        created_at: ts_col(r, "created_at")?,
     })
 }
 
@@ -62,7 +63,7 @@ impl SqliteStore {
         .bind(&ca.key_file)
         .bind(&ca.cert_der)
         .bind(ca.is_default as i64)
-        .bind(&ca.created_at)
+        .bind(format_ts(ca.created_at))
         .execute(&self.writer)
         .await?;
         Ok(())

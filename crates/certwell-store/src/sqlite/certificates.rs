@@ -4,9 +4,11 @@
 use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
 
 use super::rules::Verdict;
-use super::{now_ts, SqliteStore};
+use super::timestamp::{format_ts, now_ts, opt_ts_col, parse_ts, ts_col};
+use super::SqliteStore;
 use crate::batch::Bind;
 use crate::records::*;
 use crate::{Conflict, Result};
@@ -28,11 +30,11 @@ pub(super) fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         common_name: r.try_get("common_name")?,
         dns_names: serde_json::from_str(&names)?,
         signature_hash: r.try_get("signature_hash")?,
-        valid_from: r.try_get("valid_from")?,
-        valid_till: r.try_get("valid_till")?,
-        date_issued: r.try_get("date_issued")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        valid_from: opt_ts_col(r, "valid_from")?,
+        valid_till: opt_ts_col(r, "valid_till")?,
+        date_issued: opt_ts_col(r, "date_issued")?,
+        created_at: ts_col(r, "created_at")?,
+        revoked_at: opt_ts_col(r, "revoked_at")?,
         revocation_reason: r.try_get("revocation_reason")?,
         kind: name_col(r, "kind", CertificateKind::from_name)?,
         request_id: r.try_get("request_id")?,
@@ -94,7 +96,7 @@ impl SqliteStore {
 
     pub(crate) async fn orders_awaiting_issuance(
         &self,
-        updated_before: &str,
+        updated_before: OffsetDateTime,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>> {
@@ -102,7 +104,7 @@ impl SqliteStore {
             "SELECT account_id, id FROM orders WHERE status = 'pending' AND updated_at < ? AND id > ? \
              ORDER BY id LIMIT ?",
         )
-        .bind(updated_before)
+        .bind(format_ts(updated_before))
         .bind(after_id)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -177,11 +179,11 @@ impl SqliteStore {
             Bind::Text(c.serial_hex.clone()),
             Bind::Text(c.thumbprint.clone()),
             Bind::Blob(c.der.clone()),
-            Bind::Text(c.valid_from.clone()),
-            Bind::Text(c.valid_till.clone()),
-            Bind::Text(c.date_issued.clone()),
+            Bind::Text(format_ts(c.valid_from)),
+            Bind::Text(format_ts(c.valid_till)),
+            Bind::Text(format_ts(c.date_issued)),
             Bind::I64(c.certificate_id),
-            Bind::Text(c.date_issued.clone()),
+            Bind::Text(format_ts(c.date_issued)),
             Bind::I64(c.certificate_id),
             Bind::I64(c.order_id),
             Bind::I64(c.certificate_id),
@@ -233,10 +235,10 @@ impl SqliteStore {
         &self,
         account_id: i64,
         container_id: i64,
-        from: &str,
-        until: &str,
-    ) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>> {
+        let ends: Vec<String> = sqlx::query_scalar(
             "WITH RECURSIVE sub(id) AS ( \
                  SELECT id FROM containers WHERE id = ? AND account_id = ? \
                  UNION SELECT c.id FROM containers c JOIN sub ON c.parent_id = sub.id) \
@@ -247,13 +249,15 @@ impl SqliteStore {
         .bind(container_id)
         .bind(account_id)
         .bind(account_id)
-        .bind(from)
-        .bind(until)
+        .bind(format_ts(from))
+        .bind(format_ts(until))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        ends.iter().map(|t| parse_ts("valid_till", t)).collect()
     }
 
     pub(crate) async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
+        let revoked_at = format_ts(r.revoked_at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         if let Some((req_id, processor, comment)) = &r.approve_request {
             let n = sqlx::query(
@@ -262,7 +266,7 @@ impl SqliteStore {
             )
             .bind(processor)
             .bind(comment)
-            .bind(&r.revoked_at)
+            .bind(&revoked_at)
             .bind(req_id)
             .bind(r.account_id)
             .execute(&mut *tx)
@@ -281,7 +285,7 @@ impl SqliteStore {
                 "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? \
                  WHERE id = ? AND account_id = ? AND status = 'issued' RETURNING *",
             )
-            .bind(&r.revoked_at)
+            .bind(&revoked_at)
             .bind(&r.reason)
             .bind(id)
             .bind(r.account_id)
@@ -300,7 +304,7 @@ impl SqliteStore {
                     )
                     .bind(h)
                     .bind(&r.reason)
-                    .bind(&r.revoked_at)
+                    .bind(&revoked_at)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -310,7 +314,7 @@ impl SqliteStore {
                 "UPDATE orders SET status = 'revoked', updated_at = ? WHERE id = ? \
                  AND NOT EXISTS (SELECT 1 FROM certificates WHERE order_id = ? AND status IN ('issued', 'issuing'))",
             )
-            .bind(&r.revoked_at)
+            .bind(&revoked_at)
             .bind(c.order_id)
             .bind(c.order_id)
             .execute(&mut *tx)
@@ -323,7 +327,7 @@ impl SqliteStore {
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,
-    ) -> Result<Vec<(String, String, Option<String>)>> {
+    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
              WHERE ca_id = ? AND status = 'revoked' ORDER BY revoked_at, id",
@@ -332,7 +336,13 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("serial")?,
+                    ts_col(r, "revoked_at")?,
+                    r.try_get("revocation_reason")?,
+                ))
+            })
             .collect()
     }
 

@@ -3,8 +3,10 @@
 use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
 
-use super::{now_ts, scope_json, SqliteStore, SCOPE_SQL};
+use super::timestamp::{format_opt_ts, format_ts, now_ts, opt_ts_col, ts_col};
+use super::{scope_json, SqliteStore, SCOPE_SQL};
 use crate::records::*;
 use crate::{Conflict, Result, StoreError};
 
@@ -19,13 +21,13 @@ pub(super) fn domain_row(r: &SqliteRow) -> Result<Domain> {
         is_active: r.try_get::<i64, _>("is_active")? != 0,
         dcv_method: name_col(r, "dcv_method", DcvMethod::from_name)?,
         dcv_token: r.try_get("dcv_token")?,
-        dcv_token_expires: r.try_get("dcv_token_expires")?,
+        dcv_token_expires: opt_ts_col(r, "dcv_token_expires")?,
         validation_types: serde_json::from_str(&types)?,
-        validated_at: r.try_get("validated_at")?,
-        validated_until: r.try_get("validated_until")?,
-        created_at: r.try_get("created_at")?,
+        validated_at: opt_ts_col(r, "validated_at")?,
+        validated_until: opt_ts_col(r, "validated_until")?,
+        created_at: ts_col(r, "created_at")?,
         dcv_attempts: r.try_get("dcv_attempts")?,
-        dcv_next_check: r.try_get("dcv_next_check")?,
+        dcv_next_check: opt_ts_col(r, "dcv_next_check")?,
         dcv_last_error: r.try_get("dcv_last_error")?,
     })
 }
@@ -38,9 +40,9 @@ pub(super) fn link_row(r: &SqliteRow) -> Result<ValidationLink> {
         domain_id: r.try_get("domain_id")?,
         order_id: r.try_get("order_id")?,
         email: r.try_get("email")?,
-        expires_at: r.try_get("expires_at")?,
-        sent_at: r.try_get("sent_at")?,
-        used_at: r.try_get("used_at")?,
+        expires_at: ts_col(r, "expires_at")?,
+        sent_at: ts_col(r, "sent_at")?,
+        used_at: opt_ts_col(r, "used_at")?,
     })
 }
 
@@ -62,10 +64,10 @@ pub(super) async fn insert_domain_tx(
     .bind(&d.name)
     .bind(d.dcv_method.as_str())
     .bind(&d.dcv_token)
-    .bind(&d.dcv_token_expires)
+    .bind(format_opt_ts(d.dcv_token_expires))
     .bind(serde_json::to_string(&d.validation_types)?)
-    .bind(&d.validated_at)
-    .bind(&d.validated_until)
+    .bind(format_opt_ts(d.validated_at))
+    .bind(format_opt_ts(d.validated_until))
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
@@ -158,13 +160,13 @@ impl SqliteStore {
     pub(crate) async fn set_domain_validated(
         &self,
         id: i64,
-        validated_at: &str,
-        validated_until: &str,
+        validated_at: OffsetDateTime,
+        validated_until: OffsetDateTime,
     ) -> Result<()> {
         let n =
             sqlx::query("UPDATE domains SET validated_at = ?, validated_until = ? WHERE id = ?")
-                .bind(validated_at)
-                .bind(validated_until)
+                .bind(format_ts(validated_at))
+                .bind(format_ts(validated_until))
                 .bind(id)
                 .execute(&self.writer)
                 .await?
@@ -175,16 +177,21 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
+    pub(crate) async fn domains_due_for_dcv(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<Domain>> {
+        let now = format_ts(now);
         sqlx::query(
             "SELECT * FROM domains WHERE (validated_until IS NULL OR validated_until <= ?) AND is_active = 1 \
              AND dcv_method IN ('dns-txt-token', 'dns-cname-token', 'http-token') \
              AND dcv_token IS NOT NULL AND dcv_token_expires > ? \
              AND (dcv_next_check IS NULL OR dcv_next_check <= ?) ORDER BY id LIMIT ?",
         )
-        .bind(now)
-        .bind(now)
-        .bind(now)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?
@@ -197,14 +204,14 @@ impl SqliteStore {
         &self,
         id: i64,
         token: Option<&str>,
-        next_check: &str,
+        next_check: OffsetDateTime,
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE domains SET dcv_attempts = dcv_attempts + 1, dcv_next_check = ?, dcv_last_error = ? \
              WHERE id = ? AND dcv_token IS ?",
         )
-        .bind(next_check)
+        .bind(format_ts(next_check))
         .bind(error)
         .bind(id)
         .bind(token)
@@ -218,7 +225,7 @@ impl SqliteStore {
         account_id: i64,
         id: i64,
         method: DcvMethod,
-        token: Option<(&str, &str)>,
+        token: Option<(&str, OffsetDateTime)>,
     ) -> Result<()> {
         let n = sqlx::query(
             "UPDATE domains SET dcv_method = ?, dcv_token = ?, dcv_token_expires = ?, \
@@ -227,7 +234,7 @@ impl SqliteStore {
         )
         .bind(method.as_str())
         .bind(token.map(|t| t.0))
-        .bind(token.map(|t| t.1))
+        .bind(token.map(|t| format_ts(t.1)))
         .bind(id)
         .bind(account_id)
         .execute(&self.writer)
@@ -289,8 +296,8 @@ impl SqliteStore {
         .bind(l.order_id)
         .bind(&l.email)
         .bind(&l.token_hash)
-        .bind(&l.expires_at)
-        .bind(&l.sent_at)
+        .bind(format_ts(l.expires_at))
+        .bind(format_ts(l.sent_at))
         .fetch_one(&self.writer)
         .await?)
     }
@@ -306,13 +313,14 @@ impl SqliteStore {
         row.as_ref().map(link_row).transpose()
     }
 
-    pub(crate) async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool> {
+    pub(crate) async fn use_validation_link(&self, id: i64, now: OffsetDateTime) -> Result<bool> {
+        let now = format_ts(now);
         Ok(sqlx::query(
             "UPDATE validation_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
         )
-        .bind(now)
+        .bind(&now)
         .bind(id)
-        .bind(now)
+        .bind(&now)
         .execute(&self.writer)
         .await?
         .rows_affected()

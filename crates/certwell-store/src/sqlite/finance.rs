@@ -3,7 +3,8 @@
 use sqlx::Row;
 
 use super::rules::Verdict;
-use super::{format_ts, SqliteStore};
+use super::timestamp::now_ts;
+use super::SqliteStore;
 use crate::records::*;
 use crate::{Result, StoreError};
 
@@ -48,7 +49,7 @@ impl SqliteStore {
         .bind(account_id)
         .bind(-amount_cents)
         .bind(note)
-        .bind(format_ts(time::OffsetDateTime::now_utc()))
+        .bind(now_ts())
         .execute(&mut *tx)
         .await?;
         let balance: i64 = sqlx::query_scalar("SELECT balance_cents FROM accounts WHERE id = ?")

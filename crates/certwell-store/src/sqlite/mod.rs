@@ -17,6 +17,7 @@ mod organizations;
 mod requests;
 mod rules;
 mod store_impl;
+mod timestamp;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row};
 
+use self::timestamp::now_ts;
 use crate::batch::{Bind, JobRow, WriteJob};
 use crate::changes::{Aggregate, ChangeFeed};
 use crate::{Durability, Result, StoreError};
@@ -174,11 +176,6 @@ async fn checkpoint_loop(pool: SqlitePool) {
     }
 }
 
-fn now_ts() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format_ts(now)
-}
-
 /// A container scope as the JSON array `json_each(?)` reads in
 /// `container_id IN (SELECT value FROM json_each(?))`.
 const SCOPE_SQL: &str = "(? IS NULL OR container_id IN (SELECT value FROM json_each(?)))";
@@ -186,20 +183,6 @@ const SCOPE_SQL: &str = "(? IS NULL OR container_id IN (SELECT value FROM json_e
 fn scope_json(ids: &[i64]) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", list.join(","))
-}
-
-/// `YYYY-MM-DDTHH:MM:SS+00:00`
-pub fn format_ts(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 /// A column holding a stored name (a status, a DCV method) as its typed

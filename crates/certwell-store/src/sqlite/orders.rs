@@ -5,11 +5,13 @@
 use crate::sqlite::name_col;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
 
 use super::domains::insert_domain_tx;
 use super::organizations::insert_org_tx;
 use super::rules::{refused, Verdict, PASSED, VERDICT};
-use super::{json_col, now_ts, SqliteStore};
+use super::timestamp::{format_opt_ts, format_ts, now_ts, opt_ts_col, ts_col};
+use super::{json_col, SqliteStore};
 use crate::batch::Bind;
 use crate::records::*;
 use crate::{Conflict, Result, StoreError};
@@ -44,8 +46,8 @@ pub(super) fn order_row(r: &SqliteRow) -> Result<Order> {
         certificate_id: r.try_get("certificate_id")?,
         renewal_of_order_id: r.try_get("renewal_of_order_id")?,
         data: json_col(r, "data")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        created_at: ts_col(r, "created_at")?,
+        updated_at: ts_col(r, "updated_at")?,
     })
 }
 
@@ -75,7 +77,7 @@ impl SqliteStore {
     ) -> Result<CreatedOrder> {
         const ORDER_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'orders')";
         const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
-        let now = &o.created_at;
+        let now = &format_ts(o.created_at);
         let c = &o.certificate;
         // The order's checks run first, in the same transaction; every
         // write below happens only if they passed (see rules.rs).
@@ -150,8 +152,8 @@ impl SqliteStore {
                 Bind::Text(p.serial_hex.clone()),
                 Bind::Text(p.thumbprint.clone()),
                 Bind::Blob(p.der.clone()),
-                Bind::Text(p.valid_from.clone()),
-                Bind::Text(p.valid_till.clone()),
+                Bind::Text(format_ts(p.valid_from)),
+                Bind::Text(format_ts(p.valid_till)),
                 Bind::Text(now.clone()),
             ]);
             // The serial was recorded (unattached) before signing.
@@ -268,7 +270,7 @@ impl SqliteStore {
         if o.issued.is_some() {
             return Err(Conflict::PreSignedNeedsExistingOrganization.into());
         }
-        let now = &o.created_at;
+        let now = &format_ts(o.created_at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         order_verdict(o).check(&mut tx).await?;
         let (organization_id, organization_created) = match &o.organization {
@@ -337,8 +339,8 @@ impl SqliteStore {
             .bind(order_id)
             .bind(&e.email)
             .bind(e.status.as_str())
-            .bind(&e.date_emailed)
-            .bind(&e.validated_at)
+            .bind(format_opt_ts(e.date_emailed))
+            .bind(format_opt_ts(e.validated_at))
             .execute(&mut *tx)
             .await?;
         }
@@ -435,7 +437,7 @@ impl SqliteStore {
         &self,
         x: &NewExtraCertificate,
     ) -> Result<CreatedExtraCertificate> {
-        let now = &x.created_at;
+        let now = &format_ts(x.created_at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM orders WHERE id = ? AND account_id = ?")
@@ -537,15 +539,16 @@ impl SqliteStore {
         account_id: i64,
         order_id: i64,
         note: Option<&str>,
-        at: &str,
+        at: OffsetDateTime,
     ) -> Result<bool> {
+        let at = format_ts(at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query(
             "UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ? AND account_id = ? \
              AND status = 'reissue_pending' \
              AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id AND c.status = 'issuing')",
         )
-        .bind(at)
+        .bind(&at)
         .bind(order_id)
         .bind(account_id)
         .execute(&mut *tx)
@@ -567,7 +570,7 @@ impl SqliteStore {
                  WHERE id = ? AND status IN ('pending', 'submitted', 'approved')",
             )
             .bind(note)
-            .bind(at)
+            .bind(&at)
             .bind(r)
             .execute(&mut *tx)
             .await?;
@@ -588,8 +591,8 @@ impl SqliteStore {
                 Ok(OrderEmail {
                     email: r.try_get("email")?,
                     status: name_col(r, "status", MailboxStatus::from_name)?,
-                    date_emailed: r.try_get("date_emailed")?,
-                    validated_at: r.try_get("validated_at")?,
+                    date_emailed: opt_ts_col(r, "date_emailed")?,
+                    validated_at: opt_ts_col(r, "validated_at")?,
                 })
             })
             .collect()
@@ -599,12 +602,12 @@ impl SqliteStore {
         &self,
         order_id: i64,
         email: &str,
-        at: &str,
+        at: OffsetDateTime,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE order_emails SET date_emailed = ? WHERE order_id = ? AND email = ? COLLATE NOCASE",
         )
-        .bind(at)
+        .bind(format_ts(at))
         .bind(order_id)
         .bind(email)
         .execute(&self.writer)
@@ -616,13 +619,14 @@ impl SqliteStore {
         &self,
         order_id: i64,
         email: &str,
-        validated_at: &str,
+        validated_at: OffsetDateTime,
     ) -> Result<()> {
+        let validated_at = format_ts(validated_at);
         let n = sqlx::query(
             "UPDATE order_emails SET status = 'validated', validated_at = COALESCE(validated_at, ?) \
              WHERE order_id = ? AND email = ? COLLATE NOCASE",
         )
-        .bind(validated_at)
+        .bind(&validated_at)
         .bind(order_id)
         .bind(email)
         .execute(&self.writer)
@@ -632,7 +636,7 @@ impl SqliteStore {
             return Err(StoreError::NotFound);
         }
         sqlx::query("UPDATE orders SET updated_at = ? WHERE id = ?")
-            .bind(validated_at)
+            .bind(&validated_at)
             .bind(order_id)
             .execute(&self.writer)
             .await?;
@@ -660,7 +664,7 @@ impl SqliteStore {
             "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status IN ('needs_csr', 'waiting_pickup', 'needs_approval')",
         )
         .bind(a.order_status.as_str())
-        .bind(&a.updated_at)
+        .bind(format_ts(a.updated_at))
         .bind(a.order_id)
         .execute(&mut *tx)
         .await?;
@@ -838,16 +842,16 @@ impl SqliteStore {
     pub(crate) async fn order_status_changes(
         &self,
         account_id: i64,
-        from: &str,
-        to: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
     ) -> Result<Vec<(i64, Option<i64>, String)>> {
         let rows = sqlx::query(
             "SELECT id, certificate_id, status FROM orders WHERE account_id = ? AND updated_at >= ? AND updated_at <= ? \
              ORDER BY updated_at, id LIMIT 10000",
         )
         .bind(account_id)
-        .bind(from)
-        .bind(to)
+        .bind(format_ts(from))
+        .bind(format_ts(to))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -5,8 +5,10 @@
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
 
-use super::{json_col, name_col, now_ts, scope_json, SqliteStore, SCOPE_SQL};
+use super::timestamp::{format_opt_ts, format_ts, now_ts, opt_ts_col, parse_ts, ts_col};
+use super::{json_col, name_col, scope_json, SqliteStore, SCOPE_SQL};
 use crate::records::*;
 use crate::{Result, StoreError};
 
@@ -20,7 +22,7 @@ pub(super) fn org_row(r: &SqliteRow) -> Result<Organization> {
         is_active: r.try_get::<i64, _>("is_active")? != 0,
         data: json_col(r, "data")?,
         validations: Vec::new(),
-        created_at: r.try_get("created_at")?,
+        created_at: ts_col(r, "created_at")?,
     })
 }
 
@@ -30,6 +32,7 @@ pub(super) fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValid
         let list: Vec<Value> = serde_json::from_str(&v)?;
         for x in list {
             let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+            let ts = |k: &str| get(k).map(|t| parse_ts(k, &t)).transpose();
             out.push(OrgValidation {
                 kind: get("kind").unwrap_or_default(),
                 status: get("status")
@@ -38,8 +41,10 @@ pub(super) fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValid
                     .ok_or_else(|| {
                         StoreError::Corrupt("an organization validation without a status".into())
                     })?,
-                date_created: get("date_created").unwrap_or_default(),
-                validated_until: get("validated_until"),
+                date_created: ts("date_created")?.ok_or_else(|| {
+                    StoreError::Corrupt("an organization validation without a date".into())
+                })?,
+                validated_until: ts("validated_until")?,
                 verified_users: get("verified_users").and_then(|t| serde_json::from_str(&t).ok()),
             });
         }
@@ -73,7 +78,7 @@ pub(super) async fn insert_org_tx(
         .bind(kind)
         .bind(status.as_str())
         .bind(now)
-        .bind(until)
+        .bind(format_opt_ts(*until))
         .execute(&mut *conn)
         .await?;
     }
@@ -93,8 +98,8 @@ impl SqliteStore {
                 Ok(OrgValidation {
                     kind: r.try_get("type")?,
                     status: name_col(r, "status", ValidationStatus::from_name)?,
-                    date_created: r.try_get("date_created")?,
-                    validated_until: r.try_get("validated_until")?,
+                    date_created: ts_col(r, "date_created")?,
+                    validated_until: opt_ts_col(r, "validated_until")?,
                     verified_users: r
                         .try_get::<Option<String>, _>("verified_users")?
                         .and_then(|t| serde_json::from_str(&t).ok()),
@@ -144,6 +149,7 @@ impl SqliteStore {
             for d in list {
                 let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
                 let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
+                let ts = |k: &str| s(k).map(|t| parse_ts(k, &t)).transpose();
                 let types: Vec<String> =
                     serde_json::from_str(&s("validation_types").unwrap_or_else(|| "[]".into()))?;
                 domains.push(Domain {
@@ -158,13 +164,15 @@ impl SqliteStore {
                         .and_then(DcvMethod::from_name)
                         .ok_or_else(|| StoreError::Corrupt("domain without a DCV method".into()))?,
                     dcv_token: s("dcv_token"),
-                    dcv_token_expires: s("dcv_token_expires"),
+                    dcv_token_expires: ts("dcv_token_expires")?,
                     validation_types: types,
-                    validated_at: s("validated_at"),
-                    validated_until: s("validated_until"),
-                    created_at: s("created_at").unwrap_or_default(),
+                    validated_at: ts("validated_at")?,
+                    validated_until: ts("validated_until")?,
+                    created_at: ts("created_at")?.ok_or_else(|| {
+                        StoreError::Corrupt("a domain without a creation date".into())
+                    })?,
                     dcv_attempts: i("dcv_attempts"),
-                    dcv_next_check: s("dcv_next_check"),
+                    dcv_next_check: ts("dcv_next_check")?,
                     dcv_last_error: s("dcv_last_error"),
                 });
             }
@@ -324,7 +332,7 @@ impl SqliteStore {
                     organization_id: r.try_get("organization_id")?,
                     organization_name: r.try_get("name")?,
                     kind: r.try_get("type")?,
-                    date_created: r.try_get("date_created")?,
+                    date_created: ts_col(r, "date_created")?,
                     verified_users: users.map(|u| serde_json::from_str(&u)).transpose()?,
                 })
             })
@@ -357,8 +365,8 @@ impl SqliteStore {
             .bind(d.organization_id)
             .bind(&d.kind)
             .bind(status)
-            .bind(&d.at)
-            .bind(&d.validated_until)
+            .bind(format_ts(d.at))
+            .bind(format_opt_ts(d.validated_until))
             .bind(&contacts)
             .execute(&mut *tx)
             .await?;
@@ -380,7 +388,7 @@ impl SqliteStore {
             "INSERT INTO validation_audit (at, operator_key_id, account_id, organization_id, type, decision, note, verified_contacts) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&d.at)
+        .bind(format_ts(d.at))
         .bind(d.operator_key_id)
         .bind(account_id)
         .bind(d.organization_id)
@@ -412,7 +420,7 @@ impl SqliteStore {
                 let c: Option<String> = r.try_get("verified_contacts")?;
                 Ok(AuditEntry {
                     id: r.try_get("id")?,
-                    at: r.try_get("at")?,
+                    at: ts_col(r, "at")?,
                     operator_key_id: r.try_get("operator_key_id")?,
                     account_id: r.try_get("account_id")?,
                     organization_id: r.try_get("organization_id")?,
@@ -430,7 +438,7 @@ impl SqliteStore {
         organization_id: i64,
         kind: &str,
         status: ValidationStatus,
-        validated_until: Option<&str>,
+        validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
     ) -> Result<()> {
         let users = match verified_users {
@@ -447,7 +455,7 @@ impl SqliteStore {
         .bind(kind)
         .bind(status.as_str())
         .bind(now_ts())
-        .bind(validated_until)
+        .bind(format_opt_ts(validated_until))
         .bind(users)
         .execute(&self.writer)
         .await?;

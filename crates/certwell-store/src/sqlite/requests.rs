@@ -5,7 +5,8 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{now_ts, scope_json, SqliteStore};
+use super::timestamp::{format_ts, now_ts, opt_ts_col, ts_col};
+use super::{scope_json, SqliteStore};
 use crate::records::*;
 use crate::{Result, StoreError};
 
@@ -20,8 +21,8 @@ pub(super) fn request_row(r: &SqliteRow) -> Result<Request> {
         comments: r.try_get("comments")?,
         processor_id: r.try_get("processor_id")?,
         processor_comment: r.try_get("processor_comment")?,
-        date: r.try_get("date")?,
-        date_processed: r.try_get("date_processed")?,
+        date: ts_col(r, "date")?,
+        date_processed: opt_ts_col(r, "date_processed")?,
         data: match r.try_get::<Option<String>, _>("data")? {
             Some(t) => Some(serde_json::from_str(&t)?),
             None => None,
@@ -86,6 +87,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn process_request(&self, p: &ProcessRequest) -> Result<bool> {
+        let date_processed = format_ts(p.date_processed);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let order_id: Option<i64> = sqlx::query_scalar(
             "UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? \
@@ -94,7 +96,7 @@ impl SqliteStore {
         .bind(p.to.as_str())
         .bind(p.processor_id)
         .bind(&p.processor_comment)
-        .bind(&p.date_processed)
+        .bind(&date_processed)
         .bind(p.request_id)
         .bind(p.account_id)
         .bind(p.from.as_str())
@@ -119,7 +121,7 @@ impl SqliteStore {
                 "UPDATE orders SET status = 'issued', updated_at = ? WHERE id = ? AND status = 'reissue_pending' \
                  AND EXISTS (SELECT 1 FROM certificates c WHERE c.request_id = ? AND c.kind = 'reissue')",
             )
-            .bind(&p.date_processed)
+            .bind(&date_processed)
             .bind(order_id)
             .bind(p.request_id)
             .execute(&mut *tx)
@@ -137,7 +139,7 @@ impl SqliteStore {
             .bind(status.as_str())
             .bind(p.awaiting_csr_status.as_str())
             .bind(status.as_str())
-            .bind(&p.date_processed)
+            .bind(&date_processed)
             .bind(order_id)
             .execute(&mut *tx)
             .await?;

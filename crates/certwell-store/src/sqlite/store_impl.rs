@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::changes::ChangeFeed;
@@ -170,7 +171,7 @@ impl Store for SqliteStore {
         organization_id: i64,
         kind: &str,
         status: ValidationStatus,
-        validated_until: Option<&str>,
+        validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
     ) -> Result<()> {
         SqliteStore::submit_org_validation(
@@ -239,13 +240,13 @@ impl Store for SqliteStore {
     async fn set_domain_validated(
         &self,
         id: i64,
-        validated_at: &str,
-        validated_until: &str,
+        validated_at: OffsetDateTime,
+        validated_until: OffsetDateTime,
     ) -> Result<()> {
         SqliteStore::set_domain_validated(self, id, validated_at, validated_until).await
     }
 
-    async fn domains_due_for_dcv(&self, now: &str, limit: i64) -> Result<Vec<Domain>> {
+    async fn domains_due_for_dcv(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Domain>> {
         SqliteStore::domains_due_for_dcv(self, now, limit).await
     }
 
@@ -253,7 +254,7 @@ impl Store for SqliteStore {
         &self,
         id: i64,
         token: Option<&str>,
-        next_check: &str,
+        next_check: OffsetDateTime,
         error: Option<&str>,
     ) -> Result<()> {
         SqliteStore::record_dcv_attempt(self, id, token, next_check, error).await
@@ -264,7 +265,7 @@ impl Store for SqliteStore {
         account_id: i64,
         id: i64,
         method: DcvMethod,
-        token: Option<(&str, &str)>,
+        token: Option<(&str, OffsetDateTime)>,
     ) -> Result<()> {
         SqliteStore::set_domain_dcv(self, account_id, id, method, token).await
     }
@@ -285,7 +286,7 @@ impl Store for SqliteStore {
         SqliteStore::find_validation_link(self, token_hash).await
     }
 
-    async fn use_validation_link(&self, id: i64, now: &str) -> Result<bool> {
+    async fn use_validation_link(&self, id: i64, now: OffsetDateTime) -> Result<bool> {
         SqliteStore::use_validation_link(self, id, now).await
     }
 
@@ -325,7 +326,7 @@ impl Store for SqliteStore {
         account_id: i64,
         order_id: i64,
         note: Option<&str>,
-        at: &str,
+        at: OffsetDateTime,
     ) -> Result<bool> {
         SqliteStore::cancel_reissue(self, account_id, order_id, note, at).await
     }
@@ -334,9 +335,9 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         container_id: i64,
-        from: &str,
-        until: &str,
-    ) -> Result<Vec<String>> {
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>> {
         SqliteStore::expiring_certificates(self, account_id, container_id, from, until).await
     }
 
@@ -352,7 +353,12 @@ impl Store for SqliteStore {
         SqliteStore::order_emails(self, order_id).await
     }
 
-    async fn mark_order_email_sent(&self, order_id: i64, email: &str, at: &str) -> Result<()> {
+    async fn mark_order_email_sent(
+        &self,
+        order_id: i64,
+        email: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
         SqliteStore::mark_order_email_sent(self, order_id, email, at).await
     }
 
@@ -360,7 +366,7 @@ impl Store for SqliteStore {
         &self,
         order_id: i64,
         email: &str,
-        validated_at: &str,
+        validated_at: OffsetDateTime,
     ) -> Result<()> {
         SqliteStore::set_order_email_validated(self, order_id, email, validated_at).await
     }
@@ -384,8 +390,8 @@ impl Store for SqliteStore {
     async fn order_status_changes(
         &self,
         account_id: i64,
-        from: &str,
-        to: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
     ) -> Result<Vec<(i64, Option<i64>, String)>> {
         SqliteStore::order_status_changes(self, account_id, from, to).await
     }
@@ -455,7 +461,7 @@ impl Store for SqliteStore {
 
     async fn orders_awaiting_issuance(
         &self,
-        updated_before: &str,
+        updated_before: OffsetDateTime,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>> {
@@ -497,7 +503,10 @@ impl Store for SqliteStore {
         SqliteStore::revoke_certificates(self, r).await
     }
 
-    async fn revoked_entries(&self, ca_id: &str) -> Result<Vec<(String, String, Option<String>)>> {
+    async fn revoked_entries(
+        &self,
+        ca_id: &str,
+    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
         SqliteStore::revoked_entries(self, ca_id).await
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use certwell_store::*;
 use serde_json::json;
+use time::macros::datetime;
 
 /// One empty database of a backend, kept for the length of a test.
 pub trait TestDatabase {
@@ -33,6 +34,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@test $new_db, #[tokio::test], renewal_links_and_container_scoped_lists);
         conformance_tests!(@test $new_db, #[tokio::test], pre_reserved_serials_store_order_and_certificate_in_one_transaction);
         conformance_tests!(@test $new_db, #[tokio::test], the_change_feed_moves_on_every_write_of_an_aggregate);
+        conformance_tests!(@test $new_db, #[tokio::test], timestamps_read_back_in_utc_whole_seconds);
         conformance_tests!(
             @test $new_db,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
@@ -74,7 +76,7 @@ pub async fn setup(s: &dyn Store) -> (Account, User, Organization) {
         key_file: "k".into(),
         cert_der: vec![1, 2, 3],
         is_default: true,
-        created_at: "2026-01-01T00:00:00+00:00".into(),
+        created_at: datetime!(2026-01-01 0:00 UTC),
     })
     .await
     .unwrap();
@@ -86,7 +88,7 @@ pub async fn setup(s: &dyn Store) -> (Account, User, Organization) {
                 name: "Org".into(),
                 assumed_name: None,
                 data: json!({"address": "1 Main", "city": "X", "state": "Y", "zip": "1", "country": "us"}),
-                validations: vec![("ov".into(), ValidationStatus::Active, Some("2099-01-01T00:00:00+00:00".into()))],
+                validations: vec![("ov".into(), ValidationStatus::Active, Some(datetime!(2099-01-01 0:00 UTC)))],
             },
         )
         .await
@@ -144,7 +146,7 @@ pub fn order(
         emails: vec![],
         renewal_of_order_id: None,
         issued: None,
-        created_at: "2026-11-23T00:00:00+00:00".into(),
+        created_at: datetime!(2026-11-23 0:00 UTC),
     }
 }
 
@@ -182,7 +184,7 @@ pub fn domain_row(org: &Organization, name: &str) -> NewDomainRow {
         dcv_token_expires: None,
         validation_types: vec!["ov".into()],
         validated_at: None,
-        validated_until: Some("2099-01-01T00:00:00+00:00".into()),
+        validated_until: Some(datetime!(2099-01-01 0:00 UTC)),
     }
 }
 
@@ -293,9 +295,9 @@ pub async fn claims_serials_and_issuance_records(db: &dyn TestDatabase) {
         serial_hex: "03FF".into(),
         der: vec![9; 10],
         thumbprint: "AB".into(),
-        valid_from: "2026-11-23T00:00:00+00:00".into(),
-        valid_till: "2027-06-10T00:00:00+00:00".into(),
-        date_issued: "2026-11-23T00:00:00+00:00".into(),
+        valid_from: datetime!(2026-11-23 0:00 UTC),
+        valid_till: datetime!(2027-06-10 0:00 UTC),
+        date_issued: datetime!(2026-11-23 0:00 UTC),
     };
     s.record_issued(&issued).await.unwrap();
     assert_eq!(
@@ -374,7 +376,7 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
             dcv_token_expires: None,
             validation_types: vec!["ov".into()],
             validated_at: None,
-            validated_until: Some("2099-01-01T00:00:00+00:00".into()),
+            validated_until: Some(datetime!(2099-01-01 0:00 UTC)),
         },
     )
     .await
@@ -391,8 +393,8 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
     assert_eq!(domains[0].dcv_token.as_deref(), Some("tok"));
     assert!(domains[0].is_active);
     assert_eq!(
-        domains[0].validated_until.as_deref(),
-        Some("2099-01-01T00:00:00+00:00")
+        domains[0].validated_until,
+        Some(datetime!(2099-01-01 0:00 UTC))
     );
     assert!(s
         .organization_with_domains(a_id + 100, org.id)
@@ -472,7 +474,7 @@ pub async fn waiting_orders_are_listed_in_pages_after_a_cursor(db: &dyn TestData
                 .order_id,
         );
     }
-    let later = "2099-01-01T00:00:00+00:00";
+    let later = datetime!(2099-01-01 0:00 UTC);
     let p1 = s.orders_awaiting_issuance(later, 0, 2).await.unwrap();
     assert_eq!(p1.iter().map(|x| x.1).collect::<Vec<_>>(), ids[..2]);
     let p2 = s.orders_awaiting_issuance(later, p1[1].1, 2).await.unwrap();
@@ -486,7 +488,7 @@ pub async fn waiting_orders_are_listed_in_pages_after_a_cursor(db: &dyn TestData
         .is_empty());
     // orders changed after the cut-off are left to their own request
     assert!(s
-        .orders_awaiting_issuance("2000-01-01T00:00:00+00:00", 0, 10)
+        .orders_awaiting_issuance(datetime!(2000-01-01 0:00 UTC), 0, 10)
         .await
         .unwrap()
         .is_empty());
@@ -506,9 +508,9 @@ pub async fn expired_filter_matches_issued_orders_past_not_after(db: &dyn TestDa
         serial_hex: "0BAD".into(),
         der: vec![1],
         thumbprint: "T".into(),
-        valid_from: "2020-01-01T00:00:00+00:00".into(),
-        valid_till: "2020-06-01T00:00:00+00:00".into(),
-        date_issued: "2020-01-01T00:00:00+00:00".into(),
+        valid_from: datetime!(2020-01-01 0:00 UTC),
+        valid_till: datetime!(2020-06-01 0:00 UTC),
+        date_issued: datetime!(2020-01-01 0:00 UTC),
     })
     .await
     .unwrap();
@@ -544,9 +546,9 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
         serial_hex: "0C01".into(),
         der: vec![1],
         thumbprint: "T1".into(),
-        valid_from: "2026-01-01T00:00:00+00:00".into(),
-        valid_till: "2099-01-01T00:00:00+00:00".into(),
-        date_issued: "2026-01-01T00:00:00+00:00".into(),
+        valid_from: datetime!(2026-01-01 0:00 UTC),
+        valid_till: datetime!(2099-01-01 0:00 UTC),
+        date_issued: datetime!(2026-01-01 0:00 UTC),
     })
     .await
     .unwrap();
@@ -555,7 +557,7 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
             account_id: a.id,
             certificate_ids: vec![c.certificate_id],
             reason: "keyCompromise".into(),
-            revoked_at: "2026-02-01T00:00:00+00:00".into(),
+            revoked_at: datetime!(2026-02-01 0:00 UTC),
             block_keys: true,
             approve_request: None,
         })
@@ -607,7 +609,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
             email: "b@example.com".into(),
             status: MailboxStatus::Validated,
             date_emailed: None,
-            validated_at: Some("2026-11-23T00:00:00+00:00".into()),
+            validated_at: Some(datetime!(2026-11-23 0:00 UTC)),
         },
     ];
     let c = s.create_order(&o).await.unwrap();
@@ -626,7 +628,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
             ("b@example.com", "validated")
         ]
     );
-    s.set_order_email_validated(c.order_id, "A@example.com", "2026-11-24T00:00:00+00:00")
+    s.set_order_email_validated(c.order_id, "A@example.com", datetime!(2026-11-24 0:00 UTC))
         .await
         .unwrap();
     assert_eq!(
@@ -634,7 +636,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
         MailboxStatus::Validated
     );
     assert!(matches!(
-        s.set_order_email_validated(c.order_id, "c@example.com", "2026-11-24T00:00:00+00:00")
+        s.set_order_email_validated(c.order_id, "c@example.com", datetime!(2026-11-24 0:00 UTC))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -647,7 +649,7 @@ pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn 
         spki_sha256: "ab".into(),
         key_size: 2048,
         order_status: OrderStatus::Pending,
-        updated_at: "2026-11-24T00:00:00+00:00".into(),
+        updated_at: datetime!(2026-11-24 0:00 UTC),
     };
     s.attach_csr(&attach).await.unwrap();
     let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
@@ -814,8 +816,8 @@ pub async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction
         serial_hex: serial.into(),
         der: vec![7; 12],
         thumbprint: "CD".into(),
-        valid_from: "2026-11-23T00:00:00+00:00".into(),
-        valid_till: "2027-06-10T00:00:00+00:00".into(),
+        valid_from: datetime!(2026-11-23 0:00 UTC),
+        valid_till: datetime!(2027-06-10 0:00 UTC),
     };
     let mut o = order(&a, &u, Some(org.id), None, None);
     o.issued = Some(pre("0A01"));
@@ -923,8 +925,8 @@ pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestD
         "set_domain_validated",
         s.set_domain_validated(
             d.id,
-            "2026-01-01T00:00:00+00:00",
-            "2027-01-01T00:00:00+00:00",
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2027-01-01 0:00 UTC),
         ),
     )
     .await
@@ -1048,4 +1050,76 @@ pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestD
         .unwrap();
 
     s.close().await;
+}
+
+/// A timestamp comes back as it was written, in UTC and truncated to the
+/// second, through every read (a row, the organization-with-domains read),
+/// and the comparisons the store makes treat a bound the same way.
+pub async fn timestamps_read_back_in_utc_whole_seconds(db: &dyn TestDatabase) {
+    let s = db.open().await;
+    let (a, u, org) = setup(&*s).await;
+    let mut row = domain_row(&org, "time.example");
+    row.validated_at = Some(datetime!(2026-11-23 14:00:00.75 +02:00));
+    row.dcv_token = Some("tok".into());
+    row.dcv_token_expires = Some(datetime!(2026-12-23 12:00:00.999_999_999 UTC));
+    let d = s.create_domain(a.id, &row).await.unwrap();
+    let (_, domains) = s
+        .organization_with_domains(a.id, org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    for d in [&d, &domains[0]] {
+        let at = d.validated_at.unwrap();
+        assert_eq!(at, datetime!(2026-11-23 12:00 UTC));
+        assert_eq!(at.offset(), time::UtcOffset::UTC);
+        assert_eq!(d.dcv_token_expires, Some(datetime!(2026-12-23 12:00 UTC)));
+        assert_eq!(d.validated_until, Some(datetime!(2099-01-01 0:00 UTC)));
+        assert_eq!(d.created_at.nanosecond(), 0);
+    }
+    s.set_domain_validated(
+        d.id,
+        datetime!(2026-11-24 10:00:00.5 UTC),
+        datetime!(2027-11-24 10:00:00.5 UTC),
+    )
+    .await
+    .unwrap();
+    let d = s.get_domain(a.id, d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.validated_at, d.validated_until),
+        (
+            Some(datetime!(2026-11-24 10:00 UTC)),
+            Some(datetime!(2027-11-24 10:00 UTC))
+        )
+    );
+    let v = &s
+        .get_organization(a.id, org.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .validations[0];
+    assert_eq!(v.validated_until, Some(datetime!(2099-01-01 0:00 UTC)));
+
+    let mut o = order(&a, &u, Some(org.id), None, None);
+    o.created_at = datetime!(2026-11-23 12:00:00.9 UTC);
+    let c = s.create_order(&o).await.unwrap();
+    let got = s.get_order(a.id, c.order_id).await.unwrap().unwrap();
+    let at = datetime!(2026-11-23 12:00 UTC);
+    assert_eq!((got.created_at, got.updated_at), (at, at));
+    // updated_at < cutoff, with the cutoff in whole seconds too
+    let waiting = |cutoff| s.orders_awaiting_issuance(cutoff, 0, 10);
+    assert!(waiting(at).await.unwrap().is_empty());
+    assert!(waiting(datetime!(2026-11-23 12:00:00.9 UTC))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        waiting(datetime!(2026-11-23 12:00:01 UTC)).await.unwrap(),
+        vec![(a.id, c.order_id)]
+    );
+    // a range includes both ends
+    let changes = s
+        .order_status_changes(a.id, at, datetime!(2026-11-23 12:00:00.1 UTC))
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1);
 }
