@@ -1,6 +1,8 @@
 //! The product catalog: every product certwell sells, with the rules that
 //! differ between products.
 
+use certwell_types::ValidationType;
+
 /// Most email addresses on one certificate.
 pub const MAX_EMAILS: usize = 50;
 
@@ -45,15 +47,27 @@ impl ValidationLevel {
             ValidationLevel::Ds => "Document Signing Organization Validation",
         }
     }
+    /// The organization validation this level asks for (none for
+    /// mailbox-validated products); also the type a domain added for such
+    /// an order is validated for.
+    pub fn validation_type(self) -> Option<ValidationType> {
+        match self {
+            ValidationLevel::Ov => Some(ValidationType::Ov),
+            ValidationLevel::Ev => Some(ValidationType::Ev),
+            ValidationLevel::Smime => Some(ValidationType::Smime),
+            ValidationLevel::Mailbox => None,
+            ValidationLevel::Ds => Some(ValidationType::Ds),
+        }
+    }
     /// Does an organization validation of type `have` satisfy this level?
     /// EV covers OV; mailbox products need no organization validation.
-    pub fn satisfied_by(self, have: &str) -> bool {
+    pub fn satisfied_by(self, have: ValidationType) -> bool {
         match self {
-            ValidationLevel::Ov => have == "ov" || have == "ev",
-            ValidationLevel::Ev => have == "ev",
-            ValidationLevel::Smime => have == "smime",
+            ValidationLevel::Ov => matches!(have, ValidationType::Ov | ValidationType::Ev),
+            ValidationLevel::Ev => have == ValidationType::Ev,
+            ValidationLevel::Smime => have == ValidationType::Smime,
             ValidationLevel::Mailbox => true,
-            ValidationLevel::Ds => have == "ds",
+            ValidationLevel::Ds => have == ValidationType::Ds,
         }
     }
 }
@@ -579,7 +593,7 @@ mod tests {
 
     #[test]
     fn ev_covers_ov() {
-        assert!(ValidationLevel::Ov.satisfied_by("ev"));
-        assert!(!ValidationLevel::Ev.satisfied_by("ov"));
+        assert!(ValidationLevel::Ov.satisfied_by(ValidationType::Ev));
+        assert!(!ValidationLevel::Ev.satisfied_by(ValidationType::Ov));
     }
 }

@@ -4,13 +4,13 @@
 
 use crate::catalog::ValidationLevel;
 use crate::dns::domain_covers;
-use certwell_types::{MailboxStatus, ValidationStatus};
+use certwell_types::{MailboxStatus, ValidationStatus, ValidationType};
 use time::OffsetDateTime;
 
 /// One validation of the organization.
 #[derive(Debug, Clone, Copy)]
-pub struct OrgValidationFact<'a> {
-    pub kind: &'a str,
+pub struct OrgValidationFact {
+    pub kind: ValidationType,
     pub status: ValidationStatus,
     /// None: no expiry recorded.
     pub validated_until: Option<OffsetDateTime>,
@@ -101,9 +101,9 @@ mod tests {
     const LATER: OffsetDateTime = datetime!(2027-11-23 12:00 UTC);
     const PAST: OffsetDateTime = datetime!(2025-11-23 12:00 UTC);
 
-    fn v<'a>(kind: &'a str, status: &str, until: Option<OffsetDateTime>) -> OrgValidationFact<'a> {
+    fn v(kind: &str, status: &str, until: Option<OffsetDateTime>) -> OrgValidationFact {
         OrgValidationFact {
-            kind,
+            kind: ValidationType::from_name(kind).expect("a validation type"),
             status: ValidationStatus::from_name(status).expect("a validation status"),
             validated_until: until,
         }

@@ -26,7 +26,7 @@ pub struct NewOrganization {
     pub telephone: String,
     pub organization_contact: Contact,
     pub container_id: Option<i64>,
-    pub validations: Vec<String>,
+    pub validations: Vec<ValidationType>,
     pub skip_duplicate_org_check: bool,
     pub ev: EvDetails,
 }
@@ -49,7 +49,7 @@ pub const BUSINESS_CATEGORIES: &[&str] = &[
 ];
 
 /// Validation types an organization can be submitted for (§10.3).
-pub const ORG_VALIDATION_TYPES: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
+pub use certwell_types::ValidationType;
 
 /// A full new contact: first_name, last_name, email, job_title, telephone.
 pub fn validate_new_contact(c: &ContactInput, field: &str) -> Result<Contact> {
@@ -162,25 +162,32 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
     })
 }
 
-/// Checks one validation type (ov, ev, cs, ev_cs, ds, smime).
-pub fn check_validation_type(kind: &str, field: &str) -> Result<()> {
-    if !ORG_VALIDATION_TYPES.contains(&kind) {
-        return Err(PolicyError::new(
+/// Parses one validation type (ov, ev, cs, ev_cs, ds, smime; exact
+/// spelling).
+pub fn parse_validation_type(kind: &str, field: &str) -> Result<ValidationType> {
+    ValidationType::from_name(kind).ok_or_else(|| {
+        PolicyError::new(
             codes::INVALID_VALIDATION_TYPE,
-            format!("The field '{field}' must be one of {ORG_VALIDATION_TYPES:?}; got '{kind}'."),
-        ));
-    }
-    Ok(())
+            format!(
+                "The field '{field}' must be one of {:?}; got '{kind}'.",
+                ValidationType::names()
+            ),
+        )
+    })
 }
 
 /// The `validations: [{"type": …}]` array of organizations and domains.
-pub fn validate_validation_types(list: &[ValidationInput], prefix: &str) -> Result<Vec<String>> {
+pub fn validate_validation_types(
+    list: &[ValidationInput],
+    prefix: &str,
+) -> Result<Vec<ValidationType>> {
     let mut out = Vec::new();
     for (i, v) in list.iter().enumerate() {
         let field = format!("{prefix}validations[{i}].type");
-        let t = required_str(&v.kind, &field)?;
-        check_validation_type(t, &field)?;
-        out.push(t.to_string());
+        out.push(parse_validation_type(
+            required_str(&v.kind, &field)?,
+            &field,
+        )?);
     }
     Ok(out)
 }
@@ -206,12 +213,9 @@ pub struct VerifiedUser {
 /// One validation type asked for with `POST /organization/{id}/validation`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestedValidation {
-    pub kind: String,
+    pub kind: ValidationType,
     pub verified_users: Vec<VerifiedUser>,
 }
-
-/// Validation types that need `verified_users` (api-surface.md §7.4).
-pub const NEEDS_VERIFIED_USERS: &[&str] = &["ev", "cs", "ev_cs"];
 
 /// The body of `POST /organization/{id}/validation`: known types, each at
 /// most once; `verified_users` required for ev, cs and ev_cs (an `id`, or
@@ -221,8 +225,8 @@ pub fn validation_request(list: &[ValidationInput]) -> Result<Vec<RequestedValid
     let mut out: Vec<RequestedValidation> = Vec::new();
     for (i, v) in list.iter().enumerate() {
         let field = format!("validations[{i}].type");
-        let kind = required_str(&v.kind, &field)?.to_ascii_lowercase();
-        check_validation_type(&kind, &field)?;
+        let kind =
+            parse_validation_type(&required_str(&v.kind, &field)?.to_ascii_lowercase(), &field)?;
         if out.iter().any(|r| r.kind == kind) {
             return Err(PolicyError::invalid(
                 &field,
@@ -258,7 +262,7 @@ pub fn validation_request(list: &[ValidationInput]) -> Result<Vec<RequestedValid
                 email: Some(email),
             });
         }
-        if NEEDS_VERIFIED_USERS.contains(&kind.as_str()) && users.is_empty() {
+        if kind.needs_verified_users() && users.is_empty() {
             return Err(PolicyError::missing(&format!(
                 "validations[{i}].verified_users"
             )));
@@ -286,10 +290,9 @@ pub const MAX_DESK_NOTE: usize = 2000;
 /// contacts, given now or with the submission (`submitted_users`).
 pub fn desk_decision(
     input: &certwell_api::organization::DeskDecisionInput,
-    kind: &str,
+    kind: ValidationType,
     submitted_users: bool,
 ) -> Result<DeskDecision> {
-    check_validation_type(kind, "type")?;
     let decision = required_str(&input.decision, "decision")?.to_ascii_lowercase();
     let approve = match decision.as_str() {
         "approve" | "approved" => true,
@@ -337,7 +340,7 @@ pub fn desk_decision(
 pub struct NewDomain {
     pub name: String,
     pub organization_id: i64,
-    pub validations: Vec<String>,
+    pub validations: Vec<ValidationType>,
     pub dcv_method: crate::dcv::DcvMethod,
     pub container_id: Option<i64>,
 }
@@ -550,21 +553,35 @@ mod tests {
             note: Some(note.into()),
             verified_contacts: contacts,
         };
-        let d =
-            desk_decision(&input("approve", "checked the registry", None), "ov", false).unwrap();
+        let d = desk_decision(
+            &input("approve", "checked the registry", None),
+            ValidationType::Ov,
+            false,
+        )
+        .unwrap();
         assert!(d.approve && d.verified_contacts.is_empty());
         assert_eq!(d.note, "checked the registry");
         assert!(
-            !desk_decision(&input("Reject", "no such company", None), "ev", false)
-                .unwrap()
-                .approve
+            !desk_decision(
+                &input("Reject", "no such company", None),
+                ValidationType::Ev,
+                false
+            )
+            .unwrap()
+            .approve
         );
         // EV approval needs verified contacts, now or from the submission
-        let e = desk_decision(&input("approve", "ok", None), "ev", false).unwrap_err();
+        let e =
+            desk_decision(&input("approve", "ok", None), ValidationType::Ev, false).unwrap_err();
         assert_eq!(e.code, codes::MISSING_REQUIRED_FIELD);
         assert!(e.message.contains("verified_contacts"), "{}", e.message);
-        assert!(desk_decision(&input("approve", "ok", None), "ev", true).is_ok());
-        let d = desk_decision(&input("approve", "ok", Some(vec![contact()])), "ev", false).unwrap();
+        assert!(desk_decision(&input("approve", "ok", None), ValidationType::Ev, true).is_ok());
+        let d = desk_decision(
+            &input("approve", "ok", Some(vec![contact()])),
+            ValidationType::Ev,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             d.verified_contacts[0].email.as_deref(),
             Some("gia@example.com")
@@ -573,13 +590,11 @@ mod tests {
             (input("maybe", "x", None), "decision"),
             (input("approve", "  ", None), "note"),
         ] {
-            let e = desk_decision(&bad, "ov", false).unwrap_err();
+            let e = desk_decision(&bad, ValidationType::Ov, false).unwrap_err();
             assert!(e.message.contains(field), "{}", e.message);
         }
         assert_eq!(
-            desk_decision(&input("approve", "x", None), "dv", false)
-                .unwrap_err()
-                .code,
+            parse_validation_type("dv", "type").unwrap_err().code,
             codes::INVALID_VALIDATION_TYPE
         );
     }

@@ -92,14 +92,26 @@ impl Default for DcvConfig {
     }
 }
 
+/// How the SMTP relay is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on loopback or a private network).
+    None,
+    /// STARTTLS required.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
     /// Relay host; "" sends no mail (validation emails are logged as not sent).
     pub host: String,
     pub port: u16,
-    /// "none", "starttls" or "tls".
-    pub tls: String,
+    /// `none`, `starttls` or `tls`.
+    pub tls: SmtpTls,
     pub username: String,
     pub password: String,
     /// The From address of validation emails.
@@ -132,7 +144,7 @@ impl Default for SmtpConfig {
         SmtpConfig {
             host: String::new(),
             port: 25,
-            tls: "none".into(),
+            tls: SmtpTls::None,
             username: String::new(),
             password: String::new(),
             from: "certwell <noreply@certwell.invalid>".into(),
@@ -282,12 +294,6 @@ impl Config {
                 self.dcv.nameserver
             ));
         }
-        if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
-            return Err(format!(
-                "smtp.tls: expected none, starttls or tls, got '{}'",
-                self.smtp.tls
-            ));
-        }
         if self.validation_delay_seconds > 0 && !self.sandbox {
             return Err("validation_delay_seconds: only with --sandbox".into());
         }
@@ -410,13 +416,20 @@ mod tests {
         assert_eq!(default_ids.caa_identities(), vec!["ca.example.net"]);
         for bad in [
             "[dcv]\nnameserver = \"resolver\"\n",
-            "[smtp]\ntls = \"maybe\"\n",
             "validation_delay_seconds = 3\n",
         ] {
             let c: Config = toml::from_str(bad).unwrap();
             assert!(c.validate().is_err(), "{bad}");
         }
         assert!(toml::from_str::<Config>("[dcv]\nunknown = 1\n").is_err());
+        assert!(toml::from_str::<Config>("[smtp]\ntls = \"maybe\"\n").is_err());
+        assert_eq!(
+            toml::from_str::<Config>("[smtp]\ntls = \"starttls\"\n")
+                .unwrap()
+                .smtp
+                .tls,
+            SmtpTls::Starttls
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::SmtpConfig;
+use crate::config::{SmtpConfig, SmtpTls};
 
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -22,10 +22,10 @@ impl Mailer {
         }
         let tls_params =
             || TlsParameters::new(cfg.host.clone()).map_err(|e| format!("smtp: TLS set-up: {e}"));
-        let tls = match cfg.tls.as_str() {
-            "starttls" => Tls::Required(tls_params()?),
-            "tls" => Tls::Wrapper(tls_params()?),
-            _ => Tls::None,
+        let tls = match cfg.tls {
+            SmtpTls::Starttls => Tls::Required(tls_params()?),
+            SmtpTls::Tls => Tls::Wrapper(tls_params()?),
+            SmtpTls::None => Tls::None,
         };
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
             .port(cfg.port)

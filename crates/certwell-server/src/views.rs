@@ -54,25 +54,13 @@ pub fn org_data(o: &Organization) -> Option<NewOrganization> {
     serde_json::from_value(o.data.clone()).ok()
 }
 
-pub fn validation_name(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "ov" => ("OV", "Normal Organization Validation"),
-        "ev" => ("EV", "Extended Organization Validation (EV)"),
-        "cs" => ("CS", "Code Signing Organization Validation"),
-        "ev_cs" => ("EV CS", "Code Signing Organization Extended Validation"),
-        "ds" => ("DS", "Document Signing Validation"),
-        "smime" => ("SMIME", "SMIME Organization Validation"),
-        _ => ("", ""),
-    }
-}
-
 pub fn org_validations(o: &Organization) -> Value {
     Value::Array(
         o.validations
             .iter()
             .map(|v| {
-                let (name, desc) = validation_name(&v.kind);
-                let mut m = json!({"type": v.kind, "name": name, "description": desc,
+                let mut m = json!({"type": v.kind, "name": v.kind.display_name(),
+                    "description": v.kind.description(),
                     "date_created": datetime(v.date_created), "status": v.status});
                 if let Some(u) = v.validated_until {
                     m["validated_until"] = json!(datetime(u));
@@ -172,13 +160,12 @@ pub fn domain_json(d: &Domain, org: Option<&Organization>, container_name: &str)
         .validation_types
         .iter()
         .map(|t| {
-            let (name, desc) = validation_name(t);
-            let mut m = json!({"type": t, "name": name, "description": desc,
+            let mut m = json!({"type": t, "name": t.display_name(), "description": t.description(),
                 "status": if validated { "active" } else { "pending" },
                 "dcv_status": if validated { "complete" } else { "pending" }});
             if let Some(u) = d.validated_until {
                 m["validated_until"] = json!(datetime(u));
-                exp.insert(t.clone(), json!(date(u)));
+                exp.insert(t.as_str().to_string(), json!(date(u)));
             }
             m
         })

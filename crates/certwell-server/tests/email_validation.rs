@@ -162,9 +162,9 @@ async fn email_dcv_links_validate_the_domain_and_issue_the_order() {
         .store
         .create_validation_link(&certwell_store::NewValidationLink {
             account_id: 1,
-            kind: "domain".into(),
-            domain_id: Some(domain_id.parse().unwrap()),
-            order_id: None,
+            target: certwell_store::LinkTarget::Domain {
+                domain_id: domain_id.parse().unwrap(),
+            },
             email: "admin@mail-check.com".into(),
             token_hash: certwell_server::extract::hash_api_key(secret),
             expires_at: time::macros::datetime!(2026-01-01 0:00 UTC),

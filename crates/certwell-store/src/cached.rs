@@ -203,7 +203,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn submit_org_validation(
         &self,
         organization_id: i64,
-        kind: &str,
+        kind: ValidationType,
         status: ValidationStatus,
         validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
@@ -570,7 +570,7 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn revoked_entries(
         &self,
         ca_id: &str,
-    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
+    ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
         self.inner.revoked_entries(ca_id).await
     }
 

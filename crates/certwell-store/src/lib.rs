@@ -122,7 +122,7 @@ pub trait Store: Send + Sync {
     async fn submit_org_validation(
         &self,
         organization_id: i64,
-        kind: &str,
+        kind: ValidationType,
         status: ValidationStatus,
         validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
@@ -341,7 +341,7 @@ pub trait Store: Send + Sync {
     async fn revoked_entries(
         &self,
         ca_id: &str,
-    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>>;
+    ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>>;
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool>;
     /// The account's funds (NotFound: no such account).
     async fn balance(&self, account_id: i64) -> Result<Balance>;

@@ -5,7 +5,7 @@
 
 pub use certwell_types::{
     CertificateKind, CertificateStatus, DcvMethod, MailboxStatus, OrderStatus, RequestKind,
-    RequestStatus, ValidationStatus,
+    RequestStatus, RevocationReason, ValidationStatus, ValidationType,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -171,7 +171,7 @@ pub struct NewOrganizationRow {
     pub assumed_name: Option<String>,
     pub data: Value,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, ValidationStatus, Option<OffsetDateTime>)>,
+    pub validations: Vec<(ValidationType, ValidationStatus, Option<OffsetDateTime>)>,
 }
 
 /// The fields an inline organization is matched on by the duplicate check.
@@ -188,7 +188,7 @@ pub struct OrgDuplicateKey {
 
 #[derive(Debug, Clone)]
 pub struct OrgValidation {
-    pub kind: String,
+    pub kind: ValidationType,
     pub status: ValidationStatus,
     pub date_created: OffsetDateTime,
     pub validated_until: Option<OffsetDateTime>,
@@ -217,7 +217,7 @@ pub struct NewDomainRow {
     pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
     pub dcv_token_expires: Option<OffsetDateTime>,
-    pub validation_types: Vec<String>,
+    pub validation_types: Vec<ValidationType>,
     pub validated_at: Option<OffsetDateTime>,
     pub validated_until: Option<OffsetDateTime>,
 }
@@ -233,7 +233,7 @@ pub struct Domain {
     pub dcv_method: DcvMethod,
     pub dcv_token: Option<String>,
     pub dcv_token_expires: Option<OffsetDateTime>,
-    pub validation_types: Vec<String>,
+    pub validation_types: Vec<ValidationType>,
     pub validated_at: Option<OffsetDateTime>,
     pub validated_until: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
@@ -249,7 +249,7 @@ pub struct PendingOrgValidation {
     pub account_id: i64,
     pub organization_id: i64,
     pub organization_name: String,
-    pub kind: String,
+    pub kind: ValidationType,
     pub date_created: OffsetDateTime,
     pub verified_users: Option<Value>,
 }
@@ -259,7 +259,7 @@ pub struct PendingOrgValidation {
 pub struct OrgDecision {
     pub operator_key_id: Option<i64>,
     pub organization_id: i64,
-    pub kind: String,
+    pub kind: ValidationType,
     pub approve: bool,
     pub validated_until: Option<OffsetDateTime>,
     pub note: String,
@@ -275,7 +275,7 @@ pub struct AuditEntry {
     pub operator_key_id: Option<i64>,
     pub account_id: i64,
     pub organization_id: i64,
-    pub kind: String,
+    pub kind: ValidationType,
     pub decision: String,
     pub note: String,
     pub verified_contacts: Option<Value>,
@@ -286,9 +286,7 @@ pub struct AuditEntry {
 pub struct NewValidationLink {
     pub account_id: i64,
     /// "domain" or "mailbox".
-    pub kind: String,
-    pub domain_id: Option<i64>,
-    pub order_id: Option<i64>,
+    pub target: LinkTarget,
     pub email: String,
     pub token_hash: String,
     pub expires_at: OffsetDateTime,
@@ -299,9 +297,7 @@ pub struct NewValidationLink {
 pub struct ValidationLink {
     pub id: i64,
     pub account_id: i64,
-    pub kind: String,
-    pub domain_id: Option<i64>,
-    pub order_id: Option<i64>,
+    pub target: LinkTarget,
     pub email: String,
     pub expires_at: OffsetDateTime,
     pub sent_at: OffsetDateTime,
@@ -383,9 +379,9 @@ pub struct NewOrder {
     /// (status, comments) of the new_request, if the order has one.
     pub request: Option<(RequestStatus, Option<String>)>,
     pub certificate: NewCertificateRow,
-    /// (CA id, serial hex): the order is issuable now; claim its certificate
-    /// and record the serial in the same transaction.
-    pub reserve_serial: Option<(String, String)>,
+    /// The order is issuable now: claim its certificate and record this
+    /// serial in the same transaction.
+    pub reserve_serial: Option<SerialReservation>,
     /// Mailbox-validated orders: every address with its initial state.
     pub emails: Vec<OrderEmail>,
     /// The order this one renews (an order of the same account).
@@ -563,7 +559,7 @@ pub struct Certificate {
     pub date_issued: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
-    pub revocation_reason: Option<String>,
+    pub revocation_reason: Option<RevocationReason>,
     /// `primary`, `reissue` or `duplicate`.
     pub kind: CertificateKind,
     /// The reissue/duplicate request that asked for it.
@@ -588,9 +584,8 @@ pub struct NewExtraCertificate {
     /// True when the request is approved (or skipped): the certificate
     /// waits only for validation.
     pub approved: bool,
-    /// (CA id, serial hex): issuable now; claim and record the serial in
-    /// the same transaction.
-    pub reserve_serial: Option<(String, String)>,
+    /// Issuable now: claim and record this serial in the same transaction.
+    pub reserve_serial: Option<SerialReservation>,
     pub created_at: OffsetDateTime,
 }
 
@@ -606,13 +601,12 @@ pub struct CreatedExtraCertificate {
 pub struct Revocation {
     pub account_id: i64,
     pub certificate_ids: Vec<i64>,
-    /// RFC 5280 reason name as the API spells it (unspecified, keyCompromise, …).
-    pub reason: String,
+    pub reason: RevocationReason,
     pub revoked_at: OffsetDateTime,
     /// Add the certificates' keys to the cross-account blocklist.
     pub block_keys: bool,
-    /// (request id, processor user id, processor comment)
-    pub approve_request: Option<(i64, i64, Option<String>)>,
+    /// The revoke request this revocation approves, if any.
+    pub approve_request: Option<RequestApproval>,
 }
 
 #[derive(Debug, Clone)]
@@ -626,4 +620,29 @@ pub struct IssuedCertificate {
     pub valid_from: OffsetDateTime,
     pub valid_till: OffsetDateTime,
     pub date_issued: OffsetDateTime,
+}
+
+/// A serial to record for a certificate claimed for signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialReservation {
+    pub ca_id: String,
+    pub serial_hex: String,
+}
+
+/// Approval of a request by one of the account's users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestApproval {
+    pub request_id: i64,
+    /// The approving user.
+    pub processor_id: i64,
+    pub processor_comment: Option<String>,
+}
+
+/// What a validation link confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// Control of a domain (email DCV).
+    Domain { domain_id: i64 },
+    /// An address of a mailbox-validated order.
+    Mailbox { order_id: i64 },
 }

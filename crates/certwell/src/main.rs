@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use certwell_policy::approval::{ApprovalWorkflow, Role};
+use certwell_policy::organization::ValidationType;
 use certwell_server::{Config, DataDir};
 use clap::{Parser, Subcommand};
 
@@ -101,8 +102,8 @@ enum OperatorCommand {
     /// Mark an organization validated.
     ValidateOrg {
         id: i64,
-        #[arg(long = "type", default_value = "ov", value_parser = ["ov", "ev", "cs", "ev_cs", "ds", "smime"])]
-        kind: String,
+        #[arg(long = "type", default_value = "ov", value_parser = validation_type)]
+        kind: ValidationType,
     },
     /// Mark a domain validated.
     ValidateDomain { id: i64 },
@@ -112,8 +113,8 @@ enum OperatorCommand {
     Decide {
         /// The organization id.
         id: i64,
-        #[arg(long = "type", value_parser = ["ov", "ev", "cs", "ev_cs", "ds", "smime"])]
-        kind: String,
+        #[arg(long = "type", value_parser = validation_type)]
+        kind: ValidationType,
         #[arg(long, conflicts_with = "reject")]
         approve: bool,
         #[arg(long)]
@@ -336,7 +337,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, _) = certwell_server::open(&dir, config).await?;
             let r = match command {
                 OperatorCommand::ValidateOrg { id, kind } => {
-                    certwell_server::service::desk::validate_org(&state, id, &kind)
+                    certwell_server::service::desk::validate_org(&state, id, kind)
                         .await
                         .map(|_| println!("organization {id}: {kind} validated"))
                         .map_err(|e| e.message)
@@ -366,7 +367,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     reject,
                     note,
                     verified_contacts,
-                } => decide(&state, id, &kind, approve, reject, note, &verified_contacts).await,
+                } => decide(&state, id, kind, approve, reject, note, &verified_contacts).await,
                 OperatorCommand::Audit { organization } => {
                     match state.store.validation_audit(organization, 1000).await {
                         Ok(list) => {
@@ -408,7 +409,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 async fn decide(
     state: &certwell_server::state::AppState,
     id: i64,
-    kind: &str,
+    kind: ValidationType,
     approve: bool,
     reject: bool,
     note: String,
@@ -438,19 +439,7 @@ async fn decide(
         note: Some(note),
         verified_contacts: (!verified.is_empty()).then_some(verified),
     };
-    let org = state
-        .store
-        .get_organization_any(id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or(format!("organization {id} does not exist"))?;
-    let submitted = org
-        .validations
-        .iter()
-        .any(|v| v.kind == kind && v.verified_users.is_some());
-    let d = certwell_policy::organization::desk_decision(&input, kind, submitted)
-        .map_err(|e| e.message)?;
-    certwell_server::service::desk::decide(state, None, id, kind, &d)
+    certwell_server::service::desk::decide_on_input(state, None, id, kind, &input)
         .await
         .map_err(|e| e.message)?;
     println!(
@@ -458,6 +447,12 @@ async fn decide(
         if approve { "approved" } else { "rejected" }
     );
     Ok(())
+}
+
+/// `--type`: an organization validation type.
+fn validation_type(s: &str) -> Result<ValidationType, String> {
+    ValidationType::from_name(s)
+        .ok_or_else(|| format!("expected one of {}", ValidationType::names().join(", ")))
 }
 
 fn main() -> ExitCode {

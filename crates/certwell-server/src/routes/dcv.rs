@@ -168,8 +168,8 @@ pub async fn order_validation(
             .validations
             .iter()
             .map(|val| {
-                let (name, desc) = crate::views::validation_name(&val.kind);
-                let mut x = json!({"type": val.kind, "name": name, "description": desc,
+                let mut x = json!({"type": val.kind, "name": val.kind.display_name(),
+                    "description": val.kind.description(),
                     "date_created": crate::views::datetime(val.date_created), "status": val.status});
                 if let Some(u) = val.validated_until {
                     x["validated_until"] = json!(crate::views::datetime(u));

@@ -9,13 +9,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use certwell_api::error::codes;
 use certwell_policy::approval::{ApprovalWorkflow, Role};
+use certwell_policy::organization::{parse_validation_type, ValidationType};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::extract::{parse_json, path_id, Operator};
 use crate::service::desk::{
-    create_account, decide, org_not_found, validate_domain, validate_order_email, validate_org,
+    create_account, decide_on_input, org_not_found, validate_domain, validate_order_email,
+    validate_org,
 };
 use crate::state::AppState;
 
@@ -53,18 +55,8 @@ pub async fn put_decision(
 ) -> Result<StatusCode> {
     let id = path_id(&id, org_not_found)?;
     let input: certwell_api::organization::DeskDecisionInput = parse_json(&body)?;
-    let kind = kind.to_ascii_lowercase();
-    let org = state
-        .store
-        .get_organization_any(id)
-        .await?
-        .ok_or_else(org_not_found)?;
-    let submitted_users = org
-        .validations
-        .iter()
-        .any(|v| v.kind == kind && v.verified_users.is_some());
-    let d = certwell_policy::organization::desk_decision(&input, &kind, submitted_users)?;
-    decide(&state, Some(op.key_id), id, &kind, &d).await?;
+    let kind = parse_validation_type(&kind.to_ascii_lowercase(), "type")?;
+    decide_on_input(&state, Some(op.key_id), id, kind, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,8 +107,11 @@ pub async fn put_validate_org(
         )
     })?;
     let b: ValidateOrgBody = parse_json(&body)?;
-    let kind = b.kind.unwrap_or_else(|| "ov".into());
-    validate_org(&state, id, &kind).await?;
+    let kind = match b.kind.as_deref() {
+        Some(k) => parse_validation_type(k, "type")?,
+        None => ValidationType::Ov,
+    };
+    validate_org(&state, id, kind).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

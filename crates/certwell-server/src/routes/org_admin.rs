@@ -139,7 +139,7 @@ pub async fn submit_validation(
         let users = serde_json::to_value(&r.verified_users).unwrap_or(Value::Null);
         state
             .store
-            .submit_org_validation(org.id, &r.kind, status, until, &users)
+            .submit_org_validation(org.id, r.kind, status, until, &users)
             .await?;
     }
     if state.config.sandbox {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
-use certwell_policy::organization::check_validation_type;
+use certwell_policy::organization::ValidationType;
 use certwell_store::AccountSettings;
 use time::Duration;
 
@@ -20,8 +20,7 @@ pub fn org_not_found() -> Error {
 
 /// Marks an organization validated for `kind` (ov, ev, …) for the reuse
 /// period, with an audit entry.
-pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> Result<()> {
-    check_validation_type(kind, "type")?;
+pub async fn validate_org(state: &AppState, org_id: i64, kind: ValidationType) -> Result<()> {
     decide(
         state,
         None,
@@ -36,13 +35,37 @@ pub async fn validate_org(state: &AppState, org_id: i64, kind: &str) -> Result<(
     .await
 }
 
+/// The desk's decision on validation `kind` of organization `org_id` as
+/// asked (`PUT /operator/v1/organization/{id}/validation/{type}`, or
+/// `certwell operator decide`): checked against what the customer
+/// submitted, then recorded.
+pub async fn decide_on_input(
+    state: &AppState,
+    operator_key_id: Option<i64>,
+    org_id: i64,
+    kind: ValidationType,
+    input: &certwell_api::organization::DeskDecisionInput,
+) -> Result<()> {
+    let org = state
+        .store
+        .get_organization_any(org_id)
+        .await?
+        .ok_or_else(org_not_found)?;
+    let submitted_users = org
+        .validations
+        .iter()
+        .any(|v| v.kind == kind && v.verified_users.is_some());
+    let d = certwell_policy::organization::desk_decision(input, kind, submitted_users)?;
+    decide(state, operator_key_id, org_id, kind, &d).await
+}
+
 /// Records a desk decision (and its audit entry); approvals last the
 /// reuse period and wake the issuer, so waiting orders move on.
 pub async fn decide(
     state: &AppState,
     operator_key_id: Option<i64>,
     org_id: i64,
-    kind: &str,
+    kind: ValidationType,
     d: &certwell_policy::organization::DeskDecision,
 ) -> Result<()> {
     state
@@ -60,7 +83,7 @@ pub async fn decide(
         .decide_org_validation(&certwell_store::OrgDecision {
             operator_key_id,
             organization_id: org_id,
-            kind: kind.to_string(),
+            kind,
             approve: d.approve,
             validated_until: d
                 .approve
@@ -79,7 +102,7 @@ pub async fn decide(
         })?;
     tracing::info!(
         organization = org_id,
-        kind,
+        kind = kind.as_str(),
         approve = d.approve,
         "organization validation decided"
     );

@@ -26,7 +26,9 @@ use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::organization::OrderContact;
 use certwell_policy::tls::{OrgChoice, TlsOrderPlan};
-use certwell_store::{DcvMethod, OrderEmail, OrderStatus, RequestStatus, ValidationStatus};
+use certwell_store::{
+    DcvMethod, OrderEmail, OrderStatus, RequestStatus, ValidationStatus, ValidationType,
+};
 use certwell_store::{
     NewCertificateRow, NewDomainRow, NewOrder, NewOrganizationRow, OrgDuplicateKey, OrgForOrder,
 };
@@ -59,21 +61,24 @@ pub fn csr_error(e: certwell_ca::CsrError) -> Error {
 
 /// New validations for an organization or domain created now: all of
 /// them active in sandbox mode, else pending.
+/// In the sandbox every validation type is active at once, whatever was
+/// asked for.
 pub fn initial_validations(
     state: &AppState,
-    kinds: &[String],
-) -> Vec<(String, ValidationStatus, Option<OffsetDateTime>)> {
-    let until = crate::clock::now() + Duration::days(state.config.validation_reuse_days);
-    kinds
-        .iter()
-        .map(|k| {
-            if state.config.sandbox {
-                (k.clone(), ValidationStatus::Active, Some(until))
-            } else {
-                (k.clone(), ValidationStatus::Pending, None)
-            }
-        })
-        .collect()
+    requested: &[ValidationType],
+) -> Vec<(ValidationType, ValidationStatus, Option<OffsetDateTime>)> {
+    if state.config.sandbox {
+        let until = crate::clock::now() + Duration::days(state.config.validation_reuse_days);
+        ValidationType::ALL
+            .iter()
+            .map(|k| (*k, ValidationStatus::Active, Some(until)))
+            .collect()
+    } else {
+        requested
+            .iter()
+            .map(|k| (*k, ValidationStatus::Pending, None))
+            .collect()
+    }
 }
 
 /// (validated_at, validated_until) of a domain created now: validated at
@@ -91,8 +96,6 @@ pub fn sandbox_validated_until(
         (None, None)
     }
 }
-
-pub const ALL_ORG_VALIDATIONS: &[&str] = &["ov", "ev", "cs", "ev_cs", "ds", "smime"];
 
 /// What every family's plan tells the pipeline.
 pub struct Common<'a> {
@@ -232,7 +235,7 @@ impl OrderFamily for TlsOrder {
             names,
             container_id,
             dcv_method,
-            product.validation.as_str(),
+            product.validation.validation_type(),
         )
     }
 
@@ -535,18 +538,18 @@ pub fn pick_issuing_ca<'a>(
 pub struct ResolvedOrg {
     pub for_order: OrgForOrder,
     /// (type, status, validated_until)
-    pub validations: Vec<(String, ValidationStatus, Option<OffsetDateTime>)>,
+    pub validations: Vec<(ValidationType, ValidationStatus, Option<OffsetDateTime>)>,
     pub data: Option<NewOrganization>,
     pub created_at: OffsetDateTime,
     pub domains: Vec<certwell_store::Domain>,
 }
 
 impl ResolvedOrg {
-    pub fn validation_facts(&self) -> Vec<OrgValidationFact<'_>> {
+    pub fn validation_facts(&self) -> Vec<OrgValidationFact> {
         self.validations
             .iter()
             .map(|(kind, status, until)| OrgValidationFact {
-                kind,
+                kind: *kind,
                 status: *status,
                 validated_until: *until,
             })
@@ -581,7 +584,7 @@ pub async fn resolve_organization(
         validations: o
             .validations
             .iter()
-            .map(|v| (v.kind.clone(), v.status, v.validated_until))
+            .map(|v| (v.kind, v.status, v.validated_until))
             .collect(),
         data: views::org_data(&o),
         created_at: o.created_at,
@@ -649,11 +652,7 @@ pub async fn resolve_organization(
                 Some(c) => check_container(state, caller, c, "organization.container.id").await?,
                 None => caller.user.container_id,
             };
-            let mut kinds: Vec<String> = new.validations.clone();
-            if state.config.sandbox {
-                kinds = ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect();
-            }
-            let validations = initial_validations(state, &kinds);
+            let validations = initial_validations(state, &new.validations);
             Ok(ResolvedOrg {
                 for_order: OrgForOrder::New(NewOrganizationRow {
                     container_id,
@@ -715,8 +714,10 @@ pub fn new_domains_for(
     names: &[String],
     container_id: i64,
     dcv_method: DcvMethod,
-    validation_type: &str,
+    validation_type: Option<ValidationType>,
 ) -> Result<Vec<NewDomainRow>> {
+    let validation_type = validation_type
+        .ok_or_else(|| Error::internal("A mailbox-validated product has no domains."))?;
     let (validated_at, validated_until) = sandbox_validated_until(state);
     let mut new_domains: Vec<NewDomainRow> = Vec::new();
     let http = dcv_method.exact_name_only();
@@ -760,7 +761,7 @@ pub fn new_domains_for(
             dcv_method,
             dcv_token: token.as_ref().map(|t| t.0.clone()),
             dcv_token_expires: token.map(|t| t.1),
-            validation_types: vec![validation_type.to_string()],
+            validation_types: vec![validation_type],
             validated_at,
             validated_until,
         });

@@ -4,7 +4,7 @@
 //! in hand means the serial is on disk.
 
 use certwell_ca::SerialLedger;
-use certwell_store::{CreatedOrder, NewOrder, Store, StoreError};
+use certwell_store::{CreatedOrder, NewOrder, SerialReservation, Store, StoreError};
 
 /// Records serials on their own (a block for the pool, or a CA
 /// certificate's serial before the CA is stored).
@@ -51,7 +51,10 @@ impl SerialLedger for WithOrder<'_> {
             return Err(StoreError::Database("one serial per order".into()));
         };
         let mut order = self.1;
-        order.reserve_serial = Some((issuer_id.to_string(), serial.clone()));
+        order.reserve_serial = Some(SerialReservation {
+            ca_id: issuer_id.to_string(),
+            serial_hex: serial.clone(),
+        });
         self.0.create_order(&order).await
     }
 }

@@ -8,7 +8,8 @@ use certwell_api::error::codes;
 use certwell_policy::order_status::StatusChange;
 use certwell_policy::revocation::{parse_reason, RevocationReason};
 use certwell_store::{
-    Certificate, CertificateStatus, OrderStatus, RequestKind, RequestStatus, Revocation,
+    Certificate, CertificateStatus, OrderStatus, RequestApproval, RequestKind, RequestStatus,
+    Revocation,
 };
 use serde_json::json;
 use serde_json::Value;
@@ -19,14 +20,14 @@ pub async fn revoke_now(
     account_id: i64,
     certificate_ids: &[i64],
     reason: RevocationReason,
-    approve_request: Option<(i64, i64, Option<String>)>,
+    approve_request: Option<RequestApproval>,
 ) -> Result<Vec<Certificate>> {
     let revoked = state
         .store
         .revoke_certificates(&Revocation {
             account_id,
             certificate_ids: certificate_ids.to_vec(),
-            reason: reason.as_str().to_string(),
+            reason,
             revoked_at: crate::clock::now(),
             block_keys: reason == RevocationReason::KeyCompromise,
             approve_request,

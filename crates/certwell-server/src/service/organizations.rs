@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::extract::Caller;
 use crate::service::access::check_container;
-use crate::service::intake::{initial_validations, ALL_ORG_VALIDATIONS};
+use crate::service::intake::initial_validations;
 use crate::state::AppState;
 
 /// `POST /organization`: stores the organization in the caller's container
@@ -23,11 +23,6 @@ pub async fn create_organization(
         Some(c) => check_container(state, caller, c, "container.id").await?,
         None => caller.user.container_id,
     };
-    let kinds: Vec<String> = if state.config.sandbox {
-        ALL_ORG_VALIDATIONS.iter().map(|s| s.to_string()).collect()
-    } else {
-        org.validations.clone()
-    };
     let created = state
         .store
         .create_organization(
@@ -37,7 +32,7 @@ pub async fn create_organization(
                 name: org.name.clone(),
                 assumed_name: org.assumed_name.clone(),
                 data: serde_json::to_value(&org).unwrap_or(Value::Null),
-                validations: initial_validations(state, &kinds),
+                validations: initial_validations(state, &org.validations),
             },
         )
         .await?;

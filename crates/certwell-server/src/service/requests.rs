@@ -4,7 +4,9 @@
 
 use certwell_api::error::codes;
 use certwell_policy::approval::request_transition;
-use certwell_store::{OrderStatus, ProcessRequest, Request, RequestKind, RequestStatus};
+use certwell_store::{
+    OrderStatus, ProcessRequest, Request, RequestApproval, RequestKind, RequestStatus,
+};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -65,7 +67,11 @@ pub async fn process_request(
             caller.account_id,
             &ids,
             reason,
-            Some((r.id, caller.user.id, processor_comment.clone())),
+            Some(RequestApproval {
+                request_id: r.id,
+                processor_id: caller.user.id,
+                processor_comment: processor_comment.clone(),
+            }),
         )
         .await?;
         return Ok(());

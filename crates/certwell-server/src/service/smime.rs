@@ -176,7 +176,7 @@ impl OrderFamily for SmimeOrder {
             names,
             container_id,
             DcvMethod::Email,
-            product.validation.as_str(),
+            product.validation.validation_type(),
         )
     }
 

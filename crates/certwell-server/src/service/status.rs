@@ -222,8 +222,6 @@ fn status_of(c: &Certificate) -> OcspCertStatus {
             let time = c.revoked_at.unwrap_or_else(OffsetDateTime::now_utc);
             let reason = c
                 .revocation_reason
-                .as_deref()
-                .and_then(RevocationReason::from_name)
                 .map(RevocationReason::crl_code)
                 .filter(|r| *r != 0);
             OcspCertStatus::Revoked { time, reason }
@@ -358,11 +356,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
             tracing::error!(ca = %ca.id, serial, "unreadable revocation record");
             continue;
         };
-        let code = reason
-            .as_deref()
-            .and_then(RevocationReason::from_name)
-            .map(RevocationReason::crl_code)
-            .filter(|c| *c != 0);
+        let code = reason.map(RevocationReason::crl_code).filter(|c| *c != 0);
         entries.push(certwell_ca::CrlEntry {
             serial,
             revocation_date: at,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use certwell_api::error::codes;
 use certwell_policy::dcv::{self as rules, CaaUse};
-use certwell_store::{Domain, NewValidationLink, ValidationLink};
+use certwell_store::{Domain, LinkTarget, NewValidationLink, ValidationLink};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
@@ -158,17 +158,11 @@ async fn new_link(
 ) -> Result<String> {
     let secret = crate::token::random_hex(16)?;
     let n = now();
-    let (kind, domain_id, order_id) = match target {
-        LinkTarget::Domain(id) => ("domain", Some(id), None),
-        LinkTarget::Mailbox(order) => ("mailbox", None, Some(order)),
-    };
     state
         .store
         .create_validation_link(&NewValidationLink {
             account_id,
-            kind: kind.into(),
-            domain_id,
-            order_id,
+            target,
             email: email.to_string(),
             token_hash: hash_api_key(&secret),
             expires_at: n + ttl,
@@ -176,11 +170,6 @@ async fn new_link(
         })
         .await?;
     Ok(format!("{}/validate/{secret}", state.config.base_url()))
-}
-
-enum LinkTarget {
-    Domain(i64),
-    Mailbox(i64),
 }
 
 /// Where DCV email for `d` may go: the constructed addresses and those
@@ -211,7 +200,7 @@ pub async fn send_domain_emails(state: &AppState, d: &Domain) -> Result<Vec<Stri
         let url = new_link(
             state,
             d.account_id,
-            LinkTarget::Domain(d.id),
+            LinkTarget::Domain { domain_id: d.id },
             to,
             Duration::days(DOMAIN_LINK_DAYS),
         )
@@ -256,7 +245,7 @@ pub async fn send_mailbox_email(
     let url = new_link(
         state,
         account_id,
-        LinkTarget::Mailbox(order_id),
+        LinkTarget::Mailbox { order_id },
         email,
         Duration::hours(MAILBOX_LINK_HOURS),
     )
@@ -323,11 +312,11 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Con
             "This validation link is unknown, already used or expired.",
         ));
     }
-    match (link.kind.as_str(), link.domain_id, link.order_id) {
-        ("domain", Some(id), _) => {
+    match link.target {
+        LinkTarget::Domain { domain_id } => {
             let d = state
                 .store
-                .get_domain(link.account_id, id)
+                .get_domain(link.account_id, domain_id)
                 .await?
                 // A link from before a switch to another method, or to an
                 // inactive domain, no longer validates anything.
@@ -336,7 +325,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Con
             mark_domain_validated(state, &d).await?;
             Ok(Confirmed::Domain(d.name))
         }
-        ("mailbox", _, Some(order_id)) => {
+        LinkTarget::Mailbox { order_id } => {
             state
                 .store
                 .set_order_email_validated(order_id, &link.email, n)
@@ -344,7 +333,6 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Con
             state.wake_issuer.notify_one();
             Ok(Confirmed::Mailbox(link.email.clone()))
         }
-        _ => Err(Error::internal("The validation link is malformed.")),
     }
 }
 
@@ -368,10 +356,10 @@ pub fn caa_uses_email(domains: &[String]) -> Vec<(String, CaaUse)> {
     domains.iter().map(|d| (d.clone(), CaaUse::Email)).collect()
 }
 
-pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValidationFact<'_>> {
+pub fn org_validation_facts(v: &[certwell_store::OrgValidation]) -> Vec<OrgValidationFact> {
     v.iter()
         .map(|v| OrgValidationFact {
-            kind: &v.kind,
+            kind: v.kind,
             status: v.status,
             validated_until: v.validated_until,
         })
@@ -401,21 +389,17 @@ pub enum LinkSubject {
 }
 
 pub async fn link_subject(state: &AppState, link: &ValidationLink) -> LinkSubject {
-    if link.kind != "domain" {
-        return LinkSubject::Mailbox {
-            order_id: link.order_id.unwrap_or(0),
-        };
+    match link.target {
+        LinkTarget::Mailbox { order_id } => LinkSubject::Mailbox { order_id },
+        LinkTarget::Domain { domain_id } => LinkSubject::Domain(
+            state
+                .store
+                .get_domain(link.account_id, domain_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|d| d.name)
+                .unwrap_or_default(),
+        ),
     }
-    let name = match link.domain_id {
-        Some(id) => state
-            .store
-            .get_domain(link.account_id, id)
-            .await
-            .ok()
-            .flatten()
-            .map(|d| d.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    LinkSubject::Domain(name)
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::rules::Verdict;
 use super::timestamp::{format_ts, now_ts, opt_ts_col, parse_ts, ts_col};
-use super::SqliteStore;
+use super::{opt_name_col, SqliteStore};
 use crate::batch::Bind;
 use crate::records::*;
 use crate::{Conflict, Result};
@@ -35,7 +35,7 @@ pub(super) fn cert_row(r: &SqliteRow) -> Result<Certificate> {
         date_issued: opt_ts_col(r, "date_issued")?,
         created_at: ts_col(r, "created_at")?,
         revoked_at: opt_ts_col(r, "revoked_at")?,
-        revocation_reason: r.try_get("revocation_reason")?,
+        revocation_reason: opt_name_col(r, "revocation_reason", RevocationReason::from_name)?,
         kind: name_col(r, "kind", CertificateKind::from_name)?,
         request_id: r.try_get("request_id")?,
         user_id: r.try_get("user_id")?,
@@ -259,7 +259,12 @@ impl SqliteStore {
     pub(crate) async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
         let revoked_at = format_ts(r.revoked_at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some((req_id, processor, comment)) = &r.approve_request {
+        if let Some(RequestApproval {
+            request_id: req_id,
+            processor_id: processor,
+            processor_comment: comment,
+        }) = &r.approve_request
+        {
             let n = sqlx::query(
                 "UPDATE requests SET status = 'approved', processor_id = ?, processor_comment = ?, date_processed = ? \
                  WHERE id = ? AND account_id = ? AND status IN ('pending', 'submitted')",
@@ -286,7 +291,7 @@ impl SqliteStore {
                  WHERE id = ? AND account_id = ? AND status = 'issued' RETURNING *",
             )
             .bind(&revoked_at)
-            .bind(&r.reason)
+            .bind(r.reason.as_str())
             .bind(id)
             .bind(r.account_id)
             .fetch_optional(&mut *tx)
@@ -303,7 +308,7 @@ impl SqliteStore {
                          ON CONFLICT (spki_sha256) DO NOTHING",
                     )
                     .bind(h)
-                    .bind(&r.reason)
+                    .bind(r.reason.as_str())
                     .bind(&revoked_at)
                     .execute(&mut *tx)
                     .await?;
@@ -327,7 +332,7 @@ impl SqliteStore {
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,
-    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
+    ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
              WHERE ca_id = ? AND status = 'revoked' ORDER BY revoked_at, id",
@@ -340,7 +345,7 @@ impl SqliteStore {
                 Ok((
                     r.try_get("serial")?,
                     ts_col(r, "revoked_at")?,
-                    r.try_get("revocation_reason")?,
+                    opt_name_col(r, "revocation_reason", RevocationReason::from_name)?,
                 ))
             })
             .collect()

@@ -32,13 +32,33 @@ pub(super) fn domain_row(r: &SqliteRow) -> Result<Domain> {
     })
 }
 
+/// The `kind` column names what a link confirms: `domain` (its
+/// `domain_id`) or `mailbox` (an address of its `order_id`).
+fn link_target(r: &SqliteRow) -> Result<LinkTarget> {
+    let kind: String = r.try_get("kind")?;
+    let (domain_id, order_id): (Option<i64>, Option<i64>) =
+        (r.try_get("domain_id")?, r.try_get("order_id")?);
+    match (kind.as_str(), domain_id, order_id) {
+        ("domain", Some(domain_id), _) => Ok(LinkTarget::Domain { domain_id }),
+        ("mailbox", _, Some(order_id)) => Ok(LinkTarget::Mailbox { order_id }),
+        _ => Err(StoreError::Corrupt(format!(
+            "validation link of kind {kind:?} without its target"
+        ))),
+    }
+}
+
+fn link_columns(t: LinkTarget) -> (&'static str, Option<i64>, Option<i64>) {
+    match t {
+        LinkTarget::Domain { domain_id } => ("domain", Some(domain_id), None),
+        LinkTarget::Mailbox { order_id } => ("mailbox", None, Some(order_id)),
+    }
+}
+
 pub(super) fn link_row(r: &SqliteRow) -> Result<ValidationLink> {
     Ok(ValidationLink {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
-        kind: r.try_get("kind")?,
-        domain_id: r.try_get("domain_id")?,
-        order_id: r.try_get("order_id")?,
+        target: link_target(r)?,
         email: r.try_get("email")?,
         expires_at: ts_col(r, "expires_at")?,
         sent_at: ts_col(r, "sent_at")?,
@@ -291,9 +311,9 @@ impl SqliteStore {
              expires_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(l.account_id)
-        .bind(&l.kind)
-        .bind(l.domain_id)
-        .bind(l.order_id)
+        .bind(link_columns(l.target).0)
+        .bind(link_columns(l.target).1)
+        .bind(link_columns(l.target).2)
         .bind(&l.email)
         .bind(&l.token_hash)
         .bind(format_ts(l.expires_at))

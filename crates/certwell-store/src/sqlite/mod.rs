@@ -187,6 +187,19 @@ fn scope_json(ids: &[i64]) -> String {
 
 /// A column holding a stored name (a status, a DCV method) as its typed
 /// value; a name the type does not know is a corrupt record.
+/// An optional column holding a name (`None` when NULL).
+pub(crate) fn opt_name_col<T>(
+    row: &SqliteRow,
+    col: &str,
+    from_name: fn(&str) -> Option<T>,
+) -> Result<Option<T>> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| {
+        from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
+    })
+    .transpose()
+}
+
 pub(crate) fn name_col<T>(
     row: &SqliteRow,
     col: &str,

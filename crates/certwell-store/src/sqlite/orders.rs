@@ -27,7 +27,11 @@ fn order_verdict(o: &NewOrder) -> Verdict {
         v.debit(o.account_id, amount);
     }
     v.blocked_key(&o.certificate.spki_sha256);
-    if let Some((ca_id, serial)) = &o.reserve_serial {
+    if let Some(SerialReservation {
+        ca_id,
+        serial_hex: serial,
+    }) = &o.reserve_serial
+    {
         v.serial_in_use(ca_id, serial);
     }
     v
@@ -209,7 +213,11 @@ impl SqliteStore {
                 Bind::OptText(processed),
             ]);
         }
-        if let Some((ca_id, serial)) = &o.reserve_serial {
+        if let Some(SerialReservation {
+            ca_id,
+            serial_hex: serial,
+        }) = &o.reserve_serial
+        {
             sql.push_str(&format!(
                 "INSERT INTO serials (ca_id, serial, certificate_id, created_at) \
                  SELECT ?, ?, {CERT_ID}, ? WHERE {PASSED};\n"
@@ -366,7 +374,11 @@ impl SqliteStore {
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
-        if let Some((ca_id, serial)) = &o.reserve_serial {
+        if let Some(SerialReservation {
+            ca_id,
+            serial_hex: serial,
+        }) = &o.reserve_serial
+        {
             sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
                 .bind(ca_id)
                 .bind(serial)
@@ -457,7 +469,11 @@ impl SqliteStore {
         }
         let mut verdict = Verdict::default();
         verdict.blocked_key(&x.certificate.spki_sha256);
-        if let Some((ca_id, serial)) = &x.reserve_serial {
+        if let Some(SerialReservation {
+            ca_id,
+            serial_hex: serial,
+        }) = &x.reserve_serial
+        {
             verdict.serial_in_use(ca_id, serial);
         }
         verdict.check(&mut tx).await?;
@@ -518,7 +534,11 @@ impl SqliteStore {
         .bind(x.data.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        if let Some((ca_id, serial)) = &x.reserve_serial {
+        if let Some(SerialReservation {
+            ca_id,
+            serial_hex: serial,
+        }) = &x.reserve_serial
+        {
             sqlx::query("INSERT INTO serials (ca_id, serial, certificate_id, created_at) VALUES (?, ?, ?, ?)")
                 .bind(ca_id)
                 .bind(serial)

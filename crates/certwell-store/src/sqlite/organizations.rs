@@ -34,7 +34,12 @@ pub(super) fn validations_from_json(text: Option<String>) -> Result<Vec<OrgValid
             let get = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
             let ts = |k: &str| get(k).map(|t| parse_ts(k, &t)).transpose();
             out.push(OrgValidation {
-                kind: get("kind").unwrap_or_default(),
+                kind: get("kind")
+                    .as_deref()
+                    .and_then(ValidationType::from_name)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("an organization validation without a type".into())
+                    })?,
                 status: get("status")
                     .as_deref()
                     .and_then(ValidationStatus::from_name)
@@ -75,7 +80,7 @@ pub(super) async fn insert_org_tx(
             "INSERT INTO org_validations (organization_id, type, status, date_created, validated_until) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(id)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(status.as_str())
         .bind(now)
         .bind(format_opt_ts(*until))
@@ -96,7 +101,7 @@ impl SqliteStore {
         rows.iter()
             .map(|r| {
                 Ok(OrgValidation {
-                    kind: r.try_get("type")?,
+                    kind: name_col(r, "type", ValidationType::from_name)?,
                     status: name_col(r, "status", ValidationStatus::from_name)?,
                     date_created: ts_col(r, "date_created")?,
                     validated_until: opt_ts_col(r, "validated_until")?,
@@ -150,7 +155,7 @@ impl SqliteStore {
                 let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
                 let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
                 let ts = |k: &str| s(k).map(|t| parse_ts(k, &t)).transpose();
-                let types: Vec<String> =
+                let types: Vec<ValidationType> =
                     serde_json::from_str(&s("validation_types").unwrap_or_else(|| "[]".into()))?;
                 domains.push(Domain {
                     id: i("id"),
@@ -331,7 +336,7 @@ impl SqliteStore {
                     account_id: r.try_get("account_id")?,
                     organization_id: r.try_get("organization_id")?,
                     organization_name: r.try_get("name")?,
-                    kind: r.try_get("type")?,
+                    kind: name_col(r, "type", ValidationType::from_name)?,
                     date_created: ts_col(r, "date_created")?,
                     verified_users: users.map(|u| serde_json::from_str(&u)).transpose()?,
                 })
@@ -363,7 +368,7 @@ impl SqliteStore {
                  verified_users = COALESCE(excluded.verified_users, org_validations.verified_users)",
             )
             .bind(d.organization_id)
-            .bind(&d.kind)
+            .bind(d.kind.as_str())
             .bind(status)
             .bind(format_ts(d.at))
             .bind(format_opt_ts(d.validated_until))
@@ -376,7 +381,7 @@ impl SqliteStore {
                  WHERE organization_id = ? AND type = ?",
             )
             .bind(d.organization_id)
-            .bind(&d.kind)
+            .bind(d.kind.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -392,7 +397,7 @@ impl SqliteStore {
         .bind(d.operator_key_id)
         .bind(account_id)
         .bind(d.organization_id)
-        .bind(&d.kind)
+        .bind(d.kind.as_str())
         .bind(if d.approve { "approved" } else { "rejected" })
         .bind(&d.note)
         .bind(&contacts)
@@ -424,7 +429,7 @@ impl SqliteStore {
                     operator_key_id: r.try_get("operator_key_id")?,
                     account_id: r.try_get("account_id")?,
                     organization_id: r.try_get("organization_id")?,
-                    kind: r.try_get("type")?,
+                    kind: name_col(r, "type", ValidationType::from_name)?,
                     decision: r.try_get("decision")?,
                     note: r.try_get("note")?,
                     verified_contacts: c.map(|c| serde_json::from_str(&c)).transpose()?,
@@ -436,7 +441,7 @@ impl SqliteStore {
     pub(crate) async fn submit_org_validation(
         &self,
         organization_id: i64,
-        kind: &str,
+        kind: ValidationType,
         status: ValidationStatus,
         validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
@@ -452,7 +457,7 @@ impl SqliteStore {
              date_created = excluded.date_created",
         )
         .bind(organization_id)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(status.as_str())
         .bind(now_ts())
         .bind(format_opt_ts(validated_until))

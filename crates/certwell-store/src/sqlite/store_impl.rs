@@ -169,7 +169,7 @@ impl Store for SqliteStore {
     async fn submit_org_validation(
         &self,
         organization_id: i64,
-        kind: &str,
+        kind: ValidationType,
         status: ValidationStatus,
         validated_until: Option<OffsetDateTime>,
         verified_users: &Value,
@@ -506,7 +506,7 @@ impl Store for SqliteStore {
     async fn revoked_entries(
         &self,
         ca_id: &str,
-    ) -> Result<Vec<(String, OffsetDateTime, Option<String>)>> {
+    ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
         SqliteStore::revoked_entries(self, ca_id).await
     }
 

@@ -88,7 +88,7 @@ pub async fn setup(s: &dyn Store) -> (Account, User, Organization) {
                 name: "Org".into(),
                 assumed_name: None,
                 data: json!({"address": "1 Main", "city": "X", "state": "Y", "zip": "1", "country": "us"}),
-                validations: vec![("ov".into(), ValidationStatus::Active, Some(datetime!(2099-01-01 0:00 UTC)))],
+                validations: vec![(ValidationType::Ov, ValidationStatus::Active, Some(datetime!(2099-01-01 0:00 UTC)))],
             },
         )
         .await
@@ -142,7 +142,10 @@ pub fn order(
             dns_names: vec!["example.com".into()],
             signature_hash: "sha256".into(),
         },
-        reserve_serial: serial.map(|s| ("CA1".to_string(), s.to_string())),
+        reserve_serial: serial.map(|s| SerialReservation {
+            ca_id: "CA1".to_string(),
+            serial_hex: s.to_string(),
+        }),
         emails: vec![],
         renewal_of_order_id: None,
         issued: None,
@@ -182,7 +185,7 @@ pub fn domain_row(org: &Organization, name: &str) -> NewDomainRow {
         dcv_method: DcvMethod::DnsTxtToken,
         dcv_token: None,
         dcv_token_expires: None,
-        validation_types: vec!["ov".into()],
+        validation_types: vec![ValidationType::Ov],
         validated_at: None,
         validated_until: Some(datetime!(2099-01-01 0:00 UTC)),
     }
@@ -364,7 +367,7 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
         .unwrap()
         .unwrap();
     assert_eq!(org.validations.len(), 1);
-    assert_eq!(org.validations[0].kind, "ov");
+    assert_eq!(org.validations[0].kind, ValidationType::Ov);
     s.create_domain(
         a_id,
         &NewDomainRow {
@@ -374,7 +377,7 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
             dcv_method: DcvMethod::DnsTxtToken,
             dcv_token: Some("tok".into()),
             dcv_token_expires: None,
-            validation_types: vec!["ov".into()],
+            validation_types: vec![ValidationType::Ov],
             validated_at: None,
             validated_until: Some(datetime!(2099-01-01 0:00 UTC)),
         },
@@ -389,7 +392,7 @@ pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestData
     assert_eq!(o2.validations.len(), 1);
     assert_eq!(domains.len(), 1);
     assert_eq!(domains[0].name, "example.com");
-    assert_eq!(domains[0].validation_types, vec!["ov".to_string()]);
+    assert_eq!(domains[0].validation_types, vec![ValidationType::Ov]);
     assert_eq!(domains[0].dcv_token.as_deref(), Some("tok"));
     assert!(domains[0].is_active);
     assert_eq!(
@@ -556,7 +559,7 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
         .revoke_certificates(&Revocation {
             account_id: a.id,
             certificate_ids: vec![c.certificate_id],
-            reason: "keyCompromise".into(),
+            reason: RevocationReason::KeyCompromise,
             revoked_at: datetime!(2026-02-01 0:00 UTC),
             block_keys: true,
             approve_request: None,
@@ -943,7 +946,13 @@ pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestD
         s,
         Organizations,
         "submit_org_validation",
-        s.submit_org_validation(org.id, "ev", ValidationStatus::Pending, None, &json!([])),
+        s.submit_org_validation(
+            org.id,
+            ValidationType::Ev,
+            ValidationStatus::Pending,
+            None,
+            &json!([]),
+        ),
     )
     .await
     .unwrap();
