@@ -7,11 +7,49 @@ use std::path::{Path, PathBuf};
 pub use certwell_store::Durability;
 use serde::{Deserialize, Serialize};
 
+/// A database URL. Its debug form hides a password, should one be in it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    /// Whether the URL names a password (`scheme://user:password@…`).
+    pub fn has_password(&self) -> bool {
+        self.password_span().is_some()
+    }
+
+    /// Where the password is in the URL.
+    fn password_span(&self) -> Option<std::ops::Range<usize>> {
+        let start = self.0.find("://").map_or(0, |i| i + 3);
+        let authority_len = self.0[start..]
+            .find(['/', '?'])
+            .unwrap_or(self.0.len() - start);
+        let authority = &self.0[start..start + authority_len];
+        let (userinfo, _) = authority.rsplit_once('@')?;
+        let colon = userinfo.find(':')?;
+        Some(start + colon + 1..start + userinfo.len())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.password_span() {
+            Some(r) => write!(f, "\"{}***{}\"", &self.0[..r.start], &self.0[r.end..]),
+            None => write!(f, "{:?}", self.0),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// The database: unset for the embedded SQLite file in the data
+    /// directory, or `postgres://user@host:port/db` for a PostgreSQL
+    /// database several instances share. Keep the password out of it (and
+    /// out of this file): PostgreSQL's `PGPASSWORD` or `~/.pgpass` supply it.
+    pub database_url: Option<DatabaseUrl>,
     /// Base URL certificates point to for CA certificates and CRLs
     /// (`{public_url}/ca/...`). Fixed into certificates at issuance.
     pub public_url: String,
@@ -156,6 +194,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            database_url: None,
             public_url: String::new(),
             sandbox: false,
             durability: Durability::Full,
@@ -212,6 +251,9 @@ impl Config {
         }
         if let Some(v) = get("CERTWELL_LISTEN") {
             self.listen = v;
+        }
+        if let Some(v) = get("CERTWELL_DATABASE_URL") {
+            self.database_url = (!v.is_empty()).then_some(DatabaseUrl(v));
         }
         if let Some(v) = get("CERTWELL_PUBLIC_URL") {
             self.public_url = v;
@@ -422,6 +464,13 @@ mod tests {
             assert!(c.validate().is_err(), "{bad}");
         }
         assert!(toml::from_str::<Config>("[dcv]\nunknown = 1\n").is_err());
+        let with_db: Config =
+            toml::from_str("database_url = \"postgres://ca:hunter3@db:5432/certwell\"\n").unwrap();
+        let url = with_db.database_url.as_ref().unwrap();
+        assert!(url.has_password());
+        assert!(!format!("{with_db:?}").contains("hunter3"));
+        assert!(format!("{url:?}").contains("postgres://ca:***@db:5432/certwell"));
+        assert!(!DatabaseUrl("postgres://ca@db/certwell?sslmode=require".into()).has_password());
         assert!(toml::from_str::<Config>("[smtp]\ntls = \"maybe\"\n").is_err());
         assert_eq!(
             toml::from_str::<Config>("[smtp]\ntls = \"starttls\"\n")

@@ -33,10 +33,28 @@ pub async fn open(
 ) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     keyfile::create_private_dir(&dir.root)?;
-    let store = certwell_store::open_store(&StoreConfig::sqlite(dir.database(), config.durability))
-        .await
-        .map_err(|e| format!("{}: {e}", dir.database().display()))?;
-    restrict_permissions(&dir.database());
+    let store = match &config.database_url {
+        Some(url) => {
+            let cfg = StoreConfig::from_url(&url.0, config.durability)
+                .map_err(|e| format!("database_url: {e}"))?;
+            if url.has_password() {
+                tracing::warn!(
+                    "database_url carries a password; PGPASSWORD or ~/.pgpass keep it out of settings and process lists"
+                );
+            }
+            certwell_store::open_store(&cfg)
+                .await
+                .map_err(|e| format!("database_url: {e}"))?
+        }
+        None => {
+            let store =
+                certwell_store::open_store(&StoreConfig::sqlite(dir.database(), config.durability))
+                    .await
+                    .map_err(|e| format!("{}: {e}", dir.database().display()))?;
+            restrict_permissions(&dir.database());
+            store
+        }
+    };
     let outcome = init::initialize(store.as_ref(), dir, &config).await?;
     let reset = store
         .reset_stale_claims()

@@ -27,6 +27,11 @@ struct Cli {
     /// Settings file (default: DATA_DIR/certwell.toml).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// The database (default: the SQLite file in the data directory), e.g.
+    /// postgres://certwell@db.internal/certwell; also CERTWELL_DATABASE_URL
+    /// or `database_url` in the settings file.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,6 +181,9 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> Result<(), String> {
     let dir = DataDir::new(&cli.data_dir);
     let mut config = Config::load(&dir.root, cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        config.database_url = Some(certwell_server::config::DatabaseUrl(url));
+    }
     match cli.command {
         Command::Serve {
             listen,
