@@ -130,6 +130,8 @@ CREATE TABLE order_names (
 CREATE INDEX order_names_name ON order_names(name);
 CREATE INDEX order_names_order ON order_names(order_id);
 CREATE TABLE order_emails (
+    -- the order the addresses were given in (SQLite's rowid)
+    seq BIGINT GENERATED ALWAYS AS IDENTITY,
     order_id BIGINT NOT NULL REFERENCES orders(id),
     email TEXT NOT NULL,
     status TEXT NOT NULL,
