@@ -42,6 +42,9 @@ pub enum StoreLocation {
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database (tests).
     SqliteMemory,
+    /// A PostgreSQL database (`postgres://…` URL), possibly shared by
+    /// several instances.
+    Postgres(String),
 }
 
 /// Everything needed to open a store.
@@ -68,10 +71,17 @@ impl StoreConfig {
         }
     }
 
-    /// A database URL: `sqlite://PATH` or `sqlite:PATH` (a file),
-    /// `sqlite::memory:`, or a plain file path. Other schemes (such as
-    /// `postgres://`) name backends this build does not have.
+    /// A database URL: `postgres://…` or `postgresql://…` (PostgreSQL),
+    /// `sqlite://PATH` or `sqlite:PATH` (a file), `sqlite::memory:`, or a
+    /// plain file path. (`durability` applies to SQLite; PostgreSQL's is
+    /// the server's own `synchronous_commit`.)
     pub fn from_url(url: &str, durability: Durability) -> Result<StoreConfig> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreConfig {
+                location: StoreLocation::Postgres(url.to_string()),
+                durability,
+            });
+        }
         if url == "sqlite::memory:" {
             return Ok(StoreConfig {
                 location: StoreLocation::SqliteMemory,
@@ -109,6 +119,10 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
     let backend = match &cfg.location {
         StoreLocation::SqliteFile(path) => SqliteStore::open(path, cfg.durability).await?,
         StoreLocation::SqliteMemory => SqliteStore::open_memory().await?,
+        StoreLocation::Postgres(url) => {
+            let pg = crate::postgres::PgStore::open(url).await?;
+            return Ok(Arc::new(CachedStore::new(Arc::new(pg))));
+        }
     };
     Ok(Arc::new(CachedStore::new(Arc::new(backend))))
 }
@@ -138,7 +152,13 @@ mod tests {
                 .location,
             StoreLocation::SqliteMemory
         );
-        assert!(StoreConfig::from_url("postgres://localhost/certwell", full).is_err());
+        assert_eq!(
+            StoreConfig::from_url("postgres://localhost/certwell", full)
+                .unwrap()
+                .location,
+            StoreLocation::Postgres("postgres://localhost/certwell".into())
+        );
+        assert!(StoreConfig::from_url("mysql://localhost/certwell", full).is_err());
         assert!(StoreConfig::from_url("sqlite://", full).is_err());
     }
 }

@@ -1,6 +1,10 @@
-//! certwell's persistence: a [`Store`] trait and its SQLite implementation
-//! (WAL, embedded default). All writes that belong together happen in one
+//! certwell's persistence: a [`Store`] trait and its implementations:
+//! SQLite (WAL, the embedded default) and PostgreSQL (shared by several
+//! instances). All writes that belong together happen in one
 //! transaction; an order acknowledged to a client is committed first.
+
+#[macro_use]
+mod delegate;
 
 mod batch;
 mod cached;
@@ -8,8 +12,11 @@ mod changes;
 mod config;
 mod error;
 mod org_cache;
+mod postgres;
 mod records;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use cached::CachedStore;
 pub use changes::{Aggregate, ChangeFeed};
