@@ -15,7 +15,17 @@ use certwell_server::{Config, DataDir, RunningServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// With `CERTWELL_TEST_DATABASE=postgres`, every test server stores its
+/// data in a fresh database of a throwaway PostgreSQL cluster instead of
+/// the SQLite file in its data directory (the same suite, the other
+/// backend).
+fn postgres_wanted() -> bool {
+    std::env::var("CERTWELL_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
 pub struct TestServer {
+    /// The PostgreSQL cluster holding this server's database, if any.
+    pub postgres: Option<certwell_store::testing::TestPostgres>,
     /// The empty DNS server started when the config named no resolver.
     pub dns: Option<dns::DnsServer>,
     pub base: String,
@@ -60,6 +70,14 @@ impl TestServer {
             None
         };
         let dir = tempfile::tempdir().expect("tempdir");
+        let postgres = if postgres_wanted() && cfg.database_url.is_none() {
+            let pg = certwell_store::testing::TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+            let url = pg.fresh_database().await.unwrap_or_else(|e| panic!("{e}"));
+            cfg.database_url = Some(certwell_server::config::DatabaseUrl(url));
+            Some(pg)
+        } else {
+            None
+        };
         let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg)
             .await
             .expect("open");
@@ -75,6 +93,7 @@ impl TestServer {
         .expect("operator key");
         let server = certwell_server::start(state).await.expect("start");
         TestServer {
+            postgres,
             dns,
             base: format!("http://{}", server.addr),
             key,
