@@ -158,6 +158,28 @@ impl OptionalFromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// Whether a JSON text has a string with a NUL character: JSON can carry
+/// one only as the escape `\u0000` (a raw control byte is not JSON), and an
+/// escaped backslash (`\\`) before `u0000` is text, not the escape.
+fn has_escaped_nul(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body.get(i + 1) == Some(&b'u')
+                && body
+                    .get(i + 2..i + 6)
+                    .is_some_and(|h| h.iter().all(|c| *c == b'0'))
+            {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Parses a JSON body; syntax errors are `bad_request_format`, type errors
 /// name the field. An empty body is `{}`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
@@ -166,6 +188,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     } else {
         body
     };
+    if has_escaped_nul(body) {
+        return Err(Error::bad_request(
+            codes::INVALID_VALUE,
+            "The request body contains a NUL character (\\u0000), which no field accepts.",
+        ));
+    }
     // The vendor's own examples carry trailing commas ("…},\n}"); accept
     // them, and only them, beyond strict JSON.
     let relaxed;
@@ -277,5 +305,16 @@ mod tests {
             let e = parse_json::<serde_json::Value>(bad).unwrap_err();
             assert_eq!(e.code, "bad_request_format");
         }
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    #[test]
+    fn escaped_nul_characters_are_found() {
+        assert!(super::has_escaped_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(!super::has_escaped_nul(br#"{"a":"x\\u0000y"}"#));
+        assert!(super::has_escaped_nul(br#"{"a":"\\\u0000"}"#));
+        assert!(!super::has_escaped_nul(br#"{"a":"\u0041"}"#));
     }
 }

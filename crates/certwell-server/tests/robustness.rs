@@ -397,3 +397,40 @@ async fn validation_user_and_desk_endpoints_refuse_bad_input() {
     assert_eq!(s, StatusCode::OK, "still serving");
     ts.stop().await;
 }
+
+/// A NUL character is refused everywhere, whatever the backend could store:
+/// in a JSON body (`\u0000`) and in a URL (`%00`), with `invalid_value`;
+/// an escaped backslash before `u0000` is ordinary text.
+#[tokio::test]
+async fn nul_characters_are_refused_in_bodies_and_urls() {
+    let ts = TestServer::start(true).await;
+    let (s, v) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            json!({"certificate": {"common_name": "a\u{0000}.example.com"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["code"], "invalid_value", "{v}");
+    assert!(
+        v["errors"][0]["message"].as_str().unwrap().contains("NUL"),
+        "{v}"
+    );
+    let (s, v) = ts
+        .get("/services/v2/order/certificate?filters[common_name]=a%00b")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["code"], "invalid_value", "{v}");
+    // "\\u0000" is a backslash and the text u0000: not refused as NUL.
+    let (s, v) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            json!({"certificate": {"common_name": "\\u0000"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        !v["errors"][0]["message"].as_str().unwrap().contains("NUL"),
+        "{v}"
+    );
+}

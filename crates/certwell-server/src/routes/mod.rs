@@ -87,6 +87,24 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     resp
 }
 
+/// No field of the API takes a NUL character, and not every database can
+/// store one: a URL naming one (`%00`) is refused here, a JSON body with
+/// one (`\u0000`) by `extract::parse_json`.
+async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let has_nul = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().as_bytes().windows(3).any(|w| w == b"%00"));
+    if has_nul {
+        return Error::bad_request(
+            certwell_api::error::codes::INVALID_VALUE,
+            "The request URL contains a NUL character (%00), which no parameter accepts.",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -132,6 +150,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(common_headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

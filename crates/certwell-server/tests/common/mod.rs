@@ -24,8 +24,12 @@ fn postgres_wanted() -> bool {
 }
 
 pub struct TestServer {
-    /// The PostgreSQL cluster holding this server's database, if any.
-    pub postgres: Option<certwell_store::testing::TestPostgres>,
+    /// The PostgreSQL cluster holding this server's database, if any, and
+    /// the database's URL (a restart opens the same one).
+    pub postgres: Option<(
+        certwell_store::testing::TestPostgres,
+        certwell_server::config::DatabaseUrl,
+    )>,
     /// The empty DNS server started when the config named no resolver.
     pub dns: Option<dns::DnsServer>,
     pub base: String,
@@ -71,10 +75,12 @@ impl TestServer {
         };
         let dir = tempfile::tempdir().expect("tempdir");
         let postgres = if postgres_wanted() && cfg.database_url.is_none() {
-            let pg = certwell_store::testing::TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+            let pg =
+                certwell_store::testing::TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
             let url = pg.fresh_database().await.unwrap_or_else(|e| panic!("{e}"));
-            cfg.database_url = Some(certwell_server::config::DatabaseUrl(url));
-            Some(pg)
+            let url = certwell_server::config::DatabaseUrl(url);
+            cfg.database_url = Some(url.clone());
+            Some((pg, url))
         } else {
             None
         };
@@ -108,6 +114,9 @@ impl TestServer {
     pub async fn restart(&mut self, mut cfg: Config) {
         if let (Some(d), true) = (&self.dns, cfg.dcv.nameserver.is_empty()) {
             cfg.dcv.nameserver = d.addr.to_string();
+        }
+        if let (Some((_, url)), None) = (&self.postgres, &cfg.database_url) {
+            cfg.database_url = Some(url.clone());
         }
         if let Some(s) = self.server.take() {
             s.shutdown().await;
