@@ -48,3 +48,73 @@ impl TestDatabase for PgDatabase {
 }
 
 conformance_tests!(PgDatabase::new);
+
+// PostgreSQL only: one database, several instances.
+
+/// A write through one instance reaches every other instance's change
+/// feed (`LISTEN certwell_changes`) within a second, for each aggregate a
+/// cache is built from — so a changed organization, key, account or custom
+/// field is not served stale by another instance's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_follows_the_writes_of_the_others() {
+    let db = PgDatabase::new().await;
+    let a = db.open().await;
+    let b = db.open().await;
+    let (account, user, org) = conformance::setup(a.as_ref()).await;
+    // Let the notifications of the set-up's own writes arrive first, so
+    // that each step below sees only its own.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let within_a_second = |aggregate: Aggregate, seen: u64| {
+        let feed = b.changes().clone();
+        async move {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                feed.wait_past(aggregate, seen),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                panic!("{aggregate:?}: no change seen by the other instance within 1 s")
+            })
+        }
+    };
+
+    let seen = b.changes().epoch(Aggregate::Keys);
+    a.create_api_key(&NewApiKey {
+        key_hash: "ab".repeat(32),
+        account_id: Some(account.id),
+        user_id: Some(user.id),
+        role: "user".into(),
+        name: "second".into(),
+    })
+    .await
+    .unwrap();
+    within_a_second(Aggregate::Keys, seen).await;
+
+    let seen = b.changes().epoch(Aggregate::Organizations);
+    a.set_organization_active(account.id, org.id, false)
+        .await
+        .unwrap();
+    within_a_second(Aggregate::Organizations, seen).await;
+
+    let seen = b.changes().epoch(Aggregate::Accounts);
+    a.update_account_settings(account.id, &AccountSettings::default())
+        .await
+        .unwrap();
+    within_a_second(Aggregate::Accounts, seen).await;
+
+    let seen = b.changes().epoch(Aggregate::Metadata);
+    a.create_metadata(
+        account.id,
+        &NewMetadataField {
+            label: "Cost center".into(),
+            is_required: false,
+            is_active: true,
+            data_type: "text".into(),
+        },
+    )
+    .await
+    .unwrap();
+    within_a_second(Aggregate::Metadata, seen).await;
+    a.close().await;
+    b.close().await;
+}

@@ -133,7 +133,7 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
                     state.config.dcv.poll_max_seconds,
                 );
                 let next = now() + Duration::seconds(wait as i64);
-                tracing::debug!(domain = %d.name, error = %f.message, next = %crate::views::datetime(next), "DCV check failed");
+                tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
                 if let Err(e) = state
                     .store
                     .record_dcv_attempt(d.id, d.dcv_token.as_deref(), next, Some(&f.message))
