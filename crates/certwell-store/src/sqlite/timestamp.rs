@@ -3,6 +3,11 @@
 //! orders as the instants do, so SQL compares and sorts these columns as
 //! text. Records and the [`Store`](crate::Store) trait carry
 //! `OffsetDateTime`s; only this module knows the text.
+//!
+//! sqlx's `time` feature is on (the PostgreSQL backend binds
+//! `timestamptz` natively), so an `OffsetDateTime` bound directly in SQLite
+//! code would compile and store sqlx's own text form, which does not sort
+//! like this one: SQLite code binds timestamps only through [`format_ts`].
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
