@@ -217,3 +217,51 @@ fn init_keys_accounts_serve_and_sigterm() {
     assert!(!ok, "the delay needs --sandbox");
     assert!(err.contains("validation_delay_seconds"), "{err}");
 }
+
+/// Logs that go to a pipe (a file, a journal) carry no terminal colour
+/// codes.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("CERTWELL_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    // The first start prints the data directory and the admin key first.
+    let listening = BufReader::new(child.0.stdout.as_mut().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening"));
+    assert!(listening, "the server starts");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.0.wait().unwrap();
+    let mut logs = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("INFO"), "the start is logged: {logs}");
+    assert!(!logs.contains('\u{1b}'), "no escape codes: {logs:?}");
+}
