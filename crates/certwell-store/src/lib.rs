@@ -9,6 +9,7 @@ mod delegate;
 mod batch;
 mod cached;
 mod changes;
+mod columns;
 mod config;
 mod error;
 mod org_cache;

@@ -41,13 +41,7 @@ pub async fn visible_domain(state: &AppState, caller: &Caller, id: i64) -> Resul
     Ok(d)
 }
 
-/// Where a domain's DCV email goes.
-pub struct DcvAddresses {
-    /// The constructed addresses (admin@, webmaster@, …).
-    pub base: Vec<String>,
-    /// The addresses published in the domain's DNS TXT contact record.
-    pub dns_txt: Vec<String>,
-}
+pub use crate::service::validation::{dcv_addresses, DcvAddresses};
 
 /// A domain's DCV after its method was set.
 pub enum DcvSetup {
@@ -91,12 +85,6 @@ pub async fn set_dcv_method(
     }
     state.wake_dcv.notify_one();
     Ok(DcvSetup::Token(d))
-}
-
-/// Where DCV email for `d` goes.
-pub async fn dcv_addresses(state: &AppState, d: &Domain) -> DcvAddresses {
-    let (base, dns_txt) = validation::dcv_addresses(state, d).await;
-    DcvAddresses { base, dns_txt }
 }
 
 /// `POST /domain/{id}/dcv/token`: a new random value (token methods only).

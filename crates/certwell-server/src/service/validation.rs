@@ -176,14 +176,24 @@ async fn new_link(
 /// published in `_validation-contactemail.<domain>`.
 /// Without an SMTP relay no DCV email can go out, so the TXT lookup is
 /// skipped too.
-pub async fn dcv_addresses(state: &AppState, d: &Domain) -> (Vec<String>, Vec<String>) {
-    let base = rules::constructed_emails(&d.name);
-    let txt = if state.mailer.configured() {
+pub async fn dcv_addresses(state: &AppState, d: &Domain) -> DcvAddresses {
+    let dns_txt = if state.mailer.configured() {
         state.validator.contact_emails(&d.name).await
     } else {
         Vec::new()
     };
-    (base, txt)
+    DcvAddresses {
+        base: rules::constructed_emails(&d.name),
+        dns_txt,
+    }
+}
+
+/// Where a domain's DCV email goes.
+pub struct DcvAddresses {
+    /// The constructed addresses (admin@, webmaster@, …).
+    pub base: Vec<String>,
+    /// The addresses published in the domain's DNS TXT contact record.
+    pub dns_txt: Vec<String>,
 }
 
 /// Sends DCV email for `d` to every allowed address, each with its own
@@ -194,9 +204,9 @@ pub async fn send_domain_emails(state: &AppState, d: &Domain) -> Result<Vec<Stri
         tracing::warn!(domain = %d.name, "no SMTP relay (smtp.host): DCV email not sent");
         return Ok(Vec::new());
     }
-    let (base, txt) = dcv_addresses(state, d).await;
+    let addresses = dcv_addresses(state, d).await;
     let mut sent = Vec::new();
-    for to in base.iter().chain(txt.iter()) {
+    for to in addresses.base.iter().chain(addresses.dns_txt.iter()) {
         let url = new_link(
             state,
             d.account_id,

@@ -29,7 +29,7 @@ use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
 use crate::changes::{Aggregate, ChangeFeed};
-use crate::{Result, StoreError};
+use crate::Result;
 
 const MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../../migrations-postgres/0001_schema.sql"))];
@@ -185,28 +185,4 @@ pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
 }
 
-/// A stored name (a status, a method) as its typed value; a name the type
-/// does not know is a corrupt record.
-pub(crate) fn name_col<T>(
-    row: &sqlx::postgres::PgRow,
-    col: &str,
-    from_name: fn(&str) -> Option<T>,
-) -> Result<T> {
-    use sqlx::Row;
-    let s: String = row.try_get(col)?;
-    from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
-}
-
-/// An optional stored name (`None` when NULL).
-pub(crate) fn opt_name_col<T>(
-    row: &sqlx::postgres::PgRow,
-    col: &str,
-    from_name: fn(&str) -> Option<T>,
-) -> Result<Option<T>> {
-    use sqlx::Row;
-    let s: Option<String> = row.try_get(col)?;
-    s.map(|s| {
-        from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
-    })
-    .transpose()
-}
+pub(crate) use crate::columns::{name_col, opt_name_col};

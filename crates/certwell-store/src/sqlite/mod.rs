@@ -185,29 +185,7 @@ fn scope_json(ids: &[i64]) -> String {
     format!("[{}]", list.join(","))
 }
 
-/// A column holding a stored name (a status, a DCV method) as its typed
-/// value; a name the type does not know is a corrupt record.
-/// An optional column holding a name (`None` when NULL).
-pub(crate) fn opt_name_col<T>(
-    row: &SqliteRow,
-    col: &str,
-    from_name: fn(&str) -> Option<T>,
-) -> Result<Option<T>> {
-    let s: Option<String> = row.try_get(col)?;
-    s.map(|s| {
-        from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
-    })
-    .transpose()
-}
-
-pub(crate) fn name_col<T>(
-    row: &SqliteRow,
-    col: &str,
-    from_name: fn(&str) -> Option<T>,
-) -> Result<T> {
-    let s: String = row.try_get(col)?;
-    from_name(&s).ok_or_else(|| StoreError::Corrupt(format!("{col}: unknown value {s:?}")))
-}
+pub(crate) use crate::columns::{name_col, opt_name_col};
 
 fn json_col(row: &SqliteRow, col: &str) -> Result<Value> {
     let s: String = row.try_get(col)?;
