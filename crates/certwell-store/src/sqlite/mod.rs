@@ -122,8 +122,7 @@ fn aggregate_of(table: &str) -> Option<Aggregate> {
 /// Pool options for a connection that writes: its row changes reach the
 /// change feed (the update hook), and so do its commits (settled when the
 /// pool takes the connection back; the group-commit writer settles each
-/// batch). It also gets the temporary table group-commit jobs keep their
-/// checks' verdict in (see rules.rs).
+/// batch).
 fn watched(options: SqlitePoolOptions, feed: &ChangeFeed) -> SqlitePoolOptions {
     let on_connect = feed.clone();
     let on_release = feed.clone();
@@ -136,9 +135,6 @@ fn watched(options: SqlitePoolOptions, feed: &ChangeFeed) -> SqlitePoolOptions {
                         feed.changing(aggregate);
                     }
                 });
-                sqlx::query(rules::CREATE_GATE_TABLE)
-                    .execute(&mut *conn)
-                    .await?;
                 Ok(())
             })
         })

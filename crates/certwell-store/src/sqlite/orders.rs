@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::domains::insert_domain_tx;
 use super::organizations::insert_org_tx;
-use super::rules::{refused, Verdict, PASSED, VERDICT};
+use super::rules::{refused, Verdict, PREVIOUS_WROTE};
 use super::timestamp::{format_opt_ts, format_ts, now_ts, opt_ts_col, ts_col};
 use super::{json_col, SqliteStore};
 use crate::batch::Bind;
@@ -33,6 +33,9 @@ fn order_verdict(o: &NewOrder) -> Verdict {
     }) = &o.reserve_serial
     {
         v.serial_in_use(ca_id, serial);
+    }
+    if let Some(p) = &o.issued {
+        v.serial_not_reserved(&p.ca_id, &p.serial_hex);
     }
     v
 }
@@ -83,19 +86,18 @@ impl SqliteStore {
         const CERT_ID: &str = "(SELECT seq FROM sqlite_sequence WHERE name = 'certificates')";
         let now = &format_ts(o.created_at);
         let c = &o.certificate;
-        // The order's checks run first, in the same transaction; every
-        // write below happens only if they passed (see rules.rs).
+        // The order's checks guard its first statement, in the same
+        // transaction; each later one writes only if the one before it
+        // wrote (see rules.rs).
         let verdict = order_verdict(o);
+        let (passed, passed_binds) = verdict.passed();
         let mut sql = format!(
-            "INSERT OR REPLACE INTO temp.certwell_gate (id, verdict) VALUES (1, {});\n\
-             INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
+            "INSERT INTO orders (account_id, container_id, user_id, product_name_id, status, organization_id, \
              common_name, data, created_at, updated_at, alternative_order_id, alt_id_unique, price_cents, \
              renewal_of_order_id) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE {PASSED};\n",
-            verdict.expr()
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE {passed};\n"
         );
-        let mut binds = verdict.into_binds();
-        binds.extend([
+        let mut binds = vec![
             Bind::I64(o.account_id),
             Bind::I64(o.container_id),
             Bind::I64(o.user_id),
@@ -116,11 +118,12 @@ impl SqliteStore {
             Bind::OptText(o.payment.unique_alternative_order_id()),
             Bind::I64(o.payment.price_cents),
             Bind::OptI64(o.renewal_of_order_id),
-        ]);
+        ];
+        binds.extend(passed_binds);
         if let Some(amount) = o.payment.debit_cents {
             sql.push_str(&format!(
                 "INSERT INTO balance_ledger (account_id, order_id, amount_cents, note, created_at) \
-                 SELECT ?, {ORDER_ID}, ?, 'order', ? WHERE {PASSED};\n"
+                 SELECT ?, {ORDER_ID}, ?, 'order', ? WHERE {PREVIOUS_WROTE};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -131,7 +134,7 @@ impl SqliteStore {
         if !o.names.is_empty() {
             sql.push_str(&format!(
                 "INSERT INTO order_names (order_id, name) SELECT {ORDER_ID}, column1 FROM (VALUES {}) \
-                 WHERE {PASSED};\n",
+                 WHERE {PREVIOUS_WROTE};\n",
                 vec!["(?)"; o.names.len()].join(", ")
             ));
             binds.extend(o.names.iter().map(|n| Bind::Text(n.clone())));
@@ -141,7 +144,7 @@ impl SqliteStore {
                 "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
                  dns_names, signature_hash, created_at, ca_id, serial, thumbprint, der, valid_from, valid_till, \
                  date_issued) SELECT ?, {ORDER_ID}, 'issued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                 WHERE {PASSED};\n"
+                 WHERE {PREVIOUS_WROTE};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -163,8 +166,8 @@ impl SqliteStore {
             // The serial was recorded (unattached) before signing.
             sql.push_str(&format!(
                 "UPDATE serials SET certificate_id = {CERT_ID} WHERE ca_id = ? AND serial = ? \
-                 AND certificate_id IS NULL AND {PASSED};\n\
-                 UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PASSED};\n"
+                 AND certificate_id IS NULL AND {PREVIOUS_WROTE};\n\
+                 UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PREVIOUS_WROTE};\n"
             ));
             binds.extend([
                 Bind::Text(p.ca_id.clone()),
@@ -174,7 +177,7 @@ impl SqliteStore {
             sql.push_str(&format!(
                 "INSERT INTO certificates (account_id, order_id, status, csr, spki_sha256, key_size, common_name, \
                  dns_names, signature_hash, created_at) SELECT ?, {ORDER_ID}, ?, ?, ?, ?, ?, ?, ?, ? \
-                 WHERE {PASSED};\n"
+                 WHERE {PREVIOUS_WROTE};\n"
             ));
             binds.extend([
                 Bind::I64(o.account_id),
@@ -195,13 +198,13 @@ impl SqliteStore {
                 Bind::Text(now.clone()),
             ]);
             sql.push_str(&format!(
-                "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PASSED};\n"
+                "UPDATE orders SET certificate_id = {CERT_ID} WHERE id = {ORDER_ID} AND {PREVIOUS_WROTE};\n"
             ));
         }
         if let Some((status, comments)) = &o.request {
             sql.push_str(&format!(
                 "INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, date_processed) \
-                 SELECT ?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ? WHERE {PASSED};\n"
+                 SELECT ?, {ORDER_ID}, 'new_request', ?, ?, ?, ?, ? WHERE {PREVIOUS_WROTE};\n"
             ));
             let processed = (*status == RequestStatus::Approved).then(|| now.clone());
             binds.extend([
@@ -220,7 +223,7 @@ impl SqliteStore {
         {
             sql.push_str(&format!(
                 "INSERT INTO serials (ca_id, serial, certificate_id, created_at) \
-                 SELECT ?, ?, {CERT_ID}, ? WHERE {PASSED};\n"
+                 SELECT ?, ?, {CERT_ID}, ? WHERE {PREVIOUS_WROTE};\n"
             ));
             binds.extend([
                 Bind::Text(ca_id.clone()),
@@ -233,31 +236,17 @@ impl SqliteStore {
         } else {
             "NULL"
         };
-        // The last column proves the pre-reserved serial is now this
-        // certificate's (0 when there was none to attach).
-        let attached = if let Some(p) = &o.issued {
-            binds.extend([
-                Bind::Text(p.ca_id.clone()),
-                Bind::Text(p.serial_hex.clone()),
-            ]);
-            format!(
-                "(SELECT certificate_id = {CERT_ID} FROM serials WHERE ca_id = ? AND serial = ?)"
-            )
-        } else {
-            "1".to_string()
-        };
+        // The serial of a certificate signed already was checked to be
+        // reserved and unattached (order_verdict), and is attached above.
+        let (outcome, outcome_binds) = verdict.outcome();
+        binds.extend(outcome_binds);
         sql.push_str(&format!(
-            "SELECT {ORDER_ID}, {CERT_ID}, {req_id}, {attached}, {VERDICT};"
+            "SELECT {ORDER_ID}, {CERT_ID}, {req_id}, {outcome};"
         ));
         let row = self.submit(sql, binds).await?;
         let get = |i: usize| row.get(i).copied().flatten();
         // Refused: nothing was written.
-        refused(get(4))?;
-        if get(3) != Some(1) {
-            return Err(StoreError::Corrupt(
-                "an order was stored with a serial that was not reserved".into(),
-            ));
-        }
+        refused(get(3))?;
         Ok(CreatedOrder {
             order_id: get(0).ok_or_else(|| StoreError::Corrupt("no order id".into()))?,
             organization_id,

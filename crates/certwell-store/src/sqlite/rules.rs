@@ -5,32 +5,30 @@
 //!
 //! The checks of one write form a single SQL `CASE` expression whose value
 //! names the first rule broken (0: none). A transaction evaluates it with
-//! [`Verdict::check`]; a group-commit job (one round trip, no chance to look
-//! at the result before the next statement) stores it in the writer
-//! connection's temporary `certwell_gate` table ([`CREATE_GATE_TABLE`])
-//! and guards each of its statements with
-//! [`PASSED`].
+//! [`Verdict::check`]. A group-commit job (one round trip, no chance to look
+//! at the result before the next statement) guards its first statement with
+//! the verdict ([`Verdict::passed`]) and every later one with
+//! [`PREVIOUS_WROTE`]: each statement of such a job writes at least one row
+//! when the checks passed, so a refused job writes nothing at all. Its
+//! reply row names the verdict with [`Verdict::outcome`], evaluated after
+//! the job's statements: a refused job wrote nothing, so the rules see what
+//! its first statement saw.
 
 use sqlx::{Row, SqliteConnection};
 
 use crate::batch::{bind_all, Bind};
 use crate::{Conflict, Result, StoreError};
 
-/// SQL creating the per-connection temporary table that holds the verdict
-/// of the group-commit job being run (on every connection that writes).
-pub(super) const CREATE_GATE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS certwell_gate \
-     (id INTEGER PRIMARY KEY, verdict INTEGER NOT NULL)";
-
-/// SQL condition: the current job's checks passed.
-pub(super) const PASSED: &str = "(SELECT verdict FROM temp.certwell_gate WHERE id = 1) = 0";
-
-/// SQL: the current job's verdict.
-pub(super) const VERDICT: &str = "(SELECT verdict FROM temp.certwell_gate WHERE id = 1)";
+/// SQL condition for every statement of a group-commit job after its
+/// first: the statement before it wrote (`changes()` counts the rows the
+/// last completed INSERT, UPDATE or DELETE wrote itself, not its triggers).
+pub(super) const PREVIOUS_WROTE: &str = "changes() > 0";
 
 const BLOCKED_KEY: i64 = 1;
 const DUPLICATE_ALTERNATIVE_ORDER_ID: i64 = 2;
 const INSUFFICIENT_FUNDS: i64 = 3;
 const SERIAL_IN_USE: i64 = 4;
+const SERIAL_NOT_RESERVED: i64 = 5;
 
 /// The checks of one write, in the order they are reported.
 #[derive(Debug, Default)]
@@ -90,8 +88,22 @@ impl Verdict {
         );
     }
 
-    /// The SQL expression (its binds: [`Verdict::into_binds`]).
-    pub(super) fn expr(&self) -> String {
+    /// The serial was not recorded before signing, or is another
+    /// certificate's already.
+    pub(super) fn serial_not_reserved(&mut self, ca_id: &str, serial_hex: &str) {
+        self.rule(
+            "NOT EXISTS (SELECT 1 FROM serials WHERE ca_id = ? AND serial = ? \
+             AND certificate_id IS NULL)",
+            SERIAL_NOT_RESERVED,
+            [
+                Bind::Text(ca_id.to_string()),
+                Bind::Text(serial_hex.to_string()),
+            ],
+        );
+    }
+
+    /// The SQL expression (its binds: `self.binds`).
+    fn expr(&self) -> String {
         if self.cases.is_empty() {
             "0".into()
         } else {
@@ -99,8 +111,20 @@ impl Verdict {
         }
     }
 
-    pub(super) fn into_binds(self) -> Vec<Bind> {
-        self.binds
+    /// SQL condition guarding a group-commit job's first statement, and its
+    /// binds: the checks passed.
+    pub(super) fn passed(&self) -> (String, Vec<Bind>) {
+        (format!("{} = 0", self.expr()), self.binds.clone())
+    }
+
+    /// SQL for the reply row of a group-commit job whose last statement is
+    /// guarded by [`PREVIOUS_WROTE`], and its binds: 0 if the job wrote,
+    /// else the rule that refused it (read with [`refused`]).
+    pub(super) fn outcome(self) -> (String, Vec<Bind>) {
+        (
+            format!("CASE WHEN {PREVIOUS_WROTE} THEN 0 ELSE {} END", self.expr()),
+            self.binds,
+        )
     }
 
     /// Evaluates the checks in the caller's transaction: the first rule
@@ -125,6 +149,9 @@ pub(super) fn refused(code: Option<i64>) -> Result<()> {
         Some(DUPLICATE_ALTERNATIVE_ORDER_ID) => Err(StoreError::DuplicateAlternativeOrderId),
         Some(INSUFFICIENT_FUNDS) => Err(StoreError::InsufficientFunds),
         Some(SERIAL_IN_USE) => Err(Conflict::SerialInUse.into()),
+        Some(SERIAL_NOT_RESERVED) => Err(StoreError::Corrupt(
+            "a certificate was signed with a serial that was not reserved".into(),
+        )),
         other => Err(StoreError::Corrupt(format!(
             "a write's checks gave no known verdict ({other:?})"
         ))),

@@ -840,13 +840,20 @@ pub async fn pre_reserved_serials_store_order_and_certificate_in_one_transaction
     assert_eq!(cert.serial.as_deref(), Some("0A01"));
     let by_serial = s.find_certificate(a.id, "0a01").await.unwrap();
     assert_eq!(by_serial.map(|c| c.id), Some(c.certificate_id));
-    // a serial that was never reserved (or is taken) is refused
+    // a serial that was never reserved (or is taken) is refused, and
+    // nothing of the order is written
+    let all = OrderQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let before = s.list_orders(a.id, &all).await.unwrap().1;
     let mut o = order(&a, &u, Some(org.id), None, None);
     o.issued = Some(pre("0BAD"));
     assert!(matches!(
         s.create_order(&o).await,
         Err(StoreError::Corrupt(_))
     ));
+    assert_eq!(s.list_orders(a.id, &all).await.unwrap().1, before);
     let mut o = order(&a, &u, Some(org.id), None, None);
     o.issued = Some(pre("0A01"));
     assert!(s.create_order(&o).await.is_err(), "a serial attaches once");
