@@ -39,6 +39,9 @@ pub struct CertificateInput {
     pub csr_key_type: Option<String>,
     pub is_rsassa_pss: Option<bool>,
     pub profile_type: Option<String>,
+    /// The first certificate's lifetime within the order's term (the
+    /// vendor's current form; same fields as `order_validity`).
+    pub cert_validity: Option<OrderValidityInput>,
 }
 
 /// `certificate.individual` (one seed example writes given_name/surname).
@@ -58,7 +61,7 @@ pub struct UsageDesignationInput {
     pub additional_usages: Option<Vec<String>>,
 }
 
-/// `order_validity` (S/MIME, client and document-signing orders).
+/// `order_validity` (every order endpoint) and `certificate.cert_validity`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct OrderValidityInput {
     pub years: Option<i64>,

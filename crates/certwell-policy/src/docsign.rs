@@ -17,8 +17,7 @@ use crate::common::{organization_choice, validate_common};
 use crate::country::is_country_code;
 use crate::error::{check_email, optional_str, optional_text, required_str, required_text, Result};
 use crate::smime::{AdditionalUsage, CnSource, PrimaryUsage, SmimeOrderPlan, SubjectPlan, Usage};
-use crate::validity::StoredTerm;
-use crate::validity::{term_end, OrderTerm};
+use crate::validity::{resolve_validity, OrderTerm, TermFields};
 use crate::PolicyError;
 pub use certwell_types::ProvisioningMethod;
 
@@ -78,37 +77,32 @@ fn ship_info(s: &ShipInfoInput) -> Result<ShipInfo> {
     })
 }
 
-/// `order_validity.years` (1–3), or the deprecated root `validity_years`.
-fn term(product: &Product, req: &OrderRequest) -> Result<OrderTerm> {
-    let allowed = product.allowed_validity_years;
-    let check = |y: i64, field: &str| {
-        if allowed.contains(&y) {
-            Ok(OrderTerm::Years(y))
-        } else {
-            Err(PolicyError::new(
-                codes::INVALID_VALIDITY,
-                format!(
-                    "The field '{field}' must be one of {allowed:?} for product {}; got {y}.",
-                    product.name_id
-                ),
-            ))
-        }
-    };
-    if let Some(ov) = &req.order_validity {
-        if ov.days.is_some() || optional_str(&ov.custom_expiration_date).is_some() {
-            return Err(PolicyError::new(
-                codes::FIELD_NOT_ALLOWED,
-                "The fields 'order_validity.days' and 'order_validity.custom_expiration_date' are not allowed for document-signing products; use 'order_validity.years'.",
-            ));
-        }
-        let y = ov
-            .years
-            .ok_or_else(|| PolicyError::missing("order_validity.years"))?;
-        return check(y, "order_validity.years");
+/// One document-signing term (`order_validity`, `certificate.cert_validity`
+/// or the deprecated root fields): years (1–3) only.
+fn term(product: &Product, f: &TermFields) -> Result<OrderTerm> {
+    if f.days.is_some() || f.custom_expiration_date.is_some() {
+        return Err(PolicyError::new(
+            codes::FIELD_NOT_ALLOWED,
+            format!(
+                "The fields '{}' and '{}' are not allowed for document-signing products; use '{}'.",
+                f.name("days"),
+                f.name("custom_expiration_date"),
+                f.name("years")
+            ),
+        ));
     }
-    match req.validity_years {
-        Some(y) => check(y, "validity_years"),
-        None => Err(PolicyError::missing("order_validity")),
+    let allowed = product.allowed_validity_years;
+    match f.years {
+        Some(y) if allowed.contains(&y) => Ok(OrderTerm::Years(y)),
+        Some(y) => Err(PolicyError::new(
+            codes::INVALID_VALIDITY,
+            format!(
+                "The field '{}' must be one of {allowed:?} for product {}; got {y}.",
+                f.name("years"),
+                product.name_id
+            ),
+        )),
+        None => Err(PolicyError::missing(&f.name("years"))),
     }
 }
 
@@ -172,8 +166,13 @@ pub fn validate_document_signing_order(
     }
     let subject = subject(req.subject.as_ref())?;
     let use_org = req.use_org_as_common_name.unwrap_or(true);
-    let term = term(product, req)?;
-    let end = term_end(&term, now);
+    let (term, term_end, first_certificate) = resolve_validity(
+        req,
+        now,
+        || PolicyError::missing("order_validity"),
+        |f| self::term(product, f),
+    )?
+    .stored();
     let organization = Some(organization_choice(req)?);
     let contacts = crate::common::organization_contacts(req)?;
     let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
@@ -205,10 +204,9 @@ pub fn validate_document_signing_order(
         is_rsassa_pss: false,
         signature_hash,
         ca_cert_id,
-        term: StoredTerm::from(&term),
-        term_end: end
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        term,
+        term_end,
+        first_certificate,
         organization,
         contacts,
         common: validate_common(req)?,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::{macros::format_description, Date, Duration, OffsetDateTime};
 
 use certwell_api::error::codes;
-use certwell_api::order::{CertificateInput, OrderRequest, OrderValidityInput};
+use certwell_api::order::{CertificateInput, OrderRequest};
 
 use crate::catalog::{Family, Product, SmimeType};
 use crate::common::{validate_common, OrderCommon};
@@ -20,7 +20,9 @@ use crate::error::{check_email, optional_str, optional_text, PolicyError, Result
 use crate::organization::OrgChoice;
 use crate::organization::{NewOrganization, OrderContact};
 use crate::validity::StoredTerm;
-use crate::validity::{parse_ymd, term_end, OrderTerm};
+use crate::validity::{
+    parse_ymd, resolve_validity, FirstCertificate, OrderTerm, TermFields, TermSpelling,
+};
 
 /// Most email addresses on one certificate.
 pub use crate::catalog::MAX_EMAILS;
@@ -268,6 +270,10 @@ pub struct SmimeOrderPlan {
     pub term: StoredTerm,
     /// RFC 3339 end of the order term.
     pub term_end: String,
+    /// Set when `certificate.cert_validity` ends the first certificate
+    /// before the order (absent from orders stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_certificate: Option<FirstCertificate>,
     pub organization: Option<OrgChoice>,
     pub contacts: Vec<OrderContact>,
     pub common: OrderCommon,
@@ -369,8 +375,13 @@ pub fn validate_smime_order(
     } else {
         CLIENT_AUTH_MAX_TERM_DAYS
     };
-    let term = resolve_term(product, req, max_term_days, now.date())?;
-    let end = term_end(&term, now);
+    let (term, term_end, first_certificate) = resolve_validity(
+        req,
+        now,
+        || PolicyError::missing("order_validity"),
+        |f| resolve_term(product, f, max_term_days, now.date()),
+    )?
+    .stored();
 
     let needs_org = smime_type != Some(SmimeType::Mailbox);
     let organization = if needs_org {
@@ -397,10 +408,9 @@ pub fn validate_smime_order(
         is_rsassa_pss,
         signature_hash,
         ca_cert_id,
-        term: StoredTerm::from(&term),
-        term_end: end
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        term,
+        term_end,
+        first_certificate,
         organization,
         contacts,
         common: validate_common(req)?,
@@ -1053,92 +1063,97 @@ pub fn parse_dd_mmm_yyyy(s: &str) -> Option<Date> {
     .ok()
 }
 
-/// The order term: `order_validity` (date over days over years), or on the
-/// client endpoint the deprecated root-level `validity_years` and
-/// `custom_expiration_date` (yyyy-MM-dd).
+impl crate::validity::PlanTerm for SmimeOrderPlan {
+    fn term(&self) -> &StoredTerm {
+        &self.term
+    }
+    fn term_end(&self) -> &str {
+        &self.term_end
+    }
+    fn first_certificate(&self) -> Option<&FirstCertificate> {
+        self.first_certificate.as_ref()
+    }
+}
+
+/// One S/MIME or client term (`order_validity`, `certificate.cert_validity`
+/// or the older root fields): a date over days over years. Dates are
+/// `dd MMM YYYY` in the objects and `yyyy-MM-dd` at the root, as the seeds
+/// write them.
 fn resolve_term(
     product: &Product,
-    req: &OrderRequest,
+    f: &TermFields,
     max_days: i64,
     today: Date,
 ) -> Result<OrderTerm> {
-    let client = product.family == Family::Client;
     let years_allowed = product.allowed_validity_years;
-    let check_years = |y: i64, field: &str| -> Result<OrderTerm> {
-        if years_allowed.contains(&y) {
-            Ok(OrderTerm::Years(y))
-        } else {
-            Err(err(
+    // Each given field must be valid, even when a later one overrides it.
+    let years = f
+        .years
+        .map(|y| {
+            if years_allowed.contains(&y) {
+                Ok(OrderTerm::Years(y))
+            } else {
+                Err(err(
+                    codes::INVALID_VALIDITY,
+                    format!(
+                        "The field '{}' must be one of {years_allowed:?} for product {}; got {y}.",
+                        f.name("years"),
+                        product.name_id
+                    ),
+                ))
+            }
+        })
+        .transpose()?;
+    let days = match f.days {
+        Some(d) if (1..=max_days).contains(&d) => Some(OrderTerm::Days(d)),
+        Some(d) => {
+            return Err(err(
                 codes::INVALID_VALIDITY,
                 format!(
-                    "The field '{field}' must be one of {years_allowed:?} for product {}; got {y}.",
+                    "The field '{}' must be between 1 and {max_days} for product {}; got {d}.",
+                    f.name("days"),
                     product.name_id
                 ),
             ))
         }
+        None => None,
     };
-    let check_date = |d: Option<Date>, field: &str, format: &str, raw: &str| -> Result<OrderTerm> {
-        let d = d.ok_or_else(|| {
-            err(
-                codes::INVALID_CUSTOM_EXPIRATION_DATE,
-                format!("The field '{field}' must be a date in the format {format}; got '{raw}'."),
-            )
-        })?;
-        if d <= today {
-            return Err(err(
-                codes::INVALID_CUSTOM_EXPIRATION_DATE,
-                format!("The field '{field}' must be in the future."),
-            ));
-        }
-        if d > today + Duration::days(max_days) {
-            return Err(err(
-                codes::INVALID_CUSTOM_EXPIRATION_DATE,
-                format!("The field '{field}' must be at most {max_days} days ahead."),
-            ));
-        }
-        Ok(OrderTerm::Date(d))
-    };
-    let ov: Option<&OrderValidityInput> = req.order_validity.as_ref();
-    if let Some(ov) = ov {
-        // Each given field must be valid, even when a later one overrides it.
-        let years = ov
-            .years
-            .map(|y| check_years(y, "order_validity.years"))
-            .transpose()?;
-        let days = match ov.days {
-            Some(d) if (1..=max_days).contains(&d) => Some(OrderTerm::Days(d)),
-            Some(d) => {
-                return Err(err(
-                    codes::INVALID_VALIDITY,
-                    format!("The field 'order_validity.days' must be between 1 and {max_days} for product {}; got {d}.", product.name_id),
-                ))
-            }
-            None => None,
-        };
-        let date = optional_str(&ov.custom_expiration_date)
-            .map(|raw| {
-                check_date(
-                    parse_dd_mmm_yyyy(raw),
-                    "order_validity.custom_expiration_date",
-                    "dd MMM YYYY (e.g. \"09 JUN 2025\")",
-                    raw,
+    let date = f
+        .custom_expiration_date
+        .map(|raw| {
+            let field = f.name("custom_expiration_date");
+            let (parsed, format) = match f.spelling {
+                TermSpelling::Root => (parse_ymd(raw), "yyyy-MM-dd"),
+                TermSpelling::Object(_) => {
+                    (parse_dd_mmm_yyyy(raw), "dd MMM YYYY (e.g. \"09 JUN 2025\")")
+                }
+            };
+            let d = parsed.ok_or_else(|| {
+                err(
+                    codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                    format!(
+                        "The field '{field}' must be a date in the format {format}; got '{raw}'."
+                    ),
                 )
-            })
-            .transpose()?;
-        return date
-            .or(days)
-            .or(years)
-            .ok_or_else(|| PolicyError::missing("order_validity.years"));
-    }
-    if client {
-        if let Some(raw) = optional_str(&req.custom_expiration_date) {
-            return check_date(parse_ymd(raw), "custom_expiration_date", "yyyy-MM-dd", raw);
-        }
-        if let Some(y) = req.validity_years {
-            return check_years(y, "validity_years");
-        }
-    }
-    Err(PolicyError::missing("order_validity"))
+            })?;
+            if d <= today {
+                return Err(err(
+                    codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                    format!("The field '{field}' must be in the future."),
+                ));
+            }
+            if d > today + Duration::days(max_days) {
+                return Err(err(
+                    codes::INVALID_CUSTOM_EXPIRATION_DATE,
+                    format!("The field '{field}' must be at most {max_days} days ahead."),
+                ));
+            }
+            Ok(OrderTerm::Date(d))
+        })
+        .transpose()?;
+    date.or(days)
+        .or(years)
+        .ok_or_else(|| PolicyError::missing(&f.name("years")))
 }
 
 /// keyUsage bits (pki-profiles.md §1.4).

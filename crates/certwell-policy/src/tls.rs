@@ -2,7 +2,7 @@
 //! order-ssl-securesite.txt).
 
 pub use crate::organization::OrgChoice;
-pub use crate::validity::StoredTerm;
+pub use crate::validity::{FirstCertificate, StoredTerm};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -14,7 +14,7 @@ use crate::common;
 use crate::dns::parse_dns_name;
 use crate::error::{check_len, check_printable, optional_str, required_str, PolicyError, Result};
 use crate::organization::{validate_order_contacts, ContactType, OrderContact};
-use crate::validity::{resolve_tls_term, term_end};
+use crate::validity::resolve_tls_validity;
 use crate::ValidationLevel;
 
 /// Everything a valid TLS order request says, normalised.
@@ -34,6 +34,10 @@ pub struct TlsOrderPlan {
     pub term: StoredTerm,
     /// RFC 3339 end of the order term.
     pub term_end: String,
+    /// Set when `certificate.cert_validity` ends the first certificate
+    /// before the order (absent from orders stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_certificate: Option<FirstCertificate>,
     pub organization: OrgChoice,
     pub contacts: Vec<OrderContact>,
     pub container_id: Option<i64>,
@@ -54,6 +58,18 @@ pub struct TlsOrderPlan {
 }
 
 pub use crate::common::CustomFieldValue;
+
+impl crate::validity::PlanTerm for TlsOrderPlan {
+    fn term(&self) -> &StoredTerm {
+        &self.term
+    }
+    fn term_end(&self) -> &str {
+        &self.term_end
+    }
+    fn first_certificate(&self) -> Option<&FirstCertificate> {
+        self.first_certificate.as_ref()
+    }
+}
 
 /// Locale codes: `en`, `fr`, `zh_CN`, `pt_BR`… (the vendor's table was not available).
 pub fn is_locale(s: &str) -> bool {
@@ -242,14 +258,8 @@ pub fn validate_tls_order(
     let ca_cert_id = optional_str(&cert.ca_cert_id).map(str::to_string);
 
     // Validity.
-    let term = resolve_tls_term(
-        req.validity_years,
-        req.validity_days,
-        req.custom_expiration_date.as_deref(),
-        product.allowed_validity_years,
-        now.date(),
-    )?;
-    let end = term_end(&term, now);
+    let (term, term_end, first_certificate) =
+        resolve_tls_validity(req, product.allowed_validity_years, now)?.stored();
 
     // Organization.
     let organization = common::organization_choice(req)?;
@@ -318,10 +328,9 @@ pub fn validate_tls_order(
         server_platform_id,
         profile_option,
         ca_cert_id,
-        term: StoredTerm::from(&term),
-        term_end: end
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        term,
+        term_end,
+        first_certificate,
         organization,
         contacts,
         container_id,

@@ -4,6 +4,7 @@ use certwell_policy::catalog::{
     find_product, server_platform_name, PLATFORM_CSR_URL, PLATFORM_INSTALL_URL,
 };
 use certwell_policy::organization::{display_name, NewOrganization};
+use certwell_policy::validity::PlanTerm;
 use certwell_store::{Certificate, Domain, Order, Organization, Request, User};
 use certwell_store::{CertificateStatus, OrderStatus};
 use serde_json::{json, Map, Value};
@@ -291,7 +292,7 @@ fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
                 cert["organization"] = json!({"id": c.order.organization_id});
                 cert["organization_units"] = json!(plan.organization_units);
                 cert["server_platform"] = server_platform_json(plan.server_platform_id);
-                cert["cert_validity"] = json!(plan.term);
+                cert["cert_validity"] = json!(plan.cert_validity());
                 if let Some(p) = &plan.profile_option {
                     cert["profile_option"] = json!(p);
                 }
@@ -316,7 +317,7 @@ fn plan_certificate_json(c: &OrderContext, full: bool) -> Value {
             if c.order.organization_id != 0 {
                 cert["organization"] = json!({"id": c.order.organization_id});
             }
-            cert["cert_validity"] = json!(plan.term);
+            cert["cert_validity"] = json!(plan.cert_validity());
             if let Some(ds) = &plan.doc_signing {
                 cert["server_platform"] = server_platform_json(ds.server_platform_id);
                 cert["cs_provisioning_method"] = json!(ds.cs_provisioning_method);
@@ -367,15 +368,22 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         // On a renewal: the order it renews (0 otherwise).
         "renewed_order_id": c.order.renewal_of_order_id.unwrap_or(0),
         "date_created": datetime(c.order.created_at),
-        "order_valid_till": ymd(plan.term_end()),
+        "order_valid_from": date(c.order.created_at),
+        "order_valid_till": ymd(plan.term().term_end()),
         "disable_renewal_notifications": plan.disable_renewal_notifications(),
         "container": {"id": c.order.container_id, "name": c.container_name},
         "product": product_summary(&c.order.product_name_id, true),
         "payment_method": plan.payment_method(),
         "product_name_id": c.order.product_name_id,
         "auto_renew": plan.auto_renew(),
-        "order_validity": plan.term(),
+        "order_validity": plan.term().term(),
     });
+    // A plan longer than a year (several certificates, each a reissue).
+    if crate::service::order_data::parse_term_end(plan.term().term_end())
+        .is_some_and(|end| certwell_policy::validity::is_multi_year(c.order.created_at, end))
+    {
+        v["is_multi_year_plan"] = json!("1");
+    }
     if let Some(p) = &c.data.payment {
         v["payment_method"] = json!(p.method);
         v["price"] = json!(c.data.price_cents as f64 / 100.0);

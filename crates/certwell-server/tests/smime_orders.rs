@@ -1631,3 +1631,46 @@ async fn truncated_seed_examples_return_201() {
     assert_eq!(c.policies, vec!["2.23.140.1.5.3.3"]);
     ts.stop().await;
 }
+
+/// Either spelling of the term on every product: the older root fields on
+/// a secure-email order; `certificate.cert_validity` shortens the first
+/// certificate, not the order.
+#[tokio::test]
+async fn root_validity_fields_and_cert_validity_on_secure_email() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let rsa = csr(KeyAlgorithm::Rsa2048, "x");
+    let mut b = secure_email_body(
+        "secure_email_mailbox",
+        "multipurpose",
+        "dual_use",
+        &[],
+        &rsa,
+        org,
+    );
+    b.as_object_mut().unwrap().remove("order_validity");
+    b["validity_years"] = json!(2);
+    b["certificate"]["cert_validity"] = json!({"custom_expiration_date": "not a date"});
+    let (s, e) = ts
+        .post(&format!("{ORDER}/secure_email_mailbox"), b.clone())
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["code"], "invalid_custom_expiration_date");
+    assert!(
+        e["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("certificate.cert_validity.custom_expiration_date"),
+        "{e}"
+    );
+    b["certificate"]["cert_validity"] = json!({"days": 30});
+    let (s, v) = ts.post(&format!("{ORDER}/secure_email_mailbox"), b).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = parse(v["certificate_chain"][0]["pem"].as_str().unwrap());
+    assert_eq!(c.validity_seconds, 30 * 86400 - 1);
+    let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+    assert_eq!(info["order_validity"], json!({"years": 2}));
+    assert_eq!(info["certificate"]["cert_validity"], json!({"days": 30}));
+    assert_eq!(info["is_multi_year_plan"], "1");
+    ts.stop().await;
+}

@@ -237,6 +237,103 @@ async fn validity_is_capped_and_the_order_keeps_its_term() {
     ts2.stop().await;
 }
 
+fn validity_seconds(v: &Value) -> u64 {
+    use der::Decode;
+    let cert = x509_cert::Certificate::from_der(&pem_to_der(
+        v["certificate_chain"][0]["pem"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let val = cert.tbs_certificate().validity();
+    val.not_after.to_unix_duration().as_secs() - val.not_before.to_unix_duration().as_secs()
+}
+
+/// The vendor's current form: `order_validity` for the plan, an optional
+/// shorter first certificate (`certificate.cert_validity`); the next
+/// certificate of the plan is a reissue and runs to the BR maximum.
+#[tokio::test]
+async fn order_validity_plans_and_a_shorter_first_certificate() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    body.as_object_mut().unwrap().remove("validity_years");
+    body["order_validity"] = json!({"years": 2});
+    body["certificate"]["cert_validity"] = json!({"days": 30});
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(validity_seconds(&v), 30 * 86400 - 1);
+    let id = v["id"].as_i64().unwrap();
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{id}"))
+        .await;
+    assert_eq!(info["order_validity"], json!({"years": 2}));
+    assert_eq!(info["validity_years"], 2);
+    assert_eq!(info["certificate"]["cert_validity"], json!({"days": 30}));
+    assert_eq!(info["is_multi_year_plan"], "1");
+    let today = time::OffsetDateTime::now_utc().date();
+    assert_eq!(info["order_valid_from"], today.to_string());
+    let till = info["order_valid_till"].as_str().unwrap();
+    assert!(till.starts_with(&(today.year() + 2).to_string()), "{till}");
+    assert!(info["certificate"]["valid_till"].as_str().unwrap() < till);
+
+    // The plan's next certificate: a reissue, as long as the BR allow.
+    let (s, r) = ts
+        .post(
+            &format!("/services/v2/order/certificate/{id}/reissue"),
+            json!({"certificate": {"common_name": "example.com",
+                "csr": csr(KeyAlgorithm::EcdsaP256, "x"), "signature_hash": "sha256"},
+                "skip_approval": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let br_days = certwell_policy::validity::tls_br_max_days(time::OffsetDateTime::now_utc());
+    assert_eq!(validity_seconds(&r), br_days as u64 * 86400 - 1);
+
+    // Both forms given: the current one counts.
+    body["validity_years"] = json!(1);
+    body["order_validity"] = json!({"days": 20});
+    body["certificate"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cert_validity");
+    let (s, v) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(validity_seconds(&v), 20 * 86400 - 1);
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+        .await;
+    assert_eq!(info["order_validity"], json!({"days": 20}));
+    assert!(info.get("is_multi_year_plan").is_none(), "{info}");
+
+    // A first certificate may not outlive its order.
+    body["certificate"]["cert_validity"] = json!({"years": 1});
+    let (s, e) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body.clone())
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        e["errors"][0]["code"],
+        "cert_validity_exceeds_order_validity"
+    );
+    // Neither form: the error names both.
+    body.as_object_mut().unwrap().remove("validity_years");
+    body.as_object_mut().unwrap().remove("order_validity");
+    let (s, e) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["code"], "missing_required_field");
+    let msg = e["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("'order_validity'") && msg.contains("'validity_years'"),
+        "{msg}"
+    );
+    ts.stop().await;
+}
+
 #[tokio::test]
 async fn ca_cert_id_picks_the_issuing_ca() {
     let ts = TestServer::start(true).await;

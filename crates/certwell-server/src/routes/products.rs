@@ -76,6 +76,7 @@ fn product_json(
         "allowed_container_ids": [caller.user.container_id],
         "allowed_validity_years": p.allowed_validity_years,
         "allowed_order_validity_years": p.allowed_validity_years,
+        "custom_order_expiration_date_allowed": p.family != Family::DocumentSigning,
         "signature_hash_types": hashes(p),
         "allowed_ca_certs": allowed_cas(state, p),
         "csr_required": p.csr_required,

@@ -26,6 +26,7 @@ use certwell_policy::issuance::{issuance_blockers, DomainFact, OrgValidationFact
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::organization::OrderContact;
 use certwell_policy::tls::{OrgChoice, TlsOrderPlan};
+use certwell_policy::validity::PlanTerm;
 use certwell_store::{
     DcvMethod, OrderEmail, OrderStatus, RequestStatus, ValidationStatus, ValidationType,
 };
@@ -251,7 +252,7 @@ impl OrderFamily for TlsOrder {
         let Some((org, org_data)) = org.and_then(|o| o.data.as_ref().map(|d| (o, d))) else {
             return Ok(None);
         };
-        let (nb, na) = validity_window(state, &self.0.term_end, now)?;
+        let (nb, na) = validity_window(state, self.0.first_certificate_end(), now)?;
         let ev = product.validation == certwell_policy::ValidationLevel::Ev;
         let subject = tls_subject(state, ev, org_data, org.created_at, &self.0.common_name);
         Ok(Some((

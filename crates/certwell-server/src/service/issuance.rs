@@ -15,6 +15,7 @@ use certwell_ca::RecordedSerial;
 use certwell_policy::issuance::issuance_blockers as policy_blockers;
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::reissue::ExtraPlan;
+use certwell_policy::validity::PlanTerm;
 use certwell_policy::{catalog::find_product, ValidationLevel};
 use certwell_store::{IssuedCertificate, Order, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -518,7 +519,13 @@ pub async fn try_issue_certificate(
                 .zip(org_data.as_ref())
                 .ok_or_else(|| Error::internal("A TLS order has no organization."))?;
             let ev = product.validation == ValidationLevel::Ev;
-            let (nb, na) = validity_window(state, &plan.term_end, now)?;
+            // The order's first certificate may be shorter than its term
+            // (cert_validity); reissues and duplicates run to the term.
+            let end = match &extra {
+                Some(_) => &plan.term_end,
+                None => plan.first_certificate_end(),
+            };
+            let (nb, na) = validity_window(state, end, now)?;
             let (cn, sans) = match &extra {
                 Some(x) => (x.common_name.clone().unwrap_or_default(), x.sans.clone()),
                 None => (plan.common_name.clone(), plan.sans.clone()),
@@ -533,7 +540,11 @@ pub async fn try_issue_certificate(
             (leaf, cn, nb, na)
         }
         OrderPlan::Smime(plan) => {
-            let (nb, na) = crate::service::profile::smime_validity(plan, now)?;
+            let end = match &extra {
+                Some(_) => &plan.term_end,
+                None => plan.first_certificate_end(),
+            };
+            let (nb, na) = crate::service::profile::smime_validity(plan, end, now)?;
             let mut plan = plan.as_ref().clone();
             if let Some(x) = &extra {
                 plan.signature_hash = x.signature_hash.clone();

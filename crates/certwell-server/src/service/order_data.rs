@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use certwell_policy::smime::SmimeOrderPlan;
 use certwell_policy::tls::TlsOrderPlan;
+use certwell_policy::validity::PlanTerm;
 use certwell_store::Order;
 use time::OffsetDateTime;
 
@@ -31,17 +32,12 @@ impl OrderPlan {
             OrderPlan::Smime(p) => &p.signature_hash,
         }
     }
-    pub fn term(&self) -> &certwell_policy::tls::StoredTerm {
+    /// The order's term (the end as RFC 3339 text, see
+    /// [`parse_term_end`]).
+    pub fn term(&self) -> &dyn PlanTerm {
         match self {
-            OrderPlan::Tls(p) => &p.term,
-            OrderPlan::Smime(p) => &p.term,
-        }
-    }
-    /// RFC 3339 text (see [`parse_term_end`]).
-    pub fn term_end(&self) -> &str {
-        match self {
-            OrderPlan::Tls(p) => &p.term_end,
-            OrderPlan::Smime(p) => &p.term_end,
+            OrderPlan::Tls(p) => p.as_ref(),
+            OrderPlan::Smime(p) => p.as_ref(),
         }
     }
     pub fn csr(&self) -> Option<&str> {

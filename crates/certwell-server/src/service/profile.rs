@@ -146,14 +146,16 @@ pub fn key_kind(csr: &certwell_ca::VerifiedCsr) -> KeyKind {
     }
 }
 
-/// Certificate validity: the order term, capped at 824 days for S/MIME
+/// Certificate validity: to `term_end` (the order's, or its first
+/// certificate's), capped at 824 days for S/MIME
 /// (SBR §6.3.2 allows 825; pkilint warns at the maximum) and three years
 /// for client authentication.
 pub fn smime_validity(
     plan: &SmimeOrderPlan,
+    term_end: &str,
     now: OffsetDateTime,
 ) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    validity_window_days(&plan.term_end, now, smime_max_days(plan))
+    validity_window_days(term_end, now, smime_max_days(plan))
 }
 
 /// The longest certificate of `plan`: the SBR cap for S/MIME, the client

@@ -57,7 +57,7 @@ pub async fn request_extra(
             ),
         ));
     }
-    let term_end = crate::service::order_data::parse_term_end(data.plan.term_end())
+    let term_end = crate::service::order_data::parse_term_end(data.plan.term().term_end())
         .ok_or_else(|| Error::internal("The order's term could not be read."))?;
     if term_end <= now {
         return Err(Error::bad_request(

@@ -14,6 +14,7 @@ use certwell_policy::smime::{
     check_usage_for_key, email_domain, is_public_email_domain, organization_identifier,
     validate_smime_order, CnSource, DeclaredKey, Generation, SmimeOrderPlan,
 };
+use certwell_policy::validity::PlanTerm;
 use certwell_store::{CsrAttachment, NewDomainRow, OrderEmail, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -215,7 +216,7 @@ impl OrderFamily for SmimeOrder {
         ca: &LoadedCa,
         now: OffsetDateTime,
     ) -> Result<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
-        let (nb, na) = smime_validity(&self.0, now)?;
+        let (nb, na) = smime_validity(&self.0, self.0.first_certificate_end(), now)?;
         let spec = subscriber_spec(&self.0, org.and_then(|o| o.data.as_ref()), csr, ca)?;
         Ok(Some((nb, na, LeafSpec::Subscriber(spec))))
     }
