@@ -625,3 +625,41 @@ async fn dcv_method_in_any_case_on_a_new_domain() {
         (StatusCode::BAD_REQUEST, "invalid_dcv_method")
     );
 }
+
+/// With the DCV poller and the sweeper's timer out of the way (an hour
+/// each), validating a domain by its token issues the order it unblocks
+/// at once, as the docs promise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_token_issues_the_waiting_order_at_once() {
+    let dns = DnsServer::start().await;
+    let (port, _) = http_server().await;
+    let mut cfg = dcv_config(&dns, port);
+    cfg.dcv.poll_interval_seconds = 3600;
+    cfg.dcv.poll_base_seconds = 3600;
+    cfg.dcv.poll_max_seconds = 3600;
+    cfg.issuance_poll_seconds = 3600;
+    let ts = TestServer::start_with(cfg).await;
+    let org = ov_org(&ts).await;
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["now-txt.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let order_id = v["id"].as_i64().unwrap();
+    let rv = v["dcv_random_value"].as_str().unwrap().to_string();
+    let domain_id = v["domains"][0]["id"].as_i64().unwrap();
+    let (_, info) = ts.get(&format!("{ORDER}/{order_id}")).await;
+    assert_eq!(info["status"], "pending", "{info}");
+    dns.set_txt("now-txt.com", &[&rv]);
+    let (s, r) = ts
+        .put(
+            &format!("/services/v2/domain/{domain_id}/dcv/validate-token"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    wait_status(&ts, order_id, "issued").await;
+    ts.stop().await;
+}

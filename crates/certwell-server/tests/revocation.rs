@@ -346,3 +346,94 @@ async fn order_level_revocation_and_bad_input() {
     assert_eq!(l["page"]["total"], 1);
     ts.stop().await;
 }
+
+/// Serials as clients format them (without certwell's leading zero, in
+/// lower case, with colons) find the order, filter the list and revoke;
+/// revocation reasons are taken in snake_case too and answered in the
+/// vendor's camelCase.
+#[tokio::test]
+async fn client_spelled_serials_and_snake_case_reasons() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    // An order whose serial starts with a zero digit (about one in eight).
+    let mut found = None;
+    for _ in 0..150 {
+        let v = issue(&ts, org, &csr(KeyAlgorithm::EcdsaP256, "x")).await;
+        let (_, info) = ts
+            .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+            .await;
+        let serial = info["certificate"]["serial_number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if serial.starts_with('0') {
+            found = Some((v["id"].as_i64().unwrap(), serial));
+            break;
+        }
+    }
+    let (id, serial) = found.expect("a serial with a leading zero");
+    let short = serial.trim_start_matches('0').to_string();
+    let colons = serial
+        .to_lowercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
+    for spelling in [short.clone(), short.to_lowercase(), colons] {
+        let (s, info) = ts
+            .get(&format!("/services/v2/order/certificate/{spelling}"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{spelling}: {info}");
+        assert_eq!(info["id"], id, "{spelling}");
+        let (s, list) = ts
+            .get(&format!(
+                "/services/v2/order/certificate?filters[serial_number]={spelling}"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert_eq!(list["page"]["total"], 1, "{spelling}: {list}");
+        assert_eq!(list["orders"][0]["id"], id, "{spelling}");
+    }
+    let (s, list) = ts
+        .get("/services/v2/order/certificate?filters[serial_number]=not-a-serial")
+        .await;
+    assert_eq!((s, &list["page"]["total"]), (StatusCode::OK, &json!(0)));
+
+    let (s, b) = ts
+        .put(
+            &format!("/services/v2/certificate/{}/revoke", short.to_lowercase()),
+            json!({"revocation_reason": "cessation_of_operation", "skip_approval": true}),
+        )
+        .await;
+    assert_eq!((s, b), (StatusCode::NO_CONTENT, Value::Null));
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{id}"))
+        .await;
+    assert_eq!(info["certificate"]["status"], "revoked");
+    assert_eq!(
+        info["certificate"]["revocation_reason"],
+        "cessationOfOperation"
+    );
+
+    // Order-level revocation with the other snake_case names.
+    for (reason, answer) in [
+        ("key_compromise", "keyCompromise"),
+        ("affiliation_change", "affiliationChanged"),
+        ("privilege_withdrawn", "privilegeWithdrawn"),
+    ] {
+        let v = issue(&ts, org, &csr(KeyAlgorithm::EcdsaP256, "x")).await;
+        let (s, b) = ts
+            .put(
+                &format!("/services/v2/order/certificate/{}/revoke", v["id"]),
+                json!({"revocation_reason": reason, "skip_approval": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{reason}: {b}");
+        let (_, info) = ts
+            .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+            .await;
+        assert_eq!(info["certificate"]["revocation_reason"], answer, "{reason}");
+    }
+    ts.stop().await;
+}

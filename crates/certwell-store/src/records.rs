@@ -5,7 +5,7 @@
 
 pub use certwell_types::{
     CertificateKind, CertificateStatus, DcvMethod, MailboxStatus, OrderStatus, RequestKind,
-    RequestStatus, RevocationReason, ValidationStatus, ValidationType,
+    RequestStatus, RevocationReason, SerialNumber, ValidationStatus, ValidationType,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -496,6 +496,7 @@ pub struct OrderQuery {
     /// Orders that have (or have not) a live renewal order.
     pub is_renewed: Option<bool>,
     pub certificate_id: Option<i64>,
+    /// Upper-case hex as stored ([`SerialNumber`]'s spelling).
     pub serial_number: Option<String>,
     /// (value, contains?)
     pub search: Option<(String, bool)>,

@@ -4,14 +4,18 @@
 //! parsed in one place: [`from_name`](OrderStatus::from_name) for stored
 //! values (exact), `parse` for what a client sends (any letter case).
 //!
-//! No logic beyond naming lives here, apart from [`limits`]: the CA/B
-//! Forum limits the ordering rules and the pre-signature check share. The
+//! No logic beyond naming lives here, apart from [`limits`] (the CA/B
+//! Forum limits the ordering rules and the pre-signature check share) and
+//! [`serial`] (the spellings of a serial number clients send). The
 //! crate depends on serde and time only, so the store, the policy rules,
 //! the CA and the server can all use it.
 
 #![forbid(unsafe_code)]
 
 pub mod limits;
+pub mod serial;
+
+pub use serial::SerialNumber;
 
 /// Defines a closed set of wire names as an enum with `ALL`, `as_str`,
 /// `from_name`, `parse`, `Display` and serde as the name.

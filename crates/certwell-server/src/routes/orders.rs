@@ -252,7 +252,10 @@ pub async fn list_orders(
         container_ids: order_scope(&state, &caller).await?,
         is_renewed: flag("filters[is_renewed]")?,
         certificate_id: int("filters[certificate_id]")?,
-        serial_number: s("filters[serial_number]"),
+        // Any spelling of a serial (no leading zero, colons, lower case);
+        // what is no serial at all matches nothing.
+        serial_number: s("filters[serial_number]")
+            .map(|v| certwell_store::SerialNumber::parse(&v).map_or(v, |n| n.to_string())),
         search,
         sort,
         limit,

@@ -11,6 +11,7 @@ use certwell_policy::account::{containers_in_view, visible_containers};
 use certwell_policy::approval::Role;
 use certwell_store::Container;
 use certwell_store::Order;
+use certwell_store::SerialNumber;
 
 /// The account's containers the caller's user sees: its own container
 /// and everything below it.
@@ -165,10 +166,20 @@ pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> Result<
         && key.len() <= 64
         && key.bytes().all(|b| b.is_ascii_hexdigit())
     {
+        // A thumbprint, or a serial as certwell prints it.
         found = state
             .store
             .find_order_by_certificate(caller.account_id, key)
             .await?;
+    }
+    if found.is_none() {
+        // A serial as a client formats it (no leading zero, colons).
+        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
+            found = state
+                .store
+                .find_order_by_certificate(caller.account_id, serial.as_str())
+                .await?;
+        }
     }
     match found {
         Some(o) if sees_container(state, caller, o.container_id).await? => Ok(o),

@@ -587,14 +587,22 @@ pub async fn try_issue_certificate(
 pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(state.config.issuance_poll_seconds.max(1));
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = state.wake_issuer.notified() => {}
+        let woken = tokio::select! {
+            _ = tokio::time::sleep(period) => false,
+            _ = state.wake_issuer.notified() => true,
             _ = shutdown.changed() => return,
-        }
+        };
         // Walk every waiting order in pages (a cursor, so old blocked orders
-        // cannot starve newer ones).
-        let cutoff = crate::clock::now() - Duration::seconds(1);
+        // cannot starve newer ones). On the timer, orders changed in the
+        // last second are left to the request changing them; woken by a
+        // change that may unblock orders (a validation, an approval), every
+        // waiting order counts, however new: the claim keeps a certificate
+        // from being issued twice.
+        let cutoff = if woken {
+            crate::clock::now() + Duration::seconds(1)
+        } else {
+            crate::clock::now() - Duration::seconds(1)
+        };
         let mut after = 0;
         loop {
             let list = match state

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::order_status::StatusChange;
 use certwell_policy::revocation::{parse_reason, RevocationReason};
+use certwell_store::SerialNumber;
 use certwell_store::{
     Certificate, CertificateStatus, OrderStatus, RequestApproval, RequestKind, RequestStatus,
     Revocation,
@@ -102,11 +103,18 @@ pub async fn revoke_certificate(
     key: &str,
     ask: RevokeAsk,
 ) -> Result<Revoked> {
-    let cert = state
-        .store
-        .find_certificate(caller.account_id, key.trim())
-        .await?
-        .ok_or_else(cert_not_found)?;
+    let key = key.trim();
+    let mut cert = state.store.find_certificate(caller.account_id, key).await?;
+    if cert.is_none() {
+        // A serial as a client formats it (no leading zero, colons).
+        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
+            cert = state
+                .store
+                .find_certificate(caller.account_id, serial.as_str())
+                .await?;
+        }
+    }
+    let cert = cert.ok_or_else(cert_not_found)?;
     if crate::service::access::visible_order(state, caller, cert.order_id)
         .await?
         .is_none()
