@@ -70,6 +70,12 @@ impl Error {
     pub fn order_not_found() -> Self {
         Self::not_found(codes::NOT_FOUND_ORDER, "The specified order was not found.")
     }
+    pub fn certificate_not_found() -> Self {
+        Self::not_found(
+            codes::NOT_FOUND_CERTIFICATE,
+            "The specified certificate was not found.",
+        )
+    }
     pub fn route_not_found() -> Self {
         Self::not_found(codes::NOT_FOUND_ROUTE, "The specified route was not found.")
     }

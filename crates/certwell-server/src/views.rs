@@ -250,6 +250,41 @@ pub fn certificate_fields(c: &Certificate, v: &mut Value) {
     }
 }
 
+/// `GET /certificate/{id}`: a certificate with its order's references and,
+/// once issued, its dates, serial, thumbprint and PEM.
+pub fn certificate_info_json(c: &Certificate, order: &Order) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "order": {"id": order.id},
+        "order_id": order.id,
+        "type": c.kind.as_str(),
+        "status": c.status.as_str(),
+        "common_name": c.common_name,
+        "dns_names": c.dns_names,
+        "date_created": datetime(c.created_at),
+        "signature_hash": c.signature_hash,
+        "product": {"name_id": order.product_name_id},
+        "csr": c.csr,
+    });
+    if order.organization_id != 0 {
+        v["organization"] = json!({"id": order.organization_id});
+    }
+    if let Some(k) = c.key_size {
+        v["key_size"] = json!(k);
+    }
+    certificate_fields(c, &mut v);
+    if c.status == CertificateStatus::Issued
+        && c.valid_till.is_some_and(|t| t <= crate::clock::now())
+    {
+        v["status"] = json!("expired");
+    }
+    if let Some(der) = &c.der {
+        v["pem"] = json!(crate::pem::cert_pem(der));
+        v["ca_cert"] = json!({"id": c.ca_id});
+    }
+    v
+}
+
 /// The order status clients see: an issued order whose certificate has
 /// passed notAfter is `expired`.
 pub fn effective_status(order: &Order, cert: Option<&Certificate>) -> String {

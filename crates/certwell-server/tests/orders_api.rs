@@ -330,6 +330,83 @@ async fn downloads_in_every_format() {
             "{fmt}"
         );
     }
+    // Accept picks the packing where a format has both: a ZIP of one file
+    // per certificate (the leaf named after its common name), or one PEM.
+    let get_accepting = |path: String, accept: &'static str| {
+        let c = ts
+            .client
+            .get(ts.url(&path))
+            .header("X-DC-DEVKEY", &ts.key)
+            .header("Accept", accept);
+        async move {
+            let r = c.send().await.unwrap();
+            let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+            (r.status(), ct, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    // (format, files: the leaf, then one intermediate, then the root)
+    for (fmt, files) in [("pem_all", 3), ("pem_noroot", 2), ("pem_nointermediate", 1)] {
+        let (s, ct, body) = get_accepting(
+            format!("/services/v2/certificate/{cid}/download/format/{fmt}"),
+            "application/zip",
+        )
+        .await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/zip"),
+            "{fmt}"
+        );
+        let p = ts.dir.path().join(format!("accept-{fmt}.zip"));
+        std::fs::write(&p, &body).unwrap();
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; assert all(z.read(n).startswith(b'-----BEGIN CERTIFICATE') for n in z.namelist()); print(','.join(z.namelist()))"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let names: Vec<&str> = listed.split(',').collect();
+        assert_eq!(names.len(), files, "{fmt}: {listed}");
+        assert_eq!(names[0], "example_com.crt", "{fmt}: the leaf by its name");
+        if files > 1 {
+            assert!(
+                names[1].contains("CA") && names[1].ends_with(".crt"),
+                "{listed}"
+            );
+        }
+        assert_eq!(names.contains(&"TrustedRoot.crt"), files == 3, "{listed}");
+    }
+    for (fmt, n) in [("default", 3), ("apache", 2)] {
+        let (s, ct, body) = get_accepting(
+            format!("/services/v2/certificate/{cid}/download/format/{fmt}"),
+            "application/x-pem-file",
+        )
+        .await;
+        assert_eq!(
+            (s, ct.as_str(), count(&body)),
+            (StatusCode::OK, "application/x-pem-file", n),
+            "{fmt}"
+        );
+    }
+    // Any other Accept keeps the format's own packing.
+    let (s, ct, body) = get_accepting(
+        format!("/services/v2/certificate/{cid}/download/format/pem_all"),
+        "*/*",
+    )
+    .await;
+    assert_eq!(
+        (s, ct.as_str(), count(&body)),
+        (StatusCode::OK, "application/x-pem-file", 3)
+    );
+    let (s, ct, _) = get_accepting(
+        format!("/services/v2/certificate/{cid}/download/format/p7b"),
+        "application/zip",
+    )
+    .await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::OK, "application/x-pkcs7-certificates")
+    );
+
     let (s, ct, body) = get(format!(
         "/services/v2/certificate/download/order/{oid}/format/pem_all"
     ))
@@ -601,5 +678,96 @@ async fn status_changes_in_a_time_range() {
         .get("/services/v2/order/certificate/status-changes")
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    ts.stop().await;
+}
+
+/// `GET /certificate/{id}`: a certificate's details by id or serial,
+/// only for the account (and containers) that see its order.
+#[tokio::test]
+async fn certificate_details_by_id_and_serial() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let v = issued_order(&ts, org).await;
+    let cid = v["certificate_id"].as_i64().unwrap();
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", v["id"]))
+        .await;
+    let (s, c) = ts.get(&format!("/services/v2/certificate/{cid}")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["id"], cid);
+    assert_eq!(c["order"]["id"], v["id"]);
+    assert_eq!(c["order_id"], v["id"]);
+    assert_eq!(c["status"], "issued");
+    assert_eq!(c["type"], "primary");
+    assert_eq!(c["organization"]["id"], org);
+    assert_eq!(c["common_name"], "example.com");
+    assert_eq!(
+        c["dns_names"],
+        json!(["example.com", "sub.example.com", "app.example.com"])
+    );
+    for field in [
+        "serial_number",
+        "thumbprint",
+        "valid_from",
+        "valid_till",
+        "date_issued",
+        "days_remaining",
+    ] {
+        assert_eq!(c[field], info["certificate"][field], "{field}");
+        assert!(!c[field].is_null(), "{field}");
+    }
+    assert_eq!(c["pem"], v["certificate_chain"][0]["pem"]);
+    assert_eq!(c["key_size"], 2048);
+    // the same certificate by its serial, as a client may write it
+    let serial = c["serial_number"].as_str().unwrap().to_lowercase();
+    let (s, by_serial) = ts
+        .get(&format!(
+            "/services/v2/certificate/{}",
+            serial.trim_start_matches('0')
+        ))
+        .await;
+    assert_eq!((s, &by_serial["id"]), (StatusCode::OK, &json!(cid)));
+
+    // not yet issued: no serial, dates or PEM
+    let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    body.as_object_mut().unwrap().remove("skip_approval");
+    let (_, w) = ts
+        .post("/services/v2/order/certificate/ssl_plus", body)
+        .await;
+    let (_, winfo) = ts
+        .get(&format!("/services/v2/order/certificate/{}", w["id"]))
+        .await;
+    let pending_id = &winfo["certificate"]["id"];
+    assert!(pending_id.is_i64(), "{winfo}");
+    let (s, p) = ts
+        .get(&format!("/services/v2/certificate/{pending_id}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["status"], "pending");
+    for field in ["serial_number", "thumbprint", "valid_till", "pem"] {
+        assert!(p.get(field).is_none(), "{field}: {p}");
+    }
+
+    // unknown, or another account's: 404 not_found|certificate
+    let (_, acct) = ts
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts",
+            Some(&ts.operator_key.clone()),
+            Some(json!({"name": "B"})),
+        )
+        .await;
+    let other = acct["admin_api_key"].as_str().unwrap().to_string();
+    for (key, path) in [
+        (
+            ts.key.clone(),
+            "/services/v2/certificate/999999".to_string(),
+        ),
+        (other, format!("/services/v2/certificate/{cid}")),
+    ] {
+        let (s, e) = ts.get_as(&key, &path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(e["errors"][0]["code"], "not_found|certificate");
+    }
     ts.stop().await;
 }

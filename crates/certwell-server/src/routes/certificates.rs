@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certwell_api::error::codes;
@@ -17,13 +17,6 @@ use crate::extract::{path_id, Caller};
 use crate::pem::{cert_pem, pem_crlf};
 use crate::service::order_data::OrderData;
 use crate::state::AppState;
-
-fn cert_not_found() -> Error {
-    Error::not_found(
-        codes::NOT_FOUND_CERTIFICATE,
-        "The specified certificate was not found.",
-    )
-}
 
 pub const FORMATS: &[&str] = &[
     "pem_all",
@@ -45,17 +38,7 @@ struct Bundle {
 }
 
 async fn issued(state: &AppState, caller: &Caller, id: i64) -> Result<(Certificate, Bundle)> {
-    let c = state
-        .store
-        .get_certificate(caller.account_id, id)
-        .await?
-        .ok_or_else(cert_not_found)?;
-    if crate::service::access::visible_order(state, caller, c.order_id)
-        .await?
-        .is_none()
-    {
-        return Err(cert_not_found());
-    }
+    let (c, _) = crate::service::access::visible_certificate_by_id(state, caller, id).await?;
     let (Some(der), Some(ca_id)) = (c.der.clone(), c.ca_id.clone()) else {
         return Err(Error::bad_request(
             codes::CERTIFICATE_NOT_ISSUED,
@@ -88,52 +71,153 @@ fn file_name(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-fn render(b: &Bundle, format: &str) -> Result<Response> {
-    let intermediates: Vec<&(String, Vec<u8>)> =
-        b.cas.iter().take(b.cas.len().saturating_sub(1)).collect();
-    let root = b.cas.last();
-    let pem_file = |parts: Vec<&[u8]>| {
-        let body: String = parts.iter().map(|d| cert_pem(d)).collect();
-        ([(header::CONTENT_TYPE, "application/x-pem-file")], body).into_response()
-    };
-    let zip = |ext: &str, with_root: bool| {
-        let mut files = vec![(format!("{}.{ext}", b.stem), cert_pem(&b.leaf).into_bytes())];
-        for (name, der) in &intermediates {
-            files.push((
-                format!("{}.{ext}", file_name(name)),
-                cert_pem(der).into_bytes(),
-            ));
+/// What a download holds and how it is packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// One PEM file: the leaf, then the intermediates, then the root.
+    Pem { intermediates: bool, root: bool },
+    /// A ZIP archive of one PEM file per certificate, named `<ext>`.
+    Zip {
+        ext: &'static str,
+        intermediates: bool,
+        root: bool,
+    },
+    /// A PKCS#7 certs-only bundle of the whole chain (PEM armour).
+    Pkcs7,
+}
+
+impl Shape {
+    /// The shape of a format name (`None`: no such format).
+    fn of(format: &str) -> Option<Shape> {
+        let (intermediates, root) = (true, true);
+        Some(match format {
+            "pem_all" => Shape::Pem {
+                intermediates,
+                root,
+            },
+            "pem_noroot" => Shape::Pem {
+                intermediates,
+                root: false,
+            },
+            "pem_nointermediate" => Shape::Pem {
+                intermediates: false,
+                root: false,
+            },
+            "p7b" | "cer" => Shape::Pkcs7,
+            "default" | "default_pem" => Shape::Zip {
+                ext: "crt",
+                intermediates,
+                root,
+            },
+            "default_cer" => Shape::Zip {
+                ext: "cer",
+                intermediates,
+                root,
+            },
+            "apache" => Shape::Zip {
+                ext: "crt",
+                intermediates,
+                root: false,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The same certificates in the packing an `Accept` header asks for:
+    /// a ZIP for `application/zip`, one PEM file for
+    /// `application/x-pem-file` (or `application/pem-certificate-chain`);
+    /// anything else (`*/*`, none) keeps the format's own.
+    fn negotiate(self, accept: Option<&str>) -> Shape {
+        let Some(accept) = accept.map(str::to_ascii_lowercase) else {
+            return self;
+        };
+        let wants = |t: &str| accept.split(',').any(|part| part.trim().starts_with(t));
+        match self {
+            Shape::Pem {
+                intermediates,
+                root,
+            } if wants("application/zip") => Shape::Zip {
+                ext: "crt",
+                intermediates,
+                root,
+            },
+            Shape::Zip {
+                intermediates,
+                root,
+                ..
+            } if wants("application/x-pem-file") || wants("application/pem-certificate-chain") => {
+                Shape::Pem {
+                    intermediates,
+                    root,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+fn render(b: &Bundle, format: &str, accept: Option<&str>) -> Result<Response> {
+    let shape = Shape::of(format).ok_or_else(|| {
+        Error::bad_request(
+            codes::INVALID_FORMAT_TYPE,
+            format!("The format '{format}' is not one of {FORMATS:?}."),
+        )
+    })?;
+    let n = b.cas.len().saturating_sub(1);
+    let (intermediates, root) = (&b.cas[..n], b.cas.get(n));
+    // (file stem, DER) in chain order, as the shape selects them.
+    let select = |with_intermediates: bool, with_root: bool| {
+        let mut v: Vec<(String, &[u8])> = vec![(b.stem.clone(), &b.leaf)];
+        if with_intermediates {
+            v.extend(
+                intermediates
+                    .iter()
+                    .map(|(name, der)| (file_name(name), der.as_slice())),
+            );
         }
         if with_root {
-            if let Some((_, der)) = root {
-                files.push((format!("TrustedRoot.{ext}"), cert_pem(der).into_bytes()));
-            }
+            v.extend(root.map(|(_, der)| ("TrustedRoot".to_string(), der.as_slice())));
         }
-        let z = crate::zip::zip_stored(&files, OffsetDateTime::now_utc());
-        (
-            [
-                (header::CONTENT_TYPE, "application/zip".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}.zip\"", b.stem),
-                ),
-            ],
-            z,
-        )
-            .into_response()
+        v
     };
-    let mut all: Vec<&[u8]> = vec![&b.leaf];
-    all.extend(b.cas.iter().map(|(_, d)| d.as_slice()));
-    Ok(match format {
-        "pem_all" => pem_file(all),
-        "pem_noroot" => {
-            let mut v: Vec<&[u8]> = vec![&b.leaf];
-            v.extend(intermediates.iter().map(|(_, d)| d.as_slice()));
-            pem_file(v)
+    Ok(match shape.negotiate(accept) {
+        Shape::Pem {
+            intermediates,
+            root,
+        } => {
+            let body: String = select(intermediates, root)
+                .iter()
+                .map(|(_, der)| cert_pem(der))
+                .collect();
+            ([(header::CONTENT_TYPE, "application/x-pem-file")], body).into_response()
         }
-        "pem_nointermediate" => pem_file(vec![&b.leaf]),
-        "p7b" | "cer" => {
-            let certs: Vec<Vec<u8>> = all.iter().map(|d| d.to_vec()).collect();
+        Shape::Zip {
+            ext,
+            intermediates,
+            root,
+        } => {
+            let files: Vec<(String, Vec<u8>)> = select(intermediates, root)
+                .into_iter()
+                .map(|(stem, der)| (format!("{stem}.{ext}"), cert_pem(der).into_bytes()))
+                .collect();
+            let z = crate::zip::zip_stored(&files, OffsetDateTime::now_utc());
+            (
+                [
+                    (header::CONTENT_TYPE, "application/zip".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{}.zip\"", b.stem),
+                    ),
+                ],
+                z,
+            )
+                .into_response()
+        }
+        Shape::Pkcs7 => {
+            let certs: Vec<Vec<u8>> = select(true, true)
+                .into_iter()
+                .map(|(_, der)| der.to_vec())
+                .collect();
             let p7 = certwell_ca::pkcs7_certs_only_der(&certs)
                 .map_err(|e| Error::internal(format!("PKCS#7 bundle failed: {e}")))?;
             (
@@ -142,27 +226,34 @@ fn render(b: &Bundle, format: &str) -> Result<Response> {
             )
                 .into_response()
         }
-        "default" | "default_pem" => zip("crt", true),
-        "default_cer" => zip("cer", true),
-        "apache" => zip("crt", false),
-        other => {
-            return Err(Error::bad_request(
-                codes::INVALID_FORMAT_TYPE,
-                format!("The format '{other}' is not one of {FORMATS:?}."),
-            ))
-        }
     })
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// `GET /certificate/{id or serial}`: one certificate's details,
+/// container-scoped like order info.
+pub async fn certificate_info(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    let (c, order) = crate::service::access::visible_certificate(&state, &caller, &key).await?;
+    Ok(Json(crate::views::certificate_info_json(&c, &order)))
 }
 
 /// `GET /certificate/{id}/download/format/{format}`
 pub async fn download_format(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response> {
-    let id = path_id(&id, cert_not_found)?;
+    let id = path_id(&id, Error::certificate_not_found)?;
     let (_, b) = issued(&state, &caller, id).await?;
-    render(&b, &format)
+    render(&b, &format, accept(&headers))
 }
 
 /// Format chosen from a server platform.
@@ -179,6 +270,7 @@ fn platform_format(platform: i64) -> &'static str {
 pub async fn download_platform(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Result<Response> {
     let id = params
@@ -186,7 +278,7 @@ pub async fn download_platform(
         .find(|(k, _)| k == "id")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let id = path_id(&id, cert_not_found)?;
+    let id = path_id(&id, Error::certificate_not_found)?;
     let (c, b) = issued(&state, &caller, id).await?;
     let platform = match params.iter().find(|(k, _)| k == "platform") {
         Some((_, p)) => p.parse::<i64>().map_err(|_| Error::route_not_found())?,
@@ -195,13 +287,13 @@ pub async fn download_platform(
                 .store
                 .get_order(caller.account_id, c.order_id)
                 .await?
-                .ok_or_else(cert_not_found)?;
+                .ok_or_else(Error::certificate_not_found)?;
             OrderData::from_order(&order)?
                 .tls()
                 .map_or(-1, |p| p.server_platform_id)
         }
     };
-    render(&b, platform_format(platform))
+    render(&b, platform_format(platform), accept(&headers))
 }
 
 async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> Result<Bundle> {
@@ -222,20 +314,22 @@ async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> Res
 pub async fn download_order(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     Path(order_id): Path<String>,
 ) -> Result<Response> {
     let b = order_primary(&state, &caller, &order_id).await?;
-    render(&b, "default")
+    render(&b, "default", accept(&headers))
 }
 
 /// `GET /certificate/download/order/{order_id}/format/{format}`
 pub async fn download_order_format(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     Path((order_id, format)): Path<(String, String)>,
 ) -> Result<Response> {
     let b = order_primary(&state, &caller, &order_id).await?;
-    render(&b, &format)
+    render(&b, &format, accept(&headers))
 }
 
 /// `GET /certificate/intermediates`: every issuing CA certwell signs with
@@ -287,7 +381,7 @@ pub async fn chain(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ChainResponse>> {
-    let id = path_id(&id, cert_not_found)?;
+    let id = path_id(&id, Error::certificate_not_found)?;
     let (c, b) = issued(&state, &caller, id).await?;
     let mut intermediates = vec![ChainEntry {
         subject_common_name: c.common_name.clone(),
@@ -306,6 +400,7 @@ pub async fn chain(
 pub fn router() -> axum::Router<Arc<AppState>> {
     use axum::routing::get;
     axum::Router::new()
+        .route("/certificate/{id}", get(certificate_info))
         .route(
             "/certificate/{id}/download/format/{format}",
             get(download_format),

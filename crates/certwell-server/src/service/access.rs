@@ -11,7 +11,7 @@ use certwell_policy::account::{containers_in_view, visible_containers};
 use certwell_policy::approval::Role;
 use certwell_store::Container;
 use certwell_store::Order;
-use certwell_store::SerialNumber;
+use certwell_store::{Certificate, SerialNumber};
 
 /// The account's containers the caller's user sees: its own container
 /// and everything below it.
@@ -152,6 +152,51 @@ pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> Result
         Some(o) if sees_container(state, caller, o.container_id).await? => Ok(Some(o)),
         _ => Ok(None),
     }
+}
+
+/// A certificate the caller sees (its order is in the caller's
+/// containers), by id or by its serial number in any spelling clients use,
+/// with its order; 404 otherwise.
+pub async fn visible_certificate(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+) -> Result<(Certificate, Order)> {
+    let key = key.trim();
+    let mut cert = state.store.find_certificate(caller.account_id, key).await?;
+    if cert.is_none() {
+        // A serial as a client formats it (no leading zero, colons).
+        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
+            cert = state
+                .store
+                .find_certificate(caller.account_id, serial.as_str())
+                .await?;
+        }
+    }
+    seen_certificate(state, caller, cert).await
+}
+
+/// A certificate the caller sees, by id, with its order; 404 otherwise.
+pub async fn visible_certificate_by_id(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Certificate, Order)> {
+    let cert = state.store.get_certificate(caller.account_id, id).await?;
+    seen_certificate(state, caller, cert).await
+}
+
+async fn seen_certificate(
+    state: &AppState,
+    caller: &Caller,
+    cert: Option<Certificate>,
+) -> Result<(Certificate, Order)> {
+    if let Some(c) = cert {
+        if let Some(order) = visible_order(state, caller, c.order_id).await? {
+            return Ok((c, order));
+        }
+    }
+    Err(Error::certificate_not_found())
 }
 
 /// Loads an order by id, or by its certificate's serial number or

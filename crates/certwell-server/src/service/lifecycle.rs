@@ -7,7 +7,6 @@ use crate::state::AppState;
 use certwell_api::error::codes;
 use certwell_policy::order_status::StatusChange;
 use certwell_policy::revocation::{parse_reason, RevocationReason};
-use certwell_store::SerialNumber;
 use certwell_store::{
     Certificate, CertificateStatus, OrderStatus, RequestApproval, RequestKind, RequestStatus,
     Revocation,
@@ -88,13 +87,6 @@ pub enum Revoked {
     Requested(certwell_store::Request),
 }
 
-fn cert_not_found() -> Error {
-    Error::not_found(
-        codes::NOT_FOUND_CERTIFICATE,
-        "The specified certificate was not found.",
-    )
-}
-
 /// `PUT /certificate/{id or serial}/revoke`: one issued certificate the
 /// caller sees.
 pub async fn revoke_certificate(
@@ -103,24 +95,7 @@ pub async fn revoke_certificate(
     key: &str,
     ask: RevokeAsk,
 ) -> Result<Revoked> {
-    let key = key.trim();
-    let mut cert = state.store.find_certificate(caller.account_id, key).await?;
-    if cert.is_none() {
-        // A serial as a client formats it (no leading zero, colons).
-        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
-            cert = state
-                .store
-                .find_certificate(caller.account_id, serial.as_str())
-                .await?;
-        }
-    }
-    let cert = cert.ok_or_else(cert_not_found)?;
-    if crate::service::access::visible_order(state, caller, cert.order_id)
-        .await?
-        .is_none()
-    {
-        return Err(cert_not_found());
-    }
+    let (cert, _) = crate::service::access::visible_certificate(state, caller, key).await?;
     match cert.status {
         CertificateStatus::Issued => {}
         CertificateStatus::Revoked => {
