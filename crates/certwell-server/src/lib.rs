@@ -56,8 +56,15 @@ pub async fn open(
         }
     };
     let outcome = init::initialize(store.as_ref(), dir, &config).await?;
+    // An embedded database has one process: every claim found at start-up
+    // was left by a crash. A shared one has other live instances, whose
+    // claims stay theirs until they are older than the claim lease.
+    let claimed_before = match &config.database_url {
+        None => clock::now() + time::Duration::seconds(1),
+        Some(_) => clock::now() - service::issuance::CLAIM_LEASE,
+    };
     let reset = store
-        .reset_stale_claims()
+        .reset_stale_claims(claimed_before)
         .await
         .map_err(|e| e.to_string())?;
     if reset > 0 {

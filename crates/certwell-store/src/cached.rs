@@ -513,8 +513,8 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.release_claim(certificate_id).await
     }
 
-    async fn reset_stale_claims(&self) -> Result<u64> {
-        self.inner.reset_stale_claims().await
+    async fn reset_stale_claims(&self, claimed_before: OffsetDateTime) -> Result<u64> {
+        self.inner.reset_stale_claims(claimed_before).await
     }
 
     async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()> {

@@ -495,8 +495,8 @@ macro_rules! delegate_store {
                 $store::release_claim(self, certificate_id).await
             }
 
-            async fn reset_stale_claims(&self) -> Result<u64> {
-                $store::reset_stale_claims(self).await
+            async fn reset_stale_claims(&self, claimed_before: OffsetDateTime) -> Result<u64> {
+                $store::reset_stale_claims(self, claimed_before).await
             }
 
             async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()> {

@@ -313,8 +313,13 @@ pub trait Store: Send + Sync {
     /// Gives a claimed certificate back (signing failed). The serial stays
     /// recorded and is never reused.
     async fn release_claim(&self, certificate_id: i64) -> Result<()>;
-    /// At start-up: claims left by a crash go back to pending.
-    async fn reset_stale_claims(&self) -> Result<u64>;
+    /// Claims made before `claimed_before` (left by a crash, or by an
+    /// instance that died) go back to pending; a later claim gets a new
+    /// serial.
+    async fn reset_stale_claims(&self, claimed_before: OffsetDateTime) -> Result<u64>;
+    /// Records a claimed certificate as issued, with the claim's own serial
+    /// only (Conflict `CertificateNotIssuing` otherwise: the claim was reset
+    /// and maybe taken over; the signature must be thrown away).
     async fn record_issued(&self, issued: &IssuedCertificate) -> Result<()>;
     /// Orders that are approved and waiting for validation/issuance, last
     /// changed before `updated_before` (so the request that created an order

@@ -583,7 +583,15 @@ pub async fn try_issue_certificate(
         .map(Some)
 }
 
-/// Background sweeper: issues every approved order whose blockers cleared.
+/// How long a claim (a certificate being signed) is its holder's. Signing
+/// takes milliseconds, an HSM under load seconds; a claim older than this
+/// was left by a process that died, and the sweeper gives it to another
+/// (with a new serial: the old holder's signature, should it still come,
+/// can no longer be recorded).
+pub const CLAIM_LEASE: Duration = Duration::minutes(2);
+
+/// Background sweeper: issues every approved order whose blockers cleared,
+/// and takes back claims older than [`CLAIM_LEASE`].
 pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(state.config.issuance_poll_seconds.max(1));
     loop {
@@ -603,6 +611,20 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
         } else {
             crate::clock::now() - Duration::seconds(1)
         };
+        if !woken {
+            match state
+                .store
+                .reset_stale_claims(crate::clock::now() - CLAIM_LEASE)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    count = n,
+                    "certificates claimed for signing too long ago (an instance died) were returned to pending"
+                ),
+                Err(e) => tracing::warn!(error = %e, "sweeper could not reset stale claims"),
+            }
+        }
         let mut after = 0;
         loop {
             let list = match state

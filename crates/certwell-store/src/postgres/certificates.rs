@@ -177,13 +177,15 @@ impl PgStore {
         Ok(())
     }
 
-    pub(crate) async fn reset_stale_claims(&self) -> Result<u64> {
-        Ok(
-            sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+    pub(crate) async fn reset_stale_claims(&self, claimed_before: OffsetDateTime) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE certificates SET status = 'pending' WHERE status = 'issuing' \
+             AND (claimed_at IS NULL OR claimed_at < $1)",
         )
+        .bind(claimed_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     pub(crate) async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
@@ -197,6 +199,7 @@ impl PgStore {
         let recorded: Option<i64> = sqlx::query_scalar(
             "UPDATE certificates SET ca_id = $1, serial = $2, status = 'issued', thumbprint = $3, der = $4, \
              valid_from = $5, valid_till = $6, date_issued = $7 WHERE id = $8 AND status = 'issuing' \
+             AND claim_serial = $2 \
              RETURNING id",
         )
         .bind(&c.ca_id)

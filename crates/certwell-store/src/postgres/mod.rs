@@ -31,8 +31,10 @@ use time::OffsetDateTime;
 use crate::changes::{Aggregate, ChangeFeed};
 use crate::Result;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations-postgres/0001_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations-postgres/0001_schema.sql")),
+    (2, include_str!("../../migrations-postgres/0002_claims.sql")),
+];
 
 /// Key of the advisory lock instances take while migrating, so that two
 /// starting at once do not both apply a migration.

@@ -157,18 +157,21 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn reset_stale_claims(&self) -> Result<u64> {
-        Ok(
-            sqlx::query("UPDATE certificates SET status = 'pending' WHERE status = 'issuing'")
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
+    pub(crate) async fn reset_stale_claims(&self, claimed_before: OffsetDateTime) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE certificates SET status = 'pending' WHERE status = 'issuing' \
+             AND (claimed_at IS NULL OR claimed_at < ?)",
         )
+        .bind(format_ts(claimed_before))
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
     }
 
     pub(crate) async fn record_issued(&self, c: &IssuedCertificate) -> Result<()> {
         let sql = "UPDATE certificates SET ca_id = ?, serial = ?, status = 'issued', thumbprint = ?, der = ?, \
-            valid_from = ?, valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing';
+            valid_from = ?, valid_till = ?, date_issued = ? WHERE id = ? AND status = 'issuing' \
+            AND claim_serial = ?;
             SELECT changes();
             UPDATE orders SET status = 'issued', updated_at = ?, certificate_id = ? WHERE id = ?
                 AND EXISTS (SELECT 1 FROM certificates WHERE id = ? AND status = 'issued' AND der IS NOT NULL
@@ -183,6 +186,7 @@ impl SqliteStore {
             Bind::Text(format_ts(c.valid_till)),
             Bind::Text(format_ts(c.date_issued)),
             Bind::I64(c.certificate_id),
+            Bind::Text(c.serial_hex.clone()),
             Bind::Text(format_ts(c.date_issued)),
             Bind::I64(c.certificate_id),
             Bind::I64(c.order_id),

@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/0012_serials_any_issuer.sql"),
     ),
+    (13, include_str!("../../migrations/0013_claims.sql")),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

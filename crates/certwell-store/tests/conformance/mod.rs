@@ -320,20 +320,74 @@ pub async fn claims_serials_and_issuance_records(db: &dyn TestDatabase) {
         .unwrap()
         .unwrap();
     assert_eq!(found.id, c.order_id);
-    // a crash leaves 'issuing' rows: start-up returns them to pending
+    // A crash leaves 'issuing' rows: claims made before a moment go back
+    // to pending. (This order reserved its serial when it was created, at
+    // its created_at, 2026-11-23.)
     let c2 = s
         .create_order(&order(&a, &u, Some(org.id), None, Some("04FF")))
         .await
         .unwrap();
-    assert_eq!(s.reset_stale_claims().await.unwrap(), 1);
+    let status = |id: i64| {
+        let s = &s;
+        async move { s.get_certificate(a.id, id).await.unwrap().unwrap().status }
+    };
     assert_eq!(
-        s.get_certificate(a.id, c2.certificate_id)
+        s.reset_stale_claims(datetime!(2026-11-22 0:00 UTC))
             .await
-            .unwrap()
-            .unwrap()
-            .status,
-        CertificateStatus::Pending
+            .unwrap(),
+        0,
+        "a claim made after the moment stays"
     );
+    assert_eq!(status(c2.certificate_id).await, CertificateStatus::Issuing);
+    assert_eq!(
+        s.reset_stale_claims(datetime!(2026-11-24 0:00 UTC))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(status(c2.certificate_id).await, CertificateStatus::Pending);
+    // Another instance takes the order over with a new serial: the first
+    // holder's signature can no longer be recorded, the new one's can.
+    s.claim_and_reserve_serial("CA1", "05FF", c2.certificate_id)
+        .await
+        .unwrap();
+    let stale = IssuedCertificate {
+        certificate_id: c2.certificate_id,
+        order_id: c2.order_id,
+        serial_hex: "04FF".into(),
+        thumbprint: "C4".into(),
+        ..issued.clone()
+    };
+    assert!(
+        matches!(
+            s.record_issued(&stale).await,
+            Err(StoreError::Conflict(Conflict::CertificateNotIssuing { .. }))
+        ),
+        "only the claim's own serial is recorded"
+    );
+    // The takeover's claim was made now: a reset of claims older than a
+    // minute leaves it.
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        s.reset_stale_claims(now - time::Duration::minutes(1))
+            .await
+            .unwrap(),
+        0
+    );
+    s.record_issued(&IssuedCertificate {
+        serial_hex: "05FF".into(),
+        thumbprint: "C5".into(),
+        ..stale
+    })
+    .await
+    .unwrap();
+    assert_eq!(status(c2.certificate_id).await, CertificateStatus::Issued);
+    let got = s
+        .get_certificate(a.id, c2.certificate_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.serial.as_deref(), Some("05FF"));
 }
 
 pub async fn accounts_are_isolated_and_data_survives_reopening(db: &dyn TestDatabase) {
