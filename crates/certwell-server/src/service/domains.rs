@@ -125,6 +125,7 @@ pub async fn check_domain_now(state: &AppState, caller: &Caller, id: i64) -> Res
     let d = visible_domain(state, caller, id).await?;
     if !domain_validated(&d) {
         validation::check_domain(state, &d).await??;
+        state.wake_issuer.notify_one();
     }
     Ok(d.dcv_token.unwrap_or_default())
 }
@@ -383,6 +384,9 @@ pub async fn check_order_dcv(
             format!("No active domain of the organization covers '{n}'; add it with POST /domain (or activate it)."),
         ));
     }
+    // Other orders waiting on a domain validated here move on once this
+    // one has had its chance: the issuer is woken on the way out.
+    let mut wake = crate::service::issuance::WakeIssuerOnDrop::new(state);
     for (d, covered) in covering {
         let ok = if domain_validated(&d) {
             true
@@ -397,7 +401,10 @@ pub async fn check_order_dcv(
             false
         } else {
             match validation::check_domain(state, &d).await? {
-                Ok(()) => true,
+                Ok(()) => {
+                    wake.arm();
+                    true
+                }
                 Err(f) => {
                     failure.get_or_insert(f.into());
                     false

@@ -135,6 +135,35 @@ pub async fn validation_blockers(
     .collect())
 }
 
+/// Wakes the issuer when dropped, once armed: a request that validated
+/// something gives its own order the first chance to issue, then lets the
+/// sweeper look at every other waiting order, on every way out.
+pub struct WakeIssuerOnDrop<'a> {
+    state: &'a AppState,
+    armed: bool,
+}
+
+impl<'a> WakeIssuerOnDrop<'a> {
+    pub fn new(state: &'a AppState) -> Self {
+        WakeIssuerOnDrop {
+            state,
+            armed: false,
+        }
+    }
+
+    pub fn arm(&mut self) {
+        self.armed = true;
+    }
+}
+
+impl Drop for WakeIssuerOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.state.wake_issuer.notify_one();
+        }
+    }
+}
+
 /// Why an order is not issued yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {

@@ -33,8 +33,10 @@ pub fn live_tokens(d: &Domain) -> Vec<&str> {
     }
 }
 
-/// Records `d` as validated now (for the reuse period) and wakes the
-/// issuer: orders waiting on it move on.
+/// Records `d` as validated now (for the reuse period). The caller then
+/// wakes the issuer (`wake_issuer`) so that orders waiting on it move on —
+/// after issuing its own order, if it has one, so that the sweeper does
+/// not take that order from under it.
 pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> Result<()> {
     let n = now();
     state
@@ -46,11 +48,11 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> Result<()> {
         )
         .await?;
     tracing::info!(domain = %d.name, id = d.id, method = %d.dcv_method, "domain validated");
-    state.wake_issuer.notify_one();
     Ok(())
 }
 
-/// Checks `d` over DNS or HTTP now; on success records the validation.
+/// Checks `d` over DNS or HTTP now; on success records the validation
+/// (the caller wakes the issuer, see [`mark_domain_validated`]).
 /// The outer error is the store's (a 5xx); the inner one why the check
 /// did not prove control (a 400).
 pub async fn check_domain(
@@ -118,7 +120,10 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
                 _ = shutdown.changed() => return,
             };
             let f = match checked {
-                Ok(Ok(())) => continue,
+                Ok(Ok(())) => {
+                    state.wake_issuer.notify_one();
+                    continue;
+                }
                 Ok(Err(f)) => f,
                 Err(e) => {
                     tracing::warn!(domain = %d.name, error = %e.message, "DCV poller: check not recorded");
@@ -333,6 +338,7 @@ pub async fn confirm_link(state: &AppState, link: &ValidationLink) -> Result<Con
                 .filter(|d| d.dcv_method == DcvMethod::Email && d.is_active)
                 .ok_or_else(|| Error::not_found(codes::NOT_FOUND_DOMAIN, "The domain is gone."))?;
             mark_domain_validated(state, &d).await?;
+            state.wake_issuer.notify_one();
             Ok(Confirmed::Domain(d.name))
         }
         LinkTarget::Mailbox { order_id } => {
