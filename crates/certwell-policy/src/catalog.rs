@@ -81,6 +81,9 @@ pub enum WildcardRule {
     AllowedInSans,
     /// The common name must be a wildcard; additional names may be either.
     RequiredInCommonName,
+    /// Any name may be a wildcard, the common name too (the vendor's
+    /// "Flex" products: single or multi-domain, exact or wildcard names).
+    Anywhere,
 }
 
 /// Which kind of issuing CA a product's certificates come from. The CA
@@ -380,6 +383,74 @@ pub static PRODUCTS: &[Product] = &[
         Ev,
         Forbidden
     ),
+    // The vendor's current TLS products (beyond the seeds), each on the
+    // OV or EV profile like the seed products; docs/compatibility.md lists
+    // them.
+    tls!("ssl_basic", "Basic OV", "ssl_certificate", Ov, Anywhere),
+    tls!("ssl_ev_basic", "Basic EV", "ssl_certificate", Ev, Forbidden),
+    tls!(
+        "ssl_securesite_pro",
+        "Secure Site Pro SSL",
+        "securesite_ssl_certificate",
+        Ov,
+        Anywhere
+    ),
+    tls!(
+        "ssl_ev_securesite_pro",
+        "Secure Site Pro EV SSL",
+        "securesite_ssl_certificate",
+        Ev,
+        Forbidden
+    ),
+    tls!(
+        "ssl_securesite_flex",
+        "Secure Site OV",
+        "securesite_ssl_certificate",
+        Ov,
+        Anywhere
+    ),
+    tls!(
+        "ssl_ev_securesite_flex",
+        "Secure Site EV",
+        "securesite_ssl_certificate",
+        Ev,
+        Forbidden
+    ),
+    tls!(
+        "ssl_geotrust_truebizid",
+        "GeoTrust TrueBusiness ID OV",
+        "ssl_certificate",
+        Ov,
+        Anywhere
+    ),
+    tls!(
+        "private_ssl_flex",
+        "Private SSL OV",
+        "private_ssl_certificate",
+        Ov,
+        Anywhere
+    ),
+    tls!(
+        "private_ssl_plus",
+        "Private SSL Plus",
+        "private_ssl_certificate",
+        Ov,
+        Forbidden
+    ),
+    tls!(
+        "private_ssl_wildcard",
+        "Private SSL Wildcard",
+        "private_ssl_certificate",
+        Ov,
+        RequiredInCommonName
+    ),
+    tls!(
+        "private_ssl_multi_domain",
+        "Private SSL Multi-Domain",
+        "private_ssl_certificate",
+        Ov,
+        AllowedInSans
+    ),
     secure_email(
         "secure_email_mailbox",
         "Secure Email for Individual Mailbox",
@@ -536,6 +607,63 @@ mod tests {
             assert_eq!(p.allowed_validity_years, &[1, 2]);
         }
         assert!(find_product("nope").is_none());
+    }
+
+    #[test]
+    fn current_vendor_tls_products() {
+        for (id, validation, wildcard) in [
+            ("ssl_basic", ValidationLevel::Ov, WildcardRule::Anywhere),
+            ("ssl_ev_basic", ValidationLevel::Ev, WildcardRule::Forbidden),
+            (
+                "ssl_securesite_pro",
+                ValidationLevel::Ov,
+                WildcardRule::Anywhere,
+            ),
+            (
+                "ssl_ev_securesite_pro",
+                ValidationLevel::Ev,
+                WildcardRule::Forbidden,
+            ),
+            (
+                "ssl_securesite_flex",
+                ValidationLevel::Ov,
+                WildcardRule::Anywhere,
+            ),
+            (
+                "ssl_ev_securesite_flex",
+                ValidationLevel::Ev,
+                WildcardRule::Forbidden,
+            ),
+            (
+                "ssl_geotrust_truebizid",
+                ValidationLevel::Ov,
+                WildcardRule::Anywhere,
+            ),
+            (
+                "private_ssl_flex",
+                ValidationLevel::Ov,
+                WildcardRule::Anywhere,
+            ),
+            (
+                "private_ssl_plus",
+                ValidationLevel::Ov,
+                WildcardRule::Forbidden,
+            ),
+            (
+                "private_ssl_wildcard",
+                ValidationLevel::Ov,
+                WildcardRule::RequiredInCommonName,
+            ),
+            (
+                "private_ssl_multi_domain",
+                ValidationLevel::Ov,
+                WildcardRule::AllowedInSans,
+            ),
+        ] {
+            let p = find_product(id).unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!((p.validation, p.wildcard), (validation, wildcard), "{id}");
+            assert_eq!(p.family, Family::Tls, "{id}");
+        }
     }
 
     #[test]

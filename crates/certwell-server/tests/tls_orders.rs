@@ -95,27 +95,87 @@ async fn every_tls_product_issues_immediately_with_the_seed_body() {
         assert!(text.contains("X509v3 CRL Distribution Points"));
         assert!(text.contains("CA Issuers - URI:http://pki.certwell.example.com/ca/"));
 
-        let t = if ev {
-            "EV-FINAL-CERTIFICATE"
-        } else {
-            "OV-FINAL-CERTIFICATE"
-        };
-        if let Some(findings) =
-            pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf)
-        {
-            let allowed = [
-                "cabf.serverauth.ov.common_name_attribute_present (WARNING)",
-                "cabf.ev_guidelines.common_name_attribute_present (WARNING)",
-            ];
-            let bad: Vec<_> = findings
-                .iter()
-                .filter(|f| !allowed.contains(&f.as_str()))
-                .collect();
-            assert!(bad.is_empty(), "{product}: pkilint findings {bad:?}");
-        }
+        assert_serverauth_lint_clean(&ts, product, ev, leaf);
         // lint_pkix_cert is not used for TLS leaves: it warns when the SKI is
         // absent (RFC 5280 SHOULD) while the BR profile (which the serverauth
         // linter applies, superseding the PKIX rule) says SKI is NOT RECOMMENDED.
+    }
+    ts.stop().await;
+}
+
+/// pkilint's serverauth linter for an OV or EV leaf: clean but for the
+/// documented CN-presence warnings.
+fn assert_serverauth_lint_clean(ts: &TestServer, product: &str, ev: bool, leaf: &str) {
+    let t = if ev {
+        "EV-FINAL-CERTIFICATE"
+    } else {
+        "OV-FINAL-CERTIFICATE"
+    };
+    if let Some(findings) =
+        pkilint_findings(ts.dir.path(), "lint_cabf_serverauth_cert", &["-t", t], leaf)
+    {
+        let allowed = [
+            "cabf.serverauth.ov.common_name_attribute_present (WARNING)",
+            "cabf.ev_guidelines.common_name_attribute_present (WARNING)",
+        ];
+        let bad: Vec<_> = findings
+            .iter()
+            .filter(|f| !allowed.contains(&f.as_str()))
+            .collect();
+        assert!(bad.is_empty(), "{product}: pkilint findings {bad:?}");
+    }
+}
+
+/// The vendor's current TLS products beyond the seeds are listed and issue
+/// on certwell's OV or EV profile; the Flex ones take a wildcard common
+/// name, EV ones no wildcard at all.
+#[tokio::test]
+async fn current_vendor_products_issue_on_their_profiles() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let (_, list) = ts.get("/services/v2/product").await;
+    let ids: Vec<String> = list["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name_id"].as_str().unwrap().to_string())
+        .collect();
+    for (product, cn, ev) in [
+        ("ssl_basic", "*.example.com", false),
+        ("ssl_ev_basic", "example.com", true),
+        ("ssl_securesite_pro", "*.example.com", false),
+        ("ssl_ev_securesite_pro", "example.com", true),
+        ("ssl_securesite_flex", "example.com", false),
+        ("ssl_ev_securesite_flex", "example.com", true),
+        ("ssl_geotrust_truebizid", "example.com", false),
+        ("private_ssl_flex", "*.example.com", false),
+        ("private_ssl_plus", "example.com", false),
+        ("private_ssl_wildcard", "*.example.com", false),
+        ("private_ssl_multi_domain", "example.com", false),
+    ] {
+        assert!(ids.iter().any(|i| i == product), "{product} listed");
+        let mut body = seed_order(product, org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+        body["certificate"]["common_name"] = json!(cn);
+        let (s, v) = ts
+            .post(
+                &format!("/services/v2/order/certificate/{product}"),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{product}: {v}");
+        let chain = v["certificate_chain"].as_array().unwrap();
+        assert_eq!(chain[0]["subject_common_name"], cn, "{product}");
+        let ica = chain[1]["subject_common_name"].as_str().unwrap();
+        assert_eq!(ica.contains(" EV "), ev, "{product} issued by {ica}");
+        assert_serverauth_lint_clean(&ts, product, ev, chain[0]["pem"].as_str().unwrap());
+        if ev {
+            body["certificate"]["dns_names"] = json!(["*.example.com"]);
+            let (s, e) = ts
+                .post(&format!("/services/v2/order/certificate/{product}"), body)
+                .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{product}");
+            assert_eq!(e["errors"][0]["code"], "wildcard_not_allowed", "{product}");
+        }
     }
     ts.stop().await;
 }
