@@ -56,6 +56,9 @@ pub mod codes {
     /// The certificate failed certwell's pre-sign profile check (certwell).
     pub const CERTIFICATE_PROFILE_VIOLATION: &str = "certificate_profile_violation";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// The database (or another dependency) is not available now; 503
+    /// (certwell).
+    pub const SERVICE_UNAVAILABLE: &str = "service_unavailable";
 
     // Field-level validation (certwell)
     pub const MISSING_REQUIRED_FIELD: &str = "missing_required_field";

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     RateLimited,
     /// certwell failed; nothing the client can change (500).
     Internal,
+    /// Something certwell depends on (the database, the CRL's maker) is
+    /// not available now; the same request may succeed shortly (503).
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -40,6 +43,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -96,6 +100,9 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, "internal_error", message)
     }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, codes::SERVICE_UNAVAILABLE, message)
+    }
 }
 
 impl From<PolicyError> for Error {
@@ -124,6 +131,12 @@ impl From<StoreError> for Error {
                 "conflict",
                 format!("The request conflicts with the current state ({m}); fetch the object and try again."),
             ),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                Error::unavailable(
+                    "The database is not available at the moment; try again shortly.",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 Error::internal("The request could not be completed because of a storage error; nothing was changed.")

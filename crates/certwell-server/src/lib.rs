@@ -96,7 +96,13 @@ pub async fn open(
         store,
         cas: Arc::new(cas),
         config: Arc::new(config),
+        instance_id: format!(
+            "{}-{}",
+            std::process::id(),
+            token::random_hex(6).map_err(|e| e.message)?
+        ),
         crl_cache: Default::default(),
+        revocations_seen: Default::default(),
         wake_issuer: Default::default(),
         revocations: Default::default(),
         ocsp_cache: Default::default(),
@@ -146,9 +152,9 @@ pub struct RunningServer {
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
-    sweeper: tokio::task::JoinHandle<()>,
-    publisher: tokio::task::JoinHandle<()>,
-    poller: tokio::task::JoinHandle<()>,
+    /// The background jobs (sweeper, publisher, DCV poller, revocation
+    /// follower).
+    jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -157,9 +163,9 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.http.await;
-        let _ = self.sweeper.await;
-        let _ = self.publisher.await;
-        let _ = self.poller.await;
+        for job in self.jobs {
+            let _ = job.await;
+        }
         self.state.store.close().await;
     }
 
@@ -185,16 +191,20 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             })
             .await
     });
-    let publisher = tokio::spawn(service::status::run_publisher(state.clone(), rx.clone()));
-    let poller = tokio::spawn(service::validation::run_poller(state.clone(), rx.clone()));
-    let sweeper = tokio::spawn(service::issuance::run_sweeper(state.clone(), rx));
+    let jobs = vec![
+        tokio::spawn(service::status::run_publisher(state.clone(), rx.clone())),
+        tokio::spawn(service::status::follow_revocations(
+            state.clone(),
+            rx.clone(),
+        )),
+        tokio::spawn(service::validation::run_poller(state.clone(), rx.clone())),
+        tokio::spawn(service::issuance::run_sweeper(state.clone(), rx)),
+    ];
     Ok(RunningServer {
         addr,
         state,
         shutdown: tx,
         http,
-        sweeper,
-        publisher,
-        poller,
+        jobs,
     })
 }

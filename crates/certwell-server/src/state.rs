@@ -25,8 +25,16 @@ pub struct AppState {
     pub caa_holds: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
     pub cas: Arc<CaRegistry>,
     pub config: Arc<Config>,
-    /// DER CRL per CA id and when it was made.
+    /// This process among the instances sharing the store (holder name of
+    /// its leases).
+    pub instance_id: String,
+    /// DER CRL per CA id and when it was made (this instance's copy of the
+    /// stored one).
     pub crl_cache: Mutex<HashMap<String, CachedCrl>>,
+    /// Revoked certificates already acted on (answers re-signed, CRL
+    /// dropped), by id, with their revocation time: each revocation is
+    /// acted on once, whether this instance made it or followed it.
+    pub revocations_seen: std::sync::Mutex<HashMap<i64, time::OffsetDateTime>>,
     /// Wakes the issuance sweeper (an order may have become issuable).
     pub wake_issuer: Notify,
     /// Wakes the revocation publisher (a certificate was revoked).

@@ -146,6 +146,26 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.next_crl_number(ca_id).await
     }
 
+    async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
+        self.inner.crl_state(ca_id).await
+    }
+
+    async fn stored_crl(&self, ca_id: &str) -> Result<Option<(CrlMeta, Vec<u8>)>> {
+        self.inner.stored_crl(ca_id).await
+    }
+
+    async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool> {
+        self.inner.save_crl(ca_id, meta, der).await
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: time::Duration) -> Result<bool> {
+        self.inner.try_lease(name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        self.inner.release_lease(name, holder).await
+    }
+
     async fn create_organization(
         &self,
         account_id: i64,
@@ -288,8 +308,15 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
             .await
     }
 
-    async fn domains_due_for_dcv(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Domain>> {
-        self.inner.domains_due_for_dcv(now, limit).await
+    async fn claim_domains_due_for_dcv(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+        hold_until: OffsetDateTime,
+    ) -> Result<Vec<Domain>> {
+        self.inner
+            .claim_domains_due_for_dcv(now, limit, hold_until)
+            .await
     }
 
     async fn record_dcv_attempt(
@@ -565,6 +592,10 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
 
     async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
         self.inner.revoke_certificates(r).await
+    }
+
+    async fn revoked_since(&self, since: OffsetDateTime, limit: i64) -> Result<Vec<Certificate>> {
+        self.inner.revoked_since(since, limit).await
     }
 
     async fn revoked_entries(

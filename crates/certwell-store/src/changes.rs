@@ -32,14 +32,19 @@ pub enum Aggregate {
     Accounts,
     /// Accounts' custom order fields.
     Metadata,
+    /// Certificates revoked (by any instance). Fed only by backends shared
+    /// between processes: within one process the revoking code tells the
+    /// responder itself.
+    Revocations,
 }
 
 impl Aggregate {
-    pub const ALL: [Aggregate; 4] = [
+    pub const ALL: [Aggregate; 5] = [
         Aggregate::Organizations,
         Aggregate::Keys,
         Aggregate::Accounts,
         Aggregate::Metadata,
+        Aggregate::Revocations,
     ];
 
     fn index(self) -> usize {

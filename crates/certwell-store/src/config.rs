@@ -73,8 +73,8 @@ impl StoreConfig {
 
     /// A database URL: `postgres://…` or `postgresql://…` (PostgreSQL),
     /// `sqlite://PATH` or `sqlite:PATH` (a file), `sqlite::memory:`, or a
-    /// plain file path. (`durability` applies to SQLite; PostgreSQL's is
-    /// the server's own `synchronous_commit`.)
+    /// plain file path. (`durability`: SQLite's `synchronous`; on
+    /// PostgreSQL, `full` makes sure `synchronous_commit` is not `off`.)
     pub fn from_url(url: &str, durability: Durability) -> Result<StoreConfig> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(StoreConfig {
@@ -120,7 +120,7 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
         StoreLocation::SqliteFile(path) => SqliteStore::open(path, cfg.durability).await?,
         StoreLocation::SqliteMemory => SqliteStore::open_memory().await?,
         StoreLocation::Postgres(url) => {
-            let pg = crate::postgres::PgStore::open(url).await?;
+            let pg = crate::postgres::PgStore::open(url, cfg.durability).await?;
             return Ok(Arc::new(CachedStore::new(Arc::new(pg))));
         }
     };

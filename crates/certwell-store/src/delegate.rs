@@ -124,6 +124,31 @@ macro_rules! delegate_store {
                 $store::next_crl_number(self, ca_id).await
             }
 
+            async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
+                $store::crl_state(self, ca_id).await
+            }
+
+            async fn stored_crl(&self, ca_id: &str) -> Result<Option<(CrlMeta, Vec<u8>)>> {
+                $store::stored_crl(self, ca_id).await
+            }
+
+            async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool> {
+                $store::save_crl(self, ca_id, meta, der).await
+            }
+
+            async fn try_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                ttl: time::Duration,
+            ) -> Result<bool> {
+                $store::try_lease(self, name, holder, ttl).await
+            }
+
+            async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+                $store::release_lease(self, name, holder).await
+            }
+
             async fn create_organization(
                 &self,
                 account_id: i64,
@@ -266,12 +291,13 @@ macro_rules! delegate_store {
                 $store::set_domain_validated(self, id, validated_at, validated_until).await
             }
 
-            async fn domains_due_for_dcv(
+            async fn claim_domains_due_for_dcv(
                 &self,
                 now: OffsetDateTime,
                 limit: i64,
+                hold_until: OffsetDateTime,
             ) -> Result<Vec<Domain>> {
-                $store::domains_due_for_dcv(self, now, limit).await
+                $store::claim_domains_due_for_dcv(self, now, limit, hold_until).await
             }
 
             async fn record_dcv_attempt(
@@ -545,6 +571,14 @@ macro_rules! delegate_store {
 
             async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>> {
                 $store::revoke_certificates(self, r).await
+            }
+
+            async fn revoked_since(
+                &self,
+                since: OffsetDateTime,
+                limit: i64,
+            ) -> Result<Vec<Certificate>> {
+                $store::revoked_since(self, since, limit).await
             }
 
             async fn revoked_entries(

@@ -18,6 +18,11 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached or cannot take the write now (down,
+    /// restarting, out of connections or disk): the same call may succeed
+    /// later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
     /// The key was revoked for key compromise and may not be certified.
@@ -103,8 +108,38 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(Conflict::Duplicate)
             }
+            _ if unavailable(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Database(e.to_string()),
         }
+    }
+}
+
+/// A failure of the database's reachability or resources rather than of
+/// the statement: no connection (I/O, TLS, pool timed out or closed),
+/// PostgreSQL's connection exceptions (08), shutdown in progress (57P)
+/// and insufficient resources (53: disk full, out of memory, too many
+/// connections), SQLite's busy, locked, I/O, full and cannot-open.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                let code = pg.code();
+                ["08", "57P", "53"].iter().any(|c| code.starts_with(c))
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Primary result codes: BUSY 5, LOCKED 6, IOERR 10, FULL 13, CANTOPEN 14.
+                db.code()
+                    .and_then(|c| c.parse::<u32>().ok())
+                    .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14))
+            } else {
+                false
+            }
+        }
+        _ => false,
     }
 }
 

@@ -92,6 +92,22 @@ pub trait Store: Send + Sync {
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()>;
     async fn list_cas(&self) -> Result<Vec<CaRecord>>;
     async fn next_crl_number(&self, ca_id: &str) -> Result<i64>;
+    /// The CA's revocations counted so far (every revocation counts in its
+    /// own transaction) and what the newest stored CRL covers.
+    async fn crl_state(&self, ca_id: &str) -> Result<CrlState>;
+    /// The newest stored CRL of the CA (DER).
+    async fn stored_crl(&self, ca_id: &str) -> Result<Option<(CrlMeta, Vec<u8>)>>;
+    /// Stores a CRL if its number is above the stored one's; false when a
+    /// newer one is stored already.
+    async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool>;
+
+    // Leases on background work shared between instances
+    /// Takes (or renews) the lease `name` for `holder` for `ttl`: true when
+    /// it is free, expired or already `holder`'s. Expiry is by the store's
+    /// clock (the database server's for a shared one).
+    async fn try_lease(&self, name: &str, holder: &str, ttl: time::Duration) -> Result<bool>;
+    /// Gives the lease back (nothing if `holder` no longer holds it).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
 
     // Organizations
     async fn create_organization(
@@ -170,7 +186,16 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Active token-method domains not (or no longer) validated whose token
     /// is unexpired and whose next check is due.
-    async fn domains_due_for_dcv(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Domain>>;
+    /// Such domains (at most `limit`, oldest first), each held from other
+    /// pollers until `hold_until` (its next check is moved there): every
+    /// due domain goes to one poller of one instance, and to another once
+    /// the hold has passed if its poller never recorded a result.
+    async fn claim_domains_due_for_dcv(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+        hold_until: OffsetDateTime,
+    ) -> Result<Vec<Domain>>;
     /// One failed check of `token`: counts it and schedules the next
     /// (nothing when the token was replaced meanwhile).
     async fn record_dcv_attempt(
@@ -350,6 +375,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Request>;
     /// Returns the certificates this call revoked (already revoked ones are skipped).
     async fn revoke_certificates(&self, r: &Revocation) -> Result<Vec<Certificate>>;
+    /// Certificates revoked at or after `since` (by any instance), oldest
+    /// first, at most `limit`.
+    async fn revoked_since(&self, since: OffsetDateTime, limit: i64) -> Result<Vec<Certificate>>;
     /// (serial hex, revoked_at, reason) of every revoked certificate of a CA.
     async fn revoked_entries(
         &self,

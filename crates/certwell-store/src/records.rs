@@ -596,6 +596,31 @@ pub struct CreatedExtraCertificate {
     pub request_id: Option<i64>,
 }
 
+/// What a stored CRL covers: its number, when it was made, and how many
+/// revocations of its CA had been counted when its entries were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlMeta {
+    pub number: i64,
+    pub this_update: OffsetDateTime,
+    pub revocations: i64,
+}
+
+/// A CA's revocations counted so far and the newest stored CRL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlState {
+    pub revocations: i64,
+    pub latest: Option<CrlMeta>,
+}
+
+impl CrlState {
+    /// The newest stored CRL, if it lists every revocation counted and was
+    /// made at or after `made_since`.
+    pub fn current(&self, made_since: OffsetDateTime) -> Option<CrlMeta> {
+        self.latest
+            .filter(|c| c.revocations >= self.revocations && c.this_update >= made_since)
+    }
+}
+
 /// Revokes issued certificates (and, when given, approves the revoke
 /// request) in one transaction.
 #[derive(Debug, Clone)]

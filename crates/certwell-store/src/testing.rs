@@ -20,6 +20,7 @@ pub const INSTALL_HINT: &str =
      (or set CERTWELL_PG_BIN to the directory holding initdb, pg_ctl and postgres)";
 
 /// A running cluster. Cloned handles share it; it stops with the last one.
+#[derive(Clone)]
 pub struct TestPostgres {
     inner: Arc<Cluster>,
 }
@@ -28,6 +29,9 @@ struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// `postgres` options and log file `pg_ctl start` was given.
+    opts: String,
+    log: String,
     as_postgres: bool,
     next_db: AtomicU32,
 }
@@ -61,21 +65,7 @@ impl TestPostgres {
             chown_postgres(dir.path())?;
             chown_postgres(&data)?;
         }
-        let run = |args: &[&str], what: &str| -> Result<(), String> {
-            let out = command(&bin, as_postgres, args[0])
-                .args(&args[1..])
-                .output()
-                .map_err(|e| format!("{what}: {e}; {INSTALL_HINT}"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{what} failed: {}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ))
-            }
-        };
+        let run = |args: &[&str], what: &str| run(&bin, as_postgres, args, what);
         let data_s = data.to_string_lossy().to_string();
         run(
             &[
@@ -119,6 +109,8 @@ impl TestPostgres {
                             dir,
                             bin,
                             port,
+                            opts,
+                            log,
                             as_postgres,
                             next_db: AtomicU32::new(0),
                         }),
@@ -131,6 +123,34 @@ impl TestPostgres {
             }
         }
         Err(last)
+    }
+
+    /// Stops the cluster at once, as a crash or a power cut would
+    /// (`pg_ctl stop -m immediate`: no checkpoint, connections cut).
+    pub fn crash(&self) -> Result<(), String> {
+        let c = &self.inner;
+        let data = c.dir.path().join("data").to_string_lossy().to_string();
+        run(
+            &c.bin,
+            c.as_postgres,
+            &["pg_ctl", "-D", &data, "-m", "immediate", "-w", "stop"],
+            "pg_ctl stop",
+        )
+    }
+
+    /// Starts the cluster again (after [`crash`](Self::crash)) on its port
+    /// and data: it recovers from its write-ahead log.
+    pub fn start_again(&self) -> Result<(), String> {
+        let c = &self.inner;
+        let data = c.dir.path().join("data").to_string_lossy().to_string();
+        run(
+            &c.bin,
+            c.as_postgres,
+            &[
+                "pg_ctl", "-D", &data, "-o", &c.opts, "-l", &c.log, "-w", "-t", "30", "start",
+            ],
+            "pg_ctl start",
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -174,6 +194,23 @@ impl Drop for Cluster {
                 "stop",
             ])
             .output();
+    }
+}
+
+/// Runs one of the cluster's tools (`args[0]`) to completion.
+fn run(bin: &Path, as_postgres: bool, args: &[&str], what: &str) -> Result<(), String> {
+    let out = command(bin, as_postgres, args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{what}: {e}; {INSTALL_HINT}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 

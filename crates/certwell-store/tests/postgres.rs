@@ -115,6 +115,123 @@ async fn every_instance_follows_the_writes_of_the_others() {
     .await
     .unwrap();
     within_a_second(Aggregate::Metadata, seen).await;
+
+    // A revocation: every instance's OCSP responder and CRL follow it.
+    let c = a
+        .create_order(&conformance::order(
+            &account,
+            &user,
+            Some(org.id),
+            None,
+            Some("0E01"),
+        ))
+        .await
+        .unwrap();
+    a.record_issued(&IssuedCertificate {
+        certificate_id: c.certificate_id,
+        order_id: c.order_id,
+        ca_id: "CA1".into(),
+        serial_hex: "0E01".into(),
+        der: vec![1],
+        thumbprint: "TE01".into(),
+        valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+        valid_till: time::macros::datetime!(2099-01-01 0:00 UTC),
+        date_issued: time::macros::datetime!(2026-01-01 0:00 UTC),
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let seen = b.changes().epoch(Aggregate::Revocations);
+    a.revoke_certificates(&Revocation {
+        account_id: account.id,
+        certificate_ids: vec![c.certificate_id],
+        reason: RevocationReason::Superseded,
+        revoked_at: time::OffsetDateTime::now_utc(),
+        block_keys: false,
+        approve_request: None,
+    })
+    .await
+    .unwrap();
+    within_a_second(Aggregate::Revocations, seen).await;
     a.close().await;
     b.close().await;
+}
+
+/// Instances racing for a lease (one CRL per CA and period) or for due
+/// domains (the DCV poller): each goes to exactly one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_or_a_due_domain_goes_to_one_instance() {
+    let db = PgDatabase::new().await;
+    let stores = vec![db.open().await, db.open().await, db.open().await];
+    for round in 0..20 {
+        let name = format!("crl:{round}");
+        let got = conformance::futures_like_join(
+            stores
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let (s, name) = (s.clone(), name.clone());
+                    async move {
+                        s.try_lease(&name, &format!("instance-{i}"), time::Duration::minutes(1))
+                            .await
+                            .unwrap()
+                    }
+                })
+                .collect(),
+        )
+        .await;
+        assert_eq!(
+            got.iter().filter(|g| **g).count(),
+            1,
+            "round {round}: {got:?}"
+        );
+    }
+    let (account, _, org) = conformance::setup(stores[0].as_ref()).await;
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..30 {
+        let d = stores[0]
+            .create_domain(
+                account.id,
+                &NewDomainRow {
+                    dcv_method: DcvMethod::DnsTxtToken,
+                    dcv_token: Some(format!("token-{i}")),
+                    dcv_token_expires: Some(now + time::Duration::days(1)),
+                    validated_until: None,
+                    ..conformance::domain_row(&org, &format!("d{i}.example.com"))
+                },
+            )
+            .await
+            .unwrap();
+        assert!(d.dcv_token.is_some());
+    }
+    let claimed = conformance::futures_like_join(
+        stores
+            .iter()
+            .map(|s| {
+                let s = s.clone();
+                async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = s
+                            .claim_domains_due_for_dcv(now, 4, now + time::Duration::minutes(5))
+                            .await
+                            .unwrap();
+                        if got.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(got.into_iter().map(|d| d.id));
+                    }
+                }
+            })
+            .collect(),
+    )
+    .await;
+    let mut all: Vec<i64> = claimed.concat();
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!((n, all.len()), (30, 30), "each domain once: {claimed:?}");
+    for s in stores {
+        s.close().await;
+    }
 }

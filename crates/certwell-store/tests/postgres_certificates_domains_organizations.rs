@@ -647,11 +647,12 @@ async fn domains_scenario(s: Arc<dyn Store>) -> Vec<String> {
         .is_empty());
 
     // The poller: due while the token is unexpired and the next check is
-    // due; a failed check counts and reschedules, unless the token changed.
+    // due, then held for five minutes by the poller that claimed it; a
+    // failed check counts and reschedules, unless the token changed.
     let due = |at: OffsetDateTime| {
         let s = s.clone();
         async move {
-            s.domains_due_for_dcv(at, 10)
+            s.claim_domains_due_for_dcv(at, 10, at + time::Duration::minutes(5))
                 .await
                 .unwrap()
                 .iter()
@@ -666,6 +667,14 @@ async fn domains_scenario(s: Arc<dyn Store>) -> Vec<String> {
     log.push(format!(
         "due after expiry: {:?}",
         due(datetime!(2026-07-01 0:00 UTC)).await
+    ));
+    log.push(format!(
+        "claimed, within its hold: {:?}",
+        due(datetime!(2026-06-01 0:04:59 UTC)).await
+    ));
+    log.push(format!(
+        "claimed, once the hold is over: {:?}",
+        due(datetime!(2026-06-01 0:05 UTC)).await
     ));
     s.record_dcv_attempt(
         d1.id,

@@ -39,22 +39,14 @@ pub async fn revoke_now(
             ) => Error::bad_request(codes::INVALID_STATUS_TRANSITION, c.to_string()),
             other => other.into(),
         })?;
-    let mut cache = state.crl_cache.lock().await;
     for c in &revoked {
-        if let Some(ca) = &c.ca_id {
-            cache.remove(ca);
-        }
         tracing::info!(
             certificate = c.id,
             reason = reason.as_str(),
             "certificate revoked"
         );
     }
-    drop(cache);
-    crate::service::status::on_revoked(state, &revoked);
-    if !revoked.is_empty() {
-        state.revocations.notify_one();
-    }
+    crate::service::status::on_revoked(state, &revoked).await;
     Ok(revoked)
 }
 

@@ -230,10 +230,28 @@ fn status_of(c: &Certificate) -> OcspCertStatus {
     }
 }
 
-/// After a revocation: every cached answer for a revoked certificate is
-/// re-signed as "revoked" at once (or dropped if that fails), and answers
-/// being looked up meanwhile are not cached.
-pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
+/// After revocations, made here or followed from another instance (each
+/// acted on once): every cached answer for a revoked certificate is
+/// re-signed as "revoked" at once (or dropped if that fails), answers
+/// being looked up meanwhile are not cached, and the CRLs of their CAs are
+/// made again (the publisher is woken).
+pub async fn on_revoked(state: &AppState, revoked: &[Certificate]) {
+    let revoked: Vec<&Certificate> = {
+        let mut seen = state
+            .revocations_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        revoked
+            .iter()
+            .filter(|c| {
+                seen.insert(c.id, c.revoked_at.unwrap_or_else(crate::clock::now))
+                    .is_none()
+            })
+            .collect()
+    };
+    if revoked.is_empty() {
+        return;
+    }
     let targets: Vec<(String, Vec<u8>, OcspCertStatus)> = revoked
         .iter()
         .filter_map(|c| {
@@ -242,6 +260,18 @@ pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
             Some((c.ca_id.clone()?, serial[skip..].to_vec(), status_of(c)))
         })
         .collect();
+    resign_revoked(state, &targets);
+    let mut crls = state.crl_cache.lock().await;
+    for c in &revoked {
+        if let Some(ca) = &c.ca_id {
+            crls.remove(ca);
+        }
+    }
+    drop(crls);
+    state.revocations.notify_one();
+}
+
+fn resign_revoked(state: &AppState, targets: &[(String, Vec<u8>, OcspCertStatus)]) {
     let now = crate::clock::now();
     let Ok(mut cache) = state.ocsp_cache.write() else {
         return;
@@ -266,6 +296,58 @@ pub fn on_revoked(state: &AppState, revoked: &[Certificate]) {
     }
     for raw in dropped {
         cache.remove(&raw);
+    }
+}
+
+/// How far back the revocation follower looks: revocations are found by
+/// their time, which another instance's clock set and which may commit a
+/// little after it (instances' clocks must agree within this).
+const FOLLOW_WINDOW: Duration = Duration::minutes(5);
+/// The follower looks even without a notice this often (a notice may be
+/// lost while the database connection is re-established).
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// Revocations read at a time.
+const FOLLOW_PAGE: i64 = 1000;
+
+/// Follows revocations made by other instances of a shared store (told by
+/// the store's change feed, [`Aggregate::Revocations`], and looked for on
+/// a timer too): every instance's OCSP answers and CRLs follow a
+/// revocation within moments, wherever it was made.
+///
+/// [`Aggregate::Revocations`]: certwell_store::Aggregate::Revocations
+pub async fn follow_revocations(
+    state: Arc<AppState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let feed = state.store.changes().clone();
+    let mut seen = feed.epoch(certwell_store::Aggregate::Revocations);
+    loop {
+        tokio::select! {
+            e = feed.wait_past(certwell_store::Aggregate::Revocations, seen) => seen = e,
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(e) = follow_once(&state).await {
+            tracing::warn!(error = %e.message, "revocations of other instances could not be read");
+        }
+    }
+}
+
+/// Acts on the revocations of the last [`FOLLOW_WINDOW`] not yet seen.
+async fn follow_once(state: &AppState) -> Result<()> {
+    let mut since = crate::clock::now() - FOLLOW_WINDOW;
+    state
+        .revocations_seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|_, at| *at >= since);
+    loop {
+        let page = state.store.revoked_since(since, FOLLOW_PAGE).await?;
+        on_revoked(state, &page).await;
+        match page.last().and_then(|c| c.revoked_at) {
+            Some(last) if page.len() as i64 == FOLLOW_PAGE && last > since => since = last,
+            _ => return Ok(()),
+        }
     }
 }
 
@@ -331,10 +413,20 @@ pub async fn renew_responders(state: &AppState) -> std::result::Result<usize, St
     Ok(n)
 }
 
-/// A CRL is regenerated when older than this (nextUpdate is 7 days out).
+/// A CRL is made again when older than this (nextUpdate is 7 days out),
+/// or once it misses a revocation.
 const CRL_REFRESH: Duration = Duration::hours(1);
 const CRL_NEXT_UPDATE: Duration = Duration::days(7);
+/// The lease of the instance making a CA's CRL (one CRL per CA and period
+/// for all instances); another takes over once it has expired.
+const CRL_LEASE: Duration = Duration::minutes(2);
+/// How long an instance waits for the CRL another is making.
+const CRL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The current CRL of `ca_id`: this instance's copy while it is fresh
+/// (a revocation drops it), else the stored one if it lists every
+/// revocation and is fresh, else a new one — made by one instance (the
+/// lease holder) and stored for the others.
 pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     let ca = state
         .cas
@@ -342,14 +434,71 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
         .ok_or_else(|| Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
-    let now = crate::clock::now();
     let mut cache = state.crl_cache.lock().await;
+    let fresh_since = crate::clock::now() - CRL_REFRESH;
     if let Some((der, made)) = cache.get(&ca.id) {
-        if now - *made < CRL_REFRESH {
+        if *made > fresh_since {
             return Ok(der.clone());
         }
     }
-    let number = state.store.next_crl_number(&ca.id).await? as u64;
+    let lease = format!("crl:{}", ca.id);
+    let waiting_until = std::time::Instant::now() + CRL_WAIT;
+    loop {
+        let crls = state.store.crl_state(&ca.id).await?;
+        if let Some(meta) = crls.current(fresh_since) {
+            if let Some((stored, der)) = state.store.stored_crl(&ca.id).await? {
+                if stored.number >= meta.number {
+                    let der = Arc::new(der);
+                    cache.insert(ca.id.clone(), (der.clone(), stored.this_update));
+                    return Ok(der);
+                }
+            }
+        }
+        if state
+            .store
+            .try_lease(&lease, &state.instance_id, CRL_LEASE)
+            .await?
+        {
+            // The previous holder may have stored one just before.
+            let crls = state.store.crl_state(&ca.id).await?;
+            if crls.current(fresh_since).is_some() {
+                state
+                    .store
+                    .release_lease(&lease, &state.instance_id)
+                    .await?;
+                continue;
+            }
+            let made = make_crl(state, &ca, crls.revocations).await;
+            if let Err(e) = state.store.release_lease(&lease, &state.instance_id).await {
+                tracing::warn!(ca = %ca.id, error = %e, "CRL lease not released (it expires)");
+            }
+            let (der, this_update) = made?;
+            cache.insert(ca.id.clone(), (der.clone(), this_update));
+            return Ok(der);
+        }
+        if std::time::Instant::now() >= waiting_until {
+            // The maker is slow or died holding the lease: the stored CRL
+            // (within its nextUpdate) until the lease passes to another.
+            return match state.store.stored_crl(&ca.id).await? {
+                Some((_, der)) => Ok(Arc::new(der)),
+                None => Err(Error::unavailable(
+                    "The CRL is being made by another instance; try again shortly.",
+                )),
+            };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Makes, signs and stores a CRL of `ca` listing (at least) the
+/// `revocations` counted so far: the count is read before the entries.
+async fn make_crl(
+    state: &AppState,
+    ca: &Arc<LoadedCa>,
+    revocations: i64,
+) -> Result<(Arc<Vec<u8>>, OffsetDateTime)> {
+    let now = crate::clock::now();
+    let number = state.store.next_crl_number(&ca.id).await?;
     let mut entries = Vec::new();
     for (serial, at, reason) in state.store.revoked_entries(&ca.id).await? {
         let Ok(serial) = hex::decode(&serial) else {
@@ -363,12 +512,12 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
             reason: code,
         });
     }
-    let ca2 = Arc::clone(&ca);
+    let ca2 = Arc::clone(ca);
     let der = tokio::task::spawn_blocking(move || {
         certwell_ca::build_crl(
             &ca2.cert_der,
             ca2.signer.as_ref(),
-            number,
+            number as u64,
             now,
             now + CRL_NEXT_UPDATE,
             &entries,
@@ -377,9 +526,15 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     .await
     .map_err(|_| Error::internal("CRL task failed"))?
     .map_err(|e| Error::internal(format!("CRL signing failed: {e}")))?;
-    let der = Arc::new(der);
-    cache.insert(ca.id.clone(), (der.clone(), now));
-    Ok(der)
+    let meta = certwell_store::CrlMeta {
+        number,
+        this_update: now,
+        revocations,
+    };
+    if !state.store.save_crl(&ca.id, &meta, &der).await? {
+        tracing::warn!(ca = %ca.id, number, "a newer CRL was stored meanwhile; this one is served here only");
+    }
+    Ok((Arc::new(der), now))
 }
 
 /// How often the publisher re-signs CRLs that nobody fetched (well inside

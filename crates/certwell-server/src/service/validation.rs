@@ -4,6 +4,7 @@
 
 use certwell_policy::issuance::{DomainFact, OrgValidationFact};
 use certwell_store::DcvMethod;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use certwell_api::error::codes;
@@ -103,52 +104,86 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
         if state.config.sandbox {
             continue;
         }
-        let due = match state.store.domains_due_for_dcv(now(), 200).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "DCV poller could not list domains");
-                continue;
-            }
-        };
-        for d in due {
-            if *shutdown.borrow() {
-                return;
-            }
-            // A lookup in flight must not hold up shutdown.
-            let checked = tokio::select! {
-                r = check_domain(&state, &d) => r,
-                _ = shutdown.changed() => return,
-            };
-            let f = match checked {
-                Ok(Ok(())) => {
-                    state.wake_issuer.notify_one();
-                    continue;
-                }
-                Ok(Err(f)) => f,
-                Err(e) => {
-                    tracing::warn!(domain = %d.name, error = %e.message, "DCV poller: check not recorded");
-                    continue;
-                }
-            };
+        // Due domains in small batches, each held from the pollers of other
+        // instances for as long as its checks may take.
+        loop {
+            let n = now();
+            let hold = poll_hold(&state);
+            let due = match state
+                .store
+                .claim_domains_due_for_dcv(n, POLL_BATCH, n + hold)
+                .await
             {
-                let attempts = u32::try_from(d.dcv_attempts).unwrap_or(u32::MAX);
-                let wait = rules::backoff_seconds(
-                    attempts,
-                    state.config.dcv.poll_base_seconds,
-                    state.config.dcv.poll_max_seconds,
-                );
-                let next = now() + Duration::seconds(wait as i64);
-                tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
-                if let Err(e) = state
-                    .store
-                    .record_dcv_attempt(d.id, d.dcv_token.as_deref(), next, Some(&f.message))
-                    .await
-                {
-                    tracing::warn!(error = %e, "DCV poller could not record a check");
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "DCV poller could not list domains");
+                    break;
                 }
+            };
+            if due.is_empty() {
+                break;
+            }
+            if poll_batch(&state, due, &mut shutdown).await.is_break() {
+                return;
             }
         }
     }
+}
+
+/// Due domains claimed at a time by the DCV poller.
+const POLL_BATCH: i64 = 16;
+
+/// How long the poller holds the domains it claimed: every check of the
+/// batch may take the lookup timeout several times (DNS, then HTTP with
+/// redirects), with a minute to spare.
+fn poll_hold(state: &AppState) -> Duration {
+    let per_domain = 3 * state.config.dcv.timeout_seconds.max(1) as i64;
+    Duration::seconds(60 + POLL_BATCH * per_domain)
+}
+
+/// Checks a claimed batch; `Break` when the server is shutting down.
+async fn poll_batch(
+    state: &AppState,
+    due: Vec<Domain>,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> ControlFlow<()> {
+    for d in due {
+        if *shutdown.borrow() {
+            return ControlFlow::Break(());
+        }
+        // A lookup in flight must not hold up shutdown.
+        let checked = tokio::select! {
+            r = check_domain(state, &d) => r,
+            _ = shutdown.changed() => return ControlFlow::Break(()),
+        };
+        let f = match checked {
+            Ok(Ok(())) => {
+                state.wake_issuer.notify_one();
+                continue;
+            }
+            Ok(Err(f)) => f,
+            Err(e) => {
+                tracing::warn!(domain = %d.name, error = %e.message, "DCV poller: check not recorded");
+                continue;
+            }
+        };
+        let attempts = u32::try_from(d.dcv_attempts).unwrap_or(u32::MAX);
+        let wait = rules::backoff_seconds(
+            attempts,
+            state.config.dcv.poll_base_seconds,
+            state.config.dcv.poll_max_seconds,
+        );
+        let next = now() + Duration::seconds(wait as i64);
+        tracing::debug!(domain = %d.name, error = %f.message, next = %next, "DCV check failed");
+        if let Err(e) = state
+            .store
+            .record_dcv_attempt(d.id, d.dcv_token.as_deref(), next, Some(&f.message))
+            .await
+        {
+            tracing::warn!(error = %e, "DCV poller could not record a check");
+        }
+    }
+    ControlFlow::Continue(())
 }
 
 /// Records a one-time link (128-bit secret; only its hash is stored)

@@ -35,7 +35,10 @@ pub struct TestServer {
     pub base: String,
     pub key: String,
     pub operator_key: String,
-    pub dir: tempfile::TempDir,
+    /// The data directory (shared with [`another_instance`]s).
+    ///
+    /// [`another_instance`]: TestServer::another_instance
+    pub dir: std::sync::Arc<tempfile::TempDir>,
     pub server: Option<RunningServer>,
     pub client: reqwest::Client,
 }
@@ -104,7 +107,36 @@ impl TestServer {
             base: format!("http://{}", server.addr),
             key,
             operator_key,
-            dir,
+            dir: std::sync::Arc::new(dir),
+            server: Some(server),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Another instance of this server: a second process on the same
+    /// database and CA key files, as behind a load balancer (the server's
+    /// database must be a shared one: `cfg.database_url`), with the same
+    /// API keys.
+    pub async fn another_instance(&self, mut cfg: Config) -> TestServer {
+        if let (Some(d), true) = (&self.dns, cfg.dcv.nameserver.is_empty()) {
+            cfg.dcv.nameserver = d.addr.to_string();
+        }
+        if let (Some((_, url)), None) = (&self.postgres, &cfg.database_url) {
+            cfg.database_url = Some(url.clone());
+        }
+        assert!(cfg.database_url.is_some(), "instances share a database");
+        let (state, key) = certwell_server::open(&DataDir::new(self.dir.path()), cfg)
+            .await
+            .expect("open another instance");
+        assert!(key.is_none(), "another instance must not re-initialize");
+        let server = certwell_server::start(state).await.expect("start");
+        TestServer {
+            postgres: self.postgres.clone(),
+            dns: None,
+            base: format!("http://{}", server.addr),
+            key: self.key.clone(),
+            operator_key: self.operator_key.clone(),
+            dir: self.dir.clone(),
             server: Some(server),
             client: reqwest::Client::new(),
         }

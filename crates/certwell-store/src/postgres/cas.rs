@@ -54,6 +54,14 @@ pub(super) async fn record_serials(
     }
 }
 
+fn crl_meta_row(r: &PgRow) -> Result<CrlMeta> {
+    Ok(CrlMeta {
+        number: r.try_get("number")?,
+        this_update: whole_seconds(r.try_get("this_update")?),
+        revocations: r.try_get("revocations")?,
+    })
+}
+
 impl PgStore {
     pub(crate) async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
         sqlx::query(
@@ -93,6 +101,53 @@ impl PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n)
+    }
+
+    pub(crate) async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
+        let revocations: Option<i64> =
+            sqlx::query_scalar("SELECT revocations FROM crl_numbers WHERE ca_id = $1")
+                .bind(ca_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let latest =
+            sqlx::query("SELECT number, this_update, revocations FROM crls WHERE ca_id = $1")
+                .bind(ca_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(crl_meta_row)
+                .transpose()?;
+        Ok(CrlState {
+            revocations: revocations.unwrap_or(0),
+            latest,
+        })
+    }
+
+    pub(crate) async fn stored_crl(&self, ca_id: &str) -> Result<Option<(CrlMeta, Vec<u8>)>> {
+        sqlx::query("SELECT number, this_update, revocations, der FROM crls WHERE ca_id = $1")
+            .bind(ca_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| Ok((crl_meta_row(&r)?, r.try_get("der")?)))
+            .transpose()
+    }
+
+    pub(crate) async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO crls (ca_id, number, this_update, revocations, der) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (ca_id) DO UPDATE SET number = excluded.number, \
+             this_update = excluded.this_update, revocations = excluded.revocations, der = excluded.der \
+             WHERE excluded.number > crls.number",
+        )
+        .bind(ca_id)
+        .bind(meta.number)
+        .bind(whole_seconds(meta.this_update))
+        .bind(meta.revocations)
+        .bind(der)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub(crate) async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {

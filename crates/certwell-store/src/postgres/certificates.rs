@@ -371,6 +371,24 @@ impl PgStore {
         Ok(revoked)
     }
 
+    pub(crate) async fn revoked_since(
+        &self,
+        since: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<Certificate>> {
+        sqlx::query(
+            "SELECT * FROM certificates WHERE status = 'revoked' AND revoked_at >= $1 \
+             ORDER BY revoked_at, id LIMIT $2",
+        )
+        .bind(whole_seconds(since))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(cert_row)
+        .collect()
+    }
+
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,

@@ -235,24 +235,34 @@ impl PgStore {
         Ok(())
     }
 
-    pub(crate) async fn domains_due_for_dcv(
+    pub(crate) async fn claim_domains_due_for_dcv(
         &self,
         now: OffsetDateTime,
         limit: i64,
+        hold_until: OffsetDateTime,
     ) -> Result<Vec<Domain>> {
-        sqlx::query(
-            "SELECT * FROM domains WHERE (validated_until IS NULL OR validated_until <= $1) AND is_active \
+        // Rows another poller is claiming are skipped, not waited for.
+        let mut due = sqlx::query(
+            "UPDATE domains SET dcv_next_check = $3 WHERE id IN (SELECT id FROM domains \
+             WHERE (validated_until IS NULL OR validated_until <= $1) AND is_active \
              AND dcv_method IN ('dns-txt-token', 'dns-cname-token', 'http-token') \
              AND dcv_token IS NOT NULL AND dcv_token_expires > $1 \
-             AND (dcv_next_check IS NULL OR dcv_next_check <= $1) ORDER BY id LIMIT $2",
+             AND (dcv_next_check IS NULL OR dcv_next_check <= $1) ORDER BY id LIMIT $2 \
+             FOR UPDATE SKIP LOCKED) RETURNING *",
         )
         .bind(whole_seconds(now))
         .bind(limit)
+        .bind(whole_seconds(hold_until))
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(domain_row)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+        if !due.is_empty() {
+            self.changed(Aggregate::Organizations);
+        }
+        due.sort_by_key(|d| d.id);
+        Ok(due)
     }
 
     pub(crate) async fn record_dcv_attempt(

@@ -17,6 +17,7 @@ mod cas;
 mod certificates;
 mod domains;
 mod finance;
+mod leases;
 mod orders;
 mod organizations;
 mod requests;
@@ -29,11 +30,15 @@ use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
 use crate::changes::{Aggregate, ChangeFeed};
-use crate::Result;
+use crate::{Durability, Result};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations-postgres/0001_schema.sql")),
     (2, include_str!("../../migrations-postgres/0002_claims.sql")),
+    (
+        3,
+        include_str!("../../migrations-postgres/0003_leases_crls.sql"),
+    ),
 ];
 
 /// Key of the advisory lock instances take while migrating, so that two
@@ -54,11 +59,33 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url`, applies pending migrations and starts following
     /// the change feed.
-    pub async fn open(url: &str) -> Result<PgStore> {
+    ///
+    /// With [`Durability::Full`] a commit is acknowledged only once it is
+    /// on the database server's disk, whatever the server's default: a
+    /// session whose `synchronous_commit` is `off` is set to `local`
+    /// (stronger settings — `on`, `remote_write`, `remote_apply` for
+    /// standbys — are the server's and are kept). Requests wait at most 5 s
+    /// for a connection, then fail as unavailable.
+    pub async fn open(url: &str, durability: Durability) -> Result<PgStore> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if durability == Durability::Full {
+                        let level: String = sqlx::query_scalar("SHOW synchronous_commit")
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if level == "off" {
+                            sqlx::query("SET synchronous_commit = 'local'")
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         Self::migrate(&pool).await?;
@@ -171,6 +198,7 @@ fn aggregate_named(name: &str) -> Option<Aggregate> {
         "keys" => Aggregate::Keys,
         "accounts" => Aggregate::Accounts,
         "metadata" => Aggregate::Metadata,
+        "revocations" => Aggregate::Revocations,
         _ => return None,
     })
 }

@@ -1,4 +1,5 @@
-//! The CA hierarchy's records, CRL numbers and serials reserved before signing.
+//! The CA hierarchy's records, CRL numbers, stored CRLs and serials
+//! reserved before signing.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -20,6 +21,14 @@ pub(super) fn ca_row(r: &SqliteRow) -> Result<CaRecord> {
         cert_der: r.try_get("cert_der")?,
         is_default: r.try_get::<i64, _>("is_default")? != 0,
         created_at: ts_col(r, "created_at")?,
+    })
+}
+
+fn crl_meta_row(r: &SqliteRow) -> Result<CrlMeta> {
+    Ok(CrlMeta {
+        number: r.try_get("number")?,
+        this_update: ts_col(r, "this_update")?,
+        revocations: r.try_get("revocations")?,
     })
 }
 
@@ -89,5 +98,52 @@ impl SqliteStore {
 
     pub(crate) async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {
         self.reserve_serials_job(ca_id, serials_hex).await
+    }
+
+    pub(crate) async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
+        let revocations: Option<i64> =
+            sqlx::query_scalar("SELECT revocations FROM crl_numbers WHERE ca_id = ?")
+                .bind(ca_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let latest =
+            sqlx::query("SELECT number, this_update, revocations FROM crls WHERE ca_id = ?")
+                .bind(ca_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(crl_meta_row)
+                .transpose()?;
+        Ok(CrlState {
+            revocations: revocations.unwrap_or(0),
+            latest,
+        })
+    }
+
+    pub(crate) async fn stored_crl(&self, ca_id: &str) -> Result<Option<(CrlMeta, Vec<u8>)>> {
+        sqlx::query("SELECT number, this_update, revocations, der FROM crls WHERE ca_id = ?")
+            .bind(ca_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| Ok((crl_meta_row(&r)?, r.try_get("der")?)))
+            .transpose()
+    }
+
+    pub(crate) async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO crls (ca_id, number, this_update, revocations, der) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (ca_id) DO UPDATE SET number = excluded.number, \
+             this_update = excluded.this_update, revocations = excluded.revocations, der = excluded.der \
+             WHERE excluded.number > crls.number",
+        )
+        .bind(ca_id)
+        .bind(meta.number)
+        .bind(format_ts(meta.this_update))
+        .bind(meta.revocations)
+        .bind(der)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 }

@@ -333,6 +333,24 @@ impl SqliteStore {
         Ok(revoked)
     }
 
+    pub(crate) async fn revoked_since(
+        &self,
+        since: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<Certificate>> {
+        sqlx::query(
+            "SELECT * FROM certificates WHERE status = 'revoked' AND revoked_at >= ? \
+             ORDER BY revoked_at, id LIMIT ?",
+        )
+        .bind(format_ts(since))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(cert_row)
+        .collect()
+    }
+
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,

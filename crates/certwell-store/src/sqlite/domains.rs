@@ -197,27 +197,32 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn domains_due_for_dcv(
+    pub(crate) async fn claim_domains_due_for_dcv(
         &self,
         now: OffsetDateTime,
         limit: i64,
+        hold_until: OffsetDateTime,
     ) -> Result<Vec<Domain>> {
         let now = format_ts(now);
-        sqlx::query(
-            "SELECT * FROM domains WHERE (validated_until IS NULL OR validated_until <= ?) AND is_active = 1 \
+        let mut due = sqlx::query(
+            "UPDATE domains SET dcv_next_check = ? WHERE id IN (SELECT id FROM domains \
+             WHERE (validated_until IS NULL OR validated_until <= ?) AND is_active = 1 \
              AND dcv_method IN ('dns-txt-token', 'dns-cname-token', 'http-token') \
              AND dcv_token IS NOT NULL AND dcv_token_expires > ? \
-             AND (dcv_next_check IS NULL OR dcv_next_check <= ?) ORDER BY id LIMIT ?",
+             AND (dcv_next_check IS NULL OR dcv_next_check <= ?) ORDER BY id LIMIT ?) RETURNING *",
         )
+        .bind(format_ts(hold_until))
         .bind(&now)
         .bind(&now)
         .bind(&now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?
         .iter()
         .map(domain_row)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+        due.sort_by_key(|d| d.id);
+        Ok(due)
     }
 
     pub(crate) async fn record_dcv_attempt(

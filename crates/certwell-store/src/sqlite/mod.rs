@@ -12,6 +12,7 @@ mod cas;
 mod certificates;
 mod domains;
 mod finance;
+mod leases;
 mod orders;
 mod organizations;
 mod requests;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0012_serials_any_issuer.sql"),
     ),
     (13, include_str!("../../migrations/0013_claims.sql")),
+    (14, include_str!("../../migrations/0014_leases_crls.sql")),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

@@ -35,6 +35,8 @@ macro_rules! conformance_tests {
         conformance_tests!(@test $new_db, #[tokio::test], pre_reserved_serials_store_order_and_certificate_in_one_transaction);
         conformance_tests!(@test $new_db, #[tokio::test], the_change_feed_moves_on_every_write_of_an_aggregate);
         conformance_tests!(@test $new_db, #[tokio::test], timestamps_read_back_in_utc_whole_seconds);
+        conformance_tests!(@test $new_db, #[tokio::test], leases_are_held_once_and_taken_over_when_expired);
+        conformance_tests!(@test $new_db, #[tokio::test], revocations_are_counted_for_the_stored_crl_and_followed);
         conformance_tests!(
             @test $new_db,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
@@ -1192,4 +1194,155 @@ pub async fn timestamps_read_back_in_utc_whole_seconds(db: &dyn TestDatabase) {
         .await
         .unwrap();
     assert_eq!(changes.len(), 1);
+}
+
+pub async fn leases_are_held_once_and_taken_over_when_expired(db: &dyn TestDatabase) {
+    let s = db.open().await;
+    let minute = time::Duration::minutes(1);
+    assert!(s.try_lease("crl:CA1", "a", minute).await.unwrap());
+    assert!(
+        !s.try_lease("crl:CA1", "b", minute).await.unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.try_lease("crl:CA1", "a", minute).await.unwrap(),
+        "a renews"
+    );
+    assert!(
+        s.try_lease("crl:CA2", "b", minute).await.unwrap(),
+        "another lease"
+    );
+    s.release_lease("crl:CA1", "b").await.unwrap();
+    assert!(
+        !s.try_lease("crl:CA1", "b", minute).await.unwrap(),
+        "b does not hold it"
+    );
+    s.release_lease("crl:CA1", "a").await.unwrap();
+    assert!(
+        s.try_lease("crl:CA1", "b", minute).await.unwrap(),
+        "released"
+    );
+    // A holder that stops renewing (it died) loses the lease when it
+    // expires: here at once.
+    assert!(s
+        .try_lease("poll", "a", time::Duration::ZERO)
+        .await
+        .unwrap());
+    assert!(s.try_lease("poll", "b", minute).await.unwrap(), "expired");
+    assert!(!s.try_lease("poll", "a", minute).await.unwrap());
+}
+
+pub async fn revocations_are_counted_for_the_stored_crl_and_followed(db: &dyn TestDatabase) {
+    let s = db.open().await;
+    let (a, u, org) = setup(&*s).await;
+    let none = CrlState {
+        revocations: 0,
+        latest: None,
+    };
+    assert_eq!(s.crl_state("CA1").await.unwrap(), none);
+    assert!(s.stored_crl("CA1").await.unwrap().is_none());
+    let mut ids = Vec::new();
+    for serial in ["0D01", "0D02"] {
+        let c = s
+            .create_order(&order(&a, &u, Some(org.id), None, Some(serial)))
+            .await
+            .unwrap();
+        s.record_issued(&IssuedCertificate {
+            certificate_id: c.certificate_id,
+            order_id: c.order_id,
+            ca_id: "CA1".into(),
+            serial_hex: serial.into(),
+            der: vec![1],
+            thumbprint: format!("T{serial}"),
+            valid_from: datetime!(2026-01-01 0:00 UTC),
+            valid_till: datetime!(2099-01-01 0:00 UTC),
+            date_issued: datetime!(2026-01-01 0:00 UTC),
+        })
+        .await
+        .unwrap();
+        ids.push(c.certificate_id);
+    }
+    // A first CRL (none revoked): current for a moment after it was made.
+    let first = CrlMeta {
+        number: s.next_crl_number("CA1").await.unwrap(),
+        this_update: datetime!(2026-03-01 0:00 UTC),
+        revocations: 0,
+    };
+    assert!(s.save_crl("CA1", &first, b"crl-1").await.unwrap());
+    let state = s.crl_state("CA1").await.unwrap();
+    assert_eq!(state.latest, Some(first));
+    assert_eq!(state.current(datetime!(2026-03-01 0:00 UTC)), Some(first));
+    assert_eq!(
+        state.current(datetime!(2026-03-01 0:00:01 UTC)),
+        None,
+        "too old"
+    );
+    let revoke = |id: i64, at: time::OffsetDateTime| {
+        let s = &s;
+        async move {
+            s.revoke_certificates(&Revocation {
+                account_id: a.id,
+                certificate_ids: vec![id],
+                reason: RevocationReason::Superseded,
+                revoked_at: at,
+                block_keys: false,
+                approve_request: None,
+            })
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(revoke(ids[0], datetime!(2026-03-02 0:00 UTC)).await, 1);
+    assert_eq!(
+        revoke(ids[0], datetime!(2026-03-03 0:00 UTC)).await,
+        0,
+        "once"
+    );
+    let state = s.crl_state("CA1").await.unwrap();
+    assert_eq!(state.revocations, 1, "counted by the revoking transaction");
+    assert_eq!(
+        state.current(datetime!(2026-01-01 0:00 UTC)),
+        None,
+        "the stored CRL misses a revocation"
+    );
+    // Every instance's responder follows revocations by time.
+    let since = |at: time::OffsetDateTime| {
+        let s = &s;
+        async move {
+            s.revoked_since(at, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.serial.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(since(datetime!(2026-03-02 0:00 UTC)).await, ["0D01"]);
+    assert!(since(datetime!(2026-03-02 0:00:01 UTC)).await.is_empty());
+    assert_eq!(revoke(ids[1], datetime!(2026-03-04 0:00 UTC)).await, 1);
+    assert_eq!(
+        since(datetime!(2026-03-01 0:00 UTC)).await,
+        ["0D01", "0D02"]
+    );
+    // The next CRL covers both; an older number never replaces it.
+    let second = CrlMeta {
+        number: s.next_crl_number("CA1").await.unwrap(),
+        this_update: datetime!(2026-03-05 0:00 UTC),
+        revocations: 2,
+    };
+    assert_eq!(second.number, first.number + 1);
+    assert!(s.save_crl("CA1", &second, b"crl-2").await.unwrap());
+    assert!(!s.save_crl("CA1", &first, b"crl-1").await.unwrap(), "older");
+    assert!(
+        !s.save_crl("CA1", &second, b"again").await.unwrap(),
+        "same number"
+    );
+    let state = s.crl_state("CA1").await.unwrap();
+    assert_eq!(state.revocations, 2);
+    assert_eq!(state.current(datetime!(2026-03-04 0:00 UTC)), Some(second));
+    assert_eq!(
+        s.stored_crl("CA1").await.unwrap(),
+        Some((second, b"crl-2".to_vec()))
+    );
 }
