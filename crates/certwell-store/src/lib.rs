@@ -11,17 +11,19 @@ mod cached;
 mod changes;
 mod columns;
 mod config;
+mod copy;
 mod error;
 mod org_cache;
 mod postgres;
 mod records;
-mod sqlite;
+pub(crate) mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use cached::CachedStore;
 pub use changes::{Aggregate, ChangeFeed};
 pub use config::{open_store, Durability, StoreConfig, StoreLocation};
+pub use copy::{copy_sqlite_to_postgres, CopiedTable};
 pub use error::{Conflict, StoreError};
 pub use records::*;
 pub use sqlite::SqliteStore;

@@ -235,3 +235,207 @@ async fn a_lease_or_a_due_domain_goes_to_one_instance() {
         s.close().await;
     }
 }
+
+/// `certwell store copy`: a SQLite store holding every kind of record is
+/// copied whole into an empty PostgreSQL database, where every read gives
+/// what it gave on SQLite; new rows get ids after the copied ones; the
+/// schema's triggers work again; a database that is not empty is refused.
+#[tokio::test]
+async fn a_sqlite_store_is_copied_whole_into_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("certwell.db");
+    let src = open_store(&StoreConfig::sqlite(&file, Durability::Full))
+        .await
+        .unwrap();
+    let (a, u, org) = conformance::setup(src.as_ref()).await;
+    let (b, _) = src
+        .create_account("Other", &AccountSettings::default(), &conformance::admin())
+        .await
+        .unwrap();
+    src.create_domain(a.id, &conformance::domain_row(&org, "example.com"))
+        .await
+        .unwrap();
+    src.create_api_key(&NewApiKey {
+        key_hash: "cd".repeat(32),
+        account_id: Some(a.id),
+        user_id: Some(u.id),
+        role: "user".into(),
+        name: "k".into(),
+    })
+    .await
+    .unwrap();
+    src.create_metadata(
+        a.id,
+        &NewMetadataField {
+            label: "Cost center".into(),
+            is_required: false,
+            is_active: true,
+            data_type: "text".into(),
+        },
+    )
+    .await
+    .unwrap();
+    src.deposit(a.id, 12_345, "wire").await.unwrap();
+    src.deposit(b.id, 500, "card").await.unwrap();
+    // Orders: waiting for approval, issued, issued then revoked for key
+    // compromise (its key blocked), and one with a new organization.
+    src.create_order(&conformance::order(
+        &a,
+        &u,
+        Some(org.id),
+        Some("pending"),
+        None,
+    ))
+    .await
+    .unwrap();
+    let mut issued = Vec::new();
+    for serial in ["0F01", "0F02"] {
+        let c = src
+            .create_order(&conformance::order(
+                &a,
+                &u,
+                Some(org.id),
+                None,
+                Some(serial),
+            ))
+            .await
+            .unwrap();
+        src.record_issued(&IssuedCertificate {
+            certificate_id: c.certificate_id,
+            order_id: c.order_id,
+            ca_id: "CA1".into(),
+            serial_hex: serial.into(),
+            der: vec![0x30, 1, 2],
+            thumbprint: format!("T{serial}"),
+            valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+            valid_till: time::macros::datetime!(2099-01-01 0:00 UTC),
+            date_issued: time::macros::datetime!(2026-01-01 0:00 UTC),
+        })
+        .await
+        .unwrap();
+        issued.push(c);
+    }
+    src.revoke_certificates(&Revocation {
+        account_id: a.id,
+        certificate_ids: vec![issued[1].certificate_id],
+        reason: RevocationReason::KeyCompromise,
+        revoked_at: time::macros::datetime!(2026-02-01 0:00 UTC),
+        block_keys: true,
+        approve_request: None,
+    })
+    .await
+    .unwrap();
+    let mut other_org = conformance::order(&a, &u, None, None, None);
+    other_org.certificate.spki_sha256 = "01".into();
+    src.create_order(&other_org).await.unwrap();
+    let meta = CrlMeta {
+        number: src.next_crl_number("CA1").await.unwrap(),
+        this_update: time::macros::datetime!(2026-02-02 0:00 UTC),
+        revocations: 1,
+    };
+    src.save_crl("CA1", &meta, b"crl").await.unwrap();
+
+    // What the store answers, read the same way from either backend.
+    async fn transcript(
+        s: &dyn Store,
+        a: &Account,
+        b: &Account,
+        org: &Organization,
+    ) -> Vec<String> {
+        let mut t = Vec::new();
+        t.push(format!("{:?}", s.list_accounts().await.unwrap()));
+        for acc in [a, b] {
+            t.push(format!("{:?}", s.list_users(acc.id).await.unwrap()));
+            t.push(format!("{:?}", s.balance(acc.id).await.unwrap()));
+            t.push(format!("{:?}", s.list_containers(acc.id).await.unwrap()));
+            let (orders, total) = s
+                .list_orders(
+                    acc.id,
+                    &OrderQuery {
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            t.push(format!("{total} {orders:?}"));
+            for o in &orders {
+                t.push(format!(
+                    "{:?}",
+                    s.certificates_for_order(o.id).await.unwrap()
+                ));
+                t.push(format!("{:?}", s.requests_for_order(o.id).await.unwrap()));
+            }
+            t.push(format!(
+                "{:?}",
+                s.list_organizations(acc.id, OrgFilter::default(), 100, 0)
+                    .await
+                    .unwrap()
+            ));
+        }
+        t.push(format!("{:?}", s.list_metadata(a.id).await.unwrap()));
+        t.push(format!(
+            "{:?}",
+            s.organization_with_domains(a.id, org.id).await.unwrap()
+        ));
+        t.push(format!(
+            "{:?}",
+            s.find_api_key(&"cd".repeat(32)).await.unwrap()
+        ));
+        t.push(format!("{:?}", s.list_cas().await.unwrap()));
+        t.push(format!("{:?}", s.crl_state("CA1").await.unwrap()));
+        t.push(format!("{:?}", s.stored_crl("CA1").await.unwrap()));
+        t.push(format!("{:?}", s.revoked_entries("CA1").await.unwrap()));
+        t.push(format!("{:?}", s.is_key_blocked("00").await.unwrap()));
+        t
+    }
+    let before = transcript(src.as_ref(), &a, &b, &org).await;
+    src.close().await;
+
+    let cluster = TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+    let url = cluster.fresh_database().await.unwrap();
+    let mut heard = Vec::new();
+    let copied = copy_sqlite_to_postgres(&file, &url, |t| heard.push(t.clone()))
+        .await
+        .unwrap();
+    assert_eq!(heard, copied);
+    let rows = |name: &str| copied.iter().find(|t| t.table == name).map(|t| t.rows);
+    assert_eq!(rows("accounts"), Some(2));
+    assert_eq!(rows("orders"), Some(4));
+    assert_eq!(rows("blocked_keys"), Some(1));
+    assert_eq!(rows("crls"), Some(1));
+    assert!(rows("balance_ledger").unwrap() >= 2);
+
+    let pg = open_store(&StoreConfig::from_url(&url, Durability::Full).unwrap())
+        .await
+        .unwrap();
+    let after = transcript(pg.as_ref(), &a, &b, &org).await;
+    for (x, y) in before.iter().zip(&after) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(before.len(), after.len());
+
+    // Triggers are back: a deposit moves the balance once; a blocked key
+    // is refused. Ids continue after the copied ones.
+    let funds = pg.balance(a.id).await.unwrap();
+    assert_eq!(
+        pg.deposit(a.id, 5, "more").await.unwrap(),
+        funds.balance_cents + 5
+    );
+    let refused = pg
+        .create_order(&conformance::order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::BlockedKey), "{refused:?}");
+    let mut fresh = conformance::order(&a, &u, Some(org.id), None, None);
+    fresh.certificate.spki_sha256 = "02".into();
+    let c = pg.create_order(&fresh).await.unwrap();
+    assert!(c.order_id > issued[1].order_id + 1, "{c:?}");
+    pg.close().await;
+
+    // Only into an empty database.
+    let e = copy_sqlite_to_postgres(&file, &url, |_| {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not empty"), "{e}");
+}

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// The store itself.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +102,24 @@ enum AccountCommand {
         id: i64,
         #[arg(long, value_parser = ["one_step", "two_step", "auto_approve"])]
         approval_workflow: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy a data directory's SQLite store, whole, into an empty
+    /// PostgreSQL database (moving up from one machine). Stop the server
+    /// that uses the directory first. CA key files are not copied: they
+    /// stay where the settings say.
+    Copy {
+        /// The data directory whose store is copied.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The empty PostgreSQL database, postgres://… (default: the
+        /// configured database, from --database-url, CERTWELL_DATABASE_URL
+        /// or `database_url`, which keeps a password off the command line).
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
 }
 
@@ -218,6 +241,41 @@ async fn run(cli: Cli) -> Result<(), String> {
             shutdown_signal().await;
             tracing::info!("shutting down");
             server.shutdown().await;
+            Ok(())
+        }
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => {
+            let Some(to) = to
+                .map(certwell_server::config::DatabaseUrl)
+                .or(config.database_url)
+            else {
+                return Err(
+                    "store copy: no target database; give --to postgres://… or set CERTWELL_DATABASE_URL"
+                        .into(),
+                );
+            };
+            if !to.0.starts_with("postgres://") && !to.0.starts_with("postgresql://") {
+                return Err(format!(
+                    "store copy: the target must be a PostgreSQL database (postgres://…), not {to:?}"
+                ));
+            }
+            let from = DataDir::new(from);
+            let copied = certwell_store::copy_sqlite_to_postgres(&from.database(), &to.0, |t| {
+                println!("  {:<24} {:>10} rows", t.table, t.rows)
+            })
+            .await
+            .map_err(|e| format!("store copy: {e}"))?;
+            let rows: i64 = copied.iter().map(|t| t.rows).sum();
+            println!(
+                "Copied {rows} rows in {} tables from {} into {to:?}; every table's rows were counted on both sides and match.",
+                copied.len(),
+                from.database().display(),
+            );
+            println!(
+                "CA keys were not copied: every instance needs the key files of {} (or the HSM).",
+                from.keys().display()
+            );
             Ok(())
         }
         Command::Init => {

@@ -265,3 +265,74 @@ fn logs_to_a_pipe_have_no_colour_codes() {
     assert!(logs.contains("INFO"), "the start is logged: {logs}");
     assert!(!logs.contains('\u{1b}'), "no escape codes: {logs:?}");
 }
+
+/// Moving up from one machine: `certwell store copy` puts a SQLite data
+/// directory's store into an empty PostgreSQL database (the target from
+/// CERTWELL_DATABASE_URL, so no password on the command line); a server on
+/// that database with the same data directory (CA keys) knows the same
+/// account and key; a second copy into the now non-empty database is
+/// refused.
+#[test]
+fn store_copy_moves_a_data_directory_to_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (ok, _, err) = certwell(&dir, &["init"]);
+    assert!(ok, "{err}");
+    let key = std::fs::read_to_string(dir.join("admin-api-key"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let pg = certwell_store::testing::TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(pg.fresh_database())
+        .unwrap();
+    let copy = |dir: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+            .args(["store", "copy", "--from"])
+            .arg(dir)
+            .env("CERTWELL_DATABASE_URL", &url)
+            .env("CERTWELL_LOG", "warn")
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = copy(&dir);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("match"), "{out}");
+    assert!(out.contains("accounts"), "{out}");
+    let (ok, out, err) = copy(&dir);
+    assert!(!ok, "{out}");
+    assert!(err.contains("not empty"), "{err}");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["--database-url", &url, "serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CERTWELL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{line}");
+    assert!(
+        !line.contains("Admin API key"),
+        "not initialized again: {line}"
+    );
+    let me = http(port, "GET", "/services/v2/user/me", &key, "");
+    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
+}

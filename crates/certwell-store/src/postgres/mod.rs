@@ -49,7 +49,7 @@ const MIGRATION_LOCK: i64 = 0x6365_7274_7765_6c6c; // "certwell"
 const CHANGES_CHANNEL: &str = "certwell_changes";
 
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Changes of cached aggregates: from this instance's writes at once,
     /// and from every instance's through `LISTEN`.
     feed: ChangeFeed,

@@ -18,7 +18,7 @@ mod organizations;
 mod requests;
 mod rules;
 mod store_impl;
-mod timestamp;
+pub(crate) mod timestamp;
 
 use std::path::Path;
 use std::str::FromStr;

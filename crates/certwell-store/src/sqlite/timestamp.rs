@@ -42,7 +42,7 @@ pub(super) fn now_ts() -> String {
 /// A stored timestamp of column `col` read back: in UTC, whole seconds
 /// (so it equals the value that was written, truncated). Text that is not
 /// a timestamp is a corrupt record.
-pub(super) fn parse_ts(col: &str, text: &str) -> Result<OffsetDateTime> {
+pub(crate) fn parse_ts(col: &str, text: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
         .and_then(|t| t.to_offset(UtcOffset::UTC).replace_nanosecond(0).ok())
