@@ -17,9 +17,9 @@ pub async fn new_api_key(
     user_id: Option<i64>,
     role: Role,
     name: &str,
-) -> Result<String, Error> {
+) -> Result<NewKey, Error> {
     let key = crate::token::generate_api_key()?;
-    store
+    let id = store
         .create_api_key(&NewApiKey {
             key_hash: hash_api_key(&key),
             account_id,
@@ -28,7 +28,15 @@ pub async fn new_api_key(
             name: name.to_string(),
         })
         .await?;
-    Ok(key)
+    Ok(NewKey { secret: key, id })
+}
+
+/// A key just made: the secret (shown once; only its hash is stored) and
+/// the key's id (what revokes it).
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub secret: String,
+    pub id: i64,
 }
 
 /// Creates a user of `role` in the account and a key for it.
@@ -38,7 +46,7 @@ pub async fn create_user_key(
     account_id: i64,
     role: Role,
     container_id: Option<i64>,
-) -> Result<(String, i64), Error> {
+) -> Result<(NewKey, i64), Error> {
     let user = NewUser {
         container_id,
         role: role.as_str().to_string(),
@@ -58,7 +66,7 @@ pub async fn create_user_with_key(
     account_id: i64,
     role: Role,
     user: &NewUser,
-) -> Result<(String, certwell_store::User), Error> {
+) -> Result<(NewKey, certwell_store::User), Error> {
     let user = store.create_user(account_id, user).await?;
     let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
     Ok((key, user))
@@ -114,7 +122,8 @@ pub async fn initialize(
         .map_err(|e| e.to_string())?;
     let key = new_api_key(store, Some(account.id), Some(user.id), Role::Admin, "admin")
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message)?
+        .secret;
     let path = dir.admin_key_file();
     if path.exists() {
         std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;

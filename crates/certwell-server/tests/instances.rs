@@ -164,6 +164,71 @@ async fn a_revocation_through_one_instance_reaches_every_instance() {
     a.stop().await;
 }
 
+/// A key revoked through one instance is refused by every other instance
+/// within a second, even one that had it cached as valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_api_key_is_refused_by_every_instance() {
+    let pg = TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+    let (a, cfg) = server_on(&pg).await;
+    let b = a.another_instance(cfg).await;
+    let (s, made) = a
+        .send(
+            reqwest::Method::POST,
+            "/operator/v1/accounts/1/api-keys",
+            Some(&a.operator_key),
+            Some(json!({"role": "user"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let key = made["api_key"].as_str().unwrap().to_string();
+    async fn me(ts: &TestServer, key: &str) -> StatusCode {
+        ts.get_as(key, "/services/v2/user/me").await.0
+    }
+    // Both instances know (and b caches) the key.
+    assert_eq!(me(&a, &key).await, StatusCode::OK);
+    assert_eq!(me(&b, &key).await, StatusCode::OK);
+
+    let path = format!("/operator/v1/api-keys/{}", made["key_id"]);
+    let (s, v) = a
+        .send(reqwest::Method::DELETE, &path, Some(&a.operator_key), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let revoked_at = Instant::now();
+    let status = loop {
+        let s = me(&b, &key).await;
+        if s != StatusCode::OK || revoked_at.elapsed() > Duration::from_secs(1) {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "instance b still took the key after 1 s"
+    );
+    assert_eq!(me(&a, &key).await, StatusCode::FORBIDDEN);
+    // Again: still 204; an unknown key: 404; not for a customer's key.
+    let (s, _) = b
+        .send(reqwest::Method::DELETE, &path, Some(&a.operator_key), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = b
+        .send(
+            reqwest::Method::DELETE,
+            "/operator/v1/api-keys/999",
+            Some(&a.operator_key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = b
+        .send(reqwest::Method::DELETE, &path, Some(&a.key), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    b.stop().await;
+    a.stop().await;
+}
+
 /// The database going away under a running instance: requests are
 /// answered 503 `service_unavailable` (never a 500 or a hang), and once
 /// the database is back the same instance serves again and nothing

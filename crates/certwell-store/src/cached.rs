@@ -134,6 +134,10 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.find_api_key(key_hash).await
     }
 
+    async fn revoke_api_key(&self, id: i64) -> Result<()> {
+        self.inner.revoke_api_key(id).await
+    }
+
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
         self.inner.insert_ca(ca).await
     }

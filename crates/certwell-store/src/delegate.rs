@@ -112,6 +112,10 @@ macro_rules! delegate_store {
                 $store::find_api_key(self, key_hash).await
             }
 
+            async fn revoke_api_key(&self, id: i64) -> Result<()> {
+                $store::revoke_api_key(self, id).await
+            }
+
             async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
                 $store::insert_ca(self, ca).await
             }

@@ -89,6 +89,8 @@ pub trait Store: Send + Sync {
     async fn first_admin(&self, account_id: i64) -> Result<Option<User>>;
     async fn create_api_key(&self, key: &NewApiKey) -> Result<i64>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    /// Marks the key revoked (again, if it was). NotFound: no such key.
+    async fn revoke_api_key(&self, id: i64) -> Result<()>;
 
     // CA hierarchy
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()>;

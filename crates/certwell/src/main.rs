@@ -89,6 +89,9 @@ enum ApikeyCommand {
         #[arg(long)]
         container: Option<i64>,
     },
+    /// Revoke a key by its id (printed when it was made): every instance
+    /// refuses it from now on.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -347,9 +350,27 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.message)?
                 .0
             };
-            println!("{key}");
+            println!("{}", key.secret);
+            eprintln!(
+                "key id {0} (revoke with: certwell apikey revoke {0})",
+                key.id
+            );
             state.store.close().await;
             Ok(())
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Revoke { id },
+        } => {
+            let (state, _) = certwell_server::open(&dir, config).await?;
+            let r = certwell_server::service::desk::revoke_api_key(&state, id)
+                .await
+                .map(|()| println!("API key {id} revoked"))
+                .map_err(|e| match e.kind {
+                    certwell_server::error::ErrorKind::NotFound => format!("no API key {id}"),
+                    _ => e.message,
+                });
+            state.store.close().await;
+            r
         }
         Command::Account { command } => {
             let (state, _) = certwell_server::open(&dir, config).await?;

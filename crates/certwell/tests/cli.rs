@@ -99,6 +99,21 @@ fn init_keys_accounts_serve_and_sigterm() {
     let (ok, manager_key, err) = certwell(&dir, &["apikey", "create", "--role", "manager"]);
     assert!(ok, "{err}");
     assert_eq!(manager_key.trim().len(), 40);
+    // A key revoked by its id (told on stderr when it was made).
+    let (ok, revoked_key, err) = certwell(&dir, &["apikey", "create", "--role", "user"]);
+    assert!(ok, "{err}");
+    let id = err
+        .split("key id ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no key id: {err}"))
+        .to_string();
+    let (ok, out, err) = certwell(&dir, &["apikey", "revoke", &id]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("API key {id} revoked"));
+    let (ok, _, err) = certwell(&dir, &["apikey", "revoke", "999"]);
+    assert!(!ok);
+    assert!(err.contains("no API key 999"), "{err}");
     let (ok, out, err) = certwell(&dir, &["account", "create", "Tenant B"]);
     assert!(ok, "{err}");
     assert!(out.starts_with("account 2"), "{out}");
@@ -143,6 +158,8 @@ fn init_keys_accounts_serve_and_sigterm() {
     assert!(me.starts_with("HTTP/1.1 200"), "{me}");
     let me = http(port, "GET", "/services/v2/user/me", manager_key.trim(), "");
     assert!(me.contains("\"Manager\""), "{me}");
+    let me = http(port, "GET", "/services/v2/user/me", revoked_key.trim(), "");
+    assert!(me.starts_with("HTTP/1.1 403"), "{me}");
     let org = r#"{"name":"CLI Org","country":"de","address":"Hauptstr. 1","city":"Berlin","state":"Berlin","zip":"10115","telephone":"+49 30 1234","organization_contact":{"first_name":"A","last_name":"B","email":"a@example.de","job_title":"CEO","telephone":"1"}}"#;
     let created = http(port, "POST", "/services/v2/organization", &key, org);
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");

@@ -141,7 +141,7 @@ pub async fn create_user(
             .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user.id, "api_key": key})),
+        Json(json!({"id": user.id, "api_key": key.secret})),
     ))
 }
 

@@ -164,7 +164,8 @@ pub struct NewKeyBody {
     pub container_id: Option<i64>,
 }
 
-/// `POST /operator/v1/accounts/{id}/api-keys` `{"role":"user"}` → 201 `{"api_key","user_id"}`
+/// `POST /operator/v1/accounts/{id}/api-keys` `{"role":"user"}` → 201
+/// `{"api_key","key_id","user_id"}`
 pub async fn post_api_key(
     State(state): State<Arc<AppState>>,
     _op: Operator,
@@ -201,8 +202,27 @@ pub async fn post_api_key(
         crate::init::create_user_key(state.store.as_ref(), id, role, b.container_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"api_key": key, "user_id": user_id})),
+        Json(json!({"api_key": key.secret, "key_id": key.id, "user_id": user_id})),
     ))
+}
+
+/// `DELETE /operator/v1/api-keys/{id}` → 204: the key is refused from now
+/// on, by every instance (their key caches follow the store's change
+/// feed). Revoking a revoked key is a 204 too; an unknown id is 404.
+pub async fn delete_api_key(
+    State(state): State<Arc<AppState>>,
+    _op: Operator,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let not_found = || Error::not_found(codes::NOT_FOUND, "The specified API key was not found.");
+    let id = path_id(&id, not_found)?;
+    crate::service::desk::revoke_api_key(&state, id)
+        .await
+        .map_err(|e| match e.kind {
+            crate::error::ErrorKind::NotFound => not_found(),
+            _ => e,
+        })?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -390,6 +410,7 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .route("/organization/{id}/validation/{type}", put(put_decision))
         .route("/accounts", post(post_account))
         .route("/accounts/{id}/api-keys", post(post_api_key))
+        .route("/api-keys/{id}", axum::routing::delete(delete_api_key))
         .route("/accounts/{id}/settings", put(put_settings))
         .route("/accounts/{id}/balance", post(post_deposit))
         .route(

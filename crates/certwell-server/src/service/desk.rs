@@ -159,7 +159,14 @@ pub async fn create_account(state: &AppState, name: &str) -> Result<(i64, String
         "admin",
     )
     .await?;
-    Ok((account.id, key))
+    Ok((account.id, key.secret))
+}
+
+/// Revokes an API key (NotFound: no such key).
+pub async fn revoke_api_key(state: &AppState, id: i64) -> Result<()> {
+    state.store.revoke_api_key(id).await?;
+    tracing::info!(key = id, "API key revoked");
+    Ok(())
 }
 
 /// Marks one address of a mailbox-validated order as validated.

@@ -99,7 +99,8 @@ impl TestServer {
             "op",
         )
         .await
-        .expect("operator key");
+        .expect("operator key")
+        .secret;
         let server = certwell_server::start(state).await.expect("start");
         TestServer {
             postgres,

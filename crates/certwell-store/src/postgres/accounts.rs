@@ -399,4 +399,17 @@ impl PgStore {
         })
         .transpose()
     }
+
+    pub(crate) async fn revoke_api_key(&self, id: i64) -> Result<()> {
+        let n = sqlx::query("UPDATE api_keys SET revoked = TRUE WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.changed(Aggregate::Keys);
+        Ok(())
+    }
 }

@@ -376,4 +376,16 @@ impl SqliteStore {
         })
         .transpose()
     }
+
+    pub(crate) async fn revoke_api_key(&self, id: i64) -> Result<()> {
+        let n = sqlx::query("UPDATE api_keys SET revoked = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }
