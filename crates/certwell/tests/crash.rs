@@ -1,0 +1,269 @@
+//! kill -9 under load: every order acknowledged with 201 is there, issued,
+//! after the process is killed mid-traffic and started again — on the
+//! embedded SQLite store and on PostgreSQL with two instances sharing it
+//! (one of them killed, the other serving on).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A `certwell serve --sandbox` process; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(dir: &Path, database_url: Option<&str>) -> Server {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_certwell"));
+        cmd.arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--sandbox", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env("CERTWELL_LOG", "warn")
+            .env("CERTWELL_DURABILITY", "full")
+            .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
+            .env("CERTWELL_RATE_LIMIT_PER_5S", "1000000")
+            .env("CERTWELL_RATE_LIMIT_PER_3MIN", "1000000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(url) = database_url {
+            cmd.env("CERTWELL_DATABASE_URL", url);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
+            if line.contains("listening") {
+                break;
+            }
+        }
+        Server { child, port }
+    }
+
+    /// SIGKILL: no shutdown, no flush, no goodbye.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// One HTTP/1.1 request; `None` when the connection failed (the server
+/// is gone), else the status and body.
+fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nX-DC-DEVKEY: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    let body = out.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+fn csr() -> String {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=example.com",
+            "-outform",
+            "PEM",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_escape(s: &str) -> String {
+    s.replace('\n', "\\n")
+}
+
+/// Orders as fast as the servers take them, from four clients spread over
+/// `ports`, until `stop`; returns the ids acknowledged with 201.
+fn load(
+    ports: Vec<u16>,
+    key: String,
+    org: i64,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<i64>>> {
+    let body = format!(
+        r#"{{"certificate":{{"common_name":"example.com","csr":"{}","signature_hash":"sha256"}},"organization":{{"id":{org}}},"order_validity":{{"years":1}},"skip_approval":true}}"#,
+        json_escape(&csr())
+    );
+    (0..4)
+        .map(|i| {
+            let (ports, key, body, stop) = (ports.clone(), key.clone(), body.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let mut n = i;
+                while !stop.load(Ordering::SeqCst) {
+                    let port = ports[n % ports.len()];
+                    n += 1;
+                    match http(
+                        port,
+                        "POST",
+                        "/services/v2/order/certificate/ssl_plus",
+                        &key,
+                        &body,
+                    ) {
+                        Some((201, b)) => {
+                            let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+                            acked.push(v["id"].as_i64().unwrap());
+                        }
+                        Some((s, b)) => panic!("{s} {b}"),
+                        // The killed server: its clients go on with the others.
+                        None => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+fn admin_key(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("admin-api-key"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn create_org(port: u16, key: &str) -> i64 {
+    let org = r#"{"name":"Crash Org","country":"us","address":"1 Main St","city":"Lindon","state":"Utah","zip":"84042","telephone":"801-555-0100","organization_contact":{"first_name":"A","last_name":"B","email":"a@example.com","job_title":"CEO","telephone":"1"}}"#;
+    let (s, b) = http(port, "POST", "/services/v2/organization", key, org).unwrap();
+    assert_eq!(s, 201, "{b}");
+    serde_json::from_str::<serde_json::Value>(&b).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Every acknowledged order is there and issued, its serial unique.
+fn check_acknowledged(port: u16, key: &str, acked: &[i64]) {
+    let mut serials = std::collections::BTreeSet::new();
+    for id in acked {
+        let (s, b) = http(
+            port,
+            "GET",
+            &format!("/services/v2/order/certificate/{id}"),
+            key,
+            "",
+        )
+        .expect("server up");
+        assert_eq!(s, 200, "order {id} acknowledged with 201 is lost: {b}");
+        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+        assert_eq!(v["status"], "issued", "order {id}: {b}");
+        let serial = v["certificate"]["serial_number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(serials.insert(serial), "serial used twice");
+    }
+}
+
+/// Runs load against `targets` (ports) for a moment, kills `victim` in the
+/// middle of it, lets the load go on against the survivors, and returns
+/// the acknowledged order ids.
+fn load_and_kill(victim: Server, survivors: Vec<u16>, key: &str, org: i64) -> Vec<i64> {
+    let mut ports = vec![victim.port];
+    ports.extend(&survivors);
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(ports, key.to_string(), org, stop.clone());
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    victim.kill();
+    let killed_after = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let acked: Vec<i64> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    eprintln!(
+        "{} orders acknowledged; killed after {killed_after:?}",
+        acked.len()
+    );
+    assert!(
+        acked.len() >= 4,
+        "too little load to mean anything: {} orders in {killed_after:?}",
+        acked.len()
+    );
+    acked
+}
+
+#[test]
+fn acknowledged_orders_survive_kill_9_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: PathBuf = tmp.path().join("data");
+    let server = Server::start(&dir, None);
+    let key = admin_key(&dir);
+    let org = create_org(server.port, &key);
+    let acked = load_and_kill(server, vec![], &key, org);
+    let again = Server::start(&dir, None);
+    check_acknowledged(again.port, &key, &acked);
+    // The store opens for the command line too (nothing left locked).
+    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["account", "list"])
+        .env("CERTWELL_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn acknowledged_orders_survive_kill_9_of_one_of_two_instances_on_postgres() {
+    let pg = certwell_store::testing::TestPostgres::shared().unwrap_or_else(|e| panic!("{e}"));
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(pg.fresh_database())
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: PathBuf = tmp.path().join("data");
+    let a = Server::start(&dir, Some(&url));
+    let b = Server::start(&dir, Some(&url));
+    let key = admin_key(&dir);
+    let org = create_org(a.port, &key);
+    let acked = load_and_kill(a, vec![b.port], &key, org);
+    // The survivor has every order, whichever instance acknowledged it…
+    check_acknowledged(b.port, &key, &acked);
+    // …and so has the killed instance once it is back.
+    let a = Server::start(&dir, Some(&url));
+    check_acknowledged(a.port, &key, &acked);
+}
