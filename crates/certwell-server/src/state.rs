@@ -21,8 +21,10 @@ pub struct AppState {
     /// per CA id, handed out once each: a certificate signed with one is
     /// stored with its order in a single transaction.
     pub serial_pool: std::sync::Mutex<HashMap<String, Vec<certwell_ca::RecordedSerial>>>,
-    /// Certificates held back by CAA, and when it was last checked.
-    pub caa_holds: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
+    /// Certificates held back by CAA (see [`CaaHolds`]).
+    ///
+    /// [`CaaHolds`]: crate::service::issuance::CaaHolds
+    pub caa_holds: crate::service::issuance::CaaHolds,
     pub cas: Arc<CaRegistry>,
     pub config: Arc<Config>,
     /// This process among the instances sharing the store (holder name of

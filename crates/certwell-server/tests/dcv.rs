@@ -574,6 +574,7 @@ async fn caa_records_block_issuance_until_they_allow_it() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert!(v.get("certificate_chain").is_none(), "{v}");
+    let wildcard_id = v["id"].as_i64().unwrap();
     let (s, e) = ts
         .put(&format!("{ORDER}/{}/check-dcv", v["id"]), json!({}))
         .await;
@@ -590,6 +591,27 @@ async fn caa_records_block_issuance_until_they_allow_it() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert!(v["certificate_chain"].is_array(), "issued at once: {v}");
+
+    // The held wildcard order: once CAA allows it, a change to the
+    // account's organizations or domains (seen by every instance through
+    // the change feed) ends the one-minute hold, and the sweeper issues it.
+    dns.set_caa(
+        "wild-caa.com",
+        &[
+            (0, "issue", "certwell-test.com"),
+            (0, "issuewild", "certwell-test.com"),
+        ],
+    );
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "unrelated.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let info = wait_status(&ts, wildcard_id, "issued").await;
+    assert_eq!(info["status"], "issued");
     ts.stop().await;
 }
 

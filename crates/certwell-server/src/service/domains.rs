@@ -424,11 +424,7 @@ pub async fn check_order_dcv(
     if order.status == OrderStatus::Pending {
         // An explicit check re-reads CAA at once.
         if let Some(c) = order.certificate_id {
-            state
-                .caa_holds
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&c);
+            state.caa_holds.release(c);
         }
         if let Some((cid, _)) = try_issue(state, order.account_id, order.id).await? {
             check.certificate_id = Some(cid);

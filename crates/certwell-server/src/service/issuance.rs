@@ -7,7 +7,8 @@
 use crate::service::order_data::{OrderData, OrderPlan};
 use crate::service::profile::{tls_max_days, tls_subject, validity_window, LeafSpec};
 use crate::service::validation::{domain_fact, org_validation_facts};
-use certwell_store::{CertificateKind, CertificateStatus, OrderStatus};
+use certwell_store::{Aggregate, CertificateKind, CertificateStatus, OrderStatus};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use certwell_api::order::ChainEntry;
@@ -59,6 +60,42 @@ pub async fn blockers(state: &AppState, order: &Order, data: &OrderData) -> Resu
 
 /// How long a CAA failure holds a certificate back before the next check.
 pub const CAA_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Certificates held back by CAA: a certificate whose names CAA forbids
+/// is not looked at again for [`CAA_RETRY`], unless the organizations and
+/// domains change meanwhile (their epoch on the store's change feed, which
+/// follows every instance's writes) or the hold is released (an explicit
+/// check). Per instance; at most 10,000 held at once.
+#[derive(Default)]
+pub struct CaaHolds(std::sync::Mutex<HashMap<i64, (std::time::Instant, u64)>>);
+
+impl CaaHolds {
+    /// Whether `cert_id` is still held.
+    pub fn holds(&self, state: &AppState, cert_id: i64) -> bool {
+        let epoch = state.store.changes().epoch(Aggregate::Organizations);
+        let holds = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        holds
+            .get(&cert_id)
+            .is_some_and(|(at, e)| *e == epoch && at.elapsed() < CAA_RETRY)
+    }
+
+    /// Holds `cert_id`, found forbidden by CAA under the organizations'
+    /// `epoch` (read before the look-up).
+    pub fn hold(&self, cert_id: i64, epoch: u64) {
+        let mut holds = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if holds.len() > 10_000 {
+            holds.clear();
+        }
+        holds.insert(cert_id, (std::time::Instant::now(), epoch));
+    }
+
+    pub fn release(&self, cert_id: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&cert_id);
+    }
+}
 
 /// The CAA failure for a certificate of `product` for `names` (TLS names,
 /// or the address domains of an S/MIME certificate), if any. Sandbox mode,
@@ -485,31 +522,21 @@ pub async fn try_issue_certificate(
         return Ok(None);
     }
     // CAA, at most once a minute per certificate while it forbids issuance.
-    {
-        let holds = state.caa_holds.lock().unwrap_or_else(|p| p.into_inner());
-        if holds.get(&cert_id).is_some_and(|t| t.elapsed() < CAA_RETRY) {
-            return Ok(None);
-        }
+    if state.caa_holds.holds(state, cert_id) {
+        return Ok(None);
     }
     let caa_names = match (&extra, &data.plan) {
         (Some(x), _) => x.sans.clone(),
         (None, OrderPlan::Tls(p)) => p.sans.clone(),
         (None, OrderPlan::Smime(p)) => crate::service::profile::email_domains(&p.emails),
     };
+    let epoch = state.store.changes().epoch(Aggregate::Organizations);
     if let Some(f) = caa_failure(state, &order.product_name_id, &caa_names).await {
         tracing::info!(order = order_id, code = %f.code, "CAA forbids issuance");
-        let mut holds = state.caa_holds.lock().unwrap_or_else(|p| p.into_inner());
-        if holds.len() > 10_000 {
-            holds.clear();
-        }
-        holds.insert(cert_id, std::time::Instant::now());
+        state.caa_holds.hold(cert_id, epoch);
         return Ok(None);
     }
-    state
-        .caa_holds
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&cert_id);
+    state.caa_holds.release(cert_id);
     let org = if order.organization_id == 0 {
         None
     } else {
