@@ -154,6 +154,9 @@ pub struct SmtpConfig {
     pub password: String,
     /// The From address of validation emails.
     pub from: String,
+    /// A message the relay did not take is tried again after this many
+    /// seconds, doubling per attempt up to an hour, ten attempts in all.
+    pub retry_seconds: u64,
 }
 
 /// The password never reaches logs or debug output.
@@ -173,6 +176,7 @@ impl std::fmt::Debug for SmtpConfig {
                 },
             )
             .field("from", &self.from)
+            .field("retry_seconds", &self.retry_seconds)
             .finish()
     }
 }
@@ -186,6 +190,7 @@ impl Default for SmtpConfig {
             username: String::new(),
             password: String::new(),
             from: "certwell <noreply@certwell.invalid>".into(),
+            retry_seconds: 60,
         }
     }
 }

@@ -91,6 +91,7 @@ pub async fn open(
         validator,
         mailer,
         wake_dcv: Default::default(),
+        wake_mail: Default::default(),
         caa_holds: Default::default(),
         serial_pool: Default::default(),
         store,
@@ -152,8 +153,8 @@ pub struct RunningServer {
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The background jobs (sweeper, publisher, DCV poller, revocation
-    /// follower).
+    /// The background jobs (sweeper, publisher, DCV poller, mailer,
+    /// revocation follower).
     jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -198,6 +199,7 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             rx.clone(),
         )),
         tokio::spawn(service::validation::run_poller(state.clone(), rx.clone())),
+        tokio::spawn(service::outbox::run_mailer(state.clone(), rx.clone())),
         tokio::spawn(service::issuance::run_sweeper(state.clone(), rx)),
     ];
     Ok(RunningServer {

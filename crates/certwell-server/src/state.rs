@@ -17,6 +17,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Wakes the DCV poller (a domain got a new token or method).
     pub wake_dcv: Notify,
+    /// Wakes the mailer (validation email was queued).
+    pub wake_mail: Notify,
     /// Serials recorded in the database (attached to no certificate yet)
     /// per CA id, handed out once each: a certificate signed with one is
     /// stored with its order in a single transaction.

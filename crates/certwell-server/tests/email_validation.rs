@@ -340,3 +340,57 @@ async fn mailbox_addresses_are_validated_one_by_one_through_their_links() {
     assert_eq!(v["emails"], json!([]));
     ts.stop().await;
 }
+
+/// An SMTP relay that is down when the validation email is due: the order
+/// is still created (201), the message waits in the outbox and goes out
+/// once the relay is back — once per address, not lost and not repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_email_waits_for_a_relay_that_is_down() {
+    let dns = DnsServer::start().await;
+    // A loopback port with nothing listening (yet).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = config(false);
+    cfg.dcv.nameserver = dns.addr.to_string();
+    cfg.dcv.timeout_seconds = 2;
+    cfg.smtp.host = "127.0.0.1".into();
+    cfg.smtp.port = port;
+    cfg.smtp.from = "certwell <dcv@certwell-test.com>".into();
+    cfg.smtp.retry_seconds = 1;
+    let ts = TestServer::start_with(cfg).await;
+    let org = ts.create_org().await;
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/secure_email_mailbox"),
+            mailbox_order(&["carol@outage-check.com"]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut body = seed_order("ssl_plus", org, &csr(KeyAlgorithm::EcdsaP256, "x"));
+    body["certificate"]["common_name"] = json!("outage-check.com");
+    body["certificate"]["dns_names"] = json!([]);
+    body["validity_years"] = json!(1);
+    body["dcv_method"] = json!("email");
+    let (s, v) = ts.post(&format!("{ORDER}/ssl_plus"), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The first attempts fail (connection refused) and are rescheduled.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let smtp = SmtpSink::start_on(port).await;
+    let carol = smtp.wait_for("carol@outage-check.com", 20).await;
+    assert!(carol.link("/validate/").is_some(), "{}", carol.text());
+    smtp.wait_for("admin@outage-check.com", 20).await;
+    // Sent once: nothing more arrives on later mailer rounds.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let to = |addr: &str| {
+        smtp.mails()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == addr))
+            .count()
+    };
+    assert_eq!(to("carol@outage-check.com"), 1);
+    assert_eq!(to("admin@outage-check.com"), 1);
+    ts.stop().await;
+}

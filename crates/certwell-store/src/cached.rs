@@ -162,6 +162,32 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.save_crl(ca_id, meta, der).await
     }
 
+    async fn enqueue_mail(&self, mails: &[NewMail]) -> Result<()> {
+        self.inner.enqueue_mail(mails).await
+    }
+
+    async fn claim_due_mail(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+        hold_until: OffsetDateTime,
+    ) -> Result<Vec<OutboxMail>> {
+        self.inner.claim_due_mail(now, limit, hold_until).await
+    }
+
+    async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+        self.inner.mail_sent(id, at).await
+    }
+
+    async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        self.inner.mail_failed(id, error, retry_at).await
+    }
+
     async fn try_lease(&self, name: &str, holder: &str, ttl: time::Duration) -> Result<bool> {
         self.inner.try_lease(name, holder, ttl).await
     }

@@ -140,6 +140,32 @@ macro_rules! delegate_store {
                 $store::save_crl(self, ca_id, meta, der).await
             }
 
+            async fn enqueue_mail(&self, mails: &[NewMail]) -> Result<()> {
+                $store::enqueue_mail(self, mails).await
+            }
+
+            async fn claim_due_mail(
+                &self,
+                now: OffsetDateTime,
+                limit: i64,
+                hold_until: OffsetDateTime,
+            ) -> Result<Vec<OutboxMail>> {
+                $store::claim_due_mail(self, now, limit, hold_until).await
+            }
+
+            async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+                $store::mail_sent(self, id, at).await
+            }
+
+            async fn mail_failed(
+                &self,
+                id: i64,
+                error: &str,
+                retry_at: Option<OffsetDateTime>,
+            ) -> Result<()> {
+                $store::mail_failed(self, id, error, retry_at).await
+            }
+
             async fn try_lease(
                 &self,
                 name: &str,

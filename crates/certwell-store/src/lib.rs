@@ -105,6 +105,28 @@ pub trait Store: Send + Sync {
     /// newer one is stored already.
     async fn save_crl(&self, ca_id: &str, meta: &CrlMeta, der: &[u8]) -> Result<bool>;
 
+    // The outbox of validation email
+    /// Records emails to send (due at once).
+    async fn enqueue_mail(&self, mails: &[NewMail]) -> Result<()>;
+    /// Due emails (at most `limit`, oldest first), each held from the
+    /// mailers of other instances until `hold_until`.
+    async fn claim_due_mail(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+        hold_until: OffsetDateTime,
+    ) -> Result<Vec<OutboxMail>>;
+    /// The email went out at `at`: never sent again.
+    async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()>;
+    /// An attempt failed with `error`: tried again at `retry_at`, or never
+    /// (`None`: given up).
+    async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<()>;
+
     // Leases on background work shared between instances
     /// Takes (or renews) the lease `name` for `holder` for `ttl`: true when
     /// it is free, expired or already `holder`'s. Expiry is by the store's

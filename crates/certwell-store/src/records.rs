@@ -596,6 +596,32 @@ pub struct CreatedExtraCertificate {
     pub request_id: Option<i64>,
 }
 
+/// What a validation email is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTarget {
+    /// The DCV email of a domain, to each of its DCV addresses.
+    DomainDcv { domain_id: i64 },
+    /// The validation email of one mailbox of an S/MIME order.
+    Mailbox { order_id: i64, email: String },
+}
+
+/// A validation email to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub account_id: i64,
+    pub target: MailTarget,
+}
+
+/// A validation email of the outbox, claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub account_id: i64,
+    pub target: MailTarget,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
 /// What a stored CRL covers: its number, when it was made, and how many
 /// revocations of its CA had been counted when its entries were read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -261,12 +261,9 @@ pub async fn add_domain(
         state.wake_dcv.notify_one();
     } else if !state.config.sandbox {
         emails = Some(dcv_addresses(state, &created).await);
-        let (state, d) = (std::sync::Arc::clone(state), created.clone());
-        tokio::spawn(async move {
-            if let Err(e) = validation::send_domain_emails(&state, &d).await {
-                tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
-            }
-        });
+        if let Err(e) = crate::service::outbox::queue_domain_emails(state, &[&created]).await {
+            tracing::warn!(domain = %created.name, error = %e.message, "DCV emails not queued");
+        }
     }
     Ok(AddedDomain {
         domain: created,

@@ -458,17 +458,15 @@ pub async fn place<F: OrderFamily>(
         (None, None) => Issuance::Later,
     };
     if !state.config.sandbox {
-        for e in mailbox_addresses {
-            let (state, account, order_id) =
-                (Arc::clone(state), caller.account_id, created.order_id);
-            tokio::spawn(async move {
-                if let Err(err) =
-                    crate::service::validation::send_mailbox_email(&state, account, order_id, &e)
-                        .await
-                {
-                    tracing::warn!(order = order_id, error = %err.message, "mailbox email not sent");
-                }
-            });
+        if let Err(e) = crate::service::outbox::queue_mailbox_emails(
+            state,
+            caller.account_id,
+            created.order_id,
+            &mailbox_addresses,
+        )
+        .await
+        {
+            tracing::warn!(order = created.order_id, error = %e.message, "mailbox emails not queued");
         }
     }
     respond_created(
@@ -932,17 +930,12 @@ pub async fn start_domain_validation(
         })
         .collect();
     let mut listed = Vec::new();
+    let mut emailed = Vec::new();
     for d in pending {
         if d.dcv_method == DcvMethod::Email {
-            if !new_domains.iter().any(|n| n.name == d.name) {
-                continue;
+            if new_domains.iter().any(|n| n.name == d.name) {
+                emailed.push(d);
             }
-            let (state, d) = (Arc::clone(state), d.clone());
-            tokio::spawn(async move {
-                if let Err(e) = crate::service::validation::send_domain_emails(&state, &d).await {
-                    tracing::warn!(domain = %d.name, error = %e.message, "DCV emails not sent");
-                }
-            });
         } else if let Some(t) = dcv_token_json(state, d) {
             listed.push(DomainDcv {
                 id: d.id,
@@ -950,6 +943,9 @@ pub async fn start_domain_validation(
                 dcv_token: t,
             });
         }
+    }
+    if let Err(e) = crate::service::outbox::queue_domain_emails(state, &emailed).await {
+        tracing::warn!(error = %e.message, "DCV emails not queued");
     }
     if listed.is_empty() {
         return Ok((None, None));

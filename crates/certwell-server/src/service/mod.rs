@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod order_data;
 pub mod orders;
 pub mod organizations;
+pub mod outbox;
 pub mod profile;
 pub mod reissue;
 pub mod requests;

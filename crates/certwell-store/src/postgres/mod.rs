@@ -20,6 +20,7 @@ mod finance;
 mod leases;
 mod orders;
 mod organizations;
+mod outbox;
 mod requests;
 mod store_impl;
 
@@ -39,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations-postgres/0003_leases_crls.sql"),
     ),
+    (4, include_str!("../../migrations-postgres/0004_outbox.sql")),
 ];
 
 /// Key of the advisory lock instances take while migrating, so that two

@@ -15,6 +15,7 @@ mod finance;
 mod leases;
 mod orders;
 mod organizations;
+mod outbox;
 mod requests;
 mod rules;
 mod store_impl;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (13, include_str!("../../migrations/0013_claims.sql")),
     (14, include_str!("../../migrations/0014_leases_crls.sql")),
+    (15, include_str!("../../migrations/0015_outbox.sql")),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

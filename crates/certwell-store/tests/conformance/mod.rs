@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@test $new_db, #[tokio::test], the_change_feed_moves_on_every_write_of_an_aggregate);
         conformance_tests!(@test $new_db, #[tokio::test], timestamps_read_back_in_utc_whole_seconds);
         conformance_tests!(@test $new_db, #[tokio::test], leases_are_held_once_and_taken_over_when_expired);
+        conformance_tests!(@test $new_db, #[tokio::test], outbox_mail_is_sent_once_retried_and_given_up);
         conformance_tests!(@test $new_db, #[tokio::test], revocations_are_counted_for_the_stored_crl_and_followed);
         conformance_tests!(
             @test $new_db,
@@ -1345,4 +1346,86 @@ pub async fn revocations_are_counted_for_the_stored_crl_and_followed(db: &dyn Te
         s.stored_crl("CA1").await.unwrap(),
         Some((second, b"crl-2".to_vec()))
     );
+}
+
+pub async fn outbox_mail_is_sent_once_retried_and_given_up(db: &dyn TestDatabase) {
+    let s = db.open().await;
+    let (a, u, org) = setup(&*s).await;
+    let d = s
+        .create_domain(a.id, &domain_row(&org, "mail.example.com"))
+        .await
+        .unwrap();
+    let o = s
+        .create_order(&order(&a, &u, Some(org.id), None, None))
+        .await
+        .unwrap();
+    let mailbox = |email: &str| MailTarget::Mailbox {
+        order_id: o.order_id,
+        email: email.into(),
+    };
+    s.enqueue_mail(&[
+        NewMail {
+            account_id: a.id,
+            target: MailTarget::DomainDcv { domain_id: d.id },
+        },
+        NewMail {
+            account_id: a.id,
+            target: mailbox("alice@example.com"),
+        },
+        NewMail {
+            account_id: a.id,
+            target: mailbox("bob@example.com"),
+        },
+    ])
+    .await
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    let hold = now + time::Duration::minutes(5);
+    let claim = |at: time::OffsetDateTime| {
+        let s = &s;
+        async move {
+            s.claim_due_mail(at, 10, at + time::Duration::minutes(5))
+                .await
+                .unwrap()
+        }
+    };
+    let first = s.claim_due_mail(now, 2, hold).await.unwrap();
+    assert_eq!(
+        first.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [
+            MailTarget::DomainDcv { domain_id: d.id },
+            mailbox("alice@example.com")
+        ],
+        "oldest first, at most the limit"
+    );
+    assert!(first
+        .iter()
+        .all(|m| m.attempts == 0 && m.account_id == a.id));
+    let rest = claim(now).await;
+    assert_eq!(rest.len(), 1, "the claimed ones are held: {rest:?}");
+    assert!(claim(now).await.is_empty());
+    // Sent: never again. Failed: again at its time. Given up: never again.
+    s.mail_sent(first[0].id, now).await.unwrap();
+    s.mail_failed(
+        first[1].id,
+        "421 try later",
+        Some(now + time::Duration::minutes(1)),
+    )
+    .await
+    .unwrap();
+    s.mail_failed(rest[0].id, "550 no such user", None)
+        .await
+        .unwrap();
+    assert!(claim(now + time::Duration::seconds(59)).await.is_empty());
+    let again = claim(now + time::Duration::minutes(1)).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].target, mailbox("alice@example.com"));
+    assert_eq!(again[0].attempts, 1);
+    // A mailer that died holding it: taken over once the hold has passed.
+    let later = now + time::Duration::minutes(7);
+    let taken = claim(later).await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, again[0].id);
+    s.mail_sent(taken[0].id, later).await.unwrap();
+    assert!(claim(later + time::Duration::days(30)).await.is_empty());
 }
