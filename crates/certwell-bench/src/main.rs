@@ -3,7 +3,14 @@
 //! the OCSP responder's throughput.
 //!
 //! `cargo run --release -p certwell-bench -- --orders 4000 --concurrency 16 --ca ecc`
+//! `cargo run --release -p certwell-bench -- --database postgres --instances 2 --orders 4000`
 //! `cargo run --release -p certwell-bench -- --mode ocsp --requests 200000 --concurrency 16`
+//!
+//! With `--database postgres` the store is a throwaway PostgreSQL cluster
+//! started for the run (fsync and `synchronous_commit = on`, as a
+//! production server keeps commits), or the database of `--database-url`;
+//! `--instances N` runs N certwell instances on it, the client's
+//! connections spread over them round-robin.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +49,16 @@ struct Args {
     /// Seconds to measure the raw signing rate.
     #[arg(long, default_value_t = 3)]
     sign_seconds: u64,
+    /// The store: "sqlite" (a file in a temporary data directory) or
+    /// "postgres" (a durable throwaway cluster, or --database-url).
+    #[arg(long, default_value = "sqlite")]
+    database: String,
+    /// An existing, empty PostgreSQL database to use instead.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// certwell instances sharing the store (PostgreSQL only).
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
 }
 
 /// Just what the benchmark checks of a 201: an issued chain of three.
@@ -89,7 +106,28 @@ async fn main() -> Result<(), String> {
         other => return Err(format!("--ca must be ecc or rsa, not {other}")),
     };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // The cluster lives as long as the run.
+    let mut _cluster = None;
+    let database_url = match (args.database.as_str(), &args.database_url) {
+        ("postgres", Some(url)) => Some(url.clone()),
+        ("postgres", None) => {
+            let c = certwell_store::testing::TestPostgres::start_durable()?;
+            let url = c.fresh_database().await?;
+            _cluster = Some(c);
+            Some(url)
+        }
+        ("sqlite", None) => None,
+        (db, _) => {
+            return Err(format!(
+                "--database must be sqlite or postgres (--database-url with postgres), not {db}"
+            ))
+        }
+    };
+    if args.instances == 0 || (args.instances > 1 && database_url.is_none()) {
+        return Err("--instances: 1, or more with --database postgres".into());
+    }
     let cfg = Config {
+        database_url: database_url.map(certwell_server::config::DatabaseUrl),
         listen: "127.0.0.1:0".into(),
         public_url: "http://pki.certwell.example.com".into(),
         sandbox: true,
@@ -104,7 +142,7 @@ async fn main() -> Result<(), String> {
         log: "warn".into(),
         ..Config::default()
     };
-    let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg).await?;
+    let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg.clone()).await?;
     let key = key.ok_or("no admin key")?;
     let ca = state
         .cas
@@ -114,6 +152,14 @@ async fn main() -> Result<(), String> {
         .cloned()
         .ok_or("no OV CA with that key type")?;
     let server = certwell_server::start(state.clone()).await?;
+    // The other instances: the same database and data directory (CA keys).
+    let mut others = Vec::new();
+    for _ in 1..args.instances {
+        let (s, _) = certwell_server::open(&DataDir::new(dir.path()), cfg.clone()).await?;
+        others.push(certwell_server::start(s).await?);
+    }
+    let mut addrs = vec![server.addr];
+    addrs.extend(others.iter().map(|s| s.addr));
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -190,7 +236,7 @@ async fn main() -> Result<(), String> {
         return Err(format!("--mode must be orders or ocsp, not {}", args.mode));
     }
 
-    let host = server.addr.to_string();
+    let host = "localhost".to_string();
     let path = "/services/v2/order/certificate/ssl_plus";
     let requests: Vec<Vec<u8>> = bodies
         .iter()
@@ -198,7 +244,7 @@ async fn main() -> Result<(), String> {
         .collect();
     let end = requests.len();
     let (lat, failures, elapsed) = drive(
-        server.addr,
+        &addrs,
         args.concurrency,
         1,
         end,
@@ -227,12 +273,24 @@ async fn main() -> Result<(), String> {
         .as_u64()
         .unwrap_or(0);
     server.shutdown().await;
+    for s in others {
+        s.shutdown().await;
+    }
 
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
     let sign_rate = raw_signing_rate(ca.signer.clone(), threads, args.sign_seconds);
     println!("ca: {} ({})", ca.name, ca.signer.key_algorithm().as_str());
+    println!(
+        "store: {}, {} instance(s)",
+        if _cluster.is_some() || args.database_url.is_some() {
+            "postgresql (synchronous_commit on)"
+        } else {
+            "sqlite"
+        },
+        args.instances
+    );
     println!("durability: {}", args.durability);
     println!(
         "orders: {n} issued at concurrency {} in {:.2}s, failures: {failures}",
@@ -338,7 +396,7 @@ async fn ocsp_bench(
     let requests: Vec<Vec<u8>> = targets.iter().map(|(p, _)| http1::get(p, &host)).collect();
     let expected: Vec<u8> = targets.iter().map(|(_, r)| u8::from(*r)).collect();
     let (lat, failures, elapsed) = drive(
-        addr,
+        &[addr],
         args.concurrency,
         0,
         args.requests,
@@ -372,7 +430,7 @@ async fn ocsp_bench(
 /// each answer with `ok(i, status, body)`; returns the sorted latencies,
 /// how many answers failed the check, and the wall time.
 async fn drive<F>(
-    addr: std::net::SocketAddr,
+    addrs: &[std::net::SocketAddr],
     concurrency: usize,
     first: usize,
     end: usize,
@@ -383,9 +441,9 @@ where
     F: Fn(usize, u16, &[u8]) -> bool + Clone + Send + Sync + 'static,
 {
     let mut conns = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    for i in 0..concurrency {
         conns.push(
-            http1::Conn::connect(addr)
+            http1::Conn::connect(addrs[i % addrs.len()])
                 .await
                 .map_err(|e| e.to_string())?,
         );

@@ -51,8 +51,20 @@ impl TestPostgres {
         Ok(pg)
     }
 
-    /// Starts a new cluster of its own.
+    /// Starts a new cluster of its own (not crash-safe: no fsync, commits
+    /// acknowledged before they are written; for tests).
     pub fn start() -> Result<TestPostgres, String> {
+        Self::start_with(false)
+    }
+
+    /// Starts a new cluster of its own that keeps every commit as a
+    /// production server would (`fsync`, `synchronous_commit = on`, full
+    /// page writes): for benchmarks.
+    pub fn start_durable() -> Result<TestPostgres, String> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<TestPostgres, String> {
         let bin = find_bin()?;
         let as_postgres = is_root();
         let dir = tempfile::Builder::new()
@@ -87,9 +99,13 @@ impl TestPostgres {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
+            let safety = if durable {
+                "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+            } else {
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            };
             let opts = format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+                "-p {port} -c listen_addresses=127.0.0.1 -k {} {safety} -c max_connections=400",
                 dir.path().display()
             );
             let log = dir
