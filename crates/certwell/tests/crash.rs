@@ -1,7 +1,9 @@
-//! kill -9 under load: every order acknowledged with 201 is there, issued,
-//! after the process is killed mid-traffic and started again — on the
-//! embedded SQLite store and on PostgreSQL with two instances sharing it
-//! (one of them killed, the other serving on).
+//! Real `certwell serve` processes. kill -9 under load: every order
+//! acknowledged with 201 is there, issued, after the process is killed
+//! mid-traffic and started again — on the embedded SQLite store and on
+//! PostgreSQL with two instances sharing it (one of them killed, the other
+//! serving on). Two instances also race for a unique alternative order id
+//! and for an approved order.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -106,6 +108,131 @@ fn csr() -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+fn order_body(org: i64, extra: &str) -> String {
+    format!(
+        r#"{{"certificate":{{"common_name":"example.com","csr":"{}","signature_hash":"sha256"}},"organization":{{"id":{org}}},"order_validity":{{"years":1}}{extra}}}"#,
+        json_escape(&csr())
+    )
+}
+
+fn json_value(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}
+
+/// Two instances at once: orders with one alternative order id (the
+/// account requires them unique) through both — exactly one is taken; an
+/// order approved through the other instance than the one that took it is
+/// issued once, the same certificate seen by both.
+fn instances_race(dir: &Path, url: &str, a: u16, b: u16, key: &str, org: i64) {
+    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args([
+            "--database-url",
+            url,
+            "apikey",
+            "create",
+            "--role",
+            "operator",
+        ])
+        .env("CERTWELL_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let operator = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (s, v) = http(
+        a,
+        "PUT",
+        "/operator/v1/accounts/1/settings",
+        &operator,
+        r#"{"require_unique_alternative_order_id": true}"#,
+    )
+    .unwrap();
+    assert!(s == 200 || s == 204, "{s} {v}");
+    let body = order_body(
+        org,
+        r#","skip_approval":true,"alternative_order_id":"ALT-RACE""#,
+    );
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let (body, key) = (body.clone(), key.to_string());
+            let port = if i % 2 == 0 { a } else { b };
+            std::thread::spawn(move || {
+                http(
+                    port,
+                    "POST",
+                    "/services/v2/order/certificate/ssl_plus",
+                    &key,
+                    &body,
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    let results: Vec<(u16, String)> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    let taken = results.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(taken, 1, "{results:?}");
+    for (s, b) in results.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!(*s, 400, "{b}");
+        assert_eq!(
+            json_value(b)["errors"][0]["code"],
+            "duplicate_alternative_order_id"
+        );
+    }
+
+    let (s, v) = http(
+        a,
+        "POST",
+        "/services/v2/order/certificate/ssl_plus",
+        key,
+        &order_body(org, ""),
+    )
+    .unwrap();
+    assert_eq!(s, 201, "{v}");
+    let v = json_value(&v);
+    let order = v["id"].as_i64().unwrap();
+    let request = v["requests"][0]["id"].as_i64().unwrap();
+    let (s, e) = http(
+        b,
+        "PUT",
+        &format!("/services/v2/request/{request}/status"),
+        key,
+        r#"{"status":"approved"}"#,
+    )
+    .unwrap();
+    assert_eq!(s, 204, "{e}");
+    let info = |port: u16| {
+        let (s, b) = http(
+            port,
+            "GET",
+            &format!("/services/v2/order/certificate/{order}"),
+            key,
+            "",
+        )
+        .unwrap();
+        assert_eq!(s, 200, "{b}");
+        json_value(&b)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info(a)["status"] != "issued" {
+        assert!(Instant::now() < deadline, "never issued: {}", info(a));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (from_a, from_b) = (info(a), info(b));
+    assert_eq!(
+        from_a["certificate"]["serial_number"],
+        from_b["certificate"]["serial_number"]
+    );
+    assert_eq!(
+        from_a["certificate"]["thumbprint"],
+        from_b["certificate"]["thumbprint"]
+    );
+}
+
 fn json_escape(s: &str) -> String {
     s.replace('\n', "\\n")
 }
@@ -118,10 +245,8 @@ fn load(
     org: i64,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<Vec<i64>>> {
-    let body = format!(
-        r#"{{"certificate":{{"common_name":"example.com","csr":"{}","signature_hash":"sha256"}},"organization":{{"id":{org}}},"order_validity":{{"years":1}},"skip_approval":true}}"#,
-        json_escape(&csr())
-    );
+    let body = order_body(org, r#","skip_approval":true"#);
+
     (0..4)
         .map(|i| {
             let (ports, key, body, stop) = (ports.clone(), key.clone(), body.clone(), stop.clone());
@@ -260,6 +385,7 @@ fn acknowledged_orders_survive_kill_9_of_one_of_two_instances_on_postgres() {
     let b = Server::start(&dir, Some(&url));
     let key = admin_key(&dir);
     let org = create_org(a.port, &key);
+    instances_race(&dir, &url, a.port, b.port, &key, org);
     let acked = load_and_kill(a, vec![b.port], &key, org);
     // The survivor has every order, whichever instance acknowledged it…
     check_acknowledged(b.port, &key, &acked);
