@@ -1063,18 +1063,6 @@ pub fn parse_dd_mmm_yyyy(s: &str) -> Option<Date> {
     .ok()
 }
 
-impl crate::validity::PlanTerm for SmimeOrderPlan {
-    fn term(&self) -> &StoredTerm {
-        &self.term
-    }
-    fn term_end(&self) -> &str {
-        &self.term_end
-    }
-    fn first_certificate(&self) -> Option<&FirstCertificate> {
-        self.first_certificate.as_ref()
-    }
-}
-
 /// One S/MIME or client term (`order_validity`, `certificate.cert_validity`
 /// or the older root fields): a date over days over years. Dates are
 /// `dd MMM YYYY` in the objects and `yyyy-MM-dd` at the root, as the seeds

@@ -59,18 +59,6 @@ pub struct TlsOrderPlan {
 
 pub use crate::common::CustomFieldValue;
 
-impl crate::validity::PlanTerm for TlsOrderPlan {
-    fn term(&self) -> &StoredTerm {
-        &self.term
-    }
-    fn term_end(&self) -> &str {
-        &self.term_end
-    }
-    fn first_certificate(&self) -> Option<&FirstCertificate> {
-        self.first_certificate.as_ref()
-    }
-}
-
 /// Locale codes: `en`, `fr`, `zh_CN`, `pt_BR`… (the vendor's table was not available).
 pub fn is_locale(s: &str) -> bool {
     let b = s.as_bytes();

@@ -292,6 +292,26 @@ pub trait PlanTerm {
     }
 }
 
+/// Implements [`PlanTerm`] for plans that keep their term in the fields
+/// `term`, `term_end` and `first_certificate`.
+macro_rules! plan_term_fields {
+    ($($plan:ty),+) => {$(
+        impl $crate::validity::PlanTerm for $plan {
+            fn term(&self) -> &$crate::validity::StoredTerm {
+                &self.term
+            }
+            fn term_end(&self) -> &str {
+                &self.term_end
+            }
+            fn first_certificate(&self) -> Option<&$crate::validity::FirstCertificate> {
+                self.first_certificate.as_ref()
+            }
+        }
+    )+};
+}
+
+plan_term_fields!(crate::tls::TlsOrderPlan, crate::smime::SmimeOrderPlan);
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -154,6 +154,12 @@ pub async fn visible_order(state: &AppState, caller: &Caller, id: i64) -> Result
     }
 }
 
+/// `key` as certwell stores serials, when it is a serial a client spelled
+/// otherwise (without the leading zero, with colons, in lower case).
+fn respelled_serial(key: &str) -> Option<SerialNumber> {
+    SerialNumber::parse(key).filter(|s| s.as_str() != key)
+}
+
 /// A certificate the caller sees (its order is in the caller's
 /// containers), by id or by its serial number in any spelling clients use,
 /// with its order; 404 otherwise.
@@ -165,8 +171,7 @@ pub async fn visible_certificate(
     let key = key.trim();
     let mut cert = state.store.find_certificate(caller.account_id, key).await?;
     if cert.is_none() {
-        // A serial as a client formats it (no leading zero, colons).
-        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
+        if let Some(serial) = respelled_serial(key) {
             cert = state
                 .store
                 .find_certificate(caller.account_id, serial.as_str())
@@ -218,8 +223,7 @@ pub async fn load_order(state: &AppState, caller: &Caller, key: &str) -> Result<
             .await?;
     }
     if found.is_none() {
-        // A serial as a client formats it (no leading zero, colons).
-        if let Some(serial) = SerialNumber::parse(key).filter(|s| s.as_str() != key) {
+        if let Some(serial) = respelled_serial(key) {
             found = state
                 .store
                 .find_order_by_certificate(caller.account_id, serial.as_str())
