@@ -103,6 +103,7 @@ pub async fn open(
             token::random_hex(6).map_err(|e| e.message)?
         ),
         crl_cache: Default::default(),
+        jobs: Default::default(),
         revocations_seen: Default::default(),
         wake_issuer: Default::default(),
         revocations: Default::default(),
@@ -176,6 +177,8 @@ impl RunningServer {
     }
 }
 
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Binds `state.config.listen` and serves until `shutdown` is called.
 pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
     let listener = tokio::net::TcpListener::bind(&state.config.listen)
@@ -192,15 +195,38 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             })
             .await
     });
+    // Each job counts as running (readiness) until its task ends.
+    let job = |name: &'static str, task: BoxFuture| {
+        let running = state.jobs.running(name);
+        tokio::spawn(async move {
+            let _running = running;
+            task.await
+        })
+    };
     let jobs = vec![
-        tokio::spawn(service::status::run_publisher(state.clone(), rx.clone())),
-        tokio::spawn(service::status::follow_revocations(
-            state.clone(),
-            rx.clone(),
-        )),
-        tokio::spawn(service::validation::run_poller(state.clone(), rx.clone())),
-        tokio::spawn(service::outbox::run_mailer(state.clone(), rx.clone())),
-        tokio::spawn(service::issuance::run_sweeper(state.clone(), rx)),
+        job(
+            "publisher",
+            Box::pin(service::status::run_publisher(state.clone(), rx.clone())),
+        ),
+        job(
+            "revocation_follower",
+            Box::pin(service::status::follow_revocations(
+                state.clone(),
+                rx.clone(),
+            )),
+        ),
+        job(
+            "dcv_poller",
+            Box::pin(service::validation::run_poller(state.clone(), rx.clone())),
+        ),
+        job(
+            "mailer",
+            Box::pin(service::outbox::run_mailer(state.clone(), rx.clone())),
+        ),
+        job(
+            "sweeper",
+            Box::pin(service::issuance::run_sweeper(state.clone(), rx)),
+        ),
     ];
     Ok(RunningServer {
         addr,

@@ -29,6 +29,8 @@ pub struct AppState {
     pub caa_holds: crate::service::issuance::CaaHolds,
     pub cas: Arc<CaRegistry>,
     pub config: Arc<Config>,
+    /// Which background jobs are running (readiness).
+    pub jobs: Arc<crate::service::health::JobHealth>,
     /// This process among the instances sharing the store (holder name of
     /// its leases).
     pub instance_id: String,

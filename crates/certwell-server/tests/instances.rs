@@ -250,7 +250,31 @@ async fn a_database_outage_is_answered_503_and_recovered_from() {
     let (s, before) = ts.get(&order_path).await;
     assert_eq!(s, StatusCode::OK, "{before}");
 
+    let ready = |ts: &TestServer| {
+        let url = ts.url("/readyz");
+        let client = ts.client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, r) = ready(&ts).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["checks"]["database"], "ok");
+
     pg.crash().unwrap_or_else(|e| panic!("{e}"));
+    // Not ready while the database is away (answered within seconds).
+    let asked = Instant::now();
+    let (s, r) = ready(&ts).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{r}");
+    assert_eq!(r["status"], "not_ready");
+    assert_eq!(r["checks"]["database"], "unavailable");
+    assert_eq!(r["checks"]["issuing_keys"], "ok");
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        asked.elapsed()
+    );
     // A fresh key is not in the key cache: the request needs the database.
     let (s, e) = ts
         .send(reqwest::Method::GET, &order_path, Some("0000"), None)
@@ -279,6 +303,8 @@ async fn a_database_outage_is_answered_503_and_recovered_from() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(after, before, "the acknowledged order survived");
+    let (s, r) = ready(&ts).await;
+    assert_eq!(s, StatusCode::OK, "ready again: {r}");
     let v2 = issue(&ts).await;
     assert_ne!(v2["id"], v["id"]);
     ts.stop().await;

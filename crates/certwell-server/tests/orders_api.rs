@@ -771,3 +771,25 @@ async fn certificate_details_by_id_and_serial() {
     }
     ts.stop().await;
 }
+
+/// Health and readiness for load balancers: JSON, no API key; ready lists
+/// the database, the issuing keys and every background job.
+#[tokio::test]
+async fn health_and_readiness_need_no_key() {
+    let ts = TestServer::start(true).await;
+    let r = ts.client.get(ts.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    let r = ts.client.get(ts.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"status": "ready", "checks": {
+            "database": "ok",
+            "issuing_keys": "ok",
+            "jobs": {"dcv_poller": "ok", "mailer": "ok", "publisher": "ok",
+                     "revocation_follower": "ok", "sweeper": "ok"}
+        }})
+    );
+    ts.stop().await;
+}

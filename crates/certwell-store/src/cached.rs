@@ -146,6 +146,10 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.list_cas().await
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.inner.ping().await
+    }
+
     async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
         self.inner.next_crl_number(ca_id).await
     }

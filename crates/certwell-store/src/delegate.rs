@@ -116,6 +116,10 @@ macro_rules! delegate_store {
                 $store::revoke_api_key(self, id).await
             }
 
+            async fn ping(&self) -> Result<()> {
+                $store::ping(self).await
+            }
+
             async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
                 $store::insert_ca(self, ca).await
             }

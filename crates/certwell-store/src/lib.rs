@@ -92,6 +92,9 @@ pub trait Store: Send + Sync {
     /// Marks the key revoked (again, if it was). NotFound: no such key.
     async fn revoke_api_key(&self, id: i64) -> Result<()>;
 
+    /// One trivial round trip to the database (readiness).
+    async fn ping(&self) -> Result<()>;
+
     // CA hierarchy
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()>;
     async fn list_cas(&self) -> Result<Vec<CaRecord>>;

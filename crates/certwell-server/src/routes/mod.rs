@@ -6,6 +6,7 @@ pub mod ca;
 pub mod certificates;
 pub mod containers;
 pub mod dcv;
+pub mod health;
 pub mod ocsp;
 pub mod operator;
 pub mod orders;
@@ -141,6 +142,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/services/v2", api)
         .nest("/operator/v1", operator)
         .route("/ca/{file}", get(ca::ca_file))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/ocsp", post(ocsp::post_ocsp))
         .route(
             "/validate/{secret}",

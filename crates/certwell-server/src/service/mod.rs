@@ -11,6 +11,7 @@ pub mod billing;
 pub mod dcv;
 pub mod desk;
 pub mod domains;
+pub mod health;
 pub mod hierarchy;
 pub mod intake;
 pub mod issuance;

@@ -1,4 +1,4 @@
-//! Leases on background work (see the `leases` table), timed by the
+//! The ping, and leases on background work (see the `leases` table), timed by the
 //! database server's clock so that instances' clocks need not agree.
 
 use super::PgStore;
@@ -24,6 +24,11 @@ impl PgStore {
         .await?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub(crate) async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {

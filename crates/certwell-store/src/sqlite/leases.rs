@@ -1,4 +1,4 @@
-//! Leases on background work (see the `leases` table).
+//! Leases on background work (see the `leases` table), and the ping.
 
 use time::OffsetDateTime;
 
@@ -27,6 +27,11 @@ impl SqliteStore {
         .await?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub(crate) async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
