@@ -99,8 +99,8 @@ mod tests {
             [("mailer", true), ("sweeper", true)]
         );
         drop(sweeper);
-        assert_eq!(health.snapshot()["sweeper"], false);
-        assert_eq!(health.snapshot()["mailer"], true);
+        assert!(!health.snapshot()["sweeper"]);
+        assert!(health.snapshot()["mailer"]);
         drop(mailer);
         assert!(health.snapshot().values().all(|r| !r));
     }
