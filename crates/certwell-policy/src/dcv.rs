@@ -222,8 +222,101 @@ pub fn backoff_seconds(attempts: u32, base: u64, max: u64) -> u64 {
         .min(max.max(base))
 }
 
+/// Whether an `http-token` fetch must not go to `ip` (unless configured
+/// otherwise): loopback, private (RFC 1918), link-local (with the cloud
+/// metadata address 169.254.169.254), shared/CGNAT (100.64/10), "this
+/// network", benchmarking, reserved, broadcast and multicast IPv4; and
+/// loopback, unspecified, unique-local (fc00::/7, with the fd00:ec2::254
+/// metadata address), link- and site-local and multicast IPv6, IPv6 forms
+/// of such IPv4 addresses (mapped, NAT64) included.
+pub fn is_internal_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal_address(IpAddr::V4(v4));
+            }
+            // NAT64 (64:ff9b::/96) carries an IPv4 address in its low bits.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [_, _, _, _, _, _, hi, lo] = seg;
+                let v4 =
+                    std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+                return is_internal_address(IpAddr::V4(v4));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fc00::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
+        }
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "192.0.2.1",
+            "203.0.113.7",
+            "2001:db8::1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            assert!(!is_internal_address(public.parse().unwrap()), "{public}");
+        }
+    }
 
     #[test]
     fn dcv_method_has_one_parser() {

@@ -112,6 +112,11 @@ pub struct DcvConfig {
     pub poll_max_seconds: u64,
     /// How often the poller looks for due domains.
     pub poll_interval_seconds: u64,
+    /// Let `http-token` checks fetch from internal addresses (loopback,
+    /// private, link-local, CGNAT, ULA, multicast, cloud metadata): off, so
+    /// that a customer's DNS cannot point certwell at the operator's
+    /// network. The sandbox allows them.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for DcvConfig {
@@ -126,6 +131,7 @@ impl Default for DcvConfig {
             poll_base_seconds: 60,
             poll_max_seconds: 3600,
             poll_interval_seconds: 10,
+            allow_private_addresses: false,
         }
     }
 }

@@ -75,6 +75,8 @@ fn dcv_config(dns: &DnsServer, http_port: u16) -> certwell_server::Config {
     cfg.dcv.caa_identities = vec!["certwell-test.com".into()];
     cfg.dcv.cname_verification_domain = CNAME_DOMAIN.into();
     cfg.dcv.http_port = http_port;
+    // The test's web server is on loopback.
+    cfg.dcv.allow_private_addresses = true;
     cfg.dcv.poll_base_seconds = 1;
     cfg.dcv.poll_max_seconds = 2;
     cfg.dcv.poll_interval_seconds = 1;
@@ -366,12 +368,19 @@ async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
     );
     let check_path = format!("{ORDER}/{id}/check-dcv");
     let check = || ts.put(&check_path, json!({}));
-    // no file (404), a file without the value, a redirect to another host
+    // no file (404), a file without the value, a redirect to another host,
+    // a file too large, a port where nothing listens: one answer for all
+    // (certwell is no port scanner).
     let (s, e) = check().await;
     assert_eq!(
         (s, code(&e)),
         (StatusCode::BAD_REQUEST, "file_random_value_not_found"),
         "{e}"
+    );
+    let not_served = e["errors"][0]["message"].as_str().unwrap().to_string();
+    assert_eq!(
+        not_served,
+        format!("Could not find the random value at the expected file location for www.http-check.org: http://www.http-check.org:{port}/.well-known/pki-validation/fileauth.txt did not serve it.")
     );
     files
         .lock()
@@ -408,13 +417,16 @@ async fn http_token_covers_the_exact_name_and_follows_no_foreign_redirects() {
         (s, code(&e)),
         (StatusCode::BAD_REQUEST, "file_random_value_not_found")
     );
-    assert!(
-        e["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("larger"),
-        "{e}"
+    assert_eq!(e["errors"][0]["message"], not_served.as_str());
+    dns.set_a("www.http-check.org", Ipv4Addr::new(127, 0, 0, 2));
+    let (s, e) = check().await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        e["errors"][0]["message"],
+        not_served.as_str(),
+        "a closed port reads as a missing file"
     );
+    dns.set_a("www.http-check.org", Ipv4Addr::LOCALHOST);
 
     files
         .lock()
@@ -683,5 +695,56 @@ async fn validate_token_issues_the_waiting_order_at_once() {
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     wait_status(&ts, order_id, "issued").await;
+    ts.stop().await;
+}
+
+/// By default an http-token check never connects to an internal address
+/// (loopback, private, link-local with the metadata address, CGNAT): the
+/// file is served on loopback with the right value, and the check still
+/// fails, with the same message as any other failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_token_checks_do_not_reach_internal_addresses() {
+    let dns = DnsServer::start().await;
+    let (port, files) = http_server().await;
+    let mut cfg = dcv_config(&dns, port);
+    cfg.dcv.allow_private_addresses = false;
+    let ts = TestServer::start_with(cfg).await;
+    let org = ov_org(&ts).await;
+    let mut messages = Vec::new();
+    for (name, ip) in [
+        ("loop.internal-check.org", Ipv4Addr::LOCALHOST),
+        ("meta.internal-check.org", Ipv4Addr::new(169, 254, 169, 254)),
+        ("lan.internal-check.org", Ipv4Addr::new(10, 0, 0, 1)),
+        ("cgnat.internal-check.org", Ipv4Addr::new(100, 64, 0, 1)),
+    ] {
+        dns.set_a(name, ip);
+        let (s, v) = ts
+            .post(
+                &format!("{ORDER}/ssl_plus"),
+                tls_order(org, &[name], "http-token"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let rv = v["dcv_random_value"].as_str().unwrap().to_string();
+        files.lock().unwrap().insert(name.into(), rv);
+        let (s, e) = ts
+            .put(&format!("{ORDER}/{}/check-dcv", v["id"]), json!({}))
+            .await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::BAD_REQUEST, "file_random_value_not_found"),
+            "{name}: {e}"
+        );
+        let (_, info) = ts.get(&format!("{ORDER}/{}", v["id"])).await;
+        assert_eq!(info["status"], "pending", "{name}");
+        messages.push(
+            e["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .replace(name, "NAME"),
+        );
+    }
+    messages.dedup();
+    assert_eq!(messages.len(), 1, "{messages:?}");
     ts.stop().await;
 }

@@ -41,16 +41,29 @@ pub struct Validator {
     pub caa_check: bool,
 }
 
-/// reqwest resolves through certwell's resolver (never the system's).
-struct ViaResolver(TokioResolver);
+/// reqwest resolves through certwell's resolver (never the system's),
+/// and connects only to public addresses unless internal ones are allowed
+/// (`dcv.allow_private_addresses`): every connection of a fetch, redirects
+/// included, goes through here.
+struct ViaResolver {
+    resolver: TokioResolver,
+    allow_private: bool,
+}
 
 impl reqwest::dns::Resolve for ViaResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let r = self.0.clone();
+        let (r, allow_private) = (self.resolver.clone(), self.allow_private);
         let host = format!("{}.", name.as_str().trim_end_matches('.'));
         Box::pin(async move {
             let ips = r.lookup_ip(host).await?;
-            let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(ip, 0)).collect();
+            let addrs: Vec<SocketAddr> = ips
+                .iter()
+                .filter(|ip| allow_private || !rules::is_internal_address(*ip))
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
+            if addrs.is_empty() {
+                return Err("the name has no public address".into());
+            }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -104,7 +117,10 @@ impl Validator {
                 .with_options(opts)
                 .build();
         let http = reqwest::Client::builder()
-            .dns_resolver(Arc::new(ViaResolver(resolver.clone())))
+            .dns_resolver(Arc::new(ViaResolver {
+                resolver: resolver.clone(),
+                allow_private: d.allow_private_addresses || cfg.sandbox,
+            }))
             .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -217,23 +233,24 @@ impl Validator {
                 }
             }
             DcvMethod::HttpToken => {
-                let body = self.fetch_token_file(domain).await.map_err(|e| DcvFailure {
-                    code: codes::FILE_RANDOM_VALUE_NOT_FOUND.into(),
-                    message: format!(
-                        "Could not find the random value at the expected file location for {domain}: {e}."
-                    ),
-                })?;
-                if rules::http_body_matches(&body, tokens) {
-                    Ok(())
-                } else {
-                    Err(DcvFailure {
+                // One message for every failure: whether the port is closed,
+                // filtered, internal or answers without the value is not
+                // told (no port scanning through certwell); the log has it.
+                let found = match self.fetch_token_file(domain).await {
+                    Ok(body) if rules::http_body_matches(&body, tokens) => Ok(()),
+                    Ok(_) => Err("the file does not hold the random value".to_string()),
+                    Err(e) => Err(e),
+                };
+                found.map_err(|why| {
+                    tracing::debug!(domain, why, "http-token check failed");
+                    DcvFailure {
                         code: codes::FILE_RANDOM_VALUE_NOT_FOUND.into(),
                         message: format!(
-                            "Could not find the random value at the expected file location for {domain}: {} does not hold it.",
+                            "Could not find the random value at the expected file location for {domain}: {} did not serve it.",
                             self.token_url(domain)
                         ),
-                    })
-                }
+                    }
+                })
             }
             other => Err(DcvFailure {
                 code: codes::INVALID_DCV_METHOD.into(),
@@ -255,6 +272,14 @@ impl Validator {
     }
 
     async fn fetch_token_file(&self, domain: &str) -> Result<Vec<u8>, String> {
+        // A name, never an address (which would skip the resolver's check).
+        if domain
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+        {
+            return Err("an IP address is not a domain".into());
+        }
         let mut resp = self
             .http
             .get(self.token_url(domain))
