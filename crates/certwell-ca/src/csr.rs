@@ -711,9 +711,15 @@ pub fn parse_and_verify_csr(input: &str) -> Result<VerifiedCsr, CsrError> {
         key_algorithm,
         key_type,
         subject_common_name,
-        spki_sha256_hex: hex::encode(digest::digest(&digest::SHA256, spki_der)),
+        spki_sha256_hex: spki_sha256_hex(spki_der),
         der,
     })
+}
+
+/// The key's fingerprint as the blocklist of compromised keys keeps it:
+/// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
+pub fn spki_sha256_hex(spki_der: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, spki_der))
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub use cert::{
     POLICY_TLS_EV, POLICY_TLS_OV, SMIME_ISSUING_CA_POLICIES,
 };
 pub use crl::{build_crl, CrlEntry};
-pub use csr::{parse_and_verify_csr, CsrError, CsrKeyType, VerifiedCsr};
+pub use csr::{parse_and_verify_csr, spki_sha256_hex, CsrError, CsrKeyType, VerifiedCsr};
 pub use ocsp::{
     build_ocsp_request, build_ocsp_response, issuer_hashes, ocsp_error_response,
     parse_ocsp_request, OcspCertId, OcspCertStatus, OcspError, OcspHash, OcspRequest, OcspSingle,

@@ -437,3 +437,72 @@ async fn client_spelled_serials_and_snake_case_reasons() {
     }
     ts.stop().await;
 }
+
+/// A key blocked for compromise is refused on every path, and the CA signs
+/// nothing for it: a new order is refused before anything is signed (no
+/// serial of the issuing CA is used up), and an order placed before the
+/// key was blocked is not signed when it is approved afterwards.
+#[tokio::test]
+async fn a_blocked_key_is_never_signed_on_any_path() {
+    let ts = TestServer::start(true).await;
+    let state = ts.server.as_ref().unwrap().state.clone();
+    let org = ts.create_org().await;
+    let csr_pem = csr(KeyAlgorithm::EcdsaP256, "x");
+    // Placed while the key is good; it waits for approval.
+    let mut waiting = seed_order("ssl_plus", org, &csr_pem);
+    waiting.as_object_mut().unwrap().remove("skip_approval");
+    let (s, w) = ts
+        .post("/services/v2/order/certificate/ssl_plus", waiting)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{w}");
+    let request = w["requests"][0]["id"].as_i64().unwrap();
+    // Another order with the key is issued, then revoked for compromise.
+    let v = issue(&ts, org, &csr_pem).await;
+    let (s, _) = ts
+        .put(
+            &format!("/services/v2/certificate/{}/revoke", v["certificate_id"]),
+            json!({"revocation_reason": "keyCompromise", "skip_approval": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // A new order: refused before signing (no serial is taken).
+    let pooled = || {
+        state
+            .serial_pool
+            .lock()
+            .unwrap()
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    let before = pooled();
+    let (s, e) = ts
+        .post(
+            "/services/v2/order/certificate/ssl_plus",
+            seed_order("ssl_plus", org, &csr_pem),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("csr_weak_key")),
+        "{e}"
+    );
+    assert_eq!(pooled(), before, "a serial was used: the CA signed");
+
+    // The waiting order, approved now: never signed.
+    let (s, e) = ts
+        .put(
+            &format!("/services/v2/request/{request}/status"),
+            json!({"status": "approved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (_, info) = ts
+        .get(&format!("/services/v2/order/certificate/{}", w["id"]))
+        .await;
+    assert_eq!(info["status"], "pending", "{info}");
+    assert!(info["certificate"]["serial_number"].is_null(), "{info}");
+    ts.stop().await;
+}

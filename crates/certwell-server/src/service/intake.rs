@@ -308,7 +308,7 @@ pub async fn place<F: OrderFamily>(
     }
     let csr = match common.csr {
         Some(pem) => {
-            let csr = verify_csr(state, pem)?;
+            let csr = verify_csr(state, pem).await?;
             family.check_key(&csr)?;
             Some(csr)
         }
@@ -485,9 +485,10 @@ pub async fn place<F: OrderFamily>(
 }
 
 /// Parses a CSR and checks its proof of possession and key; a certwell CA
-/// key is refused.
-pub fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
+/// key and a key revoked for compromise (the blocklist) are refused.
+pub async fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
+    crate::service::issuance::refuse_blocked_key(state, &csr.spki_sha256_hex).await?;
     if state
         .cas
         .all()

@@ -289,9 +289,7 @@ pub async fn presign(
 ) -> Result<certwell_store::PreIssued> {
     let serial = take_reserved_serial(state, &ca.id).await?;
     let serial_hex = serial.hex();
-    let der = sign_leaf(state, ca, serial, leaf, spki, nb, na)
-        .await
-        .map_err(|e| signing_error(&ca.id, e))?;
+    let der = sign_leaf(state, ca, serial, leaf, spki, nb, na).await?;
     Ok(certwell_store::PreIssued {
         ca_id: ca.id.clone(),
         serial_hex,
@@ -316,10 +314,39 @@ fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> Error {
     }
 }
 
+/// Refuses a key on the blocklist of keys revoked for compromise: at CSR
+/// intake, and again right before every signature (the key may have been
+/// blocked since the order was placed or its CSR attached). The store's
+/// triggers refuse such a certificate row as a backstop.
+pub async fn refuse_blocked_key(state: &AppState, spki_sha256_hex: &str) -> Result<()> {
+    if state.store.is_key_blocked(spki_sha256_hex).await? {
+        return Err(Error::bad_request(
+            certwell_api::error::codes::CSR_WEAK_KEY,
+            "The field 'certificate.csr' carries a key that was revoked for key compromise; it may not be certified again.",
+        ));
+    }
+    Ok(())
+}
+
 /// Builds and signs the leaf of `job` (ECDSA in place, RSA on the
-/// blocking pool). The serial must have been recorded already: the type
-/// says so.
+/// blocking pool), after the last look at the blocklist. The serial must
+/// have been recorded already: the type says so.
 pub async fn sign_leaf(
+    state: &AppState,
+    ca: &Arc<crate::service::hierarchy::LoadedCa>,
+    serial: RecordedSerial,
+    leaf: LeafSpec,
+    spki: Vec<u8>,
+    nb: OffsetDateTime,
+    na: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    refuse_blocked_key(state, &certwell_ca::spki_sha256_hex(&spki)).await?;
+    build_and_sign(state, ca, serial, leaf, spki, nb, na)
+        .await
+        .map_err(|e| signing_error(&ca.id, e))
+}
+
+async fn build_and_sign(
     state: &AppState,
     ca: &Arc<crate::service::hierarchy::LoadedCa>,
     serial: RecordedSerial,
@@ -409,8 +436,8 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec
         Ok(der) => der,
         Err(why) => {
             let _ = state.store.release_claim(job.certificate_id).await;
-            tracing::error!(order = job.order_id, "certificate not signed");
-            return Err(signing_error(&job.ca.id, why));
+            tracing::error!(order = job.order_id, error = %why.message, "certificate not signed");
+            return Err(why);
         }
     };
     let thumbprint = certwell_ca::sha1_thumbprint_hex_upper(&der);

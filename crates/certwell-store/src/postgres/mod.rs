@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations-postgres/0003_leases_crls.sql"),
     ),
     (4, include_str!("../../migrations-postgres/0004_outbox.sql")),
+    (
+        5,
+        include_str!("../../migrations-postgres/0005_blocked_key_update.sql"),
+    ),
 ];
 
 /// Key of the advisory lock instances take while migrating, so that two

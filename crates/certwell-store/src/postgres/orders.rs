@@ -696,6 +696,14 @@ impl PgStore {
             .bind(a.order_id)
             .execute(&mut *tx)
             .await?;
+        let blocked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blocked_keys WHERE spki_sha256 = $1)")
+                .bind(&a.spki_sha256)
+                .fetch_one(&mut *tx)
+                .await?;
+        if blocked {
+            return Err(StoreError::BlockedKey);
+        }
         let n = sqlx::query(
             "UPDATE certificates SET csr = $1, spki_sha256 = $2, key_size = $3 \
              WHERE id = $4 AND order_id = $5 AND status = 'pending' AND csr = ''",

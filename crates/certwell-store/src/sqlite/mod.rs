@@ -69,6 +69,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/0013_claims.sql")),
     (14, include_str!("../../migrations/0014_leases_crls.sql")),
     (15, include_str!("../../migrations/0015_outbox.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_blocked_key_update.sql"),
+    ),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

@@ -654,6 +654,14 @@ impl SqliteStore {
 
     pub(crate) async fn attach_csr(&self, a: &CsrAttachment) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let blocked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blocked_keys WHERE spki_sha256 = ?)")
+                .bind(&a.spki_sha256)
+                .fetch_one(&mut *tx)
+                .await?;
+        if blocked {
+            return Err(StoreError::BlockedKey);
+        }
         let n = sqlx::query(
             "UPDATE certificates SET csr = ?, spki_sha256 = ?, key_size = ? \
              WHERE id = ? AND order_id = ? AND status = 'pending' AND csr = ''",

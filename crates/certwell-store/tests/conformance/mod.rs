@@ -595,6 +595,16 @@ pub async fn expired_filter_matches_issued_orders_past_not_after(db: &dyn TestDa
 pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn TestDatabase) {
     let s = db.open().await;
     let (a, u, org) = setup(&*s).await;
+    // Placed before the key is blocked: one claimed for signing, one
+    // waiting for its CSR.
+    let claimed = s
+        .create_order(&order(&a, &u, Some(org.id), None, Some("0C02")))
+        .await
+        .unwrap();
+    let mut no_csr = order(&a, &u, Some(org.id), None, None);
+    no_csr.certificate.csr = String::new();
+    no_csr.certificate.spki_sha256 = String::new();
+    let no_csr = s.create_order(&no_csr).await.unwrap();
     let c = s
         .create_order(&order(&a, &u, Some(org.id), None, Some("0C01")))
         .await
@@ -625,6 +635,42 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
         .unwrap();
     assert_eq!(revoked.len(), 1);
     assert!(s.is_key_blocked("00").await.unwrap());
+    // Updates refuse the key too: recording the claimed certificate as
+    // issued, attaching a CSR with the key.
+    let late = s
+        .record_issued(&IssuedCertificate {
+            certificate_id: claimed.certificate_id,
+            order_id: claimed.order_id,
+            ca_id: "CA1".into(),
+            serial_hex: "0C02".into(),
+            der: vec![2],
+            thumbprint: "T2".into(),
+            valid_from: datetime!(2026-01-01 0:00 UTC),
+            valid_till: datetime!(2099-01-01 0:00 UTC),
+            date_issued: datetime!(2026-02-02 0:00 UTC),
+        })
+        .await;
+    assert!(late.is_err(), "{late:?}");
+    assert_eq!(
+        s.get_certificate(a.id, claimed.certificate_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        CertificateStatus::Issuing
+    );
+    let attach = s
+        .attach_csr(&CsrAttachment {
+            order_id: no_csr.order_id,
+            certificate_id: no_csr.certificate_id,
+            csr: "csr".into(),
+            spki_sha256: "00".into(),
+            key_size: 256,
+            order_status: OrderStatus::Pending,
+            updated_at: datetime!(2026-02-02 0:00 UTC),
+        })
+        .await;
+    assert!(matches!(attach, Err(StoreError::BlockedKey)), "{attach:?}");
     assert_eq!(s.revoked_entries("CA1").await.unwrap().len(), 1);
     assert_eq!(
         s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
@@ -648,7 +694,7 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
         )
         .await
         .unwrap();
-    assert_eq!(total, 1, "nothing was stored for the refused orders");
+    assert_eq!(total, 3, "nothing was stored for the refused orders");
 }
 
 pub async fn mailbox_orders_have_no_organization_and_per_address_state(db: &dyn TestDatabase) {

@@ -1,0 +1,9 @@
+-- The blocklist backstop covers updates too: a key set later (a CSR
+-- attached to an order that had none) and a certificate recorded as
+-- issued after its key was blocked. Revoking such a certificate is not
+-- refused.
+CREATE TRIGGER certificates_refuse_blocked_keys_on_update
+BEFORE UPDATE OF spki_sha256, status ON certificates
+FOR EACH ROW WHEN ((NEW.status = 'issued' AND OLD.status <> 'issued')
+    OR NEW.spki_sha256 IS DISTINCT FROM OLD.spki_sha256)
+EXECUTE FUNCTION certwell_refuse_blocked_keys();
