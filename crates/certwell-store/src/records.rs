@@ -605,6 +605,32 @@ pub enum MailTarget {
     Mailbox { order_id: i64, email: String },
 }
 
+impl MailTarget {
+    /// The outbox columns (domain_id, order_id, email) of the target.
+    pub fn columns(&self) -> (Option<i64>, Option<i64>, Option<&str>) {
+        match self {
+            MailTarget::DomainDcv { domain_id } => (Some(*domain_id), None, None),
+            MailTarget::Mailbox { order_id, email } => (None, Some(*order_id), Some(email)),
+        }
+    }
+
+    /// The target the outbox columns of row `id` name.
+    pub fn from_columns(
+        id: i64,
+        domain_id: Option<i64>,
+        order_id: Option<i64>,
+        email: Option<String>,
+    ) -> crate::Result<MailTarget> {
+        match (domain_id, order_id, email) {
+            (Some(domain_id), None, None) => Ok(MailTarget::DomainDcv { domain_id }),
+            (None, Some(order_id), Some(email)) => Ok(MailTarget::Mailbox { order_id, email }),
+            _ => Err(crate::StoreError::Corrupt(format!(
+                "outbox {id}: no target"
+            ))),
+        }
+    }
+}
+
 /// A validation email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMail {

@@ -85,6 +85,23 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option<(u
     Some((status, body))
 }
 
+/// Runs a `certwell` command on `dir`; its standard output, trimmed.
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("CERTWELL_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "certwell {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn csr() -> String {
     let out = Command::new("openssl")
         .args([
@@ -124,26 +141,17 @@ fn json_value(body: &str) -> serde_json::Value {
 /// order approved through the other instance than the one that took it is
 /// issued once, the same certificate seen by both.
 fn instances_race(dir: &Path, url: &str, a: u16, b: u16, key: &str, org: i64) {
-    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args([
+    let operator = cli(
+        dir,
+        &[
             "--database-url",
             url,
             "apikey",
             "create",
             "--role",
             "operator",
-        ])
-        .env("CERTWELL_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let operator = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let (s, v) = http(
         a,
         "PUT",
@@ -358,18 +366,7 @@ fn acknowledged_orders_survive_kill_9_on_sqlite() {
     let again = Server::start(&dir, None);
     check_acknowledged(again.port, &key, &acked);
     // The store opens for the command line too (nothing left locked).
-    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["account", "list"])
-        .env("CERTWELL_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli(&dir, &["account", "list"]);
 }
 
 #[test]

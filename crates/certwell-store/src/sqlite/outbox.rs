@@ -7,19 +7,16 @@ use time::OffsetDateTime;
 use super::timestamp::{format_opt_ts, format_ts, now_ts};
 use super::SqliteStore;
 use crate::records::*;
-use crate::{Result, StoreError};
+use crate::Result;
 
 fn mail_row(r: &SqliteRow) -> Result<OutboxMail> {
     let id: i64 = r.try_get("id")?;
-    let target = match (
-        r.try_get::<Option<i64>, _>("domain_id")?,
-        r.try_get::<Option<i64>, _>("order_id")?,
-        r.try_get::<Option<String>, _>("email")?,
-    ) {
-        (Some(domain_id), None, None) => MailTarget::DomainDcv { domain_id },
-        (None, Some(order_id), Some(email)) => MailTarget::Mailbox { order_id, email },
-        _ => return Err(StoreError::Corrupt(format!("outbox {id}: no target"))),
-    };
+    let target = MailTarget::from_columns(
+        id,
+        r.try_get("domain_id")?,
+        r.try_get("order_id")?,
+        r.try_get("email")?,
+    )?;
     Ok(OutboxMail {
         id,
         account_id: r.try_get("account_id")?,
@@ -33,10 +30,7 @@ impl SqliteStore {
         let now = now_ts();
         let mut tx = self.writer.begin().await?;
         for m in mails {
-            let (domain_id, order_id, email) = match &m.target {
-                MailTarget::DomainDcv { domain_id } => (Some(*domain_id), None, None),
-                MailTarget::Mailbox { order_id, email } => (None, Some(*order_id), Some(email)),
-            };
+            let (domain_id, order_id, email) = m.target.columns();
             sqlx::query(
                 "INSERT INTO outbox (account_id, domain_id, order_id, email, created_at, next_attempt_at) \
                  VALUES (?, ?, ?, ?, ?, ?)",
