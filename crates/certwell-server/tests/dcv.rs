@@ -624,6 +624,55 @@ async fn caa_records_block_issuance_until_they_allow_it() {
     assert_eq!(s, StatusCode::CREATED, "{d}");
     let info = wait_status(&ts, wildcard_id, "issued").await;
     assert_eq!(info["status"], "issued");
+
+    // CAA fails closed: a SERVFAIL anywhere on the way up holds issuance
+    // (it is not read as "no records"), until the lookup answers again.
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "servfail-caa.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    dns.set_txt(
+        "servfail-caa.com",
+        &[d["dcv_token"]["token"].as_str().unwrap()],
+    );
+    let (s, v) = ts
+        .put(
+            &format!("/services/v2/domain/{}/dcv/validate-token", d["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    dns.set_servfail("servfail-caa.com");
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/ssl_plus"),
+            tls_order(org, &["shop.servfail-caa.com"], "dns-txt-token"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v.get("certificate_chain").is_none(), "held: {v}");
+    let held = v["id"].as_i64().unwrap();
+    let (s, e) = ts
+        .put(&format!("{ORDER}/{held}/check-dcv"), json!({}))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (
+            StatusCode::BAD_REQUEST,
+            "caa_check_failed|shop.servfail-caa.com"
+        ),
+        "{e}"
+    );
+    dns.clear("servfail-caa.com");
+    let (s, v) = ts
+        .put(&format!("{ORDER}/{held}/check-dcv"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["order_status"], "issued");
     ts.stop().await;
 }
 

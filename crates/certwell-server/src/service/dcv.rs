@@ -156,11 +156,13 @@ impl Validator {
         &self.cname_domain
     }
 
-    /// The records of `rtype` at `name`; empty for NXDOMAIN and NODATA.
+    /// The records of `rtype` at `name`; empty only for an answer that
+    /// says so (NXDOMAIN, or NOERROR without records). Any other failure —
+    /// SERVFAIL, REFUSED, a timeout — is an error: CAA fails closed on it.
     async fn records(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, String> {
         match self.resolver.lookup(fqdn(name), rtype).await {
             Ok(l) => Ok(l.record_iter().map(|r| r.data().clone()).collect()),
-            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) if says_empty(&e) => Ok(Vec::new()),
             Err(e) => Err(format!("DNS lookup of {name} ({rtype}) failed: {e}")),
         }
     }
@@ -368,6 +370,20 @@ impl Validator {
         }
         Ok(())
     }
+}
+
+/// Whether a failed lookup is an answer that there are no records
+/// (NXDOMAIN, or NOERROR with none), rather than no answer.
+fn says_empty(e: &hickory_resolver::ResolveError) -> bool {
+    use hickory_resolver::proto::op::ResponseCode;
+    use hickory_resolver::proto::ProtoErrorKind;
+    matches!(
+        e.proto().map(|p| p.kind()),
+        Some(ProtoErrorKind::NoRecordsFound {
+            response_code: ResponseCode::NXDomain | ResponseCode::NoError,
+            ..
+        })
+    )
 }
 
 fn txt_failure(domain: &str, why: &str) -> DcvFailure {

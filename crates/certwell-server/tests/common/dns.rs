@@ -98,6 +98,12 @@ impl DnsServer {
         self.set(n, RecordType::CAA, data);
     }
 
+    /// Every query at `n` (any type) is answered SERVFAIL, as a broken or
+    /// attacked authoritative server would; `clear` ends it.
+    pub fn set_servfail(&self, n: &str) {
+        self.set(n, RecordType::NULL, vec![RData::NULL(NULL::new())]);
+    }
+
     pub fn clear(&self, n: &str) {
         let k = key(n);
         self.zone.lock().unwrap().retain(|(name, _), _| *name != k);
@@ -125,6 +131,10 @@ fn answer(zone: &Zone, q: &Message) -> Message {
     m.add_query(query.clone());
     let mut qname = key(&query.name().to_ascii());
     let qtype = query.query_type();
+    if zone.contains_key(&(qname.clone(), RecordType::NULL)) {
+        m.set_response_code(ResponseCode::ServFail);
+        return m;
+    }
     // Follow CNAMEs inside the zone, as a recursive resolver would.
     for _ in 0..8 {
         if let Some(data) = zone.get(&(qname.clone(), qtype)) {
