@@ -485,10 +485,11 @@ pub async fn place<F: OrderFamily>(
 }
 
 /// Parses a CSR and checks its proof of possession and key; a certwell CA
-/// key and a key revoked for compromise (the blocklist) are refused.
+/// key is refused. (A key revoked for compromise is refused where it
+/// matters: by the store when the order or CSR is written, and right
+/// before any signature, `issuance::sign_leaf` and `presign`.)
 pub async fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
-    crate::service::issuance::refuse_blocked_key(state, &csr.spki_sha256_hex).await?;
     if state
         .cas
         .all()

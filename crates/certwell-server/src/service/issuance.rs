@@ -287,9 +287,13 @@ pub async fn presign(
     nb: OffsetDateTime,
     na: OffsetDateTime,
 ) -> Result<certwell_store::PreIssued> {
+    // The blocklist first: a refused key uses up no serial.
+    refuse_blocked_key(state, &certwell_ca::spki_sha256_hex(&spki)).await?;
     let serial = take_reserved_serial(state, &ca.id).await?;
     let serial_hex = serial.hex();
-    let der = sign_leaf(state, ca, serial, leaf, spki, nb, na).await?;
+    let der = build_and_sign(state, ca, serial, leaf, spki, nb, na)
+        .await
+        .map_err(|e| signing_error(&ca.id, e))?;
     Ok(certwell_store::PreIssued {
         ca_id: ca.id.clone(),
         serial_hex,
@@ -314,10 +318,11 @@ fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> Error {
     }
 }
 
-/// Refuses a key on the blocklist of keys revoked for compromise: at CSR
-/// intake, and again right before every signature (the key may have been
-/// blocked since the order was placed or its CSR attached). The store's
-/// triggers refuse such a certificate row as a backstop.
+/// Refuses a key on the blocklist of keys revoked for compromise, right
+/// before every signature (the key may have been blocked since the order
+/// was placed or its CSR attached). The store refuses such a key when an
+/// order, a reissue or a CSR is written, and its triggers refuse such a
+/// certificate row as a backstop.
 pub async fn refuse_blocked_key(state: &AppState, spki_sha256_hex: &str) -> Result<()> {
     if state.store.is_key_blocked(spki_sha256_hex).await? {
         return Err(Error::bad_request(
