@@ -180,6 +180,16 @@ mod tests {
         }
         let conflict = Error::from(StoreError::Conflict(certwell_store::Conflict::Duplicate));
         assert_eq!(conflict.kind, ErrorKind::Invalid);
+        // A database that is away: 503, its text withheld too.
+        let down = Error::from(StoreError::Unavailable(
+            "pool timed out while waiting for an open connection".into(),
+        ));
+        assert_eq!(down.code, "service_unavailable");
+        assert!(!down.message.contains("pool"));
+        assert_eq!(
+            down.into_response().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]

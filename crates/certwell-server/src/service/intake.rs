@@ -308,7 +308,7 @@ pub async fn place<F: OrderFamily>(
     }
     let csr = match common.csr {
         Some(pem) => {
-            let csr = verify_csr(state, pem).await?;
+            let csr = verify_csr(state, pem)?;
             family.check_key(&csr)?;
             Some(csr)
         }
@@ -488,7 +488,7 @@ pub async fn place<F: OrderFamily>(
 /// key is refused. (A key revoked for compromise is refused where it
 /// matters: by the store when the order or CSR is written, and right
 /// before any signature, `issuance::sign_leaf` and `presign`.)
-pub async fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
+pub fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
     if state
         .cas

@@ -457,15 +457,17 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec
         valid_till: job.not_after,
         date_issued: crate::clock::now(),
     };
-    // A signed certificate must not be lost to a transient storage error:
-    // retry with backoff before giving up (the claim then stays until the
-    // next start, and the serial is never reused).
+    // A signed certificate must not be lost to a transient storage error
+    // (the database unreachable or busy): retry with backoff before giving
+    // up. A permanent refusal is not retried. Either way the claim then
+    // stays until it is stale (CLAIM_LEASE) and is taken back, and the
+    // serial is never reused.
     let mut delay = std::time::Duration::from_millis(50);
     let mut attempt = 0;
     loop {
         match state.store.record_issued(&record).await {
             Ok(()) => break,
-            Err(StoreError::Database(e)) if attempt < 5 => {
+            Err(StoreError::Unavailable(e)) if attempt < 5 => {
                 tracing::warn!(order = job.order_id, error = %e, "recording the issued certificate failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;

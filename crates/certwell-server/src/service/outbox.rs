@@ -108,8 +108,8 @@ pub async fn run_mailer(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
                 break;
             }
             for m in due {
-                // A message being sent is not cut off by shutdown: its
-                // hold passes it to another instance only if it was.
+                // Shutdown cuts a send short: the message stays claimed
+                // until its hold passes, then a mailer sends it again.
                 tokio::select! {
                     _ = deliver(&state, &m) => {}
                     _ = shutdown.changed() => return,

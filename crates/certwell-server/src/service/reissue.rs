@@ -84,7 +84,7 @@ pub async fn request_extra(
             "skip approval (an administrator or manager key is required)",
         ));
     }
-    let csr = verify_csr(state, &plan.csr).await?;
+    let csr = verify_csr(state, &plan.csr)?;
     if let OrderPlan::Smime(p) = &data.plan {
         crate::service::smime::check_key(p, &csr, None)?;
     }

@@ -309,7 +309,7 @@ pub async fn upload_csr(
     if !cert.csr.is_empty() {
         return Err(not_waiting());
     }
-    let csr = verify_csr(state, pem).await.map_err(|mut e| {
+    let csr = verify_csr(state, pem).map_err(|mut e| {
         e.message = e.message.replace("'certificate.csr'", "'csr'");
         e
     })?;
