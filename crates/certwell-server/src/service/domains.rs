@@ -14,7 +14,7 @@ use certwell_store::{
 
 use crate::error::{Error, Result};
 use crate::extract::Caller;
-use crate::service::issuance::try_issue;
+use crate::service::issuance::try_issue_or_follow;
 use crate::service::order_data::{OrderData, OrderPlan};
 use crate::service::validation::{self, domain_fact, domain_validated};
 use crate::state::AppState;
@@ -423,7 +423,7 @@ pub async fn check_order_dcv(
         if let Some(c) = order.certificate_id {
             state.caa_holds.release(c);
         }
-        if let Some((cid, _)) = try_issue(state, order.account_id, order.id).await? {
+        if let Some(cid) = try_issue_or_follow(state, order.account_id, order.id).await? {
             check.certificate_id = Some(cid);
             check.order_status = OrderStatus::Issued;
         } else if let Some(caa) = crate::service::issuance::caa_failure(

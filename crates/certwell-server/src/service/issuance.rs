@@ -511,6 +511,41 @@ pub async fn try_issue(
     try_issue_certificate(state, &order, cert_id).await
 }
 
+/// [`try_issue`], but when another worker (the sweeper, the DCV poller,
+/// another instance) holds the certificate's claim, waits for that
+/// signature instead of answering "not issued": a caller that has just
+/// unblocked the order learns its outcome. The wait ends after the
+/// signing time an HSM under load may take; the claim's holder, not this
+/// call, records the certificate.
+pub async fn try_issue_or_follow(
+    state: &Arc<AppState>,
+    account_id: i64,
+    order_id: i64,
+) -> Result<Option<i64>> {
+    if let Some((cid, _)) = try_issue(state, account_id, order_id).await? {
+        return Ok(Some(cid));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let Some(order) = state.store.get_order(account_id, order_id).await? else {
+            return Ok(None);
+        };
+        let Some(cert_id) = order.certificate_id else {
+            return Ok(None);
+        };
+        let Some(cert) = state.store.get_certificate(account_id, cert_id).await? else {
+            return Ok(None);
+        };
+        match cert.status {
+            CertificateStatus::Issued => return Ok(Some(cert_id)),
+            CertificateStatus::Issuing if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            _ => return Ok(None),
+        }
+    }
+}
+
 /// The names, server platform and CA a reissue or duplicate asked for.
 pub fn extra_plan(cert: &certwell_store::Certificate) -> Option<ExtraPlan> {
     cert.data
