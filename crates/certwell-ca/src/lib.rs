@@ -1,6 +1,7 @@
 //! certwell-ca: the X.509 engine of certwell.
 //!
-//! * [`Signer`] / [`SoftwareSigner`]: CA signing keys (aws-lc-rs).
+//! * [`Signer`] / [`SoftwareSigner`] / [`Pkcs11Signer`]: CA signing keys
+//!   (aws-lc-rs in memory, or held in a PKCS#11 token).
 //! * [`build_ca_certificate`]: root and TLS issuing-CA certificates (BR §7.1.2.1 / §7.1.2.6),
 //!   S/MIME ([`CaProfile::SmimeIssuing`]) and client-auth issuing CAs.
 //! * [`parse_and_verify_csr`]: PKCS#10 intake with proof-of-possession and key-quality checks.
@@ -28,6 +29,7 @@ mod crl;
 mod csr;
 mod derw;
 mod ocsp;
+mod pkcs11;
 mod profile;
 mod serial;
 mod signer;
@@ -51,6 +53,7 @@ pub use ocsp::{
     OCSP_MIN_VALIDITY_SECS, OCSP_STATUS_INTERNAL_ERROR, OCSP_STATUS_MALFORMED_REQUEST,
     OCSP_STATUS_SIG_REQUIRED, OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
 };
+pub use pkcs11::{Pkcs11Signer, Pkcs11Token, TokenSelector};
 pub use profile::{
     check_tbs, tls_br_max_days, CertProfile, CheckedTbs, SubscriberProfile, SMIME_MAX_DAYS,
 };
@@ -77,6 +80,10 @@ pub enum CaError {
     /// The signing operation failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The key's device (a PKCS#11 token) is unreachable now; the same
+    /// request may succeed later.
+    #[error("signing key unavailable: {0}")]
+    Unavailable(String),
     /// The to-be-signed certificate does not meet its profile; nothing was
     /// signed.
     #[error("the certificate would violate its profile: {0}")]

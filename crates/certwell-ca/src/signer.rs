@@ -300,7 +300,8 @@ fn rsa_pss_alg(hash: SchemeHash) -> Vec<u8> {
     derw::seq(&[&derw::oid(OID_RSASSA_PSS), &params])
 }
 
-/// A CA signing key. Software keys now, PKCS#11 later.
+/// A CA signing key: [`SoftwareSigner`] (aws-lc-rs, in memory) or
+/// [`crate::Pkcs11Signer`] (a key in a PKCS#11 token).
 pub trait Signer: Send + Sync {
     fn key_algorithm(&self) -> KeyAlgorithm;
     /// SubjectPublicKeyInfo DER of this key.
@@ -323,6 +324,12 @@ pub trait Signer: Send + Sync {
                 self.key_algorithm()
             )))
         }
+    }
+    /// Does signing block the calling thread long enough to belong on a
+    /// blocking pool? RSA in software (a millisecond or more) and every
+    /// token call do; ECDSA in software (tens of microseconds) does not.
+    fn may_block(&self) -> bool {
+        self.key_algorithm().is_rsa()
     }
 }
 

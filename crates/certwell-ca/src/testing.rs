@@ -94,3 +94,96 @@ fn poll_ready<F: std::future::Future>(fut: F) -> F::Output {
         Poll::Pending => panic!("the memory ledger never waits"),
     }
 }
+
+/// The SoftHSM2 token of this test process, made on first use in a
+/// token directory of its own, with a random PIN. SoftHSM2 reads its
+/// configuration (`SOFTHSM2_CONF`) and its tokens once per process, so
+/// the tests of one process share this token and tell their keys apart
+/// by id (as CAs sharing one HSM do). `SOFTHSM2_CONF` is set for child
+/// processes too: a `certwell` binary started by a test finds the token.
+///
+/// Panics with the one-line remedy when SoftHSM2 is not installed.
+#[derive(Debug, Clone)]
+pub struct SoftHsmToken {
+    /// The PKCS#11 module (`libsofthsm2.so`).
+    pub module: std::path::PathBuf,
+    pub label: String,
+    pub pin: String,
+}
+
+/// The SoftHSM2 module: `CERTWELL_PKCS11_MODULE`, or where Debian installs it.
+pub fn softhsm_module() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("CERTWELL_PKCS11_MODULE") {
+        return Some(p.into());
+    }
+    [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/local/lib/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists())
+}
+
+impl SoftHsmToken {
+    pub fn new() -> SoftHsmToken {
+        static TOKEN: std::sync::OnceLock<SoftHsmToken> = std::sync::OnceLock::new();
+        TOKEN.get_or_init(Self::create).clone()
+    }
+
+    fn create() -> SoftHsmToken {
+        let module = softhsm_module()
+            .expect("SoftHSM2 is needed for the HSM tests: apt-get install softhsm2");
+        let dir = std::env::temp_dir().join(format!(
+            "certwell-softhsm-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let tokens = dir.join("tokens");
+        std::fs::create_dir_all(&tokens).expect("creating the SoftHSM2 token directory");
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .expect("writing softhsm2.conf");
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        let label = "certwell-test".to_string();
+        let pin = format!("{:08}", rand::random::<u32>() % 100_000_000);
+        let out = std::process::Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", &label])
+            .args(["--pin", &pin, "--so-pin", "87654321"])
+            .output()
+            .expect("SoftHSM2 is needed for the HSM tests: apt-get install softhsm2");
+        assert!(
+            out.status.success(),
+            "softhsm2-util --init-token failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SoftHsmToken { module, label, pin }
+    }
+
+    /// Opens the token (logged in).
+    pub fn open(&self) -> Result<std::sync::Arc<crate::Pkcs11Token>, crate::CaError> {
+        crate::Pkcs11Token::open(
+            &self.module,
+            &crate::TokenSelector::Label(self.label.clone()),
+            &self.pin,
+        )
+    }
+}
+
+impl Default for SoftHsmToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -314,6 +314,9 @@ fn signing_error(ca_id: &str, e: certwell_ca::CaError) -> Error {
             certwell_api::error::codes::CERTIFICATE_PROFILE_VIOLATION,
             format!("The certificate was not issued: it would violate its profile ({why})."),
         ),
+        certwell_ca::CaError::Unavailable(_) => Error::unavailable(
+            "The CA's signing key is unavailable right now (its HSM does not answer); retry later.",
+        ),
         _ => Error::internal("The certificate could not be signed."),
     }
 }
@@ -366,7 +369,7 @@ async fn build_and_sign(
     let crt_url = ca_cert_url(&base, &ca.id);
     let ocsp_url = format!("{base}/ocsp");
     let ca = Arc::clone(ca);
-    let rsa = ca.signer.key_algorithm().is_rsa();
+    let blocking = ca.signer.may_block();
     let build = move || match leaf {
         LeafSpec::Tls {
             ev,
@@ -411,10 +414,11 @@ async fn build_and_sign(
             certwell_ca::build_subscriber_leaf(req, &ca.cert_der, ca.signer.as_ref())
         }
     };
-    // ECDSA signing takes tens of microseconds: do it in place rather than
-    // paying a thread hop. RSA signing (a millisecond or more) goes to the
-    // blocking pool so it does not stall the async workers.
-    if rsa {
+    // ECDSA signing in software takes tens of microseconds: do it in place
+    // rather than paying a thread hop. RSA signing (a millisecond or more)
+    // and every token call go to the blocking pool so they do not stall
+    // the async workers.
+    if blocking {
         tokio::task::spawn_blocking(build)
             .await
             .map_err(|e| certwell_ca::CaError::Signing(e.to_string()))?
