@@ -17,6 +17,8 @@
 //!   after a ledger (the store) recorded it; [`check_tbs`] / [`CheckedTbs`]:
 //!   every to-be-signed certificate is re-parsed and checked against its
 //!   [`CertProfile`] before the real signature.
+//! * [`encrypt_pkcs8`] / [`decrypt_pkcs8`]: passphrase-protected PKCS#8 keys
+//!   (RFC 5958 EncryptedPrivateKeyInfo, PBES2: PBKDF2-HMAC + AES-CBC).
 //! * helpers: PEM, thumbprints, PKCS#7 certs-only bundles.
 //!
 //! All DER is produced by a small in-crate writer so that every byte
@@ -30,6 +32,7 @@ mod csr;
 mod derw;
 mod ocsp;
 mod pkcs11;
+mod pkcs8enc;
 mod profile;
 mod serial;
 mod signer;
@@ -54,6 +57,7 @@ pub use ocsp::{
     OCSP_STATUS_SIG_REQUIRED, OCSP_STATUS_TRY_LATER, OCSP_STATUS_UNAUTHORIZED,
 };
 pub use pkcs11::{Pkcs11Signer, Pkcs11Token, TokenSelector};
+pub use pkcs8enc::{decrypt_pkcs8, encrypt_pkcs8, PBKDF2_ITERATIONS};
 pub use profile::{
     check_tbs, tls_br_max_days, CertProfile, CheckedTbs, SubscriberProfile, SMIME_MAX_DAYS,
 };

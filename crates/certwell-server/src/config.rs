@@ -86,6 +86,57 @@ pub struct Config {
     pub dcv: DcvConfig,
     /// Outgoing mail (DCV and mailbox validation emails).
     pub smtp: SmtpConfig,
+    /// CA keys in a PKCS#11 token (an HSM). When set, every CA key
+    /// certwell generates is generated inside this token; unset, CA keys
+    /// are files in the data directory.
+    pub pkcs11: Option<Pkcs11Config>,
+    /// A file holding the passphrase CA key files are encrypted with
+    /// (`CERTWELL_KEY_PASSPHRASE` gives it directly). With a passphrase no
+    /// CA key is written in plaintext, and encrypted keys need it to load.
+    pub key_passphrase_file: Option<PathBuf>,
+    /// `CERTWELL_KEY_PASSPHRASE`: never read from or written to the file.
+    #[serde(skip)]
+    pub key_passphrase: Option<Secret>,
+}
+
+/// A secret from the environment: its debug form hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The PKCS#11 token holding CA keys. The PIN is never part of the
+/// settings: it comes from the environment variable `pin_env` or from the
+/// file `pin_file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pkcs11Config {
+    /// The module (`libsofthsm2.so`, a vendor's PKCS#11 library).
+    pub module: PathBuf,
+    /// The token, by label ...
+    pub token_label: Option<String>,
+    /// ... or by slot number.
+    pub slot: Option<u64>,
+    /// A file holding the user PIN (its first line).
+    pub pin_file: Option<PathBuf>,
+    /// The environment variable holding the user PIN when `pin_file` is unset.
+    pub pin_env: String,
+}
+
+impl Default for Pkcs11Config {
+    fn default() -> Self {
+        Pkcs11Config {
+            module: PathBuf::new(),
+            token_label: None,
+            slot: None,
+            pin_file: None,
+            pin_env: "CERTWELL_PKCS11_PIN".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,6 +274,9 @@ impl Default for Config {
             validation_delay_seconds: 0,
             dcv: DcvConfig::default(),
             smtp: SmtpConfig::default(),
+            pkcs11: None,
+            key_passphrase_file: None,
+            key_passphrase: None,
         }
     }
 }
@@ -316,6 +370,25 @@ impl Config {
         if let Some(v) = get("CERTWELL_SMTP_PASSWORD") {
             self.smtp.password = v;
         }
+        if let Some(v) = get("CERTWELL_PKCS11_MODULE") {
+            self.pkcs11.get_or_insert_with(Default::default).module = v.into();
+        }
+        if let Some(v) = get("CERTWELL_PKCS11_TOKEN_LABEL") {
+            self.pkcs11.get_or_insert_with(Default::default).token_label = Some(v);
+        }
+        if let Some(v) = get("CERTWELL_PKCS11_SLOT") {
+            self.pkcs11.get_or_insert_with(Default::default).slot =
+                Some(parse("CERTWELL_PKCS11_SLOT", &v)?);
+        }
+        if let Some(v) = get("CERTWELL_PKCS11_PIN_FILE") {
+            self.pkcs11.get_or_insert_with(Default::default).pin_file = Some(v.into());
+        }
+        if let Some(v) = get("CERTWELL_KEY_PASSPHRASE") {
+            self.key_passphrase = (!v.is_empty()).then_some(Secret(v));
+        }
+        if let Some(v) = get("CERTWELL_KEY_PASSPHRASE_FILE") {
+            self.key_passphrase_file = Some(v.into());
+        }
         Ok(())
     }
 
@@ -349,6 +422,16 @@ impl Config {
         }
         if self.validation_delay_seconds > 0 && !self.sandbox {
             return Err("validation_delay_seconds: only with --sandbox".into());
+        }
+        if let Some(p) = &self.pkcs11 {
+            if p.module.as_os_str().is_empty() {
+                return Err("pkcs11.module: the PKCS#11 library to load is required".into());
+            }
+            if p.token_label.is_some() == p.slot.is_some() {
+                return Err(
+                    "pkcs11: name the token by token_label or by slot (one of them)".into(),
+                );
+            }
         }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http://") {
             return Err(

@@ -8,6 +8,7 @@ use crate::config::{Config, DataDir};
 use crate::error::Error;
 use crate::extract::hash_api_key;
 use crate::keyfile;
+use crate::keystore::KeyStore;
 use crate::service::hierarchy::{create_hierarchy, default_hierarchy};
 
 /// Stores the hash of a new key and returns the key (shown once).
@@ -81,6 +82,7 @@ pub struct InitOutcome {
 pub async fn initialize(
     store: &dyn Store,
     dir: &DataDir,
+    keys: &KeyStore,
     config: &Config,
 ) -> Result<InitOutcome, String> {
     keyfile::create_private_dir(&dir.root)?;
@@ -96,7 +98,7 @@ pub async fn initialize(
         )
         .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
     }
-    create_hierarchy(store, dir, config, &default_hierarchy()).await?;
+    create_hierarchy(store, keys, config, &default_hierarchy()).await?;
     if !store
         .list_accounts()
         .await

@@ -1,4 +1,5 @@
-//! CA private keys on disk: PKCS#8 PEM files with mode 0600.
+//! Secret files on disk (CA keys, the admin key): mode 0600, written
+//! once and synced.
 
 use std::io::Write;
 use std::path::Path;
@@ -46,7 +47,9 @@ pub fn create_private_dir(dir: &Path) -> Result<(), String> {
     b.create(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
-pub fn read_private_key(path: &Path) -> Result<Vec<u8>, String> {
+/// Reads a PEM file holding one key: its label (`PRIVATE KEY`,
+/// `ENCRYPTED PRIVATE KEY`) and DER. A file others may read is refused.
+pub fn read_pem(path: &Path) -> Result<(String, Vec<u8>), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -59,13 +62,32 @@ pub fn read_private_key(path: &Path) -> Result<Vec<u8>, String> {
         }
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let label = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-----BEGIN "))
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or_else(|| format!("{}: not a PEM file", path.display()))?
+        .to_string();
     let b64: String = text
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect::<Vec<_>>()
         .join("");
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD
+    let der = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|e| format!("{}: not a PEM private key: {e}", path.display()))
+        .map_err(|e| format!("{}: not a PEM private key: {e}", path.display()))?;
+    Ok((label, der))
+}
+
+/// Renames `from` over `to` and makes the rename durable (the directory
+/// is synced).
+pub fn replace(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::rename(from, to).map_err(|e| format!("{}: {e}", to.display()))?;
+    if let Some(parent) = to.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod init;
 pub mod keyfile;
+pub mod keystore;
 pub mod mail;
 pub mod pem;
 pub mod ratelimit;
@@ -25,13 +26,12 @@ use tokio::sync::watch;
 pub use config::{Config, DataDir};
 pub use state::AppState;
 
-/// Opens (initializing on first use) the data directory and loads the CAs.
-/// Returns the state and, on first initialization, the admin API key.
-pub async fn open(
+/// Opens the configured store (the SQLite file of `dir`, or the
+/// PostgreSQL database of `database_url`), creating `dir` if needed.
+pub async fn open_store(
     dir: &DataDir,
-    config: Config,
-) -> Result<(Arc<AppState>, Option<String>), String> {
-    config.validate()?;
+    config: &Config,
+) -> Result<Arc<dyn certwell_store::Store>, String> {
     keyfile::create_private_dir(&dir.root)?;
     let store = match &config.database_url {
         Some(url) => {
@@ -55,7 +55,30 @@ pub async fn open(
             store
         }
     };
-    let outcome = init::initialize(store.as_ref(), dir, &config).await?;
+    Ok(store)
+}
+
+/// `certwell ca encrypt-keys`: encrypts every plaintext CA key file with
+/// the configured passphrase. Returns how many files it encrypted.
+pub async fn encrypt_ca_keys(dir: &DataDir, config: &Config) -> Result<usize, String> {
+    let store = open_store(dir, config).await?;
+    let keys = keystore::KeyStore::open(dir, config)?;
+    let cas = store.list_cas().await.map_err(|e| e.to_string());
+    store.close().await;
+    let locations: Vec<(String, String)> = cas?.into_iter().map(|c| (c.id, c.key_file)).collect();
+    keys.encrypt_key_files(&locations)
+}
+
+/// Opens (initializing on first use) the data directory and loads the CAs.
+/// Returns the state and, on first initialization, the admin API key.
+pub async fn open(
+    dir: &DataDir,
+    config: Config,
+) -> Result<(Arc<AppState>, Option<String>), String> {
+    config.validate()?;
+    let store = open_store(dir, &config).await?;
+    let keys = keystore::KeyStore::open(dir, &config)?;
+    let outcome = init::initialize(store.as_ref(), dir, &keys, &config).await?;
     // An embedded database has one process: every claim found at start-up
     // was left by a crash. A shared one has other live instances, whose
     // claims stay theirs until they are older than the claim lease.
@@ -74,13 +97,10 @@ pub async fn open(
         );
     }
     warn_if_internal_url(&config);
-    let mut cas = service::hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
-    if !service::hierarchy::ensure_ocsp_responders(store.as_ref(), dir, &config, &cas)
-        .await?
-        .is_empty()
-    {
-        cas = service::hierarchy::CaRegistry::load(store.as_ref(), &dir.root).await?;
-    }
+    let mut cas = service::hierarchy::CaRegistry::load(store.as_ref(), &keys).await?;
+    let responders =
+        service::hierarchy::ensure_ocsp_responders(store.as_ref(), &keys, &config, &cas).await?;
+    cas.add(responders);
     let rate_limiter =
         ratelimit::RateLimiter::new(config.rate_limit_per_5s, config.rate_limit_per_3min);
     let ocsp_issuers = service::status::issuer_index(&cas)?;
@@ -112,6 +132,7 @@ pub async fn open(
         ocsp_issuers,
         ocsp_responders: std::sync::RwLock::new(ocsp_responders),
         dir: dir.clone(),
+        keys,
         rate_limiter,
         key_cache: Default::default(),
         metadata_cache: Default::default(),

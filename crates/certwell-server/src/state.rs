@@ -55,6 +55,8 @@ pub struct AppState {
     /// replaced by the publisher when it is renewed.
     pub ocsp_responders: std::sync::RwLock<HashMap<String, Arc<LoadedCa>>>,
     /// The data directory (key files of renewed OCSP responders go there).
+    /// Where CA keys are made and loaded (key files, a PKCS#11 token).
+    pub keys: crate::keystore::KeyStore,
     pub dir: DataDir,
     pub rate_limiter: RateLimiter,
     /// Valid API keys by hash, with their user, for a short time (saves two

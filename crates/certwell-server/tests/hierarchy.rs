@@ -2,6 +2,7 @@
 //! only) gets the S/MIME and client-authentication CAs on the next start,
 //! and the CAs it had stay as they were.
 
+use certwell_server::keystore::KeyStore;
 use certwell_server::service::hierarchy::{create_hierarchy, default_hierarchy};
 use certwell_server::{Config, DataDir};
 use certwell_store::{Durability, SqliteStore, Store};
@@ -15,6 +16,7 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
         .await
         .unwrap();
     let config = Config::default();
+    let keys = KeyStore::open(&dir, &config).unwrap();
     let all = default_hierarchy();
     let tls: Vec<_> = all
         .iter()
@@ -22,11 +24,15 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
         .cloned()
         .collect();
     assert_eq!(tls.len(), 4);
-    create_hierarchy(&store, &dir, &config, &tls).await.unwrap();
+    create_hierarchy(&store, &keys, &config, &tls)
+        .await
+        .unwrap();
     let before = store.list_cas().await.unwrap();
     assert_eq!(before.len(), 4);
 
-    create_hierarchy(&store, &dir, &config, &all).await.unwrap();
+    create_hierarchy(&store, &keys, &config, &all)
+        .await
+        .unwrap();
     let after = store.list_cas().await.unwrap();
     assert_eq!(after.len(), 10);
     for old in &before {
@@ -58,7 +64,9 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
     assert_eq!(ds.purpose.as_deref(), Some("document_signing"));
     certwell_ca::verify_issued_by(&ds.cert_der, &ds_root.cert_der).unwrap();
     // Idempotent.
-    create_hierarchy(&store, &dir, &config, &all).await.unwrap();
+    create_hierarchy(&store, &keys, &config, &all)
+        .await
+        .unwrap();
     assert_eq!(store.list_cas().await.unwrap().len(), 10);
 
     // A child whose parent already exists is signed by that parent's key.
@@ -70,10 +78,11 @@ async fn missing_cas_are_added_and_existing_ones_kept() {
     let store2 = SqliteStore::open(&dir2.database(), Durability::Normal)
         .await
         .unwrap();
-    create_hierarchy(&store2, &dir2, &config, &partial)
+    let keys2 = KeyStore::open(&dir2, &config).unwrap();
+    create_hierarchy(&store2, &keys2, &config, &partial)
         .await
         .unwrap();
-    create_hierarchy(&store2, &dir2, &config, &all)
+    create_hierarchy(&store2, &keys2, &config, &all)
         .await
         .unwrap();
     let cas = store2.list_cas().await.unwrap();

@@ -73,6 +73,20 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// CA keys and certificates.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Encrypt every plaintext CA key file with the passphrase of
+    /// CERTWELL_KEY_PASSPHRASE or `key_passphrase_file` (each file is
+    /// replaced once its encrypted copy reads back). Stop the server first;
+    /// from then on it needs the passphrase to start.
+    EncryptKeys,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +228,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Some(url) = cli.database_url {
         config.database_url = Some(certwell_server::config::DatabaseUrl(url));
     }
+    // Every command logs (warnings about keys and settings matter to
+    // `init` and `ca` as much as to `serve`).
+    init_logging(&config.log);
     match cli.command {
         Command::Serve {
             listen,
@@ -229,7 +246,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(d) = validation_delay {
                 config.validation_delay_seconds = d;
             }
-            init_logging(&config.log);
             let (state, key) = certwell_server::open(&dir, config).await?;
             if let Some(k) = key {
                 println!("Initialized {}.", dir.root.display());
@@ -279,6 +295,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "CA keys were not copied: every instance needs the key files of {} (or the HSM).",
                 from.keys().display()
             );
+            Ok(())
+        }
+        Command::Ca {
+            command: CaCommand::EncryptKeys,
+        } => {
+            let n = certwell_server::encrypt_ca_keys(&dir, &config).await?;
+            println!("Encrypted {n} CA key file(s) in {}.", dir.keys().display());
             Ok(())
         }
         Command::Init => {

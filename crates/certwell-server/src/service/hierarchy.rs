@@ -2,16 +2,15 @@
 //! created on init, and the loaded signers the server issues with.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use certwell_ca::{CaProfile, CaSubject, KeyAlgorithm, RecordedSerial, Signer, SoftwareSigner};
+use certwell_ca::{CaProfile, CaSubject, KeyAlgorithm, RecordedSerial, Signer};
 use certwell_policy::CaPurpose;
 use certwell_store::{CaRecord, Store};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{Config, DataDir};
-use crate::keyfile;
+use crate::config::Config;
+use crate::keystore::KeyStore;
 use crate::service::ledger::Serials;
 
 /// One CA to create on init.
@@ -164,10 +163,10 @@ pub fn ca_crl_url(base: &str, id: &str) -> String {
 }
 
 /// Creates every CA of `specs` that does not exist yet (a CA is known by
-/// its name); an existing parent is loaded from its key file.
+/// its name); an existing parent's key is loaded from where it is.
 pub async fn create_hierarchy(
     store: &dyn Store,
-    dir: &DataDir,
+    keys: &KeyStore,
     config: &Config,
     specs: &[CaSpec],
 ) -> Result<(), String> {
@@ -182,11 +181,7 @@ pub async fn create_hierarchy(
             if needed_as_parent {
                 let alg = KeyAlgorithm::parse(&rec.key_algorithm)
                     .ok_or_else(|| format!("CA {}: unknown key algorithm", rec.id))?;
-                let pkcs8 = keyfile::read_private_key(&dir.root.join(&rec.key_file))?;
-                let signer: Arc<dyn Signer> = Arc::new(
-                    SoftwareSigner::from_pkcs8(alg, &pkcs8)
-                        .map_err(|e| format!("CA {}: {e}", rec.id))?,
-                );
+                let signer = keys.load(&rec.id, &rec.key_file, alg)?;
                 made.insert(
                     spec.handle,
                     Issuer {
@@ -215,7 +210,7 @@ pub async fn create_hierarchy(
         };
         let (rec, signer) = issue_ca(
             store,
-            dir,
+            keys,
             config,
             NewCa {
                 key_algorithm: spec.key_algorithm,
@@ -261,21 +256,19 @@ struct NewCa<'a> {
     now: OffsetDateTime,
 }
 
-/// Generates the key of `new`, records a serial of its issuer (the CA
-/// itself for a root) before signing, builds and signs its certificate
-/// (checked against its profile first), writes the key and stores the CA.
+/// Generates the key of `new` (in the token or a key file, per the
+/// settings), records a serial of its issuer (the CA itself for a root)
+/// before signing, builds and signs its certificate (checked against its
+/// profile first) and stores the CA with its key's location.
 async fn issue_ca(
     store: &dyn Store,
-    dir: &DataDir,
+    keys: &KeyStore,
     config: &Config,
     new: NewCa<'_>,
 ) -> Result<(CaRecord, Arc<dyn Signer>), String> {
-    let (signer, pkcs8) = SoftwareSigner::generate(new.key_algorithm).map_err(|e| e.to_string())?;
-    let signer: Arc<dyn Signer> = Arc::new(signer);
+    let (signer, location) = keys.generate(new.key_algorithm, &new.common_name)?;
     let spki = signer.spki_der();
     let id = ca_id_for(&spki);
-    let key_rel = format!("keys/{id}.key");
-    keyfile::write_private_key(&dir.root.join(&key_rel), &pkcs8)?;
     let subject = CaSubject {
         country: config.ca_country.clone(),
         organization: config.ca_organization.clone(),
@@ -311,7 +304,7 @@ async fn issue_ca(
         parent_id: new.parent.map(|p| p.id.clone()),
         purpose: new.purpose,
         key_algorithm: new.key_algorithm.as_str().to_string(),
-        key_file: key_rel,
+        key_file: location.to_string(),
         cert_der,
         is_default: new.is_default,
         created_at: new.now,
@@ -331,7 +324,7 @@ const RESPONDER_RENEW_AFTER_DAYS: i64 = 60;
 /// one older than 60 days. Returns the responders it made (already stored).
 pub async fn ensure_ocsp_responders(
     store: &dyn Store,
-    dir: &DataDir,
+    keys: &KeyStore,
     config: &Config,
     registry: &CaRegistry,
 ) -> Result<Vec<Arc<LoadedCa>>, String> {
@@ -355,7 +348,7 @@ pub async fn ensure_ocsp_responders(
         };
         let (rec, signer) = issue_ca(
             store,
-            dir,
+            keys,
             config,
             NewCa {
                 key_algorithm: KeyAlgorithm::EcdsaP256,
@@ -410,18 +403,22 @@ pub struct CaRegistry {
 }
 
 impl CaRegistry {
-    pub async fn load(store: &dyn Store, dir: &Path) -> Result<CaRegistry, String> {
+    pub async fn load(store: &dyn Store, keys: &KeyStore) -> Result<CaRegistry, String> {
         let mut cas = Vec::new();
         for rec in store.list_cas().await.map_err(|e| e.to_string())? {
             let alg = KeyAlgorithm::parse(&rec.key_algorithm).ok_or_else(|| {
                 format!("CA {}: unknown key algorithm {}", rec.id, rec.key_algorithm)
             })?;
-            let pkcs8 = keyfile::read_private_key(&dir.join(&rec.key_file))?;
-            let signer = SoftwareSigner::from_pkcs8(alg, &pkcs8)
-                .map_err(|e| format!("CA {}: {e}", rec.id))?;
-            cas.push(Arc::new(LoadedCa::from_record(rec, Arc::new(signer))));
+            let signer = keys.load(&rec.id, &rec.key_file, alg)?;
+            cas.push(Arc::new(LoadedCa::from_record(rec, signer)));
         }
         Ok(CaRegistry { cas })
+    }
+
+    /// Adds CAs just made (and stored), such as new OCSP responders,
+    /// without loading every key again.
+    pub fn add(&mut self, made: Vec<Arc<LoadedCa>>) {
+        self.cas.extend(made);
     }
 
     /// Every CA certificate certwell holds: roots, issuing CAs and OCSP

@@ -392,7 +392,7 @@ pub fn presign_due(state: &AppState) -> usize {
 pub async fn renew_responders(state: &AppState) -> std::result::Result<usize, String> {
     let made = crate::service::hierarchy::ensure_ocsp_responders(
         state.store.as_ref(),
-        &state.dir,
+        &state.keys,
         &state.config,
         &state.cas,
     )

@@ -1,0 +1,302 @@
+//! Where CA keys live: files in the data directory (PKCS#8, encrypted
+//! when a passphrase is configured) or a PKCS#11 token.
+//!
+//! A CA record stores its key's location (`CaRecord::key_file`) as text:
+//! a path relative to the data directory for a file, or an RFC 7512
+//! PKCS#11 URI (`pkcs11:token=<label>;id=%01%02…`) for a token key.
+//! [`KeyLocation`] is that text parsed; [`KeyStore`] makes and loads keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use certwell_ca::{KeyAlgorithm, Pkcs11Token, Signer, SoftwareSigner, TokenSelector};
+
+use crate::config::{Config, DataDir};
+use crate::keyfile;
+
+/// Where one CA key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// A PKCS#8 PEM file, relative to the data directory.
+    File(PathBuf),
+    /// A private key in the token labelled `token`, with `CKA_ID` = `id`.
+    Pkcs11 { token: String, id: Vec<u8> },
+}
+
+impl KeyLocation {
+    pub fn parse(s: &str) -> Result<KeyLocation, String> {
+        let Some(attrs) = s.strip_prefix("pkcs11:") else {
+            return Ok(KeyLocation::File(PathBuf::from(s)));
+        };
+        let (mut token, mut id) = (None, None);
+        for attr in attrs.split(';') {
+            match attr.split_once('=') {
+                Some(("token", v)) => token = Some(percent_decode(v)?),
+                Some(("id", v)) => id = Some(percent_decode(v)?),
+                _ => {}
+            }
+        }
+        match (token, id) {
+            (Some(t), Some(id)) if !id.is_empty() => Ok(KeyLocation::Pkcs11 {
+                token: String::from_utf8(t).map_err(|_| format!("{s}: token is not UTF-8"))?,
+                id,
+            }),
+            _ => Err(format!("{s}: a PKCS#11 key URI needs token= and id=")),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyLocation::File(p) => write!(f, "{}", p.display()),
+            KeyLocation::Pkcs11 { token, id } => {
+                write!(f, "pkcs11:token={};id=", percent_encode(token.as_bytes()))?;
+                id.iter().try_for_each(|b| write!(f, "%{b:02X}"))
+            }
+        }
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+            let v = std::str::from_utf8(&hex)
+                .ok()
+                .filter(|h| h.len() == 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("{s}: bad percent-encoding"))?;
+            out.push(v);
+        } else {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// Makes and loads CA keys, per the settings.
+pub struct KeyStore {
+    root: PathBuf,
+    token: Option<Arc<Pkcs11Token>>,
+    passphrase: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("root", &self.root)
+            .field("token", &self.token)
+            .field("encrypted", &self.passphrase.is_some())
+            .finish()
+    }
+}
+
+/// The first line of a secret file.
+fn read_secret_file(what: &str, path: &Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{what}: {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        return Err(format!("{what}: {} is empty", path.display()));
+    }
+    Ok(line.to_string())
+}
+
+impl KeyStore {
+    /// Opens the configured token (logging in: a missing module or token,
+    /// or a wrong or locked PIN, is one line) and reads the passphrase.
+    pub fn open(dir: &DataDir, config: &Config) -> Result<KeyStore, String> {
+        let token = match &config.pkcs11 {
+            None => None,
+            Some(p) => {
+                let pin = match &p.pin_file {
+                    Some(f) => read_secret_file("pkcs11.pin_file", f)?,
+                    None => std::env::var(&p.pin_env)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| {
+                            format!(
+                                "pkcs11: the token's user PIN is needed: set {} or pkcs11.pin_file",
+                                p.pin_env
+                            )
+                        })?,
+                };
+                let selector = match (&p.token_label, p.slot) {
+                    (Some(l), _) => TokenSelector::Label(l.clone()),
+                    (None, Some(s)) => TokenSelector::Slot(s),
+                    (None, None) => {
+                        return Err("pkcs11: name the token by token_label or by slot".into())
+                    }
+                };
+                Some(Pkcs11Token::open(&p.module, &selector, &pin).map_err(|e| e.to_string())?)
+            }
+        };
+        let passphrase = match (&config.key_passphrase, &config.key_passphrase_file) {
+            (Some(p), _) => Some(p.0.as_bytes().to_vec()),
+            (None, Some(f)) => Some(read_secret_file("key_passphrase_file", f)?.into_bytes()),
+            (None, None) => None,
+        };
+        Ok(KeyStore {
+            root: dir.root.clone(),
+            token,
+            passphrase,
+        })
+    }
+
+    /// Generates a CA key: inside the token when one is configured,
+    /// otherwise a file under `keys/` (encrypted with the passphrase when
+    /// one is given). `name` labels a token key for people.
+    pub fn generate(
+        &self,
+        alg: KeyAlgorithm,
+        name: &str,
+    ) -> Result<(Arc<dyn Signer>, KeyLocation), String> {
+        if let Some(token) = &self.token {
+            let signer = token.generate(alg, name).map_err(|e| e.to_string())?;
+            let location = KeyLocation::Pkcs11 {
+                token: token.label().to_string(),
+                id: signer.id().to_vec(),
+            };
+            return Ok((Arc::new(signer), location));
+        }
+        let (signer, pkcs8) = SoftwareSigner::generate(alg).map_err(|e| e.to_string())?;
+        let rel = PathBuf::from(format!(
+            "keys/{}.key",
+            crate::service::hierarchy::ca_id_for(&signer.spki_der())
+        ));
+        self.write_key_file(&rel, &pkcs8)?;
+        Ok((Arc::new(signer), KeyLocation::File(rel)))
+    }
+
+    fn write_key_file(&self, rel: &Path, pkcs8: &[u8]) -> Result<(), String> {
+        let path = self.root.join(rel);
+        match &self.passphrase {
+            Some(pass) => {
+                let enc = certwell_ca::encrypt_pkcs8(pkcs8, pass)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                keyfile::write_secret(
+                    &path,
+                    certwell_ca::der_to_pem("ENCRYPTED PRIVATE KEY", &enc).as_bytes(),
+                )
+            }
+            None => keyfile::write_private_key(&path, pkcs8),
+        }
+    }
+
+    /// Loads the key at `location` (text as stored with the CA), checked
+    /// to be an `alg` key. `ca` names the CA in messages.
+    pub fn load(
+        &self,
+        ca: &str,
+        location: &str,
+        alg: KeyAlgorithm,
+    ) -> Result<Arc<dyn Signer>, String> {
+        match KeyLocation::parse(location).map_err(|e| format!("CA {ca}: {e}"))? {
+            KeyLocation::Pkcs11 { token, id } => {
+                let t = self.token.as_ref().ok_or_else(|| {
+                    format!("CA {ca}: its key is in PKCS#11 token {token:?}, but no [pkcs11] token is configured")
+                })?;
+                if t.label() != token {
+                    return Err(format!(
+                        "CA {ca}: its key is in PKCS#11 token {token:?}, but the configured token is {:?}",
+                        t.label()
+                    ));
+                }
+                let signer = t.find(alg, &id).map_err(|e| format!("CA {ca}: {e}"))?;
+                Ok(Arc::new(signer))
+            }
+            KeyLocation::File(rel) => {
+                let path = self.root.join(&rel);
+                let pkcs8 = self.read_key_file(ca, &path)?;
+                let signer =
+                    SoftwareSigner::from_pkcs8(alg, &pkcs8).map_err(|e| format!("CA {ca}: {e}"))?;
+                Ok(Arc::new(signer))
+            }
+        }
+    }
+
+    /// The plaintext PKCS#8 of a key file, decrypting an encrypted one.
+    fn read_key_file(&self, ca: &str, path: &Path) -> Result<Vec<u8>, String> {
+        let (label, der) = keyfile::read_pem(path)?;
+        match label.as_str() {
+            "ENCRYPTED PRIVATE KEY" => {
+                let pass = self.passphrase.as_ref().ok_or_else(|| {
+                    format!(
+                        "CA {ca}: its key {} is encrypted: set CERTWELL_KEY_PASSPHRASE or key_passphrase_file",
+                        path.display()
+                    )
+                })?;
+                certwell_ca::decrypt_pkcs8(&der, pass)
+                    .map_err(|e| format!("CA {ca}: {}: {e}", path.display()))
+            }
+            "PRIVATE KEY" => {
+                if self.passphrase.is_some() {
+                    tracing::warn!(
+                        ca,
+                        file = %path.display(),
+                        "CA key file is not encrypted; `certwell ca encrypt-keys` encrypts it"
+                    );
+                }
+                Ok(der)
+            }
+            other => Err(format!(
+                "CA {ca}: {}: a {other:?} PEM block is not a private key",
+                path.display()
+            )),
+        }
+    }
+
+    /// Encrypts every plaintext CA key file with the passphrase (each file
+    /// replaced atomically); returns how many it encrypted.
+    pub fn encrypt_key_files(&self, locations: &[(String, String)]) -> Result<usize, String> {
+        let pass = self
+            .passphrase
+            .as_ref()
+            .ok_or("a passphrase is needed: set CERTWELL_KEY_PASSPHRASE or key_passphrase_file")?;
+        let mut done = 0;
+        for (ca, location) in locations {
+            let KeyLocation::File(rel) = KeyLocation::parse(location)? else {
+                continue;
+            };
+            let path = self.root.join(&rel);
+            let (label, der) = keyfile::read_pem(&path)?;
+            if label != "PRIVATE KEY" {
+                continue;
+            }
+            let enc = certwell_ca::encrypt_pkcs8(&der, pass)
+                .map_err(|e| format!("CA {ca}: {}: {e}", path.display()))?;
+            let tmp = path.with_extension("key.tmp");
+            let _ = std::fs::remove_file(&tmp);
+            keyfile::write_secret(
+                &tmp,
+                certwell_ca::der_to_pem("ENCRYPTED PRIVATE KEY", &enc).as_bytes(),
+            )?;
+            // The encrypted copy must load before it replaces the original.
+            let back = certwell_ca::decrypt_pkcs8(&enc, pass).map_err(|e| e.to_string())?;
+            if back != der {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(format!("CA {ca}: the encrypted key did not read back"));
+            }
+            keyfile::replace(&tmp, &path)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+}
