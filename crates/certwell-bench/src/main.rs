@@ -148,7 +148,7 @@ async fn main() -> Result<(), String> {
         .cas
         .issuing_for(certwell_policy::CaPurpose::TlsOv)
         .into_iter()
-        .find(|c| c.signer.key_algorithm() == want_alg)
+        .find(|c| c.key_algorithm == want_alg)
         .cloned()
         .ok_or("no OV CA with that key type")?;
     let server = certwell_server::start(state.clone()).await?;
@@ -280,8 +280,12 @@ async fn main() -> Result<(), String> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let sign_rate = raw_signing_rate(ca.signer.clone(), threads, args.sign_seconds);
-    println!("ca: {} ({})", ca.name, ca.signer.key_algorithm().as_str());
+    let sign_rate = raw_signing_rate(
+        Arc::clone(ca.signer().map_err(|e| e.to_string())?),
+        threads,
+        args.sign_seconds,
+    );
+    println!("ca: {} ({})", ca.name, ca.key_algorithm.as_str());
     println!(
         "store: {}, {} instance(s)",
         if _cluster.is_some() || args.database_url.is_some() {

@@ -5,7 +5,7 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::derw::{self, Tlv};
 use crate::profile::{check_tbs, CertProfile, CheckedTbs};
 use crate::serial::RecordedSerial;
-use crate::signer::{SignatureScheme, Signer};
+use crate::signer::{KeyAlgorithm, SignatureScheme, Signer};
 use crate::CaError;
 
 // ---- OIDs -------------------------------------------------------------------
@@ -447,6 +447,90 @@ pub(crate) fn spki_kind(spki_der: &[u8]) -> Result<SpkiKind, CaError> {
             "unsupported subject public key algorithm {other}"
         ))),
     }
+}
+
+/// The key algorithm of an SPKI: the curve of an EC key, the modulus size
+/// of an RSA key (2048, 3072 or 4096 bits exactly).
+pub fn key_algorithm_of_spki(spki_der: &[u8]) -> Result<KeyAlgorithm, CaError> {
+    let (oid, params, key) = split_spki(spki_der)?;
+    match oid.as_str() {
+        "1.2.840.10045.2.1" => {
+            let curve = params
+                .filter(|p| p.tag == derw::TAG_OID)
+                .map(|p| derw::oid_to_string(p.value))
+                .transpose()
+                .map_err(|e| CaError::Parse(format!("EC parameters: {e}")))?;
+            match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => Ok(KeyAlgorithm::EcdsaP256),
+                Some("1.3.132.0.34") => Ok(KeyAlgorithm::EcdsaP384),
+                other => Err(CaError::InvalidInput(format!(
+                    "unsupported EC curve {}",
+                    other.unwrap_or("(none)")
+                ))),
+            }
+        }
+        "1.2.840.113549.1.1.1" => {
+            let ctx = |e: derw::DerError| CaError::Parse(format!("RSA public key: {e}"));
+            let rsa = Tlv::parse_single(key)
+                .and_then(|t| t.expect(derw::TAG_SEQUENCE))
+                .map_err(ctx)?;
+            let mut r = rsa.reader();
+            let n = r.read_tag(derw::TAG_INTEGER).map_err(ctx)?;
+            let magnitude = n.value.iter().skip_while(|b| **b == 0).count();
+            match magnitude * 8 {
+                2048 => Ok(KeyAlgorithm::Rsa2048),
+                3072 => Ok(KeyAlgorithm::Rsa3072),
+                4096 => Ok(KeyAlgorithm::Rsa4096),
+                bits => Err(CaError::InvalidInput(format!(
+                    "unsupported RSA key size {bits} (2048, 3072 or 4096)"
+                ))),
+            }
+        }
+        other => Err(CaError::InvalidInput(format!(
+            "unsupported public key algorithm {other}"
+        ))),
+    }
+}
+
+/// What a CA certificate brought in from outside says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertInfo {
+    pub spki_der: Vec<u8>,
+    pub key_algorithm: KeyAlgorithm,
+    /// basicConstraints cA=TRUE.
+    pub is_ca: bool,
+    /// Subject and issuer names are equal (a root, or a self-issued CA).
+    pub self_issued: bool,
+    pub subject_common_name: Option<String>,
+    pub not_after: OffsetDateTime,
+}
+
+/// Reads a CA certificate (an imported root or intermediate).
+pub fn ca_certificate_info(cert_der: &[u8]) -> Result<CaCertInfo, CaError> {
+    let c = ParsedCert::parse(cert_der)?;
+    let summary = crate::util::certificate_summary(cert_der)?;
+    Ok(CaCertInfo {
+        spki_der: c.spki_raw.to_vec(),
+        key_algorithm: key_algorithm_of_spki(c.spki_raw)?,
+        is_ca: c.is_ca(),
+        self_issued: c.subject_raw == c.issuer_raw,
+        subject_common_name: summary.subject_common_name,
+        not_after: summary.not_after,
+    })
+}
+
+/// A PKCS#10 request for a CA key, subject C/O/CN, no attributes, signed
+/// by `signer` (for an intermediate an external root is to sign).
+pub fn build_ca_csr(subject: &CaSubject, signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
+    let info = derw::seq(&[
+        &derw::uint_u64(0),
+        &ca_subject_der(subject)?,
+        &signer.spki_der(),
+        &derw::tlv(derw::ctx_cons(0), &[]),
+    ]);
+    let alg = check_signer_alg(signer)?;
+    let sig = signer.sign(&info)?;
+    Ok(derw::seq(&[&info, &alg, &derw::bit_string(&sig)]))
 }
 
 // ---- signature verification (post-issuance self check) -------------------------------
@@ -1246,5 +1330,34 @@ mod tests {
         assert!(check_dns_name("example.com.", false).is_err());
         assert!(check_dns_name("Example.com", false).is_err());
         assert!(check_dns_name("localhost", false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod ceremony_tests {
+    use super::*;
+    use crate::SoftwareSigner;
+
+    #[test]
+    fn key_algorithm_of_every_generated_key_and_a_ca_csr_that_verifies() {
+        for alg in KeyAlgorithm::ALL {
+            let (signer, _) = SoftwareSigner::generate(alg).unwrap();
+            assert_eq!(key_algorithm_of_spki(&signer.spki_der()).unwrap(), alg);
+            let subject = CaSubject {
+                country: "DE".into(),
+                organization: "Example Corp".into(),
+                common_name: format!("Example {alg} CA"),
+            };
+            let csr = build_ca_csr(&subject, &signer).unwrap();
+            let pem = crate::der_to_pem("CERTIFICATE REQUEST", &csr);
+            let v = crate::parse_and_verify_csr(&pem).unwrap();
+            assert_eq!(v.spki_der, signer.spki_der());
+            assert_eq!(v.key_algorithm, alg);
+            assert_eq!(
+                v.subject_common_name.as_deref(),
+                Some(subject.common_name.as_str())
+            );
+        }
+        assert!(key_algorithm_of_spki(b"\x30\x00").is_err());
     }
 }

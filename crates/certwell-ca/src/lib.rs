@@ -41,11 +41,12 @@ pub mod testing;
 mod util;
 
 pub use cert::{
-    build_ca_certificate, build_tls_leaf, verify_issued_by, CaCertRequest, CaProfile, CaSubject,
-    TlsLeafRequest, TlsSubject, CERTWELL_OID_ARC, OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS,
-    OID_EKU_CLIENT_AUTH, OID_EKU_DOCUMENT_SIGNING_MS, OID_EKU_EMAIL_PROTECTION,
-    OID_EKU_OCSP_SIGNING, POLICY_CERTWELL_CLIENT_AUTH, POLICY_CERTWELL_DOCUMENT_SIGNING,
-    POLICY_TLS_EV, POLICY_TLS_OV, SMIME_ISSUING_CA_POLICIES,
+    build_ca_certificate, build_ca_csr, build_tls_leaf, ca_certificate_info, key_algorithm_of_spki,
+    verify_issued_by, CaCertInfo, CaCertRequest, CaProfile, CaSubject, TlsLeafRequest, TlsSubject,
+    CERTWELL_OID_ARC, OID_EKU_ADOBE_AUTHENTIC_DOCUMENTS, OID_EKU_CLIENT_AUTH,
+    OID_EKU_DOCUMENT_SIGNING_MS, OID_EKU_EMAIL_PROTECTION, OID_EKU_OCSP_SIGNING,
+    POLICY_CERTWELL_CLIENT_AUTH, POLICY_CERTWELL_DOCUMENT_SIGNING, POLICY_TLS_EV, POLICY_TLS_OV,
+    SMIME_ISSUING_CA_POLICIES,
 };
 pub use crl::{build_crl, CrlEntry};
 pub use csr::{parse_and_verify_csr, spki_sha256_hex, CsrError, CsrKeyType, VerifiedCsr};
@@ -65,8 +66,8 @@ pub use serial::{RecordedSerial, SerialLedger};
 pub use signer::{KeyAlgorithm, SignatureScheme, Signer, SoftwareSigner};
 pub use subscriber::{build_subscriber_leaf, KeyUsageBits, SubjectAttr, SubscriberLeafRequest};
 pub use util::{
-    certificate_common_name, certificate_summary, der_to_pem, pkcs7_certs_only_der,
-    sha1_thumbprint_hex_upper, CertSummary,
+    certificate_common_name, certificate_summary, crl_next_update, der_to_pem,
+    pkcs7_certs_only_der, sha1_thumbprint_hex_upper, CertSummary,
 };
 
 /// Errors from certificate / CRL construction and signing.

@@ -131,6 +131,19 @@ pub fn certificate_summary(cert_der: &[u8]) -> Result<CertSummary, CaError> {
     })
 }
 
+/// The nextUpdate of a CRL (None when it has none or cannot be read).
+pub fn crl_next_update(crl_der: &[u8]) -> Option<time::OffsetDateTime> {
+    let crl = Tlv::parse_single(crl_der).ok()?;
+    let mut r = crl.reader();
+    let mut t = r.read_tag(derw::TAG_SEQUENCE).ok()?.reader();
+    t.read_optional(derw::TAG_INTEGER).ok()?;
+    t.read_tag(derw::TAG_SEQUENCE).ok()?;
+    t.read_tag(derw::TAG_SEQUENCE).ok()?;
+    t.read().ok()?;
+    let next = t.read().ok()?;
+    parse_time(next).ok()
+}
+
 /// SHA-1 of the certificate DER, upper-case hex (DigiCert "thumbprint").
 pub fn sha1_thumbprint_hex_upper(cert_der: &[u8]) -> String {
     hex::encode_upper(aws_lc_rs::digest::digest(

@@ -361,6 +361,11 @@ fn ca_and_crl_input_errors() {
     )
     .is_err());
     assert!(build_crl(&c.ica_der, &c.ica_signer, 1, nb, nb, &[]).is_err());
+    // The nextUpdate of a CRL reads back.
+    let next = nb + Duration::days(365);
+    let crl = build_crl(&c.root_der, &c.root_signer, 1, nb, next, &[]).unwrap();
+    assert_eq!(certwell_ca::crl_next_update(&crl), Some(next));
+    assert_eq!(certwell_ca::crl_next_update(b"\x30\x00"), None);
     assert!(build_crl(b"junk", &c.ica_signer, 1, nb, nb + Duration::days(7), &[]).is_err());
     assert!(build_crl(
         &c.ica_der,

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::extract::hash_api_key;
 use crate::keyfile;
 use crate::keystore::KeyStore;
-use crate::service::hierarchy::{create_hierarchy, default_hierarchy};
+use crate::service::hierarchy::{create_hierarchy, default_hierarchy, has_ceremony_cas};
 
 /// Stores the hash of a new key and returns the key (shown once).
 pub async fn new_api_key(
@@ -98,7 +98,13 @@ pub async fn initialize(
         )
         .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
     }
-    create_hierarchy(store, keys, config, &default_hierarchy()).await?;
+    // The zero-configuration hierarchy, completed on every start (a data
+    // directory from an older version gets the CAs it lacks) — unless the
+    // hierarchy comes from `certwell ca` ceremonies.
+    let existing = store.list_cas().await.map_err(|e| e.to_string())?;
+    if !has_ceremony_cas(&existing) {
+        create_hierarchy(store, keys, config, &default_hierarchy()).await?;
+    }
     if !store
         .list_accounts()
         .await

@@ -2,8 +2,11 @@
 //! when a passphrase is configured) or a PKCS#11 token.
 //!
 //! A CA record stores its key's location (`CaRecord::key_file`) as text:
-//! a path relative to the data directory for a file, or an RFC 7512
-//! PKCS#11 URI (`pkcs11:token=<label>;id=%01%02…`) for a token key.
+//! a path (relative to the data directory, or absolute) for a file, an
+//! RFC 7512 PKCS#11 URI (`pkcs11:token=<label>;id=%01%02…`) for a token
+//! key, either behind `offline:` for a key the serving process never loads
+//! (a root kept offline, used only by ceremony commands), or `none` for a
+//! CA certwell holds no key of (an external root).
 //! [`KeyLocation`] is that text parsed; [`KeyStore`] makes and loads keys.
 
 use std::path::{Path, PathBuf};
@@ -21,10 +24,25 @@ pub enum KeyLocation {
     File(PathBuf),
     /// A private key in the token labelled `token`, with `CKA_ID` = `id`.
     Pkcs11 { token: String, id: Vec<u8> },
+    /// A key kept offline: only ceremony commands load it.
+    Offline(Box<KeyLocation>),
+    /// No key: a CA certwell only has the certificate of.
+    None,
 }
 
 impl KeyLocation {
     pub fn parse(s: &str) -> Result<KeyLocation, String> {
+        if s == "none" {
+            return Ok(KeyLocation::None);
+        }
+        if let Some(inner) = s.strip_prefix("offline:") {
+            return match KeyLocation::parse(inner)? {
+                l @ (KeyLocation::File(_) | KeyLocation::Pkcs11 { .. }) => {
+                    Ok(KeyLocation::Offline(Box::new(l)))
+                }
+                _ => Err(format!("{s}: offline: names a key file or a token key")),
+            };
+        }
         let Some(attrs) = s.strip_prefix("pkcs11:") else {
             return Ok(KeyLocation::File(PathBuf::from(s)));
         };
@@ -54,6 +72,8 @@ impl std::fmt::Display for KeyLocation {
                 write!(f, "pkcs11:token={};id=", percent_encode(token.as_bytes()))?;
                 id.iter().try_for_each(|b| write!(f, "%{b:02X}"))
             }
+            KeyLocation::Offline(inner) => write!(f, "offline:{inner}"),
+            KeyLocation::None => f.write_str("none"),
         }
     }
 }
@@ -89,6 +109,17 @@ fn percent_decode(s: &str) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+/// Where a ceremony puts a new key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyTarget {
+    /// The token if one is configured, else a file in `keys/`.
+    Default,
+    /// The configured token.
+    Token,
+    /// This file (absolute, or relative to the data directory).
+    File(PathBuf),
 }
 
 /// Makes and loads CA keys, per the settings.
@@ -168,7 +199,25 @@ impl KeyStore {
         alg: KeyAlgorithm,
         name: &str,
     ) -> Result<(Arc<dyn Signer>, KeyLocation), String> {
-        if let Some(token) = &self.token {
+        self.generate_at(alg, name, KeyTarget::Default)
+    }
+
+    /// Generates a CA key where `target` says.
+    pub fn generate_at(
+        &self,
+        alg: KeyAlgorithm,
+        name: &str,
+        target: KeyTarget,
+    ) -> Result<(Arc<dyn Signer>, KeyLocation), String> {
+        let in_token = match &target {
+            KeyTarget::Token => true,
+            KeyTarget::File(_) => false,
+            KeyTarget::Default => self.token.is_some(),
+        };
+        if in_token {
+            let token = self.token.as_ref().ok_or(
+                "a key in the PKCS#11 token was asked for, but no [pkcs11] token is configured",
+            )?;
             let signer = token.generate(alg, name).map_err(|e| e.to_string())?;
             let location = KeyLocation::Pkcs11 {
                 token: token.label().to_string(),
@@ -177,12 +226,37 @@ impl KeyStore {
             return Ok((Arc::new(signer), location));
         }
         let (signer, pkcs8) = SoftwareSigner::generate(alg).map_err(|e| e.to_string())?;
+        let rel = match target {
+            KeyTarget::File(path) => path,
+            _ => PathBuf::from(format!(
+                "keys/{}.key",
+                crate::service::hierarchy::ca_id_for(&signer.spki_der())
+            )),
+        };
+        self.write_key_file(&rel, &pkcs8)?;
+        Ok((Arc::new(signer), KeyLocation::File(rel)))
+    }
+
+    /// Stores an existing PKCS#8 key as a key file of the data directory
+    /// (encrypted with the passphrase when one is given): importing a CA.
+    pub fn import_key_file(
+        &self,
+        alg: KeyAlgorithm,
+        pkcs8: &[u8],
+    ) -> Result<(Arc<dyn Signer>, KeyLocation), String> {
+        let signer = SoftwareSigner::from_pkcs8(alg, pkcs8).map_err(|e| e.to_string())?;
         let rel = PathBuf::from(format!(
             "keys/{}.key",
             crate::service::hierarchy::ca_id_for(&signer.spki_der())
         ));
-        self.write_key_file(&rel, &pkcs8)?;
+        self.write_key_file(&rel, pkcs8)?;
         Ok((Arc::new(signer), KeyLocation::File(rel)))
+    }
+
+    /// Reads a PEM private key file given to a ceremony (plaintext, or
+    /// encrypted with the configured passphrase).
+    pub fn read_foreign_key(&self, path: &Path) -> Result<Vec<u8>, String> {
+        self.read_key_file(&path.display().to_string(), path)
     }
 
     fn write_key_file(&self, rel: &Path, pkcs8: &[u8]) -> Result<(), String> {
@@ -201,7 +275,8 @@ impl KeyStore {
     }
 
     /// Loads the key at `location` (text as stored with the CA), checked
-    /// to be an `alg` key. `ca` names the CA in messages.
+    /// to be an `alg` key, for the serving process: an offline key or a
+    /// CA without a key is refused. `ca` names the CA in messages.
     pub fn load(
         &self,
         ca: &str,
@@ -209,6 +284,23 @@ impl KeyStore {
         alg: KeyAlgorithm,
     ) -> Result<Arc<dyn Signer>, String> {
         match KeyLocation::parse(location).map_err(|e| format!("CA {ca}: {e}"))? {
+            KeyLocation::Offline(_) => Err(format!(
+                "CA {ca}: its key is kept offline; only `certwell ca` ceremony commands use it"
+            )),
+            loc => self.load_location(ca, &loc, alg),
+        }
+    }
+
+    /// Loads a key wherever it is, offline keys included (a ceremony).
+    pub fn load_location(
+        &self,
+        ca: &str,
+        location: &KeyLocation,
+        alg: KeyAlgorithm,
+    ) -> Result<Arc<dyn Signer>, String> {
+        match location {
+            KeyLocation::None => Err(format!("CA {ca}: certwell holds no key of this CA")),
+            KeyLocation::Offline(inner) => self.load_location(ca, inner, alg),
             KeyLocation::Pkcs11 { token, id } => {
                 let t = self.token.as_ref().ok_or_else(|| {
                     format!("CA {ca}: its key is in PKCS#11 token {token:?}, but no [pkcs11] token is configured")
@@ -219,11 +311,11 @@ impl KeyStore {
                         t.label()
                     ));
                 }
-                let signer = t.find(alg, &id).map_err(|e| format!("CA {ca}: {e}"))?;
+                let signer = t.find(alg, id).map_err(|e| format!("CA {ca}: {e}"))?;
                 Ok(Arc::new(signer))
             }
             KeyLocation::File(rel) => {
-                let path = self.root.join(&rel);
+                let path = self.root.join(rel);
                 let pkcs8 = self.read_key_file(ca, &path)?;
                 let signer =
                     SoftwareSigner::from_pkcs8(alg, &pkcs8).map_err(|e| format!("CA {ca}: {e}"))?;
@@ -272,10 +364,20 @@ impl KeyStore {
             .ok_or("a passphrase is needed: set CERTWELL_KEY_PASSPHRASE or key_passphrase_file")?;
         let mut done = 0;
         for (ca, location) in locations {
-            let KeyLocation::File(rel) = KeyLocation::parse(location)? else {
-                continue;
+            let rel = match KeyLocation::parse(location)? {
+                KeyLocation::File(rel) => rel,
+                KeyLocation::Offline(inner) => match *inner {
+                    KeyLocation::File(rel) => rel,
+                    _ => continue,
+                },
+                _ => continue,
             };
             let path = self.root.join(&rel);
+            if !path.exists() {
+                // An offline key whose medium is not attached.
+                tracing::warn!(ca = %ca, file = %path.display(), "key file not found; not encrypted");
+                continue;
+            }
             let (label, der) = keyfile::read_pem(&path)?;
             if label != "PRIVATE KEY" {
                 continue;

@@ -58,17 +58,6 @@ pub async fn open_store(
     Ok(store)
 }
 
-/// `certwell ca encrypt-keys`: encrypts every plaintext CA key file with
-/// the configured passphrase. Returns how many files it encrypted.
-pub async fn encrypt_ca_keys(dir: &DataDir, config: &Config) -> Result<usize, String> {
-    let store = open_store(dir, config).await?;
-    let keys = keystore::KeyStore::open(dir, config)?;
-    let cas = store.list_cas().await.map_err(|e| e.to_string());
-    store.close().await;
-    let locations: Vec<(String, String)> = cas?.into_iter().map(|c| (c.id, c.key_file)).collect();
-    keys.encrypt_key_files(&locations)
-}
-
 /// Opens (initializing on first use) the data directory and loads the CAs.
 /// Returns the state and, on first initialization, the admin API key.
 pub async fn open(

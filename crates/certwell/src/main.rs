@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use certwell_ca::KeyAlgorithm;
 use certwell_policy::approval::{ApprovalWorkflow, Role};
 use certwell_policy::organization::ValidationType;
 use certwell_server::{Config, DataDir};
@@ -80,8 +81,121 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct CaOpts {
+    /// The CA's common name.
+    #[arg(long)]
+    name: String,
+    /// Subject organization (default: the settings' ca_organization).
+    #[arg(long)]
+    organization: Option<String>,
+    /// Subject country, two letters (default: the settings' ca_country).
+    #[arg(long)]
+    country: Option<String>,
+    /// ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096.
+    #[arg(long = "key-type", value_parser = key_type)]
+    key_type: KeyAlgorithm,
+    /// Validity in days.
+    #[arg(long)]
+    days: Option<i64>,
+}
+
+fn key_type(s: &str) -> Result<KeyAlgorithm, String> {
+    KeyAlgorithm::parse(s)
+        .ok_or_else(|| "one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096".to_string())
+}
+
+impl CaOpts {
+    fn options(&self, default_days: i64) -> certwell_server::service::ceremony::CaOptions {
+        certwell_server::service::ceremony::CaOptions {
+            common_name: self.name.clone(),
+            organization: self.organization.clone(),
+            country: self.country.clone(),
+            key_algorithm: self.key_type,
+            validity_days: self.days.unwrap_or(default_days),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum CaCommand {
+    /// List the CAs: id, purpose, default, key location, name.
+    List,
+    /// Create a root CA kept offline: its key goes to --key-out (a file on
+    /// removable media; encrypted with CERTWELL_KEY_PASSPHRASE when set)
+    /// or into the PKCS#11 token (--pkcs11), and the server never loads
+    /// it. Its first CRL (a year) is signed at once.
+    CreateRoot {
+        #[command(flatten)]
+        ca: CaOpts,
+        #[arg(long, value_name = "FILE", conflicts_with = "pkcs11")]
+        key_out: Option<PathBuf>,
+        #[arg(long)]
+        pkcs11: bool,
+    },
+    /// Create an issuing CA signed by a CA certwell holds the key of (an
+    /// offline root: its key is read from where it was recorded, or from
+    /// --parent-key). Servers use it after their next start.
+    CreateIntermediate {
+        #[command(flatten)]
+        ca: CaOpts,
+        /// The signing CA's id (certwell ca list).
+        #[arg(long)]
+        parent: String,
+        /// tls-ov, tls-ev, smime, client-auth or document-signing.
+        #[arg(long)]
+        profile: String,
+        /// New orders of its products use it (the newest default wins: a
+        /// rollover; the old CA keeps serving its CRLs and OCSP).
+        #[arg(long)]
+        default: bool,
+        /// Where the parent's key is now (a file or a pkcs11: URI).
+        #[arg(long, value_name = "KEY")]
+        parent_key: Option<String>,
+    },
+    /// Generate an issuing CA's key and print a CSR for an external root
+    /// (a team's enterprise CA) to sign; `ca import` brings the signed
+    /// certificate.
+    Csr {
+        #[command(flatten)]
+        ca: CaOpts,
+        #[arg(long)]
+        profile: String,
+    },
+    /// Import a CA certificate: an intermediate signed for a `ca csr` key,
+    /// an existing CA with its key (--key FILE or pkcs11: URI), or a root
+    /// (kept offline). --chain gives the CA certificates above it.
+    Import {
+        #[arg(long, value_name = "PEM")]
+        cert: PathBuf,
+        #[arg(long, value_name = "PEM")]
+        chain: Option<PathBuf>,
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// Import the certificate alone (a root certwell holds no key of).
+        #[arg(long, conflicts_with = "key")]
+        no_key: bool,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        default: bool,
+    },
+    /// Sign a root's CRL valid for --days (at most 365) and store it; the
+    /// servers serve it as stored.
+    SignCrl {
+        #[arg(long = "ca")]
+        ca: String,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Where the root's key is now (a file or a pkcs11: URI).
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Print a CA's chain (PEM, the CA first, up to its root).
+    Chain {
+        #[arg(long = "ca")]
+        ca: String,
+    },
     /// Encrypt every plaintext CA key file with the passphrase of
     /// CERTWELL_KEY_PASSPHRASE or `key_passphrase_file` (each file is
     /// replaced once its encrypted copy reads back). Stop the server first;
@@ -297,12 +411,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Ca {
-            command: CaCommand::EncryptKeys,
-        } => {
-            let n = certwell_server::encrypt_ca_keys(&dir, &config).await?;
-            println!("Encrypted {n} CA key file(s) in {}.", dir.keys().display());
-            Ok(())
+        Command::Ca { command } => {
+            config.validate()?;
+            let store = certwell_server::open_store(&dir, &config).await?;
+            let keys = certwell_server::keystore::KeyStore::open(&dir, &config)?;
+            let done = ca_command(&dir, &config, store.as_ref(), &keys, command).await;
+            store.close().await;
+            done
         }
         Command::Init => {
             let (state, key) = certwell_server::open(&dir, config).await?;
@@ -586,6 +701,139 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("certwell: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn ca_command(
+    dir: &DataDir,
+    config: &Config,
+    store: &dyn certwell_store::Store,
+    keys: &certwell_server::keystore::KeyStore,
+    command: CaCommand,
+) -> Result<(), String> {
+    use certwell_server::keystore::KeyTarget;
+    use certwell_server::service::ceremony;
+    let ceremony = ceremony::Ceremony {
+        dir,
+        store,
+        keys,
+        config,
+    };
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    match command {
+        CaCommand::List => {
+            for c in store.list_cas().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{}  {:<16} {:<8} {:<8} {}  ({})",
+                    c.id,
+                    c.purpose.as_deref().unwrap_or("root"),
+                    if c.is_default { "default" } else { "-" },
+                    c.parent_id.as_deref().unwrap_or("-"),
+                    c.name,
+                    c.key_file
+                );
+            }
+            Ok(())
+        }
+        CaCommand::CreateRoot {
+            ca,
+            key_out,
+            pkcs11,
+        } => {
+            let target = match (key_out, pkcs11) {
+                (Some(p), false) => KeyTarget::File(
+                    std::path::absolute(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
+                (None, true) => KeyTarget::Token,
+                _ => return Err("create-root: give --key-out FILE or --pkcs11".into()),
+            };
+            let rec = ceremony.create_root(&ca.options(25 * 365), target).await?;
+            println!("{}  root  {}", rec.id, rec.name);
+            Ok(())
+        }
+        CaCommand::CreateIntermediate {
+            ca,
+            parent,
+            profile,
+            default,
+            parent_key,
+        } => {
+            let rec = ceremony
+                .create_intermediate(
+                    &ca.options(10 * 365),
+                    &parent,
+                    &profile,
+                    default,
+                    parent_key.as_deref(),
+                )
+                .await?;
+            println!(
+                "{}  {}  {}",
+                rec.id,
+                rec.purpose.as_deref().unwrap_or(""),
+                rec.name
+            );
+            Ok(())
+        }
+        CaCommand::Csr { ca, profile } => {
+            let pem = ceremony.intermediate_csr(&ca.options(0), &profile)?;
+            print!("{pem}");
+            Ok(())
+        }
+        CaCommand::Import {
+            cert,
+            chain,
+            key,
+            no_key,
+            profile,
+            default,
+        } => {
+            let cert_pem = read(&cert)?;
+            let chain_pem = chain.as_ref().map(read).transpose()?;
+            let key = match (&key, no_key) {
+                (Some(k), _) => ceremony::ImportKey::Given(k),
+                (None, true) => ceremony::ImportKey::None,
+                (None, false) => ceremony::ImportKey::Pending,
+            };
+            let rec = ceremony
+                .import_ca(ceremony::Import {
+                    cert_pem: &cert_pem,
+                    chain_pem: chain_pem.as_deref(),
+                    key,
+                    profile: profile.as_deref(),
+                    is_default: default,
+                })
+                .await?;
+            println!(
+                "{}  {}  {}",
+                rec.id,
+                rec.purpose.as_deref().unwrap_or("root"),
+                rec.name
+            );
+            Ok(())
+        }
+        CaCommand::SignCrl { ca, days, key } => {
+            let (id, number) = ceremony.sign_ca_crl(&ca, days, key.as_deref()).await?;
+            println!("CRL number {number} of CA {id} signed, valid {days} days.");
+            Ok(())
+        }
+        CaCommand::Chain { ca } => {
+            print!("{}", ceremony.chain_pem(&ca).await?);
+            Ok(())
+        }
+        CaCommand::EncryptKeys => {
+            let locations: Vec<(String, String)> = store
+                .list_cas()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| (c.id, c.key_file))
+                .collect();
+            let n = keys.encrypt_key_files(&locations)?;
+            println!("Encrypted {n} CA key file(s) in {}.", dir.keys().display());
+            Ok(())
         }
     }
 }

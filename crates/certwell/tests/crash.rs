@@ -5,136 +5,14 @@
 //! serving on). Two instances also race for a unique alternative order id
 //! and for an approved order.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A `certwell serve --sandbox` process; killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(dir: &Path, database_url: Option<&str>) -> Server {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_certwell"));
-        cmd.arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--sandbox", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("CERTWELL_LOG", "warn")
-            .env("CERTWELL_DURABILITY", "full")
-            .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
-            .env("CERTWELL_RATE_LIMIT_PER_5S", "1000000")
-            .env("CERTWELL_RATE_LIMIT_PER_3MIN", "1000000")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(url) = database_url {
-            cmd.env("CERTWELL_DATABASE_URL", url);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
-            if line.contains("listening") {
-                break;
-            }
-        }
-        Server { child, port }
-    }
-
-    /// SIGKILL: no shutdown, no flush, no goodbye.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-/// One HTTP/1.1 request; `None` when the connection failed (the server
-/// is gone), else the status and body.
-fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nX-DC-DEVKEY: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.get(9..12)?.parse().ok()?;
-    let body = out.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
-/// Runs a `certwell` command on `dir`; its standard output, trimmed.
-fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("CERTWELL_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "certwell {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn csr() -> String {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "/dev/null",
-            "-subj",
-            "/CN=example.com",
-            "-outform",
-            "PEM",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn order_body(org: i64, extra: &str) -> String {
-    format!(
-        r#"{{"certificate":{{"common_name":"example.com","csr":"{}","signature_hash":"sha256"}},"organization":{{"id":{org}}},"order_validity":{{"years":1}}{extra}}}"#,
-        json_escape(&csr())
-    )
-}
-
-fn json_value(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
-}
+use common::*;
 
 /// Two instances at once: orders with one alternative order id (the
 /// account requires them unique) through both — exactly one is taken; an
@@ -241,10 +119,6 @@ fn instances_race(dir: &Path, url: &str, a: u16, b: u16, key: &str, org: i64) {
     );
 }
 
-fn json_escape(s: &str) -> String {
-    s.replace('\n', "\\n")
-}
-
 /// Orders as fast as the servers take them, from four clients spread over
 /// `ports`, until `stop`; returns the ids acknowledged with 201.
 fn load(
@@ -284,22 +158,6 @@ fn load(
             })
         })
         .collect()
-}
-
-fn admin_key(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("admin-api-key"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-fn create_org(port: u16, key: &str) -> i64 {
-    let org = r#"{"name":"Crash Org","country":"us","address":"1 Main St","city":"Lindon","state":"Utah","zip":"84042","telephone":"801-555-0100","organization_contact":{"first_name":"A","last_name":"B","email":"a@example.com","job_title":"CEO","telephone":"1"}}"#;
-    let (s, b) = http(port, "POST", "/services/v2/organization", key, org).unwrap();
-    assert_eq!(s, 201, "{b}");
-    serde_json::from_str::<serde_json::Value>(&b).unwrap()["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// Every acknowledged order is there and issued, its serial unique.

@@ -3,27 +3,12 @@
 //! converted by `certwell ca encrypt-keys`, CA keys in a PKCS#11 token
 //! (SoftHSM2) with a wrong PIN stopping start-up with one line.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `certwell --data-dir DIR ARGS` with `env`; (success, stdout, stderr).
-fn certwell(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("CERTWELL_LOG", "warn")
-        .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
-        .env_remove("CERTWELL_KEY_PASSPHRASE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run certwell");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::certwell;
 
 /// (file name, first line) of every file under `keys/`.
 fn key_files(dir: &Path) -> Vec<(String, String)> {

@@ -10,7 +10,7 @@ use certwell_store::{CaRecord, Store};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
-use crate::keystore::KeyStore;
+use crate::keystore::{KeyLocation, KeyStore, KeyTarget};
 use crate::service::ledger::Serials;
 
 /// One CA to create on init.
@@ -28,13 +28,57 @@ pub struct CaSpec {
     pub validity_days: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpecProfile {
     Root,
     TlsIssuing { ev: bool },
     SmimeIssuing,
     ClientAuthIssuing,
     DocumentSigningIssuing,
+}
+
+impl SpecProfile {
+    /// The issuing profiles by the names ceremony commands take.
+    pub const ISSUING_NAMES: [&'static str; 5] = [
+        "tls-ov",
+        "tls-ev",
+        "smime",
+        "client-auth",
+        "document-signing",
+    ];
+
+    pub fn parse_issuing(name: &str) -> Option<SpecProfile> {
+        Some(match name {
+            "tls-ov" => SpecProfile::TlsIssuing { ev: false },
+            "tls-ev" => SpecProfile::TlsIssuing { ev: true },
+            "smime" => SpecProfile::SmimeIssuing,
+            "client-auth" => SpecProfile::ClientAuthIssuing,
+            "document-signing" => SpecProfile::DocumentSigningIssuing,
+            _ => return None,
+        })
+    }
+
+    pub fn ca_profile(self) -> CaProfile {
+        match self {
+            SpecProfile::Root => CaProfile::Root,
+            SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
+            SpecProfile::SmimeIssuing => CaProfile::SmimeIssuing,
+            SpecProfile::ClientAuthIssuing => CaProfile::ClientAuthIssuing,
+            SpecProfile::DocumentSigningIssuing => CaProfile::DocumentSigningIssuing,
+        }
+    }
+
+    /// The products an issuing CA of this profile signs for.
+    pub fn purpose(self) -> Option<CaPurpose> {
+        match self {
+            SpecProfile::Root => None,
+            SpecProfile::TlsIssuing { ev: false } => Some(CaPurpose::TlsOv),
+            SpecProfile::TlsIssuing { ev: true } => Some(CaPurpose::TlsEv),
+            SpecProfile::SmimeIssuing => Some(CaPurpose::Smime),
+            SpecProfile::ClientAuthIssuing => Some(CaPurpose::ClientAuth),
+            SpecProfile::DocumentSigningIssuing => Some(CaPurpose::DocumentSigning),
+        }
+    }
 }
 
 /// The hierarchy `certwell init` creates. Each product family has its own
@@ -193,13 +237,7 @@ pub async fn create_hierarchy(
             }
             continue;
         }
-        let profile = match spec.profile {
-            SpecProfile::Root => CaProfile::Root,
-            SpecProfile::TlsIssuing { ev } => CaProfile::TlsIssuing { ev },
-            SpecProfile::SmimeIssuing => CaProfile::SmimeIssuing,
-            SpecProfile::ClientAuthIssuing => CaProfile::ClientAuthIssuing,
-            SpecProfile::DocumentSigningIssuing => CaProfile::DocumentSigningIssuing,
-        };
+        let profile = spec.profile.ca_profile();
         // A root signs itself; an issuing CA is signed by its parent.
         let parent = match spec.parent {
             None => None,
@@ -214,6 +252,10 @@ pub async fn create_hierarchy(
             config,
             NewCa {
                 key_algorithm: spec.key_algorithm,
+                key_target: KeyTarget::Default,
+                offline: false,
+                country: config.ca_country.clone(),
+                organization: config.ca_organization.clone(),
                 common_name: spec.common_name.to_string(),
                 profile,
                 validity_days: spec.validity_days,
@@ -224,6 +266,20 @@ pub async fn create_hierarchy(
             },
         )
         .await?;
+        if spec.parent.is_none() {
+            // A root's CRL is signed now, while its key is at hand; the
+            // serving process serves it as stored.
+            crate::service::status::sign_crl(
+                store,
+                &rec.id,
+                &rec.cert_der,
+                Arc::clone(&signer),
+                crate::service::status::ROOT_CRL_VALIDITY,
+                0,
+            )
+            .await
+            .map_err(|e| format!("CA {}: its first CRL: {}", rec.id, e.message))?;
+        }
         made.insert(
             spec.handle,
             Issuer {
@@ -236,42 +292,66 @@ pub async fn create_hierarchy(
     Ok(())
 }
 
+/// Whether the store holds CAs a ceremony made (names not in the
+/// zero-configuration hierarchy): then `init` leaves the hierarchy alone.
+pub fn has_ceremony_cas(existing: &[CaRecord]) -> bool {
+    let default = default_hierarchy();
+    existing.iter().any(|c| {
+        c.purpose.as_deref() != Some(OCSP_RESPONDER_PURPOSE)
+            && !default.iter().any(|s| s.common_name == c.name)
+    })
+}
+
 /// A CA that signs another CA's certificate.
-struct Issuer {
-    id: String,
-    signer: Arc<dyn Signer>,
-    cert_der: Vec<u8>,
+pub(crate) struct Issuer {
+    pub id: String,
+    pub signer: Arc<dyn Signer>,
+    pub cert_der: Vec<u8>,
 }
 
 /// A CA certificate to make: a root (no parent), an issuing CA or a
 /// delegated OCSP responder.
-struct NewCa<'a> {
-    key_algorithm: KeyAlgorithm,
-    common_name: String,
-    profile: CaProfile,
-    validity_days: i64,
-    parent: Option<&'a Issuer>,
-    purpose: Option<String>,
-    is_default: bool,
-    now: OffsetDateTime,
+pub(crate) struct NewCa<'a> {
+    pub key_algorithm: KeyAlgorithm,
+    /// Where the key goes; `offline`: recorded as a key the serving
+    /// process never loads.
+    pub key_target: KeyTarget,
+    pub offline: bool,
+    /// Subject C, O (the settings' `ca_country`, `ca_organization` unless
+    /// a ceremony names others) and CN.
+    pub country: String,
+    pub organization: String,
+    pub common_name: String,
+    pub profile: CaProfile,
+    pub validity_days: i64,
+    pub parent: Option<&'a Issuer>,
+    pub purpose: Option<String>,
+    pub is_default: bool,
+    pub now: OffsetDateTime,
 }
 
 /// Generates the key of `new` (in the token or a key file, per the
 /// settings), records a serial of its issuer (the CA itself for a root)
 /// before signing, builds and signs its certificate (checked against its
 /// profile first) and stores the CA with its key's location.
-async fn issue_ca(
+pub(crate) async fn issue_ca(
     store: &dyn Store,
     keys: &KeyStore,
     config: &Config,
     new: NewCa<'_>,
 ) -> Result<(CaRecord, Arc<dyn Signer>), String> {
-    let (signer, location) = keys.generate(new.key_algorithm, &new.common_name)?;
+    let (signer, location) =
+        keys.generate_at(new.key_algorithm, &new.common_name, new.key_target)?;
+    let location = if new.offline {
+        KeyLocation::Offline(Box::new(location))
+    } else {
+        location
+    };
     let spki = signer.spki_der();
     let id = ca_id_for(&spki);
     let subject = CaSubject {
-        country: config.ca_country.clone(),
-        organization: config.ca_organization.clone(),
+        country: new.country,
+        organization: new.organization,
         common_name: new.common_name.chars().take(64).collect(),
     };
     let issuer_id = new.parent.map_or(id.as_str(), |p| p.id.as_str());
@@ -343,7 +423,7 @@ pub async fn ensure_ocsp_responders(
         }
         let issuer = Issuer {
             id: ca.id.clone(),
-            signer: Arc::clone(&ca.signer),
+            signer: Arc::clone(ca.signer().map_err(|e| e.to_string())?),
             cert_der: ca.cert_der.clone(),
         };
         let (rec, signer) = issue_ca(
@@ -352,6 +432,10 @@ pub async fn ensure_ocsp_responders(
             config,
             NewCa {
                 key_algorithm: KeyAlgorithm::EcdsaP256,
+                key_target: KeyTarget::Default,
+                offline: false,
+                country: config.ca_country.clone(),
+                organization: config.ca_organization.clone(),
                 common_name: format!("{} OCSP Responder", ca.name),
                 profile: CaProfile::OcspResponder,
                 validity_days: RESPONDER_VALIDITY_DAYS,
@@ -363,7 +447,8 @@ pub async fn ensure_ocsp_responders(
         )
         .await
         .map_err(|e| format!("OCSP responder for {}: {e}", ca.id))?;
-        made.push(Arc::new(LoadedCa::from_record(rec, signer)));
+        let info = certwell_ca::ca_certificate_info(&rec.cert_der).map_err(|e| e.to_string())?;
+        made.push(Arc::new(LoadedCa::from_record(rec, info, Some(signer))));
     }
     Ok(made)
 }
@@ -379,12 +464,37 @@ pub struct LoadedCa {
     pub created_at: OffsetDateTime,
     pub is_default: bool,
     pub cert_der: Vec<u8>,
-    pub signer: Arc<dyn Signer>,
+    /// Where its key is (as stored: see [`crate::keystore::KeyLocation`]).
+    pub key_file: String,
+    /// The CA's public key (from its certificate) and its type.
+    pub spki_der: Vec<u8>,
+    pub key_algorithm: KeyAlgorithm,
+    /// The key, for issuing CAs and OCSP responders. Roots have none in
+    /// the serving process: their CRLs are signed by ceremonies (or, for a
+    /// root whose key is in the data directory, by a key loaded for that
+    /// one signature) and served as stored.
+    pub signer: Option<Arc<dyn Signer>>,
 }
 
 impl LoadedCa {
-    fn from_record(rec: CaRecord, signer: Arc<dyn Signer>) -> LoadedCa {
+    /// The key of an issuing CA or OCSP responder.
+    pub fn signer(&self) -> Result<&Arc<dyn Signer>, certwell_ca::CaError> {
+        self.signer.as_ref().ok_or_else(|| {
+            certwell_ca::CaError::Key(format!(
+                "CA {}: its key is not loaded by the server (a root)",
+                self.id
+            ))
+        })
+    }
+
+    fn from_record(
+        rec: CaRecord,
+        info: certwell_ca::CaCertInfo,
+        signer: Option<Arc<dyn Signer>>,
+    ) -> LoadedCa {
         LoadedCa {
+            spki_der: info.spki_der,
+            key_algorithm: info.key_algorithm,
             id: rec.id,
             name: rec.name,
             parent_id: rec.parent_id,
@@ -393,6 +503,7 @@ impl LoadedCa {
             created_at: rec.created_at,
             is_default: rec.is_default,
             cert_der: rec.cert_der,
+            key_file: rec.key_file,
             signer,
         }
     }
@@ -409,8 +520,21 @@ impl CaRegistry {
             let alg = KeyAlgorithm::parse(&rec.key_algorithm).ok_or_else(|| {
                 format!("CA {}: unknown key algorithm {}", rec.id, rec.key_algorithm)
             })?;
-            let signer = keys.load(&rec.id, &rec.key_file, alg)?;
-            cas.push(Arc::new(LoadedCa::from_record(rec, signer)));
+            let info = certwell_ca::ca_certificate_info(&rec.cert_der)
+                .map_err(|e| format!("CA {}: its certificate: {e}", rec.id))?;
+            if info.key_algorithm != alg {
+                return Err(format!(
+                    "CA {}: its certificate holds a {} key, its record says {alg}",
+                    rec.id, info.key_algorithm
+                ));
+            }
+            // Only issuing CAs and OCSP responders sign while serving.
+            let signer = if rec.purpose.is_some() {
+                Some(keys.load(&rec.id, &rec.key_file, alg)?)
+            } else {
+                None
+            };
+            cas.push(Arc::new(LoadedCa::from_record(rec, info, signer)));
         }
         Ok(CaRegistry { cas })
     }
@@ -451,7 +575,10 @@ impl CaRegistry {
             .iter()
             .filter(|c| c.purpose == Some(purpose))
             .collect();
-        v.sort_by_key(|c| !c.is_default);
+        // Defaults first, the newest default first: a CA added as the new
+        // default (a rollover) takes over new orders from the old one,
+        // which keeps serving its certificates' CRLs and OCSP.
+        v.sort_by_key(|c| (!c.is_default, std::cmp::Reverse(c.created_at)));
         v
     }
 

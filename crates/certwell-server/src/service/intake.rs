@@ -490,12 +490,7 @@ pub async fn place<F: OrderFamily>(
 /// before any signature, `issuance::sign_leaf` and `presign`.)
 pub fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
-    if state
-        .cas
-        .all()
-        .iter()
-        .any(|ca| ca.signer.spki_der() == csr.spki_der)
-    {
+    if state.cas.all().iter().any(|ca| ca.spki_der == csr.spki_der) {
         return Err(Error::bad_request(
             codes::CSR_WEAK_KEY,
             "The field 'certificate.csr' carries the public key of a certwell CA; a subscriber may not use a CA key.",

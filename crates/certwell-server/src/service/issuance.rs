@@ -368,8 +368,9 @@ async fn build_and_sign(
     let crl_url = ca_crl_url(&base, &ca.id);
     let crt_url = ca_cert_url(&base, &ca.id);
     let ocsp_url = format!("{base}/ocsp");
+    let signer = Arc::clone(ca.signer()?);
     let ca = Arc::clone(ca);
-    let blocking = ca.signer.may_block();
+    let blocking = signer.may_block();
     let build = move || match leaf {
         LeafSpec::Tls {
             ev,
@@ -390,7 +391,7 @@ async fn build_and_sign(
                 ca_issuers_url: &crt_url,
                 ocsp_url: Some(&ocsp_url),
             };
-            certwell_ca::build_tls_leaf(req, &ca.cert_der, ca.signer.as_ref())
+            certwell_ca::build_tls_leaf(req, &ca.cert_der, signer.as_ref())
         }
         LeafSpec::Subscriber(s) => {
             let req = certwell_ca::SubscriberLeafRequest {
@@ -411,7 +412,7 @@ async fn build_and_sign(
                 ocsp_url: Some(&ocsp_url),
                 signature: s.scheme,
             };
-            certwell_ca::build_subscriber_leaf(req, &ca.cert_der, ca.signer.as_ref())
+            certwell_ca::build_subscriber_leaf(req, &ca.cert_der, signer.as_ref())
         }
     };
     // ECDSA signing in software takes tens of microseconds: do it in place

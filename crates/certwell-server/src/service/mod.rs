@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod billing;
+pub mod ceremony;
 pub mod dcv;
 pub mod desk;
 pub mod domains;

@@ -211,7 +211,7 @@ pub fn subscriber_spec(
         ),
     };
     let scheme = certwell_ca::SignatureScheme::for_key(
-        ca.signer.key_algorithm(),
+        ca.key_algorithm,
         &plan.signature_hash,
         plan.is_rsassa_pss,
     )

@@ -63,7 +63,7 @@ fn sign_single(
     };
     match certwell_ca::build_ocsp_response(
         &responder.cert_der,
-        responder.signer.as_ref(),
+        responder.signer().ok()?.as_ref(),
         now,
         &[single],
         None,
@@ -151,13 +151,9 @@ pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAns
             next_update: now + RESPONSE_VALIDITY,
         })
         .collect();
-    let der = match certwell_ca::build_ocsp_response(
-        &responder.cert_der,
-        responder.signer.as_ref(),
-        now,
-        &singles,
-        None,
-    ) {
+    let der = match responder.signer().and_then(|signer| {
+        certwell_ca::build_ocsp_response(&responder.cert_der, signer.as_ref(), now, &singles, None)
+    }) {
         Ok(d) => Arc::new(d),
         Err(e) => {
             tracing::error!(ca = %ca_id, error = %e, "OCSP response could not be signed");
@@ -434,6 +430,9 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
         .ok_or_else(|| Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA."))?;
+    let Some(signer) = ca.signer.clone() else {
+        return root_crl_der(state, &ca).await;
+    };
     let mut cache = state.crl_cache.lock().await;
     let fresh_since = crate::clock::now() - CRL_REFRESH;
     if let Some((der, made)) = cache.get(&ca.id) {
@@ -468,7 +467,15 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
                     .await?;
                 continue;
             }
-            let made = make_crl(state, &ca, crls.revocations).await;
+            let made = sign_crl(
+                state.store.as_ref(),
+                &ca.id,
+                &ca.cert_der,
+                signer.clone(),
+                CRL_NEXT_UPDATE,
+                crls.revocations,
+            )
+            .await;
             if let Err(e) = state.store.release_lease(&lease, &state.instance_id).await {
                 tracing::warn!(ca = %ca.id, error = %e, "CRL lease not released (it expires)");
             }
@@ -490,19 +497,23 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     }
 }
 
-/// Makes, signs and stores a CRL of `ca` listing (at least) the
-/// `revocations` counted so far: the count is read before the entries.
-async fn make_crl(
-    state: &AppState,
-    ca: &Arc<LoadedCa>,
+/// Makes, signs and stores a CRL of CA `ca_id` listing (at least) the
+/// `revocations` counted so far (the count is read before the entries),
+/// valid for `validity`.
+pub async fn sign_crl(
+    store: &dyn certwell_store::Store,
+    ca_id: &str,
+    cert_der: &[u8],
+    signer: Arc<dyn certwell_ca::Signer>,
+    validity: Duration,
     revocations: i64,
 ) -> Result<(Arc<Vec<u8>>, OffsetDateTime)> {
     let now = crate::clock::now();
-    let number = state.store.next_crl_number(&ca.id).await?;
+    let number = store.next_crl_number(ca_id).await?;
     let mut entries = Vec::new();
-    for (serial, at, reason) in state.store.revoked_entries(&ca.id).await? {
+    for (serial, at, reason) in store.revoked_entries(ca_id).await? {
         let Ok(serial) = hex::decode(&serial) else {
-            tracing::error!(ca = %ca.id, serial, "unreadable revocation record");
+            tracing::error!(ca = %ca_id, serial, "unreadable revocation record");
             continue;
         };
         let code = reason.map(RevocationReason::crl_code).filter(|c| *c != 0);
@@ -512,29 +523,122 @@ async fn make_crl(
             reason: code,
         });
     }
-    let ca2 = Arc::clone(ca);
+    let cert_der = cert_der.to_vec();
     let der = tokio::task::spawn_blocking(move || {
         certwell_ca::build_crl(
-            &ca2.cert_der,
-            ca2.signer.as_ref(),
+            &cert_der,
+            signer.as_ref(),
             number as u64,
             now,
-            now + CRL_NEXT_UPDATE,
+            now + validity,
             &entries,
         )
     })
     .await
     .map_err(|_| Error::internal("CRL task failed"))?
-    .map_err(|e| Error::internal(format!("CRL signing failed: {e}")))?;
+    .map_err(|e| match e {
+        certwell_ca::CaError::Unavailable(_) => {
+            Error::unavailable(format!("The CRL could not be signed now: {e}"))
+        }
+        _ => Error::internal(format!("CRL signing failed: {e}")),
+    })?;
     let meta = certwell_store::CrlMeta {
         number,
         this_update: now,
         revocations,
     };
-    if !state.store.save_crl(&ca.id, &meta, &der).await? {
-        tracing::warn!(ca = %ca.id, number, "a newer CRL was stored meanwhile; this one is served here only");
+    if !store.save_crl(ca_id, &meta, &der).await? {
+        tracing::warn!(ca = %ca_id, number, "a newer CRL was stored meanwhile; this one is served here only");
     }
     Ok((Arc::new(der), now))
+}
+
+/// How long a root's CRL is valid (BR §4.9.7: CRLs of CAs that issue only
+/// CA certificates, at most twelve months).
+pub const ROOT_CRL_VALIDITY: Duration = Duration::days(365);
+/// A root CRL older than this is signed again by the server when the
+/// root's key is in the data directory or the token (not offline).
+const ROOT_CRL_RESIGN: Duration = Duration::days(30);
+
+/// A root's CRL. The serving process holds no root key: it serves the
+/// CRL a ceremony (or `init`) signed and stored. A root whose key is
+/// online (a key file of the data directory, or the token: the
+/// zero-configuration hierarchy) gets a new one once the stored one is a
+/// month old, the key loaded for that signature only.
+async fn root_crl_der(state: &AppState, ca: &Arc<LoadedCa>) -> Result<Arc<Vec<u8>>> {
+    let mut cache = state.crl_cache.lock().await;
+    let now = crate::clock::now();
+    if let Some((der, made)) = cache.get(&ca.id) {
+        if *made > now - CRL_REFRESH {
+            return Ok(der.clone());
+        }
+    }
+    let stored = state.store.stored_crl(&ca.id).await?;
+    // Due a month after it was signed, or once it has less than eleven
+    // months to run (a shorter-lived one, as older versions signed).
+    let due = stored.as_ref().is_none_or(|(m, der)| {
+        m.this_update < now - ROOT_CRL_RESIGN
+            || certwell_ca::crl_next_update(der)
+                .is_none_or(|n| n < now + ROOT_CRL_VALIDITY - ROOT_CRL_RESIGN)
+    });
+    let online = !matches!(
+        crate::keystore::KeyLocation::parse(&ca.key_file),
+        Ok(crate::keystore::KeyLocation::Offline(_) | crate::keystore::KeyLocation::None) | Err(_)
+    );
+    if due && online {
+        let lease = format!("crl:{}", ca.id);
+        if state
+            .store
+            .try_lease(&lease, &state.instance_id, CRL_LEASE)
+            .await?
+        {
+            let made = resign_root_crl(state, ca).await;
+            if let Err(e) = state.store.release_lease(&lease, &state.instance_id).await {
+                tracing::warn!(ca = %ca.id, error = %e, "CRL lease not released (it expires)");
+            }
+            match made {
+                Ok((der, at)) => {
+                    cache.insert(ca.id.clone(), (der.clone(), at));
+                    return Ok(der);
+                }
+                Err(e) => {
+                    tracing::warn!(ca = %ca.id, error = %e.message, "root CRL not signed again")
+                }
+            }
+        }
+    }
+    match state.store.stored_crl(&ca.id).await? {
+        Some((_, der)) => {
+            let der = Arc::new(der);
+            cache.insert(ca.id.clone(), (der.clone(), now));
+            Ok(der)
+        }
+        None => Err(Error::not_found(
+            certwell_api::error::codes::NOT_FOUND,
+            "No CRL has been signed for this root yet (certwell ca sign-crl).",
+        )),
+    }
+}
+
+/// Loads an online root's key for one CRL and drops it.
+async fn resign_root_crl(
+    state: &AppState,
+    ca: &Arc<LoadedCa>,
+) -> Result<(Arc<Vec<u8>>, OffsetDateTime)> {
+    let signer = state
+        .keys
+        .load(&ca.id, &ca.key_file, ca.key_algorithm)
+        .map_err(Error::unavailable)?;
+    let revocations = state.store.crl_state(&ca.id).await?.revocations;
+    sign_crl(
+        state.store.as_ref(),
+        &ca.id,
+        &ca.cert_der,
+        signer,
+        ROOT_CRL_VALIDITY,
+        revocations,
+    )
+    .await
 }
 
 /// How often the publisher re-signs CRLs that nobody fetched (well inside
