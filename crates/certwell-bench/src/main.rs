@@ -59,6 +59,11 @@ struct Args {
     /// certwell instances sharing the store (PostgreSQL only).
     #[arg(long, default_value_t = 1)]
     instances: usize,
+    /// Where the CA keys are: "software" (key files), "hsm" (a SoftHSM2
+    /// token made for the run, through PKCS#11) or "both" (one run each,
+    /// one after the other).
+    #[arg(long, default_value = "software")]
+    keys: String,
 }
 
 /// Just what the benchmark checks of a 201: an issued chain of three.
@@ -100,6 +105,23 @@ fn raw_signing_rate(signer: Arc<dyn Signer>, threads: usize, secs: u64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
+    let modes: &[bool] = match args.keys.as_str() {
+        "software" => &[false],
+        "hsm" => &[true],
+        "both" => &[false, true],
+        other => return Err(format!("--keys must be software, hsm or both, not {other}")),
+    };
+    for (i, hsm) in modes.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        run(&args, *hsm).await?;
+    }
+    Ok(())
+}
+
+/// One measurement, with the CA keys in software or in a SoftHSM2 token.
+async fn run(args: &Args, hsm: bool) -> Result<(), String> {
     let want_alg = match args.ca.as_str() {
         "ecc" => KeyAlgorithm::EcdsaP256,
         "rsa" => KeyAlgorithm::Rsa3072,
@@ -140,6 +162,11 @@ async fn main() -> Result<(), String> {
             },
         )?,
         log: "warn".into(),
+        pkcs11: if hsm {
+            Some(hsm_settings(dir.path())?)
+        } else {
+            None
+        },
         ..Config::default()
     };
     let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg.clone()).await?;
@@ -220,7 +247,7 @@ async fn main() -> Result<(), String> {
 
     if args.mode == "ocsp" {
         let result = ocsp_bench(
-            &args,
+            args,
             server.addr,
             &client,
             &base,
@@ -285,7 +312,16 @@ async fn main() -> Result<(), String> {
         threads,
         args.sign_seconds,
     );
-    println!("ca: {} ({})", ca.name, ca.key_algorithm.as_str());
+    println!(
+        "ca: {} ({}), keys: {}",
+        ca.name,
+        ca.key_algorithm.as_str(),
+        if hsm {
+            "SoftHSM2 (PKCS#11)"
+        } else {
+            "software"
+        }
+    );
     println!(
         "store: {}, {} instance(s)",
         if _cluster.is_some() || args.database_url.is_some() {
@@ -320,6 +356,20 @@ async fn main() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A SoftHSM2 token for the run (its PIN in a file of the run's data
+/// directory) and the settings that put every CA key in it.
+fn hsm_settings(dir: &std::path::Path) -> Result<certwell_server::config::Pkcs11Config, String> {
+    let token = certwell_ca::testing::SoftHsmToken::new();
+    let pin_file = dir.join("hsm-pin");
+    std::fs::write(&pin_file, &token.pin).map_err(|e| e.to_string())?;
+    Ok(certwell_server::config::Pkcs11Config {
+        module: token.module,
+        token_label: Some(token.label),
+        pin_file: Some(pin_file),
+        ..Default::default()
+    })
 }
 
 /// Issues `--certificates` certificates, revokes every fourth, then sends
