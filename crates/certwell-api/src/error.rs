@@ -80,6 +80,9 @@ pub mod codes {
     pub const INVALID_EMAIL: &str = "invalid_email";
     pub const INVALID_LOCALE: &str = "invalid_locale";
     pub const INVALID_CA_CERT_ID: &str = "invalid_ca_cert_id";
+    /// The product exists, but this server has no issuing CA for it (a
+    /// hierarchy built by ceremonies without such a CA).
+    pub const PRODUCT_NOT_AVAILABLE: &str = "product_not_available";
     pub const INVALID_ORGANIZATION: &str = "invalid_organization";
     pub const INVALID_CONTAINER: &str = "invalid_container";
     pub const INVALID_CONTACT: &str = "invalid_contact";

@@ -130,6 +130,24 @@ fn an_offline_root_signs_an_intermediate_and_its_crl_in_ceremonies() {
     let work = tmp.path();
     openssl_verify(work, &pem_of(&v, 0), &pem_of(&v, 1), &pem_of(&v, 2));
     lint_leaf(work, &pem_of(&v, 0));
+    // A product no CA of this hierarchy issues: a clear 400, not a 500.
+    let (s, b) = http(
+        server.port,
+        "POST",
+        "/services/v2/order/certificate/class1_smime",
+        &key,
+        &format!(
+            r#"{{"certificate":{{"emails":["alice@example.com"],"signature_hash":"sha256","csr":"{}"}},"skip_approval":true,"order_validity":{{"years":1}}}}"#,
+            json_escape(&csr())
+        ),
+    )
+    .unwrap();
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        json_value(&b)["errors"][0]["code"],
+        "product_not_available",
+        "{b}"
+    );
 
     // The root's CRL is the one the ceremony signed: 90 days, verified by
     // the root; the ICA's CRL is the server's own.

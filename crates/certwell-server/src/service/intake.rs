@@ -526,7 +526,15 @@ pub fn pick_issuing_ca<'a>(
         None => allowed
             .into_iter()
             .next()
-            .ok_or_else(|| Error::internal("No issuing CA is configured for this product.")),
+            .ok_or_else(|| {
+                Error::bad_request(
+                    codes::PRODUCT_NOT_AVAILABLE,
+                    format!(
+                        "Product {} is not available: this CA has no issuing CA for it.",
+                        product.name_id
+                    ),
+                )
+            }),
     }
 }
 
