@@ -85,6 +85,13 @@ pub fn parse_dns_name(raw: &str, field: &str) -> Result<DnsName> {
                 "only letters, digits and hyphens are allowed in a label",
             ));
         }
+        if !is_valid_a_label(label) {
+            return Err(bad(
+                field,
+                value,
+                &format!("the label '{label}' is not a valid internationalized (xn--) label"),
+            ));
+        }
     }
     let tld = labels[labels.len() - 1];
     if tld.bytes().all(|b| b.is_ascii_digit()) {
@@ -112,6 +119,19 @@ pub fn parse_dns_name(raw: &str, field: &str) -> Result<DnsName> {
         return Err(bad(field, value, why));
     }
     Ok(DnsName { name, wildcard })
+}
+
+/// A label starting `xn--` must be an A-label: Punycode that decodes to
+/// a Unicode label IDNA accepts, and encodes back to itself. Other labels
+/// pass (they are plain LDH labels).
+fn is_valid_a_label(label: &str) -> bool {
+    if !label.starts_with("xn--") {
+        return true;
+    }
+    let (unicode, decoded) = idna::domain_to_unicode(label);
+    decoded.is_ok()
+        && unicode != label
+        && idna::domain_to_ascii_strict(&unicode).is_ok_and(|back| back == label)
 }
 
 /// The registrable domain (eTLD+1) of a valid name.
@@ -147,6 +167,20 @@ mod tests {
         ok("a-b.sub.example.co.uk");
         ok("xn--bcher-kva.de");
         ok("*.example.co.uk");
+    }
+
+    #[test]
+    fn a_labels_must_be_valid_idna() {
+        ok("xn--mnchen-3ya.de");
+        ok("www.xn--bcher-kva.example.com");
+        for bad in [
+            "xn--zz.example.com",
+            "xn--.example.com",
+            "xn--a.example.com",
+            "www.xn--ls8h-.example.com",
+        ] {
+            err(bad);
+        }
     }
 
     #[test]

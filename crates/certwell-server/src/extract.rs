@@ -188,6 +188,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     } else {
         body
     };
+    // Every byte of the body, known fields or not, must be UTF-8 (JSON's
+    // encoding); serde would skip an unknown field's bytes unchecked.
+    if std::str::from_utf8(body).is_err() {
+        return Err(Error::bad_request(
+            codes::BAD_REQUEST_FORMAT,
+            "The request body is not valid JSON: it is not UTF-8 text.",
+        ));
+    }
     if has_escaped_nul(body) {
         return Err(Error::bad_request(
             codes::INVALID_VALUE,
@@ -208,8 +216,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         _ => body,
     };
     let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        // One JSON value and nothing after it but whitespace.
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(Error::bad_request(
+                codes::BAD_REQUEST_FORMAT,
+                format!("The request body is not valid JSON: {e} (after the JSON value)"),
+            )),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -304,6 +319,34 @@ mod tests {
         ] {
             let e = parse_json::<serde_json::Value>(bad).unwrap_err();
             assert_eq!(e.code, "bad_request_format");
+        }
+    }
+
+    /// One JSON value, UTF-8 throughout: trailing text after a valid
+    /// body, and invalid UTF-8 even in a field nobody reads, are refused.
+    #[test]
+    fn trailing_data_and_invalid_utf8_are_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Known {
+            #[allow(dead_code)]
+            a: i64,
+        }
+        assert!(parse_json::<Known>(b"{\"a\": 1}\n  ").is_ok());
+        for bad in [
+            &b"{\"a\": 1} garbage"[..],
+            b"{\"a\": 1}}",
+            b"{\"a\": 1}{\"a\": 1}",
+            b"{\"a\": 1}\0",
+            b"{\"a\": 1, \"unknown\": \"\xff\xfe\"}",
+            b"{\"a\": 1, \"unknown\": \"\xc3\x28\"}",
+        ] {
+            let e = parse_json::<Known>(bad).unwrap_err();
+            assert_eq!(
+                e.code,
+                "bad_request_format",
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }
