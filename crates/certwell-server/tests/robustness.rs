@@ -434,3 +434,78 @@ async fn nul_characters_are_refused_in_bodies_and_urls() {
         "{v}"
     );
 }
+
+/// A request refused with its body unread ends its connection, and says
+/// so: the response carries `Connection: close` and the server closes,
+/// so the client's next request goes on a fresh connection instead of
+/// failing on the leftover body. A request that succeeds keeps its
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_with_a_body_closes_its_connection() {
+    use std::io::{Read, Write};
+    let ts = TestServer::start(true).await;
+    let addr = ts.base.trim_start_matches("http://").to_string();
+    let key = ts.key.clone();
+    tokio::task::spawn_blocking(move || {
+        let exchange = |request: &[u8]| -> (String, bool) {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            s.write_all(request).unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = Vec::new();
+            // Read the response; then see whether the server closes.
+            loop {
+                let n = s.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    return (String::from_utf8_lossy(&got).into_owned(), true);
+                }
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_lowercase();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len: usize = text[..head_end]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if got.len() >= head_end + 4 + len {
+                        s.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+                            .unwrap();
+                        let closed = matches!(s.read(&mut buf), Ok(0));
+                        return (text, closed);
+                    }
+                }
+            }
+        };
+        let big = "x".repeat(200_000);
+        // A bad key, with a large body the server never reads.
+        let req = format!(
+            "POST /services/v2/order/certificate/ssl_plus HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: wrong\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
+            big.len()
+        );
+        let (text, closed) = exchange(req.as_bytes());
+        assert!(text.starts_with("http/1.1 403"), "{text}");
+        assert!(text.contains("connection: close"), "{text}");
+        assert!(text.contains("\"errors\""), "{text}");
+        assert!(closed, "the connection stays open");
+        // Bad JSON: refused, closed too.
+        let body = "{\"certificate\": ";
+        let req = format!(
+            "POST /services/v2/order/certificate/ssl_plus HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (text, closed) = exchange(req.as_bytes());
+        assert!(text.starts_with("http/1.1 400"), "{text}");
+        assert!(text.contains("connection: close") && closed, "{text}");
+        // A request that succeeds keeps the connection.
+        let req = format!(
+            "GET /services/v2/product HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: {key}\r\n\r\n"
+        );
+        let (text, closed) = exchange(req.as_bytes());
+        assert!(text.starts_with("http/1.1 200"), "{text}");
+        assert!(!text.contains("connection: close") && !closed, "{text}");
+    })
+    .await
+    .unwrap();
+    ts.stop().await;
+}

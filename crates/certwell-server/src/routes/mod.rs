@@ -107,8 +107,20 @@ async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -
 }
 
 async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
     let mut resp = next.run(req).await;
+    let refused = resp.status().is_client_error() || resp.status().is_server_error();
     let h = resp.headers_mut();
+    // A request refused with its body unread (a bad key, an unknown route,
+    // too large) leaves that body on the connection: say the connection
+    // ends here, so the client opens a new one for its next request.
+    if has_body && refused {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(
             header::CACHE_CONTROL,
