@@ -172,7 +172,7 @@ async fn run(args: &Args, hsm: bool) -> Result<(), String> {
     let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg.clone()).await?;
     let key = key.ok_or("no admin key")?;
     let ca = state
-        .cas
+        .cas()
         .issuing_for(certwell_policy::CaPurpose::TlsOv)
         .into_iter()
         .find(|c| c.key_algorithm == want_alg)

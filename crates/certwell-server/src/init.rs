@@ -76,14 +76,87 @@ pub async fn create_user_with_key(
 pub struct InitOutcome {
     /// The admin key, when this call created it.
     pub admin_api_key: Option<String>,
+    /// Only the CAs the first TLS order needs were made; the rest of the
+    /// hierarchy is to be made in the background ([`complete_hierarchy`]).
+    pub hierarchy_deferred: bool,
+}
+
+/// Makes the missing CAs of `specs` under the `hierarchy` lease, so that
+/// instances starting together on one fresh database make each CA once.
+pub async fn create_hierarchy_once(
+    store: &dyn Store,
+    keys: &KeyStore,
+    config: &Config,
+    specs: &[crate::service::hierarchy::CaSpec],
+) -> Result<(), String> {
+    let holder = crate::token::random_hex(8).map_err(|e| e.message)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !store
+        .try_lease("hierarchy", &holder, time::Duration::minutes(2))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if std::time::Instant::now() > deadline {
+            return Err("another instance has been making the CA hierarchy for two minutes".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let made = create_hierarchy(store, keys, config, specs).await;
+    if let Err(e) = store.release_lease("hierarchy", &holder).await {
+        tracing::warn!(error = %e, "hierarchy lease not released (it expires)");
+    }
+    made
+}
+
+/// Makes the rest of a fresh sandbox's hierarchy while the server already
+/// serves TLS orders, then loads it (with OCSP responders for the new
+/// issuing CAs); orders for products of those CAs wait for it.
+pub async fn complete_hierarchy(state: std::sync::Arc<crate::AppState>) {
+    let made = async {
+        create_hierarchy_once(
+            state.store.as_ref(),
+            &state.keys,
+            &state.config,
+            &default_hierarchy(),
+        )
+        .await?;
+        let mut cas =
+            crate::service::hierarchy::CaRegistry::load(state.store.as_ref(), &state.keys).await?;
+        let responders = crate::service::hierarchy::ensure_ocsp_responders(
+            state.store.as_ref(),
+            &state.keys,
+            &state.config,
+            &cas,
+        )
+        .await?;
+        cas.add(responders);
+        state.set_cas(cas)
+    }
+    .await;
+    match made {
+        Ok(()) => tracing::info!("CA hierarchy complete"),
+        Err(e) => {
+            tracing::error!(error = %e, "the rest of the CA hierarchy could not be made; it is made at the next start")
+        }
+    }
+    state
+        .hierarchy_pending
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    state.hierarchy_ready.notify_waiters();
 }
 
 /// Initializes `dir` if needed. Idempotent: a second call changes nothing.
+///
+/// With `defer_hierarchy`, a fresh sandbox gets only the CAs of its first
+/// TLS orders now (the TLS root and OV issuing CAs: one RSA key instead of
+/// five, so the first order is answered within a second); the caller makes
+/// the rest in the background.
 pub async fn initialize(
     store: &dyn Store,
     dir: &DataDir,
     keys: &KeyStore,
     config: &Config,
+    defer_hierarchy: bool,
 ) -> Result<InitOutcome, String> {
     keyfile::create_private_dir(&dir.root)?;
     if !dir.config_file().exists() {
@@ -102,8 +175,17 @@ pub async fn initialize(
     // directory from an older version gets the CAs it lacks) — unless the
     // hierarchy comes from `certwell ca` ceremonies.
     let existing = store.list_cas().await.map_err(|e| e.to_string())?;
+    let hierarchy_deferred = defer_hierarchy && config.sandbox && existing.is_empty();
     if !has_ceremony_cas(&existing) {
-        create_hierarchy(store, keys, config, &default_hierarchy()).await?;
+        let all = default_hierarchy();
+        let now: Vec<_> = if hierarchy_deferred {
+            all.into_iter()
+                .filter(|s| matches!(s.handle, "tls-root" | "tls-ov-rsa" | "tls-ov-ecc"))
+                .collect()
+        } else {
+            all
+        };
+        create_hierarchy_once(store, keys, config, &now).await?;
     }
     if !store
         .list_accounts()
@@ -113,6 +195,7 @@ pub async fn initialize(
     {
         return Ok(InitOutcome {
             admin_api_key: None,
+            hierarchy_deferred,
         });
     }
     let admin = NewUser {
@@ -138,6 +221,7 @@ pub async fn initialize(
     }
     keyfile::write_secret(&path, format!("{key}\n").as_bytes())?;
     Ok(InitOutcome {
+        hierarchy_deferred,
         admin_api_key: Some(key),
     })
 }

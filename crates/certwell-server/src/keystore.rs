@@ -122,7 +122,9 @@ pub enum KeyTarget {
     File(PathBuf),
 }
 
-/// Makes and loads CA keys, per the settings.
+/// Makes and loads CA keys, per the settings. Cheap to clone (the token
+/// is shared).
+#[derive(Clone)]
 pub struct KeyStore {
     root: PathBuf,
     token: Option<Arc<Pkcs11Token>>,

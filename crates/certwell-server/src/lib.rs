@@ -64,10 +64,21 @@ pub async fn open(
     dir: &DataDir,
     config: Config,
 ) -> Result<(Arc<AppState>, Option<String>), String> {
+    open_with(dir, config, false).await
+}
+
+/// [`open`] for `serve`: a fresh sandbox answers its first TLS order at
+/// once while the rest of its CA hierarchy is made in the background
+/// (`defer_hierarchy`; see [`init::initialize`]).
+pub async fn open_with(
+    dir: &DataDir,
+    config: Config,
+    defer_hierarchy: bool,
+) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     let store = open_store(dir, &config).await?;
     let keys = keystore::KeyStore::open(dir, &config)?;
-    let outcome = init::initialize(store.as_ref(), dir, &keys, &config).await?;
+    let outcome = init::initialize(store.as_ref(), dir, &keys, &config, defer_hierarchy).await?;
     // An embedded database has one process: every claim found at start-up
     // was left by a crash. A shared one has other live instances, whose
     // claims stay theirs until they are older than the claim lease.
@@ -104,7 +115,9 @@ pub async fn open(
         caa_holds: Default::default(),
         serial_pool: Default::default(),
         store,
-        cas: Arc::new(cas),
+        hierarchy: std::sync::RwLock::new(Arc::new(cas)),
+        hierarchy_pending: Default::default(),
+        hierarchy_ready: Default::default(),
         config: Arc::new(config),
         instance_id: format!(
             "{}-{}",
@@ -118,7 +131,7 @@ pub async fn open(
         revocations: Default::default(),
         ocsp_cache: Default::default(),
         ocsp_epoch: Default::default(),
-        ocsp_issuers,
+        ocsp_issuers: std::sync::RwLock::new(Arc::new(ocsp_issuers)),
         ocsp_responders: std::sync::RwLock::new(ocsp_responders),
         dir: dir.clone(),
         keys,
@@ -126,6 +139,12 @@ pub async fn open(
         key_cache: Default::default(),
         metadata_cache: Default::default(),
     });
+    if outcome.hierarchy_deferred {
+        state
+            .hierarchy_pending
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(init::complete_hierarchy(Arc::clone(&state)));
+    }
     Ok((state, outcome.admin_api_key))
 }
 

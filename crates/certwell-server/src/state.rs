@@ -27,7 +27,15 @@ pub struct AppState {
     ///
     /// [`CaaHolds`]: crate::service::issuance::CaaHolds
     pub caa_holds: crate::service::issuance::CaaHolds,
-    pub cas: Arc<CaRegistry>,
+    /// The CAs loaded for use (see [`AppState::cas`]); replaced whole when
+    /// CAs are added while serving (the rest of a fresh sandbox's
+    /// hierarchy, made in the background).
+    pub hierarchy: std::sync::RwLock<Arc<CaRegistry>>,
+    /// True while CAs of a fresh data directory are still being made in
+    /// the background; [`AppState::hierarchy_ready`] is notified once
+    /// they are loaded.
+    pub hierarchy_pending: std::sync::atomic::AtomicBool,
+    pub hierarchy_ready: Notify,
     pub config: Arc<Config>,
     /// Which background jobs are running (readiness).
     pub jobs: Arc<crate::service::health::JobHealth>,
@@ -50,13 +58,13 @@ pub struct AppState {
     /// Signed OCSP responses by request CertID.
     pub ocsp_cache: std::sync::RwLock<HashMap<Vec<u8>, CachedOcsp>>,
     /// (hash algorithm, issuer name hash, issuer key hash) → issuing CA id.
-    pub ocsp_issuers: OcspIssuerIndex,
+    pub ocsp_issuers: std::sync::RwLock<Arc<OcspIssuerIndex>>,
     /// The current delegated OCSP responder of each issuing CA (by CA id);
     /// replaced by the publisher when it is renewed.
     pub ocsp_responders: std::sync::RwLock<HashMap<String, Arc<LoadedCa>>>,
-    /// The data directory (key files of renewed OCSP responders go there).
     /// Where CA keys are made and loaded (key files, a PKCS#11 token).
     pub keys: crate::keystore::KeyStore,
+    /// The data directory.
     pub dir: DataDir,
     pub rate_limiter: RateLimiter,
     /// Valid API keys by hash, with their user, for a short time (saves two
@@ -153,3 +161,34 @@ pub struct CachedOcsp {
 
 /// A signed CRL (DER) and when it was made.
 pub type CachedCrl = (Arc<Vec<u8>>, time::OffsetDateTime);
+
+impl AppState {
+    /// The CAs loaded now.
+    pub fn cas(&self) -> Arc<CaRegistry> {
+        self.hierarchy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The OCSP issuer index of the CAs loaded now.
+    pub fn ocsp_issuers(&self) -> Arc<OcspIssuerIndex> {
+        self.ocsp_issuers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the loaded CAs (and the OCSP indexes made from them).
+    pub fn set_cas(&self, cas: CaRegistry) -> Result<(), String> {
+        let issuers = crate::service::status::issuer_index(&cas)?;
+        let responders = crate::service::status::responder_index(&cas);
+        *self.ocsp_issuers.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(issuers);
+        *self
+            .ocsp_responders
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = responders;
+        *self.hierarchy.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cas);
+        Ok(())
+    }
+}

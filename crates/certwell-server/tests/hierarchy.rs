@@ -3,6 +3,9 @@
 //! and the CAs it had stay as they were.
 
 use certwell_server::keystore::KeyStore;
+mod common;
+
+use certwell_ca::KeyAlgorithm;
 use certwell_server::service::hierarchy::{create_hierarchy, default_hierarchy};
 use certwell_server::{Config, DataDir};
 use certwell_store::{Durability, SqliteStore, Store};
@@ -134,4 +137,66 @@ async fn every_ca_certificate_serial_was_recorded_before_signing() {
         );
     }
     state.store.close().await;
+}
+
+/// `serve --sandbox` on an empty directory makes only the CAs of its
+/// first TLS orders before it answers (one RSA key instead of five); the
+/// rest of the hierarchy follows in the background, and an order for a
+/// product of those CAs, placed at once, waits for them and is issued.
+/// (The background work takes seconds of key generation; the first look
+/// comes well before it ends.)
+#[tokio::test]
+async fn a_fresh_sandbox_answers_first_and_completes_its_hierarchy_in_the_background() {
+    let ts = common::TestServer::start_serving(common::config(true)).await;
+    let state = ts.server.as_ref().unwrap().state.clone();
+    let mut first: Vec<String> = state.cas().cas().map(|c| c.name.clone()).collect();
+    first.sort();
+    assert!(state
+        .hierarchy_pending
+        .load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        first,
+        [
+            "certwell TLS OV ECC P256 CA1",
+            "certwell TLS OV RSA3072 CA1",
+            "certwell TLS Root CA E1"
+        ]
+    );
+    // An S/MIME order at once: it waits for its CA, then is issued.
+    let (s, v) = ts
+        .post(
+            "/services/v2/order/certificate/class1_smime",
+            serde_json::json!({
+                "certificate": {"emails": ["alice@example.com"], "signature_hash": "sha256",
+                    "csr": common::csr(KeyAlgorithm::EcdsaP256, "")},
+                "skip_approval": true, "order_validity": {"years": 1}}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    let v = common::wait_status(&ts, v["id"].as_i64().unwrap(), "issued").await;
+    assert_eq!(v["status"], "issued");
+    // The hierarchy is whole: every CA of the default hierarchy, each
+    // issuing CA with an OCSP responder, each root with a CRL.
+    assert!(!state
+        .hierarchy_pending
+        .load(std::sync::atomic::Ordering::SeqCst));
+    let cas = state.cas();
+    for spec in default_hierarchy() {
+        let ca = cas
+            .cas()
+            .find(|c| c.name == spec.common_name)
+            .unwrap_or_else(|| panic!("{} missing", spec.common_name));
+        if ca.purpose.is_some() {
+            assert!(cas.ocsp_responder(&ca.id).is_some(), "{}", ca.name);
+        } else {
+            let r = ts
+                .client
+                .get(ts.url(&format!("/ca/{}.crl", ca.id)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::OK, "{}", ca.name);
+        }
+    }
+    ts.stop().await;
 }

@@ -419,7 +419,7 @@ async fn revocation_resigns_cached_ocsp_answers_at_once() {
     assert_eq!(
         responders,
         state
-            .ocsp_issuers
+            .ocsp_issuers()
             .values()
             .collect::<std::collections::BTreeSet<_>>()
             .len()

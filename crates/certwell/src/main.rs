@@ -360,7 +360,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(d) = validation_delay {
                 config.validation_delay_seconds = d;
             }
-            let (state, key) = certwell_server::open(&dir, config).await?;
+            let (state, key) = certwell_server::open_with(&dir, config, true).await?;
             if let Some(k) = key {
                 println!("Initialized {}.", dir.root.display());
                 println!(

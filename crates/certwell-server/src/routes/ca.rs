@@ -16,7 +16,7 @@ pub async fn ca_file(
     Path(file): Path<String>,
 ) -> Result<Response> {
     if let Some(id) = file.strip_suffix(".crt") {
-        let ca = state.cas.get(id).ok_or_else(|| {
+        let ca = state.cas().get(id).cloned().ok_or_else(|| {
             Error::not_found(certwell_api::error::codes::NOT_FOUND, "No such CA.")
         })?;
         return Ok((

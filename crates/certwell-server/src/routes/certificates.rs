@@ -46,7 +46,7 @@ async fn issued(state: &AppState, caller: &Caller, id: i64) -> Result<(Certifica
         ));
     };
     let cas = state
-        .cas
+        .cas()
         .chain(&ca_id)
         .iter()
         .map(|ca| (ca.name.clone(), ca.cert_der.clone()))
@@ -341,7 +341,8 @@ pub async fn intermediates(
     _caller: Caller,
 ) -> Result<Json<IntermediatesResponse>> {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let mut cas: Vec<_> = state.cas.cas().filter(|c| c.purpose.is_some()).collect();
+    let loaded = state.cas();
+    let mut cas: Vec<_> = loaded.cas().filter(|c| c.purpose.is_some()).collect();
     cas.sort_by_key(|c| {
         let rank = match c.purpose {
             Some(CaPurpose::TlsOv) => 0,

@@ -110,7 +110,7 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Re
             }
         }
     }
-    let ca_name = state.cas.get(&data.ca_cert_id).map(|c| c.name.clone());
+    let ca_name = state.cas().get(&data.ca_cert_id).map(|c| c.name.clone());
     let renewed_by = state
         .store
         .renewal_order_of(order.account_id, order.id)

@@ -36,13 +36,13 @@ fn hashes(p: &Product) -> SignatureHashTypes {
 
 fn allowed_cas(state: &AppState, p: &Product) -> Vec<AllowedCaCert> {
     state
-        .cas
+        .cas()
         .issuing_for(p.ca_purpose)
         .iter()
         .map(|c| AllowedCaCert {
             id: c.id.clone(),
             name: c.name.clone(),
-            chain_info: Some(state.cas.chain_info(&c.id)),
+            chain_info: Some(state.cas().chain_info(&c.id)),
         })
         .collect()
 }

@@ -64,7 +64,7 @@ pub async fn readiness(state: &AppState) -> (bool, Value) {
         }
         Err(_) => "unavailable".to_string(),
     };
-    let issuing = state.cas.cas().filter(|c| c.purpose.is_some()).count();
+    let issuing = state.cas().cas().filter(|c| c.purpose.is_some()).count();
     let keys = if issuing > 0 {
         "ok".to_string()
     } else {

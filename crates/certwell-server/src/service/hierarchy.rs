@@ -340,8 +340,14 @@ pub(crate) async fn issue_ca(
     config: &Config,
     new: NewCa<'_>,
 ) -> Result<(CaRecord, Arc<dyn Signer>), String> {
-    let (signer, location) =
-        keys.generate_at(new.key_algorithm, &new.common_name, new.key_target)?;
+    // Key generation takes up to seconds (RSA, a token): off the async
+    // workers, so a server making CAs in the background keeps answering.
+    let (signer, location) = {
+        let (keys, alg, name) = (keys.clone(), new.key_algorithm, new.common_name.clone());
+        tokio::task::spawn_blocking(move || keys.generate_at(alg, &name, new.key_target))
+            .await
+            .map_err(|e| format!("key generation: {e}"))??
+    };
     let location = if new.offline {
         KeyLocation::Offline(Box::new(location))
     } else {

@@ -314,7 +314,7 @@ pub async fn place<F: OrderFamily>(
         }
         None => None,
     };
-    let ca = pick_issuing_ca(state, product, common.ca_cert_id)?;
+    let ca = &pick_issuing_ca(state, product, common.ca_cert_id).await?;
     let org = match common.organization {
         Some(choice) => Some(resolve_organization(state, caller, choice, now).await?),
         None => None,
@@ -490,7 +490,12 @@ pub async fn place<F: OrderFamily>(
 /// before any signature, `issuance::sign_leaf` and `presign`.)
 pub fn verify_csr(state: &AppState, pem: &str) -> Result<certwell_ca::VerifiedCsr> {
     let csr = certwell_ca::parse_and_verify_csr(pem).map_err(csr_error)?;
-    if state.cas.all().iter().any(|ca| ca.spki_der == csr.spki_der) {
+    if state
+        .cas()
+        .all()
+        .iter()
+        .any(|ca| ca.spki_der == csr.spki_der)
+    {
         return Err(Error::bad_request(
             codes::CSR_WEAK_KEY,
             "The field 'certificate.csr' carries the public key of a certwell CA; a subscriber may not use a CA key.",
@@ -509,32 +514,51 @@ pub fn key_facts(csr: &certwell_ca::VerifiedCsr) -> (&'static str, i64) {
 }
 
 /// The issuing CA of an order: the one `ca_cert_id` names (it must be
-/// allowed for the product), else the product's default.
-pub fn pick_issuing_ca<'a>(
-    state: &'a AppState,
+/// allowed for the product), else the product's default. While the rest
+/// of a fresh sandbox's hierarchy is still being made in the background,
+/// an order for a product none of the loaded CAs serves waits for it.
+pub async fn pick_issuing_ca(
+    state: &AppState,
     product: &Product,
     ca_cert_id: Option<&str>,
-) -> Result<&'a Arc<crate::service::hierarchy::LoadedCa>> {
-    let allowed = state.cas.issuing_for(product.ca_purpose);
-    match ca_cert_id {
-        Some(id) => allowed.into_iter().find(|c| c.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
-            Error::bad_request(
+) -> Result<Arc<crate::service::hierarchy::LoadedCa>> {
+    let mut waited = false;
+    loop {
+        let cas = state.cas();
+        let allowed = cas.issuing_for(product.ca_purpose);
+        let found = match ca_cert_id {
+            Some(id) => allowed.into_iter().find(|c| c.id.eq_ignore_ascii_case(id)),
+            None => allowed.into_iter().next(),
+        };
+        if let Some(ca) = found {
+            return Ok(Arc::clone(ca));
+        }
+        if !waited {
+            waited = true;
+            let ready = state.hierarchy_ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if state
+                .hierarchy_pending
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(60), ready).await;
+                continue;
+            }
+        }
+        return Err(match ca_cert_id {
+            Some(id) => Error::bad_request(
                 codes::INVALID_CA_CERT_ID,
                 format!("The field 'certificate.ca_cert_id' names no issuing CA allowed for product {}: '{id}'.", product.name_id),
-            )
-        }),
-        None => allowed
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                Error::bad_request(
-                    codes::PRODUCT_NOT_AVAILABLE,
-                    format!(
-                        "Product {} is not available: this CA has no issuing CA for it.",
-                        product.name_id
-                    ),
-                )
-            }),
+            ),
+            None => Error::bad_request(
+                codes::PRODUCT_NOT_AVAILABLE,
+                format!(
+                    "Product {} is not available: this CA has no issuing CA for it.",
+                    product.name_id
+                ),
+            ),
+        });
     }
 }
 

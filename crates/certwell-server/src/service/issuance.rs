@@ -37,7 +37,7 @@ pub fn chain_entries(
         subject_common_name: leaf_cn.to_string(),
         pem: cert_pem(leaf_der),
     }];
-    for ca in state.cas.chain(ca_id) {
+    for ca in state.cas().chain(ca_id) {
         v.push(ChainEntry {
             subject_common_name: ca.name.clone(),
             pem: cert_pem(&ca.cert_der),
@@ -630,7 +630,7 @@ pub async fn try_issue_certificate(
     let product = find_product(&order.product_name_id)
         .ok_or_else(|| Error::internal("The order names an unknown product."))?;
     let ca = state
-        .cas
+        .cas()
         .get(
             extra
                 .as_ref()

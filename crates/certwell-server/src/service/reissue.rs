@@ -88,11 +88,12 @@ pub async fn request_extra(
     if let OrderPlan::Smime(p) = &data.plan {
         crate::service::smime::check_key(p, &csr, None)?;
     }
-    let ca = pick_issuing_ca(
+    let ca = &pick_issuing_ca(
         state,
         product,
         Some(plan.ca_cert_id.as_deref().unwrap_or(&data.ca_cert_id)),
-    )?;
+    )
+    .await?;
     // New names must lie within the organization's domains.
     if order.organization_id != 0 && !plan.sans.is_empty() {
         let domains = state

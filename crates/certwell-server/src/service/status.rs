@@ -118,7 +118,7 @@ pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAns
             id.issuer_name_hash.clone(),
             id.issuer_key_hash.clone(),
         );
-        match (state.ocsp_issuers.get(&key), &ca_id) {
+        match (state.ocsp_issuers().get(&key), &ca_id) {
             (None, _) => return Err(certwell_ca::OCSP_STATUS_UNAUTHORIZED),
             (Some(c), Some(prev)) if c != prev => {
                 return Err(certwell_ca::OCSP_STATUS_UNAUTHORIZED)
@@ -390,7 +390,7 @@ pub async fn renew_responders(state: &AppState) -> std::result::Result<usize, St
         state.store.as_ref(),
         &state.keys,
         &state.config,
-        &state.cas,
+        &state.cas(),
     )
     .await?;
     let n = made.len();
@@ -425,7 +425,7 @@ const CRL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// lease holder) and stored for the others.
 pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     let ca = state
-        .cas
+        .cas()
         .get(ca_id)
         .filter(|c| !c.is_ocsp_responder)
         .cloned()
@@ -651,7 +651,7 @@ const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 6
 /// re-signs cached OCSP answers before they go stale.
 pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let cas: Vec<_> = state.cas.cas().cloned().collect();
+        let cas: Vec<_> = state.cas().cas().cloned().collect();
         for ca in cas {
             if *shutdown.borrow() {
                 return;

@@ -68,7 +68,17 @@ impl TestServer {
         Self::start_with(config(sandbox)).await
     }
 
-    pub async fn start_with(mut cfg: Config) -> TestServer {
+    pub async fn start_with(cfg: Config) -> TestServer {
+        Self::start_opts(cfg, false).await
+    }
+
+    /// As `certwell serve` starts: a fresh sandbox makes the CAs of its
+    /// first TLS orders and the rest in the background.
+    pub async fn start_serving(cfg: Config) -> TestServer {
+        Self::start_opts(cfg, true).await
+    }
+
+    async fn start_opts(mut cfg: Config, defer_hierarchy: bool) -> TestServer {
         let dns = if cfg.dcv.nameserver.is_empty() {
             let d = dns::DnsServer::start().await;
             cfg.dcv.nameserver = d.addr.to_string();
@@ -87,9 +97,10 @@ impl TestServer {
         } else {
             None
         };
-        let (state, key) = certwell_server::open(&DataDir::new(dir.path()), cfg)
-            .await
-            .expect("open");
+        let (state, key) =
+            certwell_server::open_with(&DataDir::new(dir.path()), cfg, defer_hierarchy)
+                .await
+                .expect("open");
         let key = key.expect("first start creates the admin key");
         let operator_key = certwell_server::init::new_api_key(
             state.store.as_ref(),
