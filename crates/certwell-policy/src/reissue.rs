@@ -95,9 +95,15 @@ pub fn validate_tls_extra(
 ) -> Result<ExtraPlan> {
     let csr = csr(req)?;
     let cert = req.certificate.as_ref();
-    let names = match cert.filter(|c| optional_str(&c.common_name).is_some()) {
-        Some(c) => validate_names(product, c)?,
-        None => Names {
+    let names = match cert {
+        Some(c) if optional_str(&c.common_name).is_some() => validate_names(product, c)?,
+        // New dns_names under the current common name: checked like any.
+        Some(c) if c.dns_names.as_ref().is_some_and(|d| !d.is_empty()) => {
+            let mut c = c.clone();
+            c.common_name = current.first().cloned();
+            validate_names(product, &c)?
+        }
+        _ => Names {
             common_name: current.first().cloned().unwrap_or_default(),
             sans: current.to_vec(),
             dns_names: current.iter().skip(1).cloned().collect(),

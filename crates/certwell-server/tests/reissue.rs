@@ -283,6 +283,18 @@ async fn duplicates_keep_the_names_and_order_revocation_covers_them() {
     let (s, v) = ts.post(&format!("{ORDER}/{id}/duplicate"), other).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["errors"][0]["code"], "duplicate_names_mismatch");
+    // A blank common name does not let dns_names skip their checks.
+    for names in [
+        json!(["xn--zz.example.com"]),
+        json!(["bad_name.example.com"]),
+    ] {
+        let mut blank = body.clone();
+        blank["certificate"]["common_name"] = json!("");
+        blank["certificate"]["dns_names"] = names;
+        let (s, v) = ts.post(&format!("{ORDER}/{id}/duplicate"), blank).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["errors"][0]["code"], "invalid_dns_name", "{v}");
+    }
 
     // Revoking the order revokes the original and the duplicate.
     let (s, v) = ts
