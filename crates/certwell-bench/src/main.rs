@@ -24,8 +24,16 @@ mod http1;
 
 #[derive(Parser)]
 struct Args {
-    /// What to measure: "orders" (order creation with issuance) or "ocsp"
-    /// (OCSP GET requests for a mix of good and revoked certificates).
+    /// What to measure: "orders" (order creation with issuance), "ocsp"
+    /// (OCSP GET requests for a mix of good and revoked certificates) or
+    /// "startup" (`certwell serve --sandbox` on an empty directory, from
+    /// spawn to the first issued TLS order, `--runs` times).
+    /// Startup mode: runs to measure.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Startup mode: the certwell binary (default: next to this one).
+    #[arg(long)]
+    certwell: Option<std::path::PathBuf>,
     #[arg(long, default_value = "orders")]
     mode: String,
     /// OCSP mode: requests to send.
@@ -105,6 +113,9 @@ fn raw_signing_rate(signer: Arc<dyn Signer>, threads: usize, secs: u64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
+    if args.mode == "startup" {
+        return startup_bench(&args).await;
+    }
     let modes: &[bool] = match args.keys.as_str() {
         "software" => &[false],
         "hsm" => &[true],
@@ -355,6 +366,115 @@ async fn run(args: &Args, hsm: bool) -> Result<(), String> {
             n + 1
         ));
     }
+    Ok(())
+}
+
+/// `certwell serve --sandbox` on an empty data directory, `--runs` times:
+/// the time from spawning the process to the 201 of a TLS order carrying
+/// its issued chain (an organization is created first, as a client does).
+async fn startup_bench(args: &Args) -> Result<(), String> {
+    let bin = match &args.certwell {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("certwell"),
+    };
+    if !bin.exists() {
+        return Err(format!(
+            "{}: no certwell binary (cargo build --release -p certwell, or --certwell PATH)",
+            bin.display()
+        ));
+    }
+    let csr = certwell_ca::testing::make_csr(KeyAlgorithm::EcdsaP256, "startup").0;
+    let client = reqwest::Client::new();
+    let mut times = Vec::new();
+    for run in 0..args.runs {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let started = Instant::now();
+        let mut child = std::process::Command::new(&bin)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args([
+                "serve",
+                "--sandbox",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("CERTWELL_LOG", "error")
+            .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        // The admin key is printed before "listening" (a blocking read: the
+        // server has nothing else for this process to do meanwhile).
+        let mut key = None;
+        let out = child.stdout.take().ok_or("no stdout")?;
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+            let line = line.map_err(|e| e.to_string())?;
+            if let Some(k) = line
+                .split("): ")
+                .nth(1)
+                .filter(|_| line.contains("Admin API key"))
+            {
+                key = Some(k.trim().to_string());
+            }
+            if line.contains("listening") {
+                break;
+            }
+        }
+        let listening = started.elapsed();
+        let key = key.ok_or("the server printed no admin key")?;
+        let base = format!("http://127.0.0.1:{port}/services/v2");
+        let org: serde_json::Value = client
+            .post(format!("{base}/organization"))
+            .header("X-DC-DEVKEY", &key)
+            .json(&json!({"name": "Startup Inc.", "country": "us", "address": "1 Main St", "city": "Lindon", "state": "Utah",
+                "zip": "84042", "telephone": "801-555-0453",
+                "organization_contact": {"first_name": "B", "last_name": "C", "email": "b@example.com", "job_title": "SRE", "telephone": "1"}}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = client
+            .post(format!("{base}/order/certificate/ssl_plus"))
+            .header("X-DC-DEVKEY", &key)
+            .json(&json!({"certificate": {"common_name": "startup.example.com", "csr": csr, "signature_hash": "sha256"},
+                "organization": {"id": org["id"]}, "order_validity": {"years": 1}, "skip_approval": true}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body: Created = r.json().await.map_err(|e| e.to_string())?;
+        let first = started.elapsed();
+        if status != 201 || body.certificate_chain.is_none_or(|c| c.len() != 3) {
+            return Err(format!(
+                "run {run}: the first order was not issued ({status})"
+            ));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        println!(
+            "run {:>2}: listening after {:.3} s, first issued 201 after {:.3} s",
+            run + 1,
+            listening.as_secs_f64(),
+            first.as_secs_f64()
+        );
+        times.push(first);
+    }
+    times.sort();
+    println!(
+        "startup to first issued order over {} runs: median {:.3} s, max {:.3} s",
+        times.len(),
+        percentile(&times, 0.5).as_secs_f64(),
+        times.last().copied().unwrap_or_default().as_secs_f64()
+    );
     Ok(())
 }
 
