@@ -164,12 +164,15 @@ pub async fn initialize(
         if c.public_url.is_empty() {
             c.public_url = config.base_url();
         }
+        // No secret goes into the file: an SMTP password given through
+        // CERTWELL_SMTP_PASSWORD stays in the environment.
+        c.smtp.password.clear();
         let text = toml::to_string_pretty(&c).map_err(|e| e.to_string())?;
-        std::fs::write(
-            dir.config_file(),
-            format!("# certwell settings (CERTWELL_* variables and flags override them)\n{text}"),
-        )
-        .map_err(|e| format!("{}: {e}", dir.config_file().display()))?;
+        keyfile::write_secret(
+            &dir.config_file(),
+            format!("# certwell settings (CERTWELL_* variables and flags override them)\n{text}")
+                .as_bytes(),
+        )?;
     }
     // The zero-configuration hierarchy, completed on every start (a data
     // directory from an older version gets the CAs it lacks) — unless the

@@ -118,6 +118,31 @@ fn a_passphrase_encrypts_every_key_file_and_is_needed_to_start() {
 }
 
 #[test]
+fn the_settings_file_is_private_and_holds_no_smtp_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (ok, _, err) = certwell(
+        &dir,
+        &["init"],
+        &[
+            ("CERTWELL_SMTP_HOST", "mail.example.com"),
+            ("CERTWELL_SMTP_PASSWORD", "smtp-secret-123"),
+        ],
+    );
+    assert!(ok, "{err}");
+    let path = dir.join("certwell.toml");
+    let settings = std::fs::read_to_string(&path).unwrap();
+    assert!(settings.contains("mail.example.com"), "{settings}");
+    assert!(!settings.contains("smtp-secret-123"), "{settings}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
 fn plaintext_key_files_keep_loading_and_encrypt_keys_converts_them() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
