@@ -30,7 +30,23 @@ pub fn write_secret(path: &Path, data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     f.sync_all()
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    // The new file's name is durable once its directory is synced.
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
     Ok(())
+}
+
+/// fsync of a directory: the names created in it are on disk.
+fn sync_dir(dir: &Path) -> Result<(), String> {
+    let d = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::File::open(d)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: {e}", d.display()))
 }
 
 pub fn create_private_dir(dir: &Path) -> Result<(), String> {
@@ -44,7 +60,12 @@ pub fn create_private_dir(dir: &Path) -> Result<(), String> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(dir).map_err(|e| format!("{}: {e}", dir.display()))
+    b.create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    match dir.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
 }
 
 /// Reads a PEM file holding one key: its label (`PRIVATE KEY`,
@@ -84,10 +105,8 @@ pub fn read_pem(path: &Path) -> Result<(String, Vec<u8>), String> {
 /// is synced).
 pub fn replace(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::rename(from, to).map_err(|e| format!("{}: {e}", to.display()))?;
-    if let Some(parent) = to.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("{}: {e}", parent.display()))?;
+    match to.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -44,7 +44,9 @@ pub struct AppState {
     pub instance_id: String,
     /// DER CRL per CA id and when it was made (this instance's copy of the
     /// stored one).
-    pub crl_cache: Mutex<HashMap<String, CachedCrl>>,
+    /// One slot per CA, each with its own lock: making one CA's CRL (or
+    /// waiting for another instance to) holds up no other CA's.
+    pub crl_cache: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<CachedCrl>>>>>,
     /// Revoked certificates already acted on (answers re-signed, CRL
     /// dropped), by id, with their revocation time: each revocation is
     /// acted on once, whether this instance made it or followed it.
@@ -168,6 +170,16 @@ impl AppState {
         self.hierarchy
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The CRL slot of CA `ca_id` (this instance's copy of its CRL).
+    pub fn crl_slot(&self, ca_id: &str) -> Arc<Mutex<Option<CachedCrl>>> {
+        self.crl_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(ca_id.to_string())
+            .or_default()
             .clone()
     }
 

@@ -437,3 +437,39 @@ async fn revocation_resigns_cached_ocsp_answers_at_once() {
     );
     ts.stop().await;
 }
+
+/// Each CA's CRL has its own lock: while one CA's CRL is being made (its
+/// slot held, as when this instance waits for another to make it), the
+/// other CAs' CRLs are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cas_crl_does_not_wait_for_anothers() {
+    let ts = TestServer::start(true).await;
+    let state = ts.server.as_ref().unwrap().state.clone();
+    let cas: Vec<_> = state
+        .cas()
+        .cas()
+        .filter(|c| c.purpose.is_some())
+        .cloned()
+        .collect();
+    let (a, b) = (&cas[0], &cas[1]);
+    let slot = state.crl_slot(&a.id);
+    let held = slot.lock().await;
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        ts.client.get(ts.url(&format!("/ca/{}.crl", b.id))).send(),
+    )
+    .await
+    .expect("another CA's CRL waited for this one's")
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // ... and A's is served once its slot is free again.
+    drop(held);
+    let r = ts
+        .client
+        .get(ts.url(&format!("/ca/{}.crl", a.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    ts.stop().await;
+}

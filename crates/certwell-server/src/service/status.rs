@@ -257,13 +257,11 @@ pub async fn on_revoked(state: &AppState, revoked: &[Certificate]) {
         })
         .collect();
     resign_revoked(state, &targets);
-    let mut crls = state.crl_cache.lock().await;
-    for c in &revoked {
-        if let Some(ca) = &c.ca_id {
-            crls.remove(ca);
-        }
+    let cas: std::collections::BTreeSet<&String> =
+        revoked.iter().filter_map(|c| c.ca_id.as_ref()).collect();
+    for ca in cas {
+        *state.crl_slot(ca).lock().await = None;
     }
-    drop(crls);
     state.revocations.notify_one();
 }
 
@@ -433,9 +431,10 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
     let Some(signer) = ca.signer.clone() else {
         return root_crl_der(state, &ca).await;
     };
-    let mut cache = state.crl_cache.lock().await;
+    let slot = state.crl_slot(&ca.id);
+    let mut cache = slot.lock().await;
     let fresh_since = crate::clock::now() - CRL_REFRESH;
-    if let Some((der, made)) = cache.get(&ca.id) {
+    if let Some((der, made)) = cache.as_ref() {
         if *made > fresh_since {
             return Ok(der.clone());
         }
@@ -448,7 +447,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
             if let Some((stored, der)) = state.store.stored_crl(&ca.id).await? {
                 if stored.number >= meta.number {
                     let der = Arc::new(der);
-                    cache.insert(ca.id.clone(), (der.clone(), stored.this_update));
+                    *cache = Some((der.clone(), stored.this_update));
                     return Ok(der);
                 }
             }
@@ -480,7 +479,7 @@ pub async fn crl_der(state: &AppState, ca_id: &str) -> Result<Arc<Vec<u8>>> {
                 tracing::warn!(ca = %ca.id, error = %e, "CRL lease not released (it expires)");
             }
             let (der, this_update) = made?;
-            cache.insert(ca.id.clone(), (der.clone(), this_update));
+            *cache = Some((der.clone(), this_update));
             return Ok(der);
         }
         if std::time::Instant::now() >= waiting_until {
@@ -566,9 +565,10 @@ const ROOT_CRL_RESIGN: Duration = Duration::days(30);
 /// zero-configuration hierarchy) gets a new one once the stored one is a
 /// month old, the key loaded for that signature only.
 async fn root_crl_der(state: &AppState, ca: &Arc<LoadedCa>) -> Result<Arc<Vec<u8>>> {
-    let mut cache = state.crl_cache.lock().await;
+    let slot = state.crl_slot(&ca.id);
+    let mut cache = slot.lock().await;
     let now = crate::clock::now();
-    if let Some((der, made)) = cache.get(&ca.id) {
+    if let Some((der, made)) = cache.as_ref() {
         if *made > now - CRL_REFRESH {
             return Ok(der.clone());
         }
@@ -598,7 +598,7 @@ async fn root_crl_der(state: &AppState, ca: &Arc<LoadedCa>) -> Result<Arc<Vec<u8
             }
             match made {
                 Ok((der, at)) => {
-                    cache.insert(ca.id.clone(), (der.clone(), at));
+                    *cache = Some((der.clone(), at));
                     return Ok(der);
                 }
                 Err(e) => {
@@ -610,7 +610,7 @@ async fn root_crl_der(state: &AppState, ca: &Arc<LoadedCa>) -> Result<Arc<Vec<u8
     match state.store.stored_crl(&ca.id).await? {
         Some((_, der)) => {
             let der = Arc::new(der);
-            cache.insert(ca.id.clone(), (der.clone(), now));
+            *cache = Some((der.clone(), now));
             Ok(der)
         }
         None => Err(Error::not_found(
