@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "certwell",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CERTWELL_BUILD_COMMIT"), ")"),
     about = "A certificate authority that speaks the DigiCert CertCentral Services API v2"
 )]
 struct Cli {
@@ -73,6 +73,12 @@ enum Command {
     Store {
         #[command(subcommand)]
         command: StoreCommand,
+    },
+    /// Print a shell completion script: `certwell completions bash >
+    /// /etc/bash_completion.d/certwell` (or zsh, fish).
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
     },
     /// CA keys and certificates.
     Ca {
@@ -346,6 +352,19 @@ async fn run(cli: Cli) -> Result<(), String> {
     // `init` and `ca` as much as to `serve`).
     init_logging(&config.log);
     match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell.as_str() {
+                "bash" => clap_complete::Shell::Bash,
+                "zsh" => clap_complete::Shell::Zsh,
+                _ => clap_complete::Shell::Fish,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "certwell", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(())
+        }
         Command::Serve {
             listen,
             sandbox,

@@ -353,3 +353,24 @@ fn store_copy_moves_a_data_directory_to_postgres() {
     let me = http(port, "GET", "/services/v2/user/me", &key, "");
     assert!(me.starts_with("HTTP/1.1 200"), "{me}");
 }
+
+#[test]
+fn version_names_the_build_and_completions_cover_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, out, err) = certwell(tmp.path(), &["--version"]);
+    assert!(ok, "{err}");
+    let v = out.trim();
+    assert!(
+        v.starts_with(&format!("certwell {} (", env!("CARGO_PKG_VERSION"))) && v.ends_with(')'),
+        "{v}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, out, err) = certwell(tmp.path(), &["completions", shell]);
+        assert!(ok, "{shell}: {err}");
+        for word in ["serve", "apikey", "create-root", "encrypt-keys", "data-dir"] {
+            assert!(out.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let (ok, _, err) = certwell(tmp.path(), &["completions", "powershell-ish"]);
+    assert!(!ok && err.contains("invalid value"), "{err}");
+}
