@@ -76,6 +76,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// tracing filter, e.g. "info" or "certwell_server=debug".
     pub log: String,
+    /// `text` (one line per event; colour only at a terminal) or `json`
+    /// (one JSON object per line, for a log collector).
+    pub log_format: LogFormat,
     /// Yearly price of a product in USD ("218.00"), by product name id;
     /// products not listed cost certwell's default list price.
     pub prices: std::collections::BTreeMap<String, String>,
@@ -97,6 +100,14 @@ pub struct Config {
     /// `CERTWELL_KEY_PASSPHRASE`: never read from or written to the file.
     #[serde(skip)]
     pub key_passphrase: Option<Secret>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// A secret from the environment: its debug form hides it.
@@ -270,6 +281,7 @@ impl Default for Config {
             rate_limit_per_3min: 0,
             max_body_bytes: 1024 * 1024,
             log: "info".into(),
+            log_format: LogFormat::Text,
             prices: Default::default(),
             validation_delay_seconds: 0,
             dcv: DcvConfig::default(),
@@ -351,6 +363,17 @@ impl Config {
         }
         if let Some(v) = get("CERTWELL_LOG") {
             self.log = v;
+        }
+        if let Some(v) = get("CERTWELL_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(format!(
+                        "CERTWELL_LOG_FORMAT: expected text or json, got '{v}'"
+                    ))
+                }
+            };
         }
         if let Some(v) = get("CERTWELL_VALIDATION_DELAY_SECONDS") {
             self.validation_delay_seconds = parse("CERTWELL_VALIDATION_DELAY_SECONDS", &v)?;

@@ -103,6 +103,11 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
     Ok(entry)
 }
 
+/// The account a request acted for, filled in by the [`Caller`] extractor
+/// for the request log (`routes::request_log`).
+#[derive(Clone, Default)]
+pub struct RequestAccount(pub Arc<std::sync::OnceLock<i64>>);
+
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = Error;
 
@@ -116,6 +121,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             return Err(Error::forbidden_invalid_key());
         };
         let role = Role::parse(&rec.role).ok_or_else(Error::forbidden_invalid_key)?;
+        if let Some(slot) = parts.extensions.get::<RequestAccount>() {
+            let _ = slot.0.set(account_id);
+        }
         Ok(Caller {
             key_id: rec.id,
             account_id,

@@ -305,18 +305,26 @@ enum OperatorCommand {
     },
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: certwell_server::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour codes only for a person at a terminal, not in a log file or
-    // a journal.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        // One JSON object per line, the event's fields at the top level.
+        certwell_server::config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_ansi(false)
+            .try_init(),
+        // Colour codes only for a person at a terminal, not in a log file
+        // or a journal.
+        certwell_server::config::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
 }
 
 async fn shutdown_signal() {
@@ -350,7 +358,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     // Every command logs (warnings about keys and settings matter to
     // `init` and `ca` as much as to `serve`).
-    init_logging(&config.log);
+    init_logging(&config.log, config.log_format);
     match cli.command {
         Command::Completions { shell } => {
             use clap::CommandFactory;

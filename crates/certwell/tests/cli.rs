@@ -374,3 +374,102 @@ fn version_names_the_build_and_completions_cover_every_command() {
     let (ok, _, err) = certwell(tmp.path(), &["completions", "powershell-ish"]);
     assert!(!ok && err.contains("invalid value"), "{err}");
 }
+
+/// `CERTWELL_LOG_FORMAT=json`: one JSON object per line; each request is
+/// logged once with its request id (the client's X-Request-Id, sent back),
+/// route pattern, status, latency and account — and never the API key or
+/// the CSR.
+#[test]
+fn json_logs_carry_one_line_per_request_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("CERTWELL_LOG", "info")
+        .env("CERTWELL_LOG_FORMAT", "json")
+        .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    let listening = BufReader::new(child.0.stdout.as_mut().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening"));
+    assert!(listening, "the server starts");
+    let key = std::fs::read_to_string(dir.path().join("admin-api-key"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // A request with the client's request id.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /services/v2/product/ssl_plus HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: {key}\r\nX-Request-Id: client-req-42\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("x-request-id: client-req-42"),
+        "{resp}"
+    );
+    // One with a body carrying a CSR, refused for a bad key.
+    let csr = "-----BEGIN CERTIFICATE REQUEST-----MIIBsecret-----END CERTIFICATE REQUEST-----";
+    let out = http(
+        port,
+        "POST",
+        "/services/v2/order/certificate/ssl_plus",
+        "not-a-key",
+        &format!(r#"{{"certificate":{{"csr":"{csr}"}}}}"#),
+    );
+    assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+    Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    child.0.wait().unwrap();
+    let mut logs = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["message"] == "request").collect();
+    let ours = requests
+        .iter()
+        .find(|l| l["request_id"] == "client-req-42")
+        .unwrap_or_else(|| panic!("no request line: {logs}"));
+    assert_eq!(ours["route"], "/services/v2/product/{name_id}", "{ours}");
+    assert_eq!(ours["status"], 200);
+    assert_eq!(ours["method"], "GET");
+    assert_eq!(ours["account_id"], 1);
+    assert!(ours["latency_ms"].as_f64().is_some(), "{ours}");
+    let refused = requests
+        .iter()
+        .find(|l| l["status"] == 403)
+        .unwrap_or_else(|| panic!("no 403 line: {logs}"));
+    assert!(refused["account_id"].is_null(), "{refused}");
+    assert!(!logs.contains(&key), "the API key is logged");
+    assert!(!logs.contains("MIIBsecret"), "the CSR is logged");
+}

@@ -106,6 +106,47 @@ async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -
     next.run(req).await
 }
 
+/// One log line per request (`request`, at info): request id (the
+/// client's `X-Request-Id` when it is a plain token, else a new one, sent
+/// back in `X-Request-Id`), method, route pattern, status, latency and
+/// the account acted for. Never a key, a body or a query string.
+async fn request_log(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::token::random_hex(8).unwrap_or_default());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let account = crate::extract::RequestAccount::default();
+    req.extensions_mut().insert(account.clone());
+    let mut resp = next.run(req).await;
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        route = route.as_deref().unwrap_or("-"),
+        status = resp.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        account_id = account.0.get().copied(),
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
 async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let has_body = req
         .headers()
@@ -168,6 +209,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(common_headers))
+        .layer(axum::middleware::from_fn(request_log))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 Error::internal("The server failed to handle the request.").into_response()
