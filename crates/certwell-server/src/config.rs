@@ -138,6 +138,17 @@ pub struct Pkcs11Config {
     pub pin_env: String,
 }
 
+impl Pkcs11Config {
+    /// The token these settings name: by label or by slot, exactly one.
+    pub fn token(&self) -> Result<certwell_ca::TokenSelector, String> {
+        match (&self.token_label, self.slot) {
+            (Some(l), None) => Ok(certwell_ca::TokenSelector::Label(l.clone())),
+            (None, Some(s)) => Ok(certwell_ca::TokenSelector::Slot(s)),
+            _ => Err("pkcs11: name the token by token_label or by slot (one of them)".into()),
+        }
+    }
+}
+
 impl Default for Pkcs11Config {
     fn default() -> Self {
         Pkcs11Config {
@@ -450,11 +461,7 @@ impl Config {
             if p.module.as_os_str().is_empty() {
                 return Err("pkcs11.module: the PKCS#11 library to load is required".into());
             }
-            if p.token_label.is_some() == p.slot.is_some() {
-                return Err(
-                    "pkcs11: name the token by token_label or by slot (one of them)".into(),
-                );
-            }
+            p.token()?;
         }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http://") {
             return Err(

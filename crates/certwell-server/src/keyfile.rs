@@ -83,22 +83,15 @@ pub fn read_pem(path: &Path) -> Result<(String, Vec<u8>), String> {
         }
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let label = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("-----BEGIN "))
-        .and_then(|l| l.strip_suffix("-----"))
-        .ok_or_else(|| format!("{}: not a PEM file", path.display()))?
-        .to_string();
-    let b64: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .join("");
-    use base64::Engine;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .map_err(|e| format!("{}: not a PEM private key: {e}", path.display()))?;
-    Ok((label, der))
+    let mut blocks = crate::pem::pem_blocks(&text)
+        .map_err(|e| format!("{}: not a PEM key file: {e}", path.display()))?;
+    match (blocks.pop(), blocks.is_empty()) {
+        (Some(block), true) => Ok(block),
+        _ => Err(format!(
+            "{}: a key file holds exactly one PEM block",
+            path.display()
+        )),
+    }
 }
 
 /// Renames `from` over `to` and makes the rename durable (the directory

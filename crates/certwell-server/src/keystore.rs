@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use certwell_ca::{KeyAlgorithm, Pkcs11Token, Signer, SoftwareSigner, TokenSelector};
+use certwell_ca::{KeyAlgorithm, Pkcs11Token, Signer, SoftwareSigner};
 
 use crate::config::{Config, DataDir};
 use crate::keyfile;
@@ -64,6 +64,18 @@ impl KeyLocation {
     }
 }
 
+impl KeyLocation {
+    /// Whether the serving process may load the key stored as `location`
+    /// (a key file or a token key; not an offline key, not a CA without
+    /// a key).
+    pub fn is_online(location: &str) -> bool {
+        matches!(
+            KeyLocation::parse(location),
+            Ok(KeyLocation::File(_) | KeyLocation::Pkcs11 { .. })
+        )
+    }
+}
+
 impl std::fmt::Display for KeyLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -109,6 +121,21 @@ fn percent_decode(s: &str) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+/// The key file of a new software key: `keys/<CA id>.key`.
+fn key_file_for(signer: &SoftwareSigner) -> PathBuf {
+    PathBuf::from(format!(
+        "keys/{}.key",
+        crate::service::hierarchy::ca_id_for(&signer.spki_der())
+    ))
+}
+
+/// `pkcs8` encrypted with `pass`, as an `ENCRYPTED PRIVATE KEY` PEM.
+fn encrypted_pem(path: &Path, pkcs8: &[u8], pass: &[u8]) -> Result<String, String> {
+    let enc =
+        certwell_ca::encrypt_pkcs8(pkcs8, pass).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(certwell_ca::der_to_pem("ENCRYPTED PRIVATE KEY", &enc))
 }
 
 /// Where a ceremony puts a new key.
@@ -171,14 +198,7 @@ impl KeyStore {
                             )
                         })?,
                 };
-                let selector = match (&p.token_label, p.slot) {
-                    (Some(l), _) => TokenSelector::Label(l.clone()),
-                    (None, Some(s)) => TokenSelector::Slot(s),
-                    (None, None) => {
-                        return Err("pkcs11: name the token by token_label or by slot".into())
-                    }
-                };
-                Some(Pkcs11Token::open(&p.module, &selector, &pin).map_err(|e| e.to_string())?)
+                Some(Pkcs11Token::open(&p.module, &p.token()?, &pin).map_err(|e| e.to_string())?)
             }
         };
         let passphrase = match (&config.key_passphrase, &config.key_passphrase_file) {
@@ -230,10 +250,7 @@ impl KeyStore {
         let (signer, pkcs8) = SoftwareSigner::generate(alg).map_err(|e| e.to_string())?;
         let rel = match target {
             KeyTarget::File(path) => path,
-            _ => PathBuf::from(format!(
-                "keys/{}.key",
-                crate::service::hierarchy::ca_id_for(&signer.spki_der())
-            )),
+            _ => key_file_for(&signer),
         };
         self.write_key_file(&rel, &pkcs8)?;
         Ok((Arc::new(signer), KeyLocation::File(rel)))
@@ -247,10 +264,7 @@ impl KeyStore {
         pkcs8: &[u8],
     ) -> Result<(Arc<dyn Signer>, KeyLocation), String> {
         let signer = SoftwareSigner::from_pkcs8(alg, pkcs8).map_err(|e| e.to_string())?;
-        let rel = PathBuf::from(format!(
-            "keys/{}.key",
-            crate::service::hierarchy::ca_id_for(&signer.spki_der())
-        ));
+        let rel = key_file_for(&signer);
         self.write_key_file(&rel, pkcs8)?;
         Ok((Arc::new(signer), KeyLocation::File(rel)))
     }
@@ -265,12 +279,7 @@ impl KeyStore {
         let path = self.root.join(rel);
         match &self.passphrase {
             Some(pass) => {
-                let enc = certwell_ca::encrypt_pkcs8(pkcs8, pass)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                keyfile::write_secret(
-                    &path,
-                    certwell_ca::der_to_pem("ENCRYPTED PRIVATE KEY", &enc).as_bytes(),
-                )
+                keyfile::write_secret(&path, encrypted_pem(&path, pkcs8, pass)?.as_bytes())
             }
             None => keyfile::write_private_key(&path, pkcs8),
         }
@@ -384,16 +393,12 @@ impl KeyStore {
             if label != "PRIVATE KEY" {
                 continue;
             }
-            let enc = certwell_ca::encrypt_pkcs8(&der, pass)
-                .map_err(|e| format!("CA {ca}: {}: {e}", path.display()))?;
+            let pem = encrypted_pem(&path, &der, pass).map_err(|e| format!("CA {ca}: {e}"))?;
             let tmp = path.with_extension("key.tmp");
             let _ = std::fs::remove_file(&tmp);
-            keyfile::write_secret(
-                &tmp,
-                certwell_ca::der_to_pem("ENCRYPTED PRIVATE KEY", &enc).as_bytes(),
-            )?;
+            keyfile::write_secret(&tmp, pem.as_bytes())?;
             // The encrypted copy must load before it replaces the original.
-            let back = certwell_ca::decrypt_pkcs8(&enc, pass).map_err(|e| e.to_string())?;
+            let back = self.read_key_file(ca, &tmp)?;
             if back != der {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(format!("CA {ca}: the encrypted key did not read back"));

@@ -237,16 +237,16 @@ fn init_keys_accounts_serve_and_sigterm() {
 
 /// Logs that go to a pipe (a file, a journal) carry no terminal colour
 /// codes.
-#[test]
-fn logs_to_a_pipe_have_no_colour_codes() {
-    let dir = tempfile::tempdir().unwrap();
+/// `certwell serve --sandbox` with its logs piped, on a free port, once
+/// it listens: (the process, the port).
+fn serve_logging(dir: &std::path::Path, env: &[(&str, &str)]) -> (Guard, u16) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir)
         .args([
             "serve",
             "--sandbox",
@@ -254,6 +254,7 @@ fn logs_to_a_pipe_have_no_colour_codes() {
             &format!("127.0.0.1:{port}"),
         ])
         .env("CERTWELL_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -265,6 +266,11 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         .map_while(Result::ok)
         .any(|l| l.contains("listening"));
     assert!(listening, "the server starts");
+    (child, port)
+}
+
+/// SIGTERM, then everything the server logged.
+fn stop_and_read_logs(mut child: Guard) -> String {
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
         .status()
@@ -279,6 +285,14 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         .unwrap()
         .read_to_string(&mut logs)
         .unwrap();
+    logs
+}
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _) = serve_logging(dir.path(), &[]);
+    let logs = stop_and_read_logs(child);
     assert!(logs.contains("INFO"), "the start is logged: {logs}");
     assert!(!logs.contains('\u{1b}'), "no escape codes: {logs:?}");
 }
@@ -382,32 +396,13 @@ fn version_names_the_build_and_completions_cover_every_command() {
 #[test]
 fn json_logs_carry_one_line_per_request_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_certwell"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args([
-            "serve",
-            "--sandbox",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CERTWELL_LOG", "info")
-        .env("CERTWELL_LOG_FORMAT", "json")
-        .env("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Guard(child);
-    let listening = BufReader::new(child.0.stdout.as_mut().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.contains("listening"));
-    assert!(listening, "the server starts");
+    let (child, port) = serve_logging(
+        dir.path(),
+        &[
+            ("CERTWELL_LOG_FORMAT", "json"),
+            ("CERTWELL_PUBLIC_URL", "http://pki.certwell.example.com"),
+        ],
+    );
     let key = std::fs::read_to_string(dir.path().join("admin-api-key"))
         .unwrap()
         .trim()
@@ -437,19 +432,7 @@ fn json_logs_carry_one_line_per_request_without_secrets() {
         &format!(r#"{{"certificate":{{"csr":"{csr}"}}}}"#),
     );
     assert!(out.starts_with("HTTP/1.1 403"), "{out}");
-    Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    child.0.wait().unwrap();
-    let mut logs = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = stop_and_read_logs(child);
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))

@@ -92,14 +92,25 @@ fn ceremony_signer(
         Some(o) => KeyLocation::parse(&absolute(o))?,
         None => KeyLocation::parse(&ca.key_file)?,
     };
-    let signer = keys.load_location(&ca.id, &location, alg)?;
     let spki = certwell_ca::ca_certificate_info(&ca.cert_der)
         .map_err(|e| e.to_string())?
         .spki_der;
+    load_key_of(keys, &ca.id, &location, alg, &spki)
+}
+
+/// The key at `location`, which must be the key of the certificate whose
+/// public key is `spki`.
+fn load_key_of(
+    keys: &KeyStore,
+    ca_id: &str,
+    location: &KeyLocation,
+    alg: KeyAlgorithm,
+    spki: &[u8],
+) -> Result<Arc<dyn Signer>, String> {
+    let signer = keys.load_location(ca_id, location, alg)?;
     if signer.spki_der() != spki {
         return Err(format!(
-            "CA {}: the key given is not the key of its certificate",
-            ca.id
+            "CA {ca_id}: the key given is not the key of its certificate"
         ));
     }
     Ok(signer)
@@ -130,30 +141,16 @@ fn pending_file(dir: &DataDir, ca_id: &str) -> PathBuf {
 
 /// Every certificate of a PEM bundle.
 fn pem_certificates(what: &str, pem: &str) -> Result<Vec<Vec<u8>>, String> {
-    use base64::Engine;
-    let mut out = Vec::new();
-    let mut inside = None::<String>;
-    for line in pem.lines() {
-        let line = line.trim();
-        if line == "-----BEGIN CERTIFICATE-----" {
-            inside = Some(String::new());
-        } else if line == "-----END CERTIFICATE-----" {
-            let b64 = inside
-                .take()
-                .ok_or_else(|| format!("{what}: END without BEGIN"))?;
-            out.push(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|e| format!("{what}: bad base64: {e}"))?,
-            );
-        } else if let Some(b) = inside.as_mut() {
-            b.push_str(line);
-        }
-    }
-    if out.is_empty() {
+    let certs: Vec<Vec<u8>> = crate::pem::pem_blocks(pem)
+        .map_err(|e| format!("{what}: {e}"))?
+        .into_iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, der)| der)
+        .collect();
+    if certs.is_empty() {
         return Err(format!("{what}: no PEM certificate"));
     }
-    Ok(out)
+    Ok(certs)
 }
 
 /// Where the key of an imported CA is.
@@ -387,10 +384,7 @@ impl Ceremony<'_> {
             }
         };
         if !matches!(location, KeyLocation::None) {
-            let signer = keys.load_location(&id, &location, info.key_algorithm)?;
-            if signer.spki_der() != info.spki_der {
-                return Err("the key is not the key of the certificate".into());
-            }
+            load_key_of(keys, &id, &location, info.key_algorithm, &info.spki_der)?;
         }
         // The CAs above it, by id, stored without keys unless known.
         let now = crate::clock::now();

@@ -581,10 +581,7 @@ async fn root_crl_der(state: &AppState, ca: &Arc<LoadedCa>) -> Result<Arc<Vec<u8
             || certwell_ca::crl_next_update(der)
                 .is_none_or(|n| n < now + ROOT_CRL_VALIDITY - ROOT_CRL_RESIGN)
     });
-    let online = !matches!(
-        crate::keystore::KeyLocation::parse(&ca.key_file),
-        Ok(crate::keystore::KeyLocation::Offline(_) | crate::keystore::KeyLocation::None) | Err(_)
-    );
+    let online = crate::keystore::KeyLocation::is_online(&ca.key_file);
     if due && online {
         let lease = format!("crl:{}", ca.id);
         if state
