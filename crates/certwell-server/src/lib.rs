@@ -67,18 +67,27 @@ pub async fn open(
     open_with(dir, config, false).await
 }
 
-/// [`open`] for `serve`: a fresh sandbox answers its first TLS order at
-/// once while the rest of its CA hierarchy is made in the background
-/// (`defer_hierarchy`; see [`init::initialize`]).
+/// [`open`] for `serve` (`serving`): a fresh sandbox answers its first TLS
+/// order at once while the rest of its CA hierarchy is made in the
+/// background (see [`init::initialize`]); and the server of an embedded
+/// database, its one process, drops the leases a process that died left
+/// (a CRL lease would otherwise hold that CA's CRL for minutes). Other
+/// commands on the same directory leave the leases of a running server be.
 pub async fn open_with(
     dir: &DataDir,
     config: Config,
-    defer_hierarchy: bool,
+    serving: bool,
 ) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     let store = open_store(dir, &config).await?;
+    if serving && config.database_url.is_none() {
+        store
+            .release_all_leases()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let keys = keystore::KeyStore::open(dir, &config)?;
-    let outcome = init::initialize(store.as_ref(), dir, &keys, &config, defer_hierarchy).await?;
+    let outcome = init::initialize(store.as_ref(), dir, &keys, &config, serving).await?;
     // An embedded database has one process: every claim found at start-up
     // was left by a crash. A shared one has other live instances, whose
     // claims stay theirs until they are older than the claim lease.

@@ -199,6 +199,9 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         self.inner.release_lease(name, holder).await
     }
+    async fn release_all_leases(&self) -> Result<()> {
+        self.inner.release_all_leases().await
+    }
 
     async fn create_organization(
         &self,

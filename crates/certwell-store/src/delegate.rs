@@ -182,6 +182,9 @@ macro_rules! delegate_store {
             async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
                 $store::release_lease(self, name, holder).await
             }
+            async fn release_all_leases(&self) -> Result<()> {
+                $store::release_all_leases(self).await
+            }
 
             async fn create_organization(
                 &self,

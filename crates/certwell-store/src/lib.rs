@@ -137,6 +137,9 @@ pub trait Store: Send + Sync {
     async fn try_lease(&self, name: &str, holder: &str, ttl: time::Duration) -> Result<bool>;
     /// Gives the lease back (nothing if `holder` no longer holds it).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// Drops every lease: at the start of the one process of an embedded
+    /// database, whatever leases are found were left by a process that died.
+    async fn release_all_leases(&self) -> Result<()>;
 
     // Organizations
     async fn create_organization(

@@ -248,3 +248,38 @@ fn acknowledged_orders_survive_kill_9_of_one_of_two_instances_on_postgres() {
     let a = Server::start(&dir, Some(&url));
     check_acknowledged(a.port, &key, &acked);
 }
+
+/// A CRL lease left by a process that died (here: taken for ten minutes
+/// by a holder that never comes back) does not hold a CA's CRL once the
+/// server of the embedded store starts again.
+#[test]
+fn a_lease_left_by_a_dead_process_does_not_hold_a_crl() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("data");
+    cli(&dir, &["init"]);
+    let ica = cli(&dir, &["ca", "list"])
+        .lines()
+        .find(|l| l.contains("certwell TLS OV RSA3072 CA1"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = certwell_store::open_store(&certwell_store::StoreConfig::sqlite(
+            dir.join("certwell.db"),
+            certwell_store::Durability::Full,
+        ))
+        .await
+        .unwrap();
+        let lease = format!("crl:{ica}");
+        assert!(store
+            .try_lease(&lease, "a-process-that-died", time::Duration::minutes(10))
+            .await
+            .unwrap());
+        store.close().await;
+    });
+    // Held, the lease would keep this CA's first CRL from being made:
+    // 503 after the wait for its holder.
+    let server = Server::start(&dir, None);
+    let (status, body) = http_bytes(server.port, &format!("/ca/{ica}.crl"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+}

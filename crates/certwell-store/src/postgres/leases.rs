@@ -39,4 +39,11 @@ impl PgStore {
             .await?;
         Ok(())
     }
+
+    pub(crate) async fn release_all_leases(&self) -> Result<()> {
+        sqlx::query("DELETE FROM leases")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -42,4 +42,11 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+
+    pub(crate) async fn release_all_leases(&self) -> Result<()> {
+        sqlx::query("DELETE FROM leases")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
 }

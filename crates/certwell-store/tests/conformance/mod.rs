@@ -1277,6 +1277,10 @@ pub async fn leases_are_held_once_and_taken_over_when_expired(db: &dyn TestDatab
         .unwrap());
     assert!(s.try_lease("poll", "b", minute).await.unwrap(), "expired");
     assert!(!s.try_lease("poll", "a", minute).await.unwrap());
+    // All dropped (a restarted embedded store): anyone takes them.
+    s.release_all_leases().await.unwrap();
+    assert!(s.try_lease("poll", "c", minute).await.unwrap());
+    assert!(s.try_lease("crl:CA2", "c", minute).await.unwrap());
 }
 
 pub async fn revocations_are_counted_for_the_stored_crl_and_followed(db: &dyn TestDatabase) {
