@@ -45,6 +45,10 @@ pub struct DeskDecisionInput {
     pub note: Option<String>,
     /// The contacts the operator verified (EV and code signing).
     pub verified_contacts: Option<Vec<ContactInput>>,
+    /// The organization's registration number as the desk verified it
+    /// (approvals only; needed by organization- and sponsor-validated
+    /// S/MIME certificates).
+    pub registration_number: Option<String>,
 }
 
 /// Fields of `POST /organization` (api-surface.md §7.1), also accepted inline

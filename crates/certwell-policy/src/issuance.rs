@@ -50,6 +50,36 @@ pub enum Blocker {
     DomainNotValidated(String),
     /// A mailbox-validated order's address whose control is not proven yet.
     MailboxNotValidated(String),
+    /// An organization- or sponsor-validated S/MIME certificate carries
+    /// an organizationIdentifier (SBR §7.1.4.2.2 d), but the organization's
+    /// validation has not recorded its registration number yet.
+    RegistrationNumberMissing,
+}
+
+impl Blocker {
+    /// Why the order waits, in words (order info's `pending_reasons`).
+    pub fn message(&self) -> String {
+        match self {
+            Blocker::OrganizationNotValidated => {
+                "The organization's validation for this product is not complete.".into()
+            }
+            Blocker::DomainNotValidated(n) => format!("The domain control of '{n}' is not validated."),
+            Blocker::MailboxNotValidated(e) => {
+                format!("The control of the mailbox '{e}' is not validated.")
+            }
+            Blocker::RegistrationNumberMissing => "The organization's validation has no registration number yet; organization- and sponsor-validated S/MIME certificates carry it as their organizationIdentifier (SBR §7.1.4.2.2 d).".into(),
+        }
+    }
+
+    /// A stable code for the reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Blocker::OrganizationNotValidated => "organization_not_validated",
+            Blocker::DomainNotValidated(_) => "domain_not_validated",
+            Blocker::MailboxNotValidated(_) => "mailbox_not_validated",
+            Blocker::RegistrationNumberMissing => "registration_number_missing",
+        }
+    }
 }
 
 /// What blocks a mailbox-validated order: every (address, status) whose

@@ -137,18 +137,8 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
             ));
         }
     }
-    let registration_number = optional_text(&o.registration_number, &f("registration_number"), 64)?;
-    if let Some(r) = &registration_number {
-        if !r
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c))
-        {
-            return Err(PolicyError::invalid(
-                &f("registration_number"),
-                "only PrintableString characters are allowed",
-            ));
-        }
-    }
+    let registration_number =
+        registration_number(&o.registration_number, &f("registration_number"))?;
     Ok(EvDetails {
         business_category,
         jurisdiction_country: jurisdiction_country.map(|c| c.to_ascii_uppercase()),
@@ -160,6 +150,25 @@ fn validate_ev_details(o: &OrganizationInput, prefix: &str) -> Result<EvDetails>
         )?,
         registration_number,
     })
+}
+
+/// An organization's registration number (the reference behind the EV
+/// serialNumber and the S/MIME organizationIdentifier): at most 64
+/// PrintableString characters; blank is none.
+pub fn registration_number(v: &Option<String>, field: &str) -> Result<Option<String>> {
+    let r = optional_text(v, field, 64)?;
+    if let Some(r) = &r {
+        if !r
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c))
+        {
+            return Err(PolicyError::invalid(
+                field,
+                "only PrintableString characters are allowed",
+            ));
+        }
+    }
+    Ok(r)
 }
 
 /// Parses one validation type (ov, ev, cs, ev_cs, ds, smime; exact
@@ -281,6 +290,10 @@ pub struct DeskDecision {
     pub approve: bool,
     pub note: String,
     pub verified_contacts: Vec<VerifiedUser>,
+    /// The registration number the desk found (approvals only): recorded
+    /// on the organization, where the EV serialNumber and the S/MIME
+    /// organizationIdentifier come from.
+    pub registration_number: Option<String>,
 }
 
 pub const MAX_DESK_NOTE: usize = 2000;
@@ -328,10 +341,19 @@ pub fn desk_decision(
             ))
         }
     };
+    let registration_number =
+        registration_number(&input.registration_number, "registration_number")?;
+    if registration_number.is_some() && !approve {
+        return Err(PolicyError::invalid(
+            "registration_number",
+            "is recorded only with an approval",
+        ));
+    }
     Ok(DeskDecision {
         approve,
         note,
         verified_contacts: contacts,
+        registration_number,
     })
 }
 
@@ -552,6 +574,7 @@ mod tests {
             decision: Some(d.into()),
             note: Some(note.into()),
             verified_contacts: contacts,
+            registration_number: None,
         };
         let d = desk_decision(
             &input("approve", "checked the registry", None),

@@ -1233,6 +1233,18 @@ pub fn organization_identifier(org: &NewOrganization) -> Option<String> {
     Some(format!("NTR{}-{reg}", org.country.to_ascii_uppercase()))
 }
 
+/// What an S/MIME order of type `smime` waits for besides validation: an
+/// organization- or sponsor-validated certificate names the
+/// organization's registration number (see [`organization_identifier`]),
+/// which the validation desk records.
+pub fn registration_blocker(
+    smime: Option<SmimeType>,
+    org: &NewOrganization,
+) -> Option<crate::issuance::Blocker> {
+    (smime.is_some_and(|t| t != SmimeType::Mailbox) && organization_identifier(org).is_none())
+        .then_some(crate::issuance::Blocker::RegistrationNumberMissing)
+}
+
 /// The subject attributes of the certificate, given the order's
 /// organization (None for mailbox-validated products).
 pub fn subject_attributes(
@@ -1253,7 +1265,7 @@ pub fn subject_attributes(
             let id = organization_identifier(o).ok_or_else(|| {
                 err(
                     codes::INVALID_ORGANIZATION,
-                    "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d).",
+                    "The organization has no registration number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d).",
                 )
             })?;
             out.push(A::OrganizationIdentifier(id));

@@ -310,6 +310,8 @@ pub struct OrderContext<'a> {
     pub contacts: (Option<Value>, Option<Value>),
     /// The live order renewing this one, if any.
     pub renewed_by: Option<i64>,
+    /// Why a waiting order is not issued yet: (code, message).
+    pub pending_reasons: Vec<(&'static str, String)>,
 }
 
 /// The `certificate` object of order info: the plan's own fields.
@@ -436,6 +438,14 @@ pub fn order_info_json(c: &OrderContext) -> Value {
         if let Some(g) = p.enable_guest_access {
             v["enable_guest_access"] = json!(u8::from(g));
         }
+    }
+    // certwell's own: why a pending order waits (omitted when empty)
+    if !c.pending_reasons.is_empty() {
+        v["pending_reasons"] = json!(c
+            .pending_reasons
+            .iter()
+            .map(|(code, message)| json!({"code": code, "message": message}))
+            .collect::<Vec<_>>());
     }
     // empty lists are omitted, as the vendor does
     if !c.requests.is_empty() {

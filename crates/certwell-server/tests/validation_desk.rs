@@ -59,6 +59,16 @@ async fn the_desk_decides_pending_organization_validations() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let order_id = v["id"].as_i64().unwrap();
     assert!(v.get("certificate_chain").is_none());
+    // Order info says why it waits.
+    let (_, info) = ts.get(&format!("{ORDER}/{order_id}")).await;
+    assert_eq!(info["status"], "pending");
+    let reasons: Vec<&str> = info["pending_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, vec!["organization_not_validated"], "{info}");
 
     // The desk's queue, oldest first, with the submitted verified users.
     let (s, q) = op(&ts, Method::GET, "/operator/v1/validations", None).await;
@@ -196,6 +206,154 @@ async fn the_desk_decides_pending_organization_validations() {
         "gia@example.com"
     );
     assert!(entries[1]["operator_key_id"].as_i64().is_some());
+    ts.stop().await;
+}
+
+fn pending_reasons(info: &Value) -> Vec<String> {
+    info["pending_reasons"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Organization- and sponsor-validated S/MIME certificates name the
+/// organization's registration number (organizationIdentifier). An order
+/// for an organization whose validation has not recorded one is accepted
+/// and waits, saying why; the desk records the number with its approval
+/// and the order issues with it.
+#[tokio::test]
+async fn smime_orders_wait_for_the_registration_number_the_desk_records() {
+    let ts = TestServer::start(false).await;
+    let mut body = org_body("Registry Later LLC");
+    body.as_object_mut().unwrap().remove("registration_number");
+    let (s, o) = ts.post("/services/v2/organization", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let org = o["id"].as_i64().unwrap();
+    let (s, v) = ts
+        .post(
+            &format!("/services/v2/organization/{org}/validation"),
+            json!({"validations": [{"type": "smime"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/secure_email_organization"),
+            json!({
+                "certificate": {
+                    "profile_type": "strict",
+                    "emails": ["john.doe@example.com"],
+                    "csr": csr(KeyAlgorithm::EcdsaP256, "x"),
+                    "common_name_indicator": "organization_name",
+                    "usage_designation": {"primary_usage": "signing"}
+                },
+                "skip_approval": true,
+                "organization": {"id": org},
+                "order_validity": {"years": 1}
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let order_id = v["id"].as_i64().unwrap();
+    let info_path = format!("{ORDER}/{order_id}");
+    let i = ts.get(&info_path).await.1;
+    assert_eq!(i["status"], "pending", "{i}");
+    assert_eq!(
+        pending_reasons(&i),
+        vec![
+            "organization_not_validated",
+            "domain_not_validated",
+            "registration_number_missing"
+        ],
+        "{i}"
+    );
+    assert!(i["pending_reasons"][2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("registration number"));
+
+    // The address's domain is validated by hand, the organization approved
+    // without a number: still waiting, for the number alone.
+    let (_, doms) = ts.get("/services/v2/domain").await;
+    let dom = doms["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "example.com")
+        .unwrap_or_else(|| panic!("{doms}"))["id"]
+        .clone();
+    let (s, _) = op(
+        &ts,
+        Method::PUT,
+        &format!("/operator/v1/domain/{dom}/validate"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let decide = format!("/operator/v1/organization/{org}/validation/smime");
+    let (s, e) = op(
+        &ts,
+        Method::PUT,
+        &decide,
+        Some(json!({"decision": "approve", "note": "Registry checked; number to follow."})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let i = ts.get(&info_path).await.1;
+    assert_eq!(i["status"], "pending", "{i}");
+    assert_eq!(pending_reasons(&i), vec!["registration_number_missing"]);
+
+    // A number goes with an approval only, and must be PrintableString.
+    for (body, field) in [
+        (
+            json!({"decision": "reject", "note": "x", "registration_number": "7654321"}),
+            "registration_number",
+        ),
+        (
+            json!({"decision": "approve", "note": "x", "registration_number": "№ 7"}),
+            "registration_number",
+        ),
+    ] {
+        let (s, e) = op(&ts, Method::PUT, &decide, Some(body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        assert!(e["errors"][0]["message"].as_str().unwrap().contains(field));
+    }
+    let (s, e) = op(
+        &ts,
+        Method::PUT,
+        &decide,
+        Some(
+            json!({"decision": "approve", "note": "Registry extract received.",
+                    "registration_number": "7654321"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let i = wait_status(&ts, order_id, "issued").await;
+    assert!(i.get("pending_reasons").is_none(), "{i}");
+    let (_, o) = ts.get(&format!("/services/v2/organization/{org}")).await;
+    assert_eq!(o["registration_number"], "7654321", "{o}");
+    let cert_id = i["certificate"]["id"].as_i64().unwrap();
+    let (s, c) = ts.get(&format!("/services/v2/certificate/{cert_id}")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let leaf_pem = c["pem"].as_str().unwrap();
+    let leaf = common::leaf::parse(leaf_pem);
+    assert!(
+        leaf.subject
+            .iter()
+            .any(|(oid, v)| oid == "2.5.4.97" && v == "NTRUS-7654321"),
+        "{:?}",
+        leaf.subject
+    );
+    if let Some(findings) =
+        pkilint_findings(ts.dir.path(), "lint_cabf_smime_cert", &["-d"], leaf_pem)
+    {
+        assert!(findings.is_empty(), "{findings:?}");
+    }
     ts.stop().await;
 }
 

@@ -265,6 +265,9 @@ pub struct OrgDecision {
     pub note: String,
     /// JSON array of the contacts the operator verified (EV, code signing).
     pub verified_contacts: Option<Value>,
+    /// Recorded on the organization with an approval, as its data's
+    /// `ev.registration_number`.
+    pub registration_number: Option<String>,
     pub at: OffsetDateTime,
 }
 

@@ -1213,6 +1213,7 @@ async fn organizations_scenario(s: Arc<dyn Store>) -> Vec<String> {
             kind.as_str()
         ),
         verified_contacts: contacts,
+        registration_number: None,
         at: datetime!(2026-05-01 12:00:00.5 UTC),
     };
     s.decide_org_validation(&decide(org.id, ValidationType::Ev, true, None))
@@ -1234,9 +1235,14 @@ async fn organizations_scenario(s: Arc<dyn Store>) -> Vec<String> {
     ))
     .await
     .unwrap();
-    s.decide_org_validation(&decide(acme.id, ValidationType::Ds, true, Some(json!([]))))
-        .await
-        .unwrap();
+    // An approval may record the registration number the desk found, in
+    // the organization's data (other fields kept).
+    s.decide_org_validation(&OrgDecision {
+        registration_number: Some("HRB 12345".into()),
+        ..decide(acme.id, ValidationType::Ds, true, Some(json!([])))
+    })
+    .await
+    .unwrap();
     s.decide_org_validation(&decide(acme.id, ValidationType::Ov, false, None))
         .await
         .unwrap();
@@ -1253,6 +1259,8 @@ async fn organizations_scenario(s: Arc<dyn Store>) -> Vec<String> {
     let setup_org = s.get_organization(a.id, org.id).await.unwrap().unwrap();
     log.push(org_summary(&setup_org));
     let acme_now = s.get_organization(a.id, acme.id).await.unwrap().unwrap();
+    assert_eq!(acme_now.data["ev"]["registration_number"], "HRB 12345");
+    assert_eq!(acme_now.data["city"], "Springfield");
     log.push(org_summary(&acme_now));
     let (with_domains, _) = s
         .organization_with_domains(a.id, acme.id)

@@ -275,23 +275,7 @@ enum OperatorCommand {
     /// List organization validations waiting for the desk.
     Validations,
     /// Approve or reject an organization validation, with a note.
-    Decide {
-        /// The organization id.
-        id: i64,
-        #[arg(long = "type", value_parser = validation_type)]
-        kind: ValidationType,
-        #[arg(long, conflicts_with = "reject")]
-        approve: bool,
-        #[arg(long)]
-        reject: bool,
-        /// Why (recorded in the audit trail).
-        #[arg(long)]
-        note: String,
-        /// A contact verified for EV or code signing: "First Last <email>";
-        /// repeatable.
-        #[arg(long = "verified-contact")]
-        verified_contacts: Vec<String>,
-    },
+    Decide(DecideArgs),
     /// The desk's audit trail, newest first.
     Audit {
         #[arg(long)]
@@ -303,6 +287,29 @@ enum OperatorCommand {
         order: i64,
         email: String,
     },
+}
+
+#[derive(clap::Args)]
+struct DecideArgs {
+    /// The organization id.
+    id: i64,
+    #[arg(long = "type", value_parser = validation_type)]
+    kind: ValidationType,
+    #[arg(long, conflicts_with = "reject")]
+    approve: bool,
+    #[arg(long)]
+    reject: bool,
+    /// Why (recorded in the audit trail).
+    #[arg(long)]
+    note: String,
+    /// A contact verified for EV or code signing: "First Last <email>";
+    /// repeatable.
+    #[arg(long = "verified-contact")]
+    verified_contacts: Vec<String>,
+    /// The organization's registration number as verified (approvals
+    /// only): the EV serialNumber and S/MIME organizationIdentifier.
+    #[arg(long)]
+    registration_number: Option<String>,
 }
 
 fn init_logging(filter: &str, format: certwell_server::config::LogFormat) {
@@ -616,14 +623,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         Err(e) => Err(e.to_string()),
                     }
                 }
-                OperatorCommand::Decide {
-                    id,
-                    kind,
-                    approve,
-                    reject,
-                    note,
-                    verified_contacts,
-                } => decide(&state, id, kind, approve, reject, note, &verified_contacts).await,
+                OperatorCommand::Decide(args) => decide(&state, args).await,
                 OperatorCommand::Audit { organization } => {
                     match state.store.validation_audit(organization, 1000).await {
                         Ok(list) => {
@@ -664,18 +664,21 @@ async fn run(cli: Cli) -> Result<(), String> {
 /// `certwell operator decide`: the desk's decision through the policy rules.
 async fn decide(
     state: &certwell_server::state::AppState,
-    id: i64,
-    kind: ValidationType,
-    approve: bool,
-    reject: bool,
-    note: String,
-    contacts: &[String],
+    DecideArgs {
+        id,
+        kind,
+        approve,
+        reject,
+        note,
+        verified_contacts: contacts,
+        registration_number,
+    }: DecideArgs,
 ) -> Result<(), String> {
     if approve == reject {
         return Err("give --approve or --reject".into());
     }
     let mut verified = Vec::new();
-    for c in contacts {
+    for c in &contacts {
         let (name, email) = c
             .split_once('<')
             .map(|(n, e)| (n.trim(), e.trim_end_matches('>').trim()))
@@ -694,6 +697,7 @@ async fn decide(
         decision: Some(if approve { "approve" } else { "reject" }.into()),
         note: Some(note),
         verified_contacts: (!verified.is_empty()).then_some(verified),
+        registration_number,
     };
     certwell_server::service::desk::decide_on_input(state, None, id, kind, &input)
         .await

@@ -217,6 +217,8 @@ fn init_keys_accounts_serve_and_sigterm() {
             "called the CFO",
             "--verified-contact",
             "Eve Approver <eve@example.com>",
+            "--registration-number",
+            "HRB 99",
         ],
     );
     assert!(ok, "{err}");

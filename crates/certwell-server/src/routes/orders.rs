@@ -115,8 +115,18 @@ async fn order_context_values(state: &AppState, order: &Order, full: bool) -> Re
         .store
         .renewal_order_of(order.account_id, order.id)
         .await?;
+    let pending_reasons = if full {
+        crate::service::issuance::pending_reasons(state, order)
+            .await?
+            .iter()
+            .map(|b| b.reason())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let ctx = OrderContext {
         renewed_by,
+        pending_reasons,
         order,
         data: &data,
         org: org.as_ref(),

@@ -30,6 +30,7 @@ pub async fn validate_org(state: &AppState, org_id: i64, kind: ValidationType) -
             approve: true,
             note: "validated by the operator".into(),
             verified_contacts: Vec::new(),
+            registration_number: None,
         },
     )
     .await
@@ -90,6 +91,7 @@ pub async fn decide(
                 .then(|| now + Duration::days(state.config.validation_reuse_days)),
             note: d.note.clone(),
             verified_contacts: contacts,
+            registration_number: d.registration_number.clone(),
             at: now,
         })
         .await

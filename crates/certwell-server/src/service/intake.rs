@@ -126,10 +126,6 @@ pub trait OrderFamily {
     fn check_key(&self, _csr: &certwell_ca::VerifiedCsr) -> Result<()> {
         Ok(())
     }
-    /// Family rules on the order's organization.
-    fn check_organization(&self, _product: &Product, _org: Option<&ResolvedOrg>) -> Result<()> {
-        Ok(())
-    }
     /// The names whose domains must be validated (TLS names, or the
     /// domains of the addresses).
     fn validated_names(&self) -> Vec<String>;
@@ -319,7 +315,6 @@ pub async fn place<F: OrderFamily>(
         Some(choice) => Some(resolve_organization(state, caller, choice, now).await?),
         None => None,
     };
-    family.check_organization(product, org.as_ref())?;
     check_contact_users(state, caller, common.contacts).await?;
     let container_id = match common.container_id {
         Some(c) => check_container(state, caller, c, "container.id").await?,
@@ -345,14 +340,18 @@ pub async fn place<F: OrderFamily>(
     // Issuable during this request? Then the certificate is signed now,
     // with a serial recorded before (see `Issuance`).
     let blocked = match &org {
-        Some(o) => !issuance_blockers(
-            product.validation,
-            &o.validation_facts(),
-            &o.domain_facts(&new_domains),
-            &names,
-            at,
-        )
-        .is_empty(),
+        Some(o) => {
+            !issuance_blockers(
+                product.validation,
+                &o.validation_facts(),
+                &o.domain_facts(&new_domains),
+                &names,
+                at,
+            )
+            .is_empty()
+                || crate::service::profile::registration_blocker(state, product, o.data.as_ref())
+                    .is_some()
+        }
         None => !certwell_policy::issuance::mailbox_blockers(
             mailboxes.iter().map(|e| (e.email.as_str(), e.status)),
         )

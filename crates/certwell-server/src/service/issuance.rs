@@ -160,16 +160,20 @@ pub async fn validation_blockers(
         (OrderPlan::Tls(p), None) => p.sans.clone(),
         (OrderPlan::Smime(p), _) => crate::service::profile::email_domains(&p.emails),
     };
-    Ok(policy_blockers(
+    let org_data: Option<NewOrganization> = serde_json::from_value(org.data.clone()).ok();
+    let mut out = policy_blockers(
         product.validation,
         &org_validation_facts(&org.validations),
         &domains.iter().map(domain_fact).collect::<Vec<_>>(),
         &names,
         now,
-    )
-    .into_iter()
-    .map(Blocker::Validation)
-    .collect())
+    );
+    out.extend(crate::service::profile::registration_blocker(
+        state,
+        product,
+        org_data.as_ref(),
+    ));
+    Ok(out.into_iter().map(Blocker::Validation).collect())
 }
 
 /// Wakes the issuer when dropped, once armed: a request that validated
@@ -210,6 +214,40 @@ pub enum Blocker {
     /// A CAA record forbids issuance: the vendor's `caa_check_failed|<name>`.
     Caa(String),
     Validation(certwell_policy::issuance::Blocker),
+}
+
+impl Blocker {
+    /// (code, message) as order info's `pending_reasons` shows it.
+    pub fn reason(&self) -> (&'static str, String) {
+        match self {
+            Blocker::NotApproved => (
+                "not_approved",
+                "The order's request is waiting for approval.".into(),
+            ),
+            Blocker::SandboxDelay => (
+                "sandbox_delay",
+                "The sandbox's validation delay has not passed yet.".into(),
+            ),
+            Blocker::Caa(name) => (
+                "caa_check_failed",
+                format!("A CAA record forbids issuance for '{name}'."),
+            ),
+            Blocker::Validation(b) => (b.code(), b.message()),
+        }
+    }
+}
+
+/// Why a waiting order (`pending` or `needs_approval`) is not issued yet,
+/// for order info; empty for other orders.
+pub async fn pending_reasons(state: &AppState, order: &Order) -> Result<Vec<Blocker>> {
+    if !matches!(
+        order.status,
+        OrderStatus::Pending | OrderStatus::NeedsApproval
+    ) {
+        return Ok(Vec::new());
+    }
+    let data = OrderData::from_order(order)?;
+    blockers(state, order, &data).await
 }
 
 /// A certificate whose serial is recorded and whose row is claimed: all
@@ -679,8 +717,13 @@ pub async fn try_issue_certificate(
             if let Some(x) = &extra {
                 plan.signature_hash = x.signature_hash.clone();
             }
-            let spec =
-                crate::service::profile::subscriber_spec(&plan, org_data.as_ref(), &csr, &ca)?;
+            let spec = crate::service::profile::subscriber_spec(
+                state,
+                &plan,
+                org_data.as_ref(),
+                &csr,
+                &ca,
+            )?;
             (
                 LeafSpec::Subscriber(spec),
                 order.common_name.clone(),

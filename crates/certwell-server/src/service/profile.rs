@@ -188,9 +188,55 @@ fn ca_subject_attr(a: SubjectAttribute) -> certwell_ca::SubjectAttr {
     }
 }
 
+/// The organization as an S/MIME certificate names it. In sandbox mode an
+/// organization whose validation recorded no registration number gets
+/// `SANDBOX` (an organizationIdentifier of `NTR<country>-SANDBOX`),
+/// standing in for what the validation desk records.
+pub fn smime_organization<'a>(
+    state: &AppState,
+    org: &'a NewOrganization,
+) -> std::borrow::Cow<'a, NewOrganization> {
+    let missing = org
+        .ev
+        .registration_number
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty());
+    if state.config.sandbox && missing {
+        let mut o = org.clone();
+        o.ev.registration_number = Some("SANDBOX".into());
+        std::borrow::Cow::Owned(o)
+    } else {
+        std::borrow::Cow::Borrowed(org)
+    }
+}
+
+/// What an order of `product` for `org` waits for besides validation: an
+/// organization- or sponsor-validated S/MIME certificate needs the
+/// organization's registration number.
+pub fn registration_blocker(
+    state: &AppState,
+    product: &certwell_policy::catalog::Product,
+    org: Option<&NewOrganization>,
+) -> Option<certwell_policy::issuance::Blocker> {
+    let blocked = |o: &NewOrganization| {
+        certwell_policy::smime::registration_blocker(product.smime, &smime_organization(state, o))
+    };
+    match org {
+        Some(o) => blocked(o),
+        None if product
+            .smime
+            .is_some_and(|t| t != certwell_policy::catalog::SmimeType::Mailbox) =>
+        {
+            Some(certwell_policy::issuance::Blocker::RegistrationNumberMissing)
+        }
+        None => None,
+    }
+}
+
 /// Everything the certificate of `plan` contains but key, serial and
 /// validity: subject, SAN, KU, EKU, policy and signature scheme.
 pub fn subscriber_spec(
+    state: &AppState,
     plan: &SmimeOrderPlan,
     org: Option<&NewOrganization>,
     csr: &certwell_ca::VerifiedCsr,
@@ -217,7 +263,7 @@ pub fn subscriber_spec(
     )
     .map_err(|e| Error::bad_request(codes::INVALID_SIGNATURE_HASH, e.to_string()))?;
     Ok(SubscriberSpec {
-        subject: subject_attributes(plan, org)?
+        subject: subject_attributes(plan, org.map(|o| smime_organization(state, o)).as_deref())?
             .into_iter()
             .map(ca_subject_attr)
             .collect(),

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use certwell_api::error::codes;
 use certwell_api::order::{CsrUpload, OrderRequest};
-use certwell_policy::catalog::{Family, Product, SmimeType};
+use certwell_policy::catalog::{Family, Product};
 use certwell_policy::dns::domain_covers;
 use certwell_policy::organization::NewOrganization;
 use certwell_policy::smime::{
-    check_usage_for_key, email_domain, is_public_email_domain, organization_identifier,
-    validate_smime_order, CnSource, DeclaredKey, Generation, SmimeOrderPlan,
+    check_usage_for_key, email_domain, is_public_email_domain, validate_smime_order, CnSource,
+    DeclaredKey, Generation, SmimeOrderPlan,
 };
 use certwell_policy::validity::PlanTerm;
 use certwell_store::{CsrAttachment, NewDomainRow, OrderEmail, StoreError};
@@ -132,19 +132,6 @@ impl OrderFamily for SmimeOrder {
         check_key(&self.0, csr, None)
     }
 
-    fn check_organization(&self, product: &Product, org: Option<&ResolvedOrg>) -> Result<()> {
-        let org_data = org.and_then(|o| o.data.as_ref());
-        if product.smime.is_some_and(|t| t != SmimeType::Mailbox)
-            && org_data.and_then(organization_identifier).is_none()
-        {
-            return Err(Error::bad_request(
-                codes::INVALID_ORGANIZATION,
-                "The organization has no registration_number: organization- and sponsor-validated S/MIME certificates carry an organizationIdentifier (SBR §7.1.4.2.2 d). Use an organization created with a registration_number.",
-            ));
-        }
-        Ok(())
-    }
-
     fn validated_names(&self) -> Vec<String> {
         email_domains(&self.0.emails)
     }
@@ -209,7 +196,7 @@ impl OrderFamily for SmimeOrder {
 
     fn leaf(
         &self,
-        _state: &AppState,
+        state: &AppState,
         _product: &Product,
         org: Option<&ResolvedOrg>,
         csr: &certwell_ca::VerifiedCsr,
@@ -217,7 +204,7 @@ impl OrderFamily for SmimeOrder {
         now: OffsetDateTime,
     ) -> Result<Option<(OffsetDateTime, OffsetDateTime, LeafSpec)>> {
         let (nb, na) = smime_validity(&self.0, self.0.first_certificate_end(), now)?;
-        let spec = subscriber_spec(&self.0, org.and_then(|o| o.data.as_ref()), csr, ca)?;
+        let spec = subscriber_spec(state, &self.0, org.and_then(|o| o.data.as_ref()), csr, ca)?;
         Ok(Some((nb, na, LeafSpec::Subscriber(spec))))
     }
 

@@ -382,6 +382,16 @@ impl PgStore {
             .bind(contacts)
             .execute(&mut *tx)
             .await?;
+            if let Some(r) = &d.registration_number {
+                sqlx::query(
+                    "UPDATE organizations SET data = jsonb_set(data, '{ev}', CASE WHEN jsonb_typeof(data->'ev') = 'object' \
+                     THEN data->'ev' ELSE '{}'::jsonb END || jsonb_build_object('registration_number', $1::text)) WHERE id = $2",
+                )
+                .bind(r)
+                .bind(d.organization_id)
+                .execute(&mut *tx)
+                .await?;
+            }
         } else {
             let n = sqlx::query(
                 "UPDATE org_validations SET status = 'rejected', validated_until = NULL \

@@ -375,6 +375,16 @@ impl SqliteStore {
             .bind(&contacts)
             .execute(&mut *tx)
             .await?;
+            if let Some(r) = &d.registration_number {
+                sqlx::query(
+                    "UPDATE organizations SET data = json_set(data, '$.ev', json_set(json(CASE WHEN json_type(data, '$.ev') = 'object' \
+                     THEN json_extract(data, '$.ev') ELSE '{}' END), '$.registration_number', ?)) WHERE id = ?",
+                )
+                .bind(r)
+                .bind(d.organization_id)
+                .execute(&mut *tx)
+                .await?;
+            }
         } else {
             let n = sqlx::query(
                 "UPDATE org_validations SET status = 'rejected', validated_until = NULL \
