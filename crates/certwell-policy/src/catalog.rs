@@ -579,6 +579,31 @@ pub fn server_platform_name(id: i64) -> Option<&'static str> {
         .map(|(_, n)| *n)
 }
 
+/// The download format the vendor serves for a server platform
+/// (`GET /certificate/{id}/download/platform/{platform_id}`): Apache a ZIP
+/// of leaf and intermediate; nginx (45, and 31 in older clients) and 29,
+/// which clients sync as a single PEM, `pem_all`; IIS and Exchange a
+/// PKCS#7 bundle; every other platform the `default` ZIP. The vendor's
+/// glossary table was not reachable; docs/compatibility.md gives the
+/// evidence for each row.
+pub static PLATFORM_DOWNLOAD_FORMATS: &[(i64, &str)] = &[
+    (2, "apache"),
+    (14, "p7b"),
+    (29, "pem_all"),
+    (31, "pem_all"),
+    (40, "p7b"),
+    (45, "pem_all"),
+    (67, "p7b"),
+    (68, "p7b"),
+];
+
+pub fn platform_download_format(id: i64) -> &'static str {
+    PLATFORM_DOWNLOAD_FORMATS
+        .iter()
+        .find(|(pid, _)| *pid == id)
+        .map_or("default", |(_, f)| *f)
+}
+
 pub const PLATFORM_INSTALL_URL: &str = "http://www.digicert.com/SSL-certificate-installation.htm";
 pub const PLATFORM_CSR_URL: &str = "http://www.digicert.com/csr-creation.htm";
 

@@ -423,6 +423,24 @@ async fn downloads_in_every_format() {
         (StatusCode::OK, "application/x-pem-file", 3),
         "nginx platform → pem_all"
     );
+    // Each platform gets the vendor's format for it.
+    for (platform, want_ct, want_certs) in [
+        (29, "application/x-pem-file", Some(3)),
+        (31, "application/x-pem-file", Some(3)),
+        (2, "application/zip", None),
+        (40, "application/x-pkcs7-certificates", None),
+        (-1, "application/zip", None),
+        (1234, "application/zip", None),
+    ] {
+        let (s, ct, body) = get(format!(
+            "/services/v2/certificate/{cid}/download/platform/{platform}"
+        ))
+        .await;
+        assert_eq!((s, ct.as_str()), (StatusCode::OK, want_ct), "{platform}");
+        if let Some(n) = want_certs {
+            assert_eq!(count(&body), n, "{platform}");
+        }
+    }
     let (s, _, body) = get(format!(
         "/services/v2/certificate/{cid}/download/format/der"
     ))

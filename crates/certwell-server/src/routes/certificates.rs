@@ -256,16 +256,6 @@ pub async fn download_format(
     render(&b, &format, accept(&headers))
 }
 
-/// Format chosen from a server platform.
-fn platform_format(platform: i64) -> &'static str {
-    match platform {
-        2 => "apache",
-        45 | 31 => "pem_all",
-        14 | 40 | 67 | 68 => "p7b",
-        _ => "default",
-    }
-}
-
 /// `GET /certificate/{id}/download/platform[/{platform_id}]`
 pub async fn download_platform(
     State(state): State<Arc<AppState>>,
@@ -293,7 +283,11 @@ pub async fn download_platform(
                 .map_or(-1, |p| p.server_platform_id)
         }
     };
-    render(&b, platform_format(platform), accept(&headers))
+    render(
+        &b,
+        certwell_policy::catalog::platform_download_format(platform),
+        accept(&headers),
+    )
 }
 
 async fn order_primary(state: &AppState, caller: &Caller, order_id: &str) -> Result<Bundle> {
