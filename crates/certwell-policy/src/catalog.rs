@@ -178,6 +178,23 @@ pub struct Product {
     /// Document-signing products: signatures a year the plan allows
     /// (shown in the product list; certwell does not meter signing).
     pub signature_allowance: Option<u32>,
+    /// Which names a duplicate certificate may carry.
+    pub duplicates: DuplicateRule,
+}
+
+/// The names of a duplicate TLS certificate, as the vendor documents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateRule {
+    /// All of the order's names (any of them as the common name); a
+    /// wildcard order may add names its wildcards cover ("Duplicate
+    /// certificate": every field as the original but CSR, validity,
+    /// server platform and signature hash).
+    SameNames,
+    /// Flex and Secure Site Pro products: any non-empty subset of the
+    /// order's names, rearranged at will; names are added by a reissue,
+    /// not a duplicate ("Flex certificates: Duplicate an SSL/TLS
+    /// certificate").
+    Subset,
 }
 
 const TLS_HASHES: &[&str] = &["sha256"];
@@ -187,6 +204,9 @@ const MAX_TLS_NAMES: usize = 250;
 
 macro_rules! tls {
     ($id:literal, $name:literal, $group:literal, $val:ident, $wild:ident) => {
+        tls!($id, $name, $group, $val, $wild, SameNames)
+    };
+    ($id:literal, $name:literal, $group:literal, $val:ident, $wild:ident, $dup:ident) => {
         Product {
             name_id: $id,
             name: $name,
@@ -206,6 +226,7 @@ macro_rules! tls {
             smime: None,
             client_usage: None,
             signature_allowance: None,
+            duplicates: DuplicateRule::$dup,
         }
     };
 }
@@ -236,6 +257,7 @@ const fn secure_email(
         smime: Some(kind),
         client_usage: None,
         signature_allowance: None,
+        duplicates: DuplicateRule::SameNames,
     }
 }
 
@@ -271,6 +293,7 @@ const fn client(
         smime,
         client_usage: Some(usage),
         signature_allowance: None,
+        duplicates: DuplicateRule::SameNames,
     }
 }
 
@@ -291,6 +314,7 @@ const fn document_signing(name_id: &'static str, name: &'static str, signatures:
         smime: None,
         client_usage: None,
         signature_allowance: Some(signatures),
+        duplicates: DuplicateRule::SameNames,
     }
 }
 
@@ -386,49 +410,69 @@ pub static PRODUCTS: &[Product] = &[
     // The vendor's current TLS products (beyond the seeds), each on the
     // OV or EV profile like the seed products; docs/compatibility.md lists
     // them.
-    tls!("ssl_basic", "Basic OV", "ssl_certificate", Ov, Anywhere),
-    tls!("ssl_ev_basic", "Basic EV", "ssl_certificate", Ev, Forbidden),
+    tls!(
+        "ssl_basic",
+        "Basic OV",
+        "ssl_certificate",
+        Ov,
+        Anywhere,
+        Subset
+    ),
+    tls!(
+        "ssl_ev_basic",
+        "Basic EV",
+        "ssl_certificate",
+        Ev,
+        Forbidden,
+        Subset
+    ),
     tls!(
         "ssl_securesite_pro",
         "Secure Site Pro SSL",
         "securesite_ssl_certificate",
         Ov,
-        Anywhere
+        Anywhere,
+        Subset
     ),
     tls!(
         "ssl_ev_securesite_pro",
         "Secure Site Pro EV SSL",
         "securesite_ssl_certificate",
         Ev,
-        Forbidden
+        Forbidden,
+        Subset
     ),
     tls!(
         "ssl_securesite_flex",
         "Secure Site OV",
         "securesite_ssl_certificate",
         Ov,
-        Anywhere
+        Anywhere,
+        Subset
     ),
     tls!(
         "ssl_ev_securesite_flex",
         "Secure Site EV",
         "securesite_ssl_certificate",
         Ev,
-        Forbidden
+        Forbidden,
+        Subset
     ),
     tls!(
         "ssl_geotrust_truebizid",
         "GeoTrust TrueBusiness ID OV",
         "ssl_certificate",
         Ov,
-        Anywhere
+        Anywhere,
+        Subset
     ),
     tls!(
         "private_ssl_flex",
         "Private SSL OV",
         "private_ssl_certificate",
         Ov,
-        Anywhere
+        Anywhere,
+        Subset
     ),
     tls!(
         "private_ssl_plus",

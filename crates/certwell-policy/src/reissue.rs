@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use certwell_api::error::codes;
 use certwell_api::order::OrderRequest;
 
-use crate::catalog::{server_platform_name, Product};
+use crate::catalog::{server_platform_name, DuplicateRule, Product};
 use crate::dns::domain_covers;
 use crate::error::{optional_str, required_str, PolicyError, Result};
 use crate::tls::{validate_names, Names, TlsOrderPlan};
@@ -110,7 +110,7 @@ pub fn validate_tls_extra(
         },
     };
     if kind == ExtraKind::Duplicate {
-        check_duplicate_names(current, &names.sans)?;
+        check_duplicate_names(product.duplicates, current, &names.sans)?;
     }
     let server_platform_id = match cert.and_then(|c| c.server_platform.as_ref()) {
         None => Some(order.server_platform_id),
@@ -165,10 +165,15 @@ pub fn validate_smime_extra(
     })
 }
 
-/// The vendor's duplicate rule: the same names as the order (the common
-/// name may be any of them), except that names covered by one of the
-/// order's wildcards may be added.
-pub fn check_duplicate_names(current: &[String], wanted: &[String]) -> Result<()> {
+/// The vendor's duplicate rule (see [`DuplicateRule`]): the order's names
+/// (the common name may be any of them) — all of them, or any of them for
+/// Flex and Secure Site Pro products — and names covered by one of the
+/// order's wildcards.
+pub fn check_duplicate_names(
+    rule: DuplicateRule,
+    current: &[String],
+    wanted: &[String],
+) -> Result<()> {
     for w in wanted {
         let same = current.iter().any(|c| c == w);
         let under_wildcard = current
@@ -180,6 +185,9 @@ pub fn check_duplicate_names(current: &[String], wanted: &[String]) -> Result<()
                 format!("A duplicate must carry the order's names; '{w}' is not one of them (or covered by one of its wildcards)."),
             ));
         }
+    }
+    if rule == DuplicateRule::Subset {
+        return Ok(());
     }
     if let Some(missing) = current.iter().find(|c| !wanted.contains(c)) {
         return Err(PolicyError::new(
@@ -209,33 +217,62 @@ mod tests {
 
     #[test]
     fn duplicate_names() {
+        use DuplicateRule::{SameNames, Subset};
         let cur = v(&["example.com", "www.example.com"]);
-        assert!(check_duplicate_names(&cur, &v(&["www.example.com", "example.com"])).is_ok());
+        assert!(
+            check_duplicate_names(SameNames, &cur, &v(&["www.example.com", "example.com"])).is_ok()
+        );
         assert_eq!(
-            check_duplicate_names(&cur, &v(&["example.com"]))
+            check_duplicate_names(SameNames, &cur, &v(&["example.com"]))
                 .unwrap_err()
                 .code,
             "duplicate_names_mismatch"
         );
         assert!(check_duplicate_names(
+            SameNames,
             &cur,
             &v(&["example.com", "www.example.com", "x.example.com"])
         )
         .is_err());
         let wc = v(&["*.example.com", "example.com"]);
         assert!(check_duplicate_names(
+            SameNames,
             &wc,
             &v(&["*.example.com", "example.com", "api.example.com"])
         )
         .is_ok());
         assert!(check_duplicate_names(
+            SameNames,
             &wc,
             &v(&["*.example.com", "example.com", "a.b.example.com"])
         )
         .is_err());
-        assert!(
-            check_duplicate_names(&wc, &v(&["*.example.com", "example.com", "example.org"]))
-                .is_err()
+        assert!(check_duplicate_names(
+            SameNames,
+            &wc,
+            &v(&["*.example.com", "example.com", "example.org"])
+        )
+        .is_err());
+        // Flex products: any of the order's names, rearranged; none added.
+        let flex = v(&[
+            "*.example.com",
+            "*.example1.com",
+            "app.example3.com",
+            "example2.com",
+        ]);
+        for ok in [
+            v(&["*.example1.com"]),
+            v(&["example2.com", "app.example3.com"]),
+            v(&["app.example3.com", "api.example.com"]),
+        ] {
+            assert!(check_duplicate_names(Subset, &flex, &ok).is_ok(), "{ok:?}");
+        }
+        assert_eq!(
+            check_duplicate_names(Subset, &flex, &v(&["example2.com", "example4.com"]))
+                .unwrap_err()
+                .code,
+            "duplicate_names_mismatch"
         );
+        assert!(check_duplicate_names(SameNames, &flex, &v(&["*.example1.com"])).is_err());
     }
 }

@@ -322,6 +322,45 @@ async fn duplicates_keep_the_names_and_order_revocation_covers_them() {
     ts.stop().await;
 }
 
+/// Flex products (Basic OV here) duplicate any of the order's names,
+/// rearranged, for server-specific certificates; new names need a reissue.
+#[tokio::test]
+async fn flex_duplicates_carry_a_subset_of_the_names() {
+    let ts = TestServer::start(true).await;
+    let org = ts.create_org().await;
+    let o = issued_order(&ts, "ssl_basic", org).await;
+    let id = o["id"].as_i64().unwrap();
+    let dup = |cn: &str, dns: Value| {
+        json!({
+            "certificate": {"common_name": cn, "dns_names": dns,
+                            "csr": csr(KeyAlgorithm::EcdsaP256, "x"), "signature_hash": "sha256"},
+            "skip_approval": true
+        })
+    };
+    let (s, v) = ts
+        .post(&format!("{ORDER}/{id}/duplicate"), dup("app.example.com", json!([])))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(sans(&leaf(&v)), vec!["app.example.com"]);
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/{id}/duplicate"),
+            dup("sub.example.com", json!(["example.com"])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(sans(&leaf(&v)), vec!["sub.example.com", "example.com"]);
+    let (s, v) = ts
+        .post(
+            &format!("{ORDER}/{id}/duplicate"),
+            dup("example.com", json!(["new.example.com"])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["code"], "duplicate_names_mismatch");
+    ts.stop().await;
+}
+
 #[tokio::test]
 async fn smime_reissue_takes_a_new_key_of_the_right_type() {
     let ts = TestServer::start(true).await;
