@@ -152,6 +152,40 @@ async fn dns_txt_token_on_a_domain() {
     let (_, info) = ts.get(&format!("/services/v2/domain/{id}")).await;
     assert_eq!(info["is_pending_validation"], false, "{info}");
     assert_eq!(info["validations"][0]["dcv_status"], "complete");
+    // A validated domain stays validated: checking again needs no record.
+    dns.set_txt("txt-check.com", &["v=spf1 -all"]);
+    let (s, v) = ts.put(&path, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"token": token, "status": "active"}));
+    // An email domain is never checked here, validated or not.
+    let (s, d) = ts
+        .post(
+            "/services/v2/domain",
+            json!({"name": "mail-check.com", "organization": {"id": org},
+                   "validations": [{"type": "ov"}], "dcv_method": "email"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let email_check = format!("/services/v2/domain/{}/dcv/validate-token", d["id"]);
+    for validated in [false, true] {
+        if validated {
+            let (s, _) = ts
+                .send(
+                    reqwest::Method::PUT,
+                    &format!("/operator/v1/domain/{}/validate", d["id"]),
+                    Some(&ts.operator_key),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::NO_CONTENT);
+        }
+        let (s, e) = ts.put(&email_check, json!({})).await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::BAD_REQUEST, "invalid_dcv_method"),
+            "validated: {validated}"
+        );
+    }
 
     // An order under a new domain: absent → 400 → published → issued by
     // the poller and sweeper without any client call.

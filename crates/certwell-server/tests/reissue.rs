@@ -338,7 +338,10 @@ async fn flex_duplicates_carry_a_subset_of_the_names() {
         })
     };
     let (s, v) = ts
-        .post(&format!("{ORDER}/{id}/duplicate"), dup("app.example.com", json!([])))
+        .post(
+            &format!("{ORDER}/{id}/duplicate"),
+            dup("app.example.com", json!([])),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(sans(&leaf(&v)), vec!["app.example.com"]);

@@ -123,6 +123,17 @@ async fn renew_token(state: &AppState, d: &Domain) -> Result<Domain> {
 /// schedule is unchanged). The domain's random value when it is validated.
 pub async fn check_domain_now(state: &AppState, caller: &Caller, id: i64) -> Result<String> {
     let d = visible_domain(state, caller, id).await?;
+    // The endpoint checks token methods only, validated or not; a domain
+    // already validated stays so until its validation expires.
+    if !d.dcv_method.is_token() {
+        return Err(Error::bad_request(
+            codes::INVALID_DCV_METHOD,
+            format!(
+                "Domain {} uses email DCV; it is validated through the link in its DCV email.",
+                d.name
+            ),
+        ));
+    }
     if !domain_validated(&d) {
         validation::check_domain(state, &d).await??;
         state.wake_issuer.notify_one();
