@@ -32,6 +32,20 @@ pub fn tls_br_max_days(at: OffsetDateTime) -> i64 {
     certwell_types::limits::tls_br_max_days(at) - 1
 }
 
+/// Until when a domain validation made at `at` covers issuance under BR
+/// §4.2.1 (SC-081), a day below each phase's limit
+/// ([`certwell_types::limits::DCV_REUSE`]).
+pub fn domain_reuse_until(at: OffsetDateTime) -> OffsetDateTime {
+    certwell_types::limits::reuse_until(at, certwell_types::limits::DCV_REUSE)
+}
+
+/// Until when an organization validation (Subject Identity Information)
+/// made at `at` covers issuance under BR §4.2.1
+/// ([`certwell_types::limits::IDENTITY_REUSE`]).
+pub fn organization_reuse_until(at: OffsetDateTime) -> OffsetDateTime {
+    certwell_types::limits::reuse_until(at, certwell_types::limits::IDENTITY_REUSE)
+}
+
 pub fn parse_ymd(s: &str) -> Option<Date> {
     Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
 }

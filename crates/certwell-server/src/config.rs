@@ -62,8 +62,10 @@ pub struct Config {
     /// Cap on TLS certificate lifetime in days; default: the CA/B Forum
     /// maximum in force on the issuance date (199 days until 2027-03-15).
     pub tls_max_validity_days: Option<i64>,
-    /// Days an organization or domain validation may be reused.
-    pub validation_reuse_days: i64,
+    /// Days an organization or domain validation may be reused; default:
+    /// the BR §4.2.1 (SC-081) schedule in force at each issuance (domains
+    /// 199 days until 2027-03-15, organizations 397).
+    pub validation_reuse_days: Option<i64>,
     /// Subject of generated CA certificates.
     pub ca_organization: String,
     pub ca_country: String,
@@ -284,7 +286,7 @@ impl Default for Config {
             durability: Durability::Full,
             include_common_name: true,
             tls_max_validity_days: None,
-            validation_reuse_days: 397,
+            validation_reuse_days: None,
             ca_organization: "certwell".into(),
             ca_country: "US".into(),
             issuance_poll_seconds: 2,
@@ -361,7 +363,7 @@ impl Config {
             self.tls_max_validity_days = Some(parse("CERTWELL_TLS_MAX_VALIDITY_DAYS", &v)?);
         }
         if let Some(v) = get("CERTWELL_VALIDATION_REUSE_DAYS") {
-            self.validation_reuse_days = parse("CERTWELL_VALIDATION_REUSE_DAYS", &v)?;
+            self.validation_reuse_days = Some(parse("CERTWELL_VALIDATION_REUSE_DAYS", &v)?);
         }
         if let Some(v) = get("CERTWELL_ISSUANCE_POLL_SECONDS") {
             self.issuance_poll_seconds = parse("CERTWELL_ISSUANCE_POLL_SECONDS", &v)?;
@@ -442,6 +444,12 @@ impl Config {
                     "prices.{product}: '{price}' is not an amount like 218.00"
                 ));
             }
+        }
+        if self
+            .validation_reuse_days
+            .is_some_and(|d| !(1..=825).contains(&d))
+        {
+            return Err("validation_reuse_days: must be between 1 and 825".into());
         }
         if let Some(d) = self.tls_max_validity_days {
             if !(1..=825).contains(&d) {

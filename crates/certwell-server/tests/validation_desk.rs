@@ -392,3 +392,81 @@ async fn sandbox_validation_delay_keeps_orders_pending_first() {
     assert!(err.contains("validation_delay_seconds"), "{err}");
     ts.stop().await;
 }
+
+fn rfc3339(v: &Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        v.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+}
+
+/// Validations last as BR §4.2.1 (SC-081) allows at issuance: a domain's
+/// as long as the phase in force lets its data be reused (a shorter phase
+/// ahead may end it early), an organization's 397 days; a configured
+/// `validation_reuse_days` replaces both.
+#[tokio::test]
+async fn validations_last_as_the_reuse_schedule_allows() {
+    for configured in [None, Some(30)] {
+        let mut cfg = config(false);
+        cfg.validation_reuse_days = configured;
+        let ts = TestServer::start_with(cfg).await;
+        let org = ts.create_org().await;
+        let (s, d) = ts
+            .post(
+                "/services/v2/domain",
+                json!({"name": "reuse.example.com", "organization": {"id": org},
+                       "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        let (s, _) = op(
+            &ts,
+            Method::PUT,
+            &format!("/operator/v1/domain/{}/validate", d["id"]),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, info) = ts
+            .get(&format!("/services/v2/domain/{}?include_dcv=true", d["id"]))
+            .await;
+        let at = rfc3339(&info["dcv_approval_datetime"]);
+        let until = rfc3339(&info["dcv_expiration_datetime"]);
+        let expected = match configured {
+            Some(days) => at + time::Duration::days(days),
+            None => certwell_policy::validity::domain_reuse_until(at),
+        };
+        assert_eq!(until, expected, "{info}");
+        if configured.is_none() {
+            // Today's phase allows 200 days, the next (from 2027-03-15) 100.
+            let next = time::macros::datetime!(2027-03-15 00:00 UTC);
+            assert!(until <= at + time::Duration::days(199), "{info}");
+            if at < next && at + time::Duration::days(100) < next {
+                assert_eq!(until, next, "the 100-day phase ends it: {info}");
+            }
+        }
+        let (s, e) = op(
+            &ts,
+            Method::PUT,
+            &format!("/operator/v1/organization/{org}/validate"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+        let (_, o) = ts
+            .get(&format!("/services/v2/organization/{org}/validation"))
+            .await;
+        let ov = o["validations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["type"] == "ov")
+            .cloned()
+            .unwrap();
+        let days = (rfc3339(&ov["validated_until"]) - time::OffsetDateTime::now_utc()).whole_days();
+        let want = configured.unwrap_or(397);
+        assert!((want - 1..=want).contains(&days), "{days} vs {want}: {ov}");
+        ts.stop().await;
+    }
+}

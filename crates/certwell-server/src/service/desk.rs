@@ -9,7 +9,6 @@ use certwell_api::error::codes;
 use certwell_policy::approval::Role;
 use certwell_policy::organization::ValidationType;
 use certwell_store::AccountSettings;
-use time::Duration;
 
 pub fn org_not_found() -> Error {
     Error::not_found(
@@ -88,7 +87,7 @@ pub async fn decide(
             approve: d.approve,
             validated_until: d
                 .approve
-                .then(|| now + Duration::days(state.config.validation_reuse_days)),
+                .then(|| crate::service::validation::organization_valid_until(state, now)),
             note: d.note.clone(),
             verified_contacts: contacts,
             registration_number: d.registration_number.clone(),
@@ -131,7 +130,7 @@ pub async fn validate_domain(state: &AppState, domain_id: i64) -> Result<()> {
         .set_domain_validated(
             domain_id,
             now,
-            now + Duration::days(state.config.validation_reuse_days),
+            crate::service::validation::domain_valid_until(state, now),
         )
         .await?;
     state.wake_issuer.notify_one();

@@ -35,7 +35,7 @@ use certwell_store::{
 };
 use serde_json::Value;
 use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 pub fn csr_error(e: certwell_ca::CsrError) -> Error {
     use certwell_ca::CsrError::*;
@@ -69,7 +69,8 @@ pub fn initial_validations(
     requested: &[ValidationType],
 ) -> Vec<(ValidationType, ValidationStatus, Option<OffsetDateTime>)> {
     if state.config.sandbox {
-        let until = crate::clock::now() + Duration::days(state.config.validation_reuse_days);
+        let until =
+            crate::service::validation::organization_valid_until(state, crate::clock::now());
         ValidationType::ALL
             .iter()
             .map(|k| (*k, ValidationStatus::Active, Some(until)))
@@ -91,7 +92,7 @@ pub fn sandbox_validated_until(
         let now = crate::clock::now();
         (
             Some(now),
-            Some(now + Duration::days(state.config.validation_reuse_days)),
+            Some(crate::service::validation::domain_valid_until(state, now)),
         )
     } else {
         (None, None)

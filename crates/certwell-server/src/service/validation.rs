@@ -34,6 +34,25 @@ pub fn live_tokens(d: &Domain) -> Vec<&str> {
     }
 }
 
+/// Until when a domain validated at `at` covers issuance:
+/// `validation_reuse_days` when set, else the BR §4.2.1 (SC-081) schedule.
+pub fn domain_valid_until(state: &AppState, at: OffsetDateTime) -> OffsetDateTime {
+    match state.config.validation_reuse_days {
+        Some(d) => at + Duration::days(d),
+        None => certwell_policy::validity::domain_reuse_until(at),
+    }
+}
+
+/// Until when an organization validated at `at` covers issuance (Subject
+/// Identity Information): `validation_reuse_days` when set, else the BR
+/// §4.2.1 schedule.
+pub fn organization_valid_until(state: &AppState, at: OffsetDateTime) -> OffsetDateTime {
+    match state.config.validation_reuse_days {
+        Some(d) => at + Duration::days(d),
+        None => certwell_policy::validity::organization_reuse_until(at),
+    }
+}
+
 /// Records `d` as validated now (for the reuse period). The caller then
 /// wakes the issuer (`wake_issuer`) so that orders waiting on it move on —
 /// after issuing its own order, if it has one, so that the sweeper does
@@ -42,11 +61,7 @@ pub async fn mark_domain_validated(state: &AppState, d: &Domain) -> Result<()> {
     let n = now();
     state
         .store
-        .set_domain_validated(
-            d.id,
-            n,
-            n + Duration::days(state.config.validation_reuse_days),
-        )
+        .set_domain_validated(d.id, n, domain_valid_until(state, n))
         .await?;
     tracing::info!(domain = %d.name, id = d.id, method = %d.dcv_method, "domain validated");
     Ok(())
