@@ -40,6 +40,51 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     d.deserialize_option(V)
 }
 
+/// An optional boolean sent as `true`/`false`, as the strings `"true"`,
+/// `"false"`, `"1"`, `"0"` (any case), or as 1/0.
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean, \"true\" or \"false\"")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            match v {
+                0 => Ok(Some(false)),
+                1 => Ok(Some(true)),
+                _ => Err(E::custom("expected a boolean, 1 or 0")),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map_err(|_| E::custom("expected a boolean, 1 or 0"))
+                .and_then(|v| self.visit_u64(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                "" => Ok(None),
+                _ => Err(E::custom("expected a boolean, \"true\" or \"false\"")),
+            }
+        }
+    }
+    d.deserialize_option(V)
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Deserialize)]

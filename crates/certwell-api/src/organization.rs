@@ -84,4 +84,8 @@ pub struct DomainInput {
     pub validations: Option<Vec<ValidationInput>>,
     pub dcv_method: Option<String>,
     pub container: Option<crate::order::IdRef>,
+    /// Keep a leading `www.` (the vendor documents the type as a string;
+    /// clients send true/false either way).
+    #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
+    pub keep_www: Option<bool>,
 }

@@ -390,8 +390,21 @@ pub fn validate_new_domain(d: &DomainInput) -> Result<NewDomain> {
         Some(m) => crate::dcv::parse_dcv_method(m, "dcv_method")?,
         None => crate::dcv::DcvMethod::Email,
     };
+    // The vendor adds `www.example.com` as `example.com` unless `keep_www`
+    // is true, for the methods that cover subdomains (an http-token file
+    // proves its exact name only).
+    let name = match name.name.strip_prefix("www.") {
+        Some(rest)
+            if d.keep_www != Some(true)
+                && dcv_method != crate::dcv::DcvMethod::HttpToken
+                && crate::dns::parse_dns_name(rest, "name").is_ok() =>
+        {
+            rest.to_string()
+        }
+        _ => name.name,
+    };
     Ok(NewDomain {
-        name: name.name,
+        name,
         organization_id,
         validations,
         dcv_method,
@@ -489,6 +502,50 @@ pub fn validate_order_contacts(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn www_is_dropped_unless_kept_or_proved_by_file() {
+        let domain = |name: &str, method: &str, keep: Option<bool>| {
+            let input: DomainInput = serde_json::from_value(serde_json::json!({
+                "name": name, "organization": {"id": 1},
+                "validations": [{"type": "ov"}], "dcv_method": method,
+            }))
+            .unwrap();
+            validate_new_domain(&DomainInput {
+                keep_www: keep,
+                ..input
+            })
+            .unwrap()
+            .name
+        };
+        for m in ["email", "dns-txt-token", "dns-cname-token"] {
+            assert_eq!(domain("www.example.com", m, None), "example.com", "{m}");
+            assert_eq!(domain("www.example.com", m, Some(false)), "example.com");
+            assert_eq!(domain("www.example.com", m, Some(true)), "www.example.com");
+        }
+        assert_eq!(
+            domain("www.example.com", "http-token", None),
+            "www.example.com"
+        );
+        assert_eq!(
+            domain("www.shop.example.com", "email", None),
+            "shop.example.com"
+        );
+        assert_eq!(
+            domain("wwwx.example.com", "email", None),
+            "wwwx.example.com"
+        );
+        // Never down to a bare public suffix.
+        assert_eq!(domain("www.co.uk", "email", None), "www.co.uk");
+        // keep_www as the vendor types it, a string.
+        let input: DomainInput =
+            serde_json::from_value(serde_json::json!({"name": "x", "keep_www": "true"})).unwrap();
+        assert_eq!(input.keep_www, Some(true));
+        assert!(
+            serde_json::from_value::<DomainInput>(serde_json::json!({"keep_www": "maybe"}))
+                .is_err()
+        );
+    }
     use super::*;
 
     fn contact() -> ContactInput {

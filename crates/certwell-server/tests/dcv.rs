@@ -157,6 +157,23 @@ async fn dns_txt_token_on_a_domain() {
     let (s, v) = ts.put(&path, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v, json!({"token": token, "status": "active"}));
+    // www. is dropped unless kept (keep_www, sent as the vendor types it).
+    for (keep, want) in [(None, "www-drop.com"), (Some("true"), "www.www-keep.com")] {
+        let name = if keep.is_some() {
+            "www.www-keep.com"
+        } else {
+            "www.www-drop.com"
+        };
+        let mut body = json!({"name": name, "organization": {"id": org},
+                              "validations": [{"type": "ov"}], "dcv_method": "dns-txt-token"});
+        if let Some(k) = keep {
+            body["keep_www"] = json!(k);
+        }
+        let (s, d) = ts.post("/services/v2/domain", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        let (_, info) = ts.get(&format!("/services/v2/domain/{}", d["id"])).await;
+        assert_eq!(info["name"], want, "{info}");
+    }
     // An email domain is never checked here, validated or not.
     let (s, d) = ts
         .post(
