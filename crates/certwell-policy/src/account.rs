@@ -4,9 +4,13 @@
 use certwell_api::error::codes;
 
 use crate::common::CustomFieldValue;
-use certwell_api::account::UserRequest;
+use certwell_api::account::{
+    IdRef, KeyRequest, RoleRequest, StatusRequest, UserEditRequest, UserRequest,
+};
+use certwell_types::UserStatus;
+use time::OffsetDateTime;
 
-use crate::approval::Role;
+use crate::approval::{KeyRestriction, Role};
 use crate::error::{
     check_email, check_len, check_printable, is_valid_email, optional_text, required_text, Result,
 };
@@ -168,26 +172,210 @@ pub struct ValidUser {
     pub role: Role,
 }
 
+/// One access role (1, 4 or 5) from `access_roles`; None when absent.
+fn access_role(list: Option<&[IdRef]>) -> Result<Option<Role>> {
+    match list {
+        None | Some([]) => Ok(None),
+        Some([r]) => r.id.and_then(Role::from_access_role_id).map(Some).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_ACCESS_ROLE,
+                "The field 'access_roles[0].id' must be 1 (Administrator), 4 (Manager) or 5 (Standard user).",
+            )
+        }),
+        Some(_) => Err(PolicyError::new(
+            codes::INVALID_ACCESS_ROLE,
+            "The field 'access_roles' takes exactly one role.",
+        )),
+    }
+}
+
+/// `PUT /user/{id}/role`: exactly one access role.
+pub fn validate_role_change(req: &RoleRequest) -> Result<Role> {
+    access_role(req.access_roles.as_deref())?.ok_or_else(|| PolicyError::missing("access_roles"))
+}
+
+/// `restricted_to_role_id` (the API key roles 0, 100–103; default 0).
+pub fn key_restriction(id: Option<i64>, field: &str) -> Result<KeyRestriction> {
+    match id {
+        None => Ok(KeyRestriction::None),
+        Some(i) => KeyRestriction::from_id(i).ok_or_else(|| {
+            PolicyError::new(
+                codes::INVALID_ACCESS_ROLE,
+                format!("The field '{field}' must be 0, 100, 101, 102 or 103; got {i}."),
+            )
+        }),
+    }
+}
+
+/// A service (API-only) user to create, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidServiceUser {
+    pub email: String,
+    /// The name of its key.
+    pub api_name: String,
+    pub restriction: KeyRestriction,
+    /// Empty: the creator's container.
+    pub container_ids: Vec<i64>,
+}
+
+/// `POST /user` with `is_api_only: true` ("Add service user"): `email`
+/// and `api_name` required; `restricted_to_role_id` and
+/// `container_id_assignments` optional.
+pub fn validate_new_service_user(req: &UserRequest) -> Result<ValidServiceUser> {
+    let email = required_text(&req.email, "email", 255)?;
+    check_email(&email, "email")?;
+    let container_ids = req.container_id_assignments.clone().unwrap_or_default();
+    if let Some(bad) = container_ids.iter().find(|i| **i <= 0) {
+        return Err(PolicyError::new(
+            codes::INVALID_CONTAINER,
+            format!("The field 'container_id_assignments' must list container ids; got {bad}."),
+        ));
+    }
+    Ok(ValidServiceUser {
+        email,
+        api_name: required_text(&req.api_name, "api_name", 100)?,
+        restriction: key_restriction(req.restricted_to_role_id, "restricted_to_role_id")?,
+        container_ids,
+    })
+}
+
+/// A user's profile after `PUT /user/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEdit {
+    /// None: unchanged.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: String,
+    /// Left out: cleared, as the vendor's "Edit user" does.
+    pub job_title: String,
+    pub telephone: String,
+}
+
+/// `PUT /user/{id}`: `email` required; names kept when left out;
+/// `job_title` and `telephone` cleared when left out. A service user's
+/// email is all that can change.
+pub fn validate_user_edit(req: &UserEditRequest, is_api_only: bool) -> Result<UserEdit> {
+    let email = required_text(&req.email, "email", 255)?;
+    check_email(&email, "email")?;
+    if is_api_only {
+        let given = [
+            ("username", &req.username),
+            ("first_name", &req.first_name),
+            ("last_name", &req.last_name),
+            ("job_title", &req.job_title),
+            ("telephone", &req.telephone),
+        ];
+        if let Some((f, _)) = given.iter().find(|(_, v)| v.is_some()) {
+            return Err(PolicyError::new(
+                codes::INVALID_VALUE,
+                format!("The field '{f}' cannot be edited on a service user; only 'email' can."),
+            ));
+        }
+        return Ok(UserEdit {
+            first_name: None,
+            last_name: None,
+            email,
+            job_title: String::new(),
+            telephone: String::new(),
+        });
+    }
+    if let Some(u) = &req.username {
+        if !u.is_empty()
+            && !u
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@-_+.".contains(c))
+        {
+            return Err(PolicyError::invalid(
+                "username",
+                "only letters, digits and @ - _ + . are allowed",
+            ));
+        }
+    }
+    let name = |v: &Option<String>, f: &str| -> Result<Option<String>> {
+        match v {
+            None => Ok(None),
+            Some(_) => required_text(v, f, 128).map(Some),
+        }
+    };
+    Ok(UserEdit {
+        first_name: name(&req.first_name, "first_name")?,
+        last_name: name(&req.last_name, "last_name")?,
+        email,
+        job_title: optional_text(&req.job_title, "job_title", 64)?.unwrap_or_default(),
+        telephone: optional_text(&req.telephone, "telephone", 64)?.unwrap_or_default(),
+    })
+}
+
+/// `PUT /user/{id}/status`: `active` or `inactive`.
+pub fn validate_user_status(req: &StatusRequest) -> Result<UserStatus> {
+    let raw = required_text(&req.status, "status", 32)?;
+    match UserStatus::parse(&raw) {
+        Some(s @ (UserStatus::Active | UserStatus::Inactive)) => Ok(s),
+        _ => Err(PolicyError::new(
+            codes::INVALID_STATUS,
+            format!("The field 'status' must be active or inactive; got '{raw}'."),
+        )),
+    }
+}
+
+/// `PUT /key/{id}/status`: `active` or `revoked`; true: revoke.
+pub fn validate_key_status(req: &StatusRequest) -> Result<bool> {
+    let raw = required_text(&req.status, "status", 32)?;
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "revoked" => Ok(true),
+        "active" => Ok(false),
+        _ => Err(PolicyError::new(
+            codes::INVALID_STATUS,
+            format!("The field 'status' must be active or revoked; got '{raw}'."),
+        )),
+    }
+}
+
+/// An API key to create, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidKey {
+    pub name: String,
+    pub restriction: KeyRestriction,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// `POST /key/user/{id}`: `name` required; `restricted_to_role_id`
+/// optional; `expiration_date` (certwell's) after `now`.
+pub fn validate_new_key(req: &KeyRequest, now: OffsetDateTime) -> Result<ValidKey> {
+    let expires_at = match crate::error::optional_str(&req.expiration_date) {
+        None => None,
+        Some(raw) => {
+            let at = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .or_else(|| crate::validity::parse_ymd(raw).map(|d| d.midnight().assume_utc()))
+                .ok_or_else(|| {
+                    PolicyError::invalid(
+                        "expiration_date",
+                        format!("'{raw}' is not a date like 2027-01-31 or an RFC 3339 time"),
+                    )
+                })?;
+            if at <= now {
+                return Err(PolicyError::invalid(
+                    "expiration_date",
+                    "must be in the future",
+                ));
+            }
+            Some(at)
+        }
+    };
+    Ok(ValidKey {
+        name: required_text(&req.name, "name", 100)?,
+        restriction: key_restriction(req.restricted_to_role_id, "restricted_to_role_id")?,
+        expires_at,
+    })
+}
+
 /// `POST /user`: names and email required, one access role (1, 4 or 5;
 /// default standard user).
 pub fn validate_new_user(req: &UserRequest) -> Result<ValidUser> {
     let email = required_text(&req.email, "email", 255)?;
     check_email(&email, "email")?;
-    let role = match req.access_roles.as_deref() {
-        None | Some([]) => Role::User,
-        Some([r]) => r.id.and_then(Role::from_access_role_id).ok_or_else(|| {
-            PolicyError::new(
-                codes::INVALID_ACCESS_ROLE,
-                "The field 'access_roles[0].id' must be 1 (Administrator), 4 (Manager) or 5 (Standard user).",
-            )
-        })?,
-        Some(_) => {
-            return Err(PolicyError::new(
-                codes::INVALID_ACCESS_ROLE,
-                "The field 'access_roles' takes exactly one role.",
-            ))
-        }
-    };
+    let role = access_role(req.access_roles.as_deref())?.unwrap_or(Role::User);
     let container_id = match &req.container {
         None => None,
         Some(c) => Some(c.id.filter(|i| *i > 0).ok_or_else(|| {
@@ -212,6 +400,95 @@ pub fn validate_new_user(req: &UserRequest) -> Result<ValidUser> {
 mod tests {
     use super::*;
     use certwell_api::account::IdRef;
+
+    #[test]
+    fn user_edits_keys_and_statuses() {
+        let edit = |v: serde_json::Value, api_only| {
+            validate_user_edit(&serde_json::from_value(v).unwrap(), api_only)
+        };
+        let e = edit(
+            serde_json::json!({"email": "new@example.com", "first_name": "Ada"}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            UserEdit {
+                first_name: Some("Ada".into()),
+                last_name: None,
+                email: "new@example.com".into(),
+                job_title: String::new(),
+                telephone: String::new(),
+            }
+        );
+        assert_eq!(
+            edit(serde_json::json!({"first_name": "Ada"}), false)
+                .unwrap_err()
+                .code,
+            codes::MISSING_REQUIRED_FIELD
+        );
+        assert!(edit(
+            serde_json::json!({"email": "x@example.com", "first_name": ""}),
+            false
+        )
+        .is_err());
+        let e = edit(
+            serde_json::json!({"email": "s@example.com", "job_title": "x"}),
+            true,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("job_title"), "{}", e.message);
+        assert!(edit(serde_json::json!({"email": "s@example.com"}), true).is_ok());
+
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        let key = |v: serde_json::Value| validate_new_key(&serde_json::from_value(v).unwrap(), now);
+        let k = key(
+            serde_json::json!({"name": "ci", "restricted_to_role_id": "102",
+                                       "expiration_date": "2027-01-31"}),
+        )
+        .unwrap();
+        assert_eq!(k.restriction, KeyRestriction::ViewOnly);
+        assert_eq!(
+            k.expires_at,
+            Some(time::macros::datetime!(2027-01-31 0:00 UTC))
+        );
+        for (bad, field) in [
+            (serde_json::json!({}), "name"),
+            (
+                serde_json::json!({"name": "x", "restricted_to_role_id": 7}),
+                "restricted_to_role_id",
+            ),
+            (
+                serde_json::json!({"name": "x", "expiration_date": "2026-12-01"}),
+                "expiration_date",
+            ),
+            (
+                serde_json::json!({"name": "x", "expiration_date": "soon"}),
+                "expiration_date",
+            ),
+        ] {
+            let e = key(bad).unwrap_err();
+            assert!(e.message.contains(field), "{}", e.message);
+        }
+        let st = |v: &str| {
+            validate_user_status(&StatusRequest {
+                status: Some(v.into()),
+            })
+        };
+        assert_eq!(st("Inactive").unwrap(), UserStatus::Inactive);
+        assert_eq!(st("deleted").unwrap_err().code, codes::INVALID_STATUS);
+        let svc = validate_new_service_user(
+            &serde_json::from_value(serde_json::json!({"is_api_only": true,
+                "email": "svc@example.com", "api_name": "CI", "restricted_to_role_id": 100,
+                "container_id_assignments": [3]}))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (svc.restriction, svc.container_ids),
+            (KeyRestriction::Orders, vec![3])
+        );
+    }
 
     fn user_req() -> UserRequest {
         UserRequest {

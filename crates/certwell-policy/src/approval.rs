@@ -91,6 +91,98 @@ impl Role {
     }
 }
 
+/// The vendor's API key roles (`restricted_to_role_id`, glossary "API
+/// key roles"): what a key may do beyond its user's access role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRestriction {
+    /// 0: what the user may do.
+    None,
+    /// 100: orders, requests and certificates.
+    Orders,
+    /// 101: orders, requests, certificates, organizations and domains.
+    OrdersDomainsOrganizations,
+    /// 102: GET requests only.
+    ViewOnly,
+    /// 103: users (and their keys).
+    UserManagement,
+}
+
+/// What a request touches, by its path below `/services/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Orders,
+    OrganizationsDomains,
+    Users,
+    /// The catalog and the caller's own user: open to every key.
+    Context,
+    Other,
+}
+
+fn area(method: &str, path: &str) -> Area {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "order" | "request" | "certificate" | "report" | "email-validation" => Area::Orders,
+        "organization" | "domain" => Area::OrganizationsDomains,
+        "product" if method == "GET" => Area::Context,
+        "user" if method == "GET" && path.trim_end_matches('/').ends_with("/user/me") => {
+            Area::Context
+        }
+        "user" | "key" => Area::Users,
+        _ => Area::Other,
+    }
+}
+
+impl KeyRestriction {
+    pub const ALL: [KeyRestriction; 5] = [
+        KeyRestriction::None,
+        KeyRestriction::Orders,
+        KeyRestriction::OrdersDomainsOrganizations,
+        KeyRestriction::ViewOnly,
+        KeyRestriction::UserManagement,
+    ];
+
+    pub fn id(self) -> i64 {
+        match self {
+            KeyRestriction::None => 0,
+            KeyRestriction::Orders => 100,
+            KeyRestriction::OrdersDomainsOrganizations => 101,
+            KeyRestriction::ViewOnly => 102,
+            KeyRestriction::UserManagement => 103,
+        }
+    }
+
+    pub fn from_id(id: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.id() == id)
+    }
+
+    /// The glossary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyRestriction::None => "N/A",
+            KeyRestriction::Orders => "Orders",
+            KeyRestriction::OrdersDomainsOrganizations => "Orders, Domains, Organizations",
+            KeyRestriction::ViewOnly => "View Only",
+            KeyRestriction::UserManagement => "User Management",
+        }
+    }
+
+    /// Whether a key so restricted may send `method` to `path` (below
+    /// `/services/v2`); the user's own role still applies after this.
+    pub fn allows(self, method: &str, path: &str) -> bool {
+        let a = area(method, path);
+        match self {
+            KeyRestriction::None => true,
+            KeyRestriction::ViewOnly => method == "GET" || method == "HEAD",
+            _ if a == Area::Context => true,
+            KeyRestriction::Orders => a == Area::Orders,
+            KeyRestriction::OrdersDomainsOrganizations => {
+                matches!(a, Area::Orders | Area::OrganizationsDomains)
+            }
+            KeyRestriction::UserManagement => a == Area::Users,
+        }
+    }
+}
+
 /// The next status when an approver sets `wanted` on a request currently in
 /// `current`. Returns None when the transition is not allowed.
 pub fn request_transition(current: RequestStatus, wanted: RequestStatus) -> Option<RequestStatus> {
@@ -107,6 +199,58 @@ pub fn request_transition(current: RequestStatus, wanted: RequestStatus) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_restrictions_follow_the_glossary() {
+        use KeyRestriction as K;
+        let cases: &[(&str, &str, [bool; 5])] = &[
+            // (method, path, [none, 100, 101, 102, 103])
+            (
+                "POST",
+                "/order/certificate/ssl_plus",
+                [true, true, true, false, false],
+            ),
+            (
+                "GET",
+                "/order/certificate/12",
+                [true, true, true, true, false],
+            ),
+            ("PUT", "/request/5/status", [true, true, true, false, false]),
+            (
+                "GET",
+                "/certificate/7/download/format/pem_all",
+                [true, true, true, true, false],
+            ),
+            (
+                "PUT",
+                "/certificate/7/revoke",
+                [true, true, true, false, false],
+            ),
+            ("POST", "/organization", [true, false, true, false, false]),
+            (
+                "PUT",
+                "/domain/3/dcv/validate-token",
+                [true, false, true, false, false],
+            ),
+            ("POST", "/user", [true, false, false, false, true]),
+            ("PUT", "/key/9/status", [true, false, false, false, true]),
+            ("GET", "/user/me", [true, true, true, true, true]),
+            ("GET", "/product/ssl_plus", [true, true, true, true, true]),
+            ("GET", "/finance/balance", [true, false, false, true, false]),
+            (
+                "POST",
+                "/container/1/children",
+                [true, false, false, false, false],
+            ),
+        ];
+        for (method, path, want) in cases {
+            for (r, w) in K::ALL.iter().zip(want) {
+                assert_eq!(r.allows(method, path), *w, "{} {method} {path}", r.id());
+            }
+        }
+        assert_eq!(K::from_id(101), Some(K::OrdersDomainsOrganizations));
+        assert_eq!(K::from_id(104), None);
+    }
 
     #[test]
     fn workflows() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use certwell_api::error::codes;
-use certwell_policy::approval::Role;
+use certwell_policy::approval::{KeyRestriction, Role};
 use certwell_store::{Aggregate, User};
 use serde::de::DeserializeOwned;
 
@@ -90,6 +90,17 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
             entry
         }
     };
+    // Checked on every use, cached or not: an expired key, or one whose
+    // user is deactivated, is refused from that moment.
+    let now = time::OffsetDateTime::now_utc();
+    if entry.key.expires_at.is_some_and(|e| e <= now)
+        || entry
+            .user
+            .as_ref()
+            .is_some_and(|u| u.status != certwell_store::UserStatus::Active)
+    {
+        return Err(Error::forbidden_invalid_key());
+    }
     if !state
         .rate_limiter
         .check(entry.key.id, std::time::Instant::now())
@@ -121,6 +132,20 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             return Err(Error::forbidden_invalid_key());
         };
         let role = Role::parse(&rec.role).ok_or_else(Error::forbidden_invalid_key)?;
+        // The key's API key role (restricted_to_role_id) narrows what its
+        // user may do.
+        let restriction = KeyRestriction::from_id(rec.restricted_role)
+            .ok_or_else(Error::forbidden_invalid_key)?;
+        let path = parts.uri.path();
+        let path = path.strip_prefix("/services/v2").unwrap_or(path);
+        if !restriction.allows(parts.method.as_str(), path) {
+            return Err(Error::missing_permission(&format!(
+                "use this endpoint with a key restricted to '{}' (restricted_to_role_id {})",
+                restriction.name(),
+                restriction.id()
+            )));
+        }
+        record_key_use(state, rec.id);
         if let Some(slot) = parts.extensions.get::<RequestAccount>() {
             let _ = slot.0.set(account_id);
         }
@@ -131,6 +156,34 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             role,
             at_root: entry.at_root,
         })
+    }
+}
+
+/// Records that key `id` was used now, at most once a minute per key and
+/// instance, off the request's path.
+fn record_key_use(state: &Arc<AppState>, id: i64) {
+    let due = {
+        let mut seen = state.key_use.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match seen.get(&id) {
+            Some(at) if now.duration_since(*at) < std::time::Duration::from_secs(60) => false,
+            _ => {
+                if seen.len() > 10_000 {
+                    seen.clear();
+                }
+                seen.insert(id, now);
+                true
+            }
+        }
+    };
+    if due {
+        let store = state.store.clone();
+        let at = time::OffsetDateTime::now_utc();
+        tokio::spawn(async move {
+            if let Err(e) = store.record_key_use(&[(id, at)]).await {
+                tracing::debug!(key = id, error = %e, "key use not recorded");
+            }
+        });
     }
 }
 

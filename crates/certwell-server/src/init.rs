@@ -1,7 +1,7 @@
 //! `certwell init`: the data directory, the database, the CA hierarchy,
 //! the first account and its admin key.
 
-use certwell_policy::approval::Role;
+use certwell_policy::approval::{KeyRestriction, Role};
 use certwell_store::{AccountSettings, NewApiKey, NewUser, Store};
 
 use crate::config::{Config, DataDir};
@@ -19,6 +19,34 @@ pub async fn new_api_key(
     role: Role,
     name: &str,
 ) -> Result<NewKey, Error> {
+    new_api_key_with(store, account_id, user_id, role, name, KeyLimits::default()).await
+}
+
+/// What a key may do beyond its user's role, and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyLimits {
+    pub restriction: KeyRestriction,
+    pub expires_at: Option<time::OffsetDateTime>,
+}
+
+impl Default for KeyLimits {
+    fn default() -> Self {
+        KeyLimits {
+            restriction: KeyRestriction::None,
+            expires_at: None,
+        }
+    }
+}
+
+/// [`new_api_key`] with a key role restriction and an expiry.
+pub async fn new_api_key_with(
+    store: &dyn Store,
+    account_id: Option<i64>,
+    user_id: Option<i64>,
+    role: Role,
+    name: &str,
+    limits: KeyLimits,
+) -> Result<NewKey, Error> {
     let key = crate::token::generate_api_key()?;
     let id = store
         .create_api_key(&NewApiKey {
@@ -27,6 +55,8 @@ pub async fn new_api_key(
             user_id,
             role: role.as_str().to_string(),
             name: name.to_string(),
+            restricted_role: limits.restriction.id(),
+            expires_at: limits.expires_at,
         })
         .await?;
     Ok(NewKey { secret: key, id })
@@ -56,6 +86,7 @@ pub async fn create_user_key(
         email: format!("{}@certwell.invalid", role.as_str()),
         job_title: String::new(),
         telephone: String::new(),
+        is_api_only: false,
     };
     let (key, user) = create_user_with_key(store, account_id, role, &user).await?;
     Ok((key, user.id))
@@ -209,6 +240,7 @@ pub async fn initialize(
         email: "admin@certwell.invalid".into(),
         job_title: "Administrator".into(),
         telephone: String::new(),
+        is_api_only: false,
     };
     let (account, user) = store
         .create_account("Default", &AccountSettings::default(), &admin)

@@ -146,6 +146,7 @@ pub async fn open_with(
         keys,
         rate_limiter,
         key_cache: Default::default(),
+        key_use: Default::default(),
         metadata_cache: Default::default(),
     });
     if outcome.hierarchy_deferred {

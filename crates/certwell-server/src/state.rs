@@ -75,6 +75,9 @@ pub struct AppState {
     /// it was when they were read: a key or user changed through this
     /// instance is read again at once.
     pub key_cache: std::sync::Mutex<HashMap<String, CachedKey>>,
+    /// When this instance last recorded each key's use (at most once a
+    /// minute per key: `last_used_at` has a minute's grain).
+    pub key_use: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
     /// Custom order fields per account, for a short time (one query less
     /// per order), while the store's metadata epoch stays where it was
     /// when they were read (changes through this server show at once).

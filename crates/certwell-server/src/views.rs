@@ -563,6 +563,29 @@ pub fn order_list_item(c: &OrderContext) -> Value {
     v
 }
 
+/// An API key as `GET /key` lists it (the vendor's "List keys" fields; the
+/// key itself is never shown again).
+pub fn api_key_json(k: &certwell_store::ApiKey, user: Option<&certwell_store::User>) -> Value {
+    let mut v = json!({
+        "id": k.id,
+        "status": if k.revoked { "revoked" } else { "active" },
+        "create_date": datetime(k.created_at),
+        "name": k.name,
+        "is_legacy": false,
+        "restricted_to_role_id": k.restricted_role,
+    });
+    if let Some(u) = user {
+        v["user"] = json!({"id": u.id, "first_name": u.first_name, "last_name": u.last_name});
+    }
+    if let Some(t) = k.last_used_at {
+        v["last_used_date"] = json!(datetime(t));
+    }
+    if let Some(t) = k.expires_at {
+        v["expiration_date"] = json!(datetime(t));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,6 +138,22 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.revoke_api_key(id).await
     }
 
+    async fn list_api_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+        self.inner.list_api_keys(account_id).await
+    }
+
+    async fn record_key_use(&self, uses: &[(i64, OffsetDateTime)]) -> Result<()> {
+        self.inner.record_key_use(uses).await
+    }
+
+    async fn set_user_role(&self, account_id: i64, id: i64, role: &str) -> Result<()> {
+        self.inner.set_user_role(account_id, id, role).await
+    }
+
+    async fn set_user_status(&self, account_id: i64, id: i64, status: UserStatus) -> Result<()> {
+        self.inner.set_user_status(account_id, id, status).await
+    }
+
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()> {
         self.inner.insert_ca(ca).await
     }

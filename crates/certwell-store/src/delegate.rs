@@ -116,6 +116,27 @@ macro_rules! delegate_store {
                 $store::revoke_api_key(self, id).await
             }
 
+            async fn list_api_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+                $store::list_api_keys(self, account_id).await
+            }
+
+            async fn record_key_use(&self, uses: &[(i64, OffsetDateTime)]) -> Result<()> {
+                $store::record_key_use(self, uses).await
+            }
+
+            async fn set_user_role(&self, account_id: i64, id: i64, role: &str) -> Result<()> {
+                $store::set_user_role(self, account_id, id, role).await
+            }
+
+            async fn set_user_status(
+                &self,
+                account_id: i64,
+                id: i64,
+                status: UserStatus,
+            ) -> Result<()> {
+                $store::set_user_status(self, account_id, id, status).await
+            }
+
             async fn ping(&self) -> Result<()> {
                 $store::ping(self).await
             }

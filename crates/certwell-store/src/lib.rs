@@ -91,6 +91,15 @@ pub trait Store: Send + Sync {
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
     /// Marks the key revoked (again, if it was). NotFound: no such key.
     async fn revoke_api_key(&self, id: i64) -> Result<()>;
+    /// Every API key of the account, oldest first, with its last use.
+    async fn list_api_keys(&self, account_id: i64) -> Result<Vec<ApiKey>>;
+    /// Records when keys were last used (later times only).
+    async fn record_key_use(&self, uses: &[(i64, OffsetDateTime)]) -> Result<()>;
+    /// Sets a user's role, and its keys' (NotFound: no such user).
+    async fn set_user_role(&self, account_id: i64, id: i64, role: &str) -> Result<()>;
+    /// Sets a user's status; deleting one also revokes its keys, in the
+    /// same transaction (NotFound: no such user, or a deleted one).
+    async fn set_user_status(&self, account_id: i64, id: i64, status: UserStatus) -> Result<()>;
 
     /// One trivial round trip to the database (readiness).
     async fn ping(&self) -> Result<()>;

@@ -5,7 +5,7 @@
 
 pub use certwell_types::{
     CertificateKind, CertificateStatus, DcvMethod, MailboxStatus, OrderStatus, RequestKind,
-    RequestStatus, RevocationReason, SerialNumber, ValidationStatus, ValidationType,
+    RequestStatus, RevocationReason, SerialNumber, UserStatus, ValidationStatus, ValidationType,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,6 +107,8 @@ pub struct NewUser {
     pub email: String,
     pub job_title: String,
     pub telephone: String,
+    /// A service user: API keys only, no sign-in.
+    pub is_api_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +123,8 @@ pub struct User {
     pub job_title: String,
     pub telephone: String,
     pub created_at: OffsetDateTime,
+    pub status: UserStatus,
+    pub is_api_only: bool,
 }
 
 /// Contact details of a user named on an order (`None`: unchanged).
@@ -140,6 +144,12 @@ pub struct NewApiKey {
     pub user_id: Option<i64>,
     pub role: String,
     pub name: String,
+    /// The vendor's API key role (`restricted_to_role_id`): 0 none, 100
+    /// orders, 101 orders, domains and organizations, 102 view only, 103
+    /// user management.
+    pub restricted_role: i64,
+    /// Refused from then on.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +159,12 @@ pub struct ApiKey {
     pub user_id: Option<i64>,
     pub role: String,
     pub revoked: bool,
+    pub name: String,
+    pub restricted_role: i64,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// When the key was last used, as far as recorded (a minute's grain).
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]

@@ -85,6 +85,8 @@ async fn every_instance_follows_the_writes_of_the_others() {
         user_id: Some(user.id),
         role: "user".into(),
         name: "second".into(),
+        restricted_role: 0,
+        expires_at: None,
     })
     .await
     .unwrap();
@@ -261,6 +263,8 @@ async fn a_sqlite_store_is_copied_whole_into_an_empty_database() {
         user_id: Some(u.id),
         role: "user".into(),
         name: "k".into(),
+        restricted_role: 0,
+        expires_at: None,
     })
     .await
     .unwrap();

@@ -101,6 +101,7 @@ fn user(role: &str, first: &str, email: &str, container_id: Option<i64>) -> NewU
         email: email.into(),
         job_title: format!("{first}'s job"),
         telephone: "+1 555 0100".into(),
+        is_api_only: false,
     }
 }
 
@@ -316,6 +317,8 @@ async fn accounts_users_and_keys(s: &dyn Store) -> Vec<String> {
             user_id: Some(u1.id),
             role: "user".into(),
             name: "ci".into(),
+            restricted_role: 0,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -326,6 +329,8 @@ async fn accounts_users_and_keys(s: &dyn Store) -> Vec<String> {
             user_id: None,
             role: "operator".into(),
             name: String::new(),
+            restricted_role: 0,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -355,6 +360,8 @@ async fn accounts_users_and_keys(s: &dyn Store) -> Vec<String> {
             user_id: None,
             role: "admin".into(),
             name: "again".into(),
+            restricted_role: 0,
+            expires_at: None,
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict(Conflict::Duplicate))));

@@ -40,6 +40,7 @@ fn new_user(email: &str) -> NewUser {
         email: email.into(),
         job_title: String::new(),
         telephone: String::new(),
+        is_api_only: false,
     }
 }
 

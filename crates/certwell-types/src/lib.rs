@@ -125,6 +125,18 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// The status of a user of an account. An inactive user's keys are
+    /// refused until it is activated again; a deleted user is gone from
+    /// every list (its row stays for the orders it placed) and its keys are
+    /// revoked.
+    UserStatus {
+        Active = "active",
+        Inactive = "inactive",
+        Deleted = "deleted",
+    }
+}
+
+wire_enum! {
     /// The status of an approval request (`/request`).
     RequestStatus {
         Submitted = "submitted",

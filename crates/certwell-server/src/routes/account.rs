@@ -6,21 +6,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use certwell_api::account::UserRequest;
+use certwell_api::account::{KeyRequest, RoleRequest, StatusRequest, UserEditRequest, UserRequest};
 use certwell_api::error::codes;
 use certwell_policy::approval::Role;
-use certwell_store::{NewUser, User};
+use certwell_store::{NewUser, User, UserStatus};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::extract::{paging, parse_json, path_id, Caller};
 use crate::routes::query_map;
-use crate::service::access::{sees_container, visible};
+use crate::service::access::visible;
+use crate::service::users;
 use crate::state::AppState;
-
-fn user_not_found() -> Error {
-    Error::not_found(codes::NOT_FOUND, "The specified user was not found.")
-}
 
 /// A user as `GET /user/{id}` shows it.
 async fn user_json(state: &AppState, u: &User) -> Result<Value> {
@@ -38,14 +35,15 @@ async fn user_json(state: &AppState, u: &User) -> Result<Value> {
         "email": u.email,
         "job_title": u.job_title,
         "telephone": u.telephone,
-        "status": "active",
+        "status": u.status.as_str(),
+        "is_api_only": u.is_api_only,
         "container": container.map(|c| json!({"id": c.id, "name": c.name,
             "parent_id": c.parent_id.unwrap_or(0), "is_active": true})),
         "access_roles": [{"id": role_id, "name": role_name}],
         "is_cert_central": true,
         "is_enterprise": true,
         "is_saml_sso_only": false,
-        "type": "standard",
+        "type": if u.is_api_only { "service" } else { "standard" },
         "has_container_assignments": false,
     }))
 }
@@ -78,7 +76,11 @@ pub async fn list_users(
         .list_users(caller.account_id)
         .await?
         .into_iter()
-        .filter(|u| seen.contains(&u.container_id) && only.is_none_or(|c| c == u.container_id))
+        .filter(|u| {
+            u.status != UserStatus::Deleted
+                && seen.contains(&u.container_id)
+                && only.is_none_or(|c| c == u.container_id)
+        })
         .collect();
     let total = users.len();
     let mut items = Vec::new();
@@ -95,16 +97,99 @@ pub async fn user_info(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let id = path_id(&id, user_not_found)?;
-    let u = state
-        .store
-        .get_user(caller.account_id, id)
-        .await?
-        .ok_or_else(user_not_found)?;
-    if !sees_container(&state, &caller, u.container_id).await? {
-        return Err(user_not_found());
-    }
+    let id = path_id(&id, users::user_not_found)?;
+    let u = users::visible_user(&state, &caller, id).await?;
     Ok(Json(user_json(&state, &u).await?))
+}
+
+/// `PUT /user/{id}` ("Edit user") → 204.
+pub async fn edit_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let id = path_id(&id, users::user_not_found)?;
+    let req: UserEditRequest = parse_json(&body)?;
+    users::edit_user(&state, &caller, id, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /user/{id}` → 204.
+pub async fn delete_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = path_id(&id, users::user_not_found)?;
+    users::delete_user(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /user/{id}/role` ("Change user role") → 204.
+pub async fn change_role(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let id = path_id(&id, users::user_not_found)?;
+    let req: RoleRequest = parse_json(&body)?;
+    users::change_role(&state, &caller, id, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /user/{id}/status` `{"status":"active"|"inactive"}` → 204.
+pub async fn user_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let id = path_id(&id, users::user_not_found)?;
+    let req: StatusRequest = parse_json(&body)?;
+    users::set_status(&state, &caller, id, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /key`: `{"api_keys":[…]}`.
+pub async fn list_keys(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>> {
+    let keys = users::list_keys(&state, &caller).await?;
+    Ok(Json(json!({"api_keys": keys
+        .iter()
+        .map(|(k, u)| crate::views::api_key_json(k, u.as_ref()))
+        .collect::<Vec<_>>()})))
+}
+
+/// `POST /key/user/{user_id}` ("Create key") → 201 `{"id","api_key"}`.
+pub async fn create_key(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>)> {
+    let user_id = path_id(&user_id, users::user_not_found)?;
+    let req: KeyRequest = parse_json(&body)?;
+    let key = users::create_key(&state, &caller, user_id, &req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": key.id, "api_key": key.secret})),
+    ))
+}
+
+/// `PUT /key/{id}/status` `{"status":"revoked"}` → 204.
+pub async fn key_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let id = path_id(&id, || {
+        Error::not_found(codes::NOT_FOUND, "The specified API key was not found.")
+    })?;
+    let req: StatusRequest = parse_json(&body)?;
+    users::set_key_status(&state, &caller, id, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /user` (administrators): 201 `{"id", "api_key"}`; the key is
@@ -120,6 +205,13 @@ pub async fn create_user(
         ));
     }
     let req: UserRequest = parse_json(&body)?;
+    if req.is_api_only == Some(true) {
+        let (user, key) = users::create_service_user(&state, &caller, &req).await?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({"id": user.id, "api_key": key.secret})),
+        ));
+    }
     let u = certwell_policy::account::validate_new_user(&req)?;
     let container_id = match u.container_id {
         None => caller.user.container_id,
@@ -135,6 +227,7 @@ pub async fn create_user(
         email: u.email,
         job_title: u.job_title,
         telephone: u.telephone,
+        is_api_only: false,
     };
     let (key, user) =
         crate::init::create_user_with_key(state.store.as_ref(), caller.account_id, u.role, &new)
@@ -202,11 +295,19 @@ pub async fn get_balance(
 
 /// The routes of this module: the account, its users and balance.
 pub fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::get;
+    use axum::routing::{get, post, put};
     axum::Router::new()
         .route("/finance/balance", get(get_balance))
         .route("/user/me", get(user_me))
         .route("/user", get(list_users).post(create_user))
-        .route("/user/{id}", get(user_info))
+        .route(
+            "/user/{id}",
+            get(user_info).put(edit_user).delete(delete_user),
+        )
+        .route("/user/{id}/role", put(change_role))
+        .route("/user/{id}/status", put(user_status))
+        .route("/key", get(list_keys))
+        .route("/key/user/{user_id}", post(create_key))
+        .route("/key/{id}/status", put(key_status))
         .route("/account", get(account))
 }

@@ -147,6 +147,7 @@ pub async fn create_account(state: &AppState, name: &str) -> Result<(i64, String
         email: "admin@certwell.invalid".into(),
         job_title: "Administrator".into(),
         telephone: String::new(),
+        is_api_only: false,
     };
     let (account, user) = state
         .store

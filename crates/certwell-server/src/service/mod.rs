@@ -27,4 +27,5 @@ pub mod reissue;
 pub mod requests;
 pub mod smime;
 pub mod status;
+pub mod users;
 pub mod validation;

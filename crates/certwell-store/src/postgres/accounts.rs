@@ -41,8 +41,37 @@ fn user_row(r: &PgRow) -> Result<User> {
         job_title: r.try_get("job_title")?,
         telephone: r.try_get("telephone")?,
         created_at: ts(r, "created_at")?,
+        status: {
+            let s: String = r.try_get("status")?;
+            UserStatus::from_name(&s)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown user status '{s}'")))?
+        },
+        is_api_only: r.try_get("is_api_only")?,
     })
 }
+
+fn api_key_row(r: &PgRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        role: r.try_get("role")?,
+        revoked: r.try_get("revoked")?,
+        name: r.try_get("name")?,
+        restricted_role: r.try_get("restricted_role")?,
+        expires_at: r
+            .try_get::<Option<OffsetDateTime>, _>("expires_at")?
+            .map(whole_seconds),
+        created_at: ts(r, "created_at")?,
+        last_used_at: r
+            .try_get::<Option<OffsetDateTime>, _>("last_used_at")?
+            .map(whole_seconds),
+    })
+}
+
+const API_KEY_SELECT: &str = "SELECT k.id, k.account_id, k.user_id, k.role, k.revoked, k.name, \
+     k.restricted_role, k.expires_at, k.created_at, u.last_used_at \
+     FROM api_keys k LEFT JOIN api_key_usage u ON u.key_id = k.id";
 
 fn container_row(r: &PgRow) -> Result<Container> {
     Ok(Container {
@@ -74,7 +103,7 @@ fn found(rows_affected: u64) -> Result<()> {
 }
 
 const USER_COLUMNS: &str = "id, account_id, container_id, role, first_name, last_name, email, \
-     job_title, telephone, created_at";
+     job_title, telephone, created_at, status, is_api_only";
 
 impl PgStore {
     pub(crate) async fn create_account(
@@ -289,8 +318,8 @@ impl PgStore {
         // no account means no row (NotFound).
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, \
-             job_title, telephone, created_at) \
-             SELECT a.id, COALESCE($2, a.root_container_id, 0), $3, $4, $5, $6, $7, $8, $9 \
+             job_title, telephone, created_at, is_api_only) \
+             SELECT a.id, COALESCE($2, a.root_container_id, 0), $3, $4, $5, $6, $7, $8, $9, $10 \
              FROM accounts a WHERE a.id = $1 RETURNING {USER_COLUMNS}"
         )))
         .bind(account_id)
@@ -302,6 +331,7 @@ impl PgStore {
         .bind(&u.job_title)
         .bind(&u.telephone)
         .bind(now())
+        .bind(u.is_api_only)
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -366,8 +396,8 @@ impl PgStore {
 
     pub(crate) async fn create_api_key(&self, key: &NewApiKey) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_keys (key_hash, account_id, user_id, role, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO api_keys (key_hash, account_id, user_id, role, name, created_at, \
+             restricted_role, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&key.key_hash)
         .bind(key.account_id)
@@ -375,6 +405,8 @@ impl PgStore {
         .bind(&key.role)
         .bind(&key.name)
         .bind(now())
+        .bind(key.restricted_role)
+        .bind(key.expires_at.map(whole_seconds))
         .fetch_one(&self.pool)
         .await?;
         self.changed(Aggregate::Keys);
@@ -382,22 +414,99 @@ impl PgStore {
     }
 
     pub(crate) async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        let row = sqlx::query(
-            "SELECT id, account_id, user_id, role, revoked FROM api_keys WHERE key_hash = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{API_KEY_SELECT} WHERE k.key_hash = $1"
+        )))
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(ApiKey {
-                id: r.try_get("id")?,
-                account_id: r.try_get("account_id")?,
-                user_id: r.try_get("user_id")?,
-                role: r.try_get("role")?,
-                revoked: r.try_get("revoked")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(api_key_row).transpose()
+    }
+
+    pub(crate) async fn list_api_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{API_KEY_SELECT} WHERE k.account_id = $1 ORDER BY k.id"
+        )))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(api_key_row)
+        .collect()
+    }
+
+    pub(crate) async fn record_key_use(&self, uses: &[(i64, OffsetDateTime)]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = uses.iter().map(|(id, _)| *id).collect();
+        let ats: Vec<OffsetDateTime> = uses.iter().map(|(_, at)| whole_seconds(*at)).collect();
+        sqlx::query(
+            "INSERT INTO api_key_usage (key_id, last_used_at) \
+             SELECT k.id, u.at FROM UNNEST($1::BIGINT[], $2::TIMESTAMPTZ[]) AS u(id, at) \
+             JOIN api_keys k ON k.id = u.id \
+             ON CONFLICT (key_id) DO UPDATE SET last_used_at = \
+             GREATEST(api_key_usage.last_used_at, excluded.last_used_at)",
+        )
+        .bind(&ids)
+        .bind(&ats)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_role(&self, account_id: i64, id: i64, role: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE users SET role = $1 WHERE id = $2 AND account_id = $3 AND status <> 'deleted'",
+        )
+        .bind(role)
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        found(n)?;
+        sqlx::query("UPDATE api_keys SET role = $1 WHERE user_id = $2 AND account_id = $3")
+            .bind(role)
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.changed(Aggregate::Keys);
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_status(
+        &self,
+        account_id: i64,
+        id: i64,
+        status: UserStatus,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE users SET status = $1 WHERE id = $2 AND account_id = $3 AND status <> 'deleted'",
+        )
+        .bind(status.as_str())
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        found(n)?;
+        if status == UserStatus::Deleted {
+            sqlx::query(
+                "UPDATE api_keys SET revoked = TRUE WHERE user_id = $1 AND account_id = $2",
+            )
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.changed(Aggregate::Keys);
+        Ok(())
     }
 
     pub(crate) async fn revoke_api_key(&self, id: i64) -> Result<()> {

@@ -45,6 +45,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations-postgres/0005_blocked_key_update.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations-postgres/0006_users_keys.sql"),
+    ),
 ];
 
 /// Key of the advisory lock instances take while migrating, so that two

@@ -3,10 +3,11 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::timestamp::{now_ts, ts_col};
+use super::timestamp::{format_opt_ts, format_ts, now_ts, opt_ts_col, ts_col};
 use super::SqliteStore;
 use crate::records::*;
 use crate::{Result, StoreError};
+use time::OffsetDateTime;
 
 pub(super) fn account_row(r: &SqliteRow) -> Result<Account> {
     let settings: String = r.try_get("settings")?;
@@ -33,8 +34,34 @@ pub(super) fn user_row(r: &SqliteRow) -> Result<User> {
         job_title: r.try_get("job_title")?,
         telephone: r.try_get("telephone")?,
         created_at: ts_col(r, "created_at")?,
+        status: parse_user_status(&r.try_get::<String, _>("status")?)?,
+        is_api_only: r.try_get::<i64, _>("is_api_only")? != 0,
     })
 }
+
+pub(super) fn parse_user_status(s: &str) -> Result<UserStatus> {
+    UserStatus::from_name(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown user status '{s}'")))
+}
+
+fn api_key_row(r: &SqliteRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        role: r.try_get("role")?,
+        revoked: r.try_get::<i64, _>("revoked")? != 0,
+        name: r.try_get("name")?,
+        restricted_role: r.try_get("restricted_role")?,
+        expires_at: opt_ts_col(r, "expires_at")?,
+        created_at: ts_col(r, "created_at")?,
+        last_used_at: opt_ts_col(r, "last_used_at")?,
+    })
+}
+
+const API_KEY_SELECT: &str = "SELECT k.id, k.account_id, k.user_id, k.role, k.revoked, k.name, \
+     k.restricted_role, k.expires_at, k.created_at, u.last_used_at \
+     FROM api_keys k LEFT JOIN api_key_usage u ON u.key_id = k.id";
 
 pub(super) fn container_row(r: &SqliteRow) -> Result<Container> {
     Ok(Container {
@@ -268,8 +295,8 @@ impl SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, job_title, telephone, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO users (account_id, container_id, role, first_name, last_name, email, job_title, telephone, created_at, is_api_only) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(account_id)
         .bind(u.container_id.unwrap_or(account.root_container_id))
@@ -280,6 +307,7 @@ impl SqliteStore {
         .bind(&u.job_title)
         .bind(&u.telephone)
         .bind(now_ts())
+        .bind(i64::from(u.is_api_only))
         .fetch_one(&self.writer)
         .await?;
         self.get_user(account_id, id)
@@ -345,7 +373,8 @@ impl SqliteStore {
 
     pub(crate) async fn create_api_key(&self, key: &NewApiKey) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_keys (key_hash, account_id, user_id, role, name, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO api_keys (key_hash, account_id, user_id, role, name, created_at, restricted_role, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&key.key_hash)
         .bind(key.account_id)
@@ -353,28 +382,106 @@ impl SqliteStore {
         .bind(&key.role)
         .bind(&key.name)
         .bind(now_ts())
+        .bind(key.restricted_role)
+        .bind(format_opt_ts(key.expires_at))
         .fetch_one(&self.writer)
         .await?;
         Ok(id)
     }
 
     pub(crate) async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        let row = sqlx::query(
-            "SELECT id, account_id, user_id, role, revoked FROM api_keys WHERE key_hash = ?",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{API_KEY_SELECT} WHERE k.key_hash = ?"
+        )))
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(ApiKey {
-                id: r.try_get("id")?,
-                account_id: r.try_get("account_id")?,
-                user_id: r.try_get("user_id")?,
-                role: r.try_get("role")?,
-                revoked: r.try_get::<i64, _>("revoked")? != 0,
-            })
-        })
-        .transpose()
+        row.as_ref().map(api_key_row).transpose()
+    }
+
+    pub(crate) async fn list_api_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{API_KEY_SELECT} WHERE k.account_id = ? ORDER BY k.id"
+        )))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(api_key_row)
+        .collect()
+    }
+
+    pub(crate) async fn record_key_use(&self, uses: &[(i64, OffsetDateTime)]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for (id, at) in uses {
+            sqlx::query(
+                "INSERT INTO api_key_usage (key_id, last_used_at) SELECT id, ? FROM api_keys WHERE id = ? \
+                 ON CONFLICT (key_id) DO UPDATE SET last_used_at = MAX(last_used_at, excluded.last_used_at)",
+            )
+            .bind(format_ts(*at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_role(&self, account_id: i64, id: i64, role: &str) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE users SET role = ? WHERE id = ? AND account_id = ? AND status != 'deleted'",
+        )
+        .bind(role)
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE api_keys SET role = ? WHERE user_id = ? AND account_id = ?")
+            .bind(role)
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_status(
+        &self,
+        account_id: i64,
+        id: i64,
+        status: UserStatus,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE users SET status = ? WHERE id = ? AND account_id = ? AND status != 'deleted'",
+        )
+        .bind(status.as_str())
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if status == UserStatus::Deleted {
+            sqlx::query("UPDATE api_keys SET revoked = 1 WHERE user_id = ? AND account_id = ?")
+                .bind(id)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn revoke_api_key(&self, id: i64) -> Result<()> {

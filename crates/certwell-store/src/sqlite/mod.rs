@@ -73,6 +73,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/0016_blocked_key_update.sql"),
     ),
+    (17, include_str!("../../migrations/0017_users_keys.sql")),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

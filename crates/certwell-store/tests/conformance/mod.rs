@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@test $new_db, #[tokio::test], leases_are_held_once_and_taken_over_when_expired);
         conformance_tests!(@test $new_db, #[tokio::test], outbox_mail_is_sent_once_retried_and_given_up);
         conformance_tests!(@test $new_db, #[tokio::test], revocations_are_counted_for_the_stored_crl_and_followed);
+        conformance_tests!(@test $new_db, #[tokio::test], users_and_keys_have_a_lifecycle);
         conformance_tests!(
             @test $new_db,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
@@ -62,6 +63,7 @@ pub fn admin() -> NewUser {
         email: "a@example.com".into(),
         job_title: String::new(),
         telephone: String::new(),
+        is_api_only: false,
     }
 }
 
@@ -1086,15 +1088,33 @@ pub async fn the_change_feed_moves_on_every_write_of_an_aggregate(db: &dyn TestD
             user_id: Some(u.id),
             role: "admin".into(),
             name: "k".into(),
+            restricted_role: 0,
+            expires_at: None,
         }),
     )
     .await
     .unwrap();
     let mut other = admin();
     other.email = "b@example.com".into();
-    moves(s, Keys, "create_user", s.create_user(a.id, &other))
+    let other = moves(s, Keys, "create_user", s.create_user(a.id, &other))
         .await
         .unwrap();
+    moves(
+        s,
+        Keys,
+        "set_user_role",
+        s.set_user_role(a.id, other.id, "manager"),
+    )
+    .await
+    .unwrap();
+    moves(
+        s,
+        Keys,
+        "set_user_status",
+        s.set_user_status(a.id, other.id, UserStatus::Inactive),
+    )
+    .await
+    .unwrap();
     moves(
         s,
         Keys,
@@ -1478,4 +1498,110 @@ pub async fn outbox_mail_is_sent_once_retried_and_given_up(db: &dyn TestDatabase
     assert_eq!(taken[0].id, again[0].id);
     s.mail_sent(taken[0].id, later).await.unwrap();
     assert!(claim(later + time::Duration::days(30)).await.is_empty());
+}
+
+/// Users are edited, restricted, deactivated and deleted (their keys
+/// revoked with them); keys carry a role restriction, an expiry and their
+/// last use, recorded apart from the keys themselves.
+pub async fn users_and_keys_have_a_lifecycle(db: &dyn TestDatabase) {
+    let s = db.open().await;
+    let (a, admin_user, _) = setup(s.as_ref()).await;
+    let mut svc = admin();
+    svc.email = "svc@example.com".into();
+    svc.role = "user".into();
+    svc.is_api_only = true;
+    let svc = s.create_user(a.id, &svc).await.unwrap();
+    assert!(svc.is_api_only);
+    assert_eq!(svc.status, UserStatus::Active);
+    let expires = datetime!(2031-01-02 03:04:05 UTC);
+    let key = |hash: &str, user: i64, restricted_role: i64, expires_at| NewApiKey {
+        key_hash: hash.into(),
+        account_id: Some(a.id),
+        user_id: Some(user),
+        role: "user".into(),
+        name: format!("key {hash}"),
+        restricted_role,
+        expires_at,
+    };
+    let k1 = s
+        .create_api_key(&key("h1", svc.id, 102, Some(expires)))
+        .await
+        .unwrap();
+    let k2 = s.create_api_key(&key("h2", svc.id, 0, None)).await.unwrap();
+    let k3 = s
+        .create_api_key(&key("h3", admin_user.id, 100, None))
+        .await
+        .unwrap();
+    let found = s.find_api_key("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            found.id,
+            found.restricted_role,
+            found.expires_at,
+            found.last_used_at
+        ),
+        (k1, 102, Some(expires), None)
+    );
+    assert_eq!(found.name, "key h1");
+
+    // Use is recorded apart from the keys (their caches do not move) and
+    // only moves forward; unknown keys are ignored.
+    let keys_epoch = s.changes().epoch(Aggregate::Keys);
+    let t1 = datetime!(2026-12-04 10:00:00 UTC);
+    let t0 = datetime!(2026-12-04 09:00:00 UTC);
+    s.record_key_use(&[(k1, t1), (k3, t0), (999_999, t1)])
+        .await
+        .unwrap();
+    s.record_key_use(&[(k1, t0)]).await.unwrap();
+    s.record_key_use(&[]).await.unwrap();
+    assert_eq!(s.changes().epoch(Aggregate::Keys), keys_epoch);
+    let listed = s.list_api_keys(a.id).await.unwrap();
+    let ids: Vec<i64> = listed.iter().map(|k| k.id).collect();
+    assert_eq!(ids, vec![k1, k2, k3]);
+    assert_eq!(listed[0].last_used_at, Some(t1));
+    assert_eq!(listed[1].last_used_at, None);
+    assert_eq!(listed[2].last_used_at, Some(t0));
+
+    // A role change reaches the user's keys.
+    s.set_user_role(a.id, svc.id, "manager").await.unwrap();
+    assert_eq!(
+        s.get_user(a.id, svc.id).await.unwrap().unwrap().role,
+        "manager"
+    );
+    assert_eq!(s.find_api_key("h2").await.unwrap().unwrap().role, "manager");
+    assert_eq!(s.find_api_key("h3").await.unwrap().unwrap().role, "user");
+
+    // Deactivated: kept, keys untouched; deleted: keys revoked, no way back.
+    s.set_user_status(a.id, svc.id, UserStatus::Inactive)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_user(a.id, svc.id).await.unwrap().unwrap().status,
+        UserStatus::Inactive
+    );
+    assert!(!s.find_api_key("h1").await.unwrap().unwrap().revoked);
+    s.set_user_status(a.id, svc.id, UserStatus::Deleted)
+        .await
+        .unwrap();
+    assert!(s.find_api_key("h1").await.unwrap().unwrap().revoked);
+    assert!(s.find_api_key("h2").await.unwrap().unwrap().revoked);
+    assert!(!s.find_api_key("h3").await.unwrap().unwrap().revoked);
+    for r in [
+        s.set_user_status(a.id, svc.id, UserStatus::Active).await,
+        s.set_user_role(a.id, svc.id, "admin").await,
+        s.set_user_status(a.id + 1, admin_user.id, UserStatus::Inactive)
+            .await,
+    ] {
+        assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    }
+
+    // All of it survives reopening.
+    s.close().await;
+    let s = db.open().await;
+    let u = s.get_user(a.id, svc.id).await.unwrap().unwrap();
+    assert_eq!((u.status, u.is_api_only), (UserStatus::Deleted, true));
+    assert_eq!(
+        s.find_api_key("h1").await.unwrap().unwrap().last_used_at,
+        Some(t1)
+    );
 }
