@@ -45,6 +45,9 @@ impl std::fmt::Debug for DatabaseUrl {
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// Where `GET /metrics` is served: empty for the API listener, or its
+    /// own address (e.g. `127.0.0.1:9090`), then not on the API listener.
+    pub metrics_listen: String,
     /// The database: unset for the embedded SQLite file in the data
     /// directory, or `postgres://user@host:port/db` for a PostgreSQL
     /// database several instances share. Keep the password out of it (and
@@ -280,6 +283,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: String::new(),
             database_url: None,
             public_url: String::new(),
             sandbox: false,
@@ -341,6 +345,9 @@ impl Config {
         }
         if let Some(v) = get("CERTWELL_LISTEN") {
             self.listen = v;
+        }
+        if let Some(v) = get("CERTWELL_METRICS_LISTEN") {
+            self.metrics_listen = v;
         }
         if let Some(v) = get("CERTWELL_DATABASE_URL") {
             self.database_url = (!v.is_empty()).then_some(DatabaseUrl(v));
@@ -455,6 +462,12 @@ impl Config {
             if !(1..=825).contains(&d) {
                 return Err("tls_max_validity_days: must be between 1 and 825".into());
             }
+        }
+        if !self.metrics_listen.is_empty() && self.metrics_listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "metrics_listen: '{}' is not an address like 127.0.0.1:9090",
+                self.metrics_listen
+            ));
         }
         if !self.dcv.nameserver.is_empty() && self.dcv.nameserver.parse::<SocketAddr>().is_err() {
             return Err(format!(

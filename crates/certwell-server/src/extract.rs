@@ -105,6 +105,7 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<CachedKey, Error> {
         .rate_limiter
         .check(entry.key.id, std::time::Instant::now())
     {
+        state.metrics.rate_limited.inc();
         return Err(Error::new(
             crate::error::ErrorKind::RateLimited,
             codes::REQUEST_LIMIT_EXCEEDED,

@@ -8,6 +8,7 @@ pub mod init;
 pub mod keyfile;
 pub mod keystore;
 pub mod mail;
+pub mod metrics;
 pub mod pem;
 pub mod ratelimit;
 pub mod routes;
@@ -148,6 +149,7 @@ pub async fn open_with(
         key_cache: Default::default(),
         key_use: Default::default(),
         metadata_cache: Default::default(),
+        metrics: Default::default(),
     });
     if outcome.hierarchy_deferred {
         state
@@ -216,7 +218,51 @@ impl RunningServer {
     }
 }
 
-type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+pub type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Runs background job `name` until shutdown: a run that panics is
+/// logged, counted (`job_failures`) and started again after a pause
+/// (`job_restarts`, doubling from 1 s to a minute). The job counts as
+/// running for readiness while a run of it is alive.
+pub fn supervise(
+    state: Arc<AppState>,
+    shutdown: watch::Receiver<bool>,
+    name: &'static str,
+    make: fn(Arc<AppState>, watch::Receiver<bool>) -> BoxFuture,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            let running = state.jobs.running(name);
+            let run = tokio::spawn(make(state.clone(), shutdown.clone()));
+            let outcome = run.await;
+            drop(running);
+            if *shutdown.borrow() {
+                return;
+            }
+            match outcome {
+                Err(e) if e.is_panic() => {
+                    tracing::error!(job = name, "background job panicked; restarting it");
+                    let labels = metrics::JobLabels { job: name.into() };
+                    state.metrics.job_failures.get_or_create(&labels).inc();
+                    let mut stop = shutdown.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stop.wait_for(|v| *v) => return,
+                    }
+                    pause = (pause * 2).min(std::time::Duration::from_secs(60));
+                    state.metrics.job_restarts.get_or_create(&labels).inc();
+                }
+                // Ended without shutdown (it should not): stays stopped,
+                // which readiness reports.
+                _ => {
+                    tracing::error!(job = name, "background job ended");
+                    return;
+                }
+            }
+        }
+    })
+}
 
 /// Binds `state.config.listen` and serves until `shutdown` is called.
 pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
@@ -234,39 +280,42 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
             })
             .await
     });
-    // Each job counts as running (readiness) until its task ends.
-    let job = |name: &'static str, task: BoxFuture| {
-        let running = state.jobs.running(name);
-        tokio::spawn(async move {
-            let _running = running;
-            task.await
-        })
-    };
-    let jobs = vec![
-        job(
-            "publisher",
-            Box::pin(service::status::run_publisher(state.clone(), rx.clone())),
-        ),
-        job(
-            "revocation_follower",
-            Box::pin(service::status::follow_revocations(
-                state.clone(),
-                rx.clone(),
-            )),
-        ),
-        job(
-            "dcv_poller",
-            Box::pin(service::validation::run_poller(state.clone(), rx.clone())),
-        ),
-        job(
-            "mailer",
-            Box::pin(service::outbox::run_mailer(state.clone(), rx.clone())),
-        ),
-        job(
-            "sweeper",
-            Box::pin(service::issuance::run_sweeper(state.clone(), rx)),
-        ),
+    let mut jobs = Vec::new();
+    if !state.config.metrics_listen.is_empty() {
+        let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen)
+            .await
+            .map_err(|e| format!("metrics_listen {}: {e}", state.config.metrics_listen))?;
+        let app = routes::metrics_router(state.clone());
+        let mut rx_metrics = rx.clone();
+        jobs.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx_metrics.wait_for(|v| *v).await;
+                })
+                .await;
+        }));
+    }
+    type Job = fn(Arc<AppState>, watch::Receiver<bool>) -> BoxFuture;
+    let table: [(&'static str, Job); 5] = [
+        ("publisher", |s, rx| {
+            Box::pin(service::status::run_publisher(s, rx))
+        }),
+        ("revocation_follower", |s, rx| {
+            Box::pin(service::status::follow_revocations(s, rx))
+        }),
+        ("dcv_poller", |s, rx| {
+            Box::pin(service::validation::run_poller(s, rx))
+        }),
+        ("mailer", |s, rx| {
+            Box::pin(service::outbox::run_mailer(s, rx))
+        }),
+        ("sweeper", |s, rx| {
+            Box::pin(service::issuance::run_sweeper(s, rx))
+        }),
     ];
+    for (name, make) in table {
+        jobs.push(supervise(state.clone(), rx.clone(), name, make));
+    }
     Ok(RunningServer {
         addr,
         state,

@@ -78,6 +78,8 @@ pub struct AppState {
     /// When this instance last recorded each key's use (at most once a
     /// minute per key: `last_used_at` has a minute's grain).
     pub key_use: std::sync::Mutex<HashMap<i64, std::time::Instant>>,
+    /// This server's Prometheus metrics (`GET /metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// Custom order fields per account, for a short time (one query less
     /// per order), while the store's metadata epoch stays where it was
     /// when they were read (changes through this server show at once).

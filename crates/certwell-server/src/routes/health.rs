@@ -1,5 +1,5 @@
 //! `GET /healthz` and `GET /readyz`: for load balancers and orchestrators,
-//! JSON, no API key.
+//! JSON, no API key; `GET /metrics` for Prometheus.
 
 use std::sync::Arc;
 
@@ -25,4 +25,16 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body))
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format (which
+/// Prometheus reads), no API key.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
 }

@@ -20,7 +20,7 @@ pub mod revoke;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -110,7 +110,11 @@ async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -
 /// client's `X-Request-Id` when it is a plain token, else a new one, sent
 /// back in `X-Request-Id`), method, route pattern, status, latency and
 /// the account acted for. Never a key, a body or a query string.
-async fn request_log(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn request_log(
+    State(state): State<Arc<AppState>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let started = std::time::Instant::now();
     let id = req
         .headers()
@@ -132,15 +136,37 @@ async fn request_log(mut req: axum::extract::Request, next: axum::middleware::Ne
     let account = crate::extract::RequestAccount::default();
     req.extensions_mut().insert(account.clone());
     let mut resp = next.run(req).await;
+    let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(
         request_id = %id,
         method = %method,
         route = route.as_deref().unwrap_or("-"),
         status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        latency_ms = elapsed * 1e3,
         account_id = account.0.get().copied(),
         "request"
     );
+    // Route patterns only: an unknown path must not make a new series.
+    let route = route.unwrap_or_else(|| "unmatched".into());
+    let method = if route == "unmatched" {
+        "other".to_string()
+    } else {
+        method.as_str().to_string()
+    };
+    state
+        .metrics
+        .requests
+        .get_or_create(&crate::metrics::RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    state
+        .metrics
+        .request_duration
+        .get_or_create(&crate::metrics::RouteLabels { method, route })
+        .observe(elapsed);
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -176,6 +202,24 @@ async fn common_headers(req: axum::extract::Request, next: axum::middleware::Nex
     resp
 }
 
+/// `GET /metrics` on the API listener, unless `metrics_listen` gives
+/// metrics their own address ([`metrics_router`]).
+fn metrics_route(state: &AppState) -> Router<Arc<AppState>> {
+    if state.config.metrics_listen.is_empty() {
+        Router::new().route("/metrics", get(health::metrics))
+    } else {
+        Router::new()
+    }
+}
+
+/// The router of the `metrics_listen` address: `GET /metrics` only.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(route_not_found)
+        .with_state(state)
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .merge(orders::router())
@@ -197,6 +241,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ca/{file}", get(ca::ca_file))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(metrics_route(&state))
         .route("/ocsp", post(ocsp::post_ocsp))
         .route(
             "/validate/{secret}",
@@ -209,7 +254,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(common_headers))
-        .layer(axum::middleware::from_fn(request_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 Error::internal("The server failed to handle the request.").into_response()

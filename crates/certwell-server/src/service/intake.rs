@@ -440,9 +440,13 @@ pub async fn place<F: OrderFamily>(
     .await?;
     update_contact_users(state, caller, common.contacts).await?;
     let job = match (immediate.zip(serial), presigned) {
-        (_, Some(p)) => Issuance::Done(chain_entries(state, &common_name, &p.der, &ca.id)),
+        (_, Some(p)) => {
+            state.metrics.issued(product.name_id);
+            Issuance::Done(chain_entries(state, &common_name, &p.der, &ca.id))
+        }
         (Some(((not_before, not_after, leaf), serial)), None) => {
             Issuance::Sign(Box::new(SignJob {
+                product: product.name_id,
                 account_id: caller.account_id,
                 order_id: created.order_id,
                 certificate_id: created.certificate_id,

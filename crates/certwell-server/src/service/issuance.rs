@@ -253,6 +253,8 @@ pub async fn pending_reasons(state: &AppState, order: &Order) -> Result<Vec<Bloc
 /// A certificate whose serial is recorded and whose row is claimed: all
 /// that is left is to sign it and store the result.
 pub struct SignJob {
+    /// The order's product (for the issued-certificates metric).
+    pub product: &'static str,
     pub account_id: i64,
     pub order_id: i64,
     pub certificate_id: i64,
@@ -304,15 +306,20 @@ pub async fn create_order(
     order: certwell_store::NewOrder,
     serial_for: Option<&str>,
 ) -> Result<(certwell_store::CreatedOrder, Option<RecordedSerial>)> {
-    match serial_for {
-        None => Ok((state.store.create_order(&order).await?, None)),
-        Some(ca_id) => {
-            let (serial, created) =
-                RecordedSerial::reserve_one(ledger::WithOrder(state.store.as_ref(), order), ca_id)
-                    .await?;
-            Ok((created, Some(serial)))
+    let write = async {
+        match serial_for {
+            None => Ok((state.store.create_order(&order).await?, None)),
+            Some(ca_id) => {
+                let (serial, created) = RecordedSerial::reserve_one(
+                    ledger::WithOrder(state.store.as_ref(), order),
+                    ca_id,
+                )
+                .await?;
+                Ok((created, Some(serial)))
+            }
         }
-    }
+    };
+    state.metrics.db_write("create_order", write).await
 }
 
 /// Signs `leaf` with a pre-reserved serial of `ca`, for storing with its
@@ -407,6 +414,7 @@ async fn build_and_sign(
     let crt_url = ca_cert_url(&base, &ca.id);
     let ocsp_url = format!("{base}/ocsp");
     let signer = Arc::clone(ca.signer()?);
+    let (ca_id, key_algorithm) = (ca.id.clone(), ca.key_algorithm);
     let ca = Arc::clone(ca);
     let blocking = signer.may_block();
     let build = move || match leaf {
@@ -457,13 +465,22 @@ async fn build_and_sign(
     // rather than paying a thread hop. RSA signing (a millisecond or more)
     // and every token call go to the blocking pool so they do not stall
     // the async workers.
-    if blocking {
+    let started = std::time::Instant::now();
+    let signed = if blocking {
         tokio::task::spawn_blocking(build)
             .await
             .map_err(|e| certwell_ca::CaError::Signing(e.to_string()))?
     } else {
         build()
+    };
+    if signed.is_ok() {
+        state.metrics.signed(
+            &ca_id,
+            key_algorithm.as_str(),
+            started.elapsed().as_secs_f64(),
+        );
     }
+    signed
 }
 
 /// Signs a claimed certificate and records it. On failure the claim is
@@ -508,7 +525,11 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec
     let mut delay = std::time::Duration::from_millis(50);
     let mut attempt = 0;
     loop {
-        match state.store.record_issued(&record).await {
+        match state
+            .metrics
+            .db_write("record_issued", state.store.record_issued(&record))
+            .await
+        {
             Ok(()) => break,
             Err(StoreError::Unavailable(e)) if attempt < 5 => {
                 tracing::warn!(order = job.order_id, error = %e, "recording the issued certificate failed; retrying");
@@ -520,6 +541,7 @@ pub async fn sign_and_record(state: &AppState, job: SignJob) -> Result<(i64, Vec
         }
     }
     tracing::info!(order = job.order_id, certificate = job.certificate_id, ca = %job.ca.id, "certificate issued");
+    state.metrics.issued(job.product);
     let _ = job.account_id;
     Ok((
         job.certificate_id,
@@ -740,6 +762,9 @@ pub async fn try_issue_certificate(
         Err(e) => return Err(e.into()),
     };
     let job = SignJob {
+        product: find_product(&order.product_name_id)
+            .map(|p| p.name_id)
+            .unwrap_or("unknown"),
         account_id,
         order_id,
         certificate_id: cert_id,
@@ -773,6 +798,7 @@ pub async fn run_sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch:
             _ = state.wake_issuer.notified() => true,
             _ = shutdown.changed() => return,
         };
+        state.metrics.job_run("sweeper");
         // Walk every waiting order in pages (a cursor, so old blocked orders
         // cannot starve newer ones). On the timer, orders changed in the
         // last second are left to the request changing them; woken by a

@@ -92,6 +92,7 @@ pub async fn run_mailer(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
             _ = state.wake_mail.notified() => {}
             _ = shutdown.changed() => return,
         }
+        state.metrics.job_run("mailer");
         if !state.mailer.configured() {
             continue;
         }
@@ -131,6 +132,7 @@ async fn deliver(state: &AppState, m: &OutboxMail) {
             }
         }
     };
+    state.metrics.email(outcome.is_ok());
     let recorded = match outcome {
         Ok(()) => state.store.mail_sent(m.id, now()).await,
         Err(why) => {

@@ -95,7 +95,36 @@ pub fn issuer_index(cas: &CaRegistry) -> std::result::Result<OcspIssuerIndex, St
 pub type OcspAnswer = (Arc<Vec<u8>>, Option<i64>);
 
 /// Answers a DER OCSPRequest; `Err` carries the OCSP error status to send.
+/// Each answered certificate is counted by its status, each refusal by
+/// its error.
 pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAnswer, u8> {
+    match answer_with_statuses(state, der).await {
+        Ok((der, age, statuses)) => {
+            for s in statuses {
+                state.metrics.ocsp(match s {
+                    OcspCertStatus::Good => "good",
+                    OcspCertStatus::Revoked { .. } => "revoked",
+                    OcspCertStatus::Unknown => "unknown",
+                });
+            }
+            Ok((der, age))
+        }
+        Err(code) => {
+            state.metrics.ocsp(match code {
+                certwell_ca::OCSP_STATUS_MALFORMED_REQUEST => "malformed_request",
+                certwell_ca::OCSP_STATUS_UNAUTHORIZED => "unauthorized",
+                certwell_ca::OCSP_STATUS_TRY_LATER => "try_later",
+                _ => "internal_error",
+            });
+            Err(code)
+        }
+    }
+}
+
+async fn answer_with_statuses(
+    state: &AppState,
+    der: &[u8],
+) -> std::result::Result<(Arc<Vec<u8>>, Option<i64>, Vec<OcspCertStatus>), u8> {
     let req = match certwell_ca::parse_ocsp_request(der) {
         Ok(r) => r,
         Err(e) => return Err(e.response_status()),
@@ -106,7 +135,7 @@ pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAns
         if let Ok(cache) = state.ocsp_cache.read() {
             if let Some(c) = cache.get(&id.raw).filter(|c| c.refresh_at > now) {
                 let age = (c.refresh_at - now).whole_seconds();
-                return Ok((c.der.clone(), Some(age)));
+                return Ok((c.der.clone(), Some(age), vec![c.status]));
             }
         }
     }
@@ -184,10 +213,10 @@ pub async fn answer(state: &AppState, der: &[u8]) -> std::result::Result<OcspAns
                     );
                 }
             }
-            return Ok((der, Some(RESPONSE_REFRESH.whole_seconds())));
+            return Ok((der, Some(RESPONSE_REFRESH.whole_seconds()), statuses));
         }
     }
-    Ok((der, None))
+    Ok((der, None, statuses))
 }
 
 /// good / revoked / unknown for a serial of CA `ca_id`: "good" only for a
@@ -321,6 +350,7 @@ pub async fn follow_revocations(
             _ = tokio::time::sleep(FOLLOW_EVERY) => {}
             _ = shutdown.changed() => return,
         }
+        state.metrics.job_run("revocation_follower");
         if let Err(e) = follow_once(&state).await {
             tracing::warn!(error = %e.message, "revocations of other instances could not be read");
         }
@@ -648,6 +678,7 @@ const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 6
 /// re-signs cached OCSP answers before they go stale.
 pub async fn run_publisher(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
+        state.metrics.job_run("publisher");
         let cas: Vec<_> = state.cas().cas().cloned().collect();
         for ca in cas {
             if *shutdown.borrow() {

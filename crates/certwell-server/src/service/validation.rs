@@ -85,7 +85,11 @@ pub async fn check_domain(
             ),
         }));
     }
-    if let Err(f) = state.validator.check(d.dcv_method, &d.name, &tokens).await {
+    let checked = state.validator.check(d.dcv_method, &d.name, &tokens).await;
+    state
+        .metrics
+        .dcv_check(d.dcv_method.as_str(), checked.is_ok());
+    if let Err(f) = checked {
         return Ok(Err(f));
     }
     // The value may have been replaced (or the method switched) while the
@@ -116,6 +120,7 @@ pub async fn run_poller(state: Arc<AppState>, mut shutdown: tokio::sync::watch::
             _ = state.wake_dcv.notified() => {}
             _ = shutdown.changed() => return,
         }
+        state.metrics.job_run("dcv_poller");
         if state.config.sandbox {
             continue;
         }
