@@ -59,6 +59,8 @@ pub mod codes {
     /// The database (or another dependency) is not available now; 503
     /// (certwell).
     pub const SERVICE_UNAVAILABLE: &str = "service_unavailable";
+    /// A request not answered within the server's request timeout (503).
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
 
     // Field-level validation (certwell)
     pub const MISSING_REQUIRED_FIELD: &str = "missing_required_field";

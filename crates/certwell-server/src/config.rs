@@ -79,6 +79,22 @@ pub struct Config {
     pub rate_limit_per_3min: u32,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// A client must send a request's headers within this many seconds
+    /// (an idle keep-alive connection is closed after it too).
+    pub header_read_timeout_seconds: u64,
+    /// A request is answered within this many seconds, or gets 503.
+    pub request_timeout_seconds: u64,
+    /// Open connections at most; past it new ones are closed at once.
+    pub max_connections: usize,
+    /// On shutdown, requests in flight get this long to finish.
+    pub shutdown_grace_seconds: u64,
+    /// The listener's certificate (then its chain), PEM: HTTPS with
+    /// `tls_key_file`.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The listener's private key, PEM (PKCS#8, SEC1 or PKCS#1).
+    pub tls_key_file: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback (`--insecure-http`).
+    pub insecure_http: bool,
     /// tracing filter, e.g. "info" or "certwell_server=debug".
     pub log: String,
     /// `text` (one line per event; colour only at a terminal) or `json`
@@ -297,6 +313,13 @@ impl Default for Config {
             rate_limit_per_5s: 0,
             rate_limit_per_3min: 0,
             max_body_bytes: 1024 * 1024,
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            max_connections: 4096,
+            shutdown_grace_seconds: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
+            insecure_http: false,
             log: "info".into(),
             log_format: LogFormat::Text,
             prices: Default::default(),
@@ -348,6 +371,27 @@ impl Config {
         }
         if let Some(v) = get("CERTWELL_METRICS_LISTEN") {
             self.metrics_listen = v;
+        }
+        if let Some(v) = get("CERTWELL_TLS_CERT_FILE") {
+            self.tls_cert_file = Some(v.into());
+        }
+        if let Some(v) = get("CERTWELL_TLS_KEY_FILE") {
+            self.tls_key_file = Some(v.into());
+        }
+        if let Some(v) = get("CERTWELL_INSECURE_HTTP") {
+            self.insecure_http = boolean("CERTWELL_INSECURE_HTTP", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_HEADER_READ_TIMEOUT_SECONDS") {
+            self.header_read_timeout_seconds = parse("CERTWELL_HEADER_READ_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_REQUEST_TIMEOUT_SECONDS") {
+            self.request_timeout_seconds = parse("CERTWELL_REQUEST_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_MAX_CONNECTIONS") {
+            self.max_connections = parse("CERTWELL_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("CERTWELL_SHUTDOWN_GRACE_SECONDS") {
+            self.shutdown_grace_seconds = parse("CERTWELL_SHUTDOWN_GRACE_SECONDS", &v)?;
         }
         if let Some(v) = get("CERTWELL_DATABASE_URL") {
             self.database_url = (!v.is_empty()).then_some(DatabaseUrl(v));
@@ -436,12 +480,28 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        self.listen.parse::<SocketAddr>().map_err(|_| {
+        let listen = self.listen.parse::<SocketAddr>().map_err(|_| {
             format!(
                 "listen: '{}' is not an address like 127.0.0.1:8080",
                 self.listen
             )
         })?;
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err("tls_cert_file and tls_key_file: give both or neither".into());
+        }
+        if !listen.ip().is_loopback() && self.tls_cert_file.is_none() && !self.insecure_http {
+            return Err(format!(
+                "listen: {listen} is not a loopback address and no TLS is configured (tls_cert_file, tls_key_file); API keys would cross the network in the clear. Configure TLS, or pass --insecure-http (CERTWELL_INSECURE_HTTP=true) when a TLS-terminating proxy is in front"
+            ));
+        }
+        if self.request_timeout_seconds == 0 || self.header_read_timeout_seconds == 0 {
+            return Err(
+                "request_timeout_seconds, header_read_timeout_seconds: must be at least 1".into(),
+            );
+        }
+        if self.max_connections == 0 {
+            return Err("max_connections: must be at least 1".into());
+        }
         for (product, price) in &self.prices {
             if certwell_policy::catalog::find_product(product).is_none() {
                 return Err(format!("prices: unknown product '{product}'"));
@@ -624,6 +684,45 @@ mod tests {
                 .tls,
             SmtpTls::Starttls
         );
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_insecure() {
+        let c = |listen: &str, insecure: bool, tls: bool| Config {
+            listen: listen.into(),
+            insecure_http: insecure,
+            tls_cert_file: tls.then(|| "c.pem".into()),
+            tls_key_file: tls.then(|| "k.pem".into()),
+            ..Config::default()
+        };
+        assert!(c("127.0.0.1:8080", false, false).validate().is_ok());
+        assert!(c("[::1]:8080", false, false).validate().is_ok());
+        let e = c("0.0.0.0:8080", false, false).validate().unwrap_err();
+        assert!(
+            e.contains("--insecure-http") && e.contains("tls_cert_file"),
+            "{e}"
+        );
+        assert!(c("0.0.0.0:8080", true, false).validate().is_ok());
+        assert!(c("0.0.0.0:8443", false, true).validate().is_ok());
+        let half = Config {
+            tls_key_file: None,
+            ..c("127.0.0.1:8443", false, true)
+        };
+        assert!(half.validate().unwrap_err().contains("both"));
+        let mut e = Config::default();
+        e.apply_env(|k| {
+            (k == "CERTWELL_INSECURE_HTTP" || k == "CERTWELL_MAX_CONNECTIONS").then(|| {
+                if k == "CERTWELL_INSECURE_HTTP" {
+                    "true"
+                } else {
+                    "64"
+                }
+                .to_string()
+            })
+        })
+        .unwrap();
+        assert!(e.insecure_http);
+        assert_eq!(e.max_connections, 64);
     }
 
     #[test]

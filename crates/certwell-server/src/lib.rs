@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pem;
 pub mod ratelimit;
 pub mod routes;
+pub mod serve;
 pub mod service;
 pub mod state;
 pub mod token;
@@ -194,7 +195,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
-    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    http: tokio::task::JoinHandle<()>,
     /// The background jobs (sweeper, publisher, DCV poller, mailer,
     /// revocation follower).
     jobs: Vec<tokio::task::JoinHandle<()>>,
@@ -272,28 +273,32 @@ pub async fn start(state: Arc<AppState>) -> Result<RunningServer, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (tx, rx) = watch::channel(false);
     let app = routes::router(state.clone());
-    let mut rx_http = rx.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx_http.wait_for(|v| *v).await;
-            })
-            .await
-    });
+    let tls = match (&state.config.tls_cert_file, &state.config.tls_key_file) {
+        (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    if !addr.ip().is_loopback() && tls.is_none() {
+        tracing::warn!(%addr, "serving plain HTTP on a non-loopback address (--insecure-http): put a TLS-terminating proxy in front");
+    }
+    let http = tokio::spawn(serve::serve(
+        listener,
+        app,
+        tls,
+        serve::Limits::of(&state.config),
+        rx.clone(),
+    ));
     let mut jobs = Vec::new();
     if !state.config.metrics_listen.is_empty() {
         let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen)
             .await
             .map_err(|e| format!("metrics_listen {}: {e}", state.config.metrics_listen))?;
-        let app = routes::metrics_router(state.clone());
-        let mut rx_metrics = rx.clone();
-        jobs.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx_metrics.wait_for(|v| *v).await;
-                })
-                .await;
-        }));
+        jobs.push(tokio::spawn(serve::serve(
+            listener,
+            routes::metrics_router(state.clone()),
+            None,
+            serve::Limits::of(&state.config),
+            rx.clone(),
+        )));
     }
     type Job = fn(Arc<AppState>, watch::Receiver<bool>) -> BoxFuture;
     let table: [(&'static str, Job); 5] = [

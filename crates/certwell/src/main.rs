@@ -51,6 +51,16 @@ enum Command {
         /// creation, so orders stay pending that long.
         #[arg(long, value_name = "SECONDS")]
         validation_delay: Option<u64>,
+        /// Serve HTTPS with this certificate (then its chain), PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_key_file")]
+        tls_cert_file: Option<std::path::PathBuf>,
+        /// The private key of --tls-cert-file, PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+        tls_key_file: Option<std::path::PathBuf>,
+        /// Allow plain HTTP on a non-loopback address (a TLS-terminating
+        /// proxy in front).
+        #[arg(long)]
+        insecure_http: bool,
     },
     /// Initialize the data directory without serving.
     Init,
@@ -384,9 +394,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             sandbox,
             validation_delay,
+            tls_cert_file,
+            tls_key_file,
+            insecure_http,
         } => {
             if let Some(l) = listen {
                 config.listen = l;
+            }
+            if tls_cert_file.is_some() {
+                config.tls_cert_file = tls_cert_file;
+                config.tls_key_file = tls_key_file;
+            }
+            if insecure_http {
+                config.insecure_http = true;
             }
             if sandbox {
                 config.sandbox = true;
@@ -404,7 +424,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let server = certwell_server::start(state).await?;
             tracing::info!(addr = %server.addr, sandbox = server.state.config.sandbox, "certwell listening");
-            println!("certwell listening on http://{}", server.addr);
+            let scheme = if server.state.config.tls_cert_file.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            println!("certwell listening on {scheme}://{}", server.addr);
             shutdown_signal().await;
             tracing::info!("shutting down");
             server.shutdown().await;

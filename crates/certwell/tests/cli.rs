@@ -458,3 +458,56 @@ fn json_logs_carry_one_line_per_request_without_secrets() {
     assert!(!logs.contains(&key), "the API key is logged");
     assert!(!logs.contains("MIIBsecret"), "the CSR is logged");
 }
+
+/// SIGTERM with clients that never finish their requests (idle
+/// connections, a request whose headers never end, a body still owed):
+/// the server stops accepting, gives them the shutdown grace period and
+/// exits 0 within it, rather than waiting for them.
+#[test]
+fn sigterm_exits_within_the_grace_period_whatever_clients_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = serve_logging(
+        dir.path(),
+        &[
+            ("CERTWELL_SHUTDOWN_GRACE_SECONDS", "2"),
+            ("CERTWELL_HEADER_READ_TIMEOUT_SECONDS", "60"),
+        ],
+    );
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        held.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    let mut partial = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    partial
+        .write_all(b"GET /services/v2/product HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut owed = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    owed.write_all(
+        b"POST /services/v2/organization HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGTERM with a 2 s grace period"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // The held connections are gone with it.
+    let mut buf = [0u8; 16];
+    held[0]
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert!(matches!(held[0].read(&mut buf), Ok(0) | Err(_)));
+}

@@ -173,6 +173,29 @@ async fn request_log(
     resp
 }
 
+/// A request not answered within `request_timeout_seconds` gets 503
+/// `request_timeout` (work that must not be cut short, such as signing a
+/// claimed certificate, runs detached and completes anyway).
+async fn request_timeout(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = std::time::Duration::from_secs(state.config.request_timeout_seconds.max(1));
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => Error::new(
+            crate::error::ErrorKind::Unavailable,
+            certwell_api::error::codes::REQUEST_TIMEOUT,
+            format!(
+                "The request was not answered within {} s; try again.",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}
+
 async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let has_body = req
         .headers()
@@ -254,6 +277,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(common_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_log,
