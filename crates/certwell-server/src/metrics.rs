@@ -270,7 +270,6 @@ mod tests {
             "certwell_signatures_total{ca=\"tls-ov-ecc\",key_type=\"ecdsa-p256\"} 1",
             "certwell_signing_duration_seconds_count{ca=\"tls-ov-ecc\",key_type=\"ecdsa-p256\"} 1",
             "certwell_rate_limited_total 1",
-            "# TYPE certwell_http_requests counter",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
