@@ -1,5 +1,6 @@
 //! certwell's HTTP server: axum routes over the policy, CA and store crates.
 
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -170,6 +170,18 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.next_crl_number(ca_id).await
     }
 
+    async fn fence_crl_numbers(
+        &self,
+        jump: i64,
+        drop_crls: &[String],
+    ) -> Result<Vec<(String, i64)>> {
+        self.inner.fence_crl_numbers(jump, drop_crls).await
+    }
+
+    async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()> {
+        self.inner.snapshot_to(dest).await
+    }
+
     async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
         self.inner.crl_state(ca_id).await
     }

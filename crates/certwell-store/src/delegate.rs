@@ -153,6 +153,18 @@ macro_rules! delegate_store {
                 $store::next_crl_number(self, ca_id).await
             }
 
+            async fn fence_crl_numbers(
+                &self,
+                jump: i64,
+                drop_crls: &[String],
+            ) -> Result<Vec<(String, i64)>> {
+                $store::fence_crl_numbers(self, jump, drop_crls).await
+            }
+
+            async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()> {
+                $store::snapshot_to(self, dest).await
+            }
+
             async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
                 $store::crl_state(self, ca_id).await
             }

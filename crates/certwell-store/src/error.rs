@@ -35,6 +35,9 @@ pub enum StoreError {
     /// Another order of the account has this alternative_order_id.
     #[error("duplicate alternative_order_id")]
     DuplicateAlternativeOrderId,
+    /// The backend does not do this; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// A write the current state of the data does not allow.

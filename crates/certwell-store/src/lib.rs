@@ -108,6 +108,21 @@ pub trait Store: Send + Sync {
     async fn insert_ca(&self, ca: &CaRecord) -> Result<()>;
     async fn list_cas(&self) -> Result<Vec<CaRecord>>;
     async fn next_crl_number(&self, ca_id: &str) -> Result<i64>;
+    /// Moves every CA's CRL number `jump` ahead (CAs without one yet start
+    /// there), so that a restored store never repeats a number issued
+    /// after its snapshot, and forgets the stored CRLs of the CAs in
+    /// `drop_crls` (those that can sign a new one), in one transaction;
+    /// each CA's new last number.
+    async fn fence_crl_numbers(
+        &self,
+        jump: i64,
+        drop_crls: &[String],
+    ) -> Result<Vec<(String, i64)>>;
+    /// A consistent copy of the whole database in the file `dest`, taken
+    /// while the store is in use (SQLite: `VACUUM INTO`). A backend whose
+    /// database is backed up by its own tools (PostgreSQL: `pg_dump`)
+    /// answers [`StoreError::Unsupported`].
+    async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()>;
     /// The CA's revocations counted so far (every revocation counts in its
     /// own transaction) and what the newest stored CRL covers.
     async fn crl_state(&self, ca_id: &str) -> Result<CrlState>;

@@ -64,6 +64,19 @@ enum Command {
     },
     /// Initialize the data directory without serving.
     Init,
+    /// A consistent backup of the data directory (its server may be
+    /// running) into DEST: the database snapshot, settings and key files.
+    Backup {
+        /// A new or empty directory.
+        dest: std::path::PathBuf,
+    },
+    /// A new data directory DIR from backup SRC; CRL numbers move ahead of
+    /// anything issued after the backup.
+    Restore {
+        src: std::path::PathBuf,
+        /// A new or empty directory (the data directory to serve from).
+        dir: std::path::PathBuf,
+    },
     /// API keys.
     Apikey {
         #[command(subcommand)]
@@ -477,6 +490,56 @@ async fn run(cli: Cli) -> Result<(), String> {
             let done = ca_command(&dir, &config, store.as_ref(), &keys, command).await;
             store.close().await;
             done
+        }
+        Command::Backup { dest } => {
+            config.validate()?;
+            let store = certwell_server::open_store(&dir, &config).await?;
+            let postgres = config.database_url.is_some();
+            let done = certwell_server::backup::backup(&dir, postgres, store.as_ref(), &dest).await;
+            store.close().await;
+            let m = done?;
+            println!(
+                "Backed up {} into {} ({} files, database snapshot at {}).",
+                dir.root.display(),
+                dest.display(),
+                m.files.len(),
+                m.created_at
+            );
+            if postgres {
+                println!(
+                    "The PostgreSQL database is not in it: back it up with pg_dump (or your provider's snapshots) at the same time."
+                );
+            }
+            println!("The backup holds the CA keys (encrypted only if the data directory's are): keep it as safe as the CA.");
+            Ok(())
+        }
+        Command::Restore { src, dir: target } => {
+            let target = DataDir::new(target);
+            let manifest = certwell_server::backup::restore_files(&src, &target)?;
+            let restored = Config::load(&target.root, None)?;
+            if manifest.database == "postgres" {
+                println!(
+                    "Restore the PostgreSQL database from the dump taken with this backup first; the CRL fence is applied to {:?} now.",
+                    restored.database_url
+                );
+            }
+            let store = certwell_server::open_store(&target, &restored).await?;
+            let fenced = certwell_server::backup::fence(store.as_ref(), &manifest).await;
+            store.close().await;
+            let fenced = fenced?;
+            println!(
+                "Restored {} into {} (snapshot of {}).",
+                src.display(),
+                target.root.display(),
+                manifest.created_at
+            );
+            for (ca, n) in fenced {
+                println!("  CA {ca}: the next CRL number is {}", n + 1);
+            }
+            println!(
+                "Certificates issued after the snapshot are unknown to the restored CA (OCSP answers 'unknown'; it cannot revoke them): see README, Backup and restore."
+            );
+            Ok(())
         }
         Command::Init => {
             let (state, key) = certwell_server::open(&dir, config).await?;

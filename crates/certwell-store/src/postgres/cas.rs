@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::{now, whole_seconds, PgStore};
 use crate::records::*;
-use crate::{Conflict, Result};
+use crate::{Conflict, Result, StoreError};
 
 fn ca_row(r: &PgRow) -> Result<CaRecord> {
     Ok(CaRecord {
@@ -87,6 +87,39 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(ca_row).collect()
+    }
+
+    pub(crate) async fn fence_crl_numbers(
+        &self,
+        jump: i64,
+        drop_crls: &[String],
+    ) -> Result<Vec<(String, i64)>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM crls WHERE ca_id = ANY($1)")
+            .bind(drop_crls)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO crl_numbers (ca_id, last_number) SELECT id, 0 FROM cas \
+             ON CONFLICT (ca_id) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let mut rows: Vec<(String, i64)> = sqlx::query_as(
+            "UPDATE crl_numbers SET last_number = last_number + $1 RETURNING ca_id, last_number",
+        )
+        .bind(jump)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.sort();
+        Ok(rows)
+    }
+
+    pub(crate) async fn snapshot_to(&self, _dest: &std::path::Path) -> Result<()> {
+        Err(StoreError::Unsupported(
+            "a PostgreSQL database is backed up with PostgreSQL's own tools (pg_dump, pg_basebackup or your provider's snapshots)".into(),
+        ))
     }
 
     pub(crate) async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {

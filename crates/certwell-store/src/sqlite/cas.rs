@@ -96,6 +96,48 @@ impl SqliteStore {
         Ok(n)
     }
 
+    pub(crate) async fn fence_crl_numbers(
+        &self,
+        jump: i64,
+        drop_crls: &[String],
+    ) -> Result<Vec<(String, i64)>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for ca in drop_crls {
+            sqlx::query("DELETE FROM crls WHERE ca_id = ?")
+                .bind(ca)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO crl_numbers (ca_id, last_number) SELECT id, 0 FROM cas WHERE true \
+             ON CONFLICT (ca_id) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "UPDATE crl_numbers SET last_number = last_number + ? RETURNING ca_id, last_number",
+        )
+        .bind(jump)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut rows = rows;
+        rows.sort();
+        Ok(rows)
+    }
+
+    pub(crate) async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()> {
+        let path = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Unsupported("the backup path is not UTF-8".into()))?;
+        // A read transaction of its own: consistent, and writers go on.
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn reserve_serials(&self, ca_id: &str, serials_hex: &[String]) -> Result<()> {
         self.reserve_serials_job(ca_id, serials_hex).await
     }
