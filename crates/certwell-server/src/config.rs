@@ -69,6 +69,12 @@ pub struct Config {
     /// the BR §4.2.1 (SC-081) schedule in force at each issuance (domains
     /// 199 days until 2027-03-15, organizations 397).
     pub validation_reuse_days: Option<i64>,
+    /// Days a domain validation is reused (1–398); before
+    /// `validation_reuse_days` and the BR schedule.
+    pub domain_validation_reuse_days: Option<i64>,
+    /// Days an organization validation is reused (1–825); before
+    /// `validation_reuse_days` and the BR schedule.
+    pub organization_validation_reuse_days: Option<i64>,
     /// Subject of generated CA certificates.
     pub ca_organization: String,
     pub ca_country: String,
@@ -307,6 +313,8 @@ impl Default for Config {
             include_common_name: true,
             tls_max_validity_days: None,
             validation_reuse_days: None,
+            domain_validation_reuse_days: None,
+            organization_validation_reuse_days: None,
             ca_organization: "certwell".into(),
             ca_country: "US".into(),
             issuance_poll_seconds: 2,
@@ -416,6 +424,14 @@ impl Config {
         if let Some(v) = get("CERTWELL_VALIDATION_REUSE_DAYS") {
             self.validation_reuse_days = Some(parse("CERTWELL_VALIDATION_REUSE_DAYS", &v)?);
         }
+        if let Some(v) = get("CERTWELL_DOMAIN_VALIDATION_REUSE_DAYS") {
+            self.domain_validation_reuse_days =
+                Some(parse("CERTWELL_DOMAIN_VALIDATION_REUSE_DAYS", &v)?);
+        }
+        if let Some(v) = get("CERTWELL_ORGANIZATION_VALIDATION_REUSE_DAYS") {
+            self.organization_validation_reuse_days =
+                Some(parse("CERTWELL_ORGANIZATION_VALIDATION_REUSE_DAYS", &v)?);
+        }
         if let Some(v) = get("CERTWELL_ISSUANCE_POLL_SECONDS") {
             self.issuance_poll_seconds = parse("CERTWELL_ISSUANCE_POLL_SECONDS", &v)?;
         }
@@ -512,11 +528,22 @@ impl Config {
                 ));
             }
         }
-        if self
-            .validation_reuse_days
-            .is_some_and(|d| !(1..=825).contains(&d))
-        {
-            return Err("validation_reuse_days: must be between 1 and 825".into());
+        for (key, value, max) in [
+            ("validation_reuse_days", self.validation_reuse_days, 825),
+            (
+                "domain_validation_reuse_days",
+                self.domain_validation_reuse_days,
+                398,
+            ),
+            (
+                "organization_validation_reuse_days",
+                self.organization_validation_reuse_days,
+                825,
+            ),
+        ] {
+            if value.is_some_and(|d| !(1..=max).contains(&d)) {
+                return Err(format!("{key}: must be between 1 and {max}"));
+            }
         }
         if let Some(d) = self.tls_max_validity_days {
             if !(1..=825).contains(&d) {
@@ -684,6 +711,28 @@ mod tests {
                 .tls,
             SmtpTls::Starttls
         );
+    }
+
+    #[test]
+    fn reuse_periods_are_checked_as_ranges() {
+        let c = |d: Option<i64>, o: Option<i64>, both: Option<i64>| Config {
+            domain_validation_reuse_days: d,
+            organization_validation_reuse_days: o,
+            validation_reuse_days: both,
+            ..Config::default()
+        };
+        assert!(c(Some(398), Some(825), Some(825)).validate().is_ok());
+        for (bad, key) in [
+            (c(Some(399), None, None), "domain_validation_reuse_days"),
+            (c(Some(0), None, None), "domain_validation_reuse_days"),
+            (
+                c(None, Some(826), None),
+                "organization_validation_reuse_days",
+            ),
+            (c(None, None, Some(0)), "validation_reuse_days"),
+        ] {
+            assert!(bad.validate().unwrap_err().starts_with(key));
+        }
     }
 
     #[test]

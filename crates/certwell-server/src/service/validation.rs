@@ -35,19 +35,25 @@ pub fn live_tokens(d: &Domain) -> Vec<&str> {
 }
 
 /// Until when a domain validated at `at` covers issuance:
-/// `validation_reuse_days` when set, else the BR §4.2.1 (SC-081) schedule.
+/// `domain_validation_reuse_days`, else `validation_reuse_days`, else the
+/// BR §4.2.1 (SC-081) schedule.
 pub fn domain_valid_until(state: &AppState, at: OffsetDateTime) -> OffsetDateTime {
-    match state.config.validation_reuse_days {
+    let c = &state.config;
+    match c.domain_validation_reuse_days.or(c.validation_reuse_days) {
         Some(d) => at + Duration::days(d),
         None => certwell_policy::validity::domain_reuse_until(at),
     }
 }
 
 /// Until when an organization validated at `at` covers issuance (Subject
-/// Identity Information): `validation_reuse_days` when set, else the BR
-/// §4.2.1 schedule.
+/// Identity Information): `organization_validation_reuse_days`, else
+/// `validation_reuse_days`, else the BR §4.2.1 schedule.
 pub fn organization_valid_until(state: &AppState, at: OffsetDateTime) -> OffsetDateTime {
-    match state.config.validation_reuse_days {
+    let c = &state.config;
+    match c
+        .organization_validation_reuse_days
+        .or(c.validation_reuse_days)
+    {
         Some(d) => at + Duration::days(d),
         None => certwell_policy::validity::organization_reuse_until(at),
     }
