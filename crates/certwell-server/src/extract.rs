@@ -23,6 +23,8 @@ pub struct Caller {
     pub role: Role,
     /// The user's container is the account's root: no container scope.
     pub at_root: bool,
+    /// The key's API key role: keys it makes carry the same one.
+    pub restriction: KeyRestriction,
 }
 
 /// An operator key (validation desk, tenant administration).
@@ -156,6 +158,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             user,
             role,
             at_root: entry.at_root,
+            restriction,
         })
     }
 }

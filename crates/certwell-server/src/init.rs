@@ -88,7 +88,8 @@ pub async fn create_user_key(
         telephone: String::new(),
         is_api_only: false,
     };
-    let (key, user) = create_user_with_key(store, account_id, role, &user).await?;
+    let (key, user) =
+        create_user_with_key(store, account_id, role, &user, KeyLimits::default()).await?;
     Ok((key, user.id))
 }
 
@@ -98,9 +99,18 @@ pub async fn create_user_with_key(
     account_id: i64,
     role: Role,
     user: &NewUser,
+    limits: KeyLimits,
 ) -> Result<(NewKey, certwell_store::User), Error> {
     let user = store.create_user(account_id, user).await?;
-    let key = new_api_key(store, Some(account_id), Some(user.id), role, role.as_str()).await?;
+    let key = new_api_key_with(
+        store,
+        Some(account_id),
+        Some(user.id),
+        role,
+        role.as_str(),
+        limits,
+    )
+    .await?;
     Ok((key, user))
 }
 

@@ -307,6 +307,69 @@ async fn service_users_and_key_roles_expiry_and_revocation() {
         assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, want), "{e}");
     }
 
+    // A restricted key makes keys (and users' keys) restricted as it is.
+    let (s, k) = ts
+        .post(
+            &format!("/services/v2/key/user/{admin_id}"),
+            json!({"name": "users", "restricted_to_role_id": 103}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{k}");
+    let users_key = k["api_key"].as_str().unwrap().to_string();
+    for body in [
+        json!({"name": "escape", "restricted_to_role_id": 0}),
+        json!({"name": "escape"}),
+    ] {
+        let (s, e) = send_as(
+            &ts,
+            &users_key,
+            Method::POST,
+            &format!("/services/v2/key/user/{admin_id}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::BAD_REQUEST, "invalid_access_role"),
+            "{e}"
+        );
+    }
+    let (s, e) = send_as(
+        &ts,
+        &users_key,
+        Method::POST,
+        "/services/v2/user",
+        Some(json!({"is_api_only": true, "email": "x@example.com", "api_name": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, v) = send_as(
+        &ts,
+        &users_key,
+        Method::POST,
+        "/services/v2/user",
+        Some(
+            json!({"first_name": "New", "last_name": "Admin", "email": "na@example.com",
+                    "access_roles": [{"id": 1}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_admin_key = v["api_key"].as_str().unwrap().to_string();
+    let (s, _) = send_as(
+        &ts,
+        &new_admin_key,
+        Method::GET,
+        "/services/v2/order/certificate",
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the new user's key is restricted to users too"
+    );
+
     // The list shows each key's role and its last use (recorded off the
     // request path, once a minute at most).
     let used = |keys: &Value| -> Option<Value> {

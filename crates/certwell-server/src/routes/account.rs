@@ -184,9 +184,7 @@ pub async fn key_status(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode> {
-    let id = path_id(&id, || {
-        Error::not_found(codes::NOT_FOUND, "The specified API key was not found.")
-    })?;
+    let id = path_id(&id, users::key_not_found)?;
     let req: StatusRequest = parse_json(&body)?;
     users::set_key_status(&state, &caller, id, &req).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -229,9 +227,17 @@ pub async fn create_user(
         telephone: u.telephone,
         is_api_only: false,
     };
-    let (key, user) =
-        crate::init::create_user_with_key(state.store.as_ref(), caller.account_id, u.role, &new)
-            .await?;
+    let (key, user) = crate::init::create_user_with_key(
+        state.store.as_ref(),
+        caller.account_id,
+        u.role,
+        &new,
+        crate::init::KeyLimits {
+            restriction: caller.restriction,
+            expires_at: None,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": user.id, "api_key": key.secret})),

@@ -10,7 +10,7 @@ use certwell_policy::account::{
     validate_key_status, validate_new_key, validate_new_service_user, validate_role_change,
     validate_user_edit, validate_user_status,
 };
-use certwell_policy::approval::Role;
+use certwell_policy::approval::{KeyRestriction, Role};
 use certwell_store::{ApiKey, NewUser, User, UserContactUpdate, UserStatus};
 
 use crate::error::{Error, Result};
@@ -23,8 +23,24 @@ pub fn user_not_found() -> Error {
     Error::not_found(codes::NOT_FOUND, "The specified user was not found.")
 }
 
-fn key_not_found() -> Error {
+pub fn key_not_found() -> Error {
     Error::not_found(codes::NOT_FOUND, "The specified API key was not found.")
+}
+
+/// The restriction of a key made by `caller`: a restricted key only
+/// makes keys restricted as it is (it cannot mint itself more power).
+fn restriction_for(caller: &Caller, wanted: KeyRestriction) -> Result<KeyRestriction> {
+    if caller.restriction == KeyRestriction::None || caller.restriction == wanted {
+        return Ok(wanted);
+    }
+    Err(Error::bad_request(
+        codes::INVALID_ACCESS_ROLE,
+        format!(
+            "A key restricted to '{}' (restricted_to_role_id {}) makes keys with that restriction only.",
+            caller.restriction.name(),
+            caller.restriction.id()
+        ),
+    ))
 }
 
 fn admin_only(caller: &Caller, what: &str) -> Result<()> {
@@ -190,6 +206,7 @@ pub async fn create_service_user(
 ) -> Result<(User, NewKey)> {
     admin_only(caller, "create users")?;
     let s = validate_new_service_user(req)?;
+    let restriction = restriction_for(caller, s.restriction)?;
     let container_id = match s.container_ids.as_slice() {
         [] => caller.user.container_id,
         [one] => {
@@ -231,7 +248,7 @@ pub async fn create_service_user(
         Role::Admin,
         &s.api_name,
         KeyLimits {
-            restriction: s.restriction,
+            restriction,
             expires_at: None,
         },
     )
@@ -277,7 +294,7 @@ pub async fn create_key(
         role,
         &k.name,
         KeyLimits {
-            restriction: k.restriction,
+            restriction: restriction_for(caller, k.restriction)?,
             expires_at: k.expires_at,
         },
     )
