@@ -83,6 +83,7 @@ pub async fn open_with(
 ) -> Result<(Arc<AppState>, Option<String>), String> {
     config.validate()?;
     let store = open_store(dir, &config).await?;
+    check_mode(store.as_ref(), &config).await?;
     if serving && config.database_url.is_none() {
         store
             .release_all_leases()
@@ -160,6 +161,29 @@ pub async fn open_with(
         tokio::spawn(init::complete_hierarchy(Arc::clone(&state)));
     }
     Ok((state, outcome.admin_api_key))
+}
+
+/// A data directory (or shared database) serves in the mode it was first
+/// opened in: a sandbox validates everything at creation, so its data must
+/// never meet production's, in either direction.
+async fn check_mode(store: &dyn certwell_store::Store, config: &Config) -> Result<(), String> {
+    let mode = if config.sandbox {
+        "sandbox"
+    } else {
+        "production"
+    };
+    let recorded = store
+        .meta_once("mode", mode)
+        .await
+        .map_err(|e| format!("the data directory's mode could not be read: {e}"))?;
+    if recorded == mode {
+        return Ok(());
+    }
+    Err(if config.sandbox {
+        "sandbox: this data directory was initialized for production; a sandbox would validate organizations and domains at creation over its real data. Use a new data directory for a sandbox (certwell --data-dir ./sandbox serve --sandbox)".to_string()
+    } else {
+        "sandbox: this data directory was initialized as a sandbox (everything in it was validated at creation without checks); it cannot serve production. Initialize a new data directory (certwell --data-dir DIR init), or serve this one with --sandbox".to_string()
+    })
 }
 
 /// The database holds customer data and key hashes: owner-only access.

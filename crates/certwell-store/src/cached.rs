@@ -182,6 +182,10 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
         self.inner.snapshot_to(dest).await
     }
 
+    async fn meta_once(&self, key: &str, value: &str) -> Result<String> {
+        self.inner.meta_once(key, value).await
+    }
+
     async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
         self.inner.crl_state(ca_id).await
     }

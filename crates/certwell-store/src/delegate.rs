@@ -165,6 +165,10 @@ macro_rules! delegate_store {
                 $store::snapshot_to(self, dest).await
             }
 
+            async fn meta_once(&self, key: &str, value: &str) -> Result<String> {
+                $store::meta_once(self, key, value).await
+            }
+
             async fn crl_state(&self, ca_id: &str) -> Result<CrlState> {
                 $store::crl_state(self, ca_id).await
             }

@@ -123,6 +123,9 @@ pub trait Store: Send + Sync {
     /// database is backed up by its own tools (PostgreSQL: `pg_dump`)
     /// answers [`StoreError::Unsupported`].
     async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()>;
+    /// Records `value` under `key` unless a value is already recorded;
+    /// the recorded value (the first one ever written wins).
+    async fn meta_once(&self, key: &str, value: &str) -> Result<String>;
     /// The CA's revocations counted so far (every revocation counts in its
     /// own transaction) and what the newest stored CRL covers.
     async fn crl_state(&self, ca_id: &str) -> Result<CrlState>;

@@ -63,7 +63,11 @@ enum Command {
         insecure_http: bool,
     },
     /// Initialize the data directory without serving.
-    Init,
+    Init {
+        /// Initialize a sandbox (the mode is recorded; `serve` must match).
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// A consistent backup of the data directory (its server may be
     /// running) into DEST: the database snapshot, settings and key files.
     Backup {
@@ -541,7 +545,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Init => {
+        Command::Init { sandbox } => {
+            if sandbox {
+                config.sandbox = true;
+            }
             let (state, key) = certwell_server::open(&dir, config).await?;
             match key {
                 Some(k) => println!(

@@ -397,7 +397,7 @@ fn rollover_to_a_new_default_issuing_ca_keeps_the_old_one_serving() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let w = tmp.path();
-    certwell_ok(&dir, &["init"], &[]);
+    certwell_ok(&dir, &["init", "--sandbox"], &[]);
     let key = admin_key(&dir);
     let server = Server::start_with(&dir, None, &[]);
     let org = create_org(server.port, &key);

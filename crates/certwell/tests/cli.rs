@@ -55,7 +55,7 @@ fn init_keys_accounts_serve_and_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
 
-    let (ok, out, err) = certwell(&dir, &["init"]);
+    let (ok, out, err) = certwell(&dir, &["init", "--sandbox"]);
     assert!(ok, "{err}");
     assert!(out.contains("Admin API key"), "{out}");
     let key = std::fs::read_to_string(dir.join("admin-api-key"))
@@ -92,7 +92,7 @@ fn init_keys_accounts_serve_and_sigterm() {
         );
     }
 
-    let (ok, out, _) = certwell(&dir, &["init"]);
+    let (ok, out, _) = certwell(&dir, &["init", "--sandbox"]);
     assert!(ok);
     assert!(out.contains("already initialized"), "{out}");
 
@@ -232,7 +232,10 @@ fn init_keys_accounts_serve_and_sigterm() {
         lines[1].contains("ev approved: validated by the operator"),
         "{out}"
     );
-    let (ok, _, err) = certwell(&dir, &["serve", "--validation-delay", "5"]);
+    let (ok, _, err) = certwell(
+        &tmp.path().join("production"),
+        &["serve", "--validation-delay", "5"],
+    );
     assert!(!ok, "the delay needs --sandbox");
     assert!(err.contains("validation_delay_seconds"), "{err}");
 }
@@ -510,4 +513,33 @@ fn sigterm_exits_within_the_grace_period_whatever_clients_do() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     assert!(matches!(held[0].read(&mut buf), Ok(0) | Err(_)));
+}
+
+/// A production data directory refuses --sandbox: a sandbox validates
+/// everything at creation, over real data it would issue for anything.
+#[test]
+fn a_production_directory_refuses_the_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (ok, _, err) = certwell(&dir, &["init"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = certwell(&dir, &["serve", "--sandbox", "--listen", "127.0.0.1:0"]);
+    assert!(!ok, "a sandbox over production data must not start");
+    assert!(err.contains("initialized for production"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    // Nor the other way round, whatever the settings file says later.
+    let sandbox = tmp.path().join("sandbox");
+    let (ok, _, err) = certwell(&sandbox, &["init", "--sandbox"]);
+    assert!(ok, "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_certwell"))
+        .arg("--data-dir")
+        .arg(&sandbox)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CERTWELL_LOG", "warn")
+        .env("CERTWELL_SANDBOX", "false")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("initialized as a sandbox"), "{err}");
 }

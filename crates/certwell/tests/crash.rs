@@ -256,7 +256,7 @@ fn acknowledged_orders_survive_kill_9_of_one_of_two_instances_on_postgres() {
 fn a_lease_left_by_a_dead_process_does_not_hold_a_crl() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path().join("data");
-    cli(&dir, &["init"]);
+    cli(&dir, &["init", "--sandbox"]);
     let ica = cli(&dir, &["ca", "list"])
         .lines()
         .find(|l| l.contains("certwell TLS OV RSA3072 CA1"))

@@ -116,6 +116,19 @@ impl PgStore {
         Ok(rows)
     }
 
+    pub(crate) async fn meta_once(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        let stored: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(stored)
+    }
+
     pub(crate) async fn snapshot_to(&self, _dest: &std::path::Path) -> Result<()> {
         Err(StoreError::Unsupported(
             "a PostgreSQL database is backed up with PostgreSQL's own tools (pg_dump, pg_basebackup or your provider's snapshots)".into(),

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations-postgres/0006_users_keys.sql"),
     ),
+    (7, include_str!("../../migrations-postgres/0007_meta.sql")),
 ];
 
 /// Key of the advisory lock instances take while migrating, so that two

@@ -126,6 +126,21 @@ impl SqliteStore {
         Ok(rows)
     }
 
+    pub(crate) async fn meta_once(&self, key: &str, value: &str) -> Result<String> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        let stored: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     pub(crate) async fn snapshot_to(&self, dest: &std::path::Path) -> Result<()> {
         let path = dest
             .to_str()

@@ -74,6 +74,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0016_blocked_key_update.sql"),
     ),
     (17, include_str!("../../migrations/0017_users_keys.sql")),
+    (18, include_str!("../../migrations/0018_meta.sql")),
 ];
 
 /// Reads go to a pool of connections; all writes go through one writer

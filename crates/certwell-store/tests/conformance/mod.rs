@@ -1442,6 +1442,13 @@ pub async fn revocations_are_counted_for_the_stored_crl_and_followed(db: &dyn Te
         Err(StoreError::Unsupported(m)) => assert!(m.contains("pg_dump"), "{m}"),
         Err(e) => panic!("{e}"),
     }
+    // A fact recorded once: the first value stays.
+    assert_eq!(
+        s.meta_once("mode", "production").await.unwrap(),
+        "production"
+    );
+    assert_eq!(s.meta_once("mode", "sandbox").await.unwrap(), "production");
+    assert_eq!(s.meta_once("other", "x").await.unwrap(), "x");
 }
 
 pub async fn outbox_mail_is_sent_once_retried_and_given_up(db: &dyn TestDatabase) {
@@ -1572,9 +1579,12 @@ pub async fn users_and_keys_have_a_lifecycle(db: &dyn TestDatabase) {
 
     // Use is recorded apart from the keys (their caches do not move) and
     // only moves forward; unknown keys are ignored.
-    let keys_epoch = s.changes().epoch(Aggregate::Keys);
     let t1 = datetime!(2026-12-04 10:00:00 UTC);
     let t0 = datetime!(2026-12-04 09:00:00 UTC);
+    // (One write first: the key writes above settle their epoch moves when
+    // their connection is released, which a following write waits for.)
+    s.record_key_use(&[(999_999, t0)]).await.unwrap();
+    let keys_epoch = s.changes().epoch(Aggregate::Keys);
     s.record_key_use(&[(k1, t1), (k3, t0), (999_999, t1)])
         .await
         .unwrap();
