@@ -240,7 +240,8 @@ impl Default for DcvConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
-    /// Plain SMTP (a relay on loopback or a private network).
+    /// Plain SMTP: a relay without credentials, or one on this host
+    /// (credentials never cross the network in the clear).
     None,
     /// STARTTLS required.
     Starttls,
@@ -470,6 +471,18 @@ impl Config {
         if let Some(v) = get("CERTWELL_SMTP_PORT") {
             self.smtp.port = parse("CERTWELL_SMTP_PORT", &v)?;
         }
+        if let Some(v) = get("CERTWELL_SMTP_TLS") {
+            self.smtp.tls = match v.as_str() {
+                "none" => SmtpTls::None,
+                "starttls" => SmtpTls::Starttls,
+                "tls" => SmtpTls::Tls,
+                _ => {
+                    return Err(format!(
+                        "CERTWELL_SMTP_TLS: expected none, starttls or tls, got '{v}'"
+                    ))
+                }
+            };
+        }
         if let Some(v) = get("CERTWELL_SMTP_PASSWORD") {
             self.smtp.password = v;
         }
@@ -544,6 +557,21 @@ impl Config {
             if value.is_some_and(|d| !(1..=max).contains(&d)) {
                 return Err(format!("{key}: must be between 1 and {max}"));
             }
+        }
+        let loopback_relay = matches!(self.smtp.host.as_str(), "localhost" | "::1")
+            || self
+                .smtp
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.smtp.tls == SmtpTls::None
+            && (!self.smtp.username.is_empty() || !self.smtp.password.is_empty())
+            && !loopback_relay
+        {
+            return Err(format!(
+                "smtp: credentials for {} would cross the network in the clear; set smtp.tls to starttls or tls (CERTWELL_SMTP_TLS)",
+                self.smtp.host
+            ));
         }
         if let Some(d) = self.tls_max_validity_days {
             if !(1..=825).contains(&d) {
@@ -711,6 +739,29 @@ mod tests {
                 .tls,
             SmtpTls::Starttls
         );
+    }
+
+    #[test]
+    fn smtp_credentials_need_tls_off_this_host() {
+        let c = |host: &str, tls: SmtpTls, password: &str| Config {
+            smtp: SmtpConfig {
+                host: host.into(),
+                tls,
+                password: password.into(),
+                ..SmtpConfig::default()
+            },
+            ..Config::default()
+        };
+        assert!(c("mail.example.com", SmtpTls::None, "pw")
+            .validate()
+            .is_err());
+        assert!(c("mail.example.com", SmtpTls::Starttls, "pw")
+            .validate()
+            .is_ok());
+        assert!(c("mail.example.com", SmtpTls::Tls, "pw").validate().is_ok());
+        assert!(c("mail.example.com", SmtpTls::None, "").validate().is_ok());
+        assert!(c("127.0.0.1", SmtpTls::None, "pw").validate().is_ok());
+        assert!(c("localhost", SmtpTls::None, "pw").validate().is_ok());
     }
 
     #[test]

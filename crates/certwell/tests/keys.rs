@@ -127,9 +127,24 @@ fn the_settings_file_is_private_and_holds_no_smtp_password() {
         &[
             ("CERTWELL_SMTP_HOST", "mail.example.com"),
             ("CERTWELL_SMTP_PASSWORD", "smtp-secret-123"),
+            ("CERTWELL_SMTP_TLS", "starttls"),
         ],
     );
     assert!(ok, "{err}");
+    // Credentials without TLS to a relay off this host are refused.
+    let (ok, _, err) = certwell(
+        &tmp.path().join("plain"),
+        &["init"],
+        &[
+            ("CERTWELL_SMTP_HOST", "mail.example.com"),
+            ("CERTWELL_SMTP_PASSWORD", "smtp-secret-123"),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("starttls") && !err.contains("smtp-secret-123"),
+        "{err}"
+    );
     let path = dir.join("certwell.toml");
     let settings = std::fs::read_to_string(&path).unwrap();
     assert!(settings.contains("mail.example.com"), "{settings}");
