@@ -670,8 +670,9 @@ impl<S: Store + ?Sized> Store for CachedStore<S> {
     async fn revoked_entries(
         &self,
         ca_id: &str,
+        valid_at: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
-        self.inner.revoked_entries(ca_id).await
+        self.inner.revoked_entries(ca_id, valid_at).await
     }
 
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool> {

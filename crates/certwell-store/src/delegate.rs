@@ -658,8 +658,9 @@ macro_rules! delegate_store {
             async fn revoked_entries(
                 &self,
                 ca_id: &str,
+                valid_at: OffsetDateTime,
             ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
-                $store::revoked_entries(self, ca_id).await
+                $store::revoked_entries(self, ca_id, valid_at).await
             }
 
             async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool> {

@@ -437,10 +437,13 @@ pub trait Store: Send + Sync {
     /// Certificates revoked at or after `since` (by any instance), oldest
     /// first, at most `limit`.
     async fn revoked_since(&self, since: OffsetDateTime, limit: i64) -> Result<Vec<Certificate>>;
-    /// (serial hex, revoked_at, reason) of every revoked certificate of a CA.
+    /// (serial hex, revoked_at, reason) of every revoked certificate of a
+    /// CA that is still valid at `valid_at` (a CRL leaves out certificates
+    /// long expired).
     async fn revoked_entries(
         &self,
         ca_id: &str,
+        valid_at: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>>;
     async fn is_key_blocked(&self, spki_sha256: &str) -> Result<bool>;
     /// The account's funds (NotFound: no such account).

@@ -462,7 +462,10 @@ async fn certificates_scenario(s: Arc<dyn Store>) -> Vec<String> {
     );
 
     // CRL entries: by revocation time.
-    let entries = s.revoked_entries("CA1").await.unwrap();
+    let entries = s
+        .revoked_entries("CA1", datetime!(2026-01-01 0:00 UTC))
+        .await
+        .unwrap();
     assert_eq!(
         entries,
         vec![
@@ -478,8 +481,23 @@ async fn certificates_scenario(s: Arc<dyn Store>) -> Vec<String> {
             ),
         ]
     );
-    assert!(s.revoked_entries("CA2").await.unwrap().is_empty());
+    assert!(s
+        .revoked_entries("CA2", datetime!(2026-01-01 0:00 UTC))
+        .await
+        .unwrap()
+        .is_empty());
     log.push(format!("{entries:?}"));
+    // A certificate expired before the CRL's cut-off leaves the list.
+    let later = s
+        .revoked_entries("CA1", datetime!(2027-04-01 0:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["0A01"],
+        "0A02 expired on 2027-03-01"
+    );
+    log.push(format!("{later:?}"));
     log
 }
 

@@ -540,7 +540,10 @@ pub async fn sign_crl(
     let now = crate::clock::now();
     let number = store.next_crl_number(ca_id).await?;
     let mut entries = Vec::new();
-    for (serial, at, reason) in store.revoked_entries(ca_id).await? {
+    // An entry stays until one CRL period after its certificate expired
+    // (RFC 5280 §3.3: it is on a CRL issued after the expiry), then the
+    // list stops growing with it.
+    for (serial, at, reason) in store.revoked_entries(ca_id, now - CRL_NEXT_UPDATE).await? {
         let Ok(serial) = hex::decode(&serial) else {
             tracing::error!(ca = %ca_id, serial, "unreadable revocation record");
             continue;

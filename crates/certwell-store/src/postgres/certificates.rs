@@ -392,12 +392,15 @@ impl PgStore {
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,
+        valid_at: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE ca_id = $1 AND status = 'revoked' ORDER BY revoked_at, id",
+             WHERE ca_id = $1 AND status = 'revoked' AND (valid_till IS NULL OR valid_till >= $2) \
+             ORDER BY revoked_at, id",
         )
         .bind(ca_id)
+        .bind(whole_seconds(valid_at))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

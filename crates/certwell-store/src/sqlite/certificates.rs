@@ -354,12 +354,15 @@ impl SqliteStore {
     pub(crate) async fn revoked_entries(
         &self,
         ca_id: &str,
+        valid_at: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime, Option<RevocationReason>)>> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE ca_id = ? AND status = 'revoked' ORDER BY revoked_at, id",
+             WHERE ca_id = ? AND status = 'revoked' AND (valid_till IS NULL OR valid_till >= ?) \
+             ORDER BY revoked_at, id",
         )
         .bind(ca_id)
+        .bind(format_ts(valid_at))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -673,7 +673,13 @@ pub async fn the_database_refuses_certificates_for_compromised_keys(db: &dyn Tes
         })
         .await;
     assert!(matches!(attach, Err(StoreError::BlockedKey)), "{attach:?}");
-    assert_eq!(s.revoked_entries("CA1").await.unwrap().len(), 1);
+    assert_eq!(
+        s.revoked_entries("CA1", datetime!(2026-01-01 0:00 UTC))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         s.get_order(a.id, c.order_id).await.unwrap().unwrap().status,
         OrderStatus::Revoked
