@@ -4,6 +4,7 @@
 
 pub mod dns;
 pub mod leaf;
+pub mod smime;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
