@@ -1239,10 +1239,11 @@ pub fn organization_identifier(org: &NewOrganization) -> Option<String> {
 /// which the validation desk records.
 pub fn registration_blocker(
     smime: Option<SmimeType>,
-    org: &NewOrganization,
+    org: Option<&NewOrganization>,
 ) -> Option<crate::issuance::Blocker> {
-    (smime.is_some_and(|t| t != SmimeType::Mailbox) && organization_identifier(org).is_none())
-        .then_some(crate::issuance::Blocker::RegistrationNumberMissing)
+    (smime.is_some_and(|t| t != SmimeType::Mailbox)
+        && org.and_then(organization_identifier).is_none())
+    .then_some(crate::issuance::Blocker::RegistrationNumberMissing)
 }
 
 /// The subject attributes of the certificate, given the order's

@@ -218,19 +218,10 @@ pub fn registration_blocker(
     product: &certwell_policy::catalog::Product,
     org: Option<&NewOrganization>,
 ) -> Option<certwell_policy::issuance::Blocker> {
-    let blocked = |o: &NewOrganization| {
-        certwell_policy::smime::registration_blocker(product.smime, &smime_organization(state, o))
-    };
-    match org {
-        Some(o) => blocked(o),
-        None if product
-            .smime
-            .is_some_and(|t| t != certwell_policy::catalog::SmimeType::Mailbox) =>
-        {
-            Some(certwell_policy::issuance::Blocker::RegistrationNumberMissing)
-        }
-        None => None,
-    }
+    certwell_policy::smime::registration_blocker(
+        product.smime,
+        org.map(|o| smime_organization(state, o)).as_deref(),
+    )
 }
 
 /// Everything the certificate of `plan` contains but key, serial and
